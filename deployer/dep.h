@@ -360,8 +360,7 @@ struct dep_zip {
 
 /* Zip function f (populated) for the project's stage/region: the files of
  * its package root (the function folder, moved up by the handler's
- * directory part), minus _meta, admin.env, .env and
- * custom.excludePatterns custom.excludePatterns
+ * directory part), minus _meta, admin.env, .env and custom.excludePatterns
  * (regexes on the path relative to the package root), plus the generated
  * _serverless_handler.js. Deterministic: sorted entries, fixed time
  * (1980-01-01), fixed attributes (0644), deflate. */
