@@ -1,0 +1,981 @@
+/*
+ * svc_iam.c - the slice of IAM (query protocol, API 2010-05-08) that the
+ * Serverless v0.5 flow and Lambda need: CreateRole, GetRole, DeleteRole,
+ * ListRoles, PutRolePolicy, GetRolePolicy, DeleteRolePolicy, ListRolePolicies,
+ * AttachRolePolicy, DetachRolePolicy, ListAttachedRolePolicies, CreatePolicy,
+ * GetPolicy, DeletePolicy.
+ *
+ * IAM is global: every row is stored with region "global" whatever region the
+ * request was signed for. Policy documents are returned URL-encoded, as AWS
+ * does (botocore decodes them). Lambda asks iam_role_exists() whether a
+ * function's role exists in the account (lambda_internal.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu.h"
+#include "lambda_internal.h"
+
+#define IAM_REGION "global"
+
+static const char *const iam_schema[] = {
+    "CREATE TABLE iam_roles (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,"
+    " role_id TEXT NOT NULL, path TEXT NOT NULL, arn TEXT NOT NULL, assume_doc TEXT NOT NULL,"
+    " description TEXT, max_session INTEGER NOT NULL, created TEXT NOT NULL,"
+    " PRIMARY KEY (account, region, name));"
+    "CREATE TABLE iam_role_policies (account TEXT NOT NULL, region TEXT NOT NULL,"
+    " role TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL,"
+    " PRIMARY KEY (account, region, role, name));"
+    "CREATE TABLE iam_role_attached (account TEXT NOT NULL, region TEXT NOT NULL,"
+    " role TEXT NOT NULL, policy_arn TEXT NOT NULL, PRIMARY KEY (account, region, role, policy_arn));"
+    "CREATE TABLE iam_policies (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,"
+    " policy_id TEXT NOT NULL, path TEXT NOT NULL, arn TEXT NOT NULL, document TEXT NOT NULL,"
+    " description TEXT, created TEXT NOT NULL, PRIMARY KEY (account, region, arn));",
+};
+
+/* ------------------------------------------------------------- helpers */
+
+/* Returns 1 when s matches IAM's name pattern [\w+=,.@-]+ within max chars. */
+static int iam_valid_name(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 strchr("_+=,.@-", c) != NULL;
+        if (!ok) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Fails with ValidationError for a missing or malformed name; returns the
+ * name (borrowed) or NULL when the response already holds the error. */
+static const char *iam_name_or_fail(struct emu_request *req, struct emu_response *resp,
+                                    const char *param, const char *member, size_t max)
+{
+    const char *v = emu_form(req, param);
+    if (v == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                 "Member must not be null",
+                 member);
+        return NULL;
+    }
+    if (!iam_valid_name(v, max)) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: "
+                 "Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+                 v, member);
+        return NULL;
+    }
+    return v;
+}
+
+/* Checks a policy document parses as a JSON object; fails with
+ * MalformedPolicyDocument otherwise. Returns 1 when valid. */
+static int iam_doc_ok(struct emu_response *resp, const char *doc)
+{
+    cJSON *j = doc ? cJSON_Parse(doc) : NULL;
+    int ok = j != NULL && cJSON_IsObject(j);
+    cJSON_Delete(j);
+    if (!ok) {
+        emu_fail(resp, IAM_MALFORMED_POLICY_DOCUMENT, "This policy contains invalid Json");
+    }
+    return ok;
+}
+
+/* A path parameter: default "/", must start and end with '/'. */
+static const char *iam_path_or_fail(struct emu_request *req, struct emu_response *resp)
+{
+    const char *p = emu_form(req, "Path");
+    if (p == NULL || p[0] == 0) {
+        return "/";
+    }
+    size_t n = strlen(p);
+    if (p[0] != '/' || p[n - 1] != '/' || n > 512) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "The specified value for path is invalid. It must begin and end with / and "
+                 "contain only alphanumeric characters and/or / characters.");
+        return NULL;
+    }
+    return p;
+}
+
+static void iam_bind(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    }
+}
+
+/* Appends <Role>...</Role> children for the current row of a SELECT of
+ * name, role_id, path, arn, assume_doc, description, max_session, created. */
+static void iam_role_xml(struct emu_buf *b, sqlite3_stmt *st)
+{
+    emu_buf_xml_elem(b, "Path", (const char *)sqlite3_column_text(st, 2));
+    emu_buf_xml_elem(b, "RoleName", (const char *)sqlite3_column_text(st, 0));
+    emu_buf_xml_elem(b, "RoleId", (const char *)sqlite3_column_text(st, 1));
+    emu_buf_xml_elem(b, "Arn", (const char *)sqlite3_column_text(st, 3));
+    emu_buf_xml_elem(b, "CreateDate", (const char *)sqlite3_column_text(st, 7));
+    const char *doc = (const char *)sqlite3_column_text(st, 4);
+    struct emu_buf enc = {0};
+    emu_buf_url_encode(&enc, doc ? doc : "", doc ? strlen(doc) : 0, 0);
+    emu_buf_xml_elem(b, "AssumeRolePolicyDocument", enc.data ? enc.data : "");
+    emu_buf_release(&enc);
+    const char *desc = (const char *)sqlite3_column_text(st, 5);
+    if (desc != NULL) {
+        emu_buf_xml_elem(b, "Description", desc);
+    }
+    emu_buf_printf(b, "<MaxSessionDuration>%d</MaxSessionDuration>", sqlite3_column_int(st, 6));
+}
+
+#define IAM_ROLE_COLS "name, role_id, path, arn, assume_doc, description, max_session, created"
+
+/* Returns 1 when the role exists in account, 0 when not, -1 on a store error. */
+static int iam_role_present(const char *account, const char *name)
+{
+    sqlite3_stmt *st =
+        emu_stmt("SELECT 1 FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3");
+    if (st == NULL) {
+        return -1;
+    }
+    iam_bind(st, 1, account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, name);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Same, failing the response with NoSuchEntity / InternalFailure. Returns 1
+ * when the role exists. */
+static int iam_role_or_fail(struct emu_request *req, struct emu_response *resp, const char *name)
+{
+    int r = iam_role_present(req->account, name);
+    if (r < 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return 0;
+    }
+    if (r == 0) {
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The role with name %s cannot be found.", name);
+        return 0;
+    }
+    return 1;
+}
+
+int iam_role_exists(const char *account, const char *role_arn)
+{
+    /* arn:aws:iam::ACCOUNT:role/[path/]NAME */
+    const char *p = role_arn;
+    if (p == NULL || strncmp(p, "arn:", 4) != 0) {
+        return 0;
+    }
+    const char *acct = strstr(p, ":iam::");
+    if (acct == NULL) {
+        return 0;
+    }
+    acct += 6;
+    const char *colon = strchr(acct, ':');
+    if (colon == NULL || (size_t)(colon - acct) != strlen(account) ||
+        strncmp(acct, account, strlen(account)) != 0 || strncmp(colon + 1, "role/", 5) != 0) {
+        return 0;
+    }
+    const char *name = strrchr(colon + 1, '/') + 1;
+    return iam_role_present(account, name) == 1;
+}
+
+/* --------------------------------------------------------------- roles */
+
+static void iam_create_role(struct emu_request *req, struct emu_response *resp)
+{
+    const char *name = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (name == NULL) {
+        return;
+    }
+    const char *doc = emu_form(req, "AssumeRolePolicyDocument");
+    if (doc == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at 'assumeRolePolicyDocument' failed "
+                 "to satisfy constraint: Member must not be null");
+        return;
+    }
+    if (!iam_doc_ok(resp, doc)) {
+        return;
+    }
+    const char *path = iam_path_or_fail(req, resp);
+    if (path == NULL) {
+        return;
+    }
+    long max_session = 3600;
+    const char *ms = emu_form(req, "MaxSessionDuration");
+    if (ms != NULL) {
+        char *end = NULL;
+        max_session = strtol(ms, &end, 10);
+        if (end == ms || *end != 0 || max_session < 3600 || max_session > 43200) {
+            emu_fail(resp, AWS_VALIDATION_ERROR,
+                     "1 validation error detected: Value '%s' at 'maxSessionDuration' failed to "
+                     "satisfy constraint: Member must have value less than or equal to 43200",
+                     ms);
+            return;
+        }
+    }
+    int r = iam_role_present(req->account, name);
+    if (r != 0) {
+        if (r < 0) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        } else {
+            emu_fail(resp, IAM_ENTITY_ALREADY_EXISTS, "Role with name %s already exists.", name);
+        }
+        return;
+    }
+    char id[32] = "AROA";
+    emu_random_alnum(id + 4, 17, 0);
+    char created[32];
+    emu_time_iso(created, emu_now());
+    char arn[600];
+    snprintf(arn, sizeof(arn), "arn:aws:iam::%s:role%s%s", req->account, path, name);
+
+    sqlite3_stmt *st = emu_stmt(
+        "INSERT INTO iam_roles (account, region, name, role_id, path, arn, assume_doc, "
+        "description, max_session, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, name);
+    iam_bind(st, 4, id);
+    iam_bind(st, 5, path);
+    iam_bind(st, 6, arn);
+    iam_bind(st, 7, doc);
+    iam_bind(st, 8, emu_form(req, "Description"));
+    sqlite3_bind_int64(st, 9, max_session);
+    iam_bind(st, 10, created);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<Role>");
+    emu_buf_xml_elem(&b, "Path", path);
+    emu_buf_xml_elem(&b, "RoleName", name);
+    emu_buf_xml_elem(&b, "RoleId", id);
+    emu_buf_xml_elem(&b, "Arn", arn);
+    emu_buf_xml_elem(&b, "CreateDate", created);
+    struct emu_buf enc = {0};
+    emu_buf_url_encode(&enc, doc, strlen(doc), 0);
+    emu_buf_xml_elem(&b, "AssumeRolePolicyDocument", enc.data ? enc.data : "");
+    emu_buf_release(&enc);
+    if (emu_form(req, "Description") != NULL) {
+        emu_buf_xml_elem(&b, "Description", emu_form(req, "Description"));
+    }
+    emu_buf_printf(&b, "<MaxSessionDuration>%ld</MaxSessionDuration>", max_session);
+    emu_buf_puts(&b, "</Role>");
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_get_role(struct emu_request *req, struct emu_response *resp)
+{
+    const char *name = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (name == NULL) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("SELECT " IAM_ROLE_COLS
+                                " FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, name);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        emu_stmt_done(st);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The role with name %s cannot be found.", name);
+        return;
+    }
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<Role>");
+    iam_role_xml(&b, st);
+    emu_buf_puts(&b, "<RoleLastUsed/></Role>");
+    emu_stmt_done(st);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+/* Counts rows of a per-role table; -1 on error. */
+static int iam_count(const char *sql, const char *account, const char *role)
+{
+    sqlite3_stmt *st = emu_stmt(sql);
+    if (st == NULL) {
+        return -1;
+    }
+    iam_bind(st, 1, account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, role);
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    emu_stmt_done(st);
+    return n;
+}
+
+static void iam_delete_role(struct emu_request *req, struct emu_response *resp)
+{
+    const char *name = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (name == NULL || !iam_role_or_fail(req, resp, name)) {
+        return;
+    }
+    int inl = iam_count("SELECT count(*) FROM iam_role_policies WHERE account = ?1 AND region = ?2 "
+                        "AND role = ?3",
+                        req->account, name);
+    int att = iam_count("SELECT count(*) FROM iam_role_attached WHERE account = ?1 AND region = ?2 "
+                        "AND role = ?3",
+                        req->account, name);
+    if (inl < 0 || att < 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (inl > 0) {
+        emu_fail(resp, IAM_DELETE_CONFLICT, "Cannot delete entity, must delete policies first.");
+        return;
+    }
+    if (att > 0) {
+        emu_fail(resp, IAM_DELETE_CONFLICT,
+                 "Cannot delete entity, must detach all policies first.");
+        return;
+    }
+    sqlite3_stmt *st =
+        emu_stmt("DELETE FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, name);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+/* MaxItems (1..1000, default 100) and Marker (an offset) of a list call.
+ * Returns 0, -1 when the response holds a validation error. */
+static int iam_paging(struct emu_request *req, struct emu_response *resp, long *max, long *off)
+{
+    *max = 100;
+    *off = 0;
+    const char *m = emu_form(req, "MaxItems");
+    if (m != NULL) {
+        char *end = NULL;
+        *max = strtol(m, &end, 10);
+        if (end == m || *end != 0 || *max < 1 || *max > 1000) {
+            emu_fail(resp, AWS_VALIDATION_ERROR,
+                     "1 validation error detected: Value '%s' at 'maxItems' failed to satisfy "
+                     "constraint: Member must have value less than or equal to 1000",
+                     m);
+            return -1;
+        }
+    }
+    const char *k = emu_form(req, "Marker");
+    if (k != NULL) {
+        char *end = NULL;
+        *off = strtol(k, &end, 10);
+        if (end == k || *end != 0 || *off < 0) {
+            emu_fail(resp, AWS_VALIDATION_ERROR, "Invalid Marker.");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Closes a list: IsTruncated and Marker from the extra row fetched. */
+static void iam_list_end(struct emu_buf *b, int more, long off, long max)
+{
+    if (more) {
+        emu_buf_printf(b, "<IsTruncated>true</IsTruncated><Marker>%ld</Marker>", off + max);
+    } else {
+        emu_buf_puts(b, "<IsTruncated>false</IsTruncated>");
+    }
+}
+
+static void iam_list_roles(struct emu_request *req, struct emu_response *resp)
+{
+    long max, off;
+    if (iam_paging(req, resp, &max, &off) < 0) {
+        return;
+    }
+    const char *prefix = emu_form(req, "PathPrefix");
+    sqlite3_stmt *st = emu_stmt("SELECT " IAM_ROLE_COLS " FROM iam_roles WHERE account = ?1 AND "
+                                "region = ?2 AND substr(path, 1, length(?3)) = ?3 "
+                                "ORDER BY name LIMIT ?4 OFFSET ?5");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, prefix ? prefix : "/");
+    sqlite3_bind_int64(st, 4, max + 1);
+    sqlite3_bind_int64(st, 5, off);
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<Roles>");
+    long n = 0;
+    int more = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == max) {
+            more = 1;
+            break;
+        }
+        emu_buf_puts(&b, "<member>");
+        iam_role_xml(&b, st);
+        emu_buf_puts(&b, "</member>");
+        n++;
+    }
+    emu_stmt_done(st);
+    emu_buf_puts(&b, "</Roles>");
+    iam_list_end(&b, more, off, max);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+/* -------------------------------------------------------- inline policies */
+
+static void iam_put_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (role == NULL) {
+        return;
+    }
+    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
+    if (name == NULL) {
+        return;
+    }
+    const char *doc = emu_form(req, "PolicyDocument");
+    if (doc == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at 'policyDocument' failed to "
+                 "satisfy constraint: Member must not be null");
+        return;
+    }
+    if (!iam_doc_ok(resp, doc) || !iam_role_or_fail(req, resp, role)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("INSERT OR REPLACE INTO iam_role_policies (account, region, role, "
+                                "name, document) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, role);
+    iam_bind(st, 4, name);
+    iam_bind(st, 5, doc);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+static void iam_get_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (role == NULL) {
+        return;
+    }
+    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
+    if (name == NULL || !iam_role_or_fail(req, resp, role)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("SELECT document FROM iam_role_policies WHERE account = ?1 AND "
+                                "region = ?2 AND role = ?3 AND name = ?4");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, role);
+    iam_bind(st, 4, name);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        emu_stmt_done(st);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The role policy with name %s cannot be found.", name);
+        return;
+    }
+    const char *doc = (const char *)sqlite3_column_text(st, 0);
+    struct emu_buf b = {0};
+    struct emu_buf enc = {0};
+    emu_buf_url_encode(&enc, doc ? doc : "", doc ? strlen(doc) : 0, 0);
+    emu_buf_xml_elem(&b, "RoleName", role);
+    emu_buf_xml_elem(&b, "PolicyName", name);
+    emu_buf_xml_elem(&b, "PolicyDocument", enc.data ? enc.data : "");
+    emu_buf_release(&enc);
+    emu_stmt_done(st);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_delete_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (role == NULL) {
+        return;
+    }
+    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
+    if (name == NULL || !iam_role_or_fail(req, resp, role)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("DELETE FROM iam_role_policies WHERE account = ?1 AND region = ?2 "
+                                "AND role = ?3 AND name = ?4");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, role);
+    iam_bind(st, 4, name);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (sqlite3_changes(emu_db()) == 0) {
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The role policy with name %s cannot be found.", name);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+static void iam_list_role_policies(struct emu_request *req, struct emu_response *resp)
+{
+    long max, off;
+    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (role == NULL || iam_paging(req, resp, &max, &off) < 0 ||
+        !iam_role_or_fail(req, resp, role)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("SELECT name FROM iam_role_policies WHERE account = ?1 AND "
+                                "region = ?2 AND role = ?3 ORDER BY name LIMIT ?4 OFFSET ?5");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, role);
+    sqlite3_bind_int64(st, 4, max + 1);
+    sqlite3_bind_int64(st, 5, off);
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<PolicyNames>");
+    long n = 0;
+    int more = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n++ == max) {
+            more = 1;
+            break;
+        }
+        emu_buf_xml_elem(&b, "member", (const char *)sqlite3_column_text(st, 0));
+    }
+    emu_stmt_done(st);
+    emu_buf_puts(&b, "</PolicyNames>");
+    iam_list_end(&b, more, off, max);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+/* ------------------------------------------------------ managed policies */
+
+/* Returns 1 when policy_arn names an AWS managed policy or a customer
+ * policy that exists in account; 0 when not; -1 on error. */
+static int iam_policy_present(const char *account, const char *arn)
+{
+    if (strncmp(arn, "arn:aws:iam::aws:policy/", 24) == 0) {
+        return 1;
+    }
+    sqlite3_stmt *st =
+        emu_stmt("SELECT 1 FROM iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3");
+    if (st == NULL) {
+        return -1;
+    }
+    iam_bind(st, 1, account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The PolicyArn parameter, checked to look like an IAM policy ARN. */
+static const char *iam_policy_arn_or_fail(struct emu_request *req, struct emu_response *resp)
+{
+    const char *arn = emu_form(req, "PolicyArn");
+    if (arn == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at 'policyArn' failed to satisfy "
+                 "constraint: Member must not be null");
+        return NULL;
+    }
+    if (strncmp(arn, "arn:", 4) != 0 || strstr(arn, ":iam::") == NULL ||
+        strstr(arn, ":policy/") == NULL) {
+        emu_fail(resp, IAM_INVALID_INPUT, "ARN %s is not valid.", arn);
+        return NULL;
+    }
+    return arn;
+}
+
+static void iam_attach_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (role == NULL) {
+        return;
+    }
+    const char *arn = iam_policy_arn_or_fail(req, resp);
+    if (arn == NULL || !iam_role_or_fail(req, resp, role)) {
+        return;
+    }
+    int r = iam_policy_present(req->account, arn);
+    if (r <= 0) {
+        if (r < 0) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        } else {
+            emu_fail(resp, IAM_NO_SUCH_ENTITY, "Policy %s does not exist or is not attachable.",
+                     arn);
+        }
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("INSERT OR IGNORE INTO iam_role_attached (account, region, role, "
+                                "policy_arn) VALUES (?1, ?2, ?3, ?4)");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, role);
+    iam_bind(st, 4, arn);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+static void iam_detach_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (role == NULL) {
+        return;
+    }
+    const char *arn = iam_policy_arn_or_fail(req, resp);
+    if (arn == NULL || !iam_role_or_fail(req, resp, role)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("DELETE FROM iam_role_attached WHERE account = ?1 AND region = ?2 "
+                                "AND role = ?3 AND policy_arn = ?4");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, role);
+    iam_bind(st, 4, arn);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (sqlite3_changes(emu_db()) == 0) {
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "Policy %s was not found.", arn);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+static void iam_list_attached_role_policies(struct emu_request *req, struct emu_response *resp)
+{
+    long max, off;
+    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (role == NULL || iam_paging(req, resp, &max, &off) < 0 ||
+        !iam_role_or_fail(req, resp, role)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("SELECT policy_arn FROM iam_role_attached WHERE account = ?1 AND "
+                                "region = ?2 AND role = ?3 ORDER BY policy_arn LIMIT ?4 OFFSET ?5");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, role);
+    sqlite3_bind_int64(st, 4, max + 1);
+    sqlite3_bind_int64(st, 5, off);
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<AttachedPolicies>");
+    long n = 0;
+    int more = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n++ == max) {
+            more = 1;
+            break;
+        }
+        const char *arn = (const char *)sqlite3_column_text(st, 0);
+        const char *slash = arn ? strrchr(arn, '/') : NULL;
+        emu_buf_puts(&b, "<member>");
+        emu_buf_xml_elem(&b, "PolicyName", slash ? slash + 1 : "");
+        emu_buf_xml_elem(&b, "PolicyArn", arn);
+        emu_buf_puts(&b, "</member>");
+    }
+    emu_stmt_done(st);
+    emu_buf_puts(&b, "</AttachedPolicies>");
+    iam_list_end(&b, more, off, max);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+/* Appends <Policy> children for a row of name, policy_id, path, arn,
+ * description, created, plus the attachment count. */
+static void iam_policy_xml(struct emu_buf *b, sqlite3_stmt *st, int attached)
+{
+    emu_buf_xml_elem(b, "PolicyName", (const char *)sqlite3_column_text(st, 0));
+    emu_buf_xml_elem(b, "PolicyId", (const char *)sqlite3_column_text(st, 1));
+    emu_buf_xml_elem(b, "Arn", (const char *)sqlite3_column_text(st, 3));
+    emu_buf_xml_elem(b, "Path", (const char *)sqlite3_column_text(st, 2));
+    emu_buf_puts(b, "<DefaultVersionId>v1</DefaultVersionId>");
+    emu_buf_printf(b, "<AttachmentCount>%d</AttachmentCount>", attached);
+    emu_buf_puts(b, "<PermissionsBoundaryUsageCount>0</PermissionsBoundaryUsageCount>"
+                    "<IsAttachable>true</IsAttachable>");
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+        emu_buf_xml_elem(b, "Description", (const char *)sqlite3_column_text(st, 4));
+    }
+    emu_buf_xml_elem(b, "CreateDate", (const char *)sqlite3_column_text(st, 5));
+    emu_buf_xml_elem(b, "UpdateDate", (const char *)sqlite3_column_text(st, 5));
+}
+
+static void iam_create_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
+    if (name == NULL) {
+        return;
+    }
+    const char *doc = emu_form(req, "PolicyDocument");
+    if (doc == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at 'policyDocument' failed to "
+                 "satisfy constraint: Member must not be null");
+        return;
+    }
+    if (!iam_doc_ok(resp, doc)) {
+        return;
+    }
+    const char *path = iam_path_or_fail(req, resp);
+    if (path == NULL) {
+        return;
+    }
+    char arn[600];
+    snprintf(arn, sizeof(arn), "arn:aws:iam::%s:policy%s%s", req->account, path, name);
+    int r = iam_policy_present(req->account, arn);
+    if (r != 0) {
+        if (r < 0) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        } else {
+            emu_fail(resp, IAM_ENTITY_ALREADY_EXISTS,
+                     "A policy called %s already exists. Duplicate names are not allowed.", name);
+        }
+        return;
+    }
+    char id[32] = "ANPA";
+    emu_random_alnum(id + 4, 17, 0);
+    char created[32];
+    emu_time_iso(created, emu_now());
+    sqlite3_stmt *st =
+        emu_stmt("INSERT INTO iam_policies (account, region, name, policy_id, path, arn, "
+                 "document, description, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, name);
+    iam_bind(st, 4, id);
+    iam_bind(st, 5, path);
+    iam_bind(st, 6, arn);
+    iam_bind(st, 7, doc);
+    iam_bind(st, 8, emu_form(req, "Description"));
+    iam_bind(st, 9, created);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<Policy>");
+    emu_buf_xml_elem(&b, "PolicyName", name);
+    emu_buf_xml_elem(&b, "PolicyId", id);
+    emu_buf_xml_elem(&b, "Arn", arn);
+    emu_buf_xml_elem(&b, "Path", path);
+    emu_buf_puts(&b, "<DefaultVersionId>v1</DefaultVersionId><AttachmentCount>0</AttachmentCount>"
+                     "<PermissionsBoundaryUsageCount>0</PermissionsBoundaryUsageCount>"
+                     "<IsAttachable>true</IsAttachable>");
+    emu_buf_xml_elem(&b, "CreateDate", created);
+    emu_buf_xml_elem(&b, "UpdateDate", created);
+    emu_buf_puts(&b, "</Policy>");
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+/* Number of roles a policy is attached to; -1 on error. */
+static int iam_attachments(const char *account, const char *arn)
+{
+    sqlite3_stmt *st = emu_stmt("SELECT count(*) FROM iam_role_attached WHERE account = ?1 AND "
+                                "region = ?2 AND policy_arn = ?3");
+    if (st == NULL) {
+        return -1;
+    }
+    iam_bind(st, 1, account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    emu_stmt_done(st);
+    return n;
+}
+
+static void iam_get_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *arn = iam_policy_arn_or_fail(req, resp);
+    if (arn == NULL) {
+        return;
+    }
+    int attached = iam_attachments(req->account, arn);
+    sqlite3_stmt *st = emu_stmt("SELECT name, policy_id, path, arn, description, created FROM "
+                                "iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3");
+    if (st == NULL || attached < 0) {
+        emu_stmt_done(st);
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        emu_stmt_done(st);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "Policy %s was not found.", arn);
+        return;
+    }
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<Policy>");
+    iam_policy_xml(&b, st, attached);
+    emu_buf_puts(&b, "</Policy>");
+    emu_stmt_done(st);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_delete_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *arn = iam_policy_arn_or_fail(req, resp);
+    if (arn == NULL) {
+        return;
+    }
+    int attached = iam_attachments(req->account, arn);
+    if (attached < 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (attached > 0) {
+        emu_fail(resp, IAM_DELETE_CONFLICT, "Cannot delete a policy attached to entities.");
+        return;
+    }
+    sqlite3_stmt *st =
+        emu_stmt("DELETE FROM iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (sqlite3_changes(emu_db()) == 0) {
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "Policy %s was not found.", arn);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+/* ---------------------------------------------------------------- table */
+
+static const struct emu_op iam_ops[] = {
+    {"CreateRole", "POST", "/", NULL, iam_create_role, EMU_OP_WRITE},
+    {"GetRole", "POST", "/", NULL, iam_get_role, 0},
+    {"DeleteRole", "POST", "/", NULL, iam_delete_role, EMU_OP_WRITE},
+    {"ListRoles", "POST", "/", NULL, iam_list_roles, 0},
+    {"PutRolePolicy", "POST", "/", NULL, iam_put_role_policy, EMU_OP_WRITE},
+    {"GetRolePolicy", "POST", "/", NULL, iam_get_role_policy, 0},
+    {"DeleteRolePolicy", "POST", "/", NULL, iam_delete_role_policy, EMU_OP_WRITE},
+    {"ListRolePolicies", "POST", "/", NULL, iam_list_role_policies, 0},
+    {"AttachRolePolicy", "POST", "/", NULL, iam_attach_role_policy, EMU_OP_WRITE},
+    {"DetachRolePolicy", "POST", "/", NULL, iam_detach_role_policy, EMU_OP_WRITE},
+    {"ListAttachedRolePolicies", "POST", "/", NULL, iam_list_attached_role_policies, 0},
+    {"CreatePolicy", "POST", "/", NULL, iam_create_policy, EMU_OP_WRITE},
+    {"GetPolicy", "POST", "/", NULL, iam_get_policy, 0},
+    {"DeletePolicy", "POST", "/", NULL, iam_delete_policy, EMU_OP_WRITE},
+};
+
+/* Journal/fault resource: the role name or policy ARN. */
+static void iam_resource(struct emu_request *req, struct emu_buf *out)
+{
+    const char *v = emu_form(req, "RoleName");
+    if (v == NULL) {
+        v = emu_form(req, "PolicyArn");
+    }
+    if (v == NULL) {
+        v = emu_form(req, "PolicyName");
+    }
+    if (v != NULL) {
+        emu_buf_puts(out, v);
+    }
+}
+
+const struct emu_service svc_iam = {
+    .name = "iam",
+    .display = "iam",
+    .protocol = EMU_PROTO_QUERY,
+    .xmlns = "https://iam.amazonaws.com/doc/2010-05-08/",
+    .ops = iam_ops,
+    .nops = sizeof(iam_ops) / sizeof(iam_ops[0]),
+    .schema = iam_schema,
+    .nschema = sizeof(iam_schema) / sizeof(iam_schema[0]),
+    .resource = iam_resource,
+};
