@@ -1,0 +1,874 @@
+/*
+ * s3_multipart.c - S3 multipart uploads: CreateMultipartUpload, UploadPart,
+ * UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
+ * ListMultipartUploads.
+ *
+ * Each part is its own blob file (s3_parts.blob), written before the row
+ * that names it. Completion concatenates the chosen parts into a new blob,
+ * writes the object version and drops every part of the upload in the same
+ * transaction; part files are queued for deletion (s3_gc).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "s3_int.h"
+
+struct s3_upload_row {
+    char upload_id[80];
+    double initiated;
+    struct s3_meta meta;
+    char checksum_algo[16];
+    char *tagging;
+};
+
+static void s3_upload_row_release(struct s3_upload_row *u)
+{
+    s3_meta_release(&u->meta);
+    free(u->tagging);
+    u->tagging = NULL;
+}
+
+static char *s3_opt_col(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL : emu_col_dup(st, col);
+}
+
+/* Loads the upload named by ?uploadId for this bucket/key. Returns 0, or -1
+ * with resp failed (NoSuchUpload). */
+static int s3_upload_load(struct emu_request *req, struct emu_response *resp,
+                          const struct s3_bucket *b, struct s3_upload_row *u)
+{
+    const char *id = emu_query(req, "uploadId");
+    memset(u, 0, sizeof(*u));
+    sqlite3_stmt *st = emu_stmt(
+        "SELECT upload_id, initiated, content_type, cache_control, content_disposition,"
+        " content_encoding, content_language, expires, meta, checksum_algo, tagging"
+        " FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?");
+    if (st == NULL) {
+        s3_internal(resp, "load upload");
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, id != NULL ? id : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, b->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, s3_key(req), -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(u->upload_id, sizeof(u->upload_id), "%s", sqlite3_column_text(st, 0));
+        u->initiated = sqlite3_column_double(st, 1);
+        u->meta.content_type = s3_opt_col(st, 2);
+        u->meta.cache_control = s3_opt_col(st, 3);
+        u->meta.content_disposition = s3_opt_col(st, 4);
+        u->meta.content_encoding = s3_opt_col(st, 5);
+        u->meta.content_language = s3_opt_col(st, 6);
+        u->meta.expires = s3_opt_col(st, 7);
+        u->meta.user = s3_opt_col(st, 8);
+        const unsigned char *a = sqlite3_column_text(st, 9);
+        snprintf(u->checksum_algo, sizeof(u->checksum_algo), "%s", a ? (const char *)a : "");
+        u->tagging = s3_opt_col(st, 10);
+    }
+    emu_stmt_done(st);
+    if (rc != SQLITE_ROW) {
+        emu_fail(resp, S3_NO_SUCH_UPLOAD, NULL);
+        emu_fail_extra(resp, "UploadId", id != NULL ? id : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int s3_part_number(struct emu_request *req, struct emu_response *resp)
+{
+    const char *p = emu_query(req, "partNumber");
+    char *end = NULL;
+    long n = p != NULL ? strtol(p, &end, 10) : 0;
+    if (p == NULL || end == p || *end != 0 || n < 1 || n > 10000) {
+        emu_fail(resp, S3_INVALID_ARGUMENT,
+                 "Part number must be an integer between 1 and 10000, inclusive");
+        emu_fail_extra(resp, "ArgumentName", "partNumber");
+        emu_fail_extra(resp, "ArgumentValue", p != NULL ? p : "");
+        return -1;
+    }
+    return (int)n;
+}
+
+static void s3_lower(char *s)
+{
+    for (; *s; s++) {
+        *s = (char)tolower((unsigned char)*s);
+    }
+}
+
+static const char *s3_upper_algo(const char *a)
+{
+    static const char *const map[][2] = {
+        {"crc32", "CRC32"}, {"crc32c", "CRC32C"}, {"sha1", "SHA1"},
+        {"sha256", "SHA256"}, {"crc64nvme", "CRC64NVME"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(map[i][0], a) == 0) {
+            return map[i][1];
+        }
+    }
+    return NULL;
+}
+
+void s3_create_multipart_upload(struct emu_request *req, struct emu_response *resp)
+{
+    struct s3_bucket b;
+    struct s3_meta m = {0};
+    const char *key = s3_key(req);
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
+        return;
+    }
+    if (strlen(key) > 1024) {
+        emu_fail(resp, S3_KEY_TOO_LONG, NULL);
+        return;
+    }
+    char algo[16] = "";
+    const char *ah = emu_header(req, "x-amz-checksum-algorithm");
+    if (ah != NULL) {
+        snprintf(algo, sizeof(algo), "%s", ah);
+        s3_lower(algo);
+        if (s3_upper_algo(algo) == NULL) {
+            emu_fail(resp, S3_INVALID_REQUEST, "Checksum algorithm provided is unsupported.");
+            return;
+        }
+    }
+    s3_meta_from_req(req, &m);
+    char id[65];
+    emu_random_alnum(id, 64, 0);
+    id[64] = 0;
+    sqlite3_stmt *st = emu_stmt(
+        "INSERT INTO s3_uploads(upload_id, account, region, bucket, key, initiated, content_type,"
+        " cache_control, content_disposition, content_encoding, content_language, expires, meta,"
+        " checksum_algo, tagging) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (st == NULL) {
+        s3_internal(resp, "create upload");
+        goto out;
+    }
+    const char *vals[] = {m.content_type, m.cache_control, m.content_disposition,
+                          m.content_encoding, m.content_language, m.expires, m.user,
+                          algo[0] ? algo : NULL, emu_header(req, "x-amz-tagging")};
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, b.account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, b.region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, b.name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 6, emu_now());
+    for (int i = 0; i < 9; i++) {
+        if (vals[i] != NULL) {
+            sqlite3_bind_text(st, 7 + i, vals[i], -1, SQLITE_TRANSIENT);
+        }
+    }
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        s3_internal(resp, "create upload");
+        goto out;
+    }
+    struct emu_buf x = {0};
+    emu_buf_puts(&x, "<InitiateMultipartUploadResult xmlns=\"" S3_NS "\">");
+    emu_buf_xml_elem(&x, "Bucket", b.name);
+    emu_buf_xml_elem(&x, "Key", key);
+    emu_buf_xml_elem(&x, "UploadId", id);
+    emu_buf_puts(&x, "</InitiateMultipartUploadResult>");
+    emu_resp_xml(resp, 200, x.data);
+    emu_buf_release(&x);
+    if (algo[0] != 0) {
+        emu_resp_header(resp, "x-amz-checksum-algorithm", "%s", s3_upper_algo(algo));
+        emu_resp_header(resp, "x-amz-checksum-type", "COMPOSITE");
+    }
+out:
+    s3_meta_release(&m);
+}
+
+/* Stores a part row, queueing the file of a part it replaces. 0 or -1. */
+static int s3_part_store(const struct emu_request *req, const struct s3_bucket *b,
+                         const char *upload_id, int pn, int64_t size, const char *etag,
+                         const char *blob, const char *algo, const char *sum)
+{
+    sqlite3_stmt *st =
+        emu_stmt("SELECT blob FROM s3_parts WHERE upload_id = ? AND part_number = ?");
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, pn);
+    char *old = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        old = emu_col_dup(st, 0);
+    }
+    emu_stmt_done(st);
+    if (old != NULL) {
+        s3_gc_add(req, old);
+        free(old);
+    }
+    st = emu_stmt("INSERT OR REPLACE INTO s3_parts(upload_id, part_number, account, region, size,"
+                  " etag, mtime, blob, checksum_algo, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, pn);
+    sqlite3_bind_text(st, 3, b->account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, b->region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, size);
+    sqlite3_bind_text(st, 6, etag, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 7, emu_now());
+    sqlite3_bind_text(st, 8, blob, -1, SQLITE_TRANSIENT);
+    if (algo != NULL && algo[0] != 0) {
+        sqlite3_bind_text(st, 9, algo, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 10, sum, -1, SQLITE_TRANSIENT);
+    }
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void s3_upload_part(struct emu_request *req, struct emu_response *resp)
+{
+    struct s3_bucket b;
+    struct s3_upload_row up;
+    struct emu_upload *u = req->upload;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
+        return;
+    }
+    int pn = s3_part_number(req, resp);
+    if (pn < 0 || s3_upload_load(req, resp, &b, &up) != 0) {
+        return;
+    }
+    char algo[16], sum[96], blob[S3_BLOB_LEN], etag[33];
+    if (u == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    if (s3_check_upload(req, resp, u, algo, sum) != 0) {
+        goto out;
+    }
+    /* Only CRC32 is always computed by the core; others only when asked. */
+    if (algo[0] == 0 && strcmp(up.checksum_algo, "crc32") == 0) {
+        snprintf(algo, sizeof(algo), "%s", up.checksum_algo);
+        s3_upload_checksum(u, algo, sum);
+    }
+    if (s3_blob_adopt(u->path, blob) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    u->path[0] = 0;
+    s3_hex(u->md5, 16, etag);
+    if (s3_part_store(req, &b, up.upload_id, pn, (int64_t)u->size, etag, blob, algo, sum) != 0) {
+        char path[1024];
+        s3_blob_path(blob, path, sizeof(path));
+        unlink(path);
+        s3_internal(resp, "upload part");
+        goto out;
+    }
+    resp->status = 200;
+    emu_resp_header(resp, "ETag", "\"%s\"", etag);
+    if (algo[0] != 0 && sum[0] != 0) {
+        char hn[48];
+        snprintf(hn, sizeof(hn), "x-amz-checksum-%s", algo);
+        emu_resp_header(resp, hn, "%s", sum);
+    }
+out:
+    s3_upload_row_release(&up);
+}
+
+void s3_upload_part_copy(struct emu_request *req, struct emu_response *resp)
+{
+    struct s3_bucket b;
+    struct s3_upload_row up;
+    struct s3_obj src;
+    char *sb = NULL, *sk = NULL, *sv = NULL;
+    int have_src = 0;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
+        return;
+    }
+    int pn = s3_part_number(req, resp);
+    if (pn < 0 || s3_upload_load(req, resp, &b, &up) != 0) {
+        return;
+    }
+    if (s3_copy_source_load(req, resp, &src, &sb, &sk, &sv) != 0) {
+        goto out;
+    }
+    have_src = 1;
+    uint64_t off = 0, len = (uint64_t)src.size;
+    const char *range = emu_header(req, "x-amz-copy-source-range");
+    if (range != NULL) {
+        unsigned long long a = 0, z = 0;
+        char extra;
+        if (sscanf(range, "bytes=%llu-%llu%c", &a, &z, &extra) != 2 || z < a ||
+            z >= (unsigned long long)src.size) {
+            emu_fail(resp, S3_INVALID_ARGUMENT,
+                     "Range specified is not valid for source object of size: %lld",
+                     (long long)src.size);
+            goto out;
+        }
+        off = a;
+        len = z - a + 1;
+    }
+    char blob[S3_BLOB_LEN], etag[33];
+    unsigned char md5[16];
+    if (len > 0 && src.blob[0] != 0) {
+        if (s3_blob_copy_range(src.blob, off, len, blob, md5) != 0) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+            goto out;
+        }
+    } else {
+        unsigned int dl = 0;
+        EVP_Digest("", 0, md5, &dl, EVP_md5(), NULL);
+        if (s3_blob_copy_range(src.blob, 0, 0, blob, md5) != 0) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+            goto out;
+        }
+    }
+    s3_hex(md5, 16, etag);
+    if (s3_part_store(req, &b, up.upload_id, pn, (int64_t)len, etag, blob, NULL, NULL) != 0) {
+        char path[1024];
+        s3_blob_path(blob, path, sizeof(path));
+        unlink(path);
+        s3_internal(resp, "upload part copy");
+        goto out;
+    }
+    char t[32];
+    emu_time_iso(t, emu_now());
+    struct emu_buf x = {0};
+    emu_buf_puts(&x, "<CopyPartResult xmlns=\"" S3_NS "\">");
+    emu_buf_printf(&x, "<ETag>&quot;%s&quot;</ETag>", etag);
+    emu_buf_xml_elem(&x, "LastModified", t);
+    emu_buf_puts(&x, "</CopyPartResult>");
+    emu_resp_xml(resp, 200, x.data);
+    emu_buf_release(&x);
+    if (strcmp(src.version_id, "null") != 0) {
+        emu_resp_header(resp, "x-amz-copy-source-version-id", "%s", src.version_id);
+    }
+out:
+    if (have_src) {
+        s3_obj_release(&src);
+    }
+    free(sb);
+    free(sk);
+    free(sv);
+    s3_upload_row_release(&up);
+}
+
+/* Strips quotes from an ETag into out. */
+static void s3_unquote(const char *in, char *out, size_t len)
+{
+    while (*in == ' ' || *in == '"') {
+        in++;
+    }
+    snprintf(out, len, "%s", in);
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '"' || out[n - 1] == ' ')) {
+        out[--n] = 0;
+    }
+}
+
+struct s3_part_row {
+    int number;
+    int64_t size;
+    char etag[80];
+    char blob[S3_BLOB_LEN];
+};
+
+/* Appends a whole blob to fd. 0 or -1. */
+static int s3_append_blob(int out, const char *blob, int64_t size)
+{
+    char path[1024];
+    s3_blob_path(blob, path, sizeof(path));
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        return -1;
+    }
+    int64_t done = 0;
+    int rc = 0;
+    while (done < size) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
+        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+            char buf[65536];
+            n = read(in, buf, sizeof(buf));
+            if (n > 0) {
+                for (ssize_t w = 0; w < n;) {
+                    ssize_t k = write(out, buf + w, (size_t)(n - w));
+                    if (k < 0) {
+                        rc = -1;
+                        goto out;
+                    }
+                    w += k;
+                }
+            }
+        }
+        if (n <= 0) {
+            rc = n == 0 ? -1 : (errno == EINTR ? 0 : -1);
+            if (rc != 0) {
+                goto out;
+            }
+            continue;
+        }
+        done += n;
+    }
+out:
+    close(in);
+    return rc;
+}
+
+/* Drops every part of an upload and the upload itself, queueing files. */
+static int s3_upload_drop(const struct emu_request *req, const char *upload_id)
+{
+    struct emu_kvlist blobs = {0};
+    sqlite3_stmt *st = emu_stmt("SELECT blob FROM s3_parts WHERE upload_id = ?");
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        emu_kv_add(&blobs, (const char *)sqlite3_column_text(st, 0), "");
+    }
+    emu_stmt_done(st);
+    for (size_t i = 0; i < blobs.n; i++) {
+        s3_gc_add(req, blobs.items[i].key);
+    }
+    emu_kv_release(&blobs);
+    st = emu_stmt("DELETE FROM s3_parts WHERE upload_id = ?");
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    st = emu_stmt("DELETE FROM s3_uploads WHERE upload_id = ?");
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_TRANSIENT);
+    int rc2 = sqlite3_step(st);
+    emu_stmt_done(st);
+    return rc == SQLITE_DONE && rc2 == SQLITE_DONE ? 0 : -1;
+}
+
+void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *resp)
+{
+    struct s3_bucket b;
+    struct s3_upload_row up;
+    struct s3_xml *x = NULL;
+    struct s3_part_row *parts = NULL;
+    size_t nparts = 0;
+    char tmp[1024] = "";
+    int fd = -1;
+    EVP_MD_CTX *ctx = NULL;
+    const char *key = s3_key(req);
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
+        s3_upload_load(req, resp, &b, &up) != 0) {
+        return;
+    }
+    x = s3_body_xml(req, resp);
+    if (x == NULL) {
+        goto out;
+    }
+    if (strcmp(x->name, "CompleteMultipartUpload") != 0) {
+        emu_fail(resp, S3_MALFORMED_XML, NULL);
+        goto out;
+    }
+    size_t count = 0;
+    for (struct s3_xml *p = s3_xml_child(x, "Part"); p != NULL; p = s3_xml_next(p)) {
+        count++;
+    }
+    if (count == 0 || count > 10000) {
+        emu_fail(resp, S3_MALFORMED_XML, NULL);
+        goto out;
+    }
+    parts = calloc(count, sizeof(*parts));
+    if (parts == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    int prev = 0;
+    for (struct s3_xml *p = s3_xml_child(x, "Part"); p != NULL; p = s3_xml_next(p)) {
+        const char *pns = s3_xml_text(p, "PartNumber");
+        const char *et = s3_xml_text(p, "ETag");
+        char *end = NULL;
+        long pn = pns != NULL ? strtol(pns, &end, 10) : 0;
+        if (pns == NULL || et == NULL || end == pns || *end != 0 || pn < 1 || pn > 10000) {
+            emu_fail(resp, S3_MALFORMED_XML, NULL);
+            goto out;
+        }
+        if (pn <= prev) {
+            emu_fail(resp, S3_INVALID_PART_ORDER, NULL);
+            emu_fail_extra(resp, "UploadId", up.upload_id);
+            goto out;
+        }
+        prev = (int)pn;
+        char want[80];
+        s3_unquote(et, want, sizeof(want));
+        sqlite3_stmt *st = emu_stmt("SELECT size, etag, blob, checksum_algo, checksum FROM s3_parts"
+                                    " WHERE upload_id = ? AND part_number = ?");
+        if (st == NULL) {
+            s3_internal(resp, "complete");
+            goto out;
+        }
+        sqlite3_bind_text(st, 1, up.upload_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 2, (int)pn);
+        int found = sqlite3_step(st) == SQLITE_ROW;
+        int ok = found && strcmp((const char *)sqlite3_column_text(st, 1), want) == 0;
+        if (ok) {
+            struct s3_part_row *r = &parts[nparts++];
+            r->number = (int)pn;
+            r->size = sqlite3_column_int64(st, 0);
+            snprintf(r->etag, sizeof(r->etag), "%s", want);
+            snprintf(r->blob, sizeof(r->blob), "%s", sqlite3_column_text(st, 2));
+            const unsigned char *ca = sqlite3_column_text(st, 3);
+            const unsigned char *cv = sqlite3_column_text(st, 4);
+            if (ca != NULL) {
+                const char *up_name = s3_upper_algo((const char *)ca);
+                char tag[32];
+                snprintf(tag, sizeof(tag), "Checksum%s", up_name != NULL ? up_name : "");
+                const char *given = s3_xml_text(p, tag);
+                if (given != NULL && (cv == NULL || strcmp(given, (const char *)cv) != 0)) {
+                    ok = 0;
+                }
+            }
+        }
+        emu_stmt_done(st);
+        if (!ok) {
+            emu_fail(resp, S3_INVALID_PART, NULL);
+            emu_fail_extra(resp, "UploadId", up.upload_id);
+            emu_fail_extra(resp, "PartNumber", pns);
+            emu_fail_extra(resp, "ETag", et);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i + 1 < nparts; i++) {
+        if (parts[i].size < (int64_t)S3_MIN_PART) {
+            char sz[32], pn[16];
+            snprintf(sz, sizeof(sz), "%lld", (long long)parts[i].size);
+            snprintf(pn, sizeof(pn), "%d", parts[i].number);
+            emu_fail(resp, S3_ENTITY_TOO_SMALL, NULL);
+            emu_fail_extra(resp, "UploadId", up.upload_id);
+            emu_fail_extra(resp, "ProposedSize", sz);
+            emu_fail_extra(resp, "MinSizeAllowed", "5242880");
+            emu_fail_extra(resp, "PartNumber", pn);
+            emu_fail_extra(resp, "ETag", parts[i].etag);
+            goto out;
+        }
+    }
+    if (s3_write_preconditions(req, resp, &b, key) != 0) {
+        goto out;
+    }
+    /* Concatenate and compute the composite ETag. */
+    char rnd[17];
+    emu_random_hex(rnd, 16);
+    rnd[16] = 0;
+    snprintf(tmp, sizeof(tmp), "%s/s3mpu-%s", emu_tmp_dir(), rnd);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ctx = EVP_MD_CTX_new();
+    if (fd < 0 || ctx == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    int64_t total = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        unsigned char bin[16];
+        if (strlen(parts[i].etag) != 32) {
+            emu_fail(resp, S3_INVALID_PART, NULL);
+            goto out;
+        }
+        for (int k = 0; k < 16; k++) {
+            char h[3] = {parts[i].etag[2 * k], parts[i].etag[2 * k + 1], 0};
+            bin[k] = (unsigned char)strtol(h, NULL, 16);
+        }
+        EVP_DigestUpdate(ctx, bin, 16);
+        if (s3_append_blob(fd, parts[i].blob, parts[i].size) != 0) {
+            emu_error_log("s3: cannot append part %d: %s", parts[i].number, strerror(errno));
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+            goto out;
+        }
+        total += parts[i].size;
+    }
+    close(fd);
+    fd = -1;
+    unsigned char md[16];
+    EVP_DigestFinal_ex(ctx, md, NULL);
+    char etag[48], hex[33], blob[S3_BLOB_LEN], vid[40];
+    s3_hex(md, 16, hex);
+    snprintf(etag, sizeof(etag), "%s-%zu", hex, nparts);
+    if (s3_blob_adopt(tmp, blob) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    tmp[0] = 0;
+    struct s3_newobj n = {
+        .size = total, .etag = etag, .meta = &up.meta, .parts = (int)nparts, .blob = blob,
+    };
+    if (s3_obj_write(req, &b, key, &n, vid) != 0 || s3_upload_drop(req, up.upload_id) != 0) {
+        char path[1024];
+        s3_blob_path(blob, path, sizeof(path));
+        unlink(path);
+        s3_internal(resp, "complete");
+        goto out;
+    }
+    if (up.tagging != NULL) {
+        cJSON *arr = cJSON_CreateArray();
+        struct emu_kvlist l = {0};
+        emu_parse_query(&l, up.tagging, strlen(up.tagging), 1);
+        for (size_t i = 0; i < l.n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "Key", l.items[i].key);
+            cJSON_AddStringToObject(o, "Value", l.items[i].value);
+            cJSON_AddItemToArray(arr, o);
+        }
+        emu_kv_release(&l);
+        char *json = cJSON_PrintUnformatted(arr);
+        cJSON_Delete(arr);
+        sqlite3_stmt *st = emu_stmt("UPDATE s3_objects SET tagging = ? WHERE bucket = ? AND key = "
+                                    "? AND is_latest = 1");
+        if (st != NULL) {
+            sqlite3_bind_text(st, 1, json, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 2, b.name, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 3, key, -1, SQLITE_TRANSIENT);
+            sqlite3_step(st);
+            emu_stmt_done(st);
+        }
+        free(json);
+    }
+    struct emu_buf o = {0};
+    emu_buf_puts(&o, "<CompleteMultipartUploadResult xmlns=\"" S3_NS "\"><Location>");
+    emu_buf_xml_escape(&o, emu_base_url());
+    emu_buf_puts(&o, "/");
+    emu_buf_url_encode(&o, b.name, strlen(b.name), 0);
+    emu_buf_puts(&o, "/");
+    emu_buf_url_encode(&o, key, strlen(key), 1);
+    emu_buf_puts(&o, "</Location>");
+    emu_buf_xml_elem(&o, "Bucket", b.name);
+    emu_buf_xml_elem(&o, "Key", key);
+    emu_buf_printf(&o, "<ETag>&quot;%s&quot;</ETag>", etag);
+    emu_buf_puts(&o, "</CompleteMultipartUploadResult>");
+    emu_resp_xml(resp, 200, o.data);
+    emu_buf_release(&o);
+    if (b.versioning[0] != 0) {
+        emu_resp_header(resp, "x-amz-version-id", "%s", vid);
+    }
+    s3_notify(req, &b, key, "ObjectCreated:CompleteMultipartUpload", total, etag, vid);
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (tmp[0] != 0) {
+        unlink(tmp);
+    }
+    EVP_MD_CTX_free(ctx);
+    free(parts);
+    s3_xml_free(x);
+    s3_upload_row_release(&up);
+}
+
+void s3_abort_multipart_upload(struct emu_request *req, struct emu_response *resp)
+{
+    struct s3_bucket b;
+    struct s3_upload_row up;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
+        s3_upload_load(req, resp, &b, &up) != 0) {
+        return;
+    }
+    if (s3_upload_drop(req, up.upload_id) != 0) {
+        s3_internal(resp, "abort");
+    } else {
+        resp->status = 204;
+    }
+    s3_upload_row_release(&up);
+}
+
+static int s3_int_query(struct emu_request *req, struct emu_response *resp, const char *name,
+                        int dflt, int max)
+{
+    const char *v = emu_query(req, name);
+    if (v == NULL) {
+        return dflt;
+    }
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != 0 || n < 0) {
+        emu_fail(resp, S3_INVALID_ARGUMENT, "Provided %s not an integer or within integer range",
+                 name);
+        emu_fail_extra(resp, "ArgumentName", name);
+        emu_fail_extra(resp, "ArgumentValue", v);
+        return -1;
+    }
+    return n > max ? max : (int)n;
+}
+
+void s3_list_parts(struct emu_request *req, struct emu_response *resp)
+{
+    struct s3_bucket b;
+    struct s3_upload_row up;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
+        s3_upload_load(req, resp, &b, &up) != 0) {
+        return;
+    }
+    int max = s3_int_query(req, resp, "max-parts", 1000, 1000);
+    int marker = s3_int_query(req, resp, "part-number-marker", 0, 10000);
+    if (max < 0 || marker < 0) {
+        s3_upload_row_release(&up);
+        return;
+    }
+    struct emu_buf items = {0}, x = {0};
+    int count = 0, trunc = 0, last = 0;
+    sqlite3_stmt *st = emu_stmt("SELECT part_number, size, etag, mtime, checksum_algo, checksum"
+                                " FROM s3_parts WHERE upload_id = ? AND part_number > ?"
+                                " ORDER BY part_number");
+    if (st == NULL) {
+        s3_internal(resp, "list parts");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, up.upload_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, marker);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (count >= max) {
+            trunc = 1;
+            break;
+        }
+        char t[32];
+        emu_time_iso(t, sqlite3_column_double(st, 3));
+        last = sqlite3_column_int(st, 0);
+        emu_buf_printf(&items, "<Part><PartNumber>%d</PartNumber>", last);
+        emu_buf_xml_elem(&items, "LastModified", t);
+        emu_buf_printf(&items, "<ETag>&quot;%s&quot;</ETag>", sqlite3_column_text(st, 2));
+        emu_buf_printf(&items, "<Size>%lld</Size>", (long long)sqlite3_column_int64(st, 1));
+        const unsigned char *ca = sqlite3_column_text(st, 4);
+        const unsigned char *cv = sqlite3_column_text(st, 5);
+        const char *un = ca != NULL ? s3_upper_algo((const char *)ca) : NULL;
+        if (un != NULL && cv != NULL) {
+            char tag[32];
+            snprintf(tag, sizeof(tag), "Checksum%s", un);
+            emu_buf_xml_elem(&items, tag, (const char *)cv);
+        }
+        emu_buf_puts(&items, "</Part>");
+        count++;
+    }
+    emu_stmt_done(st);
+    emu_buf_puts(&x, "<ListPartsResult xmlns=\"" S3_NS "\">");
+    emu_buf_xml_elem(&x, "Bucket", b.name);
+    emu_buf_xml_elem(&x, "Key", s3_key(req));
+    emu_buf_xml_elem(&x, "UploadId", up.upload_id);
+    emu_buf_printf(&x, "<PartNumberMarker>%d</PartNumberMarker>", marker);
+    emu_buf_printf(&x, "<NextPartNumberMarker>%d</NextPartNumberMarker>", last);
+    emu_buf_printf(&x, "<MaxParts>%d</MaxParts>", max);
+    emu_buf_printf(&x, "<IsTruncated>%s</IsTruncated>", trunc ? "true" : "false");
+    char id[65];
+    s3_owner_id(b.account, id);
+    emu_buf_printf(&x, "<Initiator><ID>%s</ID><DisplayName>greenroom</DisplayName></Initiator>", id);
+    s3_owner_xml(&x, b.account);
+    emu_buf_puts(&x, "<StorageClass>STANDARD</StorageClass>");
+    if (up.checksum_algo[0] != 0 && s3_upper_algo(up.checksum_algo) != NULL) {
+        emu_buf_xml_elem(&x, "ChecksumAlgorithm", s3_upper_algo(up.checksum_algo));
+    }
+    if (items.data) {
+        emu_buf_puts(&x, items.data);
+    }
+    emu_buf_puts(&x, "</ListPartsResult>");
+    emu_resp_xml(resp, 200, x.data);
+out:
+    emu_buf_release(&items);
+    emu_buf_release(&x);
+    s3_upload_row_release(&up);
+}
+
+void s3_list_multipart_uploads(struct emu_request *req, struct emu_response *resp)
+{
+    struct s3_bucket b;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
+        return;
+    }
+    int max = s3_int_query(req, resp, "max-uploads", 1000, 1000);
+    if (max < 0) {
+        return;
+    }
+    const char *prefix = emu_query(req, "prefix");
+    const char *km = emu_query(req, "key-marker");
+    const char *um = emu_query(req, "upload-id-marker");
+    if (prefix == NULL) {
+        prefix = "";
+    }
+    if (km == NULL) {
+        km = "";
+    }
+    size_t plen = strlen(prefix);
+    struct emu_buf items = {0}, x = {0};
+    char *nk = NULL, *nu = NULL;
+    int count = 0, trunc = 0, passed = um == NULL || um[0] == 0;
+    char id[65];
+    s3_owner_id(b.account, id);
+    sqlite3_stmt *st = emu_stmt("SELECT key, upload_id, initiated FROM s3_uploads WHERE bucket = ?"
+                                " AND key >= ? ORDER BY key, initiated, upload_id");
+    if (st == NULL) {
+        s3_internal(resp, "list uploads");
+        return;
+    }
+    sqlite3_bind_text(st, 1, b.name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, km, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        const char *u = (const char *)sqlite3_column_text(st, 1);
+        if (strncmp(k, prefix, plen) != 0) {
+            continue;
+        }
+        if (km[0] != 0 && strcmp(k, km) == 0) {
+            if (!passed) {
+                passed = strcmp(u, um) == 0;
+                continue;
+            }
+            if (um == NULL || um[0] == 0) {
+                continue;
+            }
+        }
+        if (count >= max) {
+            trunc = 1;
+            break;
+        }
+        char t[32];
+        emu_time_iso(t, sqlite3_column_double(st, 2));
+        emu_buf_puts(&items, "<Upload>");
+        emu_buf_xml_elem(&items, "Key", k);
+        emu_buf_xml_elem(&items, "UploadId", u);
+        emu_buf_printf(&items,
+                       "<Initiator><ID>%s</ID><DisplayName>greenroom</DisplayName></Initiator>", id);
+        s3_owner_xml(&items, b.account);
+        emu_buf_puts(&items, "<StorageClass>STANDARD</StorageClass>");
+        emu_buf_xml_elem(&items, "Initiated", t);
+        emu_buf_puts(&items, "</Upload>");
+        count++;
+        free(nk);
+        free(nu);
+        nk = strdup(k);
+        nu = strdup(u);
+    }
+    emu_stmt_done(st);
+    emu_buf_puts(&x, "<ListMultipartUploadsResult xmlns=\"" S3_NS "\">");
+    emu_buf_xml_elem(&x, "Bucket", b.name);
+    emu_buf_xml_elem(&x, "KeyMarker", km);
+    emu_buf_xml_elem(&x, "UploadIdMarker", um != NULL ? um : "");
+    if (trunc) {
+        emu_buf_xml_elem(&x, "NextKeyMarker", nk);
+        emu_buf_xml_elem(&x, "NextUploadIdMarker", nu);
+    }
+    emu_buf_xml_elem(&x, "Prefix", prefix);
+    emu_buf_printf(&x, "<MaxUploads>%d</MaxUploads>", max);
+    emu_buf_printf(&x, "<IsTruncated>%s</IsTruncated>", trunc ? "true" : "false");
+    if (items.data) {
+        emu_buf_puts(&x, items.data);
+    }
+    emu_buf_puts(&x, "</ListMultipartUploadsResult>");
+    emu_resp_xml(resp, 200, x.data);
+    free(nk);
+    free(nu);
+    emu_buf_release(&items);
+    emu_buf_release(&x);
+}
