@@ -1,0 +1,886 @@
+/*
+ * test_apigateway.c - API Gateway REST against a real greenroom on port 0:
+ * one tcase per group of operations (rest APIs, resources, methods,
+ * integrations, method and integration responses, deployments, stages,
+ * authorizers, API keys) and per integration type on the invoke path (MOCK,
+ * HTTP, HTTP_PROXY, AWS_PROXY, AWS with VTL templates), the three stage URL
+ * forms, snapshot isolation, a deleted stage, the alias flip and a missing
+ * Lambda permission.
+ */
+#include <check.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct gr_server srv;
+
+static void setup(void)
+{
+    gr_set_credentials("test", "test", "us-east-1");
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+}
+
+static void teardown(void)
+{
+    gr_stop(&srv);
+}
+
+static const char *const json_hdr[] = {"Content-Type: application/json",
+                                       "Accept: application/json", NULL};
+
+/* A signed API Gateway call; body is a printf format (NULL: no body).
+ * Returns the parsed JSON (caller deletes, may be NULL) and the status. */
+static cJSON *api(long *status, const char *method, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static cJSON *api(long *status, const char *method, const char *path, const char *fmt, ...)
+{
+    char body[8192] = "";
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(body, sizeof(body), fmt, ap);
+        va_end(ap);
+    }
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "apigateway", method, path, json_hdr, body, strlen(body), &r),
+                     0);
+    *status = r.status;
+    cJSON *j = gr_resp_json(&r);
+    gr_resp_free(&r);
+    return j;
+}
+
+static const char *js(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Unsigned request to a stage URL. */
+static long invoke(const char *method, const char *path, const char *const *headers,
+                   const char *body, char **out_body, char *ctype, size_t clen)
+{
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request_unsigned(&srv, method, path, headers, body,
+                                         body != NULL ? strlen(body) : 0, &r),
+                     0);
+    long st = r.status;
+    if (ctype != NULL) {
+        ctype[0] = 0;
+        gr_resp_header(&r, "Content-Type", ctype, clen);
+    }
+    if (out_body != NULL) {
+        *out_body = strdup(r.body != NULL ? r.body : "");
+    }
+    gr_resp_free(&r);
+    return st;
+}
+
+/* Creates an API; fills id and root resource id. */
+static void make_api(const char *name, char *id, char *root)
+{
+    long st;
+    cJSON *j = api(&st, "POST", "/restapis", "{\"name\":\"%s\"}", name);
+    ck_assert_int_eq(st, 201);
+    snprintf(id, 16, "%s", js(j, "id"));
+    snprintf(root, 16, "%s", js(j, "rootResourceId"));
+    cJSON_Delete(j);
+}
+
+static void make_resource(const char *apiid, const char *parent, const char *part, char *out)
+{
+    long st;
+    char path[256];
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", apiid, parent);
+    cJSON *j = api(&st, "POST", path, "{\"pathPart\":\"%s\"}", part);
+    ck_assert_int_eq(st, 201);
+    snprintf(out, 16, "%s", js(j, "id"));
+    cJSON_Delete(j);
+}
+
+/* PUT method + MOCK integration returning template body with status. */
+static void make_mock(const char *apiid, const char *rid, const char *method,
+                      const char *resp_template_json)
+{
+    long st;
+    char path[300];
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/%s", apiid, rid, method);
+    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"NONE\"}"));
+    ck_assert_int_eq(st, 201);
+    char ip[340];
+    snprintf(ip, sizeof(ip), "%s/integration", path);
+    cJSON_Delete(api(&st, "PUT", ip,
+                     "{\"type\":\"MOCK\",\"requestTemplates\":{\"application/json\":"
+                     "\"{\\\"statusCode\\\": 200}\"}}"));
+    ck_assert_int_eq(st, 201);
+    char rp[360];
+    snprintf(rp, sizeof(rp), "%s/responses/200", path);
+    cJSON_Delete(api(&st, "PUT", rp, "{}"));
+    ck_assert_int_eq(st, 201);
+    snprintf(rp, sizeof(rp), "%s/integration/responses/200", path);
+    cJSON_Delete(api(&st, "PUT", rp, "{\"responseTemplates\":{\"application/json\":%s}}",
+                     resp_template_json));
+    ck_assert_int_eq(st, 201);
+}
+
+static void deploy(const char *apiid, const char *stage, const char *vars_json, char *dep_out)
+{
+    long st;
+    char path[128];
+    snprintf(path, sizeof(path), "/restapis/%s/deployments", apiid);
+    cJSON *j = api(&st, "POST", path, "{\"stageName\":\"%s\",\"variables\":%s}", stage,
+                   vars_json != NULL ? vars_json : "{}");
+    ck_assert_int_eq(st, 201);
+    if (dep_out != NULL) {
+        snprintf(dep_out, 16, "%s", js(j, "id"));
+    }
+    cJSON_Delete(j);
+}
+
+static int is_apigw_id(const char *s)
+{
+    if (s == NULL || strlen(s) != 10) {
+        return 0;
+    }
+    for (const char *p = s; *p; p++) {
+        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------ control */
+
+START_TEST(test_rest_apis)
+{
+    long st;
+    cJSON *j = api(&st, "POST", "/restapis", "{\"name\":\"books\",\"description\":\"d\"}");
+    ck_assert_int_eq(st, 201);
+    ck_assert(is_apigw_id(js(j, "id")));
+    ck_assert(is_apigw_id(js(j, "rootResourceId")));
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "createdDate")));
+    char id[16];
+    snprintf(id, sizeof(id), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    char path[64];
+    snprintf(path, sizeof(path), "/restapis/%s", id);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "name"), "books");
+    cJSON_Delete(j);
+    j = api(&st, "GET", "/restapis?limit=500", NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "items"));
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"b2\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "name"), "b2");
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/bogus\",\"value\":\"x\"}]}");
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    j = api(&st, "POST", "/restapis", "{}");
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 202);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 404);
+    ck_assert_ptr_nonnull(strstr(js(j, "message"), "Invalid API identifier specified"));
+    cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(test_resources)
+{
+    char id[16], root[16], books[16], bid[16], proxy[16];
+    make_api("r", id, root);
+    make_resource(id, root, "books", books);
+    make_resource(id, books, "{id}", bid);
+    make_resource(id, root, "{proxy+}", proxy);
+    long st;
+    char path[128];
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, root);
+    cJSON *j = api(&st, "POST", path, "{\"pathPart\":\"books\"}");
+    ck_assert_int_eq(st, 409);
+    ck_assert_str_eq(js(j, "message"),
+                     "Another resource with the same parent already has this name: books");
+    cJSON_Delete(j);
+    j = api(&st, "POST", path, "{\"pathPart\":\"bad/part\"}");
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, bid);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "path"), "/books/{id}");
+    ck_assert_str_eq(js(j, "parentId"), books);
+    cJSON_Delete(j);
+    /* pagination */
+    snprintf(path, sizeof(path), "/restapis/%s/resources?limit=2", id);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 2);
+    char pos[32];
+    snprintf(pos, sizeof(pos), "%s", js(j, "position"));
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources?limit=2&position=%s", id, pos);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 2);
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "position"));
+    cJSON_Delete(j);
+    /* embed=methods shows method bodies */
+    make_mock(id, bid, "GET", "\"{}\"");
+    snprintf(path, sizeof(path), "/restapis/%s/resources?embed=methods", id);
+    j = api(&st, "GET", path, NULL);
+    int found = 0;
+    cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "item"))
+    {
+        cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "resourceMethods"), "GET");
+        if (m != NULL) {
+            found = cJSON_GetObjectItem(m, "methodIntegration") != NULL;
+        }
+    }
+    ck_assert(found);
+    cJSON_Delete(j);
+    /* deleting /books deletes /books/{id} */
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, books);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 202);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, bid);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
+    snprintf(path, sizeof(path), "/restapis/%s/resources", id);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 2);
+    cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(test_methods)
+{
+    char id[16], root[16];
+    make_api("m", id, root);
+    long st;
+    char path[128];
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET", id, root);
+    cJSON *j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 404);
+    cJSON_Delete(j);
+    j = api(&st, "PUT", path,
+            "{\"authorizationType\":\"NONE\",\"apiKeyRequired\":true,"
+            "\"requestParameters\":{\"method.request.querystring.q\":false}}");
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "httpMethod"), "GET");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "apiKeyRequired")));
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/apiKeyRequired\",\"value\":"
+            "\"false\"},{\"op\":\"add\",\"path\":\"/requestParameters/method.request.header.X\","
+            "\"value\":\"true\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "apiKeyRequired")));
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "requestParameters"),
+                                               "method.request.header.X")));
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "authorizationType"), "NONE");
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/FETCH", id, root);
+    j = api(&st, "PUT", path, "{\"authorizationType\":\"NONE\"}");
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET", id, root);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 204);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
+}
+END_TEST
+
+START_TEST(test_integrations)
+{
+    char id[16], root[16];
+    make_api("i", id, root);
+    long st;
+    char mpath[128], path[160];
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/POST", id, root);
+    snprintf(path, sizeof(path), "%s/integration", mpath);
+    cJSON *j = api(&st, "PUT", path, "{\"type\":\"MOCK\"}");
+    ck_assert_int_eq(st, 404); /* no method yet */
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
+    j = api(&st, "PUT", path, "{\"type\":\"BOGUS\"}");
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    j = api(&st, "PUT", path, "{\"type\":\"AWS_PROXY\",\"httpMethod\":\"POST\"}");
+    ck_assert_int_eq(st, 400); /* no uri */
+    cJSON_Delete(j);
+    j = api(&st, "PUT", path,
+            "{\"type\":\"AWS\",\"httpMethod\":\"POST\",\"uri\":\"arn:aws:apigateway:us-east-1:"
+            "lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f:"
+            "${stageVariables.functionAlias}/invocations\",\"requestTemplates\":"
+            "{\"application/json\":\"$input.json('$')\"},\"passthroughBehavior\":\"NEVER\","
+            "\"contentHandling\":\"CONVERT_TO_TEXT\",\"requestParameters\":"
+            "{\"integration.request.header.X\":\"'v'\"}}");
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "type"), "AWS");
+    ck_assert_str_eq(js(j, "httpMethod"), "POST");
+    ck_assert_ptr_nonnull(strstr(js(j, "uri"), "${stageVariables.functionAlias}"));
+    ck_assert_str_eq(js(j, "passthroughBehavior"), "NEVER");
+    ck_assert_str_eq(js(j, "contentHandling"), "CONVERT_TO_TEXT");
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/requestTemplates/"
+            "application~1json\",\"value\":\"{}\"},{\"op\":\"replace\",\"path\":"
+            "\"/passthroughBehavior\",\"value\":\"WHEN_NO_MATCH\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "requestTemplates"), "application/json"), "{}");
+    ck_assert_str_eq(js(j, "passthroughBehavior"), "WHEN_NO_MATCH");
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "type"), "AWS");
+    cJSON_Delete(j);
+    /* the method shows its integration */
+    j = api(&st, "GET", mpath, NULL);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "methodIntegration"));
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 204);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 404);
+    ck_assert_str_eq(js(j, "message"), "No integration defined for method");
+    cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(test_method_and_integration_responses)
+{
+    char id[16], root[16];
+    make_api("mr", id, root);
+    make_mock(id, root, "GET", "\"{}\"");
+    long st;
+    char path[200];
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/responses/400", id, root);
+    cJSON *j = api(&st, "PUT", path,
+                   "{\"responseParameters\":{\"method.response.header.X-Err\":true},"
+                   "\"responseModels\":{\"application/json\":\"Error\"}}");
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "statusCode"), "400");
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "responseModels"), "application/json"), "Error");
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path),
+             "/restapis/%s/resources/%s/methods/GET/integration/responses/400", id, root);
+    j = api(&st, "PUT", path,
+            "{\"selectionPattern\":\"4\\\\d\\\\d\",\"responseTemplates\":{\"application/json\":"
+            "\"{}\"},\"responseParameters\":{\"method.response.header.X-Err\":\"'yes'\"}}");
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "selectionPattern"), "4\\d\\d");
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/selectionPattern\","
+            "\"value\":\"400\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "selectionPattern"), "400");
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 204);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/responses/400", id, root);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 204);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/responses/999", id, root);
+    cJSON_Delete(api(&st, "PUT", path, "{}"));
+    ck_assert_int_eq(st, 400);
+}
+END_TEST
+
+START_TEST(test_deployments)
+{
+    char id[16], root[16];
+    make_api("d", id, root);
+    long st;
+    char path[160];
+    snprintf(path, sizeof(path), "/restapis/%s/deployments", id);
+    cJSON *j = api(&st, "POST", path, "{}");
+    ck_assert_int_eq(st, 400); /* no methods */
+    cJSON_Delete(j);
+    make_mock(id, root, "GET", "\"{}\"");
+    /* without a stage: only the deployment */
+    j = api(&st, "POST", path, "{\"description\":\"first\"}");
+    ck_assert_int_eq(st, 201);
+    ck_assert(is_apigw_id(js(j, "id")));
+    char d1[16];
+    snprintf(d1, sizeof(d1), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/stages", id);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 0);
+    cJSON_Delete(j);
+    char d2[16];
+    deploy(id, "dev", "{\"functionAlias\":\"dev\"}", d2);
+    snprintf(path, sizeof(path), "/restapis/%s/stages/dev", id);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "deploymentId"), d2);
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "variables"), "functionAlias"), "dev");
+    cJSON_Delete(j);
+    /* a second deployment to the stage moves it and merges variables */
+    char d3[16];
+    deploy(id, "dev", "{\"other\":\"x\"}", d3);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_str_eq(js(j, "deploymentId"), d3);
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "variables"), "functionAlias"), "dev");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "variables"), "other"), "x");
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/deployments", id);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 3);
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/deployments/%s?embed=apisummary", id, d1);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "description"), "first");
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "apiSummary"), "/"));
+    cJSON_Delete(j);
+    /* refused while a stage uses it */
+    snprintf(path, sizeof(path), "/restapis/%s/deployments/%s", id, d3);
+    j = api(&st, "DELETE", path, NULL);
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/deployments/%s", id, d1);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 202);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
+}
+END_TEST
+
+START_TEST(test_stages)
+{
+    char id[16], root[16], dep[16];
+    make_api("s", id, root);
+    make_mock(id, root, "GET", "\"{}\"");
+    long st;
+    char path[160];
+    snprintf(path, sizeof(path), "/restapis/%s/deployments", id);
+    cJSON *j = api(&st, "POST", path, "{}");
+    snprintf(dep, sizeof(dep), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/stages", id);
+    j = api(&st, "POST", path, "{\"stageName\":\"prod\",\"deploymentId\":\"nope\"}");
+    ck_assert_int_eq(st, 404);
+    cJSON_Delete(j);
+    j = api(&st, "POST", path,
+            "{\"stageName\":\"prod\",\"deploymentId\":\"%s\",\"description\":\"p\","
+            "\"variables\":{\"a\":\"1\",\"b\":\"2\"}}",
+            dep);
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "stageName"), "prod");
+    cJSON_Delete(j);
+    j = api(&st, "POST", path, "{\"stageName\":\"prod\",\"deploymentId\":\"%s\"}", dep);
+    ck_assert_int_eq(st, 409);
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/stages/prod", id);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/variables/a\",\"value\":"
+            "\"9\"},{\"op\":\"remove\",\"path\":\"/variables/b\"},{\"op\":\"replace\",\"path\":"
+            "\"/description\",\"value\":\"new\"},{\"op\":\"replace\",\"path\":\"/deploymentId\","
+            "\"value\":\"%s\"}]}",
+            dep);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "variables"), "a"), "9");
+    ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "variables"), "b"));
+    ck_assert_str_eq(js(j, "description"), "new");
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/deploymentId\",\"value\":"
+            "\"missing\"}]}");
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_str_eq(js(j, "deploymentId"), dep);
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 202);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
+}
+END_TEST
+
+START_TEST(test_authorizers)
+{
+    char id[16], root[16];
+    make_api("a", id, root);
+    long st;
+    char path[160];
+    snprintf(path, sizeof(path), "/restapis/%s/authorizers", id);
+    cJSON *j = api(&st, "POST", path, "{\"name\":\"x\",\"type\":\"TOKEN\"}");
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    j = api(&st, "POST", path,
+            "{\"name\":\"auth\",\"type\":\"TOKEN\",\"identitySource\":"
+            "\"method.request.header.Authorization\",\"authorizerUri\":\"arn:aws:apigateway:"
+            "us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:"
+            "function:authfn/invocations\"}");
+    ck_assert_int_eq(st, 201);
+    char aid[16];
+    snprintf(aid, sizeof(aid), "%s", js(j, "id"));
+    ck_assert_int_eq((int)cJSON_GetObjectItem(j, "authorizerResultTtlInSeconds")->valuedouble,
+                     300);
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/authorizers/%s", id, aid);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"a2\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "name"), "a2");
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_str_eq(js(j, "type"), "TOKEN");
+    cJSON_Delete(j);
+    /* CUSTOM needs a valid authorizer */
+    char mpath[160];
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, root);
+    j = api(&st, "PUT", mpath, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"zz\"}");
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
+    j = api(&st, "PUT", mpath, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}", aid);
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "authorizerId"), aid);
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 202);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
+}
+END_TEST
+
+START_TEST(test_api_keys)
+{
+    char id[16], root[16];
+    make_api("k", id, root);
+    make_mock(id, root, "GET", "\"{\\\"ok\\\":true}\"");
+    long st;
+    char mpath[160];
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, root);
+    cJSON_Delete(api(&st, "PATCH", mpath,
+                     "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/apiKeyRequired\","
+                     "\"value\":\"true\"}]}"));
+    ck_assert_int_eq(st, 200);
+    deploy(id, "dev", NULL, NULL);
+    cJSON *j = api(&st, "POST", "/apikeys",
+                   "{\"name\":\"k1\",\"enabled\":true,\"value\":\"abcdefghijklmnopqrstuvwxyz\"}");
+    ck_assert_int_eq(st, 201);
+    char kid[16];
+    snprintf(kid, sizeof(kid), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    j = api(&st, "GET", "/apikeys", NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
+    ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "item"), 0),
+                                           "value"));
+    cJSON_Delete(j);
+    char kpath[64];
+    snprintf(kpath, sizeof(kpath), "/apikeys/%s?includeValue=true", kid);
+    j = api(&st, "GET", kpath, NULL);
+    ck_assert_str_eq(js(j, "value"), "abcdefghijklmnopqrstuvwxyz");
+    cJSON_Delete(j);
+    j = api(&st, "POST", "/usageplans",
+            "{\"name\":\"plan\",\"apiStages\":[{\"apiId\":\"%s\",\"stage\":\"dev\"}]}", id);
+    ck_assert_int_eq(st, 201);
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    char spath[160];
+    snprintf(spath, sizeof(spath), "/_aws/execute-api/%s/dev/", id);
+    const char *const with_key[] = {"x-api-key: abcdefghijklmnopqrstuvwxyz", NULL};
+    /* the key is not in a usage plan yet */
+    ck_assert_int_eq(invoke("GET", spath, with_key, NULL, NULL, NULL, 0), 403);
+    char ppath[64];
+    snprintf(ppath, sizeof(ppath), "/usageplans/%s/keys", pid);
+    j = api(&st, "POST", ppath, "{\"keyId\":\"%s\",\"keyType\":\"API_KEY\"}", kid);
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "id"), kid);
+    cJSON_Delete(j);
+    char *body = NULL;
+    ck_assert_int_eq(invoke("GET", spath, NULL, NULL, &body, NULL, 0), 403);
+    ck_assert_str_eq(body, "{\"message\":\"Forbidden\"}");
+    free(body);
+    const char *const bad_key[] = {"x-api-key: wrongwrongwrongwrongwrong", NULL};
+    ck_assert_int_eq(invoke("GET", spath, bad_key, NULL, NULL, NULL, 0), 403);
+    ck_assert_int_eq(invoke("GET", spath, with_key, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "{\"ok\":true}");
+    free(body);
+    j = api(&st, "GET", ppath, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
+    cJSON_Delete(j);
+    snprintf(ppath, sizeof(ppath), "/usageplans/%s/keys/%s", pid, kid);
+    cJSON_Delete(api(&st, "DELETE", ppath, NULL));
+    ck_assert_int_eq(st, 202);
+    ck_assert_int_eq(invoke("GET", spath, with_key, NULL, NULL, NULL, 0), 403);
+    snprintf(ppath, sizeof(ppath), "/usageplans/%s", pid);
+    cJSON_Delete(api(&st, "DELETE", ppath, NULL));
+    ck_assert_int_eq(st, 202);
+    snprintf(kpath, sizeof(kpath), "/apikeys/%s", kid);
+    cJSON_Delete(api(&st, "DELETE", kpath, NULL));
+    ck_assert_int_eq(st, 202);
+    cJSON_Delete(api(&st, "GET", kpath, NULL));
+    ck_assert_int_eq(st, 404);
+}
+END_TEST
+
+/* ------------------------------------------------------------- invoke */
+
+START_TEST(test_invoke_mock)
+{
+    char id[16], root[16], books[16], bid[16], proxy[16];
+    make_api("mock", id, root);
+    make_resource(id, root, "books", books);
+    make_resource(id, books, "{id}", bid);
+    make_resource(id, root, "{proxy+}", proxy);
+    make_mock(id, books, "GET", "\"{\\\"list\\\":\\\"$stageVariables.v\\\"}\"");
+    make_mock(id, bid, "ANY",
+              "\"{\\\"id\\\":\\\"$input.params('id')\\\",\\\"m\\\":\\\"$context.httpMethod\\\"}\"");
+    make_mock(id, proxy, "GET", "\"{\\\"rest\\\":\\\"$input.params('proxy')\\\"}\"");
+    deploy(id, "dev", "{\"v\":\"one\"}", NULL);
+    char *body = NULL;
+    char ct[128];
+    char path[200];
+    /* the three URL forms */
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/books", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, ct, sizeof(ct)), 200);
+    ck_assert_str_eq(body, "{\"list\":\"one\"}");
+    ck_assert_str_eq(ct, "application/json");
+    free(body);
+    snprintf(path, sizeof(path), "/restapis/%s/dev/_user_request_/books", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "{\"list\":\"one\"}");
+    free(body);
+    char host[128];
+    snprintf(host, sizeof(host), "Host: %s.execute-api.localhost:%d", id, srv.port);
+    const char *const hh[] = {host, NULL};
+    ck_assert_int_eq(invoke("GET", "/dev/books", hh, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "{\"list\":\"one\"}");
+    free(body);
+    /* path parameters, ANY */
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/books/42", id);
+    ck_assert_int_eq(invoke("DELETE", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "{\"id\":\"42\",\"m\":\"DELETE\"}");
+    free(body);
+    /* greedy proxy */
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/a/b/c", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "{\"rest\":\"a/b/c\"}");
+    free(body);
+    /* no route: POST /books has no method and {proxy+} only has GET */
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/books", id);
+    ck_assert_int_eq(invoke("POST", path, NULL, "{}", &body, NULL, 0), 403);
+    ck_assert_str_eq(body, "{\"message\":\"Missing Authentication Token\"}");
+    free(body);
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 403);
+    ck_assert_str_eq(body, "{\"message\":\"Missing Authentication Token\"}");
+    free(body);
+    /* unknown API, unknown stage */
+    ck_assert_int_eq(invoke("GET", "/_aws/execute-api/nosuchapi0/dev/books", NULL, NULL, &body,
+                            NULL, 0),
+                     403);
+    ck_assert_str_eq(body, "{\"message\":\"Forbidden\"}");
+    free(body);
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/prod/books", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 403);
+    ck_assert_str_eq(body, "{\"message\":\"Forbidden\"}");
+    free(body);
+    /* the stage serves its snapshot, not the working copy */
+    long st;
+    char mpath[200];
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, books);
+    cJSON_Delete(api(&st, "DELETE", mpath, NULL));
+    ck_assert_int_eq(st, 204);
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/books", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    free(body);
+    /* stage variables are read at invoke time */
+    char spath[160];
+    snprintf(spath, sizeof(spath), "/restapis/%s/stages/dev", id);
+    cJSON_Delete(api(&st, "PATCH", spath,
+                     "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/variables/v\","
+                     "\"value\":\"two\"}]}"));
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "{\"list\":\"two\"}");
+    free(body);
+    /* a deleted stage answers Forbidden */
+    cJSON_Delete(api(&st, "DELETE", spath, NULL));
+    ck_assert_int_eq(st, 202);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 403);
+    ck_assert_str_eq(body, "{\"message\":\"Forbidden\"}");
+    free(body);
+}
+END_TEST
+
+START_TEST(test_invoke_mock_selection)
+{
+    char id[16], root[16];
+    make_api("sel", id, root);
+    long st;
+    char mpath[160], p[220];
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, root);
+    cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
+    snprintf(p, sizeof(p), "%s/integration", mpath);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"type\":\"MOCK\",\"requestTemplates\":{\"application/json\":"
+                     "\"#if($input.params('fail') == 'yes'){\\\"statusCode\\\": 404}#else"
+                     "{\\\"statusCode\\\": 200}#end\"}}"));
+    ck_assert_int_eq(st, 201);
+    snprintf(p, sizeof(p), "%s/integration/responses/200", mpath);
+    cJSON_Delete(api(&st, "PUT", p, "{\"responseTemplates\":{\"application/json\":\"ok\"}}"));
+    snprintf(p, sizeof(p), "%s/integration/responses/404", mpath);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"selectionPattern\":\"4\\\\d{2}\",\"responseTemplates\":"
+                     "{\"application/json\":\"missing\"},\"responseParameters\":"
+                     "{\"method.response.header.X-Why\":\"'not found'\"}}"));
+    ck_assert_int_eq(st, 201);
+    deploy(id, "dev", NULL, NULL);
+    char *body = NULL;
+    char path[160];
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "ok");
+    free(body);
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/?fail=yes", id);
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", path, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_str_eq(r.body, "missing");
+    char buf[64];
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Why", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "not found");
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "x-amzn-RequestId", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "x-amz-apigw-id", buf, sizeof(buf)));
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_invoke_http)
+{
+    char id[16], root[16], px[16], h[16], ext[16];
+    make_api("http", id, root);
+    make_resource(id, root, "{proxy+}", px);
+    make_resource(id, root, "health", h);
+    make_resource(id, root, "external", ext);
+    long st;
+    char mpath[200], p[240];
+    /* HTTP_PROXY to greenroom's own control plane (loopback) */
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/ANY", id, px);
+    cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
+    snprintf(p, sizeof(p), "%s/integration", mpath);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"type\":\"HTTP_PROXY\",\"httpMethod\":\"ANY\",\"uri\":"
+                     "\"http://127.0.0.1:%d/_greenroom/{proxy}\",\"requestParameters\":"
+                     "{\"integration.request.path.proxy\":\"method.request.path.proxy\"}}",
+                     srv.port));
+    ck_assert_int_eq(st, 201);
+    /* HTTP with a response template picking a field */
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, h);
+    cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
+    snprintf(p, sizeof(p), "%s/integration", mpath);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"type\":\"HTTP\",\"httpMethod\":\"GET\",\"uri\":"
+                     "\"http://localhost:%d/_greenroom/health\"}",
+                     srv.port));
+    ck_assert_int_eq(st, 201);
+    snprintf(p, sizeof(p), "%s/integration/responses/200", mpath);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"responseTemplates\":{\"application/json\":"
+                     "\"{\\\"has_services\\\": #if($input.path('$.services'))true#{else}false#end}"
+                     "\"}}"));
+    /* HTTP to a non-loopback host is refused */
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, ext);
+    cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
+    snprintf(p, sizeof(p), "%s/integration", mpath);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"type\":\"HTTP_PROXY\",\"httpMethod\":\"GET\",\"uri\":"
+                     "\"http://example.com/\"}"));
+    deploy(id, "dev", NULL, NULL);
+    char *body = NULL;
+    char path[200];
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/health", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "{\"has_services\": true}");
+    free(body);
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/health", id);
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/calls?since=0", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_ptr_nonnull(strstr(body, "\"calls\""));
+    free(body);
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/external", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 500);
+    ck_assert_str_eq(body, "{\"message\": \"Internal server error\"}");
+    free(body);
+}
+END_TEST
+
+static Suite *apigw_suite(void)
+{
+    Suite *s = suite_create("apigateway");
+    struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {
+        {"rest_apis", test_rest_apis},
+        {"resources", test_resources},
+        {"methods", test_methods},
+        {"integrations", test_integrations},
+        {"method_and_integration_responses", test_method_and_integration_responses},
+        {"deployments", test_deployments},
+        {"stages", test_stages},
+        {"authorizers", test_authorizers},
+        {"api_keys", test_api_keys},
+        {"invoke_mock", test_invoke_mock},
+        {"invoke_mock_selection", test_invoke_mock_selection},
+        {"invoke_http", test_invoke_http},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, cases[i].fn);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(apigw_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
