@@ -1,0 +1,1167 @@
+/*
+ * rehearse.c - `stagehand rehearse` (issue 10): prove that every stage ends
+ * all-old or all-new, with a fault at every call of a deploy.
+ *
+ *   1. Copy the project to a temp dir (children run there), clear the fault
+ *      rules, optionally deploy the --watch stages, save greenroom snapshot
+ *      "stagehand-rehearse-pre" and the local _meta, capture each stage.
+ *   2. Learning run: a clean deploy (child process); the journal
+ *      (GET /_greenroom/calls?since=N) gives the N calls; capture the target.
+ *   3. For each call ordinal k = 1..N and each fault kind: restore the
+ *      snapshot and _meta, install the rule that fires at call k (counted from
+ *      its installation, so only the deploy's calls count), run the deploy
+ *      (killing it while call k hangs for kind kill), clear the rules, capture,
+ *      check invariants 1-3, then recovery (`recover` + `deploy`, or the v0.5
+ *      flow again) and invariant 4.
+ *   4. Table, summary, --junit FILE, --output json; exit DEP_EXIT_INVARIANT on
+ *      any violation with the replay command (--only k --kind K).
+ *
+ * Options (opts->rest): --kinds a,b  --only K  --kind K  --seed N
+ * --max-cases N  --flow deploy|v05  --junit FILE  --watch S1,S2
+ * --keep-tmp. The control plane is not AWS: it is plain unsigned HTTP
+ * (libcurl here, no SigV4).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "rehearse.h"
+#include "txn.h"
+#include "txn_int.h"
+
+/* ------------------------------------------------------- pure helpers */
+
+static const char *const kind_names[RH_NKINDS] = {"error", "throttle", "reset", "timeout", "kill"};
+
+const char *rh_kind_name(int kind)
+{
+    return kind >= 0 && kind < RH_NKINDS ? kind_names[kind] : "?";
+}
+
+int rh_kind_parse(const char *name)
+{
+    for (int i = 0; i < RH_NKINDS; i++) {
+        if (strcmp(kind_names[i], name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The rule set firing kind at call k and its retries (new array). */
+cJSON *rh_fault_rules(int kind, int k, int attempts)
+{
+    cJSON *arr = cJSON_CreateArray();
+    cJSON *r = cJSON_CreateObject();
+    char id[64];
+    snprintf(id, sizeof(id), "rehearse-%s-%d", rh_kind_name(kind), k);
+    cJSON_AddStringToObject(r, "id", id);
+    if (kind == RH_KILL) {
+        cJSON_AddNumberToObject(r, "nth", k);
+        cJSON_AddBoolToObject(r, "hang", 1);
+    } else {
+        cJSON_AddNumberToObject(r, "after", k - 1);
+        cJSON_AddNumberToObject(r, "times", attempts > 0 ? attempts : 1);
+        if (kind == RH_ERROR) {
+            cJSON *e = cJSON_AddObjectToObject(r, "error");
+            cJSON_AddNumberToObject(e, "statusCode", 503);
+            cJSON_AddStringToObject(e, "code", "ServiceUnavailable");
+            cJSON_AddStringToObject(e, "message", "rehearsal: injected 503");
+        } else if (kind == RH_THROTTLE) {
+            cJSON *th = cJSON_AddObjectToObject(r, "throttle");
+            cJSON_AddNumberToObject(th, "retryAfterSeconds", 0);
+        } else if (kind == RH_RESET) {
+            cJSON_AddBoolToObject(r, "reset", 1);
+        } else {
+            cJSON_AddBoolToObject(r, "hang", 1);
+        }
+    }
+    cJSON_AddItemToArray(arr, r);
+    return arr;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A sorted copy of an array of strings (or of items' printed forms). */
+static cJSON *sorted_strings(const cJSON *arr)
+{
+    int n = cJSON_GetArraySize(arr);
+    char **v = calloc((size_t)n + 1, sizeof(char *));
+    cJSON *out = cJSON_CreateArray();
+    int m = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        v[m++] = cJSON_IsString(it) ? strdup(it->valuestring) : cJSON_PrintUnformatted(it);
+    }
+    qsort(v, (size_t)m, sizeof(char *), cmp_str);
+    for (int i = 0; i < m; i++) {
+        cJSON_AddItemToArray(out, cJSON_CreateString(v[i] ? v[i] : ""));
+        free(v[i]);
+    }
+    free(v);
+    return out;
+}
+
+static void put(cJSON *o, const char *key, cJSON *v)
+{
+    if (cJSON_GetObjectItemCaseSensitive(o, key)) {
+        cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
+    } else {
+        cJSON_AddItemToObject(o, key, v);
+    }
+}
+
+static const char *rel(const char *now, const char *before)
+{
+    if (!*now) {
+        return "";
+    }
+    return strcmp(now, before) == 0 ? "unchanged" : "new";
+}
+
+/* Normalise a state for comparison (see rehearse.h). New object. */
+cJSON *rh_normalise(const cJSON *state, const cJSON *pre, int shape)
+{
+    cJSON *s = cJSON_Duplicate(state, 1);
+    cJSON *stack = cJSON_GetObjectItemCaseSensitive(s, "stack");
+    if (stack) {
+        const char *st = txn_jstr(stack, "status");
+        if (strstr(st, "_COMPLETE") && !strstr(st, "DELETE") && strcmp(st, "ROLLBACK_COMPLETE") != 0) {
+            put(stack, "status", cJSON_CreateString("STABLE"));
+        }
+        cJSON *tpl = cJSON_Parse(txn_jstr(stack, "template"));
+        put(stack, "template", tpl ? tpl : cJSON_CreateString(txn_jstr(stack, "template")));
+        if (shape) {
+            cJSON *o;
+            cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(stack, "outputs"))
+            {
+                cJSON_SetValuestring(o, "*");
+            }
+        }
+    }
+    cJSON *pf = cJSON_GetObjectItemCaseSensitive(pre, "functions");
+    cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(s, "functions"))
+    {
+        put(f, "sids", sorted_strings(cJSON_GetObjectItemCaseSensitive(f, "sids")));
+        if (shape) {
+            cJSON *a = cJSON_GetObjectItemCaseSensitive(f, "alias");
+            cJSON *pa = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pf, f->string), "alias");
+            put(a, "version", cJSON_CreateString(rel(txn_jstr(a, "version"), txn_jstr(pa, "version"))));
+        }
+    }
+    cJSON *api = cJSON_GetObjectItemCaseSensitive(s, "api");
+    if (shape && api) {
+        cJSON *papi = cJSON_GetObjectItemCaseSensitive(pre, "api");
+        cJSON *st = cJSON_GetObjectItemCaseSensitive(api, "stage");
+        cJSON *pst = cJSON_GetObjectItemCaseSensitive(papi, "stage");
+        put(api, "id", cJSON_CreateString(rel(txn_jstr(api, "id"), txn_jstr(papi, "id"))));
+        put(st, "deploymentId",
+            cJSON_CreateString(rel(txn_jstr(st, "deploymentId"), txn_jstr(pst, "deploymentId"))));
+    }
+    cJSON *subs = cJSON_GetObjectItemCaseSensitive(s, "subscriptions");
+    cJSON *flat = cJSON_CreateArray();
+    cJSON *t;
+    cJSON_ArrayForEach(t, subs)
+    {
+        cJSON *ep;
+        cJSON_ArrayForEach(ep, t)
+        {
+            char buf[1024];
+            snprintf(buf, sizeof(buf), "%s%s%s", shape ? "" : t->string, shape ? "" : " <- ",
+                     txn_jstr(ep, "endpoint"));
+            cJSON_AddItemToArray(flat, cJSON_CreateString(buf));
+        }
+    }
+    put(s, "subscriptions", sorted_strings(flat));
+    cJSON_Delete(flat);
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(s, "meta");
+    if (meta) {
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, "etag");
+        cJSON *body = cJSON_Parse(txn_jstr(meta, "body"));
+        if (body && shape) {
+            cJSON *pb = cJSON_Parse(txn_jstr(cJSON_GetObjectItemCaseSensitive(pre, "meta"), "body"));
+            cJSON *v;
+            cJSON_ArrayForEach(v, body)
+            {
+                cJSON *pv = cJSON_GetObjectItemCaseSensitive(pb, v->string);
+                if (!pv || !cJSON_Compare(pv, v, 1)) {
+                    cJSON_ReplaceItemInObjectCaseSensitive(body, v->string, cJSON_CreateString("*"));
+                    v = cJSON_GetObjectItemCaseSensitive(body, v->string);
+                }
+            }
+            cJSON_Delete(pb);
+        }
+        put(meta, "body", body ? body : cJSON_CreateString(txn_jstr(meta, "body")));
+    }
+    return s;
+}
+
+static void leaf_str(const cJSON *v, char *buf, size_t n)
+{
+    if (!v) {
+        snprintf(buf, n, "(absent)");
+    } else if (cJSON_IsString(v)) {
+        snprintf(buf, n, "%s", v->valuestring);
+    } else {
+        char *p = cJSON_PrintUnformatted(v);
+        snprintf(buf, n, "%s", p ? p : "");
+        free(p);
+    }
+    if (strlen(buf) > 200 && n > 204) {
+        memcpy(buf + 197, "...", 4);
+    }
+}
+
+static int diff_rec(const cJSON *a, const cJSON *b, char *path, size_t pn, char *e, size_t en, char *f, size_t fn)
+{
+    size_t base = strlen(path);
+    if (a && b && cJSON_IsObject(a) && cJSON_IsObject(b)) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, a)
+        {
+            snprintf(path + base, pn - base, "%s%s", base ? "." : "", it->string);
+            if (diff_rec(it, cJSON_GetObjectItemCaseSensitive(b, it->string), path, pn, e, en, f, fn)) {
+                return 1;
+            }
+        }
+        cJSON_ArrayForEach(it, b)
+        {
+            if (!cJSON_GetObjectItemCaseSensitive(a, it->string)) {
+                snprintf(path + base, pn - base, "%s%s", base ? "." : "", it->string);
+                leaf_str(NULL, e, en);
+                leaf_str(it, f, fn);
+                return 1;
+            }
+        }
+        path[base] = 0;
+        return 0;
+    }
+    if (a && b && cJSON_IsArray(a) && cJSON_IsArray(b) && cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
+        for (int i = 0; i < cJSON_GetArraySize(a); i++) {
+            snprintf(path + base, pn - base, "[%d]", i);
+            if (diff_rec(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), path, pn, e, en, f, fn)) {
+                return 1;
+            }
+        }
+        path[base] = 0;
+        return 0;
+    }
+    if (a && b && cJSON_Compare(a, b, 1)) {
+        return 0;
+    }
+    leaf_str(a, e, en);
+    leaf_str(b, f, fn);
+    return 1;
+}
+
+/* First difference (see rehearse.h). */
+int rh_first_diff(const cJSON *a, const cJSON *b, char *path, size_t pn, char *expected, size_t en, char *found,
+                  size_t fn)
+{
+    path[0] = 0;
+    expected[0] = 0;
+    found[0] = 0;
+    return diff_rec(a, b, path, pn, expected, en, found, fn);
+}
+
+/* JUnit XML (see rehearse.h). */
+char *rh_junit(const cJSON *cases, double total_ms)
+{
+    struct dep_buf b = {0};
+    int n = 0, failures = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        n++;
+        failures += strcmp(txn_jstr(c, "result"), "ok") != 0;
+    }
+    dep_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    dep_buf_printf(&b, "<testsuites tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n", n, failures, total_ms / 1000.0);
+    dep_buf_printf(&b, "  <testsuite name=\"stagehand rehearse\" tests=\"%d\" failures=\"%d\" errors=\"0\" time=\"%.3f\">\n",
+                   n, failures, total_ms / 1000.0);
+    cJSON_ArrayForEach(c, cases)
+    {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(c, "k");
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(c, "ms");
+        char name[600];
+        snprintf(name, sizeof(name), "k=%d %s %s %s", cJSON_IsNumber(k) ? k->valueint : 0, txn_jstr(c, "service"),
+                 txn_jstr(c, "operation"), txn_jstr(c, "resource"));
+        dep_buf_puts(&b, "    <testcase classname=\"rehearse.");
+        dep_buf_xml_escape(&b, txn_jstr(c, "kind"));
+        dep_buf_puts(&b, "\" name=\"");
+        dep_buf_xml_escape(&b, name);
+        dep_buf_printf(&b, "\" time=\"%.3f\"", cJSON_IsNumber(ms) ? ms->valuedouble / 1000.0 : 0.0);
+        if (strcmp(txn_jstr(c, "result"), "ok") == 0) {
+            dep_buf_puts(&b, "/>\n");
+            continue;
+        }
+        dep_buf_puts(&b, ">\n      <failure message=\"");
+        dep_buf_xml_escape(&b, txn_jstr(c, "result"));
+        dep_buf_puts(&b, "\" type=\"InvariantViolation\">");
+        dep_buf_xml_escape(&b, txn_jstr(c, "detail"));
+        dep_buf_puts(&b, "</failure>\n    </testcase>\n");
+    }
+    dep_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
+    return dep_buf_take(&b);
+}
+
+/* ------------------------------------------------------ control plane */
+
+struct rh {
+    struct dep_ctx *c;
+    char url[512];        /* greenroom base URL */
+    char self[PATH_MAX];  /* the stagehand binary */
+    char src[PATH_MAX];   /* the project */
+    char tmp[PATH_MAX];   /* temp dir: project copy + saved _meta */
+    char work[PATH_MAX + 16];
+    char saved_meta[PATH_MAX + 16];
+    char log[PATH_MAX + 16];
+    int v05;
+    int attempts;
+    int kinds[RH_NKINDS];
+    int only_k;
+    int only_kind;
+    long max_cases;
+    unsigned long seed;
+    const char *junit;
+    char watch[8][64];
+    int n_watch;
+    CURL *curl;
+};
+
+static size_t rh_write(char *p, size_t sz, size_t nm, void *ud)
+{
+    dep_buf_append((struct dep_buf *)ud, p, sz * nm);
+    return sz * nm;
+}
+
+/* One control-plane request; *out (may be NULL) the parsed JSON answer.
+ * Returns the HTTP status, or -1 when no answer came. */
+static long ctl(struct rh *r, const char *method, const char *path, const char *body, cJSON **out)
+{
+    struct dep_buf b = {0};
+    char url[1024];
+    long status = -1;
+    struct curl_slist *h = NULL;
+    if (out) {
+        *out = NULL;
+    }
+    snprintf(url, sizeof(url), "%s%s", r->url, path);
+    curl_easy_reset(r->curl);
+    curl_easy_setopt(r->curl, CURLOPT_URL, url);
+    curl_easy_setopt(r->curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, rh_write);
+    curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(r->curl, CURLOPT_TIMEOUT, 30L);
+    if (body) {
+        h = curl_slist_append(h, "Content-Type: application/json");
+        curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    if (curl_easy_perform(r->curl) == CURLE_OK) {
+        curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (out && b.data) {
+            *out = cJSON_Parse(b.data);
+        }
+    }
+    curl_slist_free_all(h);
+    dep_buf_release(&b);
+    return status;
+}
+
+static long ctl_last_seq(struct rh *r)
+{
+    cJSON *o = NULL;
+    long seq = -1;
+    if (ctl(r, "GET", "/_greenroom/calls?since=0&limit=1", NULL, &o) == 200) {
+        cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "last");
+        seq = cJSON_IsNumber(l) ? (long)l->valuedouble : -1;
+    }
+    cJSON_Delete(o);
+    return seq;
+}
+
+/* Calls after seq (new array), NULL on failure. */
+static cJSON *ctl_calls(struct rh *r, long seq, int faults_only)
+{
+    char path[128];
+    cJSON *o = NULL;
+    snprintf(path, sizeof(path), "/_greenroom/calls?since=%ld%s", seq, faults_only ? "&faults=1" : "");
+    if (ctl(r, "GET", path, NULL, &o) != 200) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    cJSON *calls = cJSON_DetachItemFromObjectCaseSensitive(o, "calls");
+    cJSON_Delete(o);
+    return calls;
+}
+
+/* ------------------------------------------------------------ processes */
+
+static int run_quiet(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int restore_meta(struct rh *r)
+{
+    char dst[PATH_MAX + 32];
+    snprintf(dst, sizeof(dst), "%s/_meta", r->work);
+    char *rm[] = {"rm", "-rf", dst, NULL};
+    if (run_quiet(rm) != 0) {
+        return -1;
+    }
+    struct stat sb;
+    if (stat(r->saved_meta, &sb) != 0) {
+        return 0;
+    }
+    char *cp[] = {"cp", "-a", r->saved_meta, dst, NULL};
+    return run_quiet(cp);
+}
+
+static int save_meta(struct rh *r)
+{
+    char src[PATH_MAX + 32];
+    snprintf(src, sizeof(src), "%s/_meta", r->work);
+    char *rm[] = {"rm", "-rf", r->saved_meta, NULL};
+    run_quiet(rm);
+    struct stat sb;
+    if (stat(src, &sb) != 0) {
+        return 0;
+    }
+    char *cp[] = {"cp", "-a", src, r->saved_meta, NULL};
+    return run_quiet(cp);
+}
+
+/* Start a child in the project copy: command "deploy" / "recover" / "v05".
+ * Returns its pid (own process group), -1 on failure. */
+static pid_t spawn(struct rh *r, const char *command, const char *stage)
+{
+    const char *region = r->c->region;
+    pid_t pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid != 0) {
+        return pid;
+    }
+    setpgid(0, 0);
+    if (chdir(r->work) != 0) {
+        _exit(126);
+    }
+    int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+    }
+    char att[16];
+    snprintf(att, sizeof(att), "%d", r->attempts);
+    setenv("STAGEHAND_MAX_ATTEMPTS", att, 1);
+    setenv("STAGEHAND_RETRY_BASE_MS", "5", 1);
+    setenv("STAGEHAND_RETRY_CAP_MS", "20", 1);
+    setenv("STAGEHAND_CALL_TIMEOUT", "1", 1);
+    setenv("AWS_ENDPOINT_URL", r->url, 1);
+    setenv("CI", "true", 1);
+    if (strcmp(command, "v05") == 0) {
+        char script[4096];
+        snprintf(script, sizeof(script),
+                 "set -e; S='%s'; A='-s %s -r %s';"
+                 "[ -f _meta/variables/s-variables-%s.json ] || \"$S\" project init -c $A;"
+                 "\"$S\" meta sync $A; \"$S\" resources deploy $A; \"$S\" meta sync --push $A;"
+                 "\"$S\" function deploy -a $A; \"$S\" event deploy -a $A; \"$S\" endpoint deploy -a $A",
+                 r->self, stage, region, stage);
+        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+        _exit(127);
+    }
+    execl(r->self, r->self, command, "-s", stage, "-r", region, "--endpoint-url", r->url, (char *)NULL);
+    _exit(127);
+}
+
+/* Wait for a child (hard limit limit_s, then it is killed). Returns its
+ * exit code, 128+signal when killed by a signal. */
+static int wait_child(pid_t pid, int limit_s)
+{
+    int st = 0;
+    double deadline = txn_ms() + limit_s * 1000.0;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            break;
+        }
+        if (w < 0 && errno != EINTR) {
+            return -1;
+        }
+        if (txn_ms() > deadline) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            break;
+        }
+        usleep(2000);
+    }
+    if (WIFEXITED(st)) {
+        return WEXITSTATUS(st);
+    }
+    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+/* Run a child to completion; returns its exit code. */
+static int run_child(struct rh *r, const char *command, const char *stage)
+{
+    pid_t pid = spawn(r, command, stage);
+    return pid < 0 ? -1 : wait_child(pid, 120);
+}
+
+/* ---------------------------------------------------------------- state */
+
+/* Capture a stage's state in-process from the project copy, with the
+ * remote variables (the truth) in place of the local ones. */
+static int capture(struct rh *r, const char *stage, cJSON **out, struct dep_err *err)
+{
+    struct dep_opts o = *r->c->opts;
+    struct dep_ctx cx;
+    struct txn t;
+    int rc = -1;
+    memset(&cx, 0, sizeof(cx));
+    memset(&t, 0, sizeof(t));
+    o.project_dir = r->work;
+    o.stage = stage;
+    o.rest_n = 0;
+    cx.opts = &o;
+    cx.command = "rehearse";
+    snprintf(cx.stage, sizeof(cx.stage), "%s", stage);
+    snprintf(cx.region, sizeof(cx.region), "%s", r->c->region);
+    snprintf(cx.account, sizeof(cx.account), "%s", r->c->account);
+    *out = NULL;
+    if (dep_project_load(r->work, &cx.project, err) < 0 ||
+        dep_project_load_vars(&cx.project, stage, cx.region, 1, err) < 0) {
+        goto out;
+    }
+    if (dep_project_populate(&cx.project, 0, err) < 0 || txn_init(&t, &cx, err) < 0) {
+        goto out;
+    }
+    char *remote = NULL;
+    char etag[128];
+    if (txn_meta_get(t.meta_region, t.meta_bucket, t.meta_key, &remote, etag, err) < 0) {
+        goto out;
+    }
+    if (remote) {
+        cJSON *v = cJSON_Parse(remote);
+        if (cJSON_IsObject(v)) {
+            cJSON_Delete(cx.project.vars_region);
+            cx.project.vars_region = v;
+            if (dep_project_populate(&cx.project, 0, err) < 0) {
+                free(remote);
+                goto out;
+            }
+        } else {
+            cJSON_Delete(v);
+        }
+    }
+    t.pulled = 1;
+    t.pulled_meta = remote;
+    snprintf(t.pulled_etag, sizeof(t.pulled_etag), "%s", etag);
+    if (txn_capture(&t, out, err) < 0) {
+        goto out;
+    }
+    cJSON *lease = NULL;
+    char le[128];
+    if (txn_lock_peek(&t.lock, &lease, le, err) < 0) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        goto out;
+    }
+    cJSON_AddStringToObject(*out, "lock", lease ? txn_jstr(lease, "holder") : "");
+    cJSON_Delete(lease);
+    snprintf(r->c->account, sizeof(r->c->account), "%s", t.account);
+    rc = 0;
+out:
+    txn_release(&t);
+    dep_project_release(&cx.project);
+    return rc;
+}
+
+/* Meta variables must hold every stack output with its current value
+ * (invariant 3: no lost write). Writes the first miss into detail. */
+static int meta_has_outputs(const cJSON *state, char *detail, size_t n)
+{
+    cJSON *stack = cJSON_GetObjectItemCaseSensitive(state, "stack");
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(state, "meta");
+    cJSON *body = cJSON_Parse(txn_jstr(meta, "body"));
+    cJSON *o;
+    int ok = 1;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(stack, "outputs"))
+    {
+        const char *v = txn_jstr(body, o->string);
+        if (strcmp(v, cJSON_IsString(o) ? o->valuestring : "") != 0) {
+            snprintf(detail, n, "meta variable %s is \"%s\" but the stack output is \"%s\"", o->string, v,
+                     cJSON_IsString(o) ? o->valuestring : "");
+            ok = 0;
+            break;
+        }
+    }
+    cJSON_Delete(body);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- cases */
+
+struct rh_stage_img {
+    char name[64];
+    cJSON *pre;     /* exact-normalised pre state */
+    cJSON *raw_pre; /* raw pre state */
+};
+
+/* Compare; on a difference fill detail "<inv>: stage S field F: expected E, found X". */
+static int check_eq(const char *inv, const char *stage, const cJSON *expected, const cJSON *found, char *result,
+                    size_t rn, char *detail, size_t dn)
+{
+    char path[512], e[512], f[512];
+    if (!rh_first_diff(expected, found, path, sizeof(path), e, sizeof(e), f, sizeof(f))) {
+        return 1;
+    }
+    snprintf(result, rn, "%s violated", inv);
+    snprintf(detail, dn, "%s: stage %s field %s: expected %s, found %s", inv, stage, path, e, f);
+    return 0;
+}
+
+static const char *outcome_name(int code, char *buf, size_t n)
+{
+    if (code == 0) {
+        return "deployed";
+    }
+    if (code == DEP_EXIT_ROLLED_BACK) {
+        return "rolled back";
+    }
+    if (code == 128 + SIGKILL) {
+        return "killed";
+    }
+    snprintf(buf, n, "exit %d", code);
+    return buf;
+}
+
+/* Parse the options; returns 0 or -1 (message printed). */
+static int parse_opts(struct rh *r)
+{
+    struct dep_ctx *c = r->c;
+    const char *v;
+    for (int i = 0; i < RH_NKINDS; i++) {
+        r->kinds[i] = 1;
+    }
+    r->only_k = 0;
+    r->only_kind = -1;
+    r->max_cases = 0;
+    r->seed = 1;
+    r->attempts = 2;
+    if ((v = txn_opt_value(c, "--kinds")) || (v = txn_opt_value(c, "--kind"))) {
+        char buf[256];
+        char *save = NULL;
+        snprintf(buf, sizeof(buf), "%s", v);
+        for (int i = 0; i < RH_NKINDS; i++) {
+            r->kinds[i] = 0;
+        }
+        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            int k = rh_kind_parse(tok);
+            if (k < 0) {
+                dep_out_errorf("rehearse", "unknown fault kind %s (kinds: error,throttle,reset,timeout,kill)", tok);
+                return -1;
+            }
+            r->kinds[k] = 1;
+        }
+    }
+    if ((v = txn_opt_value(c, "--only"))) {
+        char *end = NULL;
+        long k = strtol(v, &end, 10);
+        if (!end || *end || k < 1) {
+            dep_out_errorf("rehearse", "--only wants a call ordinal >= 1");
+            return -1;
+        }
+        r->only_k = (int)k;
+    }
+    if ((v = txn_opt_value(c, "--max-cases"))) {
+        char *end = NULL;
+        r->max_cases = strtol(v, &end, 10);
+        if (!end || *end || r->max_cases < 1) {
+            dep_out_errorf("rehearse", "--max-cases wants a number >= 1");
+            return -1;
+        }
+    }
+    if ((v = txn_opt_value(c, "--seed"))) {
+        char *end = NULL;
+        r->seed = strtoul(v, &end, 10);
+        if (!end || *end) {
+            dep_out_errorf("rehearse", "--seed wants a number");
+            return -1;
+        }
+    }
+    if ((v = txn_opt_value(c, "--flow"))) {
+        if (strcmp(v, "v05") == 0) {
+            r->v05 = 1;
+        } else if (strcmp(v, "deploy") != 0) {
+            dep_out_errorf("rehearse", "--flow is deploy or v05");
+            return -1;
+        }
+    }
+    r->junit = txn_opt_value(c, "--junit");
+    if ((v = txn_opt_value(c, "--watch"))) {
+        char buf[512];
+        char *save = NULL;
+        snprintf(buf, sizeof(buf), "%s", v);
+        for (char *tok = strtok_r(buf, ",", &save); tok && r->n_watch < 8; tok = strtok_r(NULL, ",", &save)) {
+            snprintf(r->watch[r->n_watch++], 64, "%s", tok);
+        }
+    }
+    return 0;
+}
+
+struct rh_case {
+    int k;
+    int kind;
+};
+
+static void shuffle(struct rh_case *v, int n, unsigned long seed)
+{
+    unsigned long long x = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (int i = n - 1; i > 0; i--) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int j = (int)((x >> 33) % (unsigned long long)(i + 1));
+        struct rh_case tmp = v[i];
+        v[i] = v[j];
+        v[j] = tmp;
+    }
+}
+
+static int case_cmp(const void *a, const void *b)
+{
+    const struct rh_case *x = a, *y = b;
+    return x->k != y->k ? x->k - y->k : x->kind - y->kind;
+}
+
+static int restore_pre(struct rh *r)
+{
+    if (ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL) != 200) {
+        return -1;
+    }
+    if (ctl(r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL) != 200) {
+        return -1;
+    }
+    return restore_meta(r);
+}
+
+/* Run one case; appends its record to cases. Returns 1 when it violated. */
+static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *target, struct rh_stage_img *imgs,
+                    int n_imgs, cJSON *cases)
+{
+    const char *stage = r->c->stage;
+    const char *deploy_cmd = r->v05 ? "v05" : "deploy";
+    char result[128] = "ok", detail[2048] = "", obuf[32];
+    double t0 = txn_ms();
+    struct dep_err err;
+    dep_err_clear(&err);
+    cJSON *rec = cJSON_CreateObject();
+    cJSON *call = cJSON_GetArrayItem(calls, k - 1);
+    cJSON_AddNumberToObject(rec, "k", k);
+    cJSON_AddStringToObject(rec, "kind", rh_kind_name(kind));
+    cJSON_AddStringToObject(rec, "service", txn_jstr(call, "service"));
+    cJSON_AddStringToObject(rec, "operation", txn_jstr(call, "operation"));
+    cJSON_AddStringToObject(rec, "resource", txn_jstr(call, "resource"));
+    if (restore_pre(r) < 0) {
+        snprintf(result, sizeof(result), "error");
+        snprintf(detail, sizeof(detail), "could not restore the pre-deploy snapshot");
+        goto done;
+    }
+    cJSON *rules = rh_fault_rules(kind, k, r->attempts);
+    char *rb = cJSON_PrintUnformatted(rules);
+    cJSON_Delete(rules);
+    long seq0 = ctl_last_seq(r);
+    long st = ctl(r, "POST", "/_greenroom/faults", rb, NULL);
+    free(rb);
+    if (st != 200 || seq0 < 0) {
+        snprintf(result, sizeof(result), "error");
+        snprintf(detail, sizeof(detail), "could not install the fault rule (HTTP %ld)", st);
+        goto done;
+    }
+    pid_t pid = spawn(r, deploy_cmd, stage);
+    int code;
+    if (kind == RH_KILL) {
+        /* Wait until call k is in flight (k-1 answered), then kill. */
+        int killed = 0;
+        double deadline = txn_ms() + 60000.0;
+        while (!killed && txn_ms() < deadline) {
+            int stt = 0;
+            if (waitpid(pid, &stt, WNOHANG) == pid) {
+                code = WIFEXITED(stt) ? WEXITSTATUS(stt) : -1;
+                goto waited;
+            }
+            cJSON *cl = ctl_calls(r, seq0, 0);
+            int n = cJSON_GetArraySize(cl);
+            cJSON_Delete(cl);
+            if (n >= k - 1) {
+                usleep(30000);
+                kill(-pid, SIGKILL);
+                killed = 1;
+            } else {
+                usleep(1000);
+            }
+        }
+        if (!killed) {
+            kill(-pid, SIGKILL);
+        }
+    }
+    code = wait_child(pid, 120);
+waited:
+    ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL);
+    cJSON_AddStringToObject(rec, "outcome", outcome_name(code, obuf, sizeof(obuf)));
+    cJSON_AddNumberToObject(rec, "exit", code);
+    {
+        cJSON *fired = ctl_calls(r, seq0, 1);
+        cJSON *first = cJSON_GetArrayItem(fired, 0);
+        if (first) {
+            cJSON_ReplaceItemInObjectCaseSensitive(rec, "service", cJSON_CreateString(txn_jstr(first, "service")));
+            cJSON_ReplaceItemInObjectCaseSensitive(rec, "operation",
+                                                   cJSON_CreateString(txn_jstr(first, "operation")));
+            cJSON_ReplaceItemInObjectCaseSensitive(rec, "resource", cJSON_CreateString(txn_jstr(first, "resource")));
+        }
+        cJSON_AddBoolToObject(rec, "fired", first != NULL || kind == RH_KILL);
+        cJSON_Delete(fired);
+    }
+    if (kind == RH_KILL && code == 128 + SIGKILL && !r->v05) {
+        /* The deployer died: recover must bring the stage to all-old or all-new. */
+        int rc2 = run_child(r, "recover", stage);
+        cJSON_AddNumberToObject(rec, "recoverExit", rc2);
+        if (rc2 != 0) {
+            snprintf(result, sizeof(result), "recover failed");
+            snprintf(detail, sizeof(detail), "`stagehand recover -s %s` exited %d after the deployer was killed at call %d",
+                     stage, rc2, k);
+            goto done;
+        }
+    }
+    /* Invariants 1-3 on the rehearsed stage, and other stages unchanged. */
+    for (int i = 0; i < n_imgs; i++) {
+        cJSON *now = NULL;
+        if (capture(r, imgs[i].name, &now, &err) < 0) {
+            char eb[1400];
+            snprintf(result, sizeof(result), "error");
+            snprintf(detail, sizeof(detail), "capture of %s failed: %s", imgs[i].name, dep_err_str(&err, eb, sizeof(eb)));
+            goto done;
+        }
+        cJSON *exact = rh_normalise(now, imgs[i].raw_pre, 0);
+        if (i > 0) {
+            if (!check_eq("invariant 2 (other stages never change)", imgs[i].name, imgs[i].pre, exact, result,
+                          sizeof(result), detail, sizeof(detail))) {
+                cJSON_Delete(exact);
+                cJSON_Delete(now);
+                goto done;
+            }
+        } else if (code == 0) {
+            cJSON *shape = rh_normalise(now, imgs[0].raw_pre, 1);
+            int ok = check_eq("invariant 2 (success reaches the target)", stage, target, shape, result,
+                              sizeof(result), detail, sizeof(detail));
+            cJSON_Delete(shape);
+            if (ok && !meta_has_outputs(now, detail, sizeof(detail))) {
+                snprintf(result, sizeof(result), "invariant 3 violated");
+                ok = 0;
+            }
+            if (!ok) {
+                cJSON_Delete(exact);
+                cJSON_Delete(now);
+                goto done;
+            }
+        } else {
+            /* failed (or killed and recovered): all-old, or (killed) all-new */
+            char r1[128], d1[2048];
+            if (!check_eq("invariant 1 (failure leaves the stage as it was)", stage, imgs[0].pre, exact, r1,
+                          sizeof(r1), d1, sizeof(d1))) {
+                cJSON *shape = rh_normalise(now, imgs[0].raw_pre, 1);
+                char p2[512], e2[512], f2[512];
+                int all_new = kind == RH_KILL && !r->v05 &&
+                              rh_first_diff(target, shape, p2, sizeof(p2), e2, sizeof(e2), f2, sizeof(f2)) == 0;
+                cJSON_Delete(shape);
+                if (!all_new) {
+                    check_eq("invariant 1 (failure leaves the stage as it was)", stage, imgs[0].pre, exact, result,
+                             sizeof(result), detail, sizeof(detail));
+                    cJSON_Delete(exact);
+                    cJSON_Delete(now);
+                    goto done;
+                }
+            }
+        }
+        cJSON_Delete(exact);
+        cJSON_Delete(now);
+    }
+    /* Invariant 4: after a failure, recovery then a plain deploy succeeds. */
+    if (code != 0) {
+        if (!r->v05 && kind != RH_KILL) {
+            run_child(r, "recover", stage);
+        }
+        int rc3 = run_child(r, deploy_cmd, stage);
+        cJSON_AddNumberToObject(rec, "redeployExit", rc3);
+        if (rc3 != 0) {
+            snprintf(result, sizeof(result), "invariant 4 violated");
+            snprintf(detail, sizeof(detail), "invariant 4: the next plain deploy of %s exited %d", stage, rc3);
+            goto done;
+        }
+        cJSON *now = NULL;
+        if (capture(r, stage, &now, &err) == 0) {
+            cJSON *shape = rh_normalise(now, imgs[0].raw_pre, 1);
+            check_eq("invariant 4 (the next deploy reaches the target)", stage, target, shape, result, sizeof(result),
+                     detail, sizeof(detail));
+            cJSON_Delete(shape);
+        }
+        cJSON_Delete(now);
+    }
+done:
+    cJSON_AddStringToObject(rec, "result", result);
+    cJSON_AddStringToObject(rec, "detail", detail);
+    cJSON_AddNumberToObject(rec, "ms", txn_ms() - t0);
+    cJSON_AddItemToArray(cases, rec);
+    return strcmp(result, "ok") != 0;
+}
+
+static void print_row(const cJSON *c)
+{
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(c, "k");
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(c, "ms");
+    char res[200];
+    snprintf(res, sizeof(res), "%s", txn_jstr(c, "result"));
+    printf("%4d  %-14s %-28s %-34.34s %-8s %-12s %-22s %6.0f\n", cJSON_IsNumber(k) ? k->valueint : 0,
+           txn_jstr(c, "service"), txn_jstr(c, "operation"), txn_jstr(c, "resource"), txn_jstr(c, "kind"),
+           txn_jstr(c, "outcome"), res, cJSON_IsNumber(ms) ? ms->valuedouble : 0.0);
+    fflush(stdout);
+}
+
+int cmd_rehearse(struct dep_ctx *c)
+{
+    struct rh r;
+    struct dep_err err;
+    int rc = DEP_EXIT_FAIL;
+    cJSON *calls = NULL, *target = NULL, *cases = cJSON_CreateArray();
+    struct rh_stage_img imgs[9];
+    int n_imgs = 0;
+    double t0 = txn_ms();
+    memset(&r, 0, sizeof(r));
+    memset(imgs, 0, sizeof(imgs));
+    dep_err_clear(&err);
+    r.c = c;
+    if (parse_opts(&r) < 0) {
+        cJSON_Delete(cases);
+        return dep_out_finish(DEP_EXIT_USAGE);
+    }
+    const char *url = c->opts->endpoint_url ? c->opts->endpoint_url : getenv("AWS_ENDPOINT_URL");
+    if (!url || !*url) {
+        dep_out_errorf("rehearse", "rehearse runs against greenroom: give --endpoint-url URL (or AWS_ENDPOINT_URL)");
+        cJSON_Delete(cases);
+        return dep_out_finish(DEP_EXIT_USAGE);
+    }
+    snprintf(r.url, sizeof(r.url), "%s", url);
+    size_t ul = strlen(r.url);
+    while (ul > 0 && r.url[ul - 1] == '/') {
+        r.url[--ul] = 0;
+    }
+    ssize_t sl = readlink("/proc/self/exe", r.self, sizeof(r.self) - 1);
+    if (sl <= 0) {
+        dep_out_errorf("rehearse", "cannot find the stagehand binary");
+        cJSON_Delete(cases);
+        return dep_out_finish(DEP_EXIT_FAIL);
+    }
+    r.self[sl] = 0;
+    if (!realpath(c->opts->project_dir ? c->opts->project_dir : ".", r.src)) {
+        dep_out_errorf("rehearse", "project dir: %s", strerror(errno));
+        cJSON_Delete(cases);
+        return dep_out_finish(DEP_EXIT_PROJECT);
+    }
+    r.curl = curl_easy_init();
+    if (ctl(&r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
+        dep_out_errorf("rehearse", "%s is not a greenroom (GET /_greenroom/health failed)", r.url);
+        goto out;
+    }
+    snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(r.tmp)) {
+        dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
+        goto out;
+    }
+    snprintf(r.work, sizeof(r.work), "%s/project", r.tmp);
+    snprintf(r.saved_meta, sizeof(r.saved_meta), "%s/meta-pre", r.tmp);
+    snprintf(r.log, sizeof(r.log), "%s/children.log", r.tmp);
+    {
+        char *cp[] = {"cp", "-a", r.src, r.work, NULL};
+        if (run_quiet(cp) != 0) {
+            dep_out_errorf("rehearse", "could not copy %s", r.src);
+            goto out;
+        }
+    }
+    int human = dep_out_mode() != DEP_OUT_JSON;
+    /* 1. the pre-deploy world */
+    ctl(&r, "DELETE", "/_greenroom/faults", NULL, NULL);
+    for (int i = 0; i < r.n_watch; i++) {
+        int wrc = run_child(&r, r.v05 ? "v05" : "deploy", r.watch[i]);
+        if (wrc != 0) {
+            dep_out_errorf("rehearse", "deploying the watched stage %s failed (exit %d, log %s)", r.watch[i], wrc,
+                           r.log);
+            goto out;
+        }
+    }
+    if (save_meta(&r) != 0 ||
+        ctl(&r, "POST", "/_greenroom/snapshots", "{\"name\":\"stagehand-rehearse-pre\"}", NULL) / 100 != 2) {
+        dep_out_errorf("rehearse", "could not save the pre-deploy snapshot");
+        goto out;
+    }
+    snprintf(imgs[0].name, sizeof(imgs[0].name), "%s", c->stage);
+    for (int i = 0; i < r.n_watch; i++) {
+        snprintf(imgs[1 + i].name, sizeof(imgs[0].name), "%s", r.watch[i]);
+    }
+    n_imgs = 1 + r.n_watch;
+    for (int i = 0; i < n_imgs; i++) {
+        if (capture(&r, imgs[i].name, &imgs[i].raw_pre, &err) < 0) {
+            dep_out_error("rehearse capture", &err);
+            goto out;
+        }
+        imgs[i].pre = rh_normalise(imgs[i].raw_pre, imgs[i].raw_pre, 0);
+    }
+    /* 2. learning run */
+    long seq0 = ctl_last_seq(&r);
+    double tl = txn_ms();
+    int lrc = run_child(&r, r.v05 ? "v05" : "deploy", c->stage);
+    double learn_ms = txn_ms() - tl;
+    if (lrc != 0) {
+        dep_out_errorf("rehearse", "the clean deploy failed (exit %d); see %s", lrc, r.log);
+        goto out;
+    }
+    calls = ctl_calls(&r, seq0, 0);
+    int n = cJSON_GetArraySize(calls);
+    {
+        cJSON *now = NULL;
+        if (capture(&r, c->stage, &now, &err) < 0) {
+            dep_out_error("rehearse capture", &err);
+            goto out;
+        }
+        target = rh_normalise(now, imgs[0].raw_pre, 1);
+        cJSON_Delete(now);
+    }
+    if (human) {
+        printf("rehearse %s flow for stage %s in %s: clean deploy made N=%d calls in %.0f ms\n",
+               r.v05 ? "v0.5 six-command" : "transactional deploy", c->stage, c->region, n, learn_ms);
+    }
+    /* 3. the cases */
+    struct rh_case *todo = calloc((size_t)n * RH_NKINDS + 1, sizeof(*todo));
+    int nt = 0;
+    for (int k = 1; k <= n; k++) {
+        if (r.only_k && k != r.only_k) {
+            continue;
+        }
+        for (int kind = 0; kind < RH_NKINDS; kind++) {
+            if (r.kinds[kind]) {
+                todo[nt].k = k;
+                todo[nt].kind = kind;
+                nt++;
+            }
+        }
+    }
+    if (r.max_cases > 0 && nt > r.max_cases) {
+        shuffle(todo, nt, r.seed);
+        nt = (int)r.max_cases;
+        qsort(todo, (size_t)nt, sizeof(*todo), case_cmp);
+    }
+    if (human) {
+        printf("%4s  %-14s %-28s %-34s %-8s %-12s %-22s %6s\n", "k", "service", "operation", "resource", "fault",
+               "outcome", "invariants", "ms");
+    }
+    int violations = 0;
+    cJSON *first_bad = NULL;
+    for (int i = 0; i < nt; i++) {
+        int bad = run_case(&r, todo[i].k, todo[i].kind, calls, target, imgs, n_imgs, cases);
+        cJSON *rec = cJSON_GetArrayItem(cases, cJSON_GetArraySize(cases) - 1);
+        if (human) {
+            print_row(rec);
+        }
+        if (bad) {
+            violations++;
+            if (!first_bad) {
+                first_bad = rec;
+            }
+        }
+    }
+    free(todo);
+    ctl(&r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
+    double total = txn_ms() - t0;
+    if (human) {
+        printf("\n%d case(s) over N=%d calls, %d violation(s), %.1f s (flow %s)\n", nt, n, violations, total / 1000.0,
+               r.v05 ? "v05" : "deploy");
+        if (first_bad) {
+            printf("first violation: k=%d %s (%s %s %s): %s\n  replay: stagehand rehearse -s %s -r %s --endpoint-url %s%s "
+                   "--only %d --kind %s\n",
+                   (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble, txn_jstr(first_bad, "kind"),
+                   txn_jstr(first_bad, "service"), txn_jstr(first_bad, "operation"), txn_jstr(first_bad, "resource"),
+                   txn_jstr(first_bad, "detail"), c->stage, c->region, r.url, r.v05 ? " --flow v05" : "",
+                   (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble, txn_jstr(first_bad, "kind"));
+        }
+    }
+    if (r.junit) {
+        char *x = rh_junit(cases, total);
+        FILE *fp = fopen(r.junit, "w");
+        if (!fp || fputs(x, fp) < 0) {
+            dep_out_errorf("rehearse", "cannot write %s", r.junit);
+        }
+        if (fp) {
+            fclose(fp);
+        }
+        free(x);
+    }
+    dep_out_result("flow", cJSON_CreateString(r.v05 ? "v05" : "deploy"));
+    dep_out_result("calls", cJSON_CreateNumber(n));
+    dep_out_result("cases", cJSON_Duplicate(cases, 1));
+    dep_out_result("violations", cJSON_CreateNumber(violations));
+    dep_out_result("wallMs", cJSON_CreateNumber(total));
+    dep_out_result("learnMs", cJSON_CreateNumber(learn_ms));
+    rc = violations ? DEP_EXIT_INVARIANT : DEP_EXIT_OK;
+out:
+    if (r.tmp[0] && !txn_opt_flag(c, "--keep-tmp")) {
+        char *rm[] = {"rm", "-rf", r.tmp, NULL};
+        run_quiet(rm);
+    } else if (r.tmp[0]) {
+        fprintf(stderr, "rehearse: kept %s\n", r.tmp);
+    }
+    for (int i = 0; i < n_imgs; i++) {
+        cJSON_Delete(imgs[i].pre);
+        cJSON_Delete(imgs[i].raw_pre);
+    }
+    cJSON_Delete(calls);
+    cJSON_Delete(target);
+    cJSON_Delete(cases);
+    if (r.curl) {
+        curl_easy_cleanup(r.curl);
+    }
+    return dep_out_finish(rc);
+}
