@@ -846,6 +846,337 @@ START_TEST(test_invoke_http)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------- Lambda */
+
+/* A signed call to any service; returns the parsed JSON (or NULL). */
+static cJSON *svc_call(long *status, const char *service, const char *method, const char *path,
+                       const char *const *hdrs, const char *body)
+{
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, service, method, path, hdrs, body,
+                                body != NULL ? strlen(body) : 0, &r),
+                     0);
+    *status = r.status;
+    if (r.status >= 300) {
+        fprintf(stderr, "%s %s %s -> %ld %s\n", service, method, path, r.status,
+                r.body != NULL ? r.body : "");
+    }
+    cJSON *j = gr_resp_json(&r);
+    gr_resp_free(&r);
+    return j;
+}
+
+/* Function "fn" (fixtures/apigateway/handler.js): version 1 says VER=one,
+ * version 2 VER=two; aliases dev -> 1, prod -> 2, noperm -> 1; dev and prod
+ * allow apigateway.amazonaws.com for this API, noperm allows nothing. */
+static void make_function(const char *apiid)
+{
+    long st;
+    static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    cJSON_Delete(svc_call(&st, "iam", "POST", "/", form,
+                          "Action=CreateRole&Version=2010-05-08&RoleName=lambda-role&"
+                          "AssumeRolePolicyDocument=%7B%22Version%22%3A%222012-10-17%22%2C%22"
+                          "Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B"
+                          "%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A%22sts"
+                          "%3AAssumeRole%22%7D%5D%7D"));
+    ck_assert_int_eq(st, 200);
+    char *b64 = NULL;
+    int rc = gr_sh(&srv,
+                   "python3 -c 'import zipfile,io,base64,sys; b=io.BytesIO(); "
+                   "z=zipfile.ZipFile(b,\"w\"); z.writestr(\"index.js\", open(sys.argv[1]).read()); "
+                   "z.close(); print(base64.b64encode(b.getvalue()).decode())' "
+                   "\"$FIXTURES_DIR/apigateway/handler.js\"",
+                   &b64);
+    ck_assert_int_eq(rc, 0);
+    b64[strcspn(b64, "\n")] = 0;
+    ck_assert(strlen(b64) > 10);
+    size_t n = strlen(b64) + 1024;
+    char *body = malloc(n);
+    snprintf(body, n,
+             "{\"FunctionName\":\"fn\",\"Runtime\":\"nodejs20.x\",\"Role\":\"arn:aws:iam::"
+             "000000000000:role/lambda-role\",\"Handler\":\"index.handler\",\"Code\":{\"ZipFile\":"
+             "\"%s\"},\"Environment\":{\"Variables\":{\"VER\":\"one\"}},\"Publish\":true}",
+             b64);
+    free(b64);
+    cJSON_Delete(svc_call(&st, "lambda", "POST", "/2015-03-31/functions", json_hdr, body));
+    free(body);
+    ck_assert_int_eq(st, 201);
+    cJSON_Delete(svc_call(&st, "lambda", "PUT", "/2015-03-31/functions/fn/configuration", json_hdr,
+                          "{\"Environment\":{\"Variables\":{\"VER\":\"two\"}}}"));
+    ck_assert_int_eq(st, 200);
+    cJSON_Delete(svc_call(&st, "lambda", "POST", "/2015-03-31/functions/fn/versions", json_hdr,
+                          "{}"));
+    ck_assert_int_eq(st, 201);
+    const char *aliases[][2] = {{"dev", "1"}, {"prod", "2"}, {"noperm", "1"}};
+    for (size_t i = 0; i < 3; i++) {
+        char b[128];
+        snprintf(b, sizeof(b), "{\"Name\":\"%s\",\"FunctionVersion\":\"%s\"}", aliases[i][0],
+                 aliases[i][1]);
+        cJSON_Delete(svc_call(&st, "lambda", "POST", "/2015-03-31/functions/fn/aliases", json_hdr,
+                              b));
+        ck_assert_int_eq(st, 201);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        char p[128];
+        char b[400];
+        snprintf(p, sizeof(p), "/2015-03-31/functions/fn/policy?Qualifier=%s", aliases[i][0]);
+        snprintf(b, sizeof(b),
+                 "{\"StatementId\":\"apigw\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":"
+                 "\"apigateway.amazonaws.com\",\"SourceArn\":\"arn:aws:execute-api:us-east-1:"
+                 "000000000000:%s/*\"}",
+                 apiid);
+        cJSON_Delete(svc_call(&st, "lambda", "POST", p, json_hdr, b));
+        ck_assert_int_eq(st, 201);
+    }
+}
+
+#define FN_URI                                                                                     \
+    "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:"      \
+    "000000000000:function:fn:${stageVariables.functionAlias}/invocations"
+
+static void put_lambda_method(const char *apiid, const char *rid, const char *method,
+                              const char *type, const char *extra)
+{
+    long st;
+    char path[200];
+    char ip[240];
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/%s", apiid, rid, method);
+    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"NONE\"}"));
+    ck_assert_int_eq(st, 201);
+    snprintf(ip, sizeof(ip), "%s/integration", path);
+    cJSON_Delete(api(&st, "PUT", ip, "{\"type\":\"%s\",\"httpMethod\":\"POST\",\"uri\":\"%s\"%s}",
+                     type, FN_URI, extra != NULL ? extra : ""));
+    ck_assert_int_eq(st, 201);
+}
+
+static void set_stage_var(const char *apiid, const char *stage, const char *name,
+                          const char *value)
+{
+    long st;
+    char path[128];
+    snprintf(path, sizeof(path), "/restapis/%s/stages/%s", apiid, stage);
+    cJSON_Delete(api(&st, "PATCH", path,
+                     "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/variables/%s\","
+                     "\"value\":\"%s\"}]}",
+                     name, value));
+    ck_assert_int_eq(st, 200);
+}
+
+START_TEST(test_invoke_aws_proxy)
+{
+    char id[16], root[16], items[16], iid[16], bad[16];
+    make_api("proxy", id, root);
+    make_function(id);
+    make_resource(id, root, "items", items);
+    make_resource(id, items, "{id}", iid);
+    make_resource(id, root, "malformed", bad);
+    put_lambda_method(id, iid, "ANY", "AWS_PROXY", NULL);
+    put_lambda_method(id, bad, "GET", "AWS_PROXY", NULL);
+    deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
+    char path[200];
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/items/7?x=1&x=2&y=3", id);
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", path, json_hdr, "{\"n\":1}", 7, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char buf[128];
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-V", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "one");
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Multi", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "a,b");
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "x-amz-apigw-id", buf, sizeof(buf)));
+    cJSON *j = gr_resp_json(&r);
+    gr_resp_free(&r);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(js(j, "v"), "one");
+    ck_assert_str_eq(js(j, "path"), "/items/7");
+    ck_assert_str_eq(js(j, "resource"), "/items/{id}");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "pp"), "id"), "7");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "q"), "x"), "2");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "q"), "y"), "3");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "sv"), "functionAlias"), "dev");
+    ck_assert_str_eq(js(j, "body"), "{\"n\":1}");
+    ck_assert_str_eq(js(j, "stage"), "dev");
+    ck_assert_str_eq(js(j, "apiId"), id);
+    cJSON_Delete(j);
+    /* a malformed proxy response is a 502 */
+    char *body = NULL;
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/malformed", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 502);
+    ck_assert_str_eq(body, "{\"message\": \"Internal server error\"}");
+    free(body);
+}
+END_TEST
+
+/* Reads "v" from a proxy answer of the stage. */
+static void expect_version(const char *apiid, const char *expected)
+{
+    char path[200];
+    char *body = NULL;
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/items/1", apiid);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    cJSON *j = cJSON_Parse(body);
+    ck_assert_msg(j != NULL, "not JSON: %s", body);
+    ck_assert_str_eq(js(j, "v"), expected);
+    cJSON_Delete(j);
+    free(body);
+}
+
+START_TEST(test_alias_flip)
+{
+    char id[16], root[16], items[16], iid[16];
+    make_api("flip", id, root);
+    make_function(id);
+    make_resource(id, root, "items", items);
+    make_resource(id, items, "{id}", iid);
+    put_lambda_method(id, iid, "GET", "AWS_PROXY", NULL);
+    deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
+    expect_version(id, "one");
+    /* the stage variable picks the other alias */
+    set_stage_var(id, "dev", "functionAlias", "prod");
+    expect_version(id, "two");
+    set_stage_var(id, "dev", "functionAlias", "dev");
+    expect_version(id, "one");
+    /* moving the alias moves the stage */
+    long st;
+    cJSON_Delete(svc_call(&st, "lambda", "PUT", "/2015-03-31/functions/fn/aliases/dev", json_hdr,
+                          "{\"FunctionVersion\":\"2\"}"));
+    ck_assert_int_eq(st, 200);
+    expect_version(id, "two");
+}
+END_TEST
+
+START_TEST(test_missing_permission)
+{
+    char id[16], root[16], items[16], iid[16];
+    make_api("perm", id, root);
+    make_function(id);
+    make_resource(id, root, "items", items);
+    make_resource(id, items, "{id}", iid);
+    put_lambda_method(id, iid, "GET", "AWS_PROXY", NULL);
+    deploy(id, "dev", "{\"functionAlias\":\"noperm\"}", NULL);
+    char path[200];
+    char *body = NULL;
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/items/1", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 500);
+    ck_assert_str_eq(body, "{\"message\": \"Internal server error\"}");
+    free(body);
+    /* an alias that does not exist either */
+    set_stage_var(id, "dev", "functionAlias", "nosuchalias");
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 500);
+    free(body);
+    set_stage_var(id, "dev", "functionAlias", "dev");
+    expect_version(id, "one");
+}
+END_TEST
+
+/* Serverless v0.5's endpoint as `sls endpoint deploy` creates it: AWS
+ * integration, the stringified requestTemplate, responses 400 + default. */
+START_TEST(test_invoke_aws_v05)
+{
+    char id[16], root[16], books[16], bid[16];
+    make_api("v05", id, root);
+    make_function(id);
+    make_resource(id, root, "books", books);
+    make_resource(id, books, "{id}", bid);
+    put_lambda_method(id, bid, "POST", "AWS",
+                      ",\"requestTemplates\":{\"application/json\":\"{\\\"http_method\\\":"
+                      "\\\"$context.httpMethod\\\",\\\"id\\\":\\\"$input.params('id')\\\","
+                      "\\\"body\\\":$input.json('$'),\\\"pathParams\\\":\\\"$input.params().path"
+                      "\\\",\\\"queryParams\\\":\\\"$input.params().querystring\\\"}\"}");
+    long st;
+    char p[240];
+    snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/responses/400", id, bid);
+    cJSON_Delete(api(&st, "PUT", p, "{\"responseParameters\":{},\"responseModels\":{}}"));
+    snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/responses/200", id, bid);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"responseParameters\":{},\"responseModels\":{\"application/json;"
+                     "charset=UTF-8\":\"Empty\"}}"));
+    snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/integration/responses/400", id,
+             bid);
+    cJSON_Delete(api(&st, "PUT", p, "{\"selectionPattern\":\"400\"}"));
+    ck_assert_int_eq(st, 201);
+    snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/integration/responses/200", id,
+             bid);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"responseParameters\":{},\"responseTemplates\":{\"application/json;"
+                     "charset=UTF-8\":\"\"}}"));
+    ck_assert_int_eq(st, 201);
+    deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
+    char path[200];
+    char *body = NULL;
+    char ct[128];
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/books/42?a=b", id);
+    ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"name\":\"Dune\"}", &body, ct, sizeof(ct)),
+                     200);
+    ck_assert_str_eq(ct, "application/json;charset=UTF-8");
+    cJSON *j = cJSON_Parse(body);
+    ck_assert_msg(j != NULL, "not JSON: %s", body);
+    cJSON *got = cJSON_GetObjectItem(j, "got");
+    ck_assert_str_eq(js(j, "v"), "one");
+    ck_assert_str_eq(js(got, "http_method"), "POST");
+    ck_assert_str_eq(js(got, "id"), "42");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(got, "body"), "name"), "Dune");
+    ck_assert_str_eq(js(got, "pathParams"), "{id=42}");
+    ck_assert_str_eq(js(got, "queryParams"), "{a=b}");
+    cJSON_Delete(j);
+    free(body);
+    /* errorMessage "400" selects the 400 response */
+    ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"fail\":\"400\"}", &body, NULL, 0), 400);
+    ck_assert_ptr_nonnull(strstr(body, "\"errorMessage\":\"400\""));
+    free(body);
+    /* any other error falls to the default response, as on AWS */
+    ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"fail\":\"boom\"}", &body, NULL, 0), 200);
+    ck_assert_ptr_nonnull(strstr(body, "\"errorMessage\":\"boom\""));
+    free(body);
+}
+END_TEST
+
+START_TEST(test_invoke_authorizer)
+{
+    char id[16], root[16];
+    make_api("auth", id, root);
+    make_function(id);
+    long st;
+    char path[200];
+    snprintf(path, sizeof(path), "/restapis/%s/authorizers", id);
+    cJSON *j = api(&st, "POST", path,
+                   "{\"name\":\"tok\",\"type\":\"TOKEN\",\"identitySource\":"
+                   "\"method.request.header.Authorization\",\"authorizerUri\":\"%s\"}",
+                   FN_URI);
+    ck_assert_int_eq(st, 201);
+    char aid[16];
+    snprintf(aid, sizeof(aid), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET", id, root);
+    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}",
+                     aid));
+    ck_assert_int_eq(st, 201);
+    char ip[240];
+    snprintf(ip, sizeof(ip), "%s/integration", path);
+    cJSON_Delete(api(&st, "PUT", ip, "{\"type\":\"AWS_PROXY\",\"httpMethod\":\"POST\",\"uri\":\"%s\"}",
+                     FN_URI));
+    ck_assert_int_eq(st, 201);
+    deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
+    char *body = NULL;
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 401);
+    ck_assert_str_eq(body, "{\"message\":\"Unauthorized\"}");
+    free(body);
+    const char *const deny[] = {"Authorization: deny", NULL};
+    ck_assert_int_eq(invoke("GET", path, deny, NULL, &body, NULL, 0), 403);
+    ck_assert_ptr_nonnull(strstr(body, "explicit deny"));
+    free(body);
+    const char *const allow[] = {"Authorization: allow", NULL};
+    ck_assert_int_eq(invoke("GET", path, allow, NULL, &body, NULL, 0), 200);
+    j = cJSON_Parse(body);
+    ck_assert_msg(j != NULL, "not JSON: %s", body);
+    ck_assert_str_eq(js(j, "principal"), "user-1");
+    cJSON_Delete(j);
+    free(body);
+}
+END_TEST
+
 static Suite *apigw_suite(void)
 {
     Suite *s = suite_create("apigateway");
@@ -865,6 +1196,11 @@ static Suite *apigw_suite(void)
         {"invoke_mock", test_invoke_mock},
         {"invoke_mock_selection", test_invoke_mock_selection},
         {"invoke_http", test_invoke_http},
+        {"invoke_aws_proxy", test_invoke_aws_proxy},
+        {"alias_flip", test_alias_flip},
+        {"missing_permission", test_missing_permission},
+        {"invoke_aws_v05", test_invoke_aws_v05},
+        {"invoke_authorizer", test_invoke_authorizer},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
