@@ -1,0 +1,2280 @@
+/*
+ * cfn_resources.c - CloudFormation resource providers: create, update and
+ * delete of AWS::S3::Bucket, AWS::S3::BucketPolicy, AWS::Lambda::Function,
+ * Version, Alias, Permission, EventSourceMapping, AWS::ApiGateway::RestApi,
+ * Resource, Method, Deployment, Stage, AWS::IAM::Role, Policy,
+ * ManagedPolicy, AWS::SNS::Topic, Subscription, AWS::SQS::Queue,
+ * AWS::Events::Rule, AWS::DynamoDB::Table and AWS::Logs::LogGroup, through
+ * the owning services' public APIs (emu_call_internal). Called by the stack
+ * worker without the store lock.
+ */
+#include "cfn_resources.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <zip.h>
+
+#include "cfn_template.h"
+#include "emu.h"
+
+/* ------------------------------------------------------------- helpers */
+
+static void res_err(struct cfn_res *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void res_err(struct cfn_res *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof(r->err), fmt, ap);
+    va_end(ap);
+}
+
+static int svc_up(const char *name)
+{
+    return emu_service_find(name) != NULL;
+}
+
+static const char *pstr(const cJSON *props, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A property as a string (numbers and booleans converted); caller frees;
+ * NULL when absent. */
+static char *pdup(const cJSON *props, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, name);
+    if (v == NULL || cJSON_IsNull(v)) {
+        return NULL;
+    }
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        return cJSON_PrintUnformatted(v);
+    }
+    return cfn_value_str(v);
+}
+
+static int pchanged(const cJSON *a, const cJSON *b, const char *name)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, name);
+    const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, name);
+    if (x == NULL && y == NULL) {
+        return 0;
+    }
+    if (x == NULL || y == NULL) {
+        return 1;
+    }
+    return !cJSON_Compare(x, y, 1);
+}
+
+static void attr_set(struct cfn_res *r, const char *name, const char *value)
+{
+    if (r->attrs == NULL) {
+        r->attrs = cJSON_CreateObject();
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(r->attrs, name);
+    cJSON_AddStringToObject(r->attrs, name, value ? value : "");
+}
+
+static void attr_keep(struct cfn_res *r)
+{
+    if (r->attrs == NULL) {
+        r->attrs = r->old_attrs ? cJSON_Duplicate(r->old_attrs, 1) : cJSON_CreateObject();
+    }
+}
+
+void cfn_physical_name(const char *stack, const char *logical, size_t max, int lower, char *out,
+                       size_t outlen)
+{
+    char rnd[16];
+    size_t sl = strlen(stack), ll = strlen(logical), avail, i;
+    emu_random_alnum(rnd, 13, lower);
+    rnd[13] = 0;
+    if (max == 0 || max > outlen - 1) {
+        max = outlen - 1;
+    }
+    avail = max > 15 ? max - 15 : 0;
+    if (sl + ll > avail) {
+        size_t half = avail / 2;
+        if (ll <= half) {
+            sl = avail - ll;
+        } else if (sl <= half) {
+            ll = avail - sl;
+        } else {
+            sl = half;
+            ll = avail - half;
+        }
+    }
+    snprintf(out, outlen, "%.*s-%.*s-%s", (int)sl, stack, (int)ll, logical, rnd);
+    if (lower) {
+        for (i = 0; out[i]; i++) {
+            out[i] = (char)tolower((unsigned char)out[i]);
+        }
+    }
+}
+
+/* The resource's name: the naming property, else a generated one. */
+static void pick_name(struct cfn_res *r, const char *prop, size_t max, int lower, char *out, size_t outlen)
+{
+    const char *given = prop ? pstr(r->props, prop) : NULL;
+    if (given != NULL && given[0] != 0) {
+        snprintf(out, outlen, "%s", given);
+        return;
+    }
+    cfn_physical_name(r->stack_name, r->logical_id, max, lower, out, outlen);
+}
+
+/* Runs an internal call. Returns the HTTP status; on >= 300 r->err is set
+ * (AWS style: message, service, status, code). body_out (may be NULL)
+ * receives the response body (caller frees). */
+static int rc_call(struct cfn_res *r, const char *svc, const char *method, const char *path,
+                   const char *target, const char *ctype, const char *body, char **body_out)
+{
+    struct emu_call call;
+    struct emu_response resp;
+    struct emu_kv hdr[1];
+    int status;
+    memset(&call, 0, sizeof(call));
+    call.account = r->account;
+    call.region = r->region;
+    call.service = svc;
+    call.method = method;
+    call.path = path;
+    call.target = target;
+    if (ctype != NULL) {
+        hdr[0].key = (char *)"content-type";
+        hdr[0].value = (char *)ctype;
+        call.headers = hdr;
+        call.nheaders = 1;
+    }
+    call.body = body;
+    call.body_len = body ? strlen(body) : 0;
+    emu_response_init(&resp);
+    status = emu_call_internal(&call, &resp);
+    if (status == 0) {
+        status = resp.status ? resp.status : 200;
+    }
+    if (resp.failed || status >= 300) {
+        const char *code = resp.error_code[0] ? resp.error_code : "";
+        const char *msg = resp.error_message;
+        if (resp.failed && code[0] == 0) {
+            code = emu_error_info(resp.error)->code;
+        }
+        if (msg == NULL && resp.failed) {
+            msg = emu_error_info(resp.error)->message;
+        }
+        if (msg == NULL) {
+            msg = resp.body.data ? resp.body.data : "";
+        }
+        if (status < 300) {
+            status = 400;
+        }
+        res_err(r, "%s (Service: %s, Status Code: %d, Error Code: %s)", msg, svc, status, code);
+    }
+    if (body_out != NULL) {
+        *body_out = resp.body.data ? strdup(resp.body.data) : strdup("");
+    }
+    emu_response_release(&resp);
+    return status;
+}
+
+/* JSON call; body taken (may be NULL); *out parsed response (may be NULL). */
+static int rc_json(struct cfn_res *r, const char *svc, const char *method, const char *path,
+                   const char *target, cJSON *body, cJSON **out)
+{
+    char *txt = body ? cJSON_PrintUnformatted(body) : NULL;
+    char *resp = NULL;
+    const char *ctype = target ? (strcmp(svc, "sqs") == 0 ? "application/x-amz-json-1.0"
+                                                          : "application/x-amz-json-1.1")
+                               : "application/json";
+    int status = rc_call(r, svc, method, path, target, body ? ctype : NULL, txt, &resp);
+    if (out != NULL) {
+        *out = (status < 300 && resp != NULL) ? cJSON_Parse(resp) : NULL;
+    }
+    free(txt);
+    free(resp);
+    cJSON_Delete(body);
+    return status;
+}
+
+/* Query-protocol form builder. */
+static void form_add(struct emu_buf *f, const char *key, const char *value)
+{
+    if (value == NULL) {
+        return;
+    }
+    if (f->len > 0) {
+        emu_buf_puts(f, "&");
+    }
+    emu_buf_url_encode(f, key, strlen(key), 0);
+    emu_buf_puts(f, "=");
+    emu_buf_url_encode(f, value, strlen(value), 0);
+}
+
+static int rc_query(struct cfn_res *r, const char *svc, struct emu_buf *form, char **out)
+{
+    int status = rc_call(r, svc, "POST", "/", NULL, "application/x-www-form-urlencoded; charset=utf-8",
+                         form->data ? form->data : "", out);
+    emu_buf_release(form);
+    return status;
+}
+
+/* First text of <tag>...</tag> in xml, entities decoded; caller frees. */
+static char *xml_text(const char *xml, const char *tag)
+{
+    char open[128], close[128];
+    const char *s, *e;
+    struct emu_buf b = {0};
+    if (xml == NULL) {
+        return NULL;
+    }
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    s = strstr(xml, open);
+    if (s == NULL) {
+        return NULL;
+    }
+    s += strlen(open);
+    e = strstr(s, close);
+    if (e == NULL) {
+        return NULL;
+    }
+    while (s < e) {
+        if (*s == '&') {
+            static const struct {
+                const char *ent;
+                char c;
+            } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+            size_t i;
+            int done = 0;
+            for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+                size_t n = strlen(ents[i].ent);
+                if ((size_t)(e - s) >= n && strncmp(s, ents[i].ent, n) == 0) {
+                    emu_buf_append(&b, &ents[i].c, 1);
+                    s += n;
+                    done = 1;
+                    break;
+                }
+            }
+            if (done) {
+                continue;
+            }
+        }
+        emu_buf_append(&b, s, 1);
+        s++;
+    }
+    return emu_buf_take(&b);
+}
+
+/* A property that may be an object (JSON document) as a string; caller frees. */
+static char *doc_str(const cJSON *props, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, name);
+    if (cJSON_IsString(v)) {
+        return strdup(v->valuestring);
+    }
+    if (v == NULL || cJSON_IsNull(v)) {
+        return NULL;
+    }
+    return cJSON_PrintUnformatted(v);
+}
+
+/* ------------------------------------------------------ local resources */
+
+/* Records (or forgets, props == NULL) a resource in CloudFormation's own
+ * table. Takes and releases the store lock itself. */
+static int local_put(struct cfn_res *r, const cJSON *props)
+{
+    sqlite3_stmt *st;
+    char *p = NULL, *a = NULL;
+    int rc = -1;
+    if (emu_store_begin(1) != 0) {
+        res_err(r, "Internal failure");
+        return -1;
+    }
+    if (props == NULL) {
+        st = emu_stmt("DELETE FROM cfn_local WHERE account = ?1 AND region = ?2 AND type = ?3 AND physical_id = ?4");
+    } else {
+        st = emu_stmt("INSERT OR REPLACE INTO cfn_local (account, region, type, physical_id, properties, attributes, stack_name, logical_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    }
+    if (st == NULL) {
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, r->account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, r->region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, r->type, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, r->physical_id, -1, SQLITE_TRANSIENT);
+    if (props != NULL) {
+        p = cJSON_PrintUnformatted(props);
+        a = r->attrs ? cJSON_PrintUnformatted(r->attrs) : strdup("{}");
+        sqlite3_bind_text(st, 5, p, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, a, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 7, r->stack_name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 8, r->logical_id, -1, SQLITE_TRANSIENT);
+    }
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    emu_stmt_done(st);
+out:
+    emu_store_end(rc == 0);
+    free(p);
+    free(a);
+    if (rc != 0) {
+        res_err(r, "Internal failure recording %s", r->physical_id);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------- S3 */
+
+static void s3_attrs(struct cfn_res *r)
+{
+    char buf[1200];
+    snprintf(buf, sizeof(buf), "arn:aws:s3:::%s", r->physical_id);
+    attr_set(r, "Arn", buf);
+    snprintf(buf, sizeof(buf), "%s.s3.amazonaws.com", r->physical_id);
+    attr_set(r, "DomainName", buf);
+    snprintf(buf, sizeof(buf), "%s.s3.dualstack.%s.amazonaws.com", r->physical_id, r->region);
+    attr_set(r, "DualStackDomainName", buf);
+    snprintf(buf, sizeof(buf), "%s.s3.%s.amazonaws.com", r->physical_id, r->region);
+    attr_set(r, "RegionalDomainName", buf);
+    snprintf(buf, sizeof(buf), "http://%s.s3-website-%s.amazonaws.com", r->physical_id, r->region);
+    attr_set(r, "WebsiteURL", buf);
+}
+
+static int s3_bucket_extras(struct cfn_res *r)
+{
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(r->props, "VersioningConfiguration");
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(r->props, "Tags");
+    char path[1200];
+    if (cJSON_IsObject(ver) && pstr(ver, "Status") != NULL) {
+        struct emu_buf b = {0};
+        int st;
+        emu_buf_puts(&b, "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>");
+        emu_buf_xml_escape(&b, pstr(ver, "Status"));
+        emu_buf_puts(&b, "</Status></VersioningConfiguration>");
+        snprintf(path, sizeof(path), "/%s?versioning", r->physical_id);
+        st = rc_call(r, "s3", "PUT", path, NULL, "application/xml", b.data, NULL);
+        emu_buf_release(&b);
+        if (st >= 300) {
+            return -1;
+        }
+    }
+    if (cJSON_IsArray(tags) && cJSON_GetArraySize(tags) > 0) {
+        struct emu_buf b = {0};
+        const cJSON *t;
+        int st;
+        emu_buf_puts(&b, "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>");
+        cJSON_ArrayForEach(t, tags) {
+            emu_buf_puts(&b, "<Tag>");
+            emu_buf_xml_elem(&b, "Key", pstr(t, "Key"));
+            emu_buf_xml_elem(&b, "Value", pstr(t, "Value"));
+            emu_buf_puts(&b, "</Tag>");
+        }
+        emu_buf_puts(&b, "</TagSet></Tagging>");
+        snprintf(path, sizeof(path), "/%s?tagging", r->physical_id);
+        st = rc_call(r, "s3", "PUT", path, NULL, "application/xml", b.data, NULL);
+        emu_buf_release(&b);
+        if (st >= 300) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int s3_bucket_create(struct cfn_res *r)
+{
+    char path[1200];
+    pick_name(r, "BucketName", 63, 1, r->physical_id, sizeof(r->physical_id));
+    s3_attrs(r);
+    if (!svc_up("s3")) {
+        return local_put(r, r->props);
+    }
+    snprintf(path, sizeof(path), "/%s", r->physical_id);
+    if (strcmp(r->region, "us-east-1") == 0) {
+        if (rc_call(r, "s3", "PUT", path, NULL, NULL, NULL, NULL) >= 300) {
+            return -1;
+        }
+    } else {
+        struct emu_buf b = {0};
+        int st;
+        emu_buf_printf(&b, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
+                       r->region);
+        st = rc_call(r, "s3", "PUT", path, NULL, "application/xml", b.data, NULL);
+        emu_buf_release(&b);
+        if (st >= 300) {
+            return -1;
+        }
+    }
+    return s3_bucket_extras(r);
+}
+
+static int s3_bucket_update(struct cfn_res *r)
+{
+    s3_attrs(r);
+    if (!svc_up("s3")) {
+        return local_put(r, r->props);
+    }
+    return s3_bucket_extras(r);
+}
+
+static int s3_bucket_delete(struct cfn_res *r)
+{
+    char path[1200];
+    int st;
+    if (!svc_up("s3")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/%s", r->physical_id);
+    st = rc_call(r, "s3", "DELETE", path, NULL, NULL, NULL, NULL);
+    if (st == 404) {
+        return 0;
+    }
+    return st >= 300 ? -1 : 0;
+}
+
+static int s3_policy_put(struct cfn_res *r)
+{
+    char path[1200];
+    char *doc = doc_str(r->props, "PolicyDocument");
+    const char *bucket = pstr(r->props, "Bucket");
+    int st;
+    if (bucket == NULL || doc == NULL) {
+        free(doc);
+        res_err(r, "Properties validation failed for resource %s with message: #: required key [%s] not found",
+                r->logical_id, bucket == NULL ? "Bucket" : "PolicyDocument");
+        return -1;
+    }
+    if (r->physical_id[0] == 0) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", bucket);
+    }
+    attr_keep(r);
+    if (!svc_up("s3")) {
+        free(doc);
+        return local_put(r, r->props);
+    }
+    snprintf(path, sizeof(path), "/%s?policy", bucket);
+    st = rc_call(r, "s3", "PUT", path, NULL, "application/json", doc, NULL);
+    free(doc);
+    return st >= 300 ? -1 : 0;
+}
+
+static int s3_policy_delete(struct cfn_res *r)
+{
+    char path[1200];
+    const char *bucket = pstr(r->old_props ? r->old_props : r->props, "Bucket");
+    int st;
+    if (!svc_up("s3")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/%s?policy", bucket ? bucket : r->physical_id);
+    st = rc_call(r, "s3", "DELETE", path, NULL, NULL, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+/* --------------------------------------------------------------- Lambda */
+
+/* Splits a function name or ARN into name and qualifier. */
+static void fn_split(const char *fn, char *name, size_t nlen, char *qual, size_t qlen)
+{
+    qual[0] = 0;
+    if (fn == NULL) {
+        name[0] = 0;
+        return;
+    }
+    if (strncmp(fn, "arn:", 4) == 0) {
+        const char *p = strstr(fn, ":function:");
+        if (p != NULL) {
+            const char *q;
+            p += 10;
+            q = strchr(p, ':');
+            if (q != NULL) {
+                snprintf(name, nlen, "%.*s", (int)(q - p), p);
+                snprintf(qual, qlen, "%s", q + 1);
+            } else {
+                snprintf(name, nlen, "%s", p);
+            }
+            return;
+        }
+    }
+    {
+        const char *q = strchr(fn, ':');
+        if (q != NULL) {
+            snprintf(name, nlen, "%.*s", (int)(q - fn), fn);
+            snprintf(qual, qlen, "%s", q + 1);
+            return;
+        }
+    }
+    snprintf(name, nlen, "%s", fn);
+}
+
+static char *b64(const unsigned char *data, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+/* Builds a zip holding one file (index.js / index.py) with the inline code;
+ * returns its base64 (caller frees) or NULL. */
+static char *zip_inline(const char *runtime, const char *code)
+{
+    zip_error_t zerr;
+    zip_source_t *src, *fsrc;
+    zip_t *za;
+    zip_stat_t zst;
+    unsigned char *data = NULL;
+    char *out = NULL;
+    const char *fname = "index.js";
+    if (runtime != NULL && strncmp(runtime, "python", 6) == 0) {
+        fname = "index.py";
+    } else if (runtime != NULL && strncmp(runtime, "nodejs", 6) != 0) {
+        fname = "index";
+    }
+    zip_error_init(&zerr);
+    src = zip_source_buffer_create(NULL, 0, 0, &zerr);
+    if (src == NULL) {
+        goto out;
+    }
+    za = zip_open_from_source(src, ZIP_TRUNCATE, &zerr);
+    if (za == NULL) {
+        zip_source_free(src);
+        goto out;
+    }
+    zip_source_keep(src);
+    fsrc = zip_source_buffer(za, code, strlen(code), 0);
+    if (fsrc == NULL || zip_file_add(za, fname, fsrc, ZIP_FL_OVERWRITE) < 0) {
+        zip_source_free(fsrc);
+        zip_discard(za);
+        zip_source_free(src);
+        goto out;
+    }
+    if (zip_close(za) < 0) {
+        zip_discard(za);
+        zip_source_free(src);
+        goto out;
+    }
+    if (zip_source_stat(src, &zst) < 0 || zip_source_open(src) < 0) {
+        zip_source_free(src);
+        goto out;
+    }
+    data = malloc(zst.size + 1);
+    if (data != NULL && zip_source_read(src, data, zst.size) == (zip_int64_t)zst.size) {
+        out = b64(data, zst.size);
+    }
+    zip_source_close(src);
+    zip_source_free(src);
+out:
+    free(data);
+    zip_error_fini(&zerr);
+    return out;
+}
+
+static cJSON *tags_map(const cJSON *tags)
+{
+    cJSON *m = cJSON_CreateObject();
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tags) {
+        if (pstr(t, "Key") != NULL) {
+            cJSON_AddStringToObject(m, pstr(t, "Key"), pstr(t, "Value") ? pstr(t, "Value") : "");
+        }
+    }
+    return m;
+}
+
+static void copy_prop(cJSON *dst, const cJSON *props, const char *from, const char *to)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, from);
+    if (v != NULL && !cJSON_IsNull(v)) {
+        cJSON_AddItemToObject(dst, to ? to : from, cJSON_Duplicate(v, 1));
+    }
+}
+
+static cJSON *fn_config(const cJSON *p)
+{
+    cJSON *b = cJSON_CreateObject();
+    static const char *const keys[] = {"Runtime", "Role", "Handler", "Description", "Timeout", "MemorySize",
+                                       "Environment", "Layers", "VpcConfig", "DeadLetterConfig",
+                                       "TracingConfig", "KMSKeyArn", "EphemeralStorage",
+                                       "Architectures", NULL};
+    size_t i;
+    for (i = 0; keys[i] != NULL; i++) {
+        if (strcmp(keys[i], "Architectures") != 0) {
+            copy_prop(b, p, keys[i], NULL);
+        }
+    }
+    return b;
+}
+
+static int fn_code(struct cfn_res *r, cJSON *dst, int update)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(r->props, "Code");
+    cJSON *c = update ? dst : cJSON_CreateObject();
+    if (!cJSON_IsObject(code)) {
+        if (!update) {
+            cJSON_Delete(c);
+        }
+        res_err(r, "Properties validation failed for resource %s with message: #: required key [Code] not found",
+                r->logical_id);
+        return -1;
+    }
+    if (pstr(code, "ZipFile") != NULL) {
+        char *z = zip_inline(pstr(r->props, "Runtime"), pstr(code, "ZipFile"));
+        if (z == NULL) {
+            if (!update) {
+                cJSON_Delete(c);
+            }
+            res_err(r, "Could not build the deployment package for %s", r->logical_id);
+            return -1;
+        }
+        cJSON_AddStringToObject(c, "ZipFile", z);
+        free(z);
+    } else {
+        copy_prop(c, code, "S3Bucket", NULL);
+        copy_prop(c, code, "S3Key", NULL);
+        copy_prop(c, code, "S3ObjectVersion", NULL);
+        copy_prop(c, code, "ImageUri", NULL);
+    }
+    if (!update) {
+        cJSON_AddItemToObject(dst, "Code", c);
+    }
+    return 0;
+}
+
+static void fn_attrs(struct cfn_res *r, const char *arn)
+{
+    char buf[1200];
+    if (arn == NULL) {
+        snprintf(buf, sizeof(buf), "arn:aws:lambda:%s:%s:function:%s", r->region, r->account, r->physical_id);
+        arn = buf;
+    }
+    attr_set(r, "Arn", arn);
+}
+
+static int lambda_fn_create(struct cfn_res *r)
+{
+    cJSON *b, *out = NULL;
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(r->props, "Tags");
+    pick_name(r, "FunctionName", 64, 0, r->physical_id, sizeof(r->physical_id));
+    if (!svc_up("lambda")) {
+        fn_attrs(r, NULL);
+        return local_put(r, r->props);
+    }
+    b = fn_config(r->props);
+    cJSON_AddStringToObject(b, "FunctionName", r->physical_id);
+    if (fn_code(r, b, 0) < 0) {
+        cJSON_Delete(b);
+        return -1;
+    }
+    if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r->props, "Architectures"))) {
+        copy_prop(b, r->props, "Architectures", NULL);
+    }
+    if (cJSON_IsArray(tags)) {
+        cJSON_AddItemToObject(b, "Tags", tags_map(tags));
+    }
+    if (rc_json(r, "lambda", "POST", "/2015-03-31/functions", NULL, b, &out) >= 300) {
+        return -1;
+    }
+    fn_attrs(r, pstr(out, "FunctionArn"));
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int lambda_fn_update(struct cfn_res *r)
+{
+    char path[1200];
+    attr_keep(r);
+    if (!svc_up("lambda")) {
+        return local_put(r, r->props);
+    }
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/configuration", r->physical_id);
+    if (rc_json(r, "lambda", "PUT", path, NULL, fn_config(r->props), NULL) >= 300) {
+        return -1;
+    }
+    if (pchanged(r->old_props, r->props, "Code")) {
+        cJSON *b = cJSON_CreateObject();
+        if (fn_code(r, b, 1) < 0) {
+            cJSON_Delete(b);
+            return -1;
+        }
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/code", r->physical_id);
+        if (rc_json(r, "lambda", "PUT", path, NULL, b, NULL) >= 300) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int lambda_fn_delete(struct cfn_res *r)
+{
+    char path[1200];
+    int st;
+    if (!svc_up("lambda")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s", r->physical_id);
+    st = rc_call(r, "lambda", "DELETE", path, NULL, NULL, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+static int lambda_version_create(struct cfn_res *r)
+{
+    char name[256], qual[128], path[1200];
+    cJSON *b = cJSON_CreateObject(), *out = NULL;
+    fn_split(pstr(r->props, "FunctionName"), name, sizeof(name), qual, sizeof(qual));
+    if (!svc_up("lambda")) {
+        cJSON_Delete(b);
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:1", r->region,
+                 r->account, name);
+        attr_set(r, "Version", "1");
+        return local_put(r, r->props);
+    }
+    copy_prop(b, r->props, "Description", NULL);
+    copy_prop(b, r->props, "CodeSha256", NULL);
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/versions", name);
+    if (rc_json(r, "lambda", "POST", path, NULL, b, &out) >= 300) {
+        return -1;
+    }
+    if (pstr(out, "FunctionArn") != NULL && pstr(out, "Version") != NULL) {
+        const char *arn = pstr(out, "FunctionArn");
+        const char *ver = pstr(out, "Version");
+        size_t al = strlen(arn), vl = strlen(ver);
+        if (al > vl && strcmp(arn + al - vl, ver) == 0 && arn[al - vl - 1] == ':') {
+            snprintf(r->physical_id, sizeof(r->physical_id), "%s", arn);
+        } else {
+            snprintf(r->physical_id, sizeof(r->physical_id), "%s:%s", arn, ver);
+        }
+        attr_set(r, "Version", ver);
+    } else {
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s", r->region,
+                 r->account, name, pstr(out, "Version") ? pstr(out, "Version") : "1");
+        attr_set(r, "Version", pstr(out, "Version") ? pstr(out, "Version") : "1");
+    }
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int lambda_version_delete(struct cfn_res *r)
+{
+    char name[256], qual[128], path[1400];
+    int st;
+    if (!svc_up("lambda")) {
+        return local_put(r, NULL);
+    }
+    fn_split(r->physical_id, name, sizeof(name), qual, sizeof(qual));
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s?Qualifier=%s", name, qual);
+    st = rc_call(r, "lambda", "DELETE", path, NULL, NULL, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+static cJSON *alias_body(const cJSON *p, int with_name)
+{
+    cJSON *b = cJSON_CreateObject();
+    if (with_name) {
+        copy_prop(b, p, "Name", NULL);
+    }
+    copy_prop(b, p, "FunctionVersion", NULL);
+    copy_prop(b, p, "Description", NULL);
+    copy_prop(b, p, "RoutingConfig", NULL);
+    return b;
+}
+
+static int lambda_alias_create(struct cfn_res *r)
+{
+    char name[256], qual[128], path[1200];
+    cJSON *out = NULL;
+    fn_split(pstr(r->props, "FunctionName"), name, sizeof(name), qual, sizeof(qual));
+    if (!svc_up("lambda")) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s", r->region,
+                 r->account, name, pstr(r->props, "Name") ? pstr(r->props, "Name") : "");
+        attr_keep(r);
+        return local_put(r, r->props);
+    }
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/aliases", name);
+    if (rc_json(r, "lambda", "POST", path, NULL, alias_body(r->props, 1), &out) >= 300) {
+        return -1;
+    }
+    if (pstr(out, "AliasArn") != NULL) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "AliasArn"));
+    } else {
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s", r->region,
+                 r->account, name, pstr(r->props, "Name") ? pstr(r->props, "Name") : "");
+    }
+    attr_keep(r);
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int lambda_alias_update(struct cfn_res *r)
+{
+    char name[256], qual[128], path[1400];
+    attr_keep(r);
+    if (!svc_up("lambda")) {
+        return local_put(r, r->props);
+    }
+    fn_split(r->physical_id, name, sizeof(name), qual, sizeof(qual));
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/aliases/%s", name, qual);
+    return rc_json(r, "lambda", "PUT", path, NULL, alias_body(r->props, 0), NULL) >= 300 ? -1 : 0;
+}
+
+static int lambda_alias_delete(struct cfn_res *r)
+{
+    char name[256], qual[128], path[1400];
+    int st;
+    if (!svc_up("lambda")) {
+        return local_put(r, NULL);
+    }
+    fn_split(r->physical_id, name, sizeof(name), qual, sizeof(qual));
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/aliases/%s", name, qual);
+    st = rc_call(r, "lambda", "DELETE", path, NULL, NULL, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+static int lambda_perm_create(struct cfn_res *r)
+{
+    char name[256], qual[128], path[1400];
+    cJSON *b;
+    fn_split(pstr(r->props, "FunctionName"), name, sizeof(name), qual, sizeof(qual));
+    cfn_physical_name(r->stack_name, r->logical_id, 100, 0, r->physical_id, sizeof(r->physical_id));
+    attr_keep(r);
+    if (!svc_up("lambda")) {
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "StatementId", r->physical_id);
+    copy_prop(b, r->props, "Action", NULL);
+    copy_prop(b, r->props, "Principal", NULL);
+    copy_prop(b, r->props, "SourceArn", NULL);
+    copy_prop(b, r->props, "SourceAccount", NULL);
+    copy_prop(b, r->props, "EventSourceToken", NULL);
+    copy_prop(b, r->props, "FunctionUrlAuthType", NULL);
+    copy_prop(b, r->props, "PrincipalOrgID", NULL);
+    if (qual[0]) {
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/policy?Qualifier=%s", name, qual);
+    } else {
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/policy", name);
+    }
+    return rc_json(r, "lambda", "POST", path, NULL, b, NULL) >= 300 ? -1 : 0;
+}
+
+static int lambda_perm_delete(struct cfn_res *r)
+{
+    char name[256], qual[128], path[2400];
+    int st;
+    if (!svc_up("lambda")) {
+        return local_put(r, NULL);
+    }
+    fn_split(pstr(r->old_props ? r->old_props : r->props, "FunctionName"), name, sizeof(name), qual,
+             sizeof(qual));
+    if (qual[0]) {
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/policy/%s?Qualifier=%s", name, r->physical_id,
+                 qual);
+    } else {
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/policy/%s", name, r->physical_id);
+    }
+    st = rc_call(r, "lambda", "DELETE", path, NULL, NULL, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+static cJSON *esm_body(const cJSON *p, int create)
+{
+    cJSON *b = cJSON_CreateObject();
+    if (create) {
+        copy_prop(b, p, "EventSourceArn", NULL);
+        copy_prop(b, p, "StartingPosition", NULL);
+        copy_prop(b, p, "StartingPositionTimestamp", NULL);
+    }
+    copy_prop(b, p, "FunctionName", NULL);
+    copy_prop(b, p, "BatchSize", NULL);
+    copy_prop(b, p, "Enabled", NULL);
+    copy_prop(b, p, "MaximumBatchingWindowInSeconds", NULL);
+    copy_prop(b, p, "FilterCriteria", NULL);
+    return b;
+}
+
+static int lambda_esm_create(struct cfn_res *r)
+{
+    cJSON *out = NULL;
+    if (!svc_up("lambda")) {
+        emu_uuid(r->physical_id);
+        attr_set(r, "Id", r->physical_id);
+        return local_put(r, r->props);
+    }
+    if (rc_json(r, "lambda", "POST", "/2015-03-31/event-source-mappings/", NULL, esm_body(r->props, 1), &out) >=
+        300) {
+        return -1;
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "UUID") ? pstr(out, "UUID") : "");
+    attr_set(r, "Id", r->physical_id);
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int lambda_esm_update(struct cfn_res *r)
+{
+    char path[1200];
+    attr_keep(r);
+    if (!svc_up("lambda")) {
+        return local_put(r, r->props);
+    }
+    snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", r->physical_id);
+    return rc_json(r, "lambda", "PUT", path, NULL, esm_body(r->props, 0), NULL) >= 300 ? -1 : 0;
+}
+
+static int lambda_esm_delete(struct cfn_res *r)
+{
+    char path[1200];
+    int st;
+    if (!svc_up("lambda")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", r->physical_id);
+    st = rc_call(r, "lambda", "DELETE", path, NULL, NULL, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+/* ---------------------------------------------------------- API Gateway */
+
+static int apigw_del(struct cfn_res *r, const char *path)
+{
+    int st = rc_call(r, "apigateway", "DELETE", path, NULL, NULL, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+static int apigw_api_create(struct cfn_res *r)
+{
+    cJSON *b, *out = NULL;
+    const char *root;
+    char path[1200];
+    if (!svc_up("apigateway")) {
+        emu_random_alnum(r->physical_id, 10, 1);
+        r->physical_id[10] = 0;
+        attr_set(r, "RestApiId", r->physical_id);
+        {
+            char rootid[16];
+            emu_random_alnum(rootid, 10, 1);
+            rootid[10] = 0;
+            attr_set(r, "RootResourceId", rootid);
+        }
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    if (pstr(r->props, "Name") != NULL) {
+        copy_prop(b, r->props, "Name", "name");
+    } else {
+        cJSON_AddStringToObject(b, "name", r->logical_id);
+    }
+    copy_prop(b, r->props, "Description", "description");
+    copy_prop(b, r->props, "BinaryMediaTypes", "binaryMediaTypes");
+    copy_prop(b, r->props, "ApiKeySourceType", "apiKeySource");
+    copy_prop(b, r->props, "MinimumCompressionSize", "minimumCompressionSize");
+    if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->props, "EndpointConfiguration"))) {
+        cJSON *ec = cJSON_AddObjectToObject(b, "endpointConfiguration");
+        copy_prop(ec, cJSON_GetObjectItemCaseSensitive(r->props, "EndpointConfiguration"), "Types", "types");
+    }
+    if (rc_json(r, "apigateway", "POST", "/restapis", NULL, b, &out) >= 300) {
+        return -1;
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "id") ? pstr(out, "id") : "");
+    attr_set(r, "RestApiId", r->physical_id);
+    root = pstr(out, "rootResourceId");
+    if (root != NULL) {
+        attr_set(r, "RootResourceId", root);
+    } else {
+        cJSON *res = NULL;
+        const cJSON *it;
+        snprintf(path, sizeof(path), "/restapis/%s/resources", r->physical_id);
+        if (rc_json(r, "apigateway", "GET", path, NULL, NULL, &res) < 300) {
+            cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res, "item")) {
+                if (pstr(it, "path") != NULL && strcmp(pstr(it, "path"), "/") == 0) {
+                    attr_set(r, "RootResourceId", pstr(it, "id"));
+                }
+            }
+        }
+        r->err[0] = 0;
+        cJSON_Delete(res);
+    }
+    cJSON_Delete(out);
+    return 0;
+}
+
+static void patch_replace(cJSON *ops, const char *path, const char *value)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "op", value ? "replace" : "remove");
+    cJSON_AddStringToObject(o, "path", path);
+    if (value != NULL) {
+        cJSON_AddStringToObject(o, "value", value);
+    }
+    cJSON_AddItemToArray(ops, o);
+}
+
+static int apigw_api_update(struct cfn_res *r)
+{
+    cJSON *b, *ops;
+    char path[1200];
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    ops = cJSON_AddArrayToObject(b, "patchOperations");
+    patch_replace(ops, "/name", pstr(r->props, "Name") ? pstr(r->props, "Name") : r->logical_id);
+    if (pstr(r->props, "Description") != NULL) {
+        patch_replace(ops, "/description", pstr(r->props, "Description"));
+    }
+    snprintf(path, sizeof(path), "/restapis/%s", r->physical_id);
+    return rc_json(r, "apigateway", "PATCH", path, NULL, b, NULL) >= 300 ? -1 : 0;
+}
+
+static int apigw_api_delete(struct cfn_res *r)
+{
+    char path[1200];
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/restapis/%s", r->physical_id);
+    return apigw_del(r, path);
+}
+
+static int apigw_resource_create(struct cfn_res *r)
+{
+    char path[1200];
+    cJSON *b, *out = NULL;
+    if (!svc_up("apigateway")) {
+        emu_random_alnum(r->physical_id, 6, 1);
+        r->physical_id[6] = 0;
+        attr_set(r, "ResourceId", r->physical_id);
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    copy_prop(b, r->props, "PathPart", "pathPart");
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "",
+             pstr(r->props, "ParentId") ? pstr(r->props, "ParentId") : "");
+    if (rc_json(r, "apigateway", "POST", path, NULL, b, &out) >= 300) {
+        return -1;
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "id") ? pstr(out, "id") : "");
+    attr_set(r, "ResourceId", r->physical_id);
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int apigw_resource_delete(struct cfn_res *r)
+{
+    char path[1200];
+    const cJSON *p = r->old_props ? r->old_props : r->props;
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "",
+             r->physical_id);
+    return apigw_del(r, path);
+}
+
+static void method_base(const cJSON *p, char *out, size_t olen)
+{
+    snprintf(out, olen, "/restapis/%s/resources/%s/methods/%s", pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "",
+             pstr(p, "ResourceId") ? pstr(p, "ResourceId") : "", pstr(p, "HttpMethod") ? pstr(p, "HttpMethod") : "");
+}
+
+static int apigw_method_put(struct cfn_res *r)
+{
+    char base[1024], path[1400];
+    cJSON *b;
+    const cJSON *integ = cJSON_GetObjectItemCaseSensitive(r->props, "Integration");
+    const cJSON *it;
+    method_base(r->props, base, sizeof(base));
+    b = cJSON_CreateObject();
+    if (pstr(r->props, "AuthorizationType") != NULL) {
+        copy_prop(b, r->props, "AuthorizationType", "authorizationType");
+    } else {
+        cJSON_AddStringToObject(b, "authorizationType", "NONE");
+    }
+    copy_prop(b, r->props, "AuthorizerId", "authorizerId");
+    copy_prop(b, r->props, "ApiKeyRequired", "apiKeyRequired");
+    copy_prop(b, r->props, "RequestParameters", "requestParameters");
+    copy_prop(b, r->props, "RequestModels", "requestModels");
+    copy_prop(b, r->props, "OperationName", "operationName");
+    copy_prop(b, r->props, "AuthorizationScopes", "authorizationScopes");
+    copy_prop(b, r->props, "RequestValidatorId", "requestValidatorId");
+    if (rc_json(r, "apigateway", "PUT", base, NULL, b, NULL) >= 300) {
+        return -1;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "MethodResponses")) {
+        cJSON *mr = cJSON_CreateObject();
+        copy_prop(mr, it, "ResponseParameters", "responseParameters");
+        copy_prop(mr, it, "ResponseModels", "responseModels");
+        {
+            char *sc = pdup(it, "StatusCode");
+            snprintf(path, sizeof(path), "%s/responses/%s", base, sc ? sc : "200");
+            free(sc);
+        }
+        if (rc_json(r, "apigateway", "PUT", path, NULL, mr, NULL) >= 300) {
+            return -1;
+        }
+    }
+    if (cJSON_IsObject(integ)) {
+        cJSON *ib = cJSON_CreateObject();
+        copy_prop(ib, integ, "Type", "type");
+        copy_prop(ib, integ, "IntegrationHttpMethod", "httpMethod");
+        copy_prop(ib, integ, "Uri", "uri");
+        copy_prop(ib, integ, "Credentials", "credentials");
+        copy_prop(ib, integ, "RequestParameters", "requestParameters");
+        copy_prop(ib, integ, "RequestTemplates", "requestTemplates");
+        copy_prop(ib, integ, "PassthroughBehavior", "passthroughBehavior");
+        copy_prop(ib, integ, "ContentHandling", "contentHandling");
+        copy_prop(ib, integ, "TimeoutInMillis", "timeoutInMillis");
+        copy_prop(ib, integ, "CacheNamespace", "cacheNamespace");
+        copy_prop(ib, integ, "CacheKeyParameters", "cacheKeyParameters");
+        copy_prop(ib, integ, "ConnectionType", "connectionType");
+        copy_prop(ib, integ, "ConnectionId", "connectionId");
+        snprintf(path, sizeof(path), "%s/integration", base);
+        if (rc_json(r, "apigateway", "PUT", path, NULL, ib, NULL) >= 300) {
+            return -1;
+        }
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(integ, "IntegrationResponses")) {
+            cJSON *ir = cJSON_CreateObject();
+            char *sc = pdup(it, "StatusCode");
+            copy_prop(ir, it, "SelectionPattern", "selectionPattern");
+            copy_prop(ir, it, "ResponseParameters", "responseParameters");
+            copy_prop(ir, it, "ResponseTemplates", "responseTemplates");
+            copy_prop(ir, it, "ContentHandling", "contentHandling");
+            snprintf(path, sizeof(path), "%s/integration/responses/%s", base, sc ? sc : "200");
+            free(sc);
+            if (rc_json(r, "apigateway", "PUT", path, NULL, ir, NULL) >= 300) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int apigw_method_create(struct cfn_res *r)
+{
+    cfn_physical_name(r->stack_name, r->logical_id, 0, 0, r->physical_id, sizeof(r->physical_id));
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    return apigw_method_put(r);
+}
+
+static int apigw_method_update(struct cfn_res *r)
+{
+    char base[1024];
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    method_base(r->old_props, base, sizeof(base));
+    if (apigw_del(r, base) < 0) {
+        return -1;
+    }
+    return apigw_method_put(r);
+}
+
+static int apigw_method_delete(struct cfn_res *r)
+{
+    char base[1024];
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    method_base(r->old_props ? r->old_props : r->props, base, sizeof(base));
+    return apigw_del(r, base);
+}
+
+static int apigw_deployment_create(struct cfn_res *r)
+{
+    char path[1200];
+    cJSON *b, *out = NULL;
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(r->props, "StageDescription");
+    if (!svc_up("apigateway")) {
+        emu_random_alnum(r->physical_id, 6, 1);
+        r->physical_id[6] = 0;
+        attr_set(r, "DeploymentId", r->physical_id);
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    copy_prop(b, r->props, "StageName", "stageName");
+    copy_prop(b, r->props, "Description", "description");
+    if (cJSON_IsObject(sd)) {
+        copy_prop(b, sd, "Variables", "variables");
+        copy_prop(b, sd, "Description", "stageDescription");
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/deployments", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "");
+    if (rc_json(r, "apigateway", "POST", path, NULL, b, &out) >= 300) {
+        return -1;
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "id") ? pstr(out, "id") : "");
+    attr_set(r, "DeploymentId", r->physical_id);
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int apigw_deployment_update(struct cfn_res *r)
+{
+    char path[1200];
+    cJSON *b, *ops;
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    ops = cJSON_AddArrayToObject(b, "patchOperations");
+    patch_replace(ops, "/description", pstr(r->props, "Description") ? pstr(r->props, "Description") : "");
+    snprintf(path, sizeof(path), "/restapis/%s/deployments/%s", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "",
+             r->physical_id);
+    return rc_json(r, "apigateway", "PATCH", path, NULL, b, NULL) >= 300 ? -1 : 0;
+}
+
+static int apigw_deployment_delete(struct cfn_res *r)
+{
+    char path[1200];
+    const cJSON *p = r->old_props ? r->old_props : r->props;
+    const char *api = pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "";
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    if (pstr(p, "StageName") != NULL) {
+        snprintf(path, sizeof(path), "/restapis/%s/stages/%s", api, pstr(p, "StageName"));
+        if (apigw_del(r, path) < 0) {
+            return -1;
+        }
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/deployments/%s", api, r->physical_id);
+    return apigw_del(r, path);
+}
+
+static int apigw_stage_create(struct cfn_res *r)
+{
+    char path[1200];
+    cJSON *b;
+    pick_name(r, "StageName", 128, 0, r->physical_id, sizeof(r->physical_id));
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "stageName", r->physical_id);
+    copy_prop(b, r->props, "DeploymentId", "deploymentId");
+    copy_prop(b, r->props, "Description", "description");
+    copy_prop(b, r->props, "Variables", "variables");
+    copy_prop(b, r->props, "TracingEnabled", "tracingEnabled");
+    snprintf(path, sizeof(path), "/restapis/%s/stages", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "");
+    return rc_json(r, "apigateway", "POST", path, NULL, b, NULL) >= 300 ? -1 : 0;
+}
+
+static int apigw_stage_update(struct cfn_res *r)
+{
+    char path[1200], vp[600];
+    cJSON *b, *ops;
+    const cJSON *nv = cJSON_GetObjectItemCaseSensitive(r->props, "Variables");
+    const cJSON *ov = cJSON_GetObjectItemCaseSensitive(r->old_props, "Variables");
+    const cJSON *it;
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    ops = cJSON_AddArrayToObject(b, "patchOperations");
+    if (pstr(r->props, "DeploymentId") != NULL) {
+        patch_replace(ops, "/deploymentId", pstr(r->props, "DeploymentId"));
+    }
+    patch_replace(ops, "/description", pstr(r->props, "Description") ? pstr(r->props, "Description") : "");
+    cJSON_ArrayForEach(it, nv) {
+        char *v = cfn_value_str(it);
+        snprintf(vp, sizeof(vp), "/variables/%s", it->string);
+        patch_replace(ops, vp, v);
+        free(v);
+    }
+    cJSON_ArrayForEach(it, ov) {
+        if (!cJSON_HasObjectItem(nv, it->string)) {
+            snprintf(vp, sizeof(vp), "/variables/%s", it->string);
+            patch_replace(ops, vp, NULL);
+        }
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/stages/%s", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "",
+             r->physical_id);
+    return rc_json(r, "apigateway", "PATCH", path, NULL, b, NULL) >= 300 ? -1 : 0;
+}
+
+static int apigw_stage_delete(struct cfn_res *r)
+{
+    char path[1200];
+    const cJSON *p = r->old_props ? r->old_props : r->props;
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/stages/%s", pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "",
+             r->physical_id);
+    return apigw_del(r, path);
+}
+
+/* ------------------------------------------------------------------ IAM */
+
+static int iam_call(struct cfn_res *r, const char *action, const char *const *kv, char **out)
+{
+    struct emu_buf f = {0};
+    size_t i;
+    form_add(&f, "Action", action);
+    form_add(&f, "Version", "2010-05-08");
+    for (i = 0; kv[i] != NULL; i += 2) {
+        form_add(&f, kv[i], kv[i + 1]);
+    }
+    return rc_query(r, "iam", &f, out);
+}
+
+static int iam_ok(int st)
+{
+    return st < 300;
+}
+
+static int iam_gone(struct cfn_res *r, int st)
+{
+    return st == 404 || strstr(r->err, "NoSuchEntity") != NULL;
+}
+
+static int role_put_policies(struct cfn_res *r, const cJSON *props, const char *role)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "Policies")) {
+        char *doc = doc_str(it, "PolicyDocument");
+        const char *kv[] = {"RoleName", role, "PolicyName", pstr(it, "PolicyName"), "PolicyDocument", doc, NULL};
+        int st = iam_call(r, "PutRolePolicy", kv, NULL);
+        free(doc);
+        if (!iam_ok(st)) {
+            return -1;
+        }
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "ManagedPolicyArns")) {
+        const char *kv[] = {"RoleName", role, "PolicyArn", it->valuestring, NULL};
+        if (cJSON_IsString(it) && !iam_ok(iam_call(r, "AttachRolePolicy", kv, NULL))) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void role_attrs(struct cfn_res *r, const char *arn, const char *id)
+{
+    char buf[1400];
+    const char *path = pstr(r->props, "Path") ? pstr(r->props, "Path") : "/";
+    if (arn == NULL) {
+        snprintf(buf, sizeof(buf), "arn:aws:iam::%s:role%s%s", r->account, path, r->physical_id);
+        attr_set(r, "Arn", buf);
+    } else {
+        attr_set(r, "Arn", arn);
+    }
+    if (id == NULL) {
+        char rnd[24];
+        emu_random_alnum(rnd, 17, 0);
+        rnd[17] = 0;
+        snprintf(buf, sizeof(buf), "AROA%s", rnd);
+        attr_set(r, "RoleId", buf);
+    } else {
+        attr_set(r, "RoleId", id);
+    }
+}
+
+static int iam_role_create(struct cfn_res *r)
+{
+    char *doc = doc_str(r->props, "AssumeRolePolicyDocument");
+    char *out = NULL, *arn, *id;
+    char *msd = pdup(r->props, "MaxSessionDuration");
+    int st;
+    pick_name(r, "RoleName", 64, 0, r->physical_id, sizeof(r->physical_id));
+    if (doc == NULL) {
+        free(msd);
+        res_err(r, "Properties validation failed for resource %s with message: #: required key [AssumeRolePolicyDocument] not found",
+                r->logical_id);
+        return -1;
+    }
+    if (!svc_up("iam")) {
+        free(doc);
+        free(msd);
+        role_attrs(r, NULL, NULL);
+        return local_put(r, r->props);
+    }
+    {
+        const char *kv[] = {"RoleName", r->physical_id, "AssumeRolePolicyDocument", doc,
+                            "Path", pstr(r->props, "Path"), "Description", pstr(r->props, "Description"),
+                            "MaxSessionDuration", msd, "PermissionsBoundary", pstr(r->props, "PermissionsBoundary"),
+                            NULL};
+        st = iam_call(r, "CreateRole", kv, &out);
+    }
+    free(doc);
+    free(msd);
+    if (!iam_ok(st)) {
+        free(out);
+        return -1;
+    }
+    arn = xml_text(out, "Arn");
+    id = xml_text(out, "RoleId");
+    role_attrs(r, arn, id);
+    free(arn);
+    free(id);
+    free(out);
+    return role_put_policies(r, r->props, r->physical_id);
+}
+
+static int role_remove_policies(struct cfn_res *r, const cJSON *old, const cJSON *keep)
+{
+    const cJSON *it, *k;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "Policies")) {
+        int kept = 0;
+        const char *name = pstr(it, "PolicyName");
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "Policies")) {
+            if (name != NULL && pstr(k, "PolicyName") != NULL && strcmp(pstr(k, "PolicyName"), name) == 0) {
+                kept = 1;
+            }
+        }
+        if (!kept && name != NULL) {
+            const char *kv[] = {"RoleName", r->physical_id, "PolicyName", name, NULL};
+            int st = iam_call(r, "DeleteRolePolicy", kv, NULL);
+            if (!iam_ok(st) && !iam_gone(r, st)) {
+                return -1;
+            }
+        }
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "ManagedPolicyArns")) {
+        int kept = 0;
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "ManagedPolicyArns")) {
+            if (cJSON_IsString(k) && cJSON_IsString(it) && strcmp(k->valuestring, it->valuestring) == 0) {
+                kept = 1;
+            }
+        }
+        if (!kept && cJSON_IsString(it)) {
+            const char *kv[] = {"RoleName", r->physical_id, "PolicyArn", it->valuestring, NULL};
+            int st = iam_call(r, "DetachRolePolicy", kv, NULL);
+            if (!iam_ok(st) && !iam_gone(r, st)) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int iam_role_update(struct cfn_res *r)
+{
+    attr_keep(r);
+    if (!svc_up("iam")) {
+        return local_put(r, r->props);
+    }
+    if (pchanged(r->old_props, r->props, "AssumeRolePolicyDocument")) {
+        char *doc = doc_str(r->props, "AssumeRolePolicyDocument");
+        const char *kv[] = {"RoleName", r->physical_id, "PolicyDocument", doc, NULL};
+        int st = iam_call(r, "UpdateAssumeRolePolicy", kv, NULL);
+        free(doc);
+        if (!iam_ok(st)) {
+            return -1;
+        }
+    }
+    if (pchanged(r->old_props, r->props, "Description") || pchanged(r->old_props, r->props, "MaxSessionDuration")) {
+        char *msd = pdup(r->props, "MaxSessionDuration");
+        const char *kv[] = {"RoleName", r->physical_id, "Description",
+                            pstr(r->props, "Description") ? pstr(r->props, "Description") : "",
+                            "MaxSessionDuration", msd, NULL};
+        int st = iam_call(r, "UpdateRole", kv, NULL);
+        free(msd);
+        if (!iam_ok(st)) {
+            return -1;
+        }
+    }
+    if (role_remove_policies(r, r->old_props, r->props) < 0) {
+        return -1;
+    }
+    return role_put_policies(r, r->props, r->physical_id);
+}
+
+static int iam_role_delete(struct cfn_res *r)
+{
+    const char *kv[] = {"RoleName", r->physical_id, NULL};
+    int st;
+    if (!svc_up("iam")) {
+        return local_put(r, NULL);
+    }
+    if (role_remove_policies(r, r->old_props ? r->old_props : r->props, NULL) < 0) {
+        return -1;
+    }
+    st = iam_call(r, "DeleteRole", kv, NULL);
+    if (!iam_ok(st) && !iam_gone(r, st)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies (put) or removes an inline policy on each principal list. */
+static int policy_apply(struct cfn_res *r, const cJSON *props, int put, const cJSON *keep)
+{
+    static const struct {
+        const char *prop, *key, *put, *del;
+    } kinds[] = {{"Roles", "RoleName", "PutRolePolicy", "DeleteRolePolicy"},
+                 {"Users", "UserName", "PutUserPolicy", "DeleteUserPolicy"},
+                 {"Groups", "GroupName", "PutGroupPolicy", "DeleteGroupPolicy"}};
+    size_t i;
+    char *doc = put ? doc_str(props, "PolicyDocument") : NULL;
+    const char *pname = pstr(props, "PolicyName");
+    int rc = 0;
+    for (i = 0; i < 3 && rc == 0; i++) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, kinds[i].prop)) {
+            int st;
+            if (!cJSON_IsString(it)) {
+                continue;
+            }
+            if (!put && keep != NULL) {
+                const cJSON *k;
+                int kept = 0;
+                if (pstr(keep, "PolicyName") != NULL && pname != NULL && strcmp(pstr(keep, "PolicyName"), pname) == 0) {
+                    cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, kinds[i].prop)) {
+                        if (cJSON_IsString(k) && strcmp(k->valuestring, it->valuestring) == 0) {
+                            kept = 1;
+                        }
+                    }
+                }
+                if (kept) {
+                    continue;
+                }
+            }
+            {
+                const char *kv[] = {kinds[i].key, it->valuestring, "PolicyName", pname, "PolicyDocument", doc, NULL};
+                if (!put) {
+                    kv[4] = NULL;
+                }
+                st = iam_call(r, put ? kinds[i].put : kinds[i].del, kv, NULL);
+            }
+            if (!iam_ok(st) && (put || !iam_gone(r, st))) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    free(doc);
+    return rc;
+}
+
+static int iam_policy_create(struct cfn_res *r)
+{
+    cfn_physical_name(r->stack_name, r->logical_id, 0, 0, r->physical_id, sizeof(r->physical_id));
+    {
+        /* AWS: "<stack prefix>-<logical prefix>-<random>"; keep it short. */
+        char rnd[16];
+        emu_random_alnum(rnd, 12, 0);
+        rnd[12] = 0;
+        snprintf(r->physical_id, sizeof(r->physical_id), "%.5s-%.5s-%s", r->stack_name, r->logical_id, rnd);
+    }
+    attr_keep(r);
+    if (pstr(r->props, "PolicyName") == NULL) {
+        res_err(r, "Properties validation failed for resource %s with message: #: required key [PolicyName] not found",
+                r->logical_id);
+        return -1;
+    }
+    if (!svc_up("iam")) {
+        return local_put(r, r->props);
+    }
+    return policy_apply(r, r->props, 1, NULL);
+}
+
+static int iam_policy_update(struct cfn_res *r)
+{
+    attr_keep(r);
+    if (!svc_up("iam")) {
+        return local_put(r, r->props);
+    }
+    if (policy_apply(r, r->old_props, 0, r->props) < 0) {
+        return -1;
+    }
+    return policy_apply(r, r->props, 1, NULL);
+}
+
+static int iam_policy_delete(struct cfn_res *r)
+{
+    if (!svc_up("iam")) {
+        return local_put(r, NULL);
+    }
+    return policy_apply(r, r->old_props ? r->old_props : r->props, 0, NULL);
+}
+
+static int mpolicy_attach(struct cfn_res *r, const cJSON *props, int attach, const cJSON *keep)
+{
+    static const struct {
+        const char *prop, *key, *att, *det;
+    } kinds[] = {{"Roles", "RoleName", "AttachRolePolicy", "DetachRolePolicy"},
+                 {"Users", "UserName", "AttachUserPolicy", "DetachUserPolicy"},
+                 {"Groups", "GroupName", "AttachGroupPolicy", "DetachGroupPolicy"}};
+    size_t i;
+    for (i = 0; i < 3; i++) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, kinds[i].prop)) {
+            const cJSON *k;
+            int kept = 0, st;
+            if (!cJSON_IsString(it)) {
+                continue;
+            }
+            cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, kinds[i].prop)) {
+                if (cJSON_IsString(k) && strcmp(k->valuestring, it->valuestring) == 0) {
+                    kept = 1;
+                }
+            }
+            if (kept) {
+                continue;
+            }
+            {
+                const char *kv[] = {kinds[i].key, it->valuestring, "PolicyArn", r->physical_id, NULL};
+                st = iam_call(r, attach ? kinds[i].att : kinds[i].det, kv, NULL);
+            }
+            if (!iam_ok(st) && (attach || !iam_gone(r, st))) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int iam_mpolicy_create(struct cfn_res *r)
+{
+    char name[256], *doc, *out = NULL, *arn;
+    const char *path = pstr(r->props, "Path") ? pstr(r->props, "Path") : "/";
+    int st;
+    pick_name(r, "ManagedPolicyName", 128, 0, name, sizeof(name));
+    doc = doc_str(r->props, "PolicyDocument");
+    if (!svc_up("iam")) {
+        free(doc);
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:iam::%s:policy%s%s", r->account, path, name);
+        attr_set(r, "PolicyArn", r->physical_id);
+        return local_put(r, r->props);
+    }
+    {
+        const char *kv[] = {"PolicyName", name, "PolicyDocument", doc, "Path", pstr(r->props, "Path"),
+                            "Description", pstr(r->props, "Description"), NULL};
+        st = iam_call(r, "CreatePolicy", kv, &out);
+    }
+    free(doc);
+    if (!iam_ok(st)) {
+        free(out);
+        return -1;
+    }
+    arn = xml_text(out, "Arn");
+    if (arn != NULL) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", arn);
+    } else {
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:iam::%s:policy%s%s", r->account, path, name);
+    }
+    attr_set(r, "PolicyArn", r->physical_id);
+    free(arn);
+    free(out);
+    return mpolicy_attach(r, r->props, 1, NULL);
+}
+
+static int iam_mpolicy_update(struct cfn_res *r)
+{
+    attr_keep(r);
+    if (!svc_up("iam")) {
+        return local_put(r, r->props);
+    }
+    if (pchanged(r->old_props, r->props, "PolicyDocument")) {
+        char *doc = doc_str(r->props, "PolicyDocument");
+        const char *kv[] = {"PolicyArn", r->physical_id, "PolicyDocument", doc, "SetAsDefault", "true", NULL};
+        int st = iam_call(r, "CreatePolicyVersion", kv, NULL);
+        free(doc);
+        if (!iam_ok(st)) {
+            return -1;
+        }
+    }
+    if (mpolicy_attach(r, r->old_props, 0, r->props) < 0) {
+        return -1;
+    }
+    return mpolicy_attach(r, r->props, 1, r->old_props);
+}
+
+static int iam_mpolicy_delete(struct cfn_res *r)
+{
+    char *out = NULL;
+    const char *kv[] = {"PolicyArn", r->physical_id, NULL};
+    int st;
+    if (!svc_up("iam")) {
+        return local_put(r, NULL);
+    }
+    if (mpolicy_attach(r, r->old_props ? r->old_props : r->props, 0, NULL) < 0) {
+        return -1;
+    }
+    /* non-default versions first */
+    st = iam_call(r, "ListPolicyVersions", kv, &out);
+    if (iam_ok(st) && out != NULL) {
+        const char *p = out;
+        while ((p = strstr(p, "<member>")) != NULL) {
+            const char *end = strstr(p, "</member>");
+            char *chunk, *vid, *def;
+            if (end == NULL) {
+                break;
+            }
+            chunk = strndup(p, (size_t)(end - p));
+            vid = xml_text(chunk, "VersionId");
+            def = xml_text(chunk, "IsDefaultVersion");
+            if (vid != NULL && (def == NULL || strcmp(def, "true") != 0)) {
+                const char *dv[] = {"PolicyArn", r->physical_id, "VersionId", vid, NULL};
+                iam_call(r, "DeletePolicyVersion", dv, NULL);
+            }
+            free(vid);
+            free(def);
+            free(chunk);
+            p = end;
+        }
+    }
+    free(out);
+    r->err[0] = 0;
+    st = iam_call(r, "DeletePolicy", kv, NULL);
+    if (!iam_ok(st) && !iam_gone(r, st)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ SNS */
+
+static int sns_call(struct cfn_res *r, const char *action, const char *const *kv, const cJSON *attrs,
+                    char **out)
+{
+    struct emu_buf f = {0};
+    size_t i;
+    int n = 1;
+    const cJSON *it;
+    form_add(&f, "Action", action);
+    form_add(&f, "Version", "2010-03-31");
+    for (i = 0; kv[i] != NULL; i += 2) {
+        form_add(&f, kv[i], kv[i + 1]);
+    }
+    cJSON_ArrayForEach(it, attrs) {
+        char k[64], *v = cJSON_IsString(it) ? strdup(it->valuestring)
+                                             : (cJSON_IsObject(it) || cJSON_IsArray(it)) ? cJSON_PrintUnformatted(it)
+                                                                                          : cfn_value_str(it);
+        snprintf(k, sizeof(k), "Attributes.entry.%d.key", n);
+        form_add(&f, k, it->string);
+        snprintf(k, sizeof(k), "Attributes.entry.%d.value", n);
+        form_add(&f, k, v);
+        free(v);
+        n++;
+    }
+    return rc_query(r, "sns", &f, out);
+}
+
+static cJSON *sns_topic_attrs(const cJSON *p)
+{
+    cJSON *a = cJSON_CreateObject();
+    copy_prop(a, p, "DisplayName", NULL);
+    copy_prop(a, p, "KmsMasterKeyId", NULL);
+    copy_prop(a, p, "ContentBasedDeduplication", NULL);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "FifoTopic"))) {
+        cJSON_AddStringToObject(a, "FifoTopic", "true");
+    }
+    return a;
+}
+
+static int sns_subscribe(struct cfn_res *r, const char *topic, const char *proto, const char *endpoint,
+                         const cJSON *attrs, char *arn_out, size_t alen)
+{
+    char *out = NULL, *arn;
+    const char *kv[] = {"TopicArn", topic, "Protocol", proto, "Endpoint", endpoint, "ReturnSubscriptionArn", "true",
+                        NULL};
+    int st = sns_call(r, "Subscribe", kv, attrs, &out);
+    if (st >= 300) {
+        free(out);
+        return -1;
+    }
+    arn = xml_text(out, "SubscriptionArn");
+    if (arn_out != NULL) {
+        snprintf(arn_out, alen, "%s", arn ? arn : "");
+    }
+    free(arn);
+    free(out);
+    return 0;
+}
+
+static int sns_topic_create(struct cfn_res *r)
+{
+    char name[300], *out = NULL, *arn;
+    const cJSON *it;
+    cJSON *attrs;
+    int st, fifo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->props, "FifoTopic"));
+    pick_name(r, "TopicName", fifo ? 251 : 256, 0, name, sizeof(name));
+    if (fifo && pstr(r->props, "TopicName") == NULL) {
+        snprintf(name + strlen(name), sizeof(name) - strlen(name), ".fifo");
+    }
+    if (!svc_up("sns")) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:sns:%s:%s:%s", r->region, r->account, name);
+        attr_set(r, "TopicArn", r->physical_id);
+        attr_set(r, "TopicName", name);
+        return local_put(r, r->props);
+    }
+    attrs = sns_topic_attrs(r->props);
+    {
+        const char *kv[] = {"Name", name, NULL};
+        st = sns_call(r, "CreateTopic", kv, attrs, &out);
+    }
+    cJSON_Delete(attrs);
+    if (st >= 300) {
+        free(out);
+        return -1;
+    }
+    arn = xml_text(out, "TopicArn");
+    if (arn != NULL) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", arn);
+    } else {
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:sns:%s:%s:%s", r->region, r->account, name);
+    }
+    free(arn);
+    free(out);
+    attr_set(r, "TopicArn", r->physical_id);
+    attr_set(r, "TopicName", name);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Subscription")) {
+        if (sns_subscribe(r, r->physical_id, pstr(it, "Protocol"), pstr(it, "Endpoint"), NULL, NULL, 0) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int sns_topic_update(struct cfn_res *r)
+{
+    const cJSON *it;
+    attr_keep(r);
+    if (!svc_up("sns")) {
+        return local_put(r, r->props);
+    }
+    if (pchanged(r->old_props, r->props, "DisplayName")) {
+        const char *kv[] = {"TopicArn", r->physical_id, "AttributeName", "DisplayName", "AttributeValue",
+                            pstr(r->props, "DisplayName") ? pstr(r->props, "DisplayName") : "", NULL};
+        if (sns_call(r, "SetTopicAttributes", kv, NULL, NULL) >= 300) {
+            return -1;
+        }
+    }
+    if (pchanged(r->old_props, r->props, "Subscription")) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Subscription")) {
+            const cJSON *o;
+            int existed = 0;
+            cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r->old_props, "Subscription")) {
+                if (cJSON_Compare(o, it, 1)) {
+                    existed = 1;
+                }
+            }
+            if (!existed &&
+                sns_subscribe(r, r->physical_id, pstr(it, "Protocol"), pstr(it, "Endpoint"), NULL, NULL, 0) < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int sns_topic_delete(struct cfn_res *r)
+{
+    const char *kv[] = {"TopicArn", r->physical_id, NULL};
+    int st;
+    if (!svc_up("sns")) {
+        return local_put(r, NULL);
+    }
+    st = sns_call(r, "DeleteTopic", kv, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+static cJSON *sns_sub_attrs(const cJSON *p)
+{
+    cJSON *a = cJSON_CreateObject();
+    copy_prop(a, p, "RawMessageDelivery", NULL);
+    copy_prop(a, p, "FilterPolicy", NULL);
+    copy_prop(a, p, "FilterPolicyScope", NULL);
+    copy_prop(a, p, "RedrivePolicy", NULL);
+    copy_prop(a, p, "DeliveryPolicy", NULL);
+    return a;
+}
+
+static int sns_sub_create(struct cfn_res *r)
+{
+    cJSON *attrs;
+    int rc;
+    if (!svc_up("sns")) {
+        char u[40];
+        emu_uuid(u);
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s:%s", pstr(r->props, "TopicArn") ? pstr(r->props, "TopicArn") : "", u);
+        attr_keep(r);
+        return local_put(r, r->props);
+    }
+    attrs = sns_sub_attrs(r->props);
+    rc = sns_subscribe(r, pstr(r->props, "TopicArn"), pstr(r->props, "Protocol"), pstr(r->props, "Endpoint"), attrs,
+                       r->physical_id, sizeof(r->physical_id));
+    cJSON_Delete(attrs);
+    attr_keep(r);
+    return rc;
+}
+
+static int sns_sub_update(struct cfn_res *r)
+{
+    cJSON *attrs;
+    const cJSON *it;
+    attr_keep(r);
+    if (!svc_up("sns")) {
+        return local_put(r, r->props);
+    }
+    attrs = sns_sub_attrs(r->props);
+    cJSON_ArrayForEach(it, attrs) {
+        char *v = cJSON_IsString(it) ? strdup(it->valuestring)
+                                     : (cJSON_IsObject(it) || cJSON_IsArray(it)) ? cJSON_PrintUnformatted(it)
+                                                                                  : cfn_value_str(it);
+        const char *kv[] = {"SubscriptionArn", r->physical_id, "AttributeName", it->string, "AttributeValue", v, NULL};
+        int st = sns_call(r, "SetSubscriptionAttributes", kv, NULL, NULL);
+        free(v);
+        if (st >= 300) {
+            cJSON_Delete(attrs);
+            return -1;
+        }
+    }
+    cJSON_Delete(attrs);
+    return 0;
+}
+
+static int sns_sub_delete(struct cfn_res *r)
+{
+    const char *kv[] = {"SubscriptionArn", r->physical_id, NULL};
+    int st;
+    if (!svc_up("sns")) {
+        return local_put(r, NULL);
+    }
+    st = sns_call(r, "Unsubscribe", kv, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ SQS */
+
+static cJSON *sqs_attrs(const cJSON *p, int create)
+{
+    static const char *const keys[] = {"DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod",
+                                       "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "RedrivePolicy",
+                                       "RedriveAllowPolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds",
+                                       "SqsManagedSseEnabled", "ContentBasedDeduplication",
+                                       "DeduplicationScope", "FifoThroughputLimit", "FifoQueue", NULL};
+    cJSON *a = cJSON_CreateObject();
+    size_t i;
+    for (i = 0; keys[i] != NULL; i++) {
+        char *v;
+        if (strcmp(keys[i], "FifoQueue") == 0 && !create) {
+            continue;
+        }
+        v = pdup(p, keys[i]);
+        if (v != NULL) {
+            cJSON_AddStringToObject(a, keys[i], v);
+            free(v);
+        }
+    }
+    return a;
+}
+
+static void sqs_set_attrs(struct cfn_res *r, const char *name, const char *url)
+{
+    char buf[1200];
+    snprintf(buf, sizeof(buf), "arn:aws:sqs:%s:%s:%s", r->region, r->account, name);
+    attr_set(r, "Arn", buf);
+    attr_set(r, "QueueName", name);
+    attr_set(r, "QueueUrl", url);
+}
+
+static int sqs_queue_create(struct cfn_res *r)
+{
+    char name[300];
+    cJSON *b, *out = NULL;
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(r->props, "Tags");
+    int fifo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->props, "FifoQueue")) ||
+               (pstr(r->props, "FifoQueue") && strcmp(pstr(r->props, "FifoQueue"), "true") == 0);
+    pick_name(r, "QueueName", fifo ? 75 : 80, 0, name, sizeof(name));
+    if (fifo && pstr(r->props, "QueueName") == NULL) {
+        snprintf(name + strlen(name), sizeof(name) - strlen(name), ".fifo");
+    }
+    if (!svc_up("sqs")) {
+        char url[1200];
+        snprintf(url, sizeof(url), "https://sqs.%s.amazonaws.com/%s/%s", r->region, r->account, name);
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", url);
+        sqs_set_attrs(r, name, url);
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "QueueName", name);
+    cJSON_AddItemToObject(b, "Attributes", sqs_attrs(r->props, 1));
+    if (cJSON_IsArray(tags)) {
+        cJSON_AddItemToObject(b, "tags", tags_map(tags));
+    }
+    if (rc_json(r, "sqs", "POST", "/", "AmazonSQS.CreateQueue", b, &out) >= 300) {
+        return -1;
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "QueueUrl") ? pstr(out, "QueueUrl") : "");
+    sqs_set_attrs(r, name, r->physical_id);
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int sqs_queue_update(struct cfn_res *r)
+{
+    cJSON *b;
+    attr_keep(r);
+    if (!svc_up("sqs")) {
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "QueueUrl", r->physical_id);
+    cJSON_AddItemToObject(b, "Attributes", sqs_attrs(r->props, 0));
+    return rc_json(r, "sqs", "POST", "/", "AmazonSQS.SetQueueAttributes", b, NULL) >= 300 ? -1 : 0;
+}
+
+static int sqs_queue_delete(struct cfn_res *r)
+{
+    cJSON *b;
+    int st;
+    if (!svc_up("sqs")) {
+        return local_put(r, NULL);
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "QueueUrl", r->physical_id);
+    st = rc_json(r, "sqs", "POST", "/", "AmazonSQS.DeleteQueue", b, NULL);
+    if (st >= 300 && (st == 404 || strstr(r->err, "NonExistentQueue") != NULL)) {
+        return 0;
+    }
+    return st >= 300 ? -1 : 0;
+}
+
+/* --------------------------------------------------------------- Events */
+
+static int events_put(struct cfn_res *r, const char *name)
+{
+    cJSON *b = cJSON_CreateObject(), *out = NULL;
+    const cJSON *it;
+    char *pattern = doc_str(r->props, "EventPattern");
+    cJSON *targets;
+    cJSON_AddStringToObject(b, "Name", name);
+    copy_prop(b, r->props, "ScheduleExpression", NULL);
+    copy_prop(b, r->props, "Description", NULL);
+    copy_prop(b, r->props, "State", NULL);
+    copy_prop(b, r->props, "RoleArn", NULL);
+    copy_prop(b, r->props, "EventBusName", NULL);
+    if (pattern != NULL) {
+        cJSON_AddStringToObject(b, "EventPattern", pattern);
+        free(pattern);
+    }
+    if (rc_json(r, "events", "POST", "/", "AWSEvents.PutRule", b, &out) >= 300) {
+        return -1;
+    }
+    attr_set(r, "Arn", pstr(out, "RuleArn") ? pstr(out, "RuleArn") : "");
+    cJSON_Delete(out);
+    targets = cJSON_CreateArray();
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Targets")) {
+        cJSON *t = cJSON_Duplicate(it, 1);
+        cJSON_AddItemToArray(targets, t);
+    }
+    if (cJSON_GetArraySize(targets) > 0) {
+        b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "Rule", name);
+        copy_prop(b, r->props, "EventBusName", NULL);
+        cJSON_AddItemToObject(b, "Targets", targets);
+        if (rc_json(r, "events", "POST", "/", "AWSEvents.PutTargets", b, NULL) >= 300) {
+            return -1;
+        }
+    } else {
+        cJSON_Delete(targets);
+    }
+    return 0;
+}
+
+static int events_remove_targets(struct cfn_res *r, const cJSON *old, const cJSON *keep)
+{
+    cJSON *ids = cJSON_CreateArray(), *b;
+    const cJSON *it, *k;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "Targets")) {
+        int kept = 0;
+        const char *id = pstr(it, "Id");
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "Targets")) {
+            if (id != NULL && pstr(k, "Id") != NULL && strcmp(pstr(k, "Id"), id) == 0) {
+                kept = 1;
+            }
+        }
+        if (!kept && id != NULL) {
+            cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+        }
+    }
+    if (cJSON_GetArraySize(ids) == 0) {
+        cJSON_Delete(ids);
+        return 0;
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "Rule", r->physical_id);
+    copy_prop(b, old, "EventBusName", NULL);
+    cJSON_AddItemToObject(b, "Ids", ids);
+    return rc_json(r, "events", "POST", "/", "AWSEvents.RemoveTargets", b, NULL) >= 300 ? -1 : 0;
+}
+
+static int events_rule_create(struct cfn_res *r)
+{
+    pick_name(r, "Name", 64, 0, r->physical_id, sizeof(r->physical_id));
+    if (!svc_up("events")) {
+        char buf[1200];
+        snprintf(buf, sizeof(buf), "arn:aws:events:%s:%s:rule/%s", r->region, r->account, r->physical_id);
+        attr_set(r, "Arn", buf);
+        return local_put(r, r->props);
+    }
+    return events_put(r, r->physical_id);
+}
+
+static int events_rule_update(struct cfn_res *r)
+{
+    attr_keep(r);
+    if (!svc_up("events")) {
+        return local_put(r, r->props);
+    }
+    if (events_remove_targets(r, r->old_props, r->props) < 0) {
+        return -1;
+    }
+    return events_put(r, r->physical_id);
+}
+
+static int events_rule_delete(struct cfn_res *r)
+{
+    cJSON *b;
+    int st;
+    const cJSON *p = r->old_props ? r->old_props : r->props;
+    if (!svc_up("events")) {
+        return local_put(r, NULL);
+    }
+    if (events_remove_targets(r, p, NULL) < 0 && strstr(r->err, "ResourceNotFound") == NULL) {
+        return -1;
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "Name", r->physical_id);
+    copy_prop(b, p, "EventBusName", NULL);
+    st = rc_json(r, "events", "POST", "/", "AWSEvents.DeleteRule", b, NULL);
+    if (st >= 300 && strstr(r->err, "ResourceNotFound") == NULL && st != 404) {
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------ DynamoDB, Logs (local) */
+
+static int ddb_table_create(struct cfn_res *r)
+{
+    char buf[1400];
+    pick_name(r, "TableName", 255, 0, r->physical_id, sizeof(r->physical_id));
+    snprintf(buf, sizeof(buf), "arn:aws:dynamodb:%s:%s:table/%s", r->region, r->account, r->physical_id);
+    attr_set(r, "Arn", buf);
+    if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->props, "StreamSpecification"))) {
+        char ts[32], sarn[1500];
+        size_t i, j = 0;
+        emu_time_iso(ts, emu_now());
+        for (i = 0; ts[i] && j < 23; i++) {
+            if (ts[i] != 'Z') {
+                ts[j++] = ts[i];
+            }
+        }
+        ts[j] = 0;
+        snprintf(sarn, sizeof(sarn), "%s/stream/%s", buf, ts);
+        attr_set(r, "StreamArn", sarn);
+    }
+    return local_put(r, r->props);
+}
+
+static int local_update(struct cfn_res *r)
+{
+    attr_keep(r);
+    return local_put(r, r->props);
+}
+
+static int local_delete(struct cfn_res *r)
+{
+    return local_put(r, NULL);
+}
+
+static int logs_group_create(struct cfn_res *r)
+{
+    char buf[1400];
+    pick_name(r, "LogGroupName", 512, 0, r->physical_id, sizeof(r->physical_id));
+    snprintf(buf, sizeof(buf), "arn:aws:logs:%s:%s:log-group:%s:*", r->region, r->account, r->physical_id);
+    attr_set(r, "Arn", buf);
+    return local_put(r, r->props);
+}
+
+/* ---------------------------------------------------------------- table */
+
+static const struct cfn_rtype cfn_rtypes[] = {
+    {"AWS::S3::Bucket", "s3", s3_bucket_create, s3_bucket_update, s3_bucket_delete, "BucketName", "BucketName", 0},
+    {"AWS::S3::BucketPolicy", "s3", s3_policy_put, s3_policy_put, s3_policy_delete, "Bucket", NULL, 0},
+    {"AWS::Lambda::Function", "lambda", lambda_fn_create, lambda_fn_update, lambda_fn_delete, "FunctionName",
+     "FunctionName", 0},
+    {"AWS::Lambda::Version", "lambda", lambda_version_create, NULL, lambda_version_delete, "*", NULL, 0},
+    {"AWS::Lambda::Alias", "lambda", lambda_alias_create, lambda_alias_update, lambda_alias_delete,
+     "FunctionName,Name", NULL, 0},
+    {"AWS::Lambda::Permission", "lambda", lambda_perm_create, NULL, lambda_perm_delete, "*", NULL, 0},
+    {"AWS::Lambda::EventSourceMapping", "lambda", lambda_esm_create, lambda_esm_update, lambda_esm_delete,
+     "EventSourceArn,StartingPosition,StartingPositionTimestamp", NULL, 0},
+    {"AWS::ApiGateway::RestApi", "apigateway", apigw_api_create, apigw_api_update, apigw_api_delete, "", NULL, 0},
+    {"AWS::ApiGateway::Resource", "apigateway", apigw_resource_create, NULL, apigw_resource_delete, "*", NULL, 0},
+    {"AWS::ApiGateway::Method", "apigateway", apigw_method_create, apigw_method_update, apigw_method_delete,
+     "RestApiId,ResourceId,HttpMethod", NULL, 0},
+    {"AWS::ApiGateway::Deployment", "apigateway", apigw_deployment_create, apigw_deployment_update,
+     apigw_deployment_delete, "RestApiId,StageName,StageDescription", NULL, 0},
+    {"AWS::ApiGateway::Stage", "apigateway", apigw_stage_create, apigw_stage_update, apigw_stage_delete,
+     "RestApiId,StageName", "StageName", 0},
+    {"AWS::IAM::Role", "iam", iam_role_create, iam_role_update, iam_role_delete, "RoleName,Path", "RoleName", 2},
+    {"AWS::IAM::Policy", "iam", iam_policy_create, iam_policy_update, iam_policy_delete, "", NULL, 1},
+    {"AWS::IAM::ManagedPolicy", "iam", iam_mpolicy_create, iam_mpolicy_update, iam_mpolicy_delete,
+     "ManagedPolicyName,Path,Description", "ManagedPolicyName", 2},
+    {"AWS::SNS::Topic", "sns", sns_topic_create, sns_topic_update, sns_topic_delete, "TopicName,FifoTopic",
+     "TopicName", 0},
+    {"AWS::SNS::Subscription", "sns", sns_sub_create, sns_sub_update, sns_sub_delete, "Endpoint,Protocol,TopicArn",
+     NULL, 0},
+    {"AWS::SQS::Queue", "sqs", sqs_queue_create, sqs_queue_update, sqs_queue_delete, "QueueName,FifoQueue",
+     "QueueName", 0},
+    {"AWS::Events::Rule", "events", events_rule_create, events_rule_update, events_rule_delete,
+     "Name,EventBusName", "Name", 0},
+    {"AWS::DynamoDB::Table", NULL, ddb_table_create, local_update, local_delete, "TableName,KeySchema", "TableName",
+     0},
+    {"AWS::Logs::LogGroup", NULL, logs_group_create, local_update, local_delete, "LogGroupName", "LogGroupName", 0},
+};
+
+const struct cfn_rtype *cfn_rtype_find(const char *type)
+{
+    size_t i;
+    if (type == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(cfn_rtypes) / sizeof(cfn_rtypes[0]); i++) {
+        if (strcmp(cfn_rtypes[i].type, type) == 0) {
+            return &cfn_rtypes[i];
+        }
+    }
+    return NULL;
+}
+
+int cfn_rtype_replaces(const struct cfn_rtype *t, const cJSON *old_props, const cJSON *new_props)
+{
+    const char *p;
+    if (t->update == NULL || strcmp(t->replace, "*") == 0) {
+        return 1;
+    }
+    p = t->replace;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char name[128];
+        if (n > 0 && n < sizeof(name)) {
+            memcpy(name, p, n);
+            name[n] = 0;
+            if (pchanged(old_props, new_props, name)) {
+                return 1;
+            }
+        }
+        if (comma == NULL) {
+            break;
+        }
+        p = comma + 1;
+    }
+    return 0;
+}
