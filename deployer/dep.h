@@ -176,6 +176,9 @@ const struct dep_creds *dep_transport_creds(void);
 const char *dep_endpoint(const char *service, const char *region, char *buf, size_t n);
 /* 1 when a custom endpoint is in use (greenroom), 0 for real AWS. */
 int dep_transport_is_custom(void);
+/* Label upload progress of this thread's calls that have a body (NULL
+ * stops); the label is copied. Used around CreateFunction/UpdateFunctionCode. */
+void dep_transport_set_progress_label(const char *label);
 /* Free the calling thread's CURL handle (threads call it before exiting). */
 void dep_transport_thread_cleanup(void);
 void dep_transport_cleanup(void);
@@ -609,6 +612,36 @@ int dep_stage_deploy(struct dep_ctx *c, const char *api_id, char *deployment_id,
 int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t bn, char *key, size_t kn,
                       char *meta_region, size_t rn, struct dep_err *err);
 
+/* ---------------------------------------------------- command helpers */
+/* cmd_common.c, cmd_meta.c. */
+
+/* Re-populate c->project after variables changed (reports warnings).
+ * Returns an exit code. */
+int dep_cmd_repopulate(struct dep_ctx *c);
+/* Every positional name must be a function: else reports and returns
+ * DEP_EXIT_USAGE. */
+int dep_cmd_check_names(struct dep_ctx *c, const char *step);
+/* The alias of this run: -f value, else the lower-cased stage. */
+const char *dep_cmd_alias(struct dep_ctx *c, char *buf, size_t n);
+/* A merged variable as a non-empty string (thread-local buffer, valid until
+ * the next call on this thread), or NULL. */
+const char *dep_cmd_var(struct dep_ctx *c, const char *name);
+/* Exit code for a per-item step: 0 if none failed, PARTIAL if some
+ * succeeded, FAIL if all failed. */
+int dep_cmd_exit_for(int ok, int failed);
+/* 1 when s-project.json has custom.meta {name, region}. */
+int dep_meta_configured(struct dep_ctx *c);
+/* Push the local region (region_file 1) or stage variables file to S3:
+ * If-Match the ETag last seen by meta sync/push in this process (or read
+ * now), If-None-Match: * when there is no remote object. A changed remote
+ * fails with PreconditionFailed (exit DEP_EXIT_CONFLICT), never overwritten. */
+int dep_meta_push(struct dep_ctx *c, int region_file, struct dep_err *err);
+/* dep_meta_push of the region file as a reported step; returns an exit code. */
+int dep_meta_push_step(struct dep_ctx *c);
+/* Write the populated resources template to
+ * _meta/resources/s-resources-cf-<stage>-<rc>.json (cmd_project.c). */
+int dep_resources_write_meta(struct dep_ctx *c, struct dep_err *err);
+
 /* ------------------------------------------------------------ commands */
 
 /* Table flags (main.c). */
@@ -636,6 +669,16 @@ int cmd_rehearse(struct dep_ctx *c);
 /* 1 when cmd_deploy is the real one (not main.c's weak default).
  * Defined in main.c (only cmd_ci.c uses it). */
 int dep_have_txn_deploy(void);
+
+/* ci (cmd_ci.c). dep_ci_detect: provider ("travis" "github" "gitlab"
+ * "git"), branch, tag and pull-request flag from the environment (git in
+ * root as a fallback); -1 when nothing is known. dep_ci_stage: 1 and the
+ * stage when this build deploys, else 0; why explains either way.
+ * custom_ci is s-project.json custom.ci (may be NULL). */
+int dep_ci_detect(const char *root, char *provider, size_t pn, char *branch, size_t bn, char *tag, size_t tn,
+                  int *is_pr);
+int dep_ci_stage(const cJSON *custom_ci, const char *root, const char *branch, const char *tag, int is_pr,
+                 char *stage, size_t n, char *why, size_t wn);
 
 /* Run the six v0.5 steps in order (project init -c when _meta is missing,
  * meta sync, resources deploy, meta push, function, event, endpoint deploy),
