@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -2503,9 +2504,10 @@ static int lfn_statement_allows(const cJSON *s, const char *principal, const cha
 static double lfn_rand01(void)
 {
     static __thread unsigned long long x;
-    if (x == 0) {
-        x = (unsigned long long)emu_now() * 1000003ULL ^ (unsigned long long)(uintptr_t)&x;
-        x |= 1;
+    while (x == 0) {
+        if (getrandom(&x, sizeof(x), 0) != (ssize_t)sizeof(x)) {
+            x = (unsigned long long)(emu_now() * 1e6) ^ (unsigned long long)(uintptr_t)&x;
+        }
     }
     x ^= x << 13;
     x ^= x >> 7;

@@ -1,0 +1,1375 @@
+/*
+ * test_lambda.c - Lambda against a real greenroom: functions, versions,
+ * aliases (weights), permissions, tags, event source mappings, and real
+ * execution of the node, python and provided handlers of fixtures/lambda
+ * (success, handled error, thrown error, timeout, weighted routing).
+ * One tcase per operation; every validation has a negative case.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <zip.h>
+
+#include "harness.h"
+
+static struct gr_server srv;
+static const char *const json_hdr[] = {"Content-Type: application/json", NULL};
+#define ROLE "arn:aws:iam::000000000000:role/lambda-role"
+
+/* ------------------------------------------------------------- helpers */
+
+struct zbuf {
+    void *data;
+    size_t len;
+};
+
+/* Adds every file under dir (recursively) to za as prefix/name. */
+static void tz_add_dir(zip_t *za, const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        char path[1024], name[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "/" : "", e->d_name);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        if (S_ISDIR(st.st_mode)) {
+            tz_add_dir(za, path, name);
+            continue;
+        }
+        zip_source_t *src = zip_source_file(za, path, 0, -1);
+        ck_assert_ptr_nonnull(src);
+        zip_int64_t idx = zip_file_add(za, name, src, ZIP_FL_OVERWRITE);
+        ck_assert_int_ge(idx, 0);
+        zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                         (zip_uint32_t)((st.st_mode & 0777) | S_IFREG) << 16);
+    }
+    closedir(d);
+}
+
+/* Zips fixtures/lambda/<which> into memory. */
+static struct zbuf make_zip(const char *which)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/lambda/%s", getenv("FIXTURES_DIR"), which);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *ms = zip_source_buffer_create(NULL, 0, 0, &ze);
+    ck_assert_ptr_nonnull(ms);
+    zip_source_keep(ms);
+    zip_t *za = zip_open_from_source(ms, ZIP_TRUNCATE, &ze);
+    ck_assert_ptr_nonnull(za);
+    tz_add_dir(za, dir, "");
+    ck_assert_int_eq(zip_close(za), 0);
+    struct zbuf z = {0};
+    ck_assert_int_eq(zip_source_open(ms), 0);
+    zip_source_seek(ms, 0, SEEK_END);
+    z.len = (size_t)zip_source_tell(ms);
+    zip_source_seek(ms, 0, SEEK_SET);
+    z.data = malloc(z.len);
+    ck_assert_int_eq(zip_source_read(ms, z.data, z.len), (zip_int64_t)z.len);
+    zip_source_close(ms);
+    zip_source_free(ms);
+    zip_error_fini(&ze);
+    return z;
+}
+
+static char *b64(const void *data, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+static void create_role(void)
+{
+    const char *body = "Action=CreateRole&Version=2010-05-08&RoleName=lambda-role&"
+                       "AssumeRolePolicyDocument=%7B%22Version%22%3A%222012-10-17%22%7D";
+    static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "iam", "POST", "/", form, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+}
+
+/* Sends a JSON body to lambda; returns the response (caller frees). */
+static struct gr_resp lam(const char *method, const char *path, const char *body)
+{
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "lambda", method, path, body ? json_hdr : NULL, body,
+                                body ? strlen(body) : 0, &r),
+                     0);
+    return r;
+}
+
+/* Asserts status and error type of a response, then frees it. */
+static void expect_error(struct gr_resp *r, long status, const char *type, const char *msg_part)
+{
+    char buf[256];
+    if (r->status != status) {
+        fprintf(stderr, "unexpected %ld: %s\n", r->status, r->body);
+    }
+    ck_assert_int_eq(r->status, status);
+    ck_assert_ptr_nonnull(gr_resp_header(r, "x-amzn-ErrorType", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(strstr(buf, type));
+    if (msg_part != NULL) {
+        if (strstr(r->body, msg_part) == NULL) {
+            fprintf(stderr, "body: %s\n", r->body);
+        }
+        ck_assert_ptr_nonnull(strstr(r->body, msg_part));
+    }
+    gr_resp_free(r);
+}
+
+/* CreateFunction from a fixture dir with extra JSON members (", ..." or
+ * ""). Returns the response (caller frees). */
+static struct gr_resp create_fn(const char *name, const char *runtime, const char *handler,
+                                const char *fixture, const char *extra)
+{
+    struct zbuf z = make_zip(fixture);
+    char *zb = b64(z.data, z.len);
+    size_t n = strlen(zb) + 1024 + strlen(extra);
+    char *body = malloc(n);
+    snprintf(body, n,
+             "{\"FunctionName\":\"%s\",\"Runtime\":\"%s\",\"Handler\":\"%s\",\"Role\":\"" ROLE
+             "\",\"Code\":{\"ZipFile\":\"%s\"}%s}",
+             name, runtime, handler, zb, extra);
+    struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
+    free(body);
+    free(zb);
+    free(z.data);
+    return r;
+}
+
+static void create_ok(const char *name, const char *runtime, const char *handler,
+                      const char *fixture, const char *extra)
+{
+    struct gr_resp r = create_fn(name, runtime, handler, fixture, extra);
+    if (r.status != 201) {
+        fprintf(stderr, "create %s: %ld %s\n", name, r.status, r.body);
+    }
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+}
+
+/* Invokes; headers may be NULL. */
+static struct gr_resp invoke(const char *fn, const char *qual, const char *payload,
+                             const char *const *headers)
+{
+    char path[512];
+    if (qual != NULL) {
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations?Qualifier=%s", fn, qual);
+    } else {
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations", fn);
+    }
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "lambda", "POST", path, headers, payload,
+                                payload ? strlen(payload) : 0, &r),
+                     0);
+    return r;
+}
+
+static char *json_str(const char *body, const char *key)
+{
+    cJSON *j = cJSON_Parse(body);
+    const cJSON *v = cJSON_GetObjectItem(j, key);
+    char *s = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+    cJSON_Delete(j);
+    return s;
+}
+
+static void setup(void)
+{
+    gr_set_credentials("test", "test", "us-east-1");
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+    create_role();
+}
+
+static void teardown(void)
+{
+    gr_stop(&srv);
+}
+
+/* ------------------------------------------------------ CreateFunction */
+
+START_TEST(test_create_function)
+{
+    struct zbuf z = make_zip("node");
+    unsigned char d[32];
+    SHA256(z.data, z.len, d);
+    char *sha = b64(d, 32);
+    struct gr_resp r = create_fn("fn1", "nodejs20.x", "index.handler", "node", "");
+    ck_assert_int_eq(r.status, 201);
+    cJSON *j = gr_resp_json(&r);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "CodeSha256")->valuestring, sha);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "CodeSize")->valueint, (int)z.len);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "Version")->valuestring, "$LATEST");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "State")->valuestring, "Active");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "LastUpdateStatus")->valuestring, "Successful");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "FunctionArn")->valuestring,
+                     "arn:aws:lambda:us-east-1:000000000000:function:fn1");
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "Timeout")->valueint, 3);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "MemorySize")->valueint, 128);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "RevisionId"));
+    regex_t re;
+    ck_assert_int_eq(regcomp(&re,
+                             "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}\\+0000$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    ck_assert_int_eq(regexec(&re, cJSON_GetObjectItem(j, "LastModified")->valuestring, 0, NULL, 0),
+                     0);
+    regfree(&re);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    free(sha);
+    free(z.data);
+
+    /* Publish: answers version 1 */
+    r = create_fn("fn2", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"1\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "function:fn2:1\""));
+    gr_resp_free(&r);
+
+    /* negative cases */
+    r = create_fn("fn1", "nodejs20.x", "index.handler", "node", "");
+    expect_error(&r, 409, "ResourceConflictException", "Function already exist: fn1");
+    r = create_fn("fn3", "cobol85", "index.handler", "node", "");
+    expect_error(&r, 400, "ValidationException", "at 'runtime'");
+    r = create_fn("bad name!", "nodejs20.x", "index.handler", "node", "");
+    expect_error(&r, 400, "ValidationException", "functionName");
+    r = create_fn("fn4", "nodejs20.x", "index.handler", "node", ",\"Timeout\":0");
+    expect_error(&r, 400, "ValidationException", "timeout");
+    r = create_fn("fn4", "nodejs20.x", "index.handler", "node", ",\"MemorySize\":64");
+    expect_error(&r, 400, "ValidationException", "memorySize");
+    r = create_fn("fn4", "nodejs20.x", "index.handler", "node",
+                  ",\"Environment\":{\"Variables\":{\"AWS_REGION\":\"x\"}}");
+    expect_error(&r, 400, "InvalidParameterValueException", "Reserved keys");
+    r = lam("POST", "/2015-03-31/functions",
+            "{\"FunctionName\":\"fn5\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"i.h\",\"Role\":\"" ROLE
+            "\",\"Code\":{\"ZipFile\":\"bm90IGEgemlw\"}}");
+    expect_error(&r, 400, "InvalidParameterValueException", "Could not unzip uploaded file");
+    r = lam("POST", "/2015-03-31/functions",
+            "{\"FunctionName\":\"fn5\",\"Role\":\"" ROLE "\",\"Code\":{\"ZipFile\":\"\"}}");
+    expect_error(&r, 400, "InvalidParameterValueException", "Runtime and Handler are mandatory");
+    r = lam("POST", "/2015-03-31/functions",
+            "{\"FunctionName\":\"fn5\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"i.h\",\"Role\":\"" ROLE
+            "\"}");
+    expect_error(&r, 400, "ValidationException", "'code'");
+    r = lam("POST", "/2015-03-31/functions", "{not json");
+    expect_error(&r, 400, "InvalidRequestContentException", NULL);
+}
+END_TEST
+
+START_TEST(test_create_function_role)
+{
+    struct zbuf z = make_zip("node");
+    char *zb = b64(z.data, z.len);
+    char body[8192];
+    snprintf(body, sizeof(body),
+             "{\"FunctionName\":\"nr\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
+             "\"Role\":\"arn:aws:iam::000000000000:role/missing\",\"Code\":{\"ZipFile\":\"%s\"}}",
+             zb);
+    struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
+    expect_error(&r, 400, "InvalidParameterValueException",
+                 "The role defined for the function cannot be assumed by Lambda.");
+    /* a role of another account does not exist in this one */
+    snprintf(body, sizeof(body),
+             "{\"FunctionName\":\"nr\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
+             "\"Role\":\"arn:aws:iam::111122223333:role/lambda-role\",\"Code\":{\"ZipFile\":\"%s\"}}",
+             zb);
+    r = lam("POST", "/2015-03-31/functions", body);
+    expect_error(&r, 400, "InvalidParameterValueException", "cannot be assumed by Lambda");
+    snprintf(body, sizeof(body),
+             "{\"FunctionName\":\"nr\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
+             "\"Role\":\"not-an-arn\",\"Code\":{\"ZipFile\":\"%s\"}}",
+             zb);
+    r = lam("POST", "/2015-03-31/functions", body);
+    expect_error(&r, 400, "ValidationException", "at 'role'");
+    free(zb);
+    free(z.data);
+}
+END_TEST
+
+START_TEST(test_create_function_s3)
+{
+    struct zbuf z = make_zip("node");
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "s3", "PUT", "/code-bkt", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    ck_assert_int_eq(gr_request(&srv, "s3", "PUT", "/code-bkt/dir/fn.zip", NULL, z.data, z.len, &r),
+                     0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions",
+            "{\"FunctionName\":\"s3fn\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.async\","
+            "\"Role\":\"" ROLE "\",\"Code\":{\"S3Bucket\":\"code-bkt\",\"S3Key\":\"dir/fn.zip\"}}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"CodeSize\":"));
+    gr_resp_free(&r);
+    r = invoke("s3fn", NULL, "{\"n\":7}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "{\"style\":\"async\",\"n\":7}");
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions",
+            "{\"FunctionName\":\"s3fn2\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.async\","
+            "\"Role\":\"" ROLE "\",\"Code\":{\"S3Bucket\":\"code-bkt\",\"S3Key\":\"nope.zip\"}}");
+    expect_error(&r, 400, "InvalidParameterValueException", "Error occurred while GetObject");
+    free(z.data);
+}
+END_TEST
+
+/* ---------------------------------------------------------- GetFunction */
+
+START_TEST(test_get_function)
+{
+    struct zbuf z = make_zip("node");
+    create_ok("gf", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    struct gr_resp r = lam("GET", "/2015-03-31/functions/gf", NULL);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = gr_resp_json(&r);
+    const char *loc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Code"), "Location")->valuestring;
+    ck_assert_ptr_nonnull(strstr(loc, srv.url));
+    struct gr_resp dl;
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", loc + strlen(srv.url), NULL, NULL, 0, &dl), 0);
+    ck_assert_int_eq(dl.status, 200);
+    ck_assert_int_eq(dl.len, z.len);
+    ck_assert_int_eq(memcmp(dl.body, z.data, z.len), 0);
+    gr_resp_free(&dl);
+    /* a tampered signature is refused */
+    char bad[1024];
+    snprintf(bad, sizeof(bad), "%s", loc + strlen(srv.url));
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", bad, NULL, NULL, 0, &dl), 0);
+    ck_assert_int_eq(dl.status, 403);
+    gr_resp_free(&dl);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+
+    /* names: partial ARN, full ARN (percent-encoded), qualified ARN */
+    r = lam("GET", "/2015-03-31/functions/000000000000:function:gf/configuration", NULL);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = lam("GET",
+            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Agf%3A1",
+            NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionArn\":\"arn:aws:lambda:us-east-1:000000000000:"
+                                         "function:gf:1\""));
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/gf/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/gf?Qualifier=dev", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "function:gf:dev\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"1\""));
+    gr_resp_free(&r);
+
+    r = lam("GET", "/2015-03-31/functions/nope", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException",
+                 "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope");
+    r = lam("GET", "/2015-03-31/functions/gf?Qualifier=9", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", "function:gf:9");
+    r = lam("GET", "/2015-03-31/functions/gf%3A1?Qualifier=2", NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "does not match");
+    r = lam("GET", "/2015-03-31/functions/a%3Ab%3Ac%3Ad%3Ae", NULL);
+    expect_error(&r, 400, "ValidationException", "functionName");
+    free(z.data);
+}
+END_TEST
+
+START_TEST(test_get_function_configuration)
+{
+    create_ok("gfc", "python3.12", "app.handler", "python", ",\"Timeout\":9,\"Description\":\"d\"");
+    struct gr_resp r = lam("GET", "/2015-03-31/functions/gfc/configuration", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Timeout\":9"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Description\":\"d\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Runtime\":\"python3.12\""));
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/missing/configuration", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+}
+END_TEST
+
+START_TEST(test_list_functions)
+{
+    create_ok("la", "nodejs20.x", "index.handler", "node", "");
+    create_ok("lb", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    create_ok("lc", "nodejs20.x", "index.handler", "node", "");
+    struct gr_resp r = lam("GET", "/2015-03-31/functions?MaxItems=2", NULL);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = gr_resp_json(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Functions")), 2);
+    char *marker = strdup(cJSON_GetObjectItem(j, "NextMarker")->valuestring);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    char path[256];
+    snprintf(path, sizeof(path), "/2015-03-31/functions?Marker=%s&MaxItems=2", marker);
+    free(marker);
+    r = lam("GET", path, NULL);
+    j = gr_resp_json(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Functions")), 1);
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "NextMarker"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionName\":\"lc\""));
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions?FunctionVersion=ALL", NULL);
+    j = gr_resp_json(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Functions")), 4);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions?MaxItems=0", NULL);
+    expect_error(&r, 400, "ValidationException", "maxItems");
+    r = lam("GET", "/2015-03-31/functions?FunctionVersion=SOME", NULL);
+    expect_error(&r, 400, "ValidationException", "functionVersion");
+}
+END_TEST
+
+START_TEST(test_delete_function)
+{
+    create_ok("df", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/df/versions", "{}");
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/df/aliases", "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}");
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    r = lam("DELETE", "/2015-03-31/functions/df?Qualifier=1", NULL);
+    expect_error(&r, 409, "ResourceConflictException",
+                 "Unable to delete version because the following aliases reference it: [live]");
+    r = lam("DELETE", "/2015-03-31/functions/df?Qualifier=%24LATEST", NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "$LATEST version cannot be deleted");
+    r = lam("DELETE", "/2015-03-31/functions/df?Qualifier=7", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("DELETE", "/2015-03-31/functions/df", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/df", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("DELETE", "/2015-03-31/functions/df", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+
+    /* deleting one unreferenced version */
+    create_ok("dv", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    r = lam("DELETE", "/2015-03-31/functions/dv?Qualifier=1", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/dv?Qualifier=1", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------- updates */
+
+START_TEST(test_update_function_code)
+{
+    create_ok("uc", "nodejs20.x", "index.handler", "node", "");
+    struct gr_resp r = lam("GET", "/2015-03-31/functions/uc/configuration", NULL);
+    char *rev = json_str(r.body, "RevisionId");
+    char *sha = json_str(r.body, "CodeSha256");
+    gr_resp_free(&r);
+
+    struct zbuf z = make_zip("python");
+    char *zb = b64(z.data, z.len);
+    size_t n = strlen(zb) + 256;
+    char *body = malloc(n);
+    snprintf(body, n, "{\"ZipFile\":\"%s\",\"RevisionId\":\"wrong\"}", zb);
+    r = lam("PUT", "/2015-03-31/functions/uc/code", body);
+    expect_error(&r, 412, "PreconditionFailedException", "Revision Id provided does not match");
+
+    snprintf(body, n, "{\"ZipFile\":\"%s\",\"DryRun\":true}", zb);
+    r = lam("PUT", "/2015-03-31/functions/uc/code", body);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/uc/configuration", NULL);
+    char *sha2 = json_str(r.body, "CodeSha256");
+    ck_assert_str_eq(sha2, sha); /* DryRun changed nothing */
+    free(sha2);
+    gr_resp_free(&r);
+
+    snprintf(body, n, "{\"ZipFile\":\"%s\",\"RevisionId\":\"%s\",\"Publish\":true}", zb, rev);
+    r = lam("PUT", "/2015-03-31/functions/uc/code", body);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"1\""));
+    char *rev2 = json_str(r.body, "RevisionId");
+    ck_assert_str_ne(rev2, rev);
+    sha2 = json_str(r.body, "CodeSha256");
+    ck_assert_str_ne(sha2, sha);
+    gr_resp_free(&r);
+    r = lam("PUT", "/2015-03-31/functions/uc/code", "{}");
+    expect_error(&r, 400, "InvalidParameterValueException", "Please provide a source");
+    r = lam("PUT", "/2015-03-31/functions/nope/code", body);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    free(body);
+    free(zb);
+    free(z.data);
+    free(rev);
+    free(rev2);
+    free(sha);
+    free(sha2);
+}
+END_TEST
+
+START_TEST(test_update_function_configuration)
+{
+    create_ok("ucf", "nodejs20.x", "index.handler", "node", "");
+    struct gr_resp r = lam("GET", "/2015-03-31/functions/ucf/configuration", NULL);
+    char *rev = json_str(r.body, "RevisionId");
+    gr_resp_free(&r);
+    r = lam("PUT", "/2015-03-31/functions/ucf/configuration",
+            "{\"Environment\":{\"Variables\":{\"GREETING\":\"hola\"}},\"Timeout\":5,"
+            "\"MemorySize\":256,\"Description\":\"x\",\"VpcConfig\":{\"SubnetIds\":[\"subnet-1\"],"
+            "\"SecurityGroupIds\":[\"sg-1\"]}}");
+    ck_assert_int_eq(r.status, 200);
+    char *rev2 = json_str(r.body, "RevisionId");
+    ck_assert_str_ne(rev, rev2);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"GREETING\":\"hola\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Timeout\":5"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"SubnetIds\":[\"subnet-1\"]"));
+    gr_resp_free(&r);
+    r = invoke("ucf", NULL, "{}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"env\":\"hola\""));
+    gr_resp_free(&r);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"Timeout\":4,\"RevisionId\":\"%s\"}", rev);
+    r = lam("PUT", "/2015-03-31/functions/ucf/configuration", body);
+    expect_error(&r, 412, "PreconditionFailedException", NULL);
+    r = lam("PUT", "/2015-03-31/functions/ucf/configuration",
+            "{\"Role\":\"arn:aws:iam::000000000000:role/ghost\"}");
+    expect_error(&r, 400, "InvalidParameterValueException", "cannot be assumed by Lambda");
+    r = lam("PUT", "/2015-03-31/functions/ucf/configuration", "{\"Timeout\":901}");
+    expect_error(&r, 400, "InvalidParameterValueException", NULL);
+    r = lam("PUT", "/2015-03-31/functions/ucf/configuration", "{\"Handler\":\"a b\"}");
+    expect_error(&r, 400, "ValidationException", "handler");
+    free(rev);
+    free(rev2);
+}
+END_TEST
+
+/* ------------------------------------------------------------ versions */
+
+START_TEST(test_publish_version)
+{
+    create_ok("pv", "nodejs20.x", "index.handler", "node", "");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/pv/versions", "{}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"1\""));
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/pv/versions", "{}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"1\"")); /* unchanged: same version */
+    gr_resp_free(&r);
+    r = lam("PUT", "/2015-03-31/functions/pv/configuration", "{\"Timeout\":7}");
+    ck_assert_int_eq(r.status, 200);
+    char *sha = json_str(r.body, "CodeSha256");
+    char *rev = json_str(r.body, "RevisionId");
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/pv/versions", "{\"CodeSha256\":\"AAAA\"}");
+    expect_error(&r, 400, "InvalidParameterValueException", "CodeSHA256 (AAAA) is different");
+    r = lam("POST", "/2015-03-31/functions/pv/versions", "{\"RevisionId\":\"nope\"}");
+    expect_error(&r, 412, "PreconditionFailedException", NULL);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"CodeSha256\":\"%s\",\"RevisionId\":\"%s\",\"Description\":\"v2\"}",
+             sha, rev);
+    r = lam("POST", "/2015-03-31/functions/pv/versions", body);
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"2\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Description\":\"v2\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Timeout\":7"));
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/nope/versions", "{}");
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    free(sha);
+    free(rev);
+}
+END_TEST
+
+START_TEST(test_list_versions_by_function)
+{
+    create_ok("lv", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    struct gr_resp r = lam("PUT", "/2015-03-31/functions/lv/configuration", "{\"Timeout\":8}");
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/lv/versions", "{}");
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/lv/versions", NULL);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = gr_resp_json(&r);
+    cJSON *v = cJSON_GetObjectItem(j, "Versions");
+    ck_assert_int_eq(cJSON_GetArraySize(v), 3);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(v, 0), "Version")->valuestring,
+                     "$LATEST");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(v, 2), "Version")->valuestring, "2");
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/lv/versions?MaxItems=1", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"NextMarker\""));
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/nope/versions", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------- aliases */
+
+static void two_versions(const char *name)
+{
+    create_ok(name, "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    char path[256];
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/configuration", name);
+    struct gr_resp r = lam("PUT", path, "{\"Timeout\":4}");
+    gr_resp_free(&r);
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/versions", name);
+    r = lam("POST", path, "{}");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"2\""));
+    gr_resp_free(&r);
+}
+
+START_TEST(test_create_alias)
+{
+    two_versions("ca");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/ca/aliases",
+                           "{\"Name\":\"dev\",\"FunctionVersion\":\"1\",\"Description\":\"d\","
+                           "\"RoutingConfig\":{\"AdditionalVersionWeights\":{\"2\":0.25}}}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"AliasArn\":\"arn:aws:lambda:us-east-1:000000000000:"
+                                         "function:ca:dev\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"AdditionalVersionWeights\":{\"2\":0.25}"));
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    expect_error(&r, 409, "ResourceConflictException", "Alias already exists");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"123\",\"FunctionVersion\":\"1\"}");
+    expect_error(&r, 400, "ValidationException", "at 'name'");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"x\",\"FunctionVersion\":\"9\"}");
+    expect_error(&r, 404, "ResourceNotFoundException", "function:ca:9");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"x\",\"FunctionVersion\":\"v1\"}");
+    expect_error(&r, 400, "ValidationException", "functionVersion");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"x\"}");
+    expect_error(&r, 400, "ValidationException", "functionVersion");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+            "{\"2\":0.1,\"3\":0.1}}}");
+    expect_error(&r, 400, "InvalidParameterValueException",
+                 "Number of items in AdditionalVersionWeights cannot be greater than 1");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+            "{\"2\":1.5}}}");
+    expect_error(&r, 400, "ValidationException", "less than or equal to 1.0");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+            "{\"2\":-0.5}}}");
+    expect_error(&r, 400, "ValidationException", "greater than or equal to 0.0");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+            "{\"1\":0.5}}}");
+    expect_error(&r, 400, "InvalidParameterValueException", "already included in routing");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"$LATEST\",\"RoutingConfig\":{"
+            "\"AdditionalVersionWeights\":{\"1\":0.5}}}");
+    expect_error(&r, 400, "InvalidParameterValueException", "$LATEST is not supported");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+            "{\"5\":0.5}}}");
+    expect_error(&r, 404, "ResourceNotFoundException", "function:ca:5");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+            "{\"latest\":0.5}}}");
+    expect_error(&r, 400, "ValidationException", "Map keys");
+    r = lam("POST", "/2015-03-31/functions/nope/aliases", "{\"Name\":\"x\",\"FunctionVersion\":\"1\"}");
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+}
+END_TEST
+
+START_TEST(test_get_alias)
+{
+    two_versions("ga");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/ga/aliases", "{\"Name\":\"prod\",\"FunctionVersion\":\"2\"}");
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/ga/aliases/prod", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionVersion\":\"2\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Description\":\"\""));
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/ga/aliases/nope", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException",
+                 "Cannot find alias arn: arn:aws:lambda:us-east-1:000000000000:function:ga:nope");
+}
+END_TEST
+
+START_TEST(test_update_alias)
+{
+    two_versions("ua");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/ua/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    char *rev = json_str(r.body, "RevisionId");
+    gr_resp_free(&r);
+    r = lam("PUT", "/2015-03-31/functions/ua/aliases/dev",
+            "{\"RoutingConfig\":{\"AdditionalVersionWeights\":{\"2\":0.1}}}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "{\"2\":0.1}"));
+    char *rev2 = json_str(r.body, "RevisionId");
+    ck_assert_str_ne(rev, rev2);
+    gr_resp_free(&r);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"FunctionVersion\":\"2\",\"RevisionId\":\"%s\"}", rev);
+    r = lam("PUT", "/2015-03-31/functions/ua/aliases/dev", body);
+    expect_error(&r, 412, "PreconditionFailedException", "GetAlias");
+    /* moving the primary onto the weighted version is refused while it routes */
+    snprintf(body, sizeof(body), "{\"FunctionVersion\":\"2\",\"RevisionId\":\"%s\"}", rev2);
+    r = lam("PUT", "/2015-03-31/functions/ua/aliases/dev", body);
+    expect_error(&r, 400, "InvalidParameterValueException", "already included");
+    r = lam("PUT", "/2015-03-31/functions/ua/aliases/dev",
+            "{\"FunctionVersion\":\"2\",\"RoutingConfig\":{\"AdditionalVersionWeights\":{}},"
+            "\"Description\":\"moved\"}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.body, "RoutingConfig"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Description\":\"moved\""));
+    gr_resp_free(&r);
+    r = lam("PUT", "/2015-03-31/functions/ua/aliases/nope", "{\"FunctionVersion\":\"1\"}");
+    expect_error(&r, 404, "ResourceNotFoundException", "Cannot find alias arn");
+    r = lam("PUT", "/2015-03-31/functions/ua/aliases/dev", "{\"FunctionVersion\":\"8\"}");
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    free(rev);
+    free(rev2);
+}
+END_TEST
+
+START_TEST(test_delete_alias)
+{
+    two_versions("da");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/da/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    gr_resp_free(&r);
+    r = lam("DELETE", "/2015-03-31/functions/da/aliases/dev", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/da/aliases/dev", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    /* the version is free to go now */
+    r = lam("DELETE", "/2015-03-31/functions/da?Qualifier=1", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("DELETE", "/2015-03-31/functions/da/aliases/123", NULL);
+    expect_error(&r, 400, "ValidationException", NULL);
+}
+END_TEST
+
+START_TEST(test_list_aliases)
+{
+    two_versions("lal");
+    const char *names[] = {"a1", "a2", "a3"};
+    for (int i = 0; i < 3; i++) {
+        char body[128];
+        snprintf(body, sizeof(body), "{\"Name\":\"%s\",\"FunctionVersion\":\"%d\"}", names[i],
+                 i == 2 ? 2 : 1);
+        struct gr_resp r = lam("POST", "/2015-03-31/functions/lal/aliases", body);
+        ck_assert_int_eq(r.status, 201);
+        gr_resp_free(&r);
+    }
+    struct gr_resp r = lam("GET", "/2015-03-31/functions/lal/aliases", NULL);
+    cJSON *j = gr_resp_json(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Aliases")), 3);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/lal/aliases?FunctionVersion=2", NULL);
+    j = gr_resp_json(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Aliases")), 1);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/lal/aliases?MaxItems=2", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "NextMarker"));
+    gr_resp_free(&r);
+}
+END_TEST
+
+/* --------------------------------------------------------- permissions */
+
+START_TEST(test_add_permission)
+{
+    two_versions("ap");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/ap/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=dev",
+            "{\"StatementId\":\"apigw\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":"
+            "\"apigateway.amazonaws.com\",\"SourceArn\":\"arn:aws:execute-api:us-east-1:"
+            "000000000000:abc/*/GET/books\",\"SourceAccount\":\"000000000000\"}");
+    ck_assert_int_eq(r.status, 201);
+    char *stmt = json_str(r.body, "Statement");
+    ck_assert_str_eq(stmt,
+                     "{\"Sid\":\"apigw\",\"Effect\":\"Allow\",\"Principal\":{\"Service\":"
+                     "\"apigateway.amazonaws.com\"},\"Action\":\"lambda:InvokeFunction\","
+                     "\"Resource\":\"arn:aws:lambda:us-east-1:000000000000:function:ap:dev\","
+                     "\"Condition\":{\"StringEquals\":{\"AWS:SourceAccount\":\"000000000000\"},"
+                     "\"ArnLike\":{\"AWS:SourceArn\":\"arn:aws:execute-api:us-east-1:000000000000:"
+                     "abc/*/GET/books\"}}}");
+    free(stmt);
+    gr_resp_free(&r);
+    const char *dup = "{\"StatementId\":\"apigw\",\"Action\":\"lambda:InvokeFunction\","
+                      "\"Principal\":\"sns.amazonaws.com\"}";
+    r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=dev", dup);
+    expect_error(&r, 409, "ResourceConflictException", "The statement id (apigw) provided already exists");
+    /* the same id on another qualifier is another policy */
+    r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=2", dup);
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    /* qualifier taken from a qualified ARN */
+    r = lam("POST", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Aap%3Adev/policy",
+            "{\"StatementId\":\"acct\",\"Action\":\"lambda:*\",\"Principal\":\"111122223333\"}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_nonnull(strstr(r.body, "arn:aws:iam::111122223333:root"));
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=nope", dup);
+    expect_error(&r, 404, "ResourceNotFoundException", "Cannot find alias arn");
+    r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=%24LATEST", dup);
+    expect_error(&r, 400, "InvalidParameterValueException", "$LATEST");
+    r = lam("POST", "/2015-03-31/functions/ap/policy",
+            "{\"StatementId\":\"bad id!\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"x\"}");
+    expect_error(&r, 400, "ValidationException", "statementId");
+    r = lam("POST", "/2015-03-31/functions/ap/policy",
+            "{\"StatementId\":\"a\",\"Action\":\"s3:GetObject\",\"Principal\":\"x\"}");
+    expect_error(&r, 400, "ValidationException", "action");
+    r = lam("POST", "/2015-03-31/functions/ap/policy", "{\"StatementId\":\"a\",\"Action\":\"lambda:InvokeFunction\"}");
+    expect_error(&r, 400, "ValidationException", "principal");
+    r = lam("POST", "/2015-03-31/functions/ap/policy",
+            "{\"StatementId\":\"a\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"x\","
+            "\"SourceAccount\":\"12\"}");
+    expect_error(&r, 400, "ValidationException", "sourceAccount");
+    r = lam("POST", "/2015-03-31/functions/ap/policy",
+            "{\"StatementId\":\"a\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"x\","
+            "\"RevisionId\":\"old\"}");
+    expect_error(&r, 412, "PreconditionFailedException", NULL);
+}
+END_TEST
+
+START_TEST(test_get_policy)
+{
+    create_ok("gp", "nodejs20.x", "index.handler", "node", "");
+    struct gr_resp r = lam("GET", "/2015-03-31/functions/gp/policy", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", "The resource you requested does not exist.");
+    r = lam("POST", "/2015-03-31/functions/gp/policy",
+            "{\"StatementId\":\"s1\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"s3.amazonaws.com\","
+            "\"SourceArn\":\"arn:aws:s3:::bkt\"}");
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/gp/policy",
+            "{\"StatementId\":\"s2\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"*\"}");
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/gp/policy", NULL);
+    ck_assert_int_eq(r.status, 200);
+    char *pol = json_str(r.body, "Policy");
+    ck_assert_str_eq(pol,
+                     "{\"Version\":\"2012-10-17\",\"Id\":\"default\",\"Statement\":[{\"Sid\":\"s1\","
+                     "\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"s3.amazonaws.com\"},"
+                     "\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:us-east-1:"
+                     "000000000000:function:gp\",\"Condition\":{\"ArnLike\":{\"AWS:SourceArn\":"
+                     "\"arn:aws:s3:::bkt\"}}},{\"Sid\":\"s2\",\"Effect\":\"Allow\",\"Principal\":"
+                     "\"*\",\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:"
+                     "us-east-1:000000000000:function:gp\"}]}");
+    free(pol);
+    char *rev = json_str(r.body, "RevisionId");
+    ck_assert_ptr_nonnull(rev);
+    free(rev);
+    gr_resp_free(&r);
+    /* the unqualified policy is not the alias's */
+    r = lam("POST", "/2015-03-31/functions/gp/versions", "{}");
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/gp/policy?Qualifier=1", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+}
+END_TEST
+
+START_TEST(test_remove_permission)
+{
+    create_ok("rp", "nodejs20.x", "index.handler", "node", "");
+    struct gr_resp r = lam("DELETE", "/2015-03-31/functions/rp/policy/s1", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", "No policy is associated");
+    r = lam("POST", "/2015-03-31/functions/rp/policy",
+            "{\"StatementId\":\"s1\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"sns.amazonaws.com\"}");
+    gr_resp_free(&r);
+    r = lam("DELETE", "/2015-03-31/functions/rp/policy/s2", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", "Statement s2 is not found");
+    r = lam("DELETE", "/2015-03-31/functions/rp/policy/s1", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/rp/policy", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+}
+END_TEST
+
+/* --------------------------------------------------- tags and settings */
+
+START_TEST(test_tags)
+{
+    create_ok("tg", "nodejs20.x", "index.handler", "node", ",\"Tags\":{\"team\":\"a\"}");
+    const char *arn = "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Atg";
+    struct gr_resp r = lam("POST", arn, "{\"Tags\":{\"stage\":\"dev\",\"team\":\"b\"}}");
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("GET", arn, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"team\":\"b\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"stage\":\"dev\""));
+    gr_resp_free(&r);
+    char path[300];
+    snprintf(path, sizeof(path), "%s?tagKeys=team", arn);
+    r = lam("DELETE", path, NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/tg", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Tags\":{\"stage\":\"dev\"}"));
+    gr_resp_free(&r);
+    r = lam("GET", "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Anope", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("GET", "/2017-03-31/tags/notanarn", NULL);
+    expect_error(&r, 400, "ValidationException", NULL);
+    r = lam("POST", arn, "{}");
+    expect_error(&r, 400, "ValidationException", "tags");
+}
+END_TEST
+
+START_TEST(test_get_account_settings)
+{
+    create_ok("as", "nodejs20.x", "index.handler", "node", "");
+    struct gr_resp r = lam("GET", "/2016-08-19/account-settings", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionCount\":1"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"ConcurrentExecutions\":1000"));
+    gr_resp_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------- event source mappings */
+
+START_TEST(test_event_source_mappings)
+{
+    two_versions("esm");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/esm/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/event-source-mappings",
+            "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:q1\",\"FunctionName\":"
+            "\"arn:aws:lambda:us-east-1:000000000000:function:esm:dev\",\"BatchSize\":5}");
+    ck_assert_int_eq(r.status, 202);
+    char *uuid = json_str(r.body, "UUID");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"BatchSize\":5"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"State\":\"Enabled\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionArn\":\"arn:aws:lambda:us-east-1:000000000000:function:esm:dev\""));
+    gr_resp_free(&r);
+    char path[200];
+    snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", uuid);
+    r = lam("GET", path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = lam("PUT", path, "{\"Enabled\":false,\"BatchSize\":7}");
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"State\":\"Disabled\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"BatchSize\":7"));
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/event-source-mappings?FunctionName=esm", NULL);
+    cJSON *j = gr_resp_json(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "EventSourceMappings")), 1);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/event-source-mappings?EventSourceArn=arn:aws:sqs:us-east-1:000000000000:other", NULL);
+    j = gr_resp_json(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "EventSourceMappings")), 0);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("PUT", path, "{\"BatchSize\":0}");
+    expect_error(&r, 400, "ValidationException", "batchSize");
+    r = lam("DELETE", path, NULL);
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"State\":\"Deleting\""));
+    gr_resp_free(&r);
+    r = lam("GET", path, NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("POST", "/2015-03-31/event-source-mappings",
+            "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:q1\",\"FunctionName\":\"ghost\"}");
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("POST", "/2015-03-31/event-source-mappings",
+            "{\"EventSourceArn\":\"arn:aws:kinesis:us-east-1:000000000000:stream/s\",\"FunctionName\":\"esm\"}");
+    expect_error(&r, 400, "InvalidParameterValueException", "startingPosition");
+    r = lam("POST", "/2015-03-31/event-source-mappings", "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:q1\"}");
+    expect_error(&r, 400, "ValidationException", "functionName");
+    free(uuid);
+}
+END_TEST
+
+/* --------------------------------------------------------------- Invoke */
+
+START_TEST(test_invoke_node)
+{
+    create_ok("nd", "nodejs20.x", "index.handler", "node",
+              ",\"Environment\":{\"Variables\":{\"GREETING\":\"hi\"}},\"Publish\":true");
+    const char *const tail[] = {"X-Amz-Log-Type: Tail",
+                                "X-Amz-Client-Context: eyJjdXN0b20iOnsiYSI6MX19", NULL};
+    struct gr_resp r = invoke("nd", "1", "{\"k\":\"v\"}", tail);
+    ck_assert_int_eq(r.status, 200);
+    char buf[8192];
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Executed-Version", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "1");
+    ck_assert_ptr_null(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    cJSON *j = gr_resp_json(&r);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "k")->valuestring, "v");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "env")->valuestring, "hi");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "version")->valuestring, "1");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "arn")->valuestring,
+                     "arn:aws:lambda:us-east-1:000000000000:function:nd:1");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "endpoint")->valuestring, srv.url);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "clientContext"),
+                                                              "custom"),
+                                         "a")
+                         ->valueint,
+                     1);
+    cJSON_Delete(j);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Log-Result", buf, sizeof(buf)));
+    unsigned char logtext[8192];
+    int n = EVP_DecodeBlock(logtext, (unsigned char *)buf, (int)strlen(buf));
+    ck_assert_int_gt(n, 0);
+    logtext[n] = 0;
+    ck_assert_ptr_nonnull(strstr((char *)logtext, "START RequestId:"));
+    ck_assert_ptr_nonnull(strstr((char *)logtext, "hello from node {\"k\":\"v\"}"));
+    ck_assert_ptr_nonnull(strstr((char *)logtext, "REPORT RequestId:"));
+    gr_resp_free(&r);
+
+    /* warm: the same sandbox answers again */
+    r = invoke("nd", NULL, "{}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Executed-Version", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "$LATEST");
+    gr_resp_free(&r);
+
+    /* the log file */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/lambda/logs/000000000000-us-east-1-nd.log", srv.state_dir);
+    char *log = gr_read_file(path, NULL);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_ptr_nonnull(strstr(log, "hello from node"));
+    free(log);
+
+    /* styles */
+    struct {
+        const char *handler;
+        const char *expect;
+    } styles[] = {
+        {"index.succeed", "{\"style\":\"succeed\",\"stage\":null}"},
+        {"index.done", "{\"style\":\"done\"}"},
+        {"index.async", "{\"style\":\"async\",\"n\":3}"},
+        {"index.promise", "{\"style\":\"promise\"}"},
+        {"index.silent", "null"},
+        {"lib/deep/nested.handler", "{\"nested\":true,\"got\":{\"n\":3}}"},
+    };
+    for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++) {
+        char name[32], body[128];
+        snprintf(name, sizeof(name), "st%zu", i);
+        snprintf(body, sizeof(body), ",\"Handler\":\"%s\"", styles[i].handler);
+        create_ok(name, "nodejs4.3", styles[i].handler, "node", "");
+        r = invoke(name, NULL, "{\"n\":3}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        if (strcmp(r.body, styles[i].expect) != 0) {
+            fprintf(stderr, "%s: %s\n", styles[i].handler, r.body);
+        }
+        ck_assert_str_eq(r.body, styles[i].expect);
+        ck_assert_ptr_null(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+        gr_resp_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(test_invoke_errors)
+{
+    char buf[256];
+    create_ok("eh", "nodejs20.x", "index.handled", "node", "");
+    struct gr_resp r = invoke("eh", NULL, "{}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Handled");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"errorMessage\":\"handled boom\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"errorType\":\"Error\""));
+    gr_resp_free(&r);
+
+    create_ok("ef", "nodejs20.x", "index.fail", "node", "");
+    r = invoke("ef", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Handled");
+    ck_assert_ptr_nonnull(strstr(r.body, "failed via context.fail"));
+    gr_resp_free(&r);
+
+    create_ok("et", "nodejs20.x", "index.throws", "node", "");
+    r = invoke("et", NULL, "{}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"errorType\":\"TypeError\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "thrown boom"));
+    gr_resp_free(&r);
+    /* the sandbox survives a thrown error */
+    r = invoke("et", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "thrown boom"));
+    gr_resp_free(&r);
+
+    create_ok("er", "nodejs20.x", "index.rejects", "node", "");
+    r = invoke("er", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"errorType\":\"RangeError\""));
+    gr_resp_free(&r);
+
+    create_ok("em", "nodejs20.x", "missing.handler", "node", "");
+    r = invoke("em", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    ck_assert_ptr_nonnull(strstr(r.body, "Runtime.ImportModuleError"));
+    gr_resp_free(&r);
+
+    create_ok("ex", "nodejs20.x", "index.nothere", "node", "");
+    r = invoke("ex", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "Runtime.HandlerNotFound"));
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_invoke_timeout)
+{
+    char buf[256];
+    create_ok("to", "nodejs20.x", "index.timeout", "node", ",\"Timeout\":1");
+    struct gr_resp r = invoke("to", NULL, "{}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    ck_assert_ptr_nonnull(strstr(r.body, "Task timed out after 1.00 seconds"));
+    gr_resp_free(&r);
+    /* a fresh sandbox takes over after the kill */
+    r = lam("PUT", "/2015-03-31/functions/to/configuration", "{\"Handler\":\"index.async\"}");
+    gr_resp_free(&r);
+    r = invoke("to", NULL, "{\"n\":1}", NULL);
+    ck_assert_str_eq(r.body, "{\"style\":\"async\",\"n\":1}");
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_invoke_types)
+{
+    create_ok("ty", "nodejs20.x", "index.handler", "node", "");
+    const char *const ev[] = {"X-Amz-Invocation-Type: Event", NULL};
+    struct gr_resp r = invoke("ty", NULL, "{\"async\":1}", ev);
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_int_eq(r.len, 0);
+    gr_resp_free(&r);
+    const char *const dry[] = {"X-Amz-Invocation-Type: DryRun", NULL};
+    r = invoke("ty", NULL, "{}", dry);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    const char *const bad[] = {"X-Amz-Invocation-Type: Sometimes", NULL};
+    r = invoke("ty", NULL, "{}", bad);
+    expect_error(&r, 400, "ValidationException", "invocationType");
+    r = invoke("ty", NULL, "{not json", NULL);
+    expect_error(&r, 400, "InvalidRequestContentException", "Could not parse request body into json");
+    r = invoke("nope", NULL, "{}", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", "function:nope");
+    r = invoke("ty", "nope", "{}", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", "function:ty:nope");
+    /* the async run shows up in the log */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/lambda/logs/000000000000-us-east-1-ty.log", srv.state_dir);
+    char *log = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(log);
+        log = gr_read_file(path, NULL);
+        if (log != NULL && strstr(log, "{\"async\":1}") != NULL) {
+            break;
+        }
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_ptr_nonnull(log);
+    ck_assert_ptr_nonnull(strstr(log, "{\"async\":1}"));
+    free(log);
+}
+END_TEST
+
+START_TEST(test_invoke_python)
+{
+    char buf[256];
+    create_ok("py", "python3.12", "app.handler", "python",
+              ",\"Environment\":{\"Variables\":{\"GREETING\":\"salut\"}}");
+    const char *const tail[] = {"X-Amz-Log-Type: Tail", NULL};
+    struct gr_resp r = invoke("py", NULL, "{\"x\":[1,2]}", tail);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = gr_resp_json(&r);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "x")), 2);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "env")->valuestring, "salut");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "remaining")));
+    cJSON_Delete(j);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Log-Result", buf, sizeof(buf)));
+    gr_resp_free(&r);
+    create_ok("pyf", "python3.11", "app.fails", "python", "");
+    r = invoke("pyf", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"errorMessage\": \"python boom\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"errorType\": \"ValueError\""));
+    gr_resp_free(&r);
+    create_ok("pyn", "python3.12", "pkg/mod.handler", "python", "");
+    r = invoke("pyn", NULL, "{}", NULL);
+    ck_assert_str_eq(r.body, "{\"nested\": true}");
+    gr_resp_free(&r);
+    create_ok("pyt", "python3.12", "app.slow", "python", ",\"Timeout\":1");
+    r = invoke("pyt", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "Task timed out after 1.00 seconds"));
+    gr_resp_free(&r);
+    create_ok("pym", "python3.12", "nomod.handler", "python", "");
+    r = invoke("pym", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "Runtime.ImportModuleError"));
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_invoke_provided)
+{
+    char buf[256];
+    create_ok("pr", "provided.al2023", "echo", "provided", "");
+    struct gr_resp r = invoke("pr", NULL, "{\"a\":1}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "{\"echo\":{\"a\":1}}");
+    gr_resp_free(&r);
+    create_ok("prf", "provided", "fail", "provided", "");
+    r = invoke("prf", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    ck_assert_ptr_nonnull(strstr(r.body, "provided boom"));
+    gr_resp_free(&r);
+    /* no bootstrap in the zip */
+    create_ok("prn", "provided.al2", "x", "node", "");
+    r = invoke("prn", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(strstr(r.body, "bootstrap"));
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_invoke_weighted_alias)
+{
+    two_versions("wa");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/wa/aliases",
+                           "{\"Name\":\"live\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{"
+                           "\"AdditionalVersionWeights\":{\"2\":0.3}}}");
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    int n = 300, v2 = 0;
+    char buf[64];
+    for (int i = 0; i < n; i++) {
+        r = invoke("wa", "live", "{}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Executed-Version", buf, sizeof(buf)));
+        ck_assert(strcmp(buf, "1") == 0 || strcmp(buf, "2") == 0);
+        cJSON *j = gr_resp_json(&r);
+        ck_assert_str_eq(cJSON_GetObjectItem(j, "version")->valuestring, buf);
+        cJSON_Delete(j);
+        v2 += strcmp(buf, "2") == 0;
+        gr_resp_free(&r);
+    }
+    /* mean 90, sd ~7.9: [50, 130] is beyond 5 sd either way */
+    ck_assert_int_ge(v2, 50);
+    ck_assert_int_le(v2, 130);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ IAM */
+
+START_TEST(test_iam_role_gate)
+{
+    /* a role created after the refusal makes the same call succeed */
+    struct zbuf z = make_zip("node");
+    char *zb = b64(z.data, z.len);
+    char body[8192];
+    snprintf(body, sizeof(body),
+             "{\"FunctionName\":\"late\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
+             "\"Role\":\"arn:aws:iam::000000000000:role/path/late-role\",\"Code\":{\"ZipFile\":\"%s\"}}",
+             zb);
+    struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
+    expect_error(&r, 400, "InvalidParameterValueException", "cannot be assumed");
+    const char *form = "Action=CreateRole&Version=2010-05-08&RoleName=late-role&Path=%2Fpath%2F&"
+                       "AssumeRolePolicyDocument=%7B%7D";
+    static const char *const fh[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    ck_assert_int_eq(gr_request(&srv, "iam", "POST", "/", fh, form, strlen(form), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "<Arn>arn:aws:iam::000000000000:role/path/late-role</Arn>"));
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions", body);
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    free(zb);
+    free(z.data);
+}
+END_TEST
+
+static Suite *lambda_suite(void)
+{
+    Suite *s = suite_create("lambda");
+    struct {
+        const char *name;
+        const TTest *test;
+    } cases[] = {
+        {"CreateFunction", test_create_function},
+        {"CreateFunctionRole", test_create_function_role},
+        {"CreateFunctionS3", test_create_function_s3},
+        {"GetFunction", test_get_function},
+        {"GetFunctionConfiguration", test_get_function_configuration},
+        {"ListFunctions", test_list_functions},
+        {"DeleteFunction", test_delete_function},
+        {"UpdateFunctionCode", test_update_function_code},
+        {"UpdateFunctionConfiguration", test_update_function_configuration},
+        {"PublishVersion", test_publish_version},
+        {"ListVersionsByFunction", test_list_versions_by_function},
+        {"CreateAlias", test_create_alias},
+        {"GetAlias", test_get_alias},
+        {"UpdateAlias", test_update_alias},
+        {"DeleteAlias", test_delete_alias},
+        {"ListAliases", test_list_aliases},
+        {"AddPermission", test_add_permission},
+        {"GetPolicy", test_get_policy},
+        {"RemovePermission", test_remove_permission},
+        {"Tags", test_tags},
+        {"GetAccountSettings", test_get_account_settings},
+        {"EventSourceMappings", test_event_source_mappings},
+        {"InvokeNode", test_invoke_node},
+        {"InvokeErrors", test_invoke_errors},
+        {"InvokeTimeout", test_invoke_timeout},
+        {"InvokeTypes", test_invoke_types},
+        {"InvokePython", test_invoke_python},
+        {"InvokeProvided", test_invoke_provided},
+        {"InvokeWeightedAlias", test_invoke_weighted_alias},
+        {"IamRoleGate", test_iam_role_gate},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, cases[i].test);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(lambda_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
