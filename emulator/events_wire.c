@@ -69,8 +69,8 @@ static void result_from(struct evw_result *r, const struct emu_response *resp)
 }
 
 int evw_invoke_lambda(const char *account, const char *region, const char *function,
-                      const char *payload, int async, const char *principal,
-                      const char *source_arn, struct evw_result *r)
+                      const char *payload, int async, const char *principal, const char *source_arn,
+                      struct evw_result *r)
 {
     char name[256] = "";
     char qualifier[128] = "";
@@ -259,8 +259,8 @@ int evw_deliver(const char *target_arn, const char *payload, const char *princip
         return 0;
     }
     if (strcmp(a.service, "lambda") == 0) {
-        return evw_invoke_lambda(a.account, a.region, target_arn, payload, 1, principal,
-                                 source_arn, r);
+        return evw_invoke_lambda(a.account, a.region, target_arn, payload, 1, principal, source_arn,
+                                 r);
     }
     if (strcmp(a.service, "sqs") == 0) {
         return evw_sqs_send(target_arn, payload, NULL, r);

@@ -43,8 +43,8 @@ int evw_retryable(const struct evw_result *r);
  * headers Lambda checks against the function policy. payload is borrowed.
  * Returns r->status. */
 int evw_invoke_lambda(const char *account, const char *region, const char *function,
-                      const char *payload, int async, const char *principal,
-                      const char *source_arn, struct evw_result *r);
+                      const char *payload, int async, const char *principal, const char *source_arn,
+                      struct evw_result *r);
 
 /* Sends body to the SQS queue named by queue_arn (SendMessage). message_attrs
  * may be NULL or a cJSON object in SQS's JSON shape (borrowed).

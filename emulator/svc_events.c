@@ -280,8 +280,8 @@ static int cron_day_match(const struct cron_expr *c, const struct tm *tm)
     if (!(c->mon.bits & ((uint64_t)1 << mon))) {
         return 0;
     }
-    if (c->year_step && (year < c->year_lo || year > c->year_hi ||
-                         (year - c->year_lo) % c->year_step != 0)) {
+    if (c->year_step &&
+        (year < c->year_lo || year > c->year_hi || (year - c->year_lo) % c->year_step != 0)) {
         return 0;
     }
     if (!c->dom_any) {
@@ -386,8 +386,7 @@ static double rate_parse(const char *expr)
     }
     size_t sl = strlen(singular);
     int plural = strlen(unit) == sl + 1 && unit[sl] == 's';
-    if (strncmp(unit, singular, sl) != 0 || (!plural && strlen(unit) != sl) ||
-        (v == 1) == plural) {
+    if (strncmp(unit, singular, sl) != 0 || (!plural && strlen(unit) != sl) || (v == 1) == plural) {
         return -1;
     }
     return sec * (double)v;
@@ -847,8 +846,9 @@ static void events_delete_rule(struct emu_request *req, struct emu_response *res
     const char *bus = events_bus(req->json);
     const cJSON *force = cJSON_GetObjectItemCaseSensitive(req->json, "Force");
     if (!events_valid_name(name, 64)) {
-        emu_fail(resp, AWS_VALIDATION_EXCEPTION, "1 validation error detected: Value at 'name' "
-                                                 "failed to satisfy constraint");
+        emu_fail(resp, AWS_VALIDATION_EXCEPTION,
+                 "1 validation error detected: Value at 'name' "
+                 "failed to satisfy constraint");
         return;
     }
     if (!cJSON_IsTrue(force) && events_target_count(req->account, req->region, bus, name) > 0) {
@@ -873,8 +873,7 @@ static void events_delete_rule(struct emu_request *req, struct emu_response *res
     emu_resp_json(resp, 200, cJSON_CreateObject());
 }
 
-static void events_set_state(struct emu_request *req, struct emu_response *resp,
-                             const char *state)
+static void events_set_state(struct emu_request *req, struct emu_response *resp, const char *state)
 {
     const char *name = evw_json_str(req->json, "Name");
     const char *bus = events_bus(req->json);
@@ -956,8 +955,7 @@ static void events_put_targets(struct emu_request *req, struct emu_response *res
             continue;
         }
         if (arn == NULL || evw_arn_parse(arn, &a) != 0) {
-            add_failed_entry(failed, id, "ValidationException",
-                             "Parameter Arn is not valid.");
+            add_failed_entry(failed, id, "ValidationException", "Parameter Arn is not valid.");
             continue;
         }
         if (input && evw_json_str(t, "InputPath")) {
@@ -1195,8 +1193,8 @@ static void events_deliver_all(const cJSON *targets, const cJSON *event, const c
 }
 
 /* AWS's scheduled event for a rule (new). */
-static cJSON *events_scheduled_event(const char *account, const char *region,
-                                     const char *rule_arn, double when)
+static cJSON *events_scheduled_event(const char *account, const char *region, const char *rule_arn,
+                                     double when)
 {
     char id[37];
     char ts[32];
@@ -1218,8 +1216,8 @@ static cJSON *events_scheduled_event(const char *account, const char *region,
 
 /* Fires a scheduled rule now: loads its targets and delivers. Returns the
  * number of targets, or -1 when the rule does not exist. No lock held. */
-static int events_fire(const char *account, const char *region, const char *bus,
-                       const char *name, cJSON *report)
+static int events_fire(const char *account, const char *region, const char *bus, const char *name,
+                       cJSON *report)
 {
     if (emu_store_begin(0) != 0) {
         return -1;
@@ -1266,11 +1264,11 @@ static void events_put_events(struct emu_request *req, struct emu_response *resp
         if (source == NULL || dtype == NULL || detail == NULL || !cJSON_IsObject(d)) {
             cJSON_AddStringToObject(r, "ErrorCode", "MalformedDetail");
             cJSON_AddStringToObject(r, "ErrorMessage",
-                                    source == NULL   ? "Source is not valid. Reason: Source is a "
-                                                       "required argument."
-                                    : dtype == NULL  ? "DetailType is not valid. Reason: "
-                                                       "DetailType is a required argument."
-                                                     : "Detail is malformed.");
+                                    source == NULL  ? "Source is not valid. Reason: Source is a "
+                                                      "required argument."
+                                    : dtype == NULL ? "DetailType is not valid. Reason: "
+                                                      "DetailType is a required argument."
+                                                    : "Detail is malformed.");
             cJSON_AddItemToArray(res, r);
             cJSON_Delete(d);
             failed++;
@@ -1286,13 +1284,12 @@ static void events_put_events(struct emu_request *req, struct emu_response *resp
         cJSON_AddStringToObject(ev, "detail-type", dtype);
         cJSON_AddStringToObject(ev, "source", source);
         cJSON_AddStringToObject(ev, "account", req->account);
-        cJSON_AddStringToObject(ev, "time", evw_json_str(e, "Time") ? evw_json_str(e, "Time")
-                                                                     : ts);
+        cJSON_AddStringToObject(ev, "time", evw_json_str(e, "Time") ? evw_json_str(e, "Time") : ts);
         cJSON_AddStringToObject(ev, "region", req->region);
         const cJSON *resources = cJSON_GetObjectItemCaseSensitive(e, "Resources");
-        cJSON_AddItemToObject(ev, "resources", cJSON_IsArray(resources)
-                                                   ? cJSON_Duplicate(resources, 1)
-                                                   : cJSON_CreateArray());
+        cJSON_AddItemToObject(ev, "resources",
+                              cJSON_IsArray(resources) ? cJSON_Duplicate(resources, 1)
+                                                       : cJSON_CreateArray());
         cJSON_AddItemToObject(ev, "detail", d);
         const char *bus = events_bus(e);
         /* matching rules and their targets, read in one short transaction */
@@ -1323,8 +1320,8 @@ static void events_put_events(struct emu_request *req, struct emu_response *resp
             emu_store_end(1);
         }
         for (size_t i = 0; i < matched.n; i++) {
-            events_deliver_all(cJSON_GetArrayItem(target_sets, (int)i), ev,
-                               matched.items[i].value, NULL);
+            events_deliver_all(cJSON_GetArrayItem(target_sets, (int)i), ev, matched.items[i].value,
+                               NULL);
         }
         emu_kv_release(&matched);
         cJSON_Delete(target_sets);
@@ -1506,15 +1503,14 @@ void events_trigger_http(struct emu_request *req, struct emu_response *resp)
     region = region && *region ? region : "us-east-1";
     bus = bus && *bus ? bus : "default";
     cJSON *report = cJSON_CreateArray();
-    int n = name && events_valid_name(name, 64) ? events_fire(account, region, bus, name, report)
-                                                 : -1;
+    int n =
+        name && events_valid_name(name, 64) ? events_fire(account, region, bus, name, report) : -1;
     o = cJSON_CreateObject();
     if (n < 0) {
         cJSON_Delete(report);
         cJSON_AddStringToObject(o, "error", "ResourceNotFoundException");
         char msg[256];
-        snprintf(msg, sizeof(msg), "Rule %s does not exist on EventBus %s.", name ? name : "",
-                 bus);
+        snprintf(msg, sizeof(msg), "Rule %s does not exist on EventBus %s.", name ? name : "", bus);
         cJSON_AddStringToObject(o, "message", msg);
         emu_resp_json(resp, 404, o);
     } else {

@@ -162,8 +162,8 @@ static int sns_topic_load(const char *arn, struct sns_topic *t)
 
 /* Loads the request's TopicArn (form name `param`), failing the call with
  * NotFound / InvalidParameter. Returns 0 or -1. */
-static int sns_topic_from_req(struct emu_request *req, struct emu_response *resp,
-                              const char *param, struct sns_topic *t)
+static int sns_topic_from_req(struct emu_request *req, struct emu_response *resp, const char *param,
+                              struct sns_topic *t)
 {
     const char *arn = emu_form(req, param);
     if (arn == NULL || *arn == 0) {
@@ -172,8 +172,10 @@ static int sns_topic_from_req(struct emu_request *req, struct emu_response *resp
     }
     struct evw_arn a;
     if (evw_arn_parse(arn, &a) != 0 || strcmp(a.service, "sns") != 0) {
-        emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: %s Reason: An ARN must have at "
-                                              "least 6 elements, not 1", param);
+        emu_fail(resp, SNS_INVALID_PARAMETER,
+                 "Invalid parameter: %s Reason: An ARN must have at "
+                 "least 6 elements, not 1",
+                 param);
         return -1;
     }
     if (sns_topic_load(arn, t) != 0) {
@@ -214,15 +216,31 @@ static cJSON *sns_form_tags(const struct emu_request *req, const char *prefix)
 }
 
 static const char *const sns_topic_settable[] = {
-    "DisplayName", "Policy", "DeliveryPolicy", "KmsMasterKeyId", "TracingConfig",
-    "SignatureVersion", "ContentBasedDeduplication", "FifoTopic", "ArchivePolicy",
-    "DataProtectionPolicy", "FifoThroughputScope", "HTTPSuccessFeedbackRoleArn",
-    "HTTPSuccessFeedbackSampleRate", "HTTPFailureFeedbackRoleArn",
-    "LambdaSuccessFeedbackRoleArn", "LambdaSuccessFeedbackSampleRate",
-    "LambdaFailureFeedbackRoleArn", "SQSSuccessFeedbackRoleArn", "SQSSuccessFeedbackSampleRate",
-    "SQSFailureFeedbackRoleArn", "ApplicationSuccessFeedbackRoleArn",
-    "ApplicationSuccessFeedbackSampleRate", "ApplicationFailureFeedbackRoleArn",
-    "FirehoseSuccessFeedbackRoleArn", "FirehoseSuccessFeedbackSampleRate",
+    "DisplayName",
+    "Policy",
+    "DeliveryPolicy",
+    "KmsMasterKeyId",
+    "TracingConfig",
+    "SignatureVersion",
+    "ContentBasedDeduplication",
+    "FifoTopic",
+    "ArchivePolicy",
+    "DataProtectionPolicy",
+    "FifoThroughputScope",
+    "HTTPSuccessFeedbackRoleArn",
+    "HTTPSuccessFeedbackSampleRate",
+    "HTTPFailureFeedbackRoleArn",
+    "LambdaSuccessFeedbackRoleArn",
+    "LambdaSuccessFeedbackSampleRate",
+    "LambdaFailureFeedbackRoleArn",
+    "SQSSuccessFeedbackRoleArn",
+    "SQSSuccessFeedbackSampleRate",
+    "SQSFailureFeedbackRoleArn",
+    "ApplicationSuccessFeedbackRoleArn",
+    "ApplicationSuccessFeedbackSampleRate",
+    "ApplicationFailureFeedbackRoleArn",
+    "FirehoseSuccessFeedbackRoleArn",
+    "FirehoseSuccessFeedbackSampleRate",
     "FirehoseFailureFeedbackRoleArn",
 };
 
@@ -245,16 +263,17 @@ static void sns_create_topic(struct emu_request *req, struct emu_response *resp)
     struct sns_topic t = {0};
     const char *name = emu_form(req, "Name");
     if (name == NULL || !sns_valid_topic_name(name)) {
-        emu_fail(resp, SNS_INVALID_PARAMETER,
-                 "Invalid parameter: Topic Name");
+        emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: Topic Name");
         goto out;
     }
     const cJSON *it;
     cJSON_ArrayForEach(it, attrs)
     {
         if (!sns_topic_attr_known(it->string)) {
-            emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: Attributes Reason: Unknown "
-                                                  "attribute %s", it->string);
+            emu_fail(resp, SNS_INVALID_PARAMETER,
+                     "Invalid parameter: Attributes Reason: Unknown "
+                     "attribute %s",
+                     it->string);
             goto out;
         }
     }
@@ -468,8 +487,7 @@ static void sns_set_topic_attributes(struct emu_request *req, struct emu_respons
         emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: AttributeName");
         goto out;
     }
-    if ((strcmp(name, "Policy") == 0 || strcmp(name, "DeliveryPolicy") == 0) && value &&
-        *value) {
+    if ((strcmp(name, "Policy") == 0 || strcmp(name, "DeliveryPolicy") == 0) && value && *value) {
         cJSON *doc = cJSON_Parse(value);
         int ok = cJSON_IsObject(doc);
         cJSON_Delete(doc);
@@ -562,8 +580,8 @@ static void sns_signing_urls(const char *region, const char *sub_arn, char *cert
 
 /* The SubscriptionConfirmation message POSTed to a new http(s) endpoint. */
 static int sns_queue_confirmation(const char *account, const char *region, const char *topic_arn,
-                                  const char *sub_arn, const char *protocol,
-                                  const char *endpoint, const char *token)
+                                  const char *sub_arn, const char *protocol, const char *endpoint,
+                                  const char *token)
 {
     char id[37];
     char ts[32];
@@ -629,9 +647,8 @@ static void sns_subscribe(struct emu_request *req, struct emu_response *resp)
     struct evw_arn a;
     if (strcmp(protocol, "lambda") == 0 || strcmp(protocol, "sqs") == 0) {
         if (evw_arn_parse(endpoint, &a) != 0 || strcmp(a.service, protocol) != 0) {
-            emu_fail(resp, SNS_INVALID_PARAMETER,
-                     "Invalid parameter: %s endpoint ARN", strcmp(protocol, "sqs") == 0 ? "SQS"
-                                                                                      : "Lambda");
+            emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: %s endpoint ARN",
+                     strcmp(protocol, "sqs") == 0 ? "SQS" : "Lambda");
             goto out;
         }
     } else if (strcmp(protocol, "http") == 0 || strcmp(protocol, "https") == 0) {
@@ -649,8 +666,10 @@ static void sns_subscribe(struct emu_request *req, struct emu_response *resp)
         confirmed = strcmp(protocol, "sms") == 0 || strcmp(protocol, "application") == 0 ||
                     strcmp(protocol, "firehose") == 0;
     } else {
-        emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: Amazon SNS does not support "
-                                              "this protocol string: %s", protocol);
+        emu_fail(resp, SNS_INVALID_PARAMETER,
+                 "Invalid parameter: Amazon SNS does not support "
+                 "this protocol string: %s",
+                 protocol);
         goto out;
     }
     const cJSON *it;
@@ -659,11 +678,12 @@ static void sns_subscribe(struct emu_request *req, struct emu_response *resp)
         if (strcmp(it->string, "RawMessageDelivery") != 0 &&
             strcmp(it->string, "FilterPolicy") != 0 &&
             strcmp(it->string, "FilterPolicyScope") != 0 &&
-            strcmp(it->string, "DeliveryPolicy") != 0 &&
-            strcmp(it->string, "RedrivePolicy") != 0 &&
+            strcmp(it->string, "DeliveryPolicy") != 0 && strcmp(it->string, "RedrivePolicy") != 0 &&
             strcmp(it->string, "SubscriptionRoleArn") != 0) {
-            emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: Attributes Reason: Unknown "
-                                                  "attribute %s", it->string);
+            emu_fail(resp, SNS_INVALID_PARAMETER,
+                     "Invalid parameter: Attributes Reason: Unknown "
+                     "attribute %s",
+                     it->string);
             goto out;
         }
         if (strcmp(it->string, "FilterPolicy") == 0 && it->valuestring[0]) {
@@ -1188,7 +1208,7 @@ struct sns_msg {
     const char *message;    /* default text */
     const cJSON *structure; /* MessageStructure=json: per-protocol texts, or NULL */
     const char *subject;
-    const cJSON *attrs;     /* {name: {DataType, StringValue|BinaryValue}} */
+    const cJSON *attrs; /* {name: {DataType, StringValue|BinaryValue}} */
     const char *group_id;
     char id[37];
 };
@@ -1827,8 +1847,7 @@ static const struct emu_op sns_ops[] = {
     {"ListSubscriptions", NULL, NULL, NULL, sns_list_subscriptions, 0},
     {"ListSubscriptionsByTopic", NULL, NULL, NULL, sns_list_subscriptions_by_topic, 0},
     {"GetSubscriptionAttributes", NULL, NULL, NULL, sns_get_subscription_attributes, 0},
-    {"SetSubscriptionAttributes", NULL, NULL, NULL, sns_set_subscription_attributes,
-     EMU_OP_WRITE},
+    {"SetSubscriptionAttributes", NULL, NULL, NULL, sns_set_subscription_attributes, EMU_OP_WRITE},
     {"Publish", NULL, NULL, NULL, sns_publish, EMU_OP_WRITE},
     {"PublishBatch", NULL, NULL, NULL, sns_publish_batch, EMU_OP_WRITE},
     {"TagResource", NULL, NULL, NULL, sns_tag_resource, EMU_OP_WRITE},

@@ -174,10 +174,21 @@ static void sqs_fail(const struct emu_request *req, struct emu_response *resp, e
 }
 
 static const char *const sqs_scalars[] = {
-    "QueueName",      "QueueUrl",          "MessageBody",         "DelaySeconds",
-    "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds", "ReceiptHandle",
-    "QueueNamePrefix", "NextToken",        "MaxResults",          "MessageGroupId",
-    "MessageDeduplicationId", "QueueOwnerAWSAccountId", "ReceiveRequestAttemptId",
+    "QueueName",
+    "QueueUrl",
+    "MessageBody",
+    "DelaySeconds",
+    "MaxNumberOfMessages",
+    "VisibilityTimeout",
+    "WaitTimeSeconds",
+    "ReceiptHandle",
+    "QueueNamePrefix",
+    "NextToken",
+    "MaxResults",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+    "QueueOwnerAWSAccountId",
+    "ReceiveRequestAttemptId",
 };
 
 /* Builds entries "prefix.N.<field>" into an array of objects. */
@@ -248,8 +259,8 @@ static cJSON *sqs_input(const struct emu_request *req)
     add_if_any(in, "MessageSystemAttributeNames", evw_form_list(req, "MessageSystemAttributeName"));
     add_if_any(in, "TagKeys", evw_form_list(req, "TagKey"));
     add_if_any(in, "MessageAttributes", evw_form_msg_attrs(req, "MessageAttribute"));
-    static const char *const send_fields[] = {"Id", "MessageBody", "DelaySeconds",
-                                              "MessageGroupId", "MessageDeduplicationId"};
+    static const char *const send_fields[] = {"Id", "MessageBody", "DelaySeconds", "MessageGroupId",
+                                              "MessageDeduplicationId"};
     static const char *const del_fields[] = {"Id", "ReceiptHandle"};
     static const char *const vis_fields[] = {"Id", "ReceiptHandle", "VisibilityTimeout"};
     cJSON *entries = sqs_form_entries(req, "SendMessageBatchRequestEntry", send_fields, 5, 1);
@@ -259,8 +270,8 @@ static cJSON *sqs_input(const struct emu_request *req)
     }
     if (cJSON_GetArraySize(entries) == 0) {
         cJSON_Delete(entries);
-        entries = sqs_form_entries(req, "ChangeMessageVisibilityBatchRequestEntry", vis_fields,
-                                   3, 0);
+        entries =
+            sqs_form_entries(req, "ChangeMessageVisibilityBatchRequestEntry", vis_fields, 3, 0);
     }
     add_if_any(in, "Entries", entries);
     return in;
@@ -1055,8 +1066,8 @@ static cJSON *sqs_tags_load(const struct sqs_queue *q)
 static void sqs_tags_save(const struct sqs_queue *q, const cJSON *tags)
 {
     char *text = cJSON_PrintUnformatted(tags);
-    sqlite3_stmt *st = emu_stmt(
-        "UPDATE sqs_queues SET tags = ? WHERE account = ? AND region = ? AND name = ?");
+    sqlite3_stmt *st =
+        emu_stmt("UPDATE sqs_queues SET tags = ? WHERE account = ? AND region = ? AND name = ?");
     if (st && text) {
         sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, q->account, -1, SQLITE_TRANSIENT);
@@ -1282,8 +1293,9 @@ static int sqs_enqueue(const struct emu_request *req, const struct sqs_queue *q,
     }
     if (!sqs_body_ok(m->body)) {
         *err = SQS_INVALID_MESSAGE_CONTENTS;
-        snprintf(msg, mlen, "Invalid characters found. Valid unicode characters are #x9 | #xA "
-                            "| #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF");
+        snprintf(msg, mlen,
+                 "Invalid characters found. Valid unicode characters are #x9 | #xA "
+                 "| #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF");
         return -1;
     }
     const char *bad = sqs_check_msg_attrs(m->attrs);
@@ -1311,9 +1323,11 @@ static int sqs_enqueue(const struct emu_request *req, const struct sqs_queue *q,
         }
         if (m->delay > 0) {
             *err = AWS_INVALID_PARAMETER_VALUE;
-            snprintf(msg, mlen, "Value %ld for parameter DelaySeconds is invalid. Reason: The "
-                                "request include parameter that is not valid for this queue "
-                                "type.", m->delay);
+            snprintf(msg, mlen,
+                     "Value %ld for parameter DelaySeconds is invalid. Reason: The "
+                     "request include parameter that is not valid for this queue "
+                     "type.",
+                     m->delay);
             return -1;
         }
         delay = 0;
@@ -1323,8 +1337,9 @@ static int sqs_enqueue(const struct emu_request *req, const struct sqs_queue *q,
             const char *cbd = evw_json_str(q->attrs, "ContentBasedDeduplication");
             if (cbd == NULL || strcmp(cbd, "true") != 0) {
                 *err = AWS_INVALID_PARAMETER_VALUE;
-                snprintf(msg, mlen, "The queue should either have ContentBasedDeduplication "
-                                    "enabled or MessageDeduplicationId provided explicitly");
+                snprintf(msg, mlen,
+                         "The queue should either have ContentBasedDeduplication "
+                         "enabled or MessageDeduplicationId provided explicitly");
                 return -1;
             }
             evw_md5_hex(m->body, strlen(m->body), dedup);
@@ -1343,8 +1358,7 @@ static int sqs_enqueue(const struct emu_request *req, const struct sqs_queue *q,
                 char seqs[32];
                 evw_md5_hex(m->body, strlen(m->body), md5);
                 cJSON_AddStringToObject(out, "MD5OfMessageBody", md5);
-                cJSON_AddStringToObject(out, "MessageId",
-                                        (const char *)sqlite3_column_text(st, 0));
+                cJSON_AddStringToObject(out, "MessageId", (const char *)sqlite3_column_text(st, 0));
                 snprintf(seqs, sizeof(seqs), "%020lld", (long long)sqlite3_column_int64(st, 1));
                 cJSON_AddStringToObject(out, "SequenceNumber", seqs);
                 emu_stmt_done(st);
@@ -1435,8 +1449,7 @@ out:
 
 /* Checks a batch's entries: 1..10, distinct well-formed ids. Returns 0 or
  * fails the call. */
-static int sqs_check_batch(struct emu_request *req, struct emu_response *resp,
-                           const cJSON *entries)
+static int sqs_check_batch(struct emu_request *req, struct emu_response *resp, const cJSON *entries)
 {
     int n = cJSON_IsArray(entries) ? cJSON_GetArraySize(entries) : 0;
     if (n == 0) {
@@ -1462,8 +1475,7 @@ static int sqs_check_batch(struct emu_request *req, struct emu_response *resp,
         for (int j = 0; j < i; j++) {
             const char *o = evw_json_str(cJSON_GetArrayItem(entries, j), "Id");
             if (o && strcmp(o, id) == 0) {
-                sqs_fail(req, resp, SQS_BATCH_ENTRY_IDS_NOT_DISTINCT,
-                         "Id %s repeated.", id);
+                sqs_fail(req, resp, SQS_BATCH_ENTRY_IDS_NOT_DISTINCT, "Id %s repeated.", id);
                 return -1;
             }
         }
@@ -1471,16 +1483,15 @@ static int sqs_check_batch(struct emu_request *req, struct emu_response *resp,
     return 0;
 }
 
-static void add_failed(cJSON *failed, const char *id, enum emu_error err, const char *msg,
-                       int json)
+static void add_failed(cJSON *failed, const char *id, enum emu_error err, const char *msg, int json)
 {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "Id", id);
     if (json) {
         cJSON_AddBoolToObject(f, "SenderFault", emu_error_info(err)->status < 500);
     } else {
-        cJSON_AddStringToObject(f, "SenderFault", emu_error_info(err)->status < 500 ? "true"
-                                                                                     : "false");
+        cJSON_AddStringToObject(f, "SenderFault",
+                                emu_error_info(err)->status < 500 ? "true" : "false");
     }
     const char *shape = sqs_json_shape(err);
     cJSON_AddStringToObject(f, "Code", shape ? shape : emu_error_info(err)->code);
@@ -1940,8 +1951,9 @@ static int sqs_change_one(const struct sqs_queue *q, const char *handle, const c
     }
     if (in_int(e, "VisibilityTimeout", &vis) != 1 || vis < 0 || vis > 43200) {
         *err = AWS_INVALID_PARAMETER_VALUE;
-        snprintf(msg, mlen, "Value for parameter VisibilityTimeout is invalid. Reason: Must be "
-                            "between 0 and 43200.");
+        snprintf(msg, mlen,
+                 "Value for parameter VisibilityTimeout is invalid. Reason: Must be "
+                 "between 0 and 43200.");
         return -1;
     }
     sqlite3_stmt *st = emu_stmt("UPDATE sqs_messages SET visible_at = ? WHERE seq = ? AND"
@@ -1988,8 +2000,7 @@ out:
     sqs_input_free(req, in);
 }
 
-static void sqs_change_message_visibility_batch(struct emu_request *req,
-                                                struct emu_response *resp)
+static void sqs_change_message_visibility_batch(struct emu_request *req, struct emu_response *resp)
 {
     cJSON *in = sqs_input(req);
     struct sqs_queue q = {0};
@@ -2008,8 +2019,7 @@ static void sqs_change_message_visibility_batch(struct emu_request *req,
         const char *id = evw_json_str(e, "Id");
         enum emu_error err = AWS_INTERNAL_FAILURE;
         char msg[512];
-        if (sqs_change_one(&q, evw_json_str(e, "ReceiptHandle"), e, &err, msg, sizeof(msg)) !=
-            0) {
+        if (sqs_change_one(&q, evw_json_str(e, "ReceiptHandle"), e, &err, msg, sizeof(msg)) != 0) {
             add_failed(failed, id, err, msg, sqs_is_json(req));
             continue;
         }
@@ -2063,7 +2073,7 @@ static size_t sqs_mappings(struct sqs_mapping *out, size_t cap)
             .region = pairs[i][1],
             .service = "lambda",
             .method = "GET",
-            .path = "/2015-03-31/event-source-mappings/",
+            .path = "/2015-03-31/event-source-mappings",
         };
         struct emu_response resp;
         emu_response_init(&resp);
@@ -2080,9 +2090,9 @@ static size_t sqs_mappings(struct sqs_mapping *out, size_t cap)
             const char *state = evw_json_str(m, "State");
             struct evw_arn a;
             if (src == NULL || fn == NULL || evw_arn_parse(src, &a) != 0 ||
-                strcmp(a.service, "sqs") != 0 || (state && strcmp(state, "Enabled") != 0 &&
-                                                  strcmp(state, "Creating") != 0 &&
-                                                  strcmp(state, "Updating") != 0) ||
+                strcmp(a.service, "sqs") != 0 ||
+                (state && strcmp(state, "Enabled") != 0 && strcmp(state, "Creating") != 0 &&
+                 strcmp(state, "Updating") != 0) ||
                 n >= cap) {
                 continue;
             }
@@ -2133,8 +2143,7 @@ static int sqs_poll_mapping(const struct sqs_mapping *mp)
         cJSON_AddStringToObject(r, "receiptHandle", evw_json_str(m, "ReceiptHandle"));
         cJSON_AddStringToObject(r, "body", evw_json_str(m, "Body"));
         cJSON_AddItemToObject(
-            r, "attributes",
-            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(m, "Attributes"), 1));
+            r, "attributes", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(m, "Attributes"), 1));
         cJSON *ma = cJSON_AddObjectToObject(r, "messageAttributes");
         const cJSON *a;
         cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(m, "MessageAttributes"))
@@ -2163,8 +2172,8 @@ static int sqs_poll_mapping(const struct sqs_mapping *mp)
     char *payload = cJSON_PrintUnformatted(event);
     cJSON_Delete(event);
     struct evw_result res;
-    evw_invoke_lambda(mp->account, mp->region, mp->function_arn, payload ? payload : "{}", 0,
-                      NULL, NULL, &res);
+    evw_invoke_lambda(mp->account, mp->region, mp->function_arn, payload ? payload : "{}", 0, NULL,
+                      NULL, &res);
     free(payload);
     if (res.status >= 200 && res.status < 300 && !res.function_error) {
         if (emu_store_begin(1) == 0) {
