@@ -977,13 +977,13 @@ int cmd_rehearse(struct dep_ctx *c)
     r.c = c;
     if (parse_opts(&r) < 0) {
         cJSON_Delete(cases);
-        return dep_out_finish(DEP_EXIT_USAGE);
+        return DEP_EXIT_USAGE;
     }
     const char *url = c->opts->endpoint_url ? c->opts->endpoint_url : getenv("AWS_ENDPOINT_URL");
     if (!url || !*url) {
         dep_out_errorf("rehearse", "rehearse runs against greenroom: give --endpoint-url URL (or AWS_ENDPOINT_URL)");
         cJSON_Delete(cases);
-        return dep_out_finish(DEP_EXIT_USAGE);
+        return DEP_EXIT_USAGE;
     }
     snprintf(r.url, sizeof(r.url), "%s", url);
     size_t ul = strlen(r.url);
@@ -994,13 +994,13 @@ int cmd_rehearse(struct dep_ctx *c)
     if (sl <= 0) {
         dep_out_errorf("rehearse", "cannot find the stagehand binary");
         cJSON_Delete(cases);
-        return dep_out_finish(DEP_EXIT_FAIL);
+        return DEP_EXIT_FAIL;
     }
     r.self[sl] = 0;
     if (!realpath(c->opts->project_dir ? c->opts->project_dir : ".", r.src)) {
         dep_out_errorf("rehearse", "project dir: %s", strerror(errno));
         cJSON_Delete(cases);
-        return dep_out_finish(DEP_EXIT_PROJECT);
+        return DEP_EXIT_PROJECT;
     }
     r.curl = curl_easy_init();
     if (ctl(&r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
@@ -1163,5 +1163,5 @@ out:
     if (r.curl) {
         curl_easy_cleanup(r.curl);
     }
-    return dep_out_finish(rc);
+    return rc;
 }

@@ -234,7 +234,11 @@ int txn_find_api(const char *region, const char *name, char *id, size_t n, struc
         return -1;
     }
     cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(out, "items"))
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(out, "item");
+    if (!items) {
+        items = cJSON_GetObjectItemCaseSensitive(out, "items");
+    }
+    cJSON_ArrayForEach(it, items)
     {
         if (strcmp(txn_jstr(it, "name"), name) == 0) {
             snprintf(id, n, "%s", txn_jstr(it, "id"));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "txn.h"
 #include "txn_int.h"
@@ -22,7 +23,7 @@ static int fail_with(const char *step, struct dep_err *err)
     if (dep_err_is(err, "StageLocked") || dep_err_is(err, "MetaConflict") || dep_err_is(err, "LockLost")) {
         code = DEP_EXIT_CONFLICT;
     }
-    return dep_out_finish(code);
+    return code;
 }
 
 /* Make sure the project is loaded and has the v0.5 base variables
@@ -32,6 +33,13 @@ static int ensure_project(struct dep_ctx *c, struct dep_err *err)
     struct dep_project *p = &c->project;
     char path[1024];
     int changed = 0;
+    if (!c->region[0]) {
+        const char *r = getenv("AWS_REGION");
+        if (!r || !*r) {
+            r = getenv("AWS_DEFAULT_REGION");
+        }
+        snprintf(c->region, sizeof(c->region), "%s", r && *r ? r : "us-east-1");
+    }
     if (!p->root) {
         int rc = dep_ctx_load_project(c, 1);
         if (rc != DEP_EXIT_OK) {
@@ -39,9 +47,15 @@ static int ensure_project(struct dep_ctx *c, struct dep_err *err)
             return -1;
         }
     }
-    if (!p->vars_common) {
-        p->vars_common = cJSON_CreateObject();
+    if (!p->vars_common || !cJSON_GetObjectItemCaseSensitive(p->vars_common, "project")) {
+        if (!p->vars_common) {
+            p->vars_common = cJSON_CreateObject();
+        }
         cJSON_AddStringToObject(p->vars_common, "project", p->name);
+        snprintf(path, sizeof(path), "%s/_meta", p->root);
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/_meta/variables", p->root);
+        mkdir(path, 0755);
         if (dep_json_save_file(dep_project_vars_path(p, 0, path, sizeof(path)), p->vars_common, err) < 0) {
             return -1;
         }
@@ -238,7 +252,7 @@ int cmd_deploy(struct dep_ctx *c)
 out:
     txn_lock_release(&t.lock);
     txn_release(&t);
-    return dep_out_finish(rc);
+    return rc;
 }
 
 int cmd_recover(struct dep_ctx *c)
@@ -273,7 +287,7 @@ int cmd_recover(struct dep_ctx *c)
 out:
     txn_lock_release(&t.lock);
     txn_release(&t);
-    return dep_out_finish(rc);
+    return rc;
 }
 
 int cmd_status(struct dep_ctx *c)
@@ -351,7 +365,7 @@ out:
     cJSON_Delete(j);
     cJSON_Delete(state);
     txn_release(&t);
-    return dep_out_finish(rc);
+    return rc;
 }
 
 int cmd_diff(struct dep_ctx *c)
@@ -486,7 +500,7 @@ out:
     cJSON_Delete(state);
     t.before = NULL;
     txn_release(&t);
-    return dep_out_finish(rc);
+    return rc;
 }
 
 int cmd_rollback(struct dep_ctx *c)
@@ -543,5 +557,5 @@ int cmd_rollback(struct dep_ctx *c)
 out:
     txn_lock_release(&t.lock);
     txn_release(&t);
-    return dep_out_finish(rc);
+    return rc;
 }

@@ -38,10 +38,27 @@ int txn_opt_flag(const struct dep_ctx *c, const char *flag)
     return 0;
 }
 
-/* Value of "--name value" or "--name=value" among c->opts->rest, or NULL. */
+/* Options of ours that take a value. main.c hands unknown options to us in
+ * opts->rest but a separate value ("--kinds error") lands among the
+ * positional names, in order: the i-th bare value option takes names[i]. */
+static const char *const value_opts[] = {"--kinds", "--kind", "--only", "--seed", "--max-cases", "--flow",
+                                         "--junit", "--watch", NULL};
+
+static int is_value_opt(const char *a)
+{
+    for (int i = 0; value_opts[i]; i++) {
+        if (strcmp(a, value_opts[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Value of "--name value" or "--name=value" (see above), or NULL. */
 const char *txn_opt_value(const struct dep_ctx *c, const char *name)
 {
     size_t n = strlen(name);
+    int bare = 0;
     if (!c->opts) {
         return NULL;
     }
@@ -50,8 +67,11 @@ const char *txn_opt_value(const struct dep_ctx *c, const char *name)
         if (strncmp(a, name, n) == 0 && a[n] == '=') {
             return a + n + 1;
         }
-        if (strcmp(a, name) == 0 && i + 1 < c->opts->rest_n) {
-            return c->opts->rest[i + 1];
+        if (strcmp(a, name) == 0) {
+            return bare < c->opts->names_n ? c->opts->names[bare] : NULL;
+        }
+        if (is_value_opt(a)) {
+            bare++;
         }
     }
     return NULL;
