@@ -44,10 +44,24 @@ int dep_cmd_repopulate(struct dep_ctx *c)
         dep_out_error("project", &err);
         return dep_err_exit(&err);
     }
+    static cJSON *reported; /* one report per distinct warning per process */
+    if (!reported) {
+        reported = cJSON_CreateArray();
+    }
     cJSON_ArrayForEach(w, c->project.warnings)
     {
-        if (cJSON_IsString(w)) {
-            dep_out_warn("%s", w->valuestring);
+        const cJSON *r;
+        int seen = 0;
+        if (!cJSON_IsString(w)) {
+            continue;
+        }
+        cJSON_ArrayForEach(r, reported)
+        {
+            seen |= strcmp(r->valuestring, w->valuestring) == 0;
+        }
+        if (!seen) {
+            cJSON_AddItemToArray(reported, cJSON_CreateString(w->valuestring));
+            dep_out_warn("%s", strncmp(w->valuestring, "WARNING: ", 9) == 0 ? w->valuestring + 9 : w->valuestring);
         }
     }
     /* warnings were reported: do not report them again next time */

@@ -35,6 +35,13 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* API Gateway lists: the wire name is "item" (locationName), "items" accepted. */
+static const cJSON *items_of(const cJSON *out)
+{
+    const cJSON *i = cJSON_GetObjectItemCaseSensitive(out, "item");
+    return i ? i : cJSON_GetObjectItemCaseSensitive(out, "items");
+}
+
 static int not_found(const struct dep_err *err)
 {
     return err->kind == DEP_ERR_AWS && (strcmp(err->code, "NotFoundException") == 0 ||
@@ -52,7 +59,7 @@ int dep_rest_api_ensure(struct dep_ctx *c, char *api_id, size_t n, struct dep_er
     if (dep_apigw_get_rest_apis(c->region, &out, err) < 0) {
         return -1;
     }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(out, "items"))
+    cJSON_ArrayForEach(it, items_of(out))
     {
         const char *nm = jstr(it, "name");
         if (nm && strcmp(nm, name) == 0) {
@@ -140,7 +147,7 @@ static int ensure_resource(struct dep_ctx *c, const char *api, const char *path,
     if (dep_apigw_get_resources(c->region, api, &out, err) < 0) {
         return -1;
     }
-    items = cJSON_GetObjectItemCaseSensitive(out, "items");
+    items = items_of(out);
     cJSON_ArrayForEach(it, items)
     {
         if (jstr(it, "path") && strcmp(jstr(it, "path"), "/") == 0) {
@@ -320,7 +327,7 @@ int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function 
     cJSON_AddStringToObject(req, "type", e->type);
     if (strcmp(e->type, "HTTP") == 0) {
         const char *u = jstr(j, "uri"), *tm = jstr(j, "targetMethod");
-        cJSON_AddStringToObject(req, "integrationHttpMethod", tm ? tm : e->method);
+        cJSON_AddStringToObject(req, "httpMethod", tm ? tm : e->method);
         cJSON_AddStringToObject(req, "uri", u ? u : "");
     } else if (strcmp(e->type, "AWS") == 0) {
         char fnarn[600];
@@ -331,7 +338,7 @@ int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function 
         }
         snprintf(uri, sizeof(uri), "arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", c->region,
                  fnarn);
-        cJSON_AddStringToObject(req, "integrationHttpMethod", "POST");
+        cJSON_AddStringToObject(req, "httpMethod", "POST");
         cJSON_AddStringToObject(req, "uri", uri);
     }
     {
@@ -437,7 +444,7 @@ static int deploy_authorizers(struct dep_ctx *c, const char *api_id, struct dep_
         snprintf(uri, sizeof(uri), "arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", c->region,
                  fnarn);
         const cJSON *it;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(out, "items"))
+        cJSON_ArrayForEach(it, items_of(out))
         {
             if (jstr(it, "name") && strcmp(jstr(it, "name"), f->lambda_name) == 0 && jstr(it, "id")) {
                 snprintf(id, sizeof(id), "%s", jstr(it, "id"));

@@ -302,12 +302,14 @@ int dep_fn_set_alias(struct dep_ctx *c, struct dep_function *f, const char *alia
     cJSON_AddStringToObject(req, "FunctionVersion", version);
     cJSON_AddStringToObject(req, "Description", desc);
     if (dep_lambda_get_alias(c->region, f->lambda_name, alias, &out, err) == 0) {
-        const char *cur = jstr(out, "FunctionVersion");
+        char cur_buf[32];
+        snprintf(cur_buf, sizeof(cur_buf), "%s", jstr(out, "FunctionVersion") ? jstr(out, "FunctionVersion") : "?");
+        const char *cur = cur_buf;
         const char *cd = jstr(out, "Description");
         const cJSON *rc_cfg = cJSON_GetObjectItemCaseSensitive(out, "RoutingConfig");
         int weighted = cJSON_IsObject(rc_cfg) && cJSON_GetArraySize(rc_cfg) > 0 &&
                        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rc_cfg, "AdditionalVersionWeights")) > 0;
-        if (cur && strcmp(cur, version) == 0 && cd && strcmp(cd, desc) == 0 && !weighted) {
+        if (strcmp(cur, version) == 0 && cd && strcmp(cd, desc) == 0 && !weighted) {
             dep_out_item("alias", f->lambda_name, "unchanged", "%s -> %s", alias, version);
             rc = 0;
             goto out;
@@ -317,7 +319,7 @@ int dep_fn_set_alias(struct dep_ctx *c, struct dep_function *f, const char *alia
         if (dep_lambda_update_alias(c->region, f->lambda_name, alias, req, &out, err) < 0) {
             goto out;
         }
-        dep_out_item("alias", f->lambda_name, "updated", "%s -> %s (was %s)", alias, version, cur ? cur : "?");
+        dep_out_item("alias", f->lambda_name, "updated", "%s -> %s (was %s)", alias, version, cur);
     } else {
         if (!is_not_found(err)) {
             goto out;

@@ -178,10 +178,12 @@ static char *print2(const cJSON *j)
     char *s = cJSON_Print(j);
     struct dep_buf b = {0};
 
+    int line_start = 1;
     for (const char *q = s; q && *q; q++) {
         if (*q == '\t') {
-            dep_buf_puts(&b, "  ");
+            dep_buf_puts(&b, line_start ? "  " : " ");
         } else {
+            line_start = *q == '\n';
             dep_buf_append(&b, q, 1);
         }
     }

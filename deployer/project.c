@@ -351,10 +351,12 @@ int dep_json_save_file(const char *path, const cJSON *json, struct dep_err *err)
 
     /* cJSON_Print indents with tabs; v0.5 writes 2 spaces */
     struct dep_buf b = {0};
+    int line_start = 1;
     for (const char *p = s; p && *p; p++) {
         if (*p == '\t') {
-            dep_buf_puts(&b, "  ");
+            dep_buf_puts(&b, line_start ? "  " : " ");
         } else {
+            line_start = *p == '\n';
             dep_buf_append(&b, p, 1);
         }
     }
