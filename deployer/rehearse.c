@@ -201,8 +201,10 @@ cJSON *rh_normalise(const cJSON *state, const cJSON *pre, int shape)
             {
                 cJSON *pv = cJSON_GetObjectItemCaseSensitive(pb, v->string);
                 if (!pv || !cJSON_Compare(pv, v, 1)) {
-                    cJSON_ReplaceItemInObjectCaseSensitive(body, v->string, cJSON_CreateString("*"));
-                    v = cJSON_GetObjectItemCaseSensitive(body, v->string);
+                    char key[256];
+                    snprintf(key, sizeof(key), "%s", v->string);
+                    cJSON_ReplaceItemInObjectCaseSensitive(body, key, cJSON_CreateString("*"));
+                    v = cJSON_GetObjectItemCaseSensitive(body, key);
                 }
             }
             cJSON_Delete(pb);
