@@ -46,8 +46,20 @@ enum fault_kind {
 /* A pre-parsed string matcher: NULL text matches anything. */
 struct fault_pat {
     char *text;
-    int glob; /* contains *, ? or [ */
+    int glob;      /* contains *, ? or [ */
+    size_t prefix; /* glob: length of the literal text before the first wildcard */
+    uint64_t hash; /* literal: fault_hash(text), to rule calls out cheaply */
 };
+
+/* FNV-1a of a string: literal matchers are compared by hash first. */
+static uint64_t fault_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; s != NULL && *s; s++) {
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    }
+    return h;
+}
 
 struct fault_rule {
     char *id;
@@ -78,6 +90,18 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static struct fault_rule **g_rules; /* under g_lock */
 static size_t g_n;                  /* under g_lock */
 static atomic_size_t g_count;       /* g_n, readable without the lock */
+
+/* Per-service index of the rules fault_check may have to look at (those whose
+ * service matcher can match the name; cfnResourceFailure rules left out), so
+ * that a call only walks the rules of its own service. Rebuilt under the
+ * write lock by fault_reindex(); g_indexed = 0 (out of memory) walks all. */
+static const char *const fault_svc_names[] = {
+    "sts", "s3", "lambda", "iam", "apigateway", "cloudformation", "sns", "sqs", "events", "iot",
+};
+#define FAULT_NSVC (sizeof(fault_svc_names) / sizeof(fault_svc_names[0]))
+static size_t *g_by_svc[FAULT_NSVC]; /* rule positions, under g_lock */
+static size_t g_by_svc_n[FAULT_NSVC];
+static int g_indexed;
 static atomic_int g_effect_latency; /* /_localstack/chaos/effects "latency" (ms) */
 static atomic_ulong g_next_id;
 
@@ -119,6 +143,8 @@ static int fault_pat_set(struct fault_pat *p, const char *s)
         return -1;
     }
     p->glob = strpbrk(s, "*?[") != NULL;
+    p->prefix = strcspn(s, "*?[\\");
+    p->hash = fault_hash(s);
     return 0;
 }
 
@@ -138,9 +164,29 @@ static int fault_pat_match(const struct fault_pat *p, const char *s, int icase)
         s = "";
     }
     if (p->glob) {
+        /* the literal prefix rules most calls out without fnmatch */
+        if (p->prefix > 0 && (icase ? strncasecmp(p->text, s, p->prefix)
+                                    : strncmp(p->text, s, p->prefix)) != 0) {
+            return 0;
+        }
         return fnmatch(p->text, s, icase ? FNM_CASEFOLD : 0) == 0;
     }
     return icase ? strcasecmp(p->text, s) == 0 : strcmp(p->text, s) == 0;
+}
+
+/* Case-sensitive match of s, whose fault_hash is h (the hot path). */
+static inline int fault_pat_match_h(const struct fault_pat *p, const char *s, uint64_t h)
+{
+    if (p->text == NULL) {
+        return 1;
+    }
+    if (!p->glob) {
+        return p->hash == h && strcmp(p->text, s) == 0;
+    }
+    if (p->prefix > 0 && p->text[0] != s[0]) {
+        return 0;
+    }
+    return fault_pat_match(p, s, 0);
 }
 
 /* Resource matching: a glob on the whole resource string; for Lambda a
@@ -151,10 +197,16 @@ static int fault_resource_match(const struct fault_pat *p, const char *svc, cons
     if (p->text == NULL) {
         return 1;
     }
+    if (res == NULL) {
+        res = "";
+    }
+    if ((p->prefix > 0 || !p->glob) && p->text[0] != res[0]) {
+        return 0; /* every resource form starts with the pattern's literal start */
+    }
     if (fault_pat_match(p, res, 0)) {
         return 1;
     }
-    if (res == NULL || strcmp(svc, "lambda") != 0 || strchr(p->text, ':') != NULL) {
+    if (strcmp(svc, "lambda") != 0 || strchr(p->text, ':') != NULL) {
         return 0;
     }
     const char *colon = strchr(res, ':');
@@ -214,6 +266,40 @@ static int fault_latency_of(const struct fault_rule *r, uint64_t k)
         ms += (long)((u * 2.0 - 1.0) * r->jitter_ms);
     }
     return ms < 0 ? 0 : (int)ms;
+}
+
+/* Returns the index of a service name in fault_svc_names, or -1. */
+static int fault_svc_index(const char *name)
+{
+    for (size_t i = 0; i < FAULT_NSVC; i++) {
+        if (name[0] == fault_svc_names[i][0] && strcmp(name, fault_svc_names[i]) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Rebuilds the per-service index and publishes the rule count. Called with
+ * the write lock held after every change of g_rules. */
+static void fault_reindex(void)
+{
+    g_indexed = 1;
+    for (size_t s = 0; s < FAULT_NSVC; s++) {
+        free(g_by_svc[s]);
+        g_by_svc[s] = g_n > 0 ? calloc(g_n, sizeof(size_t)) : NULL;
+        g_by_svc_n[s] = 0;
+        if (g_n > 0 && g_by_svc[s] == NULL) {
+            g_indexed = 0;
+            continue;
+        }
+        for (size_t i = 0; i < g_n; i++) {
+            const struct fault_rule *r = g_rules[i];
+            if (r->kind != FK_CFN && fault_pat_match(&r->service, fault_svc_names[s], 1)) {
+                g_by_svc[s][g_by_svc_n[s]++] = i;
+            }
+        }
+    }
+    atomic_store_explicit(&g_count, g_n, memory_order_release);
 }
 
 /* -------------------------------------------------------- error catalogue */
@@ -431,13 +517,20 @@ enum fault_action fault_check(const struct emu_request *req, struct fault_decisi
     int decided = 0;
     long latency = d->latency_ms;
 
+    uint64_t h_op = fault_hash(op);
+    uint64_t h_region = fault_hash(req->region);
+    uint64_t h_account = fault_hash(req->account);
     pthread_rwlock_rdlock(&g_lock);
-    for (size_t i = 0; i < g_n; i++) {
-        struct fault_rule *r = g_rules[i];
-        if (r->kind == FK_CFN || !fault_pat_match(&r->service, svc, 1) ||
-            !fault_pat_match(&r->operation, op, 0) || !fault_pat_match(&r->region, req->region, 0) ||
-            !fault_pat_match(&r->account, req->account, 0) ||
-            !fault_pat_match(&r->method, req->method, 1) ||
+    int si = g_indexed ? fault_svc_index(svc) : -1;
+    size_t count = si >= 0 ? g_by_svc_n[si] : g_n;
+    for (size_t j = 0; j < count; j++) {
+        struct fault_rule *r = g_rules[si >= 0 ? g_by_svc[si][j] : j];
+        /* an indexed rule's service is known to match */
+        if (r->kind == FK_CFN || (si < 0 && !fault_pat_match(&r->service, svc, 1)) ||
+            !fault_pat_match_h(&r->operation, op, h_op) ||
+            !fault_pat_match_h(&r->region, req->region, h_region) ||
+            !fault_pat_match_h(&r->account, req->account, h_account) ||
+            !fault_pat_match(&r->method, req->method, r->method.glob) ||
             !fault_resource_match(&r->resource, svc, req->resource)) {
             continue;
         }
@@ -744,6 +837,12 @@ static int fault_rule_parse(struct fault_parse *p, const cJSON *obj, int localst
         fault_get_pat(p, obj, "resource", &r->resource) != 0 ||
         fault_get_pat(p, obj, "method", &r->method) != 0) {
         goto out;
+    }
+    /* methods arrive upper-case: compare a literal one exactly */
+    for (char *m = r->method.text; m != NULL && *m; m++) {
+        if (*m >= 'a' && *m <= 'z') {
+            *m = (char)(*m - 'a' + 'A');
+        }
     }
     /* LocalStack writes "*" or omits a matcher for "any". */
     if (fault_get_int(p, obj, "", "nth", 1, 1000000000L, &v, &present) != 0) {
@@ -1055,7 +1154,7 @@ static int fault_install(struct fault_rule **rules, size_t n, int replace, char 
     }
     rc = 0;
 out:
-    atomic_store_explicit(&g_count, g_n, memory_order_release);
+    fault_reindex();
     pthread_rwlock_unlock(&g_lock);
     fault_rules_free(rules, n);
     fault_rules_free(old, old_n);
@@ -1089,7 +1188,7 @@ static size_t fault_remove(const char *id)
             g_n = keep;
         }
     }
-    atomic_store_explicit(&g_count, g_n, memory_order_release);
+    fault_reindex();
     pthread_rwlock_unlock(&g_lock);
     fault_rules_free(gone, ngone);
     return ngone;
@@ -1129,7 +1228,7 @@ static size_t fault_remove_equal(const cJSON *list)
         }
         g_n = keep;
     }
-    atomic_store_explicit(&g_count, g_n, memory_order_release);
+    fault_reindex();
     pthread_rwlock_unlock(&g_lock);
     fault_rules_free(gone, ngone);
     return ngone;
