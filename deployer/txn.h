@@ -79,6 +79,7 @@ struct txn {
     char id[64];               /* transaction id */
     cJSON *journal;            /* the journal document (owned) */
     char journal_etag[128];
+    int journal_dirty;         /* journal changed since the last write */
     cJSON *releases;           /* releases.json ({"releases":[...]}, owned) */
     char releases_etag[128];
     struct txn_lock lock;      /* the stage lock */
@@ -101,6 +102,9 @@ void txn_release(struct txn *t);
 /* Write the journal document (PutObject with If-Match of the last write, or
  * If-None-Match * for a new one; the lease is renewed when due). */
 int txn_journal_write(struct txn *t, struct dep_err *err);
+/* Write the journal if it changed since the last write: every step calls
+ * it right before its first mutating call. Returns 0 or -1. */
+int txn_journal_touch(struct txn *t, struct dep_err *err);
 /* Read the stage's journal (NULL and 0 when absent). *out caller-owned. */
 int txn_journal_read(struct txn *t, cJSON **out, struct dep_err *err);
 /* Run the plan in t->journal: apply rows in order; on failure compensate in

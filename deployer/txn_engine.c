@@ -191,8 +191,17 @@ int txn_journal_write(struct txn *t, struct dep_err *err)
     free(body);
     if (rc == 0) {
         snprintf(t->journal_etag, sizeof(t->journal_etag), "%s", etag);
+        t->journal_dirty = 0;
     }
     return rc;
+}
+
+int txn_journal_touch(struct txn *t, struct dep_err *err)
+{
+    if (!t->journal_dirty) {
+        return txn_lock_renew(&t->lock, 0, err);
+    }
+    return txn_journal_write(t, err);
 }
 
 int txn_journal_read(struct txn *t, cJSON **out, struct dep_err *err)
@@ -481,7 +490,10 @@ static int run_from(struct txn *t, int start)
         }
         row_label(row, label, sizeof(label));
         jset(row, "status", "applying");
-        if (txn_journal_write(t, &err) < 0) {
+        t->journal_dirty = 1;
+        /* The plan itself goes out before the first step; later rows are
+         * written by txn_journal_touch right before their first change. */
+        if (i == start && txn_journal_write(t, &err) < 0) {
             dep_out_error("journal", &err);
             jset(row, "status", "pending");
             return compensate(t, i - 1, &err);
@@ -494,6 +506,7 @@ static int run_from(struct txn *t, int start)
             return compensate(t, i, &err);
         }
         jset(row, "status", "done");
+        t->journal_dirty = 1;
         dep_out_step_done(label, "ok");
     }
     return committed(t);

@@ -225,6 +225,9 @@ static int stack_apply(struct txn *t, cJSON *row, struct dep_err *err)
             dep_out_item("stack", name, "unchanged", NULL);
         } else {
             set_bool(redo, "changed", 1);
+            if (txn_journal_touch(t, err) < 0) {
+                goto out;
+            }
             if (dep_cfn_update_stack(t->region, name, tpl, &out, err) < 0) {
                 if (strstr(err->message, "No updates are to be performed")) {
                     dep_err_clear(err);
@@ -262,7 +265,10 @@ static int stack_apply(struct txn *t, cJSON *row, struct dep_err *err)
                 cJSON_AddItemToArray(tags, tag);
             }
         }
-        rc = dep_cfn_create_stack(t->region, name, tpl, tags, "DELETE", &out, err);
+        rc = txn_journal_touch(t, err);
+        if (rc == 0) {
+            rc = dep_cfn_create_stack(t->region, name, tpl, tags, "DELETE", &out, err);
+        }
         cJSON_Delete(tags);
         if (rc < 0) {
             goto out;
@@ -458,6 +464,10 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
             cJSON *code = cJSON_AddObjectToObject(req, "Code");
             cJSON_AddStringToObject(code, "ZipFile", zip64);
             cJSON_AddBoolToObject(req, "Publish", 0);
+            if (txn_journal_touch(t, err) < 0) {
+                cJSON_Delete(req);
+                goto out;
+            }
             int r = dep_lambda_create_function(t->region, req, &out, err);
             cJSON_Delete(req);
             if (r < 0) {
@@ -478,6 +488,11 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
                     cJSON_AddStringToObject(req, "RevisionId", rev);
                 }
                 cJSON *o2 = NULL;
+                if (txn_journal_touch(t, err) < 0) {
+                    cJSON_Delete(req);
+                    cJSON_Delete(out);
+                    goto out;
+                }
                 int r = dep_lambda_update_function_configuration(t->region, fn, req, &o2, err);
                 cJSON_Delete(req);
                 if (r == 0) {
@@ -520,9 +535,10 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
         if (*rev) {
             cJSON_AddStringToObject(req, "RevisionId", rev);
         }
-        char desc[160];
-        snprintf(desc, sizeof(desc), "stagehand %s %s", t->stage, t->id);
-        cJSON_AddStringToObject(req, "Description", desc);
+        if (txn_journal_touch(t, err) < 0) {
+            cJSON_Delete(req);
+            goto out;
+        }
         int r = dep_lambda_publish_version(t->region, fn, req, &out, err);
         cJSON_Delete(req);
         if (r < 0) {
@@ -596,6 +612,10 @@ static int code_apply(struct txn *t, cJSON *row, struct dep_err *err)
         cJSON_AddStringToObject(req, "FunctionVersion", ver);
         cJSON_AddStringToObject(req, "Description", desc);
         cJSON *out = NULL;
+        if (txn_journal_touch(t, err) < 0) {
+            cJSON_Delete(req);
+            goto out;
+        }
         int r = dep_lambda_create_alias(t->region, f->lambda_name, req, &out, err);
         cJSON_Delete(req);
         cJSON_Delete(out);
@@ -664,6 +684,9 @@ static int api_apply(struct txn *t, cJSON *row, struct dep_err *err)
         snprintf(id, sizeof(id), "%s", txn_jstr(ba, "id"));
         dep_project_set_var(&t->c->project, 1, "apiGatewayApi", cJSON_CreateString(txn_jstr(ba, "name")));
     } else {
+        if (txn_journal_touch(t, err) < 0) {
+            return -1;
+        }
         if (dep_rest_api_ensure(t->c, id, sizeof(id), err) < 0) {
             return -1;
         }
@@ -789,7 +812,8 @@ static int events_apply(struct txn *t, cJSON *row, struct dep_err *err)
         return 0;
     }
     /* Persist what undo needs before changing anything. */
-    if (txn_journal_write(t, err) < 0) {
+    t->journal_dirty = 1;
+    if (txn_journal_touch(t, err) < 0) {
         return -1;
     }
     for (int i = 0; i < f->n_events && i < 64; i++) {
@@ -952,7 +976,8 @@ static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
     cJSON_DeleteItemFromObjectCaseSensitive(undo, "sids");
     cJSON_AddItemToObject(undo, "sids", sids);
     set_str(undo, "apiId", api);
-    if (txn_journal_write(t, err) < 0) {
+    t->journal_dirty = 1;
+    if (txn_journal_touch(t, err) < 0) {
         return -1;
     }
     /* The working copy is shared by every stage: serialise on it. */
@@ -1038,6 +1063,10 @@ static int alias_apply(struct txn *t, cJSON *row, struct dep_err *err)
     cJSON_AddStringToObject(req, "FunctionVersion", ver);
     cJSON *rc_ = cJSON_AddObjectToObject(req, "RoutingConfig");
     cJSON_AddObjectToObject(rc_, "AdditionalVersionWeights");
+    if (txn_journal_touch(t, err) < 0) {
+        cJSON_Delete(req);
+        return -1;
+    }
     int rc = dep_lambda_update_alias(t->region, fn, t->stage, req, &out, err);
     cJSON_Delete(req);
     cJSON_Delete(out);
@@ -1099,6 +1128,9 @@ static int stage_apply(struct txn *t, cJSON *row, struct dep_err *err)
             dep_out_item("stage", t->stage, "unchanged", "deployment %s", dep);
             return 0;
         }
+        if (txn_journal_touch(t, err) < 0) {
+            return -1;
+        }
         cJSON *patch = cJSON_CreateArray(), *out = NULL;
         patch_op(patch, "replace", "/deploymentId", dep);
         patch_op(patch, "replace", "/variables/functionAlias", t->stage);
@@ -1106,6 +1138,9 @@ static int stage_apply(struct txn *t, cJSON *row, struct dep_err *err)
         cJSON_Delete(patch);
         cJSON_Delete(out);
     } else {
+        if (txn_journal_touch(t, err) < 0) {
+            return -1;
+        }
         char path[256];
         cJSON *req = cJSON_CreateObject(), *out = NULL;
         cJSON_AddStringToObject(req, "stageName", t->stage);
@@ -1218,6 +1253,9 @@ static int meta_apply(struct txn *t, cJSON *row, struct dep_err *err)
     if (jtrue(bm, "exists") && strcmp(txn_jstr(bm, "body"), body) == 0) {
         dep_out_item("meta", t->meta_key, "unchanged", NULL);
         return 0;
+    }
+    if (txn_journal_touch(t, err) < 0) {
+        return -1;
     }
     if (txn_meta_put(t->meta_region, t->meta_bucket, t->meta_key, body,
                      jtrue(bm, "exists") ? txn_jstr(bm, "etag") : "", jtrue(bm, "exists") ? txn_jstr(bm, "body") : NULL,
