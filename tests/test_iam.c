@@ -1,0 +1,193 @@
+/*
+ * test_iam.c - the IAM slice (query protocol) against a real greenroom:
+ * roles, inline and managed policies, with their errors. One tcase per
+ * group of operations.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct gr_server srv;
+static const char *const form_hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+#define DOC "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D"
+
+static void setup(void)
+{
+    gr_set_credentials("test", "test", "us-east-1");
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+}
+
+static void teardown(void)
+{
+    gr_stop(&srv);
+}
+
+/* Sends Version=2010-05-08&<params><tail>; returns the response. tail
+ * (may be NULL) is appended verbatim (no format: bodies hold '%'). */
+static struct gr_resp iam2(const char *params, const char *tail)
+{
+    char body[4096];
+    snprintf(body, sizeof(body), "Version=2010-05-08&%s%s", params, tail ? tail : "");
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "iam", "POST", "/", form_hdr, body, strlen(body), &r), 0);
+    return r;
+}
+
+static void expect(struct gr_resp *r, long status, const char *part)
+{
+    if (r->status != status || strstr(r->body, part) == NULL) {
+        fprintf(stderr, "got %ld: %s\n", r->status, r->body);
+    }
+    ck_assert_int_eq(r->status, status);
+    ck_assert_ptr_nonnull(strstr(r->body, part));
+    gr_resp_free(r);
+}
+
+START_TEST(test_roles)
+{
+    struct gr_resp r = iam2("Action=CreateRole&RoleName=r1&Description=d&AssumeRolePolicyDocument=" DOC, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "<CreateRoleResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<Arn>arn:aws:iam::000000000000:role/r1</Arn>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<RoleId>AROA"));
+    /* the document comes back URL-encoded, as AWS sends it */
+    ck_assert_ptr_nonnull(strstr(r.body, "<AssumeRolePolicyDocument>%7B%22Version%22"));
+    gr_resp_free(&r);
+    r = iam2("Action=CreateRole&RoleName=r1&AssumeRolePolicyDocument=" DOC, NULL);
+    expect(&r, 409, "<Code>EntityAlreadyExists</Code>");
+    r = iam2("Action=CreateRole&RoleName=bad%20name&AssumeRolePolicyDocument=" DOC, NULL);
+    expect(&r, 400, "<Code>ValidationError</Code>");
+    r = iam2("Action=CreateRole&RoleName=r2&AssumeRolePolicyDocument=%7Bnot", NULL);
+    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
+    r = iam2("Action=CreateRole&RoleName=r2", NULL);
+    expect(&r, 400, "assumeRolePolicyDocument");
+    r = iam2("Action=CreateRole&RoleName=r3&Path=%2Fsvc%2F&AssumeRolePolicyDocument=" DOC, NULL);
+    expect(&r, 200, "<Arn>arn:aws:iam::000000000000:role/svc/r3</Arn>");
+    r = iam2("Action=CreateRole&RoleName=r4&Path=nope&AssumeRolePolicyDocument=" DOC, NULL);
+    expect(&r, 400, "<Code>ValidationError</Code>");
+
+    r = iam2("Action=GetRole&RoleName=r1", NULL);
+    expect(&r, 200, "<Description>d</Description>");
+    r = iam2("Action=GetRole&RoleName=ghost", NULL);
+    expect(&r, 404, "The role with name ghost cannot be found.");
+
+    r = iam2("Action=ListRoles", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "<RoleName>r1</RoleName>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<RoleName>r3</RoleName>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<IsTruncated>false</IsTruncated>"));
+    gr_resp_free(&r);
+    r = iam2("Action=ListRoles&MaxItems=1", NULL);
+    expect(&r, 200, "<IsTruncated>true</IsTruncated><Marker>1</Marker>");
+    r = iam2("Action=ListRoles&PathPrefix=%2Fsvc%2F", NULL);
+    ck_assert_ptr_null(strstr(r.body, "<RoleName>r1</RoleName>"));
+    expect(&r, 200, "<RoleName>r3</RoleName>");
+
+    /* IAM is global: the role is visible from another region */
+    gr_set_credentials("test", "test", "eu-west-1");
+    r = iam2("Action=GetRole&RoleName=r1", NULL);
+    expect(&r, 200, "<RoleName>r1</RoleName>");
+    gr_set_credentials("test", "test", "us-east-1");
+
+    r = iam2("Action=DeleteRole&RoleName=r1", NULL);
+    expect(&r, 200, "<DeleteRoleResponse");
+    r = iam2("Action=DeleteRole&RoleName=r1", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+}
+END_TEST
+
+START_TEST(test_inline_policies)
+{
+    struct gr_resp r = iam2("Action=CreateRole&RoleName=ri&AssumeRolePolicyDocument=" DOC, NULL);
+    gr_resp_free(&r);
+    r = iam2("Action=PutRolePolicy&RoleName=ri&PolicyName=p1&PolicyDocument=" DOC, NULL);
+    expect(&r, 200, "<PutRolePolicyResponse");
+    r = iam2("Action=PutRolePolicy&RoleName=ghost&PolicyName=p1&PolicyDocument=" DOC, NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=PutRolePolicy&RoleName=ri&PolicyName=p2&PolicyDocument=nope", NULL);
+    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
+    r = iam2("Action=GetRolePolicy&RoleName=ri&PolicyName=p1", NULL);
+    expect(&r, 200, "<PolicyDocument>" DOC "</PolicyDocument>");
+    r = iam2("Action=GetRolePolicy&RoleName=ri&PolicyName=p9", NULL);
+    expect(&r, 404, "The role policy with name p9 cannot be found.");
+    r = iam2("Action=ListRolePolicies&RoleName=ri", NULL);
+    expect(&r, 200, "<PolicyNames><member>p1</member></PolicyNames>");
+    r = iam2("Action=DeleteRole&RoleName=ri", NULL);
+    expect(&r, 409, "<Code>DeleteConflict</Code>");
+    r = iam2("Action=DeleteRolePolicy&RoleName=ri&PolicyName=p1", NULL);
+    expect(&r, 200, "<DeleteRolePolicyResponse");
+    r = iam2("Action=DeleteRolePolicy&RoleName=ri&PolicyName=p1", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=DeleteRole&RoleName=ri", NULL);
+    expect(&r, 200, "<DeleteRoleResponse");
+}
+END_TEST
+
+START_TEST(test_managed_policies)
+{
+    struct gr_resp r = iam2("Action=CreateRole&RoleName=rm&AssumeRolePolicyDocument=" DOC, NULL);
+    gr_resp_free(&r);
+    r = iam2("Action=CreatePolicy&PolicyName=mp&Description=x&PolicyDocument=" DOC, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "<Arn>arn:aws:iam::000000000000:policy/mp</Arn>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<PolicyId>ANPA"));
+    gr_resp_free(&r);
+    r = iam2("Action=CreatePolicy&PolicyName=mp&PolicyDocument=" DOC, NULL);
+    expect(&r, 409, "<Code>EntityAlreadyExists</Code>");
+    r = iam2("Action=CreatePolicy&PolicyName=mp2&PolicyDocument=%5B", NULL);
+    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
+    const char *arn = "arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fmp";
+    r = iam2("Action=GetPolicy&PolicyArn=", arn);
+    expect(&r, 200, "<AttachmentCount>0</AttachmentCount>");
+    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=", arn);
+    expect(&r, 200, "<AttachRolePolicyResponse");
+    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2Fservice-role%2FAWSLambdaBasicExecutionRole", NULL);
+    expect(&r, 200, "<AttachRolePolicyResponse");
+    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fghost", NULL);
+    expect(&r, 404, "does not exist or is not attachable");
+    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=garbage", NULL);
+    expect(&r, 400, "<Code>InvalidInput</Code>");
+    r = iam2("Action=GetPolicy&PolicyArn=", arn);
+    expect(&r, 200, "<AttachmentCount>1</AttachmentCount>");
+    r = iam2("Action=ListAttachedRolePolicies&RoleName=rm", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "<PolicyName>AWSLambdaBasicExecutionRole</PolicyName>"));
+    expect(&r, 200, "<PolicyName>mp</PolicyName>");
+    r = iam2("Action=DeletePolicy&PolicyArn=", arn);
+    expect(&r, 409, "<Code>DeleteConflict</Code>");
+    r = iam2("Action=DeleteRole&RoleName=rm", NULL);
+    expect(&r, 409, "must detach all policies first");
+    r = iam2("Action=DetachRolePolicy&RoleName=rm&PolicyArn=", arn);
+    expect(&r, 200, "<DetachRolePolicyResponse");
+    r = iam2("Action=DetachRolePolicy&RoleName=rm&PolicyArn=", arn);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=DeletePolicy&PolicyArn=", arn);
+    expect(&r, 200, "<DeletePolicyResponse");
+    r = iam2("Action=GetPolicy&PolicyArn=", arn);
+    expect(&r, 404, "was not found");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("iam");
+    TCase *tc = tcase_create("Roles");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_roles);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("InlinePolicies");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_inline_policies);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ManagedPolicies");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_managed_policies);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
