@@ -204,6 +204,7 @@ static int stack_find(const char *account, const char *region, const char *name_
 {
     sqlite3_stmt *st;
     int rc = -1;
+    memset(s, 0, sizeof(*s));
     if (name_or_id == NULL || name_or_id[0] == 0) {
         return -1;
     }
@@ -896,7 +897,11 @@ static void run_create(struct op *o)
         }
         cJSON_Delete(dfail);
     }
-    op_status(o, "ROLLBACK_COMPLETE", NULL);
+    {
+        char rb[1300];
+        snprintf(rb, sizeof(rb), "%sRollback requested by user.", reason);
+        op_status(o, "ROLLBACK_COMPLETE", rb);
+    }
     if (strcmp(o->row.on_failure, "DELETE") == 0) {
         op_status(o, "DELETE_IN_PROGRESS", NULL);
         op_status(o, "DELETE_COMPLETE", NULL);
@@ -1297,7 +1302,7 @@ static void run_update(struct op *o)
             }
         }
         op_drop_pending(o);
-        op_status(o, rb_ok ? "UPDATE_ROLLBACK_COMPLETE" : "UPDATE_ROLLBACK_FAILED", NULL);
+        op_status(o, rb_ok ? "UPDATE_ROLLBACK_COMPLETE" : "UPDATE_ROLLBACK_FAILED", reason);
     }
 out:
     cJSON_Delete(rows);

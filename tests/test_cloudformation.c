@@ -1,0 +1,1180 @@
+/*
+ * test_cloudformation.c - CloudFormation in greenroom, through signed query
+ * requests: one tcase per operation, every resource type provisioned and
+ * verified through its owning service's API, updates with and without
+ * replacement, create and update rollbacks that leave every service as it
+ * was, OnFailure/DisableRollback, DeletionPolicy Retain, DELETE_FAILED on a
+ * non-empty bucket, the fault hook, and the 20-resource timing.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+
+static struct gr_server srv;
+
+static void setup(void)
+{
+    gr_set_credentials("test", "test", "us-east-1");
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+}
+
+static void teardown(void)
+{
+    gr_stop(&srv);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static char *fixture(const char *name)
+{
+    char path[1024];
+    const char *dir = getenv("FIXTURES_DIR");
+    char *s;
+    snprintf(path, sizeof(path), "%s/cloudformation/%s", dir ? dir : "fixtures", name);
+    s = gr_read_file(path, NULL);
+    ck_assert_msg(s != NULL, "cannot read %s", path);
+    return s;
+}
+
+static void enc(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (*len + 4 > *cap) {
+            *cap = *cap * 2 + 64;
+            *buf = realloc(*buf, *cap);
+        }
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            (*buf)[(*len)++] = (char)c;
+        } else {
+            (*buf)[(*len)++] = '%';
+            (*buf)[(*len)++] = hex[c >> 4];
+            (*buf)[(*len)++] = hex[c & 15];
+        }
+    }
+    (*buf)[*len] = 0;
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        *cap = *len + n + 64;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+}
+
+/* A query-protocol call: service, Action, Version, then key/value pairs
+ * ending with NULL. Returns the status; *out gets the body (caller frees). */
+static long query(const char *service, const char *version, char **out, const char *action, ...)
+{
+    static const char *const hdr[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
+    char *buf = malloc(64);
+    size_t len = 0, cap = 64;
+    va_list ap;
+    const char *k;
+    struct gr_resp r;
+    long status;
+    buf[0] = 0;
+    append(&buf, &len, &cap, "Action=");
+    enc(&buf, &len, &cap, action);
+    append(&buf, &len, &cap, "&Version=");
+    enc(&buf, &len, &cap, version);
+    va_start(ap, action);
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+        append(&buf, &len, &cap, "&");
+        enc(&buf, &len, &cap, k);
+        append(&buf, &len, &cap, "=");
+        enc(&buf, &len, &cap, v);
+    }
+    va_end(ap);
+    ck_assert_int_eq(gr_request(&srv, service, "POST", "/", hdr, buf, len, &r), 0);
+    free(buf);
+    status = r.status;
+    if (out != NULL) {
+        *out = strdup(r.body ? r.body : "");
+    }
+    gr_resp_free(&r);
+    return status;
+}
+
+#define CFN(out, action, ...) query("cloudformation", "2010-05-15", out, action, __VA_ARGS__)
+#define IAM(out, action, ...) query("iam", "2010-05-08", out, action, __VA_ARGS__)
+#define SNS(out, action, ...) query("sns", "2010-03-31", out, action, __VA_ARGS__)
+
+/* A JSON-protocol call (SQS, Events). Returns the status; *out parsed. */
+static long jcall(const char *service, const char *target, const char *body, cJSON **out)
+{
+    char th[256];
+    const char *hdr[3] = {"Content-Type: application/x-amz-json-1.1", th, NULL};
+    struct gr_resp r;
+    long status;
+    snprintf(th, sizeof(th), "X-Amz-Target: %s", target);
+    if (strcmp(service, "sqs") == 0) {
+        hdr[0] = "Content-Type: application/x-amz-json-1.0";
+    }
+    ck_assert_int_eq(gr_request(&srv, service, "POST", "/", hdr, body, strlen(body), &r), 0);
+    status = r.status;
+    if (out != NULL) {
+        *out = gr_resp_json(&r);
+    }
+    gr_resp_free(&r);
+    return status;
+}
+
+static long rest(const char *service, const char *method, const char *path, char **out)
+{
+    static const char *const hdr[] = {"Accept: application/json", NULL};
+    struct gr_resp r;
+    long status;
+    ck_assert_int_eq(gr_request(&srv, service, method, path, hdr, NULL, 0, &r), 0);
+    status = r.status;
+    if (out != NULL) {
+        *out = strdup(r.body ? r.body : "");
+    }
+    gr_resp_free(&r);
+    return status;
+}
+
+/* First text of <tag> after from (NULL: none); caller frees. */
+static char *xml_get(const char *xml, const char *tag)
+{
+    char open[128], close[128];
+    const char *s, *e;
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    s = xml ? strstr(xml, open) : NULL;
+    if (s == NULL) {
+        return NULL;
+    }
+    s += strlen(open);
+    e = strstr(s, close);
+    return e ? strndup(s, (size_t)(e - s)) : NULL;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    const char *p = hay;
+    while ((p = strstr(p, needle)) != NULL) {
+        n++;
+        p += strlen(needle);
+    }
+    return n;
+}
+
+static char *stack_status(const char *stack)
+{
+    char *body = NULL, *st;
+    CFN(&body, "DescribeStacks", "StackName", stack, NULL);
+    st = xml_get(body, "StackStatus");
+    free(body);
+    return st ? st : strdup("");
+}
+
+/* Polls until the stack leaves *_IN_PROGRESS (REVIEW_IN_PROGRESS excepted). */
+static char *wait_stack(const char *stack)
+{
+    int i;
+    for (i = 0; i < 4000; i++) {
+        char *st = stack_status(stack);
+        size_t n = strlen(st);
+        if (n < 12 || strcmp(st + n - 12, "_IN_PROGRESS") != 0 || strcmp(st, "REVIEW_IN_PROGRESS") == 0) {
+            return st;
+        }
+        free(st);
+        usleep(2000);
+    }
+    return strdup("TIMEOUT");
+}
+
+static void expect_status(const char *stack, const char *want)
+{
+    char *st = wait_stack(stack);
+    if (strcmp(st, want) != 0) {
+        char *ev = NULL;
+        CFN(&ev, "DescribeStackEvents", "StackName", stack, NULL);
+        ck_abort_msg("stack %s is %s, expected %s; events: %.3000s", stack, st, want, ev ? ev : "");
+    }
+    free(st);
+}
+
+static char *output(const char *stack, const char *key)
+{
+    char *body = NULL, needle[256], *out = NULL;
+    const char *p;
+    CFN(&body, "DescribeStacks", "StackName", stack, NULL);
+    snprintf(needle, sizeof(needle), "<OutputKey>%s</OutputKey>", key);
+    p = strstr(body, needle);
+    if (p != NULL) {
+        out = xml_get(p, "OutputValue");
+    }
+    free(body);
+    ck_assert_msg(out != NULL, "no output %s on %s", key, stack);
+    return out;
+}
+
+static char *physical(const char *stack, const char *logical)
+{
+    char *body = NULL, *out;
+    long st = CFN(&body, "DescribeStackResource", "StackName", stack, "LogicalResourceId", logical, NULL);
+    ck_assert_int_eq(st, 200);
+    out = xml_get(body, "PhysicalResourceId");
+    free(body);
+    ck_assert_ptr_nonnull(out);
+    return out;
+}
+
+static void create_stack(const char *name, const char *tmpl, int iam)
+{
+    char *body = NULL;
+    long st = iam ? CFN(&body, "CreateStack", "StackName", name, "TemplateBody", tmpl, "Capabilities.member.1",
+                        "CAPABILITY_IAM", NULL)
+                  : CFN(&body, "CreateStack", "StackName", name, "TemplateBody", tmpl, NULL);
+    ck_assert_msg(st == 200, "CreateStack %s: %ld %s", name, st, body);
+    ck_assert_ptr_nonnull(strstr(body, "<CreateStackResult><StackId>arn:aws:cloudformation:us-east-1:"));
+    free(body);
+}
+
+static void update_stack(const char *name, const char *tmpl)
+{
+    char *body = NULL;
+    long st = CFN(&body, "UpdateStack", "StackName", name, "TemplateBody", tmpl, "Capabilities.member.1",
+                  "CAPABILITY_IAM", NULL);
+    ck_assert_msg(st == 200, "UpdateStack %s: %ld %s", name, st, body);
+    free(body);
+}
+
+static long sqs_attr(const char *url, const char *attr, char *out, size_t olen)
+{
+    char body[1024];
+    cJSON *j = NULL;
+    long st;
+    snprintf(body, sizeof(body), "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"All\"]}", url);
+    st = jcall("sqs", "AmazonSQS.GetQueueAttributes", body, &j);
+    out[0] = 0;
+    if (st == 200) {
+        const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Attributes"), attr);
+        snprintf(out, olen, "%s", cJSON_IsString(v) ? v->valuestring : "");
+    }
+    cJSON_Delete(j);
+    return st;
+}
+
+/* Everything the services hold that a stack could touch, as one string. */
+static char *world(void)
+{
+    struct {
+        char *d;
+        size_t n;
+    } b = {NULL, 0};
+    FILE *f = open_memstream(&b.d, &b.n);
+    char *body = NULL;
+    cJSON *j = NULL;
+    const cJSON *it;
+    const char *p;
+    rest("s3", "GET", "/", &body);
+    for (p = body; (p = strstr(p, "<Name>")) != NULL; p += 6) {
+        char *n = xml_get(p, "Name");
+        fprintf(f, "bucket %s\n", n);
+        free(n);
+    }
+    free(body);
+    SNS(&body, "ListTopics", NULL);
+    for (p = body; (p = strstr(p, "<TopicArn>")) != NULL; p += 10) {
+        char *n = xml_get(p, "TopicArn");
+        fprintf(f, "topic %s\n", n);
+        free(n);
+    }
+    free(body);
+    IAM(&body, "ListRoles", NULL);
+    for (p = body; (p = strstr(p, "<RoleName>")) != NULL; p += 10) {
+        char *n = xml_get(p, "RoleName"), *pol = NULL, *pn;
+        IAM(&pol, "ListRolePolicies", "RoleName", n, NULL);
+        pn = xml_get(pol, "PolicyNames");
+        fprintf(f, "role %s policies %s\n", n, pn ? pn : "");
+        free(pn);
+        free(pol);
+        free(n);
+    }
+    free(body);
+    jcall("sqs", "AmazonSQS.ListQueues", "{}", &j);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "QueueUrls")) {
+        char vt[64];
+        sqs_attr(it->valuestring, "VisibilityTimeout", vt, sizeof(vt));
+        fprintf(f, "queue %s vt=%s\n", it->valuestring, vt);
+    }
+    cJSON_Delete(j);
+    j = NULL;
+    jcall("events", "AWSEvents.ListRules", "{}", &j);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "Rules")) {
+        fprintf(f, "rule %s\n", cJSON_GetObjectItem(it, "Name")->valuestring);
+    }
+    cJSON_Delete(j);
+    rest("lambda", "GET", "/2015-03-31/functions", &body);
+    j = cJSON_Parse(body);
+    free(body);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "Functions")) {
+        fprintf(f, "function %s\n", cJSON_GetObjectItem(it, "FunctionName")->valuestring);
+    }
+    cJSON_Delete(j);
+    rest("apigateway", "GET", "/restapis", &body);
+    j = cJSON_Parse(body);
+    free(body);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "item")) {
+        fprintf(f, "api %s\n", cJSON_GetObjectItem(it, "id")->valuestring);
+    }
+    cJSON_Delete(j);
+    fclose(f);
+    return b.d;
+}
+
+/* ------------------------------------------------------------- operations */
+
+START_TEST(test_create_stack)
+{
+    char *t = fixture("v05-example.json"), *body = NULL, *v;
+    long st;
+    /* IAM resources need a capability */
+    st = CFN(&body, "CreateStack", "StackName", "ex", "TemplateBody", t, NULL);
+    ck_assert_int_eq(st, 400);
+    ck_assert_ptr_nonnull(strstr(body, "<Code>InsufficientCapabilitiesException</Code>"));
+    ck_assert_ptr_nonnull(strstr(body, "Requires capabilities : [CAPABILITY_IAM]"));
+    free(body);
+    create_stack("ex", t, 1);
+    /* IN_PROGRESS or already complete, never anything else */
+    v = stack_status("ex");
+    ck_assert_msg(strcmp(v, "CREATE_IN_PROGRESS") == 0 || strcmp(v, "CREATE_COMPLETE") == 0, "%s", v);
+    free(v);
+    expect_status("ex", "CREATE_COMPLETE");
+    /* a second stack of the same name */
+    st = CFN(&body, "CreateStack", "StackName", "ex", "TemplateBody", t, "Capabilities.member.1", "CAPABILITY_IAM",
+             NULL);
+    ck_assert_int_eq(st, 400);
+    ck_assert_ptr_nonnull(strstr(body, "<Code>AlreadyExistsException</Code>"));
+    ck_assert_ptr_nonnull(strstr(body, "Stack [ex] already exists"));
+    free(body);
+    /* outputs resolved, resources visible in their services */
+    v = output("ex", "BookSnsTopicName");
+    ck_assert_msg(strncmp(v, "ex-BookSnsTopic-", 16) == 0 && strlen(v) == 16 + 13, "%s", v);
+    {
+        char *arn = output("ex", "BookSnsTopicArn"), want[256];
+        snprintf(want, sizeof(want), "arn:aws:sns:us-east-1:000000000000:%s", v);
+        ck_assert_str_eq(arn, want);
+        ck_assert_int_eq(SNS(&body, "GetTopicAttributes", "TopicArn", arn, NULL), 200);
+        ck_assert_ptr_nonnull(strstr(body, "cd-example-dev-books"));
+        free(body);
+        free(arn);
+    }
+    free(v);
+    {
+        char *url = output("ex", "BooksSqsArn"), delay[32];
+        ck_assert_int_eq(sqs_attr(url, "DelaySeconds", delay, sizeof(delay)), 200);
+        ck_assert_str_eq(delay, "10");
+        free(url);
+    }
+    {
+        char *role = physical("ex", "IamRoleLambda"), *arn = output("ex", "IamRoleArnLambda"), want[300];
+        snprintf(want, sizeof(want), "arn:aws:iam::000000000000:role/%s", role);
+        ck_assert_str_eq(arn, want);
+        ck_assert_int_eq(IAM(&body, "ListRolePolicies", "RoleName", role, NULL), 200);
+        ck_assert_ptr_nonnull(strstr(body, "dev-cd-example-lambda"));
+        free(body);
+        free(role);
+        free(arn);
+    }
+    /* bad template and bad name */
+    st = CFN(&body, "CreateStack", "StackName", "bad", "TemplateBody", "{\"Resources\":{\"A\":{\"Type\":\"AWS::SNS::Topic\","
+             "\"Properties\":{\"DisplayName\":{\"Ref\":\"Nope\"}}}}}", NULL);
+    ck_assert_int_eq(st, 400);
+    ck_assert_ptr_nonnull(strstr(body, "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template"));
+    free(body);
+    st = CFN(&body, "CreateStack", "StackName", "1bad", "TemplateBody", t, NULL);
+    ck_assert_int_eq(st, 400);
+    ck_assert_ptr_nonnull(strstr(body, "<Code>ValidationError</Code>"));
+    free(body);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_describe_stacks)
+{
+    char *body = NULL, *id;
+    long st = CFN(&body, "DescribeStacks", "StackName", "ghost", NULL);
+    ck_assert_int_eq(st, 400);
+    ck_assert_ptr_nonnull(strstr(body, "<Code>ValidationError</Code>"));
+    ck_assert_ptr_nonnull(strstr(body, "<Message>Stack with id ghost does not exist</Message>"));
+    free(body);
+    create_stack("d1", "{\"Description\":\"desc\",\"Parameters\":{\"P\":{\"Type\":\"String\",\"Default\":\"v\"}},"
+                       "\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
+                       "\"Outputs\":{\"O\":{\"Value\":{\"Ref\":\"P\"},\"Description\":\"d\"}}}", 0);
+    /* P has no value */
+    CFN(&body, "CreateStack", "StackName", "d2", "TemplateBody",
+        "{\"Parameters\":{\"P\":{\"Type\":\"String\"}},\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "Parameters: [P] must have values"));
+    free(body);
+    free(stack_status("d1"));
+    CFN(&body, "DescribeStacks", NULL);
+    ck_assert_int_eq(count(body, "<StackName>"), 1);
+    free(body);
+    CFN(&body, "CreateStack", "StackName", "d3", "TemplateBody",
+        "{\"Parameters\":{\"P\":{\"Type\":\"String\",\"NoEcho\":\"true\"}},\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}",
+        "Parameters.member.1.ParameterKey", "P", "Parameters.member.1.ParameterValue", "secret", NULL);
+    free(body);
+    expect_status("d3", "CREATE_COMPLETE");
+    CFN(&body, "DescribeStacks", "StackName", "d3", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<DescribeStacksResult><Stacks><member>"));
+    ck_assert_ptr_nonnull(strstr(body, "<ParameterValue>****</ParameterValue>"));
+    ck_assert_ptr_null(strstr(body, "secret"));
+    id = xml_get(body, "StackId");
+    free(body);
+    /* by id */
+    ck_assert_int_eq(CFN(&body, "DescribeStacks", "StackName", id, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<StackName>d3</StackName>"));
+    free(body);
+    free(id);
+}
+END_TEST
+
+START_TEST(test_list_stacks)
+{
+    char *body = NULL;
+    create_stack("l1", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", 0);
+    create_stack("l2", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", 0);
+    expect_status("l1", "CREATE_COMPLETE");
+    expect_status("l2", "CREATE_COMPLETE");
+    CFN(&body, "DeleteStack", "StackName", "l2", NULL);
+    free(body);
+    {
+        char *st = NULL;
+        int i;
+        for (i = 0; i < 2000; i++) {
+            CFN(&st, "ListStacks", "StackStatusFilter.member.1", "DELETE_COMPLETE", NULL);
+            if (strstr(st, "<StackName>l2</StackName>") != NULL) {
+                break;
+            }
+            free(st);
+            st = NULL;
+            usleep(2000);
+        }
+        ck_assert_ptr_nonnull(st);
+        ck_assert_ptr_null(strstr(st, "<StackName>l1</StackName>"));
+        ck_assert_ptr_nonnull(strstr(st, "<DeletionTime>"));
+        free(st);
+    }
+    CFN(&body, "ListStacks", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<ListStacksResult><StackSummaries><member>"));
+    ck_assert_int_eq(count(body, "<StackName>"), 2);
+    free(body);
+    CFN(&body, "ListStacks", "StackStatusFilter.member.1", "CREATE_COMPLETE", NULL);
+    ck_assert_int_eq(count(body, "<StackName>"), 1);
+    ck_assert_ptr_nonnull(strstr(body, "<StackName>l1</StackName>"));
+    free(body);
+}
+END_TEST
+
+START_TEST(test_describe_stack_events)
+{
+    char *body = NULL;
+    create_stack("ev", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}", 0);
+    expect_status("ev", "CREATE_COMPLETE");
+    ck_assert_int_eq(CFN(&body, "DescribeStackEvents", "StackName", "ev", NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<DescribeStackEventsResult><StackEvents><member>"));
+    /* newest first: the stack's CREATE_COMPLETE comes first */
+    {
+        char *first = xml_get(body, "ResourceStatus");
+        ck_assert_str_eq(first, "CREATE_COMPLETE");
+        free(first);
+    }
+    ck_assert_int_eq(count(body, "<ResourceStatus>CREATE_IN_PROGRESS</ResourceStatus>"), 3);
+    ck_assert_int_eq(count(body, "<ResourceStatus>CREATE_COMPLETE</ResourceStatus>"), 3);
+    ck_assert_ptr_nonnull(strstr(body, "<ResourceType>AWS::CloudFormation::Stack</ResourceType>"));
+    ck_assert_ptr_nonnull(strstr(body, "<LogicalResourceId>Q</LogicalResourceId>"));
+    free(body);
+    ck_assert_int_eq(CFN(&body, "DescribeStackEvents", "StackName", "nope", NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "Stack with id nope does not exist"));
+    free(body);
+}
+END_TEST
+
+START_TEST(test_describe_stack_resources)
+{
+    char *body = NULL, *phys;
+    create_stack("r", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}", 0);
+    expect_status("r", "CREATE_COMPLETE");
+    CFN(&body, "DescribeStackResources", "StackName", "r", NULL);
+    ck_assert_int_eq(count(body, "<ResourceStatus>CREATE_COMPLETE</ResourceStatus>"), 2);
+    ck_assert_ptr_nonnull(strstr(body, "<StackResources><member>"));
+    free(body);
+    CFN(&body, "DescribeStackResources", "StackName", "r", "LogicalResourceId", "Q", NULL);
+    ck_assert_int_eq(count(body, "<LogicalResourceId>"), 1);
+    free(body);
+    phys = physical("r", "T");
+    ck_assert_int_eq(CFN(&body, "DescribeStackResources", "PhysicalResourceId", phys, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<StackName>r</StackName>"));
+    free(body);
+    free(phys);
+    ck_assert_int_eq(CFN(&body, "DescribeStackResource", "StackName", "r", "LogicalResourceId", "X", NULL), 400);
+    free(body);
+    ck_assert_int_eq(CFN(&body, "DescribeStackResource", "StackName", "r", "LogicalResourceId", "Q", NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<StackResourceDetail>"));
+    ck_assert_ptr_nonnull(strstr(body, "<LastUpdatedTimestamp>"));
+    free(body);
+}
+END_TEST
+
+START_TEST(test_list_stack_resources)
+{
+    char *body = NULL;
+    create_stack("lr", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}", 0);
+    expect_status("lr", "CREATE_COMPLETE");
+    ck_assert_int_eq(CFN(&body, "ListStackResources", "StackName", "lr", NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<StackResourceSummaries><member>"));
+    ck_assert_int_eq(count(body, "<ResourceType>"), 2);
+    free(body);
+}
+END_TEST
+
+START_TEST(test_get_template)
+{
+    const char *t = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}";
+    char *body = NULL, *got;
+    create_stack("gt", t, 0);
+    ck_assert_int_eq(CFN(&body, "GetTemplate", "StackName", "gt", NULL), 200);
+    got = xml_get(body, "TemplateBody");
+    ck_assert_str_eq(got, "{&quot;Resources&quot;:{&quot;T&quot;:{&quot;Type&quot;:&quot;AWS::SNS::Topic&quot;}}}");
+    ck_assert_ptr_nonnull(strstr(body, "<StagesAvailable><member>Original</member>"));
+    free(got);
+    free(body);
+}
+END_TEST
+
+START_TEST(test_get_template_summary)
+{
+    char *t = fixture("yaml-intrinsics.yaml"), *body = NULL;
+    ck_assert_int_eq(CFN(&body, "GetTemplateSummary", "TemplateBody", t, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<Parameters><member><ParameterKey>Stage</ParameterKey><DefaultValue>dev</DefaultValue><ParameterType>String</ParameterType>"));
+    ck_assert_ptr_nonnull(strstr(body, "<AllowedValues><member>dev</member><member>prod</member></AllowedValues>"));
+    ck_assert_ptr_nonnull(strstr(body, "<member>AWS::SNS::Topic</member>"));
+    ck_assert_ptr_nonnull(strstr(body, "<Version>2010-09-09</Version>"));
+    free(body);
+    /* a template without parameters still answers <Parameters> (the CLI needs it) */
+    create_stack("ts", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", 0);
+    ck_assert_int_eq(CFN(&body, "GetTemplateSummary", "StackName", "ts", NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<GetTemplateSummaryResult><Parameters></Parameters>"));
+    free(body);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_validate_template)
+{
+    char *t = fixture("v05-default.json"), *body = NULL;
+    ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody", t, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<Capabilities><member>CAPABILITY_IAM</member></Capabilities>"));
+    ck_assert_ptr_nonnull(strstr(body, "<Description>"));
+    free(body);
+    ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody",
+                         "{\"Resources\":{\"A\":{\"Type\":\"X\",\"DependsOn\":\"B\"},\"B\":{\"Type\":\"X\",\"DependsOn\":\"A\"}}}",
+                         NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "Circular dependency between resources: [A, B]"));
+    free(body);
+    ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody", "Resources: [", NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "Template format error"));
+    free(body);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_update_stack)
+{
+    char *body = NULL, *t1, *t2, *oldarn, *newarn, *url1, *url2, vt[32];
+    const char *v1 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"one\"}},"
+                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":30}}},"
+                     "\"Outputs\":{\"T\":{\"Value\":{\"Ref\":\"T\"}},\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+    const char *v2 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"two\"}},"
+                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":45}}},"
+                     "\"Outputs\":{\"T\":{\"Value\":{\"Ref\":\"T\"}},\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+    (void)t1;
+    (void)t2;
+    ck_assert_int_eq(CFN(&body, "UpdateStack", "StackName", "u", "TemplateBody", v1, NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "Stack with id u does not exist"));
+    free(body);
+    create_stack("u", v1, 0);
+    expect_status("u", "CREATE_COMPLETE");
+    oldarn = output("u", "T");
+    url1 = output("u", "Q");
+    ck_assert_int_eq(CFN(&body, "UpdateStack", "StackName", "u", "TemplateBody", v1, NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "<Message>No updates are to be performed.</Message>"));
+    free(body);
+    update_stack("u", v2);
+    expect_status("u", "UPDATE_COMPLETE");
+    newarn = output("u", "T");
+    url2 = output("u", "Q");
+    /* TopicName replaces the topic; VisibilityTimeout updates the queue in place */
+    ck_assert_str_eq(newarn, "arn:aws:sns:us-east-1:000000000000:two");
+    ck_assert_str_eq(url1, url2);
+    ck_assert_int_eq(sqs_attr(url2, "VisibilityTimeout", vt, sizeof(vt)), 200);
+    ck_assert_str_eq(vt, "45");
+    ck_assert_int_ne(SNS(&body, "GetTopicAttributes", "TopicArn", oldarn, NULL), 200);
+    free(body);
+    ck_assert_int_eq(SNS(&body, "GetTopicAttributes", "TopicArn", newarn, NULL), 200);
+    free(body);
+    CFN(&body, "DescribeStackEvents", "StackName", "u", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
+    ck_assert_ptr_nonnull(strstr(body, "Requested update requires the creation of a new physical resource"));
+    free(body);
+    /* parameters: UsePreviousTemplate with a new parameter value */
+    free(oldarn);
+    free(newarn);
+    free(url1);
+    free(url2);
+}
+END_TEST
+
+START_TEST(test_update_in_progress)
+{
+    char *body = NULL;
+    int i, saw = 0;
+    char tmpl[4096];
+    size_t off = 0;
+    /* a stack with many resources stays in progress long enough to be seen */
+    off += (size_t)snprintf(tmpl + off, sizeof(tmpl) - off, "{\"Resources\":{");
+    for (i = 0; i < 30; i++) {
+        off += (size_t)snprintf(tmpl + off, sizeof(tmpl) - off, "%s\"L%d\":{\"Type\":\"AWS::Logs::LogGroup\"}",
+                                i ? "," : "", i);
+    }
+    snprintf(tmpl + off, sizeof(tmpl) - off, "}}");
+    create_stack("ip", tmpl, 0);
+    for (i = 0; i < 200; i++) {
+        long st = CFN(&body, "UpdateStack", "StackName", "ip", "TemplateBody", tmpl, NULL);
+        if (st == 400 && strstr(body, "is in CREATE_IN_PROGRESS state and can not be updated.") != NULL) {
+            ck_assert_ptr_nonnull(strstr(body, "<Message>Stack:arn:aws:cloudformation:us-east-1:000000000000:stack/ip/"));
+            saw = 1;
+        }
+        free(body);
+        if (saw || st != 400) {
+            break;
+        }
+    }
+    /* either we caught it in progress (message checked) or it was already done */
+    expect_status("ip", "CREATE_COMPLETE");
+}
+END_TEST
+
+START_TEST(test_delete_stack)
+{
+    char *body = NULL, *bucket, *id;
+    const char *t = "{\"Resources\":{\"B\":{\"Type\":\"AWS::S3::Bucket\"},"
+                    "\"Kept\":{\"Type\":\"AWS::S3::Bucket\",\"DeletionPolicy\":\"Retain\"}}}";
+    char path[512];
+    static const char *const plain[] = {"Content-Type: text/plain", NULL};
+    struct gr_resp r;
+    /* deleting an unknown stack succeeds */
+    ck_assert_int_eq(CFN(&body, "DeleteStack", "StackName", "none", NULL), 200);
+    free(body);
+    create_stack("del", t, 0);
+    expect_status("del", "CREATE_COMPLETE");
+    bucket = physical("del", "B");
+    ck_assert_msg(strncmp(bucket, "del-b-", 6) == 0, "bucket names are lower-case: %s", bucket);
+    /* a non-empty bucket cannot be deleted: DELETE_FAILED */
+    snprintf(path, sizeof(path), "/%s/key", bucket);
+    ck_assert_int_eq(gr_request(&srv, "s3", "PUT", path, plain, "x", 1, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    CFN(&body, "DescribeStacks", "StackName", "del", NULL);
+    id = xml_get(body, "StackId");
+    free(body);
+    ck_assert_int_eq(CFN(&body, "DeleteStack", "StackName", "del", NULL), 200);
+    free(body);
+    expect_status("del", "DELETE_FAILED");
+    CFN(&body, "DescribeStackEvents", "StackName", "del", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<ResourceStatus>DELETE_FAILED</ResourceStatus>"));
+    ck_assert_ptr_nonnull(strstr(body, "BucketNotEmpty"));
+    ck_assert_ptr_nonnull(strstr(body, "<ResourceStatus>DELETE_SKIPPED</ResourceStatus>"));
+    free(body);
+    /* empty it and delete again */
+    ck_assert_int_eq(gr_request(&srv, "s3", "DELETE", path, NULL, NULL, 0, &r), 0);
+    gr_resp_free(&r);
+    CFN(&body, "DeleteStack", "StackName", "del", NULL);
+    free(body);
+    expect_status(id, "DELETE_COMPLETE");
+    snprintf(path, sizeof(path), "/%s", bucket);
+    ck_assert_int_eq(rest("s3", "HEAD", path, NULL), 404);
+    /* the Retain bucket is still there */
+    {
+        char *bucket_list = NULL;
+        rest("s3", "GET", "/", &bucket_list);
+        ck_assert_ptr_nonnull(strstr(bucket_list, "<Name>del-kept-"));
+        free(bucket_list);
+    }
+    ck_assert_int_eq(CFN(&body, "DescribeStacks", "StackName", "del", NULL), 400);
+    free(body);
+    ck_assert_int_eq(CFN(&body, "DescribeStacks", "StackName", id, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<StackStatus>DELETE_COMPLETE</StackStatus>"));
+    free(body);
+    free(bucket);
+    free(id);
+}
+END_TEST
+
+START_TEST(test_change_sets)
+{
+    char *body = NULL, *id, *cs2;
+    const char *v1 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}";
+    const char *v2 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"DisplayName\":\"d\"}},"
+                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"QueueName\":\"named\"}},"
+                     "\"B\":{\"Type\":\"AWS::S3::Bucket\"}}}";
+    ck_assert_int_eq(CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c1", "ChangeSetType", "CREATE",
+                         "TemplateBody", v1, NULL), 200);
+    id = xml_get(body, "Id");
+    ck_assert_msg(strncmp(id, "arn:aws:cloudformation:us-east-1:000000000000:changeSet/c1/", 58) == 0, "%s", id);
+    free(body);
+    /* the stack exists in REVIEW_IN_PROGRESS */
+    expect_status("cs", "REVIEW_IN_PROGRESS");
+    CFN(&body, "DescribeChangeSet", "ChangeSetName", id, NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<Status>CREATE_COMPLETE</Status>"));
+    ck_assert_ptr_nonnull(strstr(body, "<ExecutionStatus>AVAILABLE</ExecutionStatus>"));
+    ck_assert_int_eq(count(body, "<Action>Add</Action>"), 2);
+    free(body);
+    CFN(&body, "ListChangeSets", "StackName", "cs", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<Summaries><member>"));
+    ck_assert_ptr_nonnull(strstr(body, "<ChangeSetName>c1</ChangeSetName>"));
+    free(body);
+    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c1", "StackName", "cs", NULL), 200);
+    free(body);
+    expect_status("cs", "CREATE_COMPLETE");
+    CFN(&body, "DescribeChangeSet", "ChangeSetName", id, NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<ExecutionStatus>EXECUTE_COMPLETE</ExecutionStatus>"));
+    free(body);
+    /* an UPDATE change set: Modify (in place), Modify (replacement), Add */
+    ck_assert_int_eq(CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c2", "TemplateBody", v2,
+                         NULL), 200);
+    cs2 = xml_get(body, "Id");
+    free(body);
+    CFN(&body, "DescribeChangeSet", "ChangeSetName", "c2", "StackName", "cs", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<Action>Modify</Action><LogicalResourceId>T</LogicalResourceId>"));
+    ck_assert_ptr_nonnull(strstr(body, "<Replacement>False</Replacement>"));
+    ck_assert_ptr_nonnull(strstr(body, "<Action>Modify</Action><LogicalResourceId>Q</LogicalResourceId>"));
+    ck_assert_ptr_nonnull(strstr(body, "<Replacement>True</Replacement>"));
+    ck_assert_ptr_nonnull(strstr(body, "<Action>Add</Action><LogicalResourceId>B</LogicalResourceId>"));
+    ck_assert_ptr_nonnull(strstr(body, "<RequiresRecreation>Always</RequiresRecreation>"));
+    free(body);
+    /* delete it; a Remove change set; an empty change set FAILS */
+    ck_assert_int_eq(CFN(&body, "DeleteChangeSet", "ChangeSetName", cs2, NULL), 200);
+    free(body);
+    ck_assert_int_eq(CFN(&body, "DescribeChangeSet", "ChangeSetName", cs2, NULL), 404);
+    ck_assert_ptr_nonnull(strstr(body, "<Code>ChangeSetNotFound</Code>"));
+    free(body);
+    CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c3", "TemplateBody",
+        "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", NULL);
+    free(body);
+    CFN(&body, "DescribeChangeSet", "ChangeSetName", "c3", "StackName", "cs", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<Action>Remove</Action><LogicalResourceId>Q</LogicalResourceId>"));
+    free(body);
+    CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c4", "TemplateBody", v1, NULL);
+    free(body);
+    CFN(&body, "DescribeChangeSet", "ChangeSetName", "c4", "StackName", "cs", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<Status>FAILED</Status>"));
+    ck_assert_ptr_nonnull(strstr(body, "The submitted information didn&apos;t contain changes. Submit different information to create a change set."));
+    free(body);
+    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c4", "StackName", "cs", NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "<Code>InvalidChangeSetStatus</Code>"));
+    free(body);
+    /* execute the Remove one */
+    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c3", "StackName", "cs", NULL), 200);
+    free(body);
+    expect_status("cs", "UPDATE_COMPLETE");
+    CFN(&body, "ListStackResources", "StackName", "cs", NULL);
+    ck_assert_int_eq(count(body, "<LogicalResourceId>"), 1);
+    free(body);
+    free(id);
+    free(cs2);
+}
+END_TEST
+
+START_TEST(test_cancel_update_stack)
+{
+    char *body = NULL;
+    create_stack("cu", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", 0);
+    expect_status("cu", "CREATE_COMPLETE");
+    ck_assert_int_eq(CFN(&body, "CancelUpdateStack", "StackName", "cu", NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "CancelUpdateStack cannot be called from current stack status"));
+    free(body);
+    ck_assert_int_eq(CFN(&body, "CancelUpdateStack", "StackName", "zz", NULL), 400);
+    free(body);
+}
+END_TEST
+
+START_TEST(test_list_exports)
+{
+    char *body = NULL;
+    create_stack("ex1", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
+                        "\"Outputs\":{\"A\":{\"Value\":{\"Ref\":\"T\"},\"Export\":{\"Name\":{\"Fn::Sub\":\"${AWS::StackName}-topic\"}}}}}", 0);
+    expect_status("ex1", "CREATE_COMPLETE");
+    CFN(&body, "ListExports", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<Exports><member><ExportingStackId>arn:aws:cloudformation:"));
+    ck_assert_ptr_nonnull(strstr(body, "<Name>ex1-topic</Name><Value>arn:aws:sns:us-east-1:000000000000:ex1-T-"));
+    free(body);
+    /* Fn::ImportValue from another stack */
+    create_stack("ex2", "{\"Resources\":{\"Q\":{\"Type\":\"AWS::SQS::Queue\"}},"
+                        "\"Outputs\":{\"I\":{\"Value\":{\"Fn::ImportValue\":\"ex1-topic\"}}}}", 0);
+    expect_status("ex2", "CREATE_COMPLETE");
+    {
+        char *v = output("ex2", "I");
+        ck_assert_msg(strncmp(v, "arn:aws:sns:us-east-1:000000000000:ex1-T-", 41) == 0, "%s", v);
+        free(v);
+    }
+    /* a second export of the same name fails the stack */
+    create_stack("ex3", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
+                        "\"Outputs\":{\"A\":{\"Value\":\"x\",\"Export\":{\"Name\":\"ex1-topic\"}}}}", 0);
+    expect_status("ex3", "ROLLBACK_COMPLETE");
+    CFN(&body, "DescribeStacks", "StackName", "ex3", NULL);
+    free(body);
+    CFN(&body, "DescribeStackEvents", "StackName", "ex3", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "Export with name ex1-topic is already exported by stack ex1"));
+    free(body);
+    /* deleting the exporter removes the export */
+    CFN(&body, "DeleteStack", "StackName", "ex1", NULL);
+    free(body);
+    {
+        int i;
+        for (i = 0; i < 2000; i++) {
+            CFN(&body, "ListExports", NULL);
+            if (strstr(body, "ex1-topic") == NULL) {
+                break;
+            }
+            free(body);
+            body = NULL;
+            usleep(2000);
+        }
+        ck_assert_ptr_null(strstr(body, "ex1-topic"));
+        free(body);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------- resource types */
+
+START_TEST(test_all_resource_types)
+{
+    char *t = fixture("all-types.yaml"), *body = NULL, *v, path[1024], *stack_id_all;
+    create_stack("all", t, 1);
+    expect_status("all", "CREATE_COMPLETE");
+    CFN(&body, "DescribeStacks", "StackName", "all", NULL);
+    stack_id_all = xml_get(body, "StackId");
+    free(body);
+    /* Lambda: function, version, alias, permission, event source mapping */
+    v = physical("all", "Fn");
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s", v);
+    ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "nodejs20.x"));
+    free(body);
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/aliases/dev", v);
+    ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "\"FunctionVersion\":\"1\""));
+    free(body);
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/policy?Qualifier=dev", v);
+    ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "apigateway.amazonaws.com"));
+    free(body);
+    free(v);
+    v = output("all", "EsmId");
+    snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", v);
+    ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
+    free(body);
+    free(v);
+    /* API Gateway: the stage URL really invokes the function via the alias */
+    v = output("all", "ApiId");
+    {
+        struct gr_resp r;
+        char url[512];
+        snprintf(url, sizeof(url), "/_aws/execute-api/%s/dev/hello", v);
+        ck_assert_int_eq(gr_request_unsigned(&srv, "GET", url, NULL, NULL, 0, &r), 0);
+        ck_assert_msg(r.status == 200 && strstr(r.body, "\"stage\":\"dev\"") != NULL, "%ld %s", r.status, r.body);
+        gr_resp_free(&r);
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/stages/dev", v);
+    ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "functionAlias"));
+    free(body);
+    free(v);
+    /* IAM: role with inline + policy + managed policy */
+    v = physical("all", "Role");
+    ck_assert_int_eq(IAM(&body, "ListRolePolicies", "RoleName", v, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "inline"));
+    ck_assert_ptr_nonnull(strstr(body, "extra"));
+    free(body);
+    ck_assert_int_eq(IAM(&body, "ListAttachedRolePolicies", "RoleName", v, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "all-Managed-"));
+    free(body);
+    free(v);
+    /* SNS subscription, Events rule with its target, bucket policy */
+    v = output("all", "SubArn");
+    ck_assert_int_eq(SNS(&body, "GetSubscriptionAttributes", "SubscriptionArn", v, NULL), 200);
+    free(body);
+    free(v);
+    v = physical("all", "Rule");
+    {
+        char b[512];
+        cJSON *j = NULL;
+        snprintf(b, sizeof(b), "{\"Name\":\"%s\"}", v);
+        ck_assert_int_eq(jcall("events", "AWSEvents.DescribeRule", b, &j), 200);
+        ck_assert_str_eq(cJSON_GetObjectItem(j, "ScheduleExpression")->valuestring, "rate(5 minutes)");
+        cJSON_Delete(j);
+        j = NULL;
+        snprintf(b, sizeof(b), "{\"Rule\":\"%s\"}", v);
+        ck_assert_int_eq(jcall("events", "AWSEvents.ListTargetsByRule", b, &j), 200);
+        ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Targets")), 1);
+        cJSON_Delete(j);
+    }
+    free(v);
+    v = physical("all", "Bucket");
+    snprintf(path, sizeof(path), "/%s?policy=", v);
+    ck_assert_int_eq(rest("s3", "GET", path, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "s3:GetObject"));
+    free(body);
+    free(v);
+    /* DynamoDB and Logs attributes */
+    v = output("all", "TableStream");
+    ck_assert_ptr_nonnull(strstr(v, ":table/all-Table-"));
+    ck_assert_ptr_nonnull(strstr(v, "/stream/"));
+    free(v);
+    v = output("all", "LogsArn");
+    ck_assert_msg(strncmp(v, "arn:aws:logs:us-east-1:000000000000:log-group:all-Logs-", 55) == 0, "%s", v);
+    free(v);
+    /* and everything goes away with the stack */
+    {
+        char *w;
+        CFN(&body, "DeleteStack", "StackName", "all", NULL);
+        free(body);
+        expect_status(stack_id_all, "DELETE_COMPLETE");
+        w = world();
+        ck_assert_msg(strstr(w, "all-") == NULL, "left behind: %s", w);
+        free(w);
+    }
+    free(stack_id_all);
+    free(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------- rollbacks */
+
+START_TEST(test_create_rollback)
+{
+    char *before = world(), *after, *body = NULL;
+    char *t = fixture("failing.json");
+    create_stack("rb", t, 0);
+    expect_status("rb", "ROLLBACK_COMPLETE");
+    after = world();
+    ck_assert_str_eq(before, after);
+    CFN(&body, "DescribeStacks", "StackName", "rb", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "The following resource(s) failed to create: [Broken]. Rollback requested by user."));
+    free(body);
+    CFN(&body, "DescribeStackEvents", "StackName", "rb", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "Unsupported resource type AWS::Greenroom::Unsupported"));
+    ck_assert_int_eq(count(body, "<ResourceStatus>DELETE_COMPLETE</ResourceStatus>"), 4);
+    free(body);
+    /* a rolled-back stack cannot be updated, only deleted */
+    ck_assert_int_eq(CFN(&body, "UpdateStack", "StackName", "rb", "TemplateBody", t, NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "is in ROLLBACK_COMPLETE state and can not be updated."));
+    free(body);
+    /* OnFailure DELETE: the stack disappears */
+    CFN(&body, "CreateStack", "StackName", "rbd", "TemplateBody", t, "OnFailure", "DELETE", NULL);
+    {
+        char *id = xml_get(body, "StackId");
+        free(body);
+        ck_assert_ptr_nonnull(id);
+        expect_status(id, "DELETE_COMPLETE");
+        ck_assert_int_eq(CFN(&body, "DescribeStacks", "StackName", "rbd", NULL), 400);
+        free(body);
+        free(id);
+    }
+    /* OnFailure DO_NOTHING / DisableRollback: CREATE_FAILED, resources kept */
+    CFN(&body, "CreateStack", "StackName", "rbn", "TemplateBody", t, "OnFailure", "DO_NOTHING", NULL);
+    free(body);
+    expect_status("rbn", "CREATE_FAILED");
+    CFN(&body, "CreateStack", "StackName", "rbr", "TemplateBody", t, "DisableRollback", "true", NULL);
+    free(body);
+    expect_status("rbr", "CREATE_FAILED");
+    {
+        char *b = physical("rbr", "Bucket"), path[512];
+        snprintf(path, sizeof(path), "/%s", b);
+        ck_assert_int_eq(rest("s3", "HEAD", path, NULL), 200);
+        free(b);
+    }
+    free(before);
+    free(after);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_update_rollback)
+{
+    const char *v1 = "{\"Resources\":{"
+                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":30}},"
+                     "\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"first\"}},"
+                     "\"R\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{\"AssumeRolePolicyDocument\":{},"
+                     "\"Policies\":[{\"PolicyName\":\"p1\",\"PolicyDocument\":{}}]}}},"
+                     "\"Outputs\":{\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+    const char *v2 = "{\"Resources\":{"
+                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":99}},"
+                     "\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"second\"}},"
+                     "\"R\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{\"AssumeRolePolicyDocument\":{},"
+                     "\"Policies\":[{\"PolicyName\":\"p2\",\"PolicyDocument\":{}}]}},"
+                     "\"B\":{\"Type\":\"AWS::S3::Bucket\"},"
+                     "\"X\":{\"Type\":\"AWS::Greenroom::Nope\",\"DependsOn\":[\"Q\",\"T\",\"R\",\"B\"]}},"
+                     "\"Outputs\":{\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+    char *before, *after, *body = NULL, *url;
+    char vt[32];
+    create_stack("ur", v1, 1);
+    expect_status("ur", "CREATE_COMPLETE");
+    before = world();
+    ck_assert_ptr_nonnull(strstr(before, "policies <member>p1</member>"));
+    update_stack("ur", v2);
+    expect_status("ur", "UPDATE_ROLLBACK_COMPLETE");
+    after = world();
+    ck_assert_str_eq(before, after);
+    url = output("ur", "Q");
+    ck_assert_int_eq(sqs_attr(url, "VisibilityTimeout", vt, sizeof(vt)), 200);
+    ck_assert_str_eq(vt, "30");
+    CFN(&body, "DescribeStackEvents", "StackName", "ur", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "UPDATE_ROLLBACK_IN_PROGRESS"));
+    ck_assert_ptr_nonnull(strstr(body, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"));
+    ck_assert_ptr_nonnull(strstr(body, "The following resource(s) failed to create: [X]. "));
+    free(body);
+    /* the stack still holds the old template and can be updated again */
+    CFN(&body, "GetTemplate", "StackName", "ur", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "first"));
+    free(body);
+    CFN(&body, "DescribeStackResource", "StackName", "ur", "LogicalResourceId", "T", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<PhysicalResourceId>arn:aws:sns:us-east-1:000000000000:first<"));
+    free(body);
+    free(url);
+    free(before);
+    free(after);
+}
+END_TEST
+
+START_TEST(test_fault_hook)
+{
+    static const char *const hdr[] = {"Content-Type: application/json", NULL};
+    const char *rule = "[{\"id\":\"cfn\",\"cfnResourceFailure\":{\"logicalId\":\"BooksSqs\","
+                       "\"reason\":\"Resource limit exceeded\"}}]";
+    struct gr_resp r;
+    char *before = world(), *after, *body = NULL, *t = fixture("v05-example.json");
+    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/faults", hdr, rule, strlen(rule), &r), 0);
+    ck_assert_msg(r.status < 300, "%ld %s", r.status, r.body);
+    gr_resp_free(&r);
+    create_stack("fh", t, 1);
+    expect_status("fh", "ROLLBACK_COMPLETE");
+    CFN(&body, "DescribeStackEvents", "StackName", "fh", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<LogicalResourceId>BooksSqs</LogicalResourceId>"));
+    ck_assert_ptr_nonnull(strstr(body, "<ResourceStatus>CREATE_FAILED</ResourceStatus><ResourceStatusReason>Resource limit exceeded"));
+    free(body);
+    after = world();
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_timing_20)
+{
+    static const char *const hdr[] = {"Content-Type: application/json", NULL};
+    const char *rule = "[{\"cfnResourceFailure\":{\"logicalId\":\"Logs4\",\"reason\":\"injected\"},\"resource\":\"t20b\"}]";
+    char *t = fixture("twenty.json"), *body = NULL;
+    struct gr_resp r;
+    double t0, t1, t2;
+    t0 = now_ms();
+    create_stack("t20", t, 0);
+    expect_status("t20", "CREATE_COMPLETE");
+    t1 = now_ms();
+    CFN(&body, "ListStackResources", "StackName", "t20", NULL);
+    ck_assert_int_eq(count(body, "<ResourceStatus>CREATE_COMPLETE</ResourceStatus>"), 20);
+    free(body);
+    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/faults", hdr, rule, strlen(rule), &r), 0);
+    gr_resp_free(&r);
+    t1 = now_ms() - t1 + t1;
+    {
+        double s = now_ms();
+        create_stack("t20b", t, 0);
+        expect_status("t20b", "ROLLBACK_COMPLETE");
+        t2 = now_ms() - s;
+    }
+    CFN(&body, "DescribeStackEvents", "StackName", "t20b", NULL);
+    ck_assert_int_eq(count(body, "<ResourceStatus>DELETE_COMPLETE</ResourceStatus>"), 20);
+    free(body);
+    fprintf(stderr, "timing: 20-resource create %.1f ms; create of 19 + failure + full rollback %.1f ms\n",
+            t1 - t0, t2);
+    free(t);
+}
+END_TEST
+
+static Suite *cfn_suite(void)
+{
+    Suite *s = suite_create("cloudformation");
+    struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {
+        {"CreateStack", test_create_stack},
+        {"DescribeStacks", test_describe_stacks},
+        {"ListStacks", test_list_stacks},
+        {"DescribeStackEvents", test_describe_stack_events},
+        {"DescribeStackResources", test_describe_stack_resources},
+        {"ListStackResources", test_list_stack_resources},
+        {"GetTemplate", test_get_template},
+        {"GetTemplateSummary", test_get_template_summary},
+        {"ValidateTemplate", test_validate_template},
+        {"UpdateStack", test_update_stack},
+        {"UpdateInProgress", test_update_in_progress},
+        {"DeleteStack", test_delete_stack},
+        {"ChangeSets", test_change_sets},
+        {"CancelUpdateStack", test_cancel_update_stack},
+        {"ListExports", test_list_exports},
+        {"AllResourceTypes", test_all_resource_types},
+        {"CreateRollback", test_create_rollback},
+        {"UpdateRollback", test_update_rollback},
+        {"FaultHook", test_fault_hook},
+        {"Timing20", test_timing_20},
+    };
+    size_t i;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, cases[i].fn);
+        tcase_set_timeout(tc, 60);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(cfn_suite());
+    int failed;
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
