@@ -661,7 +661,11 @@ static void post_rules(const char *json)
 static long s3(const char *method, const char *path, const char *body, struct gr_resp *r)
 {
     int rc = gr_request(&srv, "s3", method, path, NULL, body, body != NULL ? strlen(body) : 0, r);
-    return rc == 0 ? r->status : -1;
+    if (rc != 0) {
+        gr_resp_free(r);
+        return -1;
+    }
+    return r->status;
 }
 
 /* Is service svc built into this greenroom (GET /_greenroom/health)? Tests
@@ -688,7 +692,11 @@ static long query(const char *service, const char *form, struct gr_resp *r)
 {
     const char *h[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
     int rc = gr_request(&srv, service, "POST", "/", h, form, strlen(form), r);
-    return rc == 0 ? r->status : -1;
+    if (rc != 0) {
+        gr_resp_free(r);
+        return -1;
+    }
+    return r->status;
 }
 
 #define STS_WHO "Action=GetCallerIdentity&Version=2011-06-15"

@@ -68,7 +68,11 @@ static long query(const char *service, const char *form, struct gr_resp *r)
 {
     const char *h[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
     int rc = gr_request(&srv, service, "POST", "/", h, form, strlen(form), r);
-    return rc == 0 ? r->status : -1;
+    if (rc != 0) {
+        gr_resp_free(r);
+        return -1;
+    }
+    return r->status;
 }
 
 /* An IAM call from fmt with two %s: name and doc. */
@@ -223,7 +227,11 @@ END_TEST
 static long s3(const char *method, const char *path, const char *body, struct gr_resp *r)
 {
     int rc = gr_request(&srv, "s3", method, path, NULL, body, body != NULL ? strlen(body) : 0, r);
-    return rc == 0 ? r->status : -1;
+    if (rc != 0) {
+        gr_resp_free(r);
+        return -1;
+    }
+    return r->status;
 }
 
 /* GET an object's body (caller frees), NULL when not 200. */
