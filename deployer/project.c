@@ -321,7 +321,8 @@ cJSON *dep_json_load_file(const char *path, struct dep_err *err)
         return NULL;
     }
     j = cJSON_ParseWithLength(text, len);
-    if (!j || json_locate_error(text, len, &off, &what) < 0) {
+    /* the strict validator also rejects what cJSON tolerates (trailing commas) */
+    if (json_locate_error(text, len, &off, &what) < 0 || !j) {
         int line, col;
         if (!what) {
             const char *ep = cJSON_GetErrorPtr();

@@ -33,6 +33,7 @@
 
 #include <curl/curl.h>
 #include <expat.h>
+#include <openssl/evp.h>
 
 /* ----------------------------------------------------------------- errors */
 
@@ -495,7 +496,12 @@ void dep_parse_aws_error(enum dep_proto proto, long status, const char *headers,
             snprintf(err->request_id, sizeof(err->request_id), "%s", hb);
         }
     }
-    if (proto == DEP_PROTO_REST_JSON || proto == DEP_PROTO_JSON) {
+    const char *first = body;
+    while (first && first < body + body_len && (*first == ' ' || *first == '\n' || *first == '\r' || *first == '\t')) {
+        first++;
+    }
+    int looks_xml = first && first < body + body_len && *first == '<';
+    if ((proto == DEP_PROTO_REST_JSON || proto == DEP_PROTO_JSON) && !looks_xml) {
         cJSON *j = body && body_len ? cJSON_ParseWithLength(body, body_len) : NULL;
         const char *code = NULL;
         if (headers && hdr_get(headers, "x-amzn-ErrorType", hb, sizeof(hb))) {
@@ -1007,6 +1013,20 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
     }
     pthread_mutex_unlock(&T.lock);
 
+    char payload_hdr[100];
+    {
+        unsigned char md[32];
+        unsigned int ml = 0;
+        static const char hex[] = "0123456789abcdef";
+        char *q = payload_hdr + snprintf(payload_hdr, sizeof(payload_hdr), "x-amz-content-sha256: ");
+        EVP_Digest(req->body ? req->body : "", req->body ? req->body_len : 0, md, &ml, EVP_sha256(), NULL);
+        for (unsigned int i = 0; i < ml && i < 32; i++) {
+            *q++ = hex[md[i] >> 4];
+            *q++ = hex[md[i] & 15];
+        }
+        *q = 0;
+    }
+
     for (attempt = 1;; attempt++) {
         struct dep_buf body = {0}, headers = {0};
         struct sink sink = {&body, 0};
@@ -1051,6 +1071,10 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
         }
         if (token[0]) {
             hl = curl_slist_append(hl, token);
+        }
+        if (strcmp(req->service, "s3") == 0) {
+            /* S3 wants the payload hash as a header (and signs it) */
+            hl = curl_slist_append(hl, payload_hdr);
         }
         for (int i = 0; req->headers && req->headers[i]; i++) {
             hl = curl_slist_append(hl, req->headers[i]);
