@@ -472,19 +472,69 @@ static int snap_common_columns(sqlite3 *db, const char *t, struct emu_buf *b)
     return n;
 }
 
+/* One live table during a restore. */
+struct snap_table {
+    char *name;
+    int in_snap;  /* the snapshot has it */
+    int same;     /* ... with the same CREATE statement: copy with SELECT * */
+    int nonempty; /* rows in the live table or the snapshot's */
+};
+
+/* Marks which tables have rows on either side, in one statement (a table
+ * empty on both sides needs no work). Returns 0, or -1: treat all as
+ * non-empty. */
+static int snap_find_nonempty(sqlite3 *db, struct snap_table *t, size_t n)
+{
+    struct emu_buf sql = {0};
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (n == 0) {
+        return 0;
+    }
+    if (n > 400) { /* SQLite's compound SELECT limit is 500 */
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        emu_buf_printf(&sql, "%sSELECT %zu, EXISTS(SELECT 1 FROM main.\"%s\")", i > 0 ? " UNION ALL " : "",
+                       i, t[i].name);
+        if (t[i].in_snap) {
+            emu_buf_printf(&sql, " OR EXISTS(SELECT 1 FROM snap.\"%s\")", t[i].name);
+        }
+    }
+    if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) == SQLITE_OK) {
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            sqlite3_int64 i = sqlite3_column_int64(st, 0);
+            if (i >= 0 && (size_t)i < n) {
+                t[i].nonempty = sqlite3_column_int(st, 1);
+            }
+        }
+        rc = step == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    emu_buf_release(&sql);
+    return rc;
+}
+
 /* Replaces the rows of every live table (but the kept ones) with the
  * snapshot's. The live connection has no transaction open and "snap" is
- * attached. Returns 0 or -1. */
+ * attached. Tables empty on both sides are left alone; tables whose schema
+ * is the snapshot's are copied with SELECT *, others column by column.
+ * Returns 0 or -1. */
 static int snap_copy_tables(sqlite3 *db, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    struct emu_kvlist tables = {0};
+    struct snap_table *tables = NULL;
+    size_t n = 0;
+    size_t cap = 0;
     int rc = -1;
 
     if (sqlite3_prepare_v2(db,
-                           "SELECT m.name, EXISTS(SELECT 1 FROM snap.sqlite_master s"
-                           " WHERE s.type = 'table' AND s.name = m.name)"
-                           " FROM main.sqlite_master m WHERE m.type = 'table'"
+                           "SELECT m.name, s.name IS NOT NULL, s.sql IS m.sql"
+                           " FROM main.sqlite_master m LEFT JOIN snap.sqlite_master s"
+                           " ON s.type = 'table' AND s.name = m.name"
+                           " WHERE m.type = 'table'"
                            " AND (m.name NOT LIKE 'sqlite_%' OR m.name = 'sqlite_sequence')",
                            -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot list tables: %s", sqlite3_errmsg(db));
@@ -492,9 +542,28 @@ static int snap_copy_tables(sqlite3 *db, char *err, size_t errlen)
     }
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
-        if (t != NULL && !snap_table_kept(t)) {
-            emu_kv_add(&tables, t, sqlite3_column_int(st, 1) ? "1" : "0");
+        if (t == NULL || snap_table_kept(t) || strchr(t, '"') != NULL) {
+            continue; /* no quoted names in our schemas */
         }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct snap_table *nt = realloc(tables, ncap * sizeof(*nt));
+            if (nt == NULL) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
+            }
+            tables = nt;
+            cap = ncap;
+        }
+        tables[n].name = strdup(t);
+        if (tables[n].name == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        tables[n].in_snap = sqlite3_column_int(st, 1);
+        tables[n].same = sqlite3_column_int(st, 2);
+        tables[n].nonempty = 1;
+        n++;
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -503,23 +572,28 @@ static int snap_copy_tables(sqlite3 *db, char *err, size_t errlen)
         snprintf(err, errlen, "cannot begin: %s", sqlite3_errmsg(db));
         goto out;
     }
+    if (snap_find_nonempty(db, tables, n) != 0) {
+        for (size_t i = 0; i < n; i++) {
+            tables[i].nonempty = 1;
+        }
+    }
     snap_exec(db, "PRAGMA defer_foreign_keys=ON");
-    for (size_t i = 0; i < tables.n; i++) {
-        const char *t = tables.items[i].key;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = tables[i].name;
         struct emu_buf sql = {0};
         struct emu_buf cols = {0};
-        int ok;
-        if (strchr(t, '"') != NULL) {
-            continue; /* no such names in our schemas */
+        int ok = 1;
+        if (!tables[i].nonempty) {
+            continue;
         }
-        emu_buf_printf(&sql, "DELETE FROM main.\"%s\"", t);
-        ok = snap_exec(db, sql.data) == 0;
-        if (ok && strcmp(tables.items[i].value, "1") == 0 && snap_common_columns(db, t, &cols) > 0) {
-            emu_buf_release(&sql);
-            emu_buf_printf(&sql, "INSERT INTO main.\"%s\" (%s) SELECT %s FROM snap.\"%s\"", t,
+        emu_buf_printf(&sql, "DELETE FROM main.\"%s\";", t);
+        if (tables[i].in_snap && tables[i].same) {
+            emu_buf_printf(&sql, "INSERT INTO main.\"%s\" SELECT * FROM snap.\"%s\";", t, t);
+        } else if (tables[i].in_snap && snap_common_columns(db, t, &cols) > 0) {
+            emu_buf_printf(&sql, "INSERT INTO main.\"%s\" (%s) SELECT %s FROM snap.\"%s\";", t,
                            cols.data, cols.data, t);
-            ok = snap_exec(db, sql.data) == 0;
         }
+        ok = snap_exec(db, sql.data) == 0;
         emu_buf_release(&sql);
         emu_buf_release(&cols);
         if (!ok) {
@@ -536,7 +610,10 @@ static int snap_copy_tables(sqlite3 *db, char *err, size_t errlen)
     rc = 0;
 out:
     sqlite3_finalize(st);
-    emu_kv_release(&tables);
+    for (size_t i = 0; i < n; i++) {
+        free(tables[i].name);
+    }
+    free(tables);
     return rc;
 }
 
