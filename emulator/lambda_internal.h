@@ -73,6 +73,13 @@ int lambda_zip_extract(const char *code_hex, char *out, size_t len, char *err, s
 /* Returns 1 when data[0..len) is a readable zip archive, else 0. */
 int lambda_zip_valid(const void *data, size_t len);
 
+/* svc_lambda.c: 1 when one of statements (a resource policy's Statement
+ * array) lets the service principal invoke the function from source_arn
+ * (NULL when unknown): Allow, lambda:InvokeFunction (or lambda:* or *), the
+ * principal (or "*"), and its AWS:SourceArn (ArnLike/ArnEquals, wildcards)
+ * and AWS:SourceAccount conditions. */
+int lambda_policy_allows(const cJSON *statements, const char *principal, const char *source_arn);
+
 /* svc_iam.c: 1 when role_arn names a role that exists in account, else 0.
  * Must be called with the store locked. */
 int iam_role_exists(const char *account, const char *role_arn);

@@ -829,10 +829,8 @@ static int lfn_apply_config(struct emu_request *req, struct emu_response *resp, 
             emu_buf_release(&b);
             return -1;
         }
-        cJSON_ReplaceItemInObject(cfg, "Runtime", cJSON_CreateString(x->valuestring));
-        if (cJSON_GetObjectItemCaseSensitive(cfg, "Runtime") == NULL) {
-            cJSON_AddStringToObject(cfg, "Runtime", x->valuestring);
-        }
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "Runtime");
+        cJSON_AddStringToObject(cfg, "Runtime", x->valuestring);
     }
     x = cJSON_GetObjectItemCaseSensitive(body, "Role");
     if (x != NULL) {
@@ -2498,6 +2496,18 @@ static int lfn_statement_allows(const cJSON *s, const char *principal, const cha
     return 1;
 }
 
+int lambda_policy_allows(const cJSON *statements, const char *principal, const char *source_arn)
+{
+    const cJSON *s = NULL;
+    cJSON_ArrayForEach(s, statements)
+    {
+        if (lfn_statement_allows(s, principal, source_arn)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ invoke */
 
 /* A small thread-safe generator for weighted routing. */
@@ -2598,15 +2608,7 @@ static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp
             q = "";
         }
         cJSON *stmts = lfn_statements(req, ref.name, q);
-        int allowed = 0;
-        const cJSON *s = NULL;
-        cJSON_ArrayForEach(s, stmts)
-        {
-            if (lfn_statement_allows(s, principal, source_arn)) {
-                allowed = 1;
-                break;
-            }
-        }
+        int allowed = lambda_policy_allows(stmts, principal, source_arn);
         cJSON_Delete(stmts);
         if (!allowed) {
             char arn[400];

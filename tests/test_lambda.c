@@ -6,6 +6,7 @@
  * One tcase per operation; every validation has a negative case.
  */
 #include <check.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <regex.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <zip.h>
 
 #include "harness.h"
+#include "lambda_internal.h" /* lambda_policy_allows, unit-tested below */
 
 static struct gr_server srv;
 static const char *const json_hdr[] = {"Content-Type: application/json", NULL};
@@ -1288,6 +1290,116 @@ START_TEST(test_invoke_weighted_alias)
 }
 END_TEST
 
+
+/* The check Invoke applies to internal callers (x-greenroom-source-principal):
+ * evaluated on the policy documents AddPermission writes. */
+START_TEST(test_invoke_policy_check)
+{
+    cJSON *st = cJSON_Parse(
+        "[{\"Sid\":\"a\",\"Effect\":\"Allow\",\"Principal\":{\"Service\":"
+        "\"apigateway.amazonaws.com\"},\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"x\","
+        "\"Condition\":{\"ArnLike\":{\"AWS:SourceArn\":\"arn:aws:execute-api:us-east-1:"
+        "000000000000:abc/*/GET/books\"}}},"
+        "{\"Sid\":\"b\",\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"sns.amazonaws.com\"},"
+        "\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"x\"},"
+        "{\"Sid\":\"c\",\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"s3.amazonaws.com\"},"
+        "\"Action\":\"lambda:GetFunction\",\"Resource\":\"x\"},"
+        "{\"Sid\":\"d\",\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"events.amazonaws.com\"},"
+        "\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"x\",\"Condition\":{\"StringEquals\":"
+        "{\"AWS:SourceAccount\":\"111122223333\"},\"ArnEquals\":{\"AWS:SourceArn\":"
+        "\"arn:aws:events:us-east-1:111122223333:rule/r\"}}}]");
+    ck_assert_ptr_nonnull(st);
+    const char *api = "apigateway.amazonaws.com";
+    ck_assert(lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/GET/books"));
+    ck_assert(lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/books"));
+    ck_assert(!lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/POST/books"));
+    ck_assert(!lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:xyz/dev/GET/books"));
+    ck_assert(!lambda_policy_allows(st, api, NULL));
+    ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", "arn:aws:sns:us-east-1:000000000000:t"));
+    ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", NULL));
+    ck_assert(!lambda_policy_allows(st, "s3.amazonaws.com", "arn:aws:s3:::b")); /* wrong action */
+    ck_assert(!lambda_policy_allows(st, "iot.amazonaws.com", NULL));          /* no statement */
+    ck_assert(lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r"));
+    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r2"));
+    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:999999999999:rule/r"));
+    cJSON_Delete(st);
+    cJSON *star = cJSON_Parse("[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:*\"}]");
+    ck_assert(lambda_policy_allows(star, "anything.amazonaws.com", NULL));
+    cJSON_Delete(star);
+    cJSON *deny = cJSON_Parse("[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"*\"}]");
+    ck_assert(!lambda_policy_allows(deny, "sns.amazonaws.com", NULL));
+    cJSON_Delete(deny);
+    ck_assert(!lambda_policy_allows(NULL, "sns.amazonaws.com", NULL));
+}
+END_TEST
+
+static long invoke_pid(const char *fn, const char *payload)
+{
+    struct gr_resp r = invoke(fn, NULL, payload, NULL);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = gr_resp_json(&r);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "pid"));
+    long pid = (long)cJSON_GetObjectItem(j, "pid")->valuedouble;
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    return pid;
+}
+
+static void *invoke_pid_thread(void *arg)
+{
+    long *out = arg;
+    *out = invoke_pid("cc", "{\"sleep\":400}");
+    return NULL;
+}
+
+START_TEST(test_invoke_sandboxes)
+{
+    /* warm reuse: one process answers invocation after invocation */
+    create_ok("wr", "nodejs20.x", "index.pid", "node", "");
+    long p1 = invoke_pid("wr", "{}");
+    long p2 = invoke_pid("wr", "{}");
+    ck_assert_int_eq(p1, p2);
+    /* a configuration change starts a new sandbox and retires the old one */
+    struct gr_resp r = lam("PUT", "/2015-03-31/functions/wr/configuration", "{\"MemorySize\":256}");
+    gr_resp_free(&r);
+    long p3 = invoke_pid("wr", "{}");
+    ck_assert_int_ne(p3, p1);
+
+    /* concurrent invocations get their own sandboxes */
+    create_ok("cc", "nodejs20.x", "index.pid", "node", "");
+    long pids[3] = {0, 0, 0};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pthread_create(&th[i], NULL, invoke_pid_thread, &pids[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+    }
+    ck_assert(pids[0] != pids[1] && pids[1] != pids[2] && pids[0] != pids[2]);
+
+    /* idle expiry (GREENROOM_LAMBDA_IDLE_SECONDS) */
+    gr_stop(&srv);
+    setenv("GREENROOM_LAMBDA_IDLE_SECONDS", "0.5", 1);
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+    unsetenv("GREENROOM_LAMBDA_IDLE_SECONDS");
+    create_role();
+    create_ok("idle", "nodejs20.x", "index.pid", "node", "");
+    long q1 = invoke_pid("idle", "{}");
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/%ld", q1);
+    int gone = 0;
+    for (int i = 0; i < 100 && !gone; i++) {
+        struct stat st;
+        gone = stat(proc, &st) != 0;
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert(gone);
+    long q2 = invoke_pid("idle", "{}");
+    ck_assert_int_ne(q1, q2);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ IAM */
 
 START_TEST(test_iam_role_gate)
@@ -1353,6 +1465,8 @@ static Suite *lambda_suite(void)
         {"InvokePython", test_invoke_python},
         {"InvokeProvided", test_invoke_provided},
         {"InvokeWeightedAlias", test_invoke_weighted_alias},
+        {"InvokePolicyCheck", test_invoke_policy_check},
+        {"InvokeSandboxes", test_invoke_sandboxes},
         {"IamRoleGate", test_iam_role_gate},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
