@@ -1379,6 +1379,46 @@ static void fault_http_effects(struct emu_request *req, struct emu_response *res
     emu_resp_json(resp, 200, o);
 }
 
+/* GET or DELETE /_greenroom/faults/{id} (id percent-encoded in the path). */
+static void fault_http_one(struct emu_request *req, struct emu_response *resp, const char *raw)
+{
+    char msg[300];
+    char *id = emu_url_decode(raw, strlen(raw), 0);
+    if (id == NULL) {
+        fault_http_error(resp, 400, "InvalidFaultRule", "bad rule id in the path");
+        return;
+    }
+    if (strcmp(req->method, "DELETE") == 0) {
+        if (fault_remove(id) == 0) {
+            snprintf(msg, sizeof(msg), "no rule with id \"%.200s\"", id);
+            fault_http_error(resp, 404, "NoSuchFaultRule", msg);
+        } else {
+            emu_resp_json(resp, 200, fault_list_json(1));
+        }
+    } else if (strcmp(req->method, "GET") == 0) {
+        cJSON *list = fault_list_json(1);
+        cJSON *found = NULL;
+        const cJSON *r;
+        cJSON_ArrayForEach(r, list)
+        {
+            const cJSON *rid = cJSON_GetObjectItemCaseSensitive(r, "id");
+            if (found == NULL && cJSON_IsString(rid) && strcmp(rid->valuestring, id) == 0) {
+                found = cJSON_Duplicate(r, 1);
+            }
+        }
+        cJSON_Delete(list);
+        if (found == NULL) {
+            snprintf(msg, sizeof(msg), "no rule with id \"%.200s\"", id);
+            fault_http_error(resp, 404, "NoSuchFaultRule", msg);
+        } else {
+            emu_resp_json(resp, 200, found);
+        }
+    } else {
+        fault_http_error(resp, 405, "MethodNotAllowed", "use GET or DELETE on one rule");
+    }
+    free(id);
+}
+
 void fault_http(struct emu_request *req, struct emu_response *resp)
 {
     char err[512];
@@ -1389,6 +1429,12 @@ void fault_http(struct emu_request *req, struct emu_response *resp)
     err[0] = 0;
     if (localstack && strstr(req->path, "/chaos/effects") != NULL) {
         fault_http_effects(req, resp);
+        return;
+    }
+    /* /_greenroom/faults/{id}: one rule (GET) or its removal (DELETE) */
+    static const char one[] = "/_greenroom/faults/";
+    if (strncmp(req->path, one, sizeof(one) - 1) == 0 && req->path[sizeof(one) - 1] != 0) {
+        fault_http_one(req, resp, req->path + sizeof(one) - 1);
         return;
     }
     if (strcmp(req->method, "GET") == 0) {

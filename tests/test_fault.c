@@ -563,6 +563,17 @@ START_TEST(test_http_crud)
     ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItemCaseSensitive(out, "message")->valuestring,
                                  "\"a\""));
     cJSON_Delete(out);
+    ck_assert_int_eq(control("GET", "/_greenroom/faults/c", NULL, NULL, &out), 200);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(out, "service")->valuestring, "sqs");
+    cJSON_Delete(out);
+    ck_assert_int_eq(control("GET", "/_greenroom/faults/nope", NULL, NULL, NULL), 404);
+    ck_assert_int_eq(control("DELETE", "/_greenroom/faults/c", NULL, NULL, &out), 200);
+    ck_assert_int_eq(cJSON_GetArraySize(out), 2);
+    cJSON_Delete(out);
+    ck_assert_int_eq(control("DELETE", "/_greenroom/faults/c", NULL, NULL, NULL), 404);
+    ck_assert_int_eq(control("PATCH", "/_greenroom/faults", NULL,
+                             "{\"id\":\"c\",\"service\":\"sqs\",\"hang\":true}", NULL),
+                     200);
     ck_assert_int_eq(control("DELETE", "/_greenroom/faults", "id=a", NULL, &out), 200);
     ck_assert_int_eq(cJSON_GetArraySize(out), 2);
     cJSON_Delete(out);

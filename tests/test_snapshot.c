@@ -267,6 +267,9 @@ START_TEST(test_save_restore_equality_s3)
     char *buckets_before = strdup(strstr(r.body, "<Buckets"));
     gr_resp_free(&r);
     save("objects");
+    cJSON *desc = ctl("GET", "/_greenroom/snapshots/objects", NULL, 200);
+    ck_assert_int_ge(cJSON_GetObjectItemCaseSensitive(desc, "objects")->valueint, 10);
+    cJSON_Delete(desc);
     /* overwrite, delete, add, new bucket */
     ck_assert_int_eq(s3("PUT", "/snap-bkt/k0", "v2-0", &r), 200);
     gr_resp_free(&r);
