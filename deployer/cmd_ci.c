@@ -20,7 +20,8 @@
  *   "region":      region when -r is not given (else AWS_REGION,
  *                  AWS_DEFAULT_REGION, us-east-1)
  * Pull requests never deploy; anything else prints why and exits 0.
- * -s forces a stage (no detection).
+ * -s forces a stage (no detection). STAGEHAND_CI_FLOW=v05 runs the six
+ * v0.5 steps even when `deploy` is available.
  */
 #include "dep.h"
 
@@ -92,8 +93,11 @@ int cmd_ci(struct dep_ctx *c)
     if (rc) {
         return rc;
     }
-    if (dep_have_txn_deploy()) {
-        return cmd_deploy(c);
+    {
+        const char *flow = env("STAGEHAND_CI_FLOW");
+        if (dep_have_txn_deploy() && !(flow && strcmp(flow, "v05") == 0)) {
+            return cmd_deploy(c);
+        }
     }
     return dep_run_v05_flow(c);
 }

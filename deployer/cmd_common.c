@@ -2,8 +2,8 @@
  * cmd_common.c - what the v0.5 commands share: loading and populating the
  * project into a struct dep_ctx, the account id, function selection
  * (-a, names, current directory), re-population after a step changed
- * variables, and dep_run_v05_flow (the six steps in the seed's order with
- * a checked meta push after every step that writes variables).
+ * variables, and dep_run_v05_flow (the six steps in the seed's order; the
+ * steps that write variables push them to the meta bucket themselves).
  */
 #include "dep.h"
 
@@ -216,11 +216,9 @@ int dep_run_v05_flow(struct dep_ctx *c)
     } else {
         dep_out_warn("s-project.json has no custom.meta {name, region}: meta sync skipped");
     }
+    /* each step pushes the variables it wrote (dep_meta_autopush) */
     rc = dep_step_resources_deploy(c);
     if (rc) {
-        return rc;
-    }
-    if (have_meta && (rc = dep_meta_push_step(c)) != 0) {
         return rc;
     }
     rc = dep_step_function_deploy(c);
@@ -228,21 +226,8 @@ int dep_run_v05_flow(struct dep_ctx *c)
         return rc;
     }
     rc = dep_step_event_deploy(c);
-    if (have_meta) {
-        int r2 = dep_meta_push_step(c);
-        if (!rc) {
-            rc = r2;
-        }
-    }
     if (rc) {
         return rc;
     }
-    rc = dep_step_endpoint_deploy(c);
-    if (have_meta) {
-        int r2 = dep_meta_push_step(c);
-        if (!rc) {
-            rc = r2;
-        }
-    }
-    return rc;
+    return dep_step_endpoint_deploy(c);
 }

@@ -597,6 +597,13 @@ int dep_step_endpoint_deploy(struct dep_ctx *c)
     dep_out_result("stageUrl", cJSON_CreateString(url));
     rc = DEP_EXIT_OK;
 out:
+    if (api_id[0]) {
+        /* apiGatewayApi was stored as a variable */
+        int r = dep_meta_autopush(c, STEP);
+        if (!rc) {
+            rc = r;
+        }
+    }
     for (int k = 0; k < n_authorizer_ids; k++) {
         free((char *)authorizer_ids[k][1]);
     }

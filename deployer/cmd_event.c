@@ -442,6 +442,13 @@ int dep_step_event_deploy(struct dep_ctx *c)
         dep_out_info("no events to deploy");
     }
     rc = dep_cmd_exit_for(ok_n, fail_n);
+    if (ok_n > 0) {
+        /* stream events store their mapping UUIDs as variables */
+        int r = dep_meta_autopush(c, STEP);
+        if (!rc) {
+            rc = r;
+        }
+    }
     dep_out_step_done(STEP, rc == 0 ? "ok" : "failed");
     return rc;
 }

@@ -28,10 +28,11 @@
 static struct {
     char key[1024];
     char etag[128];
+    char *body; /* compact JSON last read or written */
 } seen[8];
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void seen_set(const char *bucket, const char *key, const char *etag)
+static void seen_set(const char *bucket, const char *key, const char *etag, const char *body)
 {
     char k[1024];
 
@@ -41,10 +42,33 @@ static void seen_set(const char *bucket, const char *key, const char *etag)
         if (!seen[i].key[0] || strcmp(seen[i].key, k) == 0) {
             snprintf(seen[i].key, sizeof(seen[i].key), "%s", k);
             snprintf(seen[i].etag, sizeof(seen[i].etag), "%s", etag ? etag : "");
+            free(seen[i].body);
+            seen[i].body = body ? strdup(body) : NULL;
             break;
         }
     }
     pthread_mutex_unlock(&seen_lock);
+}
+
+/* 1 when body equals what was last read/written for bucket/key. */
+static int seen_same(const char *bucket, const char *key, const char *body)
+{
+    char k[1024];
+    int same = 0;
+
+    snprintf(k, sizeof(k), "%s/%s", bucket, key);
+    pthread_mutex_lock(&seen_lock);
+    for (int i = 0; i < 8; i++) {
+        if (strcmp(seen[i].key, k) == 0 && seen[i].body && body) {
+            cJSON *a = cJSON_Parse(seen[i].body), *b = cJSON_Parse(body);
+            same = a && b && cJSON_Compare(a, b, 1);
+            cJSON_Delete(a);
+            cJSON_Delete(b);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&seen_lock);
+    return same;
 }
 
 static int seen_get(const char *bucket, const char *key, char *etag, size_t n)
@@ -181,7 +205,7 @@ int dep_step_meta_sync(struct dep_ctx *c)
             }
             dep_out_item("meta", key, "pulled", "s3://%s/%s -> %s", bucket, key, path);
         }
-        seen_set(bucket, key, etag);
+        seen_set(bucket, key, etag, remote.data);
     } else if (dep_err_is(&err, "NoSuchBucket") || dep_err_is(&err, "NoSuchKey")) {
         if (dep_err_is(&err, "NoSuchBucket")) {
             if (dep_s3_create_bucket(mregion, bucket, &err) < 0 && !dep_err_is(&err, "BucketAlreadyOwnedByYou")) {
@@ -197,7 +221,7 @@ int dep_step_meta_sync(struct dep_ctx *c)
             rc = dep_err_exit(&err);
             goto out;
         }
-        seen_set(bucket, key, etag);
+        seen_set(bucket, key, etag, body);
         dep_out_item("meta", key, "pushed", "first sync: %s -> s3://%s/%s", path, bucket, key);
     } else {
         dep_out_error(STEP, &err);
@@ -212,36 +236,49 @@ out:
     return rc;
 }
 
-int dep_meta_push(struct dep_ctx *c, int region_file, struct dep_err *err)
+/* Push; with only_if_changed, nothing is written when the remote already
+ * holds the same variables. *wrote tells whether a PutObject happened. */
+static int meta_push(struct dep_ctx *c, int region_file, int only_if_changed, int *wrote, struct dep_err *err)
 {
     char bucket[256], key[1024], mregion[64], etag[128] = "", newtag[128] = "";
     char *body = NULL;
     int rc = -1;
 
+    *wrote = 0;
     if (dep_meta_location(c, region_file, bucket, sizeof(bucket), key, sizeof(key), mregion, sizeof(mregion), err) <
         0) {
         return -1;
     }
+    body = local_body(c, region_file);
     if (!seen_get(bucket, key, etag, sizeof(etag))) {
         struct dep_buf tmp = {0};
         if (dep_s3_get_object(mregion, bucket, key, NULL, &tmp, etag, err) < 0) {
             dep_buf_release(&tmp);
             if (dep_err_is(err, "NoSuchBucket")) {
                 if (dep_s3_create_bucket(mregion, bucket, err) < 0 && !dep_err_is(err, "BucketAlreadyOwnedByYou")) {
+                    free(body);
                     return -1;
                 }
             } else if (!dep_err_is(err, "NoSuchKey")) {
+                free(body);
                 return -1;
             }
             etag[0] = 0;
+        } else {
+            seen_set(bucket, key, etag, tmp.data);
         }
         dep_buf_release(&tmp);
     }
-    body = local_body(c, region_file);
+    if (only_if_changed && etag[0] && seen_same(bucket, key, body)) {
+        free(body);
+        dep_err_clear(err);
+        return 0;
+    }
     rc = dep_s3_put_object(mregion, bucket, key, body, strlen(body), "application/json", etag[0] ? etag : NULL,
                            etag[0] ? NULL : "*", newtag, err);
     if (rc == 0) {
-        seen_set(bucket, key, newtag);
+        seen_set(bucket, key, newtag, body);
+        *wrote = 1;
     } else if (dep_err_is(err, "PreconditionFailed") || dep_err_is(err, "ConditionalRequestConflict")) {
         snprintf(err->message, sizeof(err->message),
                  "s3://%s/%s changed since this run read it (someone else wrote it): not overwritten; run meta "
@@ -250,6 +287,33 @@ int dep_meta_push(struct dep_ctx *c, int region_file, struct dep_err *err)
     }
     free(body);
     return rc;
+}
+
+int dep_meta_push(struct dep_ctx *c, int region_file, struct dep_err *err)
+{
+    int wrote;
+
+    return meta_push(c, region_file, 0, &wrote, err);
+}
+
+int dep_meta_autopush(struct dep_ctx *c, const char *step)
+{
+    struct dep_err err;
+    char bucket[256], key[1024], mregion[64];
+    int wrote = 0;
+
+    dep_err_clear(&err);
+    if (!dep_meta_configured(c)) {
+        return DEP_EXIT_OK;
+    }
+    if (meta_push(c, 1, 1, &wrote, &err) < 0) {
+        dep_out_error(step, &err);
+        return dep_err_exit(&err);
+    }
+    if (wrote && dep_meta_location(c, 1, bucket, sizeof(bucket), key, sizeof(key), mregion, sizeof(mregion), &err) == 0) {
+        dep_out_item("meta", key, "pushed", "s3://%s/%s (If-Match)", bucket, key);
+    }
+    return DEP_EXIT_OK;
 }
 
 int dep_meta_push_step(struct dep_ctx *c)

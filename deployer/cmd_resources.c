@@ -213,6 +213,9 @@ int dep_step_resources_deploy(struct dep_ctx *c)
         goto out;
     }
     rc = dep_cmd_repopulate(c);
+    if (rc == 0) {
+        rc = dep_meta_autopush(c, STEP);
+    }
 out:
     dep_out_step_done(STEP, rc == 0 ? "ok" : "failed");
     cJSON_Delete(out);

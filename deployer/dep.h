@@ -636,6 +636,11 @@ int dep_meta_configured(struct dep_ctx *c);
  * now), If-None-Match: * when there is no remote object. A changed remote
  * fails with PreconditionFailed (exit DEP_EXIT_CONFLICT), never overwritten. */
 int dep_meta_push(struct dep_ctx *c, int region_file, struct dep_err *err);
+/* After a v0.5 step wrote region variables: when custom.meta is set, push
+ * the region file unless the remote already equals it (GetObject for the
+ * ETag when this process has none, PutObject with If-Match). Reports under
+ * step; returns an exit code (DEP_EXIT_CONFLICT on a concurrent change). */
+int dep_meta_autopush(struct dep_ctx *c, const char *step);
 /* dep_meta_push of the region file as a reported step; returns an exit code. */
 int dep_meta_push_step(struct dep_ctx *c);
 /* Write the populated resources template to

@@ -44,18 +44,21 @@ check "meta object exists" aws2 s3api head-object --bucket mini-meta-dev --key s
 S=$(last)
 check "resources deploy" SH resources deploy $DEV
 SEQ=$(ops "$S" | uniq)
-expect_eq "resources deploy call sequence" "cloudformation DescribeStackResources
+expect_eq "resources deploy call sequence (then the variables are pushed)" "cloudformation DescribeStackResources
 cloudformation CreateStack
-cloudformation DescribeStacks" "$SEQ"
+cloudformation DescribeStacks
+s3 GetObject
+s3 PutObject" "$SEQ"
 check "outputs stored as region variables" grep -q '"iamRoleArnLambda": "arn:aws:iam::' "$P/_meta/variables/s-variables-dev-useast1.json"
 check "lowerFirst output names" grep -q '"notifyTopicName"' "$P/_meta/variables/s-variables-dev-useast1.json"
 check "resourcesStackName stored" grep -q '"resourcesStackName": "mini-dev-r"' "$P/_meta/variables/s-variables-dev-useast1.json"
 # again: no changes -> UpdateStack answers "No updates", outputs are still read
 S=$(last)
 check "resources deploy again (no updates)" SH resources deploy $DEV
-expect_eq "no-update call sequence" "cloudformation DescribeStackResources
+expect_eq "no-update call sequence (outputs read, meta unchanged: no put)" "cloudformation DescribeStackResources
 cloudformation UpdateStack
-cloudformation DescribeStacks" "$(ops "$S" | uniq)"
+cloudformation DescribeStacks
+s3 GetObject" "$(ops "$S" | uniq)"
 
 # 4. meta push (what deploy.sh did with aws s3 cp), conditional
 S=$(last)
@@ -97,7 +100,8 @@ sns Subscribe
 events PutRule
 lambda RemovePermission
 lambda AddPermission
-events PutTargets" "$(ops "$S")"
+events PutTargets
+s3 GetObject" "$(ops "$S")"
 POLICY=$(aws2 lambda get-policy --function-name mini-notify --qualifier dev --region us-east-1 --query Policy --output text)
 expect_contains "sns statement id" "sEvents-mini-notify-mini-notify-dev" "$POLICY"
 expect_contains "schedule statement id" "s_events_mini-notify-tick-dev_dev" "$POLICY"
@@ -121,7 +125,9 @@ apigateway PutMethodResponse
 apigateway PutIntegrationResponse
 lambda GetPolicy
 lambda AddPermission
-apigateway CreateDeployment" "$(ops "$S")"
+apigateway CreateDeployment
+s3 GetObject
+s3 PutObject" "$(ops "$S")"
 API=$(aws2 apigateway get-rest-apis --region us-east-1 --query 'items[?name==`mini`].id' --output text)
 check "apiGatewayApi variable" grep -q '"apiGatewayApi": "mini"' "$P/_meta/variables/s-variables-dev-useast1.json"
 VARS=$(aws2 apigateway get-stage --rest-api-id "$API" --stage-name dev --region us-east-1 --query variables.functionAlias --output text)
