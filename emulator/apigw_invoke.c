@@ -365,6 +365,19 @@ static void add_multi(cJSON *single, cJSON *multi, const char *key, const char *
     cJSON_AddItemToArray(arr, cJSON_CreateString(value));
 }
 
+/* The core lower-cases header names; events and templates show them as
+ * most clients send them: "content-type" -> "Content-Type". */
+static void canonical_header(const char *lower, char *out, size_t olen)
+{
+    size_t i = 0;
+    int up = 1;
+    for (; lower[i] != 0 && i + 1 < olen; i++) {
+        out[i] = (char)(up ? toupper((unsigned char)lower[i]) : lower[i]);
+        up = lower[i] == '-';
+    }
+    out[i] = 0;
+}
+
 static void build_params(struct inv *v)
 {
     struct emu_request *req = v->req;
@@ -377,7 +390,9 @@ static void build_params(struct inv *v)
                   req->query.items[i].value != NULL ? req->query.items[i].value : "");
     }
     for (size_t i = 0; i < req->headers.n; i++) {
-        add_multi(v->headers, v->mheaders, req->headers.items[i].key,
+        char name[256];
+        canonical_header(req->headers.items[i].key, name, sizeof(name));
+        add_multi(v->headers, v->mheaders, name,
                   req->headers.items[i].value != NULL ? req->headers.items[i].value : "");
     }
     const cJSON *sv = cJSON_GetObjectItemCaseSensitive(v->stage_doc, "variables");
@@ -1046,25 +1061,25 @@ static void integration_aws_proxy(struct inv *v, struct emu_response *resp, cons
     } else {
         emu_resp_body(resp, (int)status, NULL, b, strlen(b));
     }
+    /* multiValueHeaders become one header line per value; headers add a
+     * name only when multiValueHeaders did not already give it */
     const cJSON *h;
     cJSON_ArrayForEach(h, mhdrs)
     {
-        struct emu_buf val = {0};
         const cJSON *it;
-        int first = 1;
         cJSON_ArrayForEach(it, h)
         {
-            if (!first) {
-                emu_buf_puts(&val, ",");
-            }
-            first = 0;
+            struct emu_buf val = {0};
             header_value(&val, it);
+            emu_kv_add(&resp->headers, h->string, val.data != NULL ? val.data : "");
+            emu_buf_release(&val);
         }
-        emu_resp_header(resp, h->string, "%s", val.data != NULL ? val.data : "");
-        emu_buf_release(&val);
     }
     cJSON_ArrayForEach(h, hdrs)
     {
+        if (cJSON_GetObjectItem(mhdrs, h->string) != NULL) {
+            continue;
+        }
         struct emu_buf val = {0};
         header_value(&val, h);
         emu_resp_header(resp, h->string, "%s", val.data != NULL ? val.data : "");

@@ -856,6 +856,10 @@ static void apigw_put_integration(struct emu_request *req, struct emu_response *
     const char *type = jstr(req->json, "type");
     const char *uri = jstr(req->json, "uri");
     const char *hm = jstr(req->json, "httpMethod");
+    if (hm == NULL) {
+        /* the SDK parameter name, sent by hand-written clients */
+        hm = jstr(req->json, "integrationHttpMethod");
+    }
     if (type == NULL || !one_of(type, integration_types)) {
         emu_fail(resp, APIGW_BAD_REQUEST, "Enumeration value for IntegrationType must be "
                                           "non-empty");
