@@ -18,8 +18,8 @@
 #include "emu.h"
 
 /* Returns the object's doc (caller deletes), or NULL when absent. */
-cJSON *apigw_obj_get(const char *account, const char *region, const char *kind,
-                     const char *parent, const char *id);
+cJSON *apigw_obj_get(const char *account, const char *region, const char *kind, const char *parent,
+                     const char *id);
 /* Inserts or replaces an object (doc is copied). Returns 0, -1 on SQL error. */
 int apigw_obj_put(const char *account, const char *region, const char *kind, const char *parent,
                   const char *id, const cJSON *doc);

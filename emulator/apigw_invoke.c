@@ -42,21 +42,21 @@ struct inv {
     char request_id[40];
     char apigw_id[24];
     char method[16];
-    char *path;          /* decoded path after the stage, "/" at least */
-    char *raw_path;      /* the same, as received (percent-encoded) */
-    cJSON *snap;         /* the deployment snapshot */
+    char *path;     /* decoded path after the stage, "/" at least */
+    char *raw_path; /* the same, as received (percent-encoded) */
+    cJSON *snap;    /* the deployment snapshot */
     cJSON *stage_doc;
     const cJSON *resource;    /* borrowed from snap */
     const cJSON *meth;        /* borrowed from snap */
     const cJSON *integration; /* borrowed from snap */
-    cJSON *path_params;  /* {name: value} */
-    cJSON *query;        /* {name: last value} */
-    cJSON *mquery;       /* {name: [values]} */
-    cJSON *headers;      /* {name: last value} */
-    cJSON *mheaders;     /* {name: [values]} */
-    cJSON *stage_vars;   /* {name: value} */
-    cJSON *auth_ctx;     /* authorizer output (principalId + context), or NULL */
-    char *api_key_id;    /* the key that passed apiKeyRequired, or NULL */
+    cJSON *path_params;       /* {name: value} */
+    cJSON *query;             /* {name: last value} */
+    cJSON *mquery;            /* {name: [values]} */
+    cJSON *headers;           /* {name: last value} */
+    cJSON *mheaders;          /* {name: [values]} */
+    cJSON *stage_vars;        /* {name: value} */
+    cJSON *auth_ctx;          /* authorizer output (principalId + context), or NULL */
+    char *api_key_id;         /* the key that passed apiKeyRequired, or NULL */
 };
 
 static void inv_release(struct inv *v)
@@ -449,7 +449,8 @@ static cJSON *request_context(struct inv *v, int for_vtl)
     double ms = 0;
     time_strings(clf, sizeof(clf), &ms);
     const char *rpath = jstr(v->resource, "path");
-    cJSON_AddStringToObject(c, "resourceId", jstr(v->resource, "id") ? jstr(v->resource, "id") : "");
+    cJSON_AddStringToObject(c, "resourceId",
+                            jstr(v->resource, "id") ? jstr(v->resource, "id") : "");
     cJSON_AddStringToObject(c, "resourcePath", rpath != NULL ? rpath : "/");
     cJSON_AddStringToObject(c, "httpMethod", v->method);
     cJSON_AddStringToObject(c, "extendedRequestId", v->apigw_id);
@@ -630,9 +631,9 @@ static cJSON *proxy_event(struct inv *v)
 /* -------------------------------------------------------------- Lambda */
 
 struct lambda_out {
-    int status;       /* Lambda's HTTP status */
-    int func_error;   /* X-Amz-Function-Error present */
-    char *body;       /* payload (owned) */
+    int status;     /* Lambda's HTTP status */
+    int func_error; /* X-Amz-Function-Error present */
+    char *body;     /* payload (owned) */
     size_t len;
 };
 
@@ -670,7 +671,8 @@ static int call_lambda(struct inv *v, const char *uri, const char *source_arn, c
         char *parts[8] = {0};
         int np = 0;
         char *save = NULL;
-        for (char *t = strtok_r(fn, ":", &save); t != NULL && np < 8; t = strtok_r(NULL, ":", &save)) {
+        for (char *t = strtok_r(fn, ":", &save); t != NULL && np < 8;
+             t = strtok_r(NULL, ":", &save)) {
             parts[np++] = t;
         }
         if (np < 7 || strcmp(parts[5], "function") != 0) {
@@ -779,9 +781,8 @@ static int arn_glob(const char *pat, const char *s)
 static int str_or_list_match(const cJSON *v, const char *s, int action)
 {
     if (cJSON_IsString(v)) {
-        return action ? (strcmp(v->valuestring, "*") == 0 || strcasecmp(v->valuestring,
-                                                                         "execute-api:Invoke") ==
-                                                                  0 ||
+        return action ? (strcmp(v->valuestring, "*") == 0 ||
+                         strcasecmp(v->valuestring, "execute-api:Invoke") == 0 ||
                          strcmp(v->valuestring, "execute-api:*") == 0)
                       : arn_glob(v->valuestring, s);
     }
@@ -828,8 +829,9 @@ static int run_authorizer(struct inv *v, struct emu_response *resp)
     char *payload = NULL;
     char *uri = NULL;
     if (type != NULL && strcmp(type, "TOKEN") == 0) {
-        const char *hdr = src != NULL && strncmp(src, "method.request.header.", 22) == 0 ? src + 22
-                                                                                        : "Authorization";
+        const char *hdr = src != NULL && strncmp(src, "method.request.header.", 22) == 0
+                              ? src + 22
+                              : "Authorization";
         const char *tok = NULL;
         char lower[128];
         snprintf(lower, sizeof(lower), "%s", hdr);
@@ -1223,7 +1225,8 @@ static int selection_match(const char *pattern, const char *s)
  * subject (when subject is not NULL), else the default one. Borrowed. */
 static const cJSON *select_response(struct inv *v, const char *subject)
 {
-    const cJSON *responses = cJSON_GetObjectItemCaseSensitive(v->integration, "integrationResponses");
+    const cJSON *responses =
+        cJSON_GetObjectItemCaseSensitive(v->integration, "integrationResponses");
     const cJSON *def = NULL;
     const cJSON *r;
     cJSON_ArrayForEach(r, responses)
@@ -1281,13 +1284,12 @@ static char *response_param_value(const char *src, const char *body, const struc
 
 /* Applies an integration response: status, parameters, template. body is
  * the integration's response body; hdrs its headers (may be NULL). */
-static void apply_integration_response(struct inv *v, struct emu_response *resp,
-                                       const cJSON *ir, const char *body,
-                                       const struct emu_kvlist *hdrs)
+static void apply_integration_response(struct inv *v, struct emu_response *resp, const cJSON *ir,
+                                       const char *body, const struct emu_kvlist *hdrs)
 {
     if (ir == NULL) {
-        emu_warn("apigateway %s/%s: no integration response matched and no default is set",
-                 v->api, v->stage);
+        emu_warn("apigateway %s/%s: no integration response matched and no default is set", v->api,
+                 v->stage);
         reply_internal(v, resp, 500);
         return;
     }
@@ -1527,8 +1529,8 @@ static char *http_target(struct inv *v, const char *uri, int proxy)
                 char key[200];
                 snprintf(key, sizeof(key), "integration.request.path.%s", name);
                 const char *src = jstr(rp, key);
-                const char *val = src != NULL ? request_param_source(v, src)
-                                              : jstr(v->path_params, name);
+                const char *val =
+                    src != NULL ? request_param_source(v, src) : jstr(v->path_params, name);
                 if (val != NULL) {
                     emu_buf_url_encode(&b, val, strlen(val), 1);
                     p = e + 1;
@@ -1548,7 +1550,8 @@ static char *http_target(struct inv *v, const char *uri, int proxy)
     const cJSON *it;
     cJSON_ArrayForEach(it, rp)
     {
-        if (it->string == NULL || strncmp(it->string, "integration.request.querystring.", 32) != 0 ||
+        if (it->string == NULL ||
+            strncmp(it->string, "integration.request.querystring.", 32) != 0 ||
             !cJSON_IsString(it)) {
             continue;
         }
@@ -1709,8 +1712,8 @@ static int load_and_match(struct inv *v, struct emu_response *resp)
         return -1;
     }
     cJSON *api = NULL;
-    if (v->stage[0] == 0 ||
-        apigw_api_locate(v->api, v->account, sizeof(v->account), v->region, sizeof(v->region)) != 0) {
+    if (v->stage[0] == 0 || apigw_api_locate(v->api, v->account, sizeof(v->account), v->region,
+                                             sizeof(v->region)) != 0) {
         reply_message(v, resp, 403, "{\"message\":\"Forbidden\"}", "ForbiddenException");
         goto out;
     }

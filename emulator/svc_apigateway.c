@@ -30,8 +30,8 @@
 
 /* ------------------------------------------------------------ the store */
 
-cJSON *apigw_obj_get(const char *account, const char *region, const char *kind,
-                     const char *parent, const char *id)
+cJSON *apigw_obj_get(const char *account, const char *region, const char *kind, const char *parent,
+                     const char *id)
 {
     sqlite3_stmt *st = emu_stmt("SELECT doc FROM apigw_objects WHERE account=?1 AND region=?2 "
                                 "AND kind=?3 AND parent=?4 AND id=?5");
@@ -74,8 +74,7 @@ int apigw_obj_put(const char *account, const char *region, const char *kind, con
     sqlite3_bind_text(st, 6, txt, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     if (rc != 0) {
-        emu_error_log("apigateway: storing %s %s failed: %s", kind, id,
-                      sqlite3_errmsg(emu_db()));
+        emu_error_log("apigateway: storing %s %s failed: %s", kind, id, sqlite3_errmsg(emu_db()));
     }
     emu_stmt_done(st);
     free(txt);
@@ -100,8 +99,7 @@ int apigw_obj_del(const char *account, const char *region, const char *kind, con
     return rc;
 }
 
-cJSON *apigw_obj_list(const char *account, const char *region, const char *kind,
-                      const char *parent)
+cJSON *apigw_obj_list(const char *account, const char *region, const char *kind, const char *parent)
 {
     cJSON *arr = cJSON_CreateArray();
     sqlite3_stmt *st = emu_stmt("SELECT doc FROM apigw_objects WHERE account=?1 AND region=?2 "
@@ -445,9 +443,9 @@ static void apigw_create_rest_api(struct emu_request *req, struct emu_response *
     copy_field(api, req->json, "apiKeySource");
     copy_field(api, req->json, "policy");
     copy_field(api, req->json, "tags");
-    cJSON_AddBoolToObject(api, "disableExecuteApiEndpoint",
-                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json,
-                                                                        "disableExecuteApiEndpoint")));
+    cJSON_AddBoolToObject(
+        api, "disableExecuteApiEndpoint",
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "disableExecuteApiEndpoint")));
     cJSON_AddStringToObject(api, "rootResourceId", root);
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "id", root);
@@ -479,10 +477,14 @@ static void apigw_get_rest_apis(struct emu_request *req, struct emu_response *re
 static void apigw_update_rest_api(struct emu_request *req, struct emu_response *resp)
 {
     static const struct patch_rule rules[] = {
-        {"/name", PT_STR},          {"/description", PT_STR},
-        {"/apiKeySource", PT_STR},  {"/policy", PT_STR},
-        {"/version", PT_STR},       {"/disableExecuteApiEndpoint", PT_BOOL},
-        {"/minimumCompressionSize", PT_INT}, {NULL, PT_STR},
+        {"/name", PT_STR},
+        {"/description", PT_STR},
+        {"/apiKeySource", PT_STR},
+        {"/policy", PT_STR},
+        {"/version", PT_STR},
+        {"/disableExecuteApiEndpoint", PT_BOOL},
+        {"/minimumCompressionSize", PT_INT},
+        {NULL, PT_STR},
     };
     cJSON *api = load_api(req, resp);
     if (api == NULL) {
@@ -623,8 +625,10 @@ static void apigw_create_resource(struct emu_request *req, struct emu_response *
     const char *ppath = jstr(parent, "path");
     const char *ppart = jstr(parent, "pathPart");
     if (ppart != NULL && ppart[0] == '{' && strstr(ppart, "+}") != NULL) {
-        emu_fail(resp, APIGW_BAD_REQUEST, "Cannot create a child of a resource with a greedy path "
-                                          "variable: %s", ppath);
+        emu_fail(resp, APIGW_BAD_REQUEST,
+                 "Cannot create a child of a resource with a greedy path "
+                 "variable: %s",
+                 ppath);
         goto out;
     }
     all = apigw_obj_list(ACCT, "resource", api_id(req));
@@ -723,13 +727,15 @@ static void apigw_put_method(struct emu_request *req, struct emu_response *resp)
     const char *m = emu_param(req, "http_method");
     const char *auth = jstr(req->json, "authorizationType");
     if (m == NULL || !one_of(m, http_methods)) {
-        emu_fail(resp, APIGW_BAD_REQUEST, "Invalid HttpMethod specified. Valid options are "
-                                          "GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY");
+        emu_fail(resp, APIGW_BAD_REQUEST,
+                 "Invalid HttpMethod specified. Valid options are "
+                 "GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY");
         goto out;
     }
     if (auth == NULL) {
-        emu_fail(resp, APIGW_BAD_REQUEST, "Invalid authorization type specified. Valid options "
-                                          "are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS");
+        emu_fail(resp, APIGW_BAD_REQUEST,
+                 "Invalid authorization type specified. Valid options "
+                 "are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS");
         goto out;
     }
     static const char *const auths[] = {"NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS", NULL};
@@ -739,18 +745,20 @@ static void apigw_put_method(struct emu_request *req, struct emu_response *resp)
         *p = (char)toupper((unsigned char)*p);
     }
     if (!one_of(authu, auths)) {
-        emu_fail(resp, APIGW_BAD_REQUEST, "Invalid authorization type specified. Valid options "
-                                          "are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS");
+        emu_fail(resp, APIGW_BAD_REQUEST,
+                 "Invalid authorization type specified. Valid options "
+                 "are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS");
         goto out;
     }
     const char *authorizer = jstr(req->json, "authorizerId");
     if (strcmp(authu, "CUSTOM") == 0) {
-        cJSON *a = authorizer != NULL ? apigw_obj_get(ACCT, "authorizer", api_id(req), authorizer)
-                                      : NULL;
+        cJSON *a =
+            authorizer != NULL ? apigw_obj_get(ACCT, "authorizer", api_id(req), authorizer) : NULL;
         if (a == NULL) {
-            emu_fail(resp, APIGW_BAD_REQUEST, "Invalid authorizer ID specified. Setting the "
-                                              "authorization type to CUSTOM requires a valid "
-                                              "authorizer.");
+            emu_fail(resp, APIGW_BAD_REQUEST,
+                     "Invalid authorizer ID specified. Setting the "
+                     "authorization type to CUSTOM requires a valid "
+                     "authorizer.");
             goto out;
         }
         cJSON_Delete(a);
@@ -766,8 +774,9 @@ static void apigw_put_method(struct emu_request *req, struct emu_response *resp)
     if (authorizer != NULL && strcmp(authu, "CUSTOM") == 0) {
         cJSON_AddStringToObject(method, "authorizerId", authorizer);
     }
-    cJSON_AddBoolToObject(method, "apiKeyRequired",
-                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "apiKeyRequired")));
+    cJSON_AddBoolToObject(
+        method, "apiKeyRequired",
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "apiKeyRequired")));
     copy_field(method, req->json, "operationName");
     copy_field(method, req->json, "requestValidatorId");
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(req->json, "requestParameters");
@@ -803,8 +812,8 @@ static void apigw_get_method(struct emu_request *req, struct emu_response *resp)
 static void apigw_update_method(struct emu_request *req, struct emu_response *resp)
 {
     static const struct patch_rule rules[] = {
-        {"/authorizationType", PT_STR}, {"/authorizerId", PT_STR},
-        {"/apiKeyRequired", PT_BOOL},   {"/operationName", PT_STR},
+        {"/authorizationType", PT_STR},  {"/authorizerId", PT_STR},
+        {"/apiKeyRequired", PT_BOOL},    {"/operationName", PT_STR},
         {"/requestValidatorId", PT_STR}, {"/requestParameters/", PT_MAP_BOOL},
         {"/requestModels/", PT_MAP_STR}, {NULL, PT_STR},
     };
@@ -828,9 +837,9 @@ static void apigw_delete_method(struct emu_request *req, struct emu_response *re
     }
     cJSON *method = find_method(req, resp, res);
     if (method != NULL) {
-        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(res,
-                                                                                 "resourceMethods"),
-                                                emu_param(req, "http_method"));
+        cJSON_DeleteItemFromObjectCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(res, "resourceMethods"),
+            emu_param(req, "http_method"));
         if (save_resource(req, resp, res) == 0) {
             reply_status(resp, 204);
         }
@@ -840,8 +849,8 @@ static void apigw_delete_method(struct emu_request *req, struct emu_response *re
 
 /* --------------------------------------------------------- integrations */
 
-static const char *const integration_types[] = {"HTTP", "AWS", "MOCK", "HTTP_PROXY", "AWS_PROXY",
-                                                NULL};
+static const char *const integration_types[] = {"HTTP",       "AWS",       "MOCK",
+                                                "HTTP_PROXY", "AWS_PROXY", NULL};
 
 static void apigw_put_integration(struct emu_request *req, struct emu_response *resp)
 {
@@ -861,8 +870,9 @@ static void apigw_put_integration(struct emu_request *req, struct emu_response *
         hm = jstr(req->json, "integrationHttpMethod");
     }
     if (type == NULL || !one_of(type, integration_types)) {
-        emu_fail(resp, APIGW_BAD_REQUEST, "Enumeration value for IntegrationType must be "
-                                          "non-empty");
+        emu_fail(resp, APIGW_BAD_REQUEST,
+                 "Enumeration value for IntegrationType must be "
+                 "non-empty");
         goto out;
     }
     if (strcmp(type, "MOCK") != 0) {
@@ -871,13 +881,15 @@ static void apigw_put_integration(struct emu_request *req, struct emu_response *
             goto out;
         }
         if (hm == NULL || *hm == 0) {
-            emu_fail(resp, APIGW_BAD_REQUEST, "Enumeration value for HttpMethod must be "
-                                              "non-empty");
+            emu_fail(resp, APIGW_BAD_REQUEST,
+                     "Enumeration value for HttpMethod must be "
+                     "non-empty");
             goto out;
         }
         if (strncmp(type, "AWS", 3) == 0 && strncmp(uri, "arn:aws:apigateway:", 19) != 0) {
-            emu_fail(resp, APIGW_BAD_REQUEST, "AWS ARN for integration must contain path or "
-                                              "action");
+            emu_fail(resp, APIGW_BAD_REQUEST,
+                     "AWS ARN for integration must contain path or "
+                     "action");
             goto out;
         }
         if (strncmp(type, "HTTP", 4) == 0 && strncmp(uri, "http://", 7) != 0 &&
@@ -930,7 +942,8 @@ static void apigw_put_integration(struct emu_request *req, struct emu_response *
                           cJSON_IsArray(ck) ? cJSON_Duplicate(ck, 1) : cJSON_CreateArray());
     /* integration responses survive a re-put of the integration */
     cJSON *old = cJSON_GetObjectItemCaseSensitive(method, "methodIntegration");
-    cJSON *oldr = old != NULL ? cJSON_GetObjectItemCaseSensitive(old, "integrationResponses") : NULL;
+    cJSON *oldr =
+        old != NULL ? cJSON_GetObjectItemCaseSensitive(old, "integrationResponses") : NULL;
     if (oldr != NULL) {
         cJSON_AddItemToObject(in, "integrationResponses", cJSON_Duplicate(oldr, 1));
     }
@@ -1019,8 +1032,8 @@ static void apigw_delete_integration(struct emu_request *req, struct emu_respons
 
 static int valid_status(const char *s)
 {
-    return s != NULL && strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && isdigit((unsigned char)s[1]) &&
-           isdigit((unsigned char)s[2]);
+    return s != NULL && strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' &&
+           isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]);
 }
 
 static void apigw_put_method_response(struct emu_request *req, struct emu_response *resp)
@@ -1099,7 +1112,8 @@ static void apigw_update_method_response(struct emu_request *req, struct emu_res
     }
     cJSON *method = NULL;
     cJSON *mr = find_method_response(req, resp, res, &method);
-    if (mr != NULL && apply_patch(req, resp, mr, rules) == 0 && save_resource(req, resp, res) == 0) {
+    if (mr != NULL && apply_patch(req, resp, mr, rules) == 0 &&
+        save_resource(req, resp, res) == 0) {
         emu_resp_json(resp, 201, cJSON_Duplicate(mr, 1));
     }
     cJSON_Delete(res);
@@ -1115,7 +1129,8 @@ static void apigw_delete_method_response(struct emu_request *req, struct emu_res
     cJSON *mr = find_method_response(req, resp, res, &method);
     if (mr != NULL) {
         cJSON_DeleteItemFromObjectCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(method, "methodResponses"), emu_param(req, "status_code"));
+            cJSON_GetObjectItemCaseSensitive(method, "methodResponses"),
+            emu_param(req, "status_code"));
         if (save_resource(req, resp, res) == 0) {
             reply_status(resp, 204);
         }
@@ -1172,7 +1187,8 @@ static cJSON *find_integration_response(struct emu_request *req, struct emu_resp
     }
     *in_out = in;
     cJSON *ir = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(in, "integrationResponses"), emu_param(req, "status_code"));
+        cJSON_GetObjectItemCaseSensitive(in, "integrationResponses"),
+        emu_param(req, "status_code"));
     if (ir == NULL) {
         emu_fail(resp, APIGW_NOT_FOUND, "Invalid Response status code specified");
     }
@@ -1208,7 +1224,8 @@ static void apigw_update_integration_response(struct emu_request *req, struct em
     }
     cJSON *in = NULL;
     cJSON *ir = find_integration_response(req, resp, res, &in);
-    if (ir != NULL && apply_patch(req, resp, ir, rules) == 0 && save_resource(req, resp, res) == 0) {
+    if (ir != NULL && apply_patch(req, resp, ir, rules) == 0 &&
+        save_resource(req, resp, res) == 0) {
         emu_resp_json(resp, 200, cJSON_Duplicate(ir, 1));
     }
     cJSON_Delete(res);
@@ -1224,7 +1241,8 @@ static void apigw_delete_integration_response(struct emu_request *req, struct em
     cJSON *ir = find_integration_response(req, resp, res, &in);
     if (ir != NULL) {
         cJSON_DeleteItemFromObjectCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(in, "integrationResponses"), emu_param(req, "status_code"));
+            cJSON_GetObjectItemCaseSensitive(in, "integrationResponses"),
+            emu_param(req, "status_code"));
         if (save_resource(req, resp, res) == 0) {
             reply_status(resp, 204);
         }
@@ -1380,16 +1398,11 @@ static void apigw_get_stages(struct emu_request *req, struct emu_response *resp)
 static void apigw_update_stage(struct emu_request *req, struct emu_response *resp)
 {
     static const struct patch_rule rules[] = {
-        {"/deploymentId", PT_STR},
-        {"/description", PT_STR},
-        {"/variables/", PT_MAP_STR},
-        {"/cacheClusterEnabled", PT_BOOL},
-        {"/cacheClusterSize", PT_STR},
-        {"/tracingEnabled", PT_BOOL},
-        {"/clientCertificateId", PT_STR},
-        {"/documentationVersion", PT_STR},
-        {"/webAclArn", PT_STR},
-        {NULL, PT_STR},
+        {"/deploymentId", PT_STR},        {"/description", PT_STR},
+        {"/variables/", PT_MAP_STR},      {"/cacheClusterEnabled", PT_BOOL},
+        {"/cacheClusterSize", PT_STR},    {"/tracingEnabled", PT_BOOL},
+        {"/clientCertificateId", PT_STR}, {"/documentationVersion", PT_STR},
+        {"/webAclArn", PT_STR},           {NULL, PT_STR},
     };
     cJSON *st = load_stage(req, resp);
     if (st == NULL) {
@@ -1939,8 +1952,9 @@ static void apigw_create_usage_plan_key(struct emu_request *req, struct emu_resp
     if (old != NULL) {
         cJSON_Delete(old);
         cJSON_Delete(k);
-        emu_fail(resp, APIGW_CONFLICT, "Usage Plan %s cannot be added because API Key %s cannot "
-                                       "reference multiple Usage Plans with the same API Stage",
+        emu_fail(resp, APIGW_CONFLICT,
+                 "Usage Plan %s cannot be added because API Key %s cannot "
+                 "reference multiple Usage Plans with the same API Stage",
                  plan, key_id);
         return;
     }
@@ -1972,7 +1986,8 @@ static void apigw_delete_usage_plan_key(struct emu_request *req, struct emu_resp
 {
     const char *plan = emu_param(req, "usageplanId");
     const char *key = emu_param(req, "keyId");
-    cJSON *k = apigw_obj_get(ACCT, "usageplankey", plan != NULL ? plan : "", key != NULL ? key : "");
+    cJSON *k =
+        apigw_obj_get(ACCT, "usageplankey", plan != NULL ? plan : "", key != NULL ? key : "");
     if (k == NULL) {
         emu_fail(resp, APIGW_NOT_FOUND, "Invalid Usage Plan Key identifier specified");
         return;
@@ -2055,8 +2070,8 @@ static const struct emu_op apigw_ops[] = {
      apigw_delete_usage_plan_key, W},
 };
 
-static const struct emu_op apigw_invoke_op = {"Invoke", NULL, NULL, NULL, apigw_invoke,
-                                              EMU_OP_NO_TXN | EMU_OP_NO_AUTH};
+static const struct emu_op apigw_invoke_op = {
+    "Invoke", NULL, NULL, NULL, apigw_invoke, EMU_OP_NO_TXN | EMU_OP_NO_AUTH};
 
 #undef W
 #undef J

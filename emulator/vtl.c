@@ -80,7 +80,21 @@ struct vn {
     size_t nkids;
 };
 
-enum { OP_OR = 1, OP_AND, OP_EQ, OP_NE, OP_LT, OP_GT, OP_LE, OP_GE, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD };
+enum {
+    OP_OR = 1,
+    OP_AND,
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_GT,
+    OP_LE,
+    OP_GE,
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_MOD
+};
 
 static void vn_free(struct vn *n);
 
@@ -262,10 +276,12 @@ static struct vn *parse_ref(struct vparser *p, int in_text)
     n->name = dupn(p->s + ns, p->pos - ns);
     n->quiet = quiet;
     for (;;) {
-        if (peek(p) == '.' && p->pos + 1 < p->len && is_ident_start((unsigned char)p->s[p->pos + 1])) {
+        if (peek(p) == '.' && p->pos + 1 < p->len &&
+            is_ident_start((unsigned char)p->s[p->pos + 1])) {
             p->pos++;
             size_t is = p->pos;
-            while (p->pos < p->len && (isalnum((unsigned char)p->s[p->pos]) || p->s[p->pos] == '_')) {
+            while (p->pos < p->len &&
+                   (isalnum((unsigned char)p->s[p->pos]) || p->s[p->pos] == '_')) {
                 p->pos++;
             }
             struct vseg seg = {VSEG_PROP, dupn(p->s + is, p->pos - is), NULL, 0};
@@ -399,7 +415,8 @@ static struct vn *parse_primary(struct vparser *p)
     if (c == '\'' || c == '"') {
         return parse_string(p);
     }
-    if (isdigit(c) || (c == '.' && p->pos + 1 < p->len && isdigit((unsigned char)p->s[p->pos + 1]))) {
+    if (isdigit(c) ||
+        (c == '.' && p->pos + 1 < p->len && isdigit((unsigned char)p->s[p->pos + 1]))) {
         size_t st = p->pos;
         while (p->pos < p->len && isdigit((unsigned char)p->s[p->pos])) {
             p->pos++;
@@ -589,11 +606,11 @@ static int take_op(struct vparser *p, int level)
         int word;
         int op;
     } ops[] = {
-        {0, "||", 0, OP_OR}, {0, "or", 1, OP_OR},   {1, "&&", 0, OP_AND}, {1, "and", 1, OP_AND},
-        {2, "==", 0, OP_EQ}, {2, "!=", 0, OP_NE},   {2, "<=", 0, OP_LE},  {2, ">=", 0, OP_GE},
-        {2, "<", 0, OP_LT},  {2, ">", 0, OP_GT},    {2, "eq", 1, OP_EQ},  {2, "ne", 1, OP_NE},
-        {2, "le", 1, OP_LE}, {2, "ge", 1, OP_GE},   {2, "lt", 1, OP_LT},  {2, "gt", 1, OP_GT},
-        {3, "+", 0, OP_ADD}, {3, "-", 0, OP_SUB},   {4, "*", 0, OP_MUL},  {4, "/", 0, OP_DIV},
+        {0, "||", 0, OP_OR}, {0, "or", 1, OP_OR}, {1, "&&", 0, OP_AND}, {1, "and", 1, OP_AND},
+        {2, "==", 0, OP_EQ}, {2, "!=", 0, OP_NE}, {2, "<=", 0, OP_LE},  {2, ">=", 0, OP_GE},
+        {2, "<", 0, OP_LT},  {2, ">", 0, OP_GT},  {2, "eq", 1, OP_EQ},  {2, "ne", 1, OP_NE},
+        {2, "le", 1, OP_LE}, {2, "ge", 1, OP_GE}, {2, "lt", 1, OP_LT},  {2, "gt", 1, OP_GT},
+        {3, "+", 0, OP_ADD}, {3, "-", 0, OP_SUB}, {4, "*", 0, OP_MUL},  {4, "/", 0, OP_DIV},
         {4, "%", 0, OP_MOD},
     };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
@@ -653,8 +670,8 @@ static struct vn *parse_expr(struct vparser *p)
  * length of the directive token and sets *name, or 0. */
 static size_t directive_at(struct vparser *p, const char **name)
 {
-    static const char *const names[] = {"elseif", "else", "end", "foreach", "if", "set", "break",
-                                        "stop"};
+    static const char *const names[] = {"elseif", "else", "end",   "foreach",
+                                        "if",     "set",  "break", "stop"};
     const char *s = p->s + p->pos;
     size_t rest = p->len - p->pos;
     if (rest < 2 || s[0] != '#') {
@@ -1516,7 +1533,8 @@ static cJSON *call_input(struct vtl_run *r, const char *m, cJSON **args, size_t 
 {
     const struct vtl_input *in = r->in;
     if (strcmp(m, "json") == 0) {
-        cJSON *found = vtl_json_path(input_body_json(r), nargs > 0 ? arg_str(r, args, nargs, 0) : "$");
+        cJSON *found =
+            vtl_json_path(input_body_json(r), nargs > 0 ? arg_str(r, args, nargs, 0) : "$");
         char *txt = found != NULL ? cJSON_PrintUnformatted(found) : NULL;
         cJSON_Delete(found);
         cJSON *res = mk_str(r, txt != NULL ? txt : "null");
@@ -1524,7 +1542,8 @@ static cJSON *call_input(struct vtl_run *r, const char *m, cJSON **args, size_t 
         return res;
     }
     if (strcmp(m, "path") == 0) {
-        return own(r, vtl_json_path(input_body_json(r), nargs > 0 ? arg_str(r, args, nargs, 0) : "$"));
+        return own(r,
+                   vtl_json_path(input_body_json(r), nargs > 0 ? arg_str(r, args, nargs, 0) : "$"));
     }
     if (strcmp(m, "params") == 0) {
         if (nargs == 0) {
@@ -1534,8 +1553,8 @@ static cJSON *call_input(struct vtl_run *r, const char *m, cJSON **args, size_t 
             cJSON_AddItemToObject(all, "querystring",
                                   in->querystring ? cJSON_Duplicate(in->querystring, 1)
                                                   : cJSON_CreateObject());
-            cJSON_AddItemToObject(all, "header",
-                                  in->header ? cJSON_Duplicate(in->header, 1) : cJSON_CreateObject());
+            cJSON_AddItemToObject(
+                all, "header", in->header ? cJSON_Duplicate(in->header, 1) : cJSON_CreateObject());
             return all;
         }
         const char *name = arg_str(r, args, nargs, 0);
@@ -1604,8 +1623,8 @@ static int regex_match_whole(const char *pattern, const char *s)
     return m;
 }
 
-static cJSON *string_replace_all(struct vtl_run *r, const char *s, const char *pat,
-                                 const char *rep, int regex)
+static cJSON *string_replace_all(struct vtl_run *r, const char *s, const char *pat, const char *rep,
+                                 int regex)
 {
     struct emu_buf b = {0};
     emu_buf_puts(&b, "");
@@ -1654,8 +1673,8 @@ static cJSON *string_replace_all(struct vtl_run *r, const char *s, const char *p
 
 /* A method on a value. Returns NULL when the method does not exist or
  * yields null; *known says whether it exists. */
-static cJSON *call_method(struct vtl_run *r, cJSON *obj, const char *m, cJSON **args,
-                          size_t nargs, int *known)
+static cJSON *call_method(struct vtl_run *r, cJSON *obj, const char *m, cJSON **args, size_t nargs,
+                          int *known)
 {
     *known = 1;
     if (cJSON_IsObject(obj)) {
@@ -1663,7 +1682,8 @@ static cJSON *call_method(struct vtl_run *r, cJSON *obj, const char *m, cJSON **
             return cJSON_GetObjectItemCaseSensitive(obj, arg_str(r, args, nargs, 0));
         }
         if (strcmp(m, "containsKey") == 0) {
-            return mk_bool(r, cJSON_GetObjectItemCaseSensitive(obj, arg_str(r, args, nargs, 0)) != NULL);
+            return mk_bool(r, cJSON_GetObjectItemCaseSensitive(obj, arg_str(r, args, nargs, 0)) !=
+                                  NULL);
         }
         if (strcmp(m, "size") == 0) {
             return mk_num(r, cJSON_GetArraySize(obj));
@@ -1694,7 +1714,8 @@ static cJSON *call_method(struct vtl_run *r, cJSON *obj, const char *m, cJSON **
             const char *k = arg_str(r, args, nargs, 0);
             cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(obj, k);
             own(r, old);
-            cJSON_AddItemToObject(obj, k, args[1] ? cJSON_Duplicate(args[1], 1) : cJSON_CreateNull());
+            cJSON_AddItemToObject(obj, k,
+                                  args[1] ? cJSON_Duplicate(args[1], 1) : cJSON_CreateNull());
             return old;
         }
         if (strcmp(m, "remove") == 0) {
@@ -1896,8 +1917,8 @@ static cJSON *eval_ref(struct vtl_run *r, const struct vn *n, int *defined)
                 cur = next;
             } else if (cJSON_IsArray(cur) && strcmp(s->name, "size") == 0) {
                 cur = mk_num(r, cJSON_GetArraySize(cur));
-            } else if (cJSON_IsString(cur) && (strcmp(s->name, "length") == 0 ||
-                                               strcmp(s->name, "bytes") == 0)) {
+            } else if (cJSON_IsString(cur) &&
+                       (strcmp(s->name, "length") == 0 || strcmp(s->name, "bytes") == 0)) {
                 cur = mk_num(r, (double)strlen(cur->valuestring));
             } else if (cJSON_IsString(cur) && strcmp(s->name, "empty") == 0) {
                 cur = mk_bool(r, cur->valuestring[0] == 0);
@@ -2324,9 +2345,9 @@ char *vtl_render(const char *tmpl, const struct vtl_input *in, char *err, size_t
     if (r.in->context != NULL) {
         var_set(&r, "context", own(&r, cJSON_Duplicate(r.in->context, 1)));
     }
-    var_set(&r, "stageVariables", r.in->stage_variables != NULL
-                                      ? own(&r, cJSON_Duplicate(r.in->stage_variables, 1))
-                                      : own(&r, cJSON_CreateObject()));
+    var_set(&r, "stageVariables",
+            r.in->stage_variables != NULL ? own(&r, cJSON_Duplicate(r.in->stage_variables, 1))
+                                          : own(&r, cJSON_CreateObject()));
     emu_buf_puts(&r.out, "");
     eval_block(&r, root);
     r.brk = 0;

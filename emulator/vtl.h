@@ -24,11 +24,11 @@
 
 /* What a template sees. Every pointer is borrowed and may be NULL. */
 struct vtl_input {
-    const char *body;            /* $input.body (raw), NUL-terminated */
-    const cJSON *path;           /* $input.params().path: object of strings */
-    const cJSON *querystring;    /* $input.params().querystring */
-    const cJSON *header;         /* $input.params().header */
-    const cJSON *context;        /* $context */
+    const char *body;             /* $input.body (raw), NUL-terminated */
+    const cJSON *path;            /* $input.params().path: object of strings */
+    const cJSON *querystring;     /* $input.params().querystring */
+    const cJSON *header;          /* $input.params().header */
+    const cJSON *context;         /* $context */
     const cJSON *stage_variables; /* $stageVariables */
 };
 

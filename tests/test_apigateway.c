@@ -30,8 +30,8 @@ static void teardown(void)
     gr_stop(&srv);
 }
 
-static const char *const json_hdr[] = {"Content-Type: application/json",
-                                       "Accept: application/json", NULL};
+static const char *const json_hdr[] = {"Content-Type: application/json", "Accept: application/json",
+                                       NULL};
 
 /* A signed API Gateway call; body is a printf format (NULL: no body).
  * Returns the parsed JSON (caller deletes, may be NULL) and the status. */
@@ -67,9 +67,9 @@ static long invoke(const char *method, const char *path, const char *const *head
                    const char *body, char **out_body, char *ctype, size_t clen)
 {
     struct gr_resp r;
-    ck_assert_int_eq(gr_request_unsigned(&srv, method, path, headers, body,
-                                         body != NULL ? strlen(body) : 0, &r),
-                     0);
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, method, path, headers, body, body != NULL ? strlen(body) : 0, &r),
+        0);
     long st = r.status;
     if (ctype != NULL) {
         ctype[0] = 0;
@@ -384,8 +384,8 @@ START_TEST(test_method_and_integration_responses)
     ck_assert_int_eq(st, 200);
     ck_assert_str_eq(js(cJSON_GetObjectItem(j, "responseModels"), "application/json"), "Error");
     cJSON_Delete(j);
-    snprintf(path, sizeof(path),
-             "/restapis/%s/resources/%s/methods/GET/integration/responses/400", id, root);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/integration/responses/400",
+             id, root);
     j = api(&st, "PUT", path,
             "{\"selectionPattern\":\"4\\\\d\\\\d\",\"responseTemplates\":{\"application/json\":"
             "\"{}\"},\"responseParameters\":{\"method.response.header.X-Err\":\"'yes'\"}}");
@@ -550,8 +550,7 @@ START_TEST(test_authorizers)
     ck_assert_int_eq(st, 201);
     char aid[16];
     snprintf(aid, sizeof(aid), "%s", js(j, "id"));
-    ck_assert_int_eq((int)cJSON_GetObjectItem(j, "authorizerResultTtlInSeconds")->valuedouble,
-                     300);
+    ck_assert_int_eq((int)cJSON_GetObjectItem(j, "authorizerResultTtlInSeconds")->valuedouble, 300);
     cJSON_Delete(j);
     j = api(&st, "GET", path, NULL);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
@@ -603,8 +602,8 @@ START_TEST(test_api_keys)
     cJSON_Delete(j);
     j = api(&st, "GET", "/apikeys", NULL);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
-    ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "item"), 0),
-                                           "value"));
+    ck_assert_ptr_null(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "item"), 0), "value"));
     cJSON_Delete(j);
     char kpath[64];
     snprintf(kpath, sizeof(kpath), "/apikeys/%s?includeValue=true", kid);
@@ -708,9 +707,8 @@ START_TEST(test_invoke_mock)
     ck_assert_str_eq(body, "{\"message\":\"Missing Authentication Token\"}");
     free(body);
     /* unknown API, unknown stage */
-    ck_assert_int_eq(invoke("GET", "/_aws/execute-api/nosuchapi0/dev/books", NULL, NULL, &body,
-                            NULL, 0),
-                     403);
+    ck_assert_int_eq(
+        invoke("GET", "/_aws/execute-api/nosuchapi0/dev/books", NULL, NULL, &body, NULL, 0), 403);
     ck_assert_str_eq(body, "{\"message\":\"Forbidden\"}");
     free(body);
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/prod/books", id);
@@ -846,7 +844,6 @@ START_TEST(test_invoke_http)
 }
 END_TEST
 
-
 /* ------------------------------------------------------------- Lambda */
 
 /* A signed call to any service; returns the parsed JSON (or NULL). */
@@ -854,9 +851,9 @@ static cJSON *svc_call(long *status, const char *service, const char *method, co
                        const char *const *hdrs, const char *body)
 {
     struct gr_resp r;
-    ck_assert_int_eq(gr_request(&srv, service, method, path, hdrs, body,
-                                body != NULL ? strlen(body) : 0, &r),
-                     0);
+    ck_assert_int_eq(
+        gr_request(&srv, service, method, path, hdrs, body, body != NULL ? strlen(body) : 0, &r),
+        0);
     *status = r.status;
     if (r.status >= 300) {
         fprintf(stderr, "%s %s %s -> %ld %s\n", service, method, path, r.status,
@@ -882,12 +879,13 @@ static void make_function(const char *apiid)
                           "%3AAssumeRole%22%7D%5D%7D"));
     ck_assert_int_eq(st, 200);
     char *b64 = NULL;
-    int rc = gr_sh(&srv,
-                   "python3 -c 'import zipfile,io,base64,sys; b=io.BytesIO(); "
-                   "z=zipfile.ZipFile(b,\"w\"); z.writestr(\"index.js\", open(sys.argv[1]).read()); "
-                   "z.close(); print(base64.b64encode(b.getvalue()).decode())' "
-                   "\"$FIXTURES_DIR/apigateway/handler.js\"",
-                   &b64);
+    int rc =
+        gr_sh(&srv,
+              "python3 -c 'import zipfile,io,base64,sys; b=io.BytesIO(); "
+              "z=zipfile.ZipFile(b,\"w\"); z.writestr(\"index.js\", open(sys.argv[1]).read()); "
+              "z.close(); print(base64.b64encode(b.getvalue()).decode())' "
+              "\"$FIXTURES_DIR/apigateway/handler.js\"",
+              &b64);
     ck_assert_int_eq(rc, 0);
     b64[strcspn(b64, "\n")] = 0;
     ck_assert(strlen(b64) > 10);
@@ -905,16 +903,16 @@ static void make_function(const char *apiid)
     cJSON_Delete(svc_call(&st, "lambda", "PUT", "/2015-03-31/functions/fn/configuration", json_hdr,
                           "{\"Environment\":{\"Variables\":{\"VER\":\"two\"}}}"));
     ck_assert_int_eq(st, 200);
-    cJSON_Delete(svc_call(&st, "lambda", "POST", "/2015-03-31/functions/fn/versions", json_hdr,
-                          "{}"));
+    cJSON_Delete(
+        svc_call(&st, "lambda", "POST", "/2015-03-31/functions/fn/versions", json_hdr, "{}"));
     ck_assert_int_eq(st, 201);
     const char *aliases[][2] = {{"dev", "1"}, {"prod", "2"}, {"noperm", "1"}};
     for (size_t i = 0; i < 3; i++) {
         char b[128];
         snprintf(b, sizeof(b), "{\"Name\":\"%s\",\"FunctionVersion\":\"%s\"}", aliases[i][0],
                  aliases[i][1]);
-        cJSON_Delete(svc_call(&st, "lambda", "POST", "/2015-03-31/functions/fn/aliases", json_hdr,
-                              b));
+        cJSON_Delete(
+            svc_call(&st, "lambda", "POST", "/2015-03-31/functions/fn/aliases", json_hdr, b));
         ck_assert_int_eq(st, 201);
     }
     for (size_t i = 0; i < 2; i++) {
@@ -950,8 +948,7 @@ static void put_lambda_method(const char *apiid, const char *rid, const char *me
     ck_assert_int_eq(st, 201);
 }
 
-static void set_stage_var(const char *apiid, const char *stage, const char *name,
-                          const char *value)
+static void set_stage_var(const char *apiid, const char *stage, const char *name, const char *value)
 {
     long st;
     char path[128];
@@ -1151,13 +1148,13 @@ START_TEST(test_invoke_authorizer)
     snprintf(aid, sizeof(aid), "%s", js(j, "id"));
     cJSON_Delete(j);
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET", id, root);
-    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}",
-                     aid));
+    cJSON_Delete(
+        api(&st, "PUT", path, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}", aid));
     ck_assert_int_eq(st, 201);
     char ip[240];
     snprintf(ip, sizeof(ip), "%s/integration", path);
-    cJSON_Delete(api(&st, "PUT", ip, "{\"type\":\"AWS_PROXY\",\"httpMethod\":\"POST\",\"uri\":\"%s\"}",
-                     FN_URI));
+    cJSON_Delete(api(&st, "PUT", ip,
+                     "{\"type\":\"AWS_PROXY\",\"httpMethod\":\"POST\",\"uri\":\"%s\"}", FN_URI));
     ck_assert_int_eq(st, 201);
     deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
     char *body = NULL;
@@ -1197,8 +1194,8 @@ START_TEST(test_invoke_request_authorizer)
     cJSON_Delete(j);
     /* an AWS integration whose template reads the authorizer's output */
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET", id, root);
-    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}",
-                     aid));
+    cJSON_Delete(
+        api(&st, "PUT", path, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}", aid));
     ck_assert_int_eq(st, 201);
     char ip[240];
     snprintf(ip, sizeof(ip), "%s/integration", path);

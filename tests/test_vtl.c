@@ -163,8 +163,7 @@ END_TEST
 
 START_TEST(test_util)
 {
-    ASSERT_RENDER("$util.escapeJavaScript(\"it's \"\"x\"\" / y\")", "",
-                  "it\\'s \\\"x\\\" \\/ y");
+    ASSERT_RENDER("$util.escapeJavaScript(\"it's \"\"x\"\" / y\")", "", "it\\'s \\\"x\\\" \\/ y");
     ASSERT_RENDER("$util.escapeJavaScript($input.body)", "a\nb\u00e9", "a\\nb\\u00E9");
     ASSERT_RENDER("$util.urlEncode('a b&c=d/é')", "", "a+b%26c%3Dd%2F%C3%A9");
     ASSERT_RENDER("$util.urlDecode('a+b%26c')", "", "a b&c");
