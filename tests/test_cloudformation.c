@@ -976,6 +976,73 @@ START_TEST(test_all_resource_types)
 }
 END_TEST
 
+START_TEST(test_update_all_types)
+{
+    char *t = fixture("all-types.yaml"), *body = NULL, *fn1, *fn2, *alias1, *alias2, *api, *url, *rule, path[1024];
+    char vt[32];
+    long st;
+    create_stack("up", t, 1);
+    expect_status("up", "CREATE_COMPLETE");
+    fn1 = physical("up", "Fn");
+    alias1 = physical("up", "Alias");
+    st = CFN(&body, "UpdateStack", "StackName", "up", "UsePreviousTemplate", "true", "Capabilities.member.1",
+             "CAPABILITY_IAM", "Parameters.member.1.ParameterKey", "Stage", "Parameters.member.1.ParameterValue", "prod",
+             "Parameters.member.2.ParameterKey", "Greeting", "Parameters.member.2.ParameterValue", "bonjour",
+             "Parameters.member.3.ParameterKey", "Visibility", "Parameters.member.3.ParameterValue", "90",
+             "Parameters.member.4.ParameterKey", "Schedule", "Parameters.member.4.ParameterValue", "rate(10 minutes)",
+             NULL);
+    ck_assert_msg(st == 200, "%s", body);
+    free(body);
+    expect_status("up", "UPDATE_COMPLETE");
+    /* the function is updated in place (configuration and code) */
+    fn2 = physical("up", "Fn");
+    ck_assert_str_eq(fn1, fn2);
+    {
+        static const char *const hdr[] = {"Content-Type: application/json", NULL};
+        struct gr_resp r;
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations", fn2);
+        ck_assert_int_eq(gr_request(&srv, "lambda", "POST", path, hdr, "{}", 2, &r), 0);
+        ck_assert_msg(r.status == 200 && strstr(r.body, "prod") && strstr(r.body, "bonjour"), "%ld %s", r.status,
+                      r.body);
+        gr_resp_free(&r);
+    }
+    /* the alias is replaced (Name changed): prod exists, dev is gone */
+    alias2 = physical("up", "Alias");
+    ck_assert_str_ne(alias1, alias2);
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/aliases/prod", fn2);
+    ck_assert_int_eq(rest("lambda", "GET", path, NULL), 200);
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/aliases/dev", fn2);
+    ck_assert_int_eq(rest("lambda", "GET", path, NULL), 404);
+    /* the API stage is replaced too */
+    api = output("up", "ApiId");
+    snprintf(path, sizeof(path), "/restapis/%s/stages/prod", api);
+    ck_assert_int_eq(rest("apigateway", "GET", path, NULL), 200);
+    snprintf(path, sizeof(path), "/restapis/%s/stages/dev", api);
+    ck_assert_int_eq(rest("apigateway", "GET", path, NULL), 404);
+    /* queue and rule updated in place */
+    url = output("up", "QueueUrl");
+    ck_assert_int_eq(sqs_attr(url, "VisibilityTimeout", vt, sizeof(vt)), 200);
+    ck_assert_str_eq(vt, "90");
+    rule = physical("up", "Rule");
+    {
+        char b[512];
+        cJSON *j = NULL;
+        snprintf(b, sizeof(b), "{\"Name\":\"%s\"}", rule);
+        ck_assert_int_eq(jcall("events", "AWSEvents.DescribeRule", b, &j), 200);
+        ck_assert_str_eq(cJSON_GetObjectItem(j, "ScheduleExpression")->valuestring, "rate(10 minutes)");
+        cJSON_Delete(j);
+    }
+    free(fn1);
+    free(fn2);
+    free(alias1);
+    free(alias2);
+    free(api);
+    free(url);
+    free(rule);
+    free(t);
+}
+END_TEST
+
 /* ------------------------------------------------------------- rollbacks */
 
 START_TEST(test_create_rollback)
@@ -1153,6 +1220,7 @@ static Suite *cfn_suite(void)
         {"CancelUpdateStack", test_cancel_update_stack},
         {"ListExports", test_list_exports},
         {"AllResourceTypes", test_all_resource_types},
+        {"UpdateAllResourceTypes", test_update_all_types},
         {"CreateRollback", test_create_rollback},
         {"UpdateRollback", test_update_rollback},
         {"FaultHook", test_fault_hook},
