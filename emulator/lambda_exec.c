@@ -91,6 +91,7 @@ struct lx_sandbox {
     char *result;
     size_t result_len;
     char *init_error;
+    int exit_status; /* waitpid status once reaped, -1 before */
     char tail[LX_TAIL];
     size_t tail_len;
     struct lx_sandbox *next;
@@ -220,14 +221,15 @@ static void *lx_reader(void *arg)
             break;
         }
     }
-    pid_t pid = sb->pid;
-    pthread_mutex_lock(&lx_mu);
-    lx_kill_locked(sb);
-    pthread_mutex_unlock(&lx_mu);
-    if (pid > 0) {
-        waitpid(pid, NULL, 0);
+    /* The output closed: the process is exiting (or was killed). Reap it
+     * before telling the invoker, so it can say how the runtime ended. */
+    int status = 0;
+    if (sb->pid > 0 && waitpid(sb->pid, &status, 0) != sb->pid) {
+        status = 0;
     }
     pthread_mutex_lock(&lx_mu);
+    sb->exit_status = status;
+    lx_kill_locked(sb);
     lx_unlist_locked(sb);
     lx_unref_locked(sb);
     pthread_mutex_unlock(&lx_mu);
@@ -306,11 +308,16 @@ static int lx_spawn(struct lx_sandbox *sb, const struct lambda_run *run, char *e
 
     const char *argv[6] = {0};
     char script[600];
+    char memflag[64];
     char boot[1100];
     if (strncmp(run->runtime, "nodejs", 6) == 0) {
         snprintf(script, sizeof(script), "%s/node/runtime.js", EMU_RUNTIME_DIR);
+        /* the memory limit, as AWS's node runtime sets it: old space */
+        snprintf(memflag, sizeof(memflag), "--max-old-space-size=%d",
+                 run->memory > 64 ? run->memory * 9 / 10 : 64);
         argv[0] = "node";
-        argv[1] = script;
+        argv[1] = memflag;
+        argv[2] = script;
     } else if (strncmp(run->runtime, "python", 6) == 0) {
         snprintf(script, sizeof(script), "%s/python/runtime.py", EMU_RUNTIME_DIR);
         argv[0] = "python3";
@@ -549,6 +556,7 @@ int lambda_exec_invoke(const struct lambda_run *run, const char *payload, size_t
         sb->state = LX_STARTING;
         sb->pipe_r = -1;
         sb->log_fd = -1;
+        sb->exit_status = -1;
         pthread_cond_init(&sb->cond, NULL);
         sb->refs = 2; /* the list and this invoker */
         sb->listed = 1;
@@ -656,11 +664,29 @@ int lambda_exec_invoke(const struct lambda_run *run, const char *payload, size_t
         out->payload_len = strlen(sb->init_error);
         sb->init_error = NULL;
     } else {
+        /* the runtime died: wait briefly for the reaper to say how */
+        for (int i = 0; i < 20 && sb->exit_status == -1; i++) {
+            struct timespec ts;
+            lx_abstime(&ts, 0.01);
+            pthread_cond_timedwait(&sb->cond, &lx_mu, &ts);
+        }
+        char how[64] = "Runtime exited without providing a reason";
+        const char *type = "Runtime.ExitError";
+        if (sb->exit_status != -1 && WIFEXITED(sb->exit_status)) {
+            snprintf(how, sizeof(how), "Runtime exited with error: exit status %d",
+                     WEXITSTATUS(sb->exit_status));
+        } else if (sb->exit_status != -1 && WIFSIGNALED(sb->exit_status)) {
+            snprintf(how, sizeof(how), "Runtime exited with error: signal: %s",
+                     WTERMSIG(sb->exit_status) == SIGKILL ? "killed"
+                                                          : strsignal(WTERMSIG(sb->exit_status)));
+            if (WTERMSIG(sb->exit_status) == SIGKILL || WTERMSIG(sb->exit_status) == SIGABRT) {
+                type = "Runtime.OutOfMemory";
+            }
+        }
         char msg[300];
         snprintf(msg, sizeof(msg),
-                 "{\"errorType\":\"Runtime.ExitError\",\"errorMessage\":\"RequestId: %s Error: "
-                 "Runtime exited without providing a reason\"}",
-                 id);
+                 "{\"errorType\":\"%s\",\"errorMessage\":\"RequestId: %s Error: %s\"}", type,
+                 id, how);
         lx_set_result(out, LAMBDA_UNHANDLED, msg);
     }
     if (sb->pipe_r >= 0) {

@@ -6,7 +6,7 @@
  * ListAliases, AddPermission, RemovePermission, GetPolicy,
  * CreateEventSourceMapping, GetEventSourceMapping, UpdateEventSourceMapping,
  * DeleteEventSourceMapping, ListEventSourceMappings, TagResource,
- * UntagResource, ListTags, GetAccountSettings, Invoke; plus, claimed
+ * UntagResource, ListTags, GetAccountSettings, Invoke, InvokeAsync; plus, claimed
  * without a signature, the Lambda Runtime API (lambda_exec.c) under
  * /_greenroom/runtime/ and code downloads (GetFunction's Code.Location)
  * under /_greenroom/lambda-code/.
@@ -2649,9 +2649,10 @@ out:
     return rc;
 }
 
-static void lambda_invoke(struct emu_request *req, struct emu_response *resp)
+/* Invoke and the legacy InvokeAsync (forced_type "Event"). */
+static void lfn_invoke(struct emu_request *req, struct emu_response *resp, const char *forced_type)
 {
-    const char *type = emu_header(req, "x-amz-invocation-type");
+    const char *type = forced_type ? forced_type : emu_header(req, "x-amz-invocation-type");
     const char *log_type = emu_header(req, "x-amz-log-type");
     const char *cc = emu_header(req, "x-amz-client-context");
     if (type != NULL && strcmp(type, "RequestResponse") != 0 && strcmp(type, "Event") != 0 &&
@@ -2666,7 +2667,9 @@ static void lambda_invoke(struct emu_request *req, struct emu_response *resp)
         return;
     }
     if (req->body_len > LFN_MAX_PAYLOAD) {
-        emu_fail(resp, LAMBDA_REQUEST_TOO_LARGE, "%d", LFN_MAX_PAYLOAD);
+        emu_fail(resp, LAMBDA_REQUEST_TOO_LARGE,
+                 "Request must be smaller than %d bytes for the InvokeFunction operation",
+                 LFN_MAX_PAYLOAD);
         return;
     }
     if (req->body_len > 0) {
@@ -2716,7 +2719,13 @@ static void lambda_invoke(struct emu_request *req, struct emu_response *resp)
             return;
         }
         pthread_attr_destroy(&attr);
-        emu_resp_body(resp, 202, NULL, "", 0);
+        if (forced_type != NULL) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "Status", 202);
+            emu_resp_json(resp, 202, o);
+        } else {
+            emu_resp_body(resp, 202, NULL, "", 0);
+        }
         return;
     }
     struct lambda_result r;
@@ -2740,6 +2749,16 @@ static void lambda_invoke(struct emu_request *req, struct emu_response *resp)
         free(b64);
     }
     lambda_result_release(&r);
+}
+
+static void lambda_invoke(struct emu_request *req, struct emu_response *resp)
+{
+    lfn_invoke(req, resp, NULL);
+}
+
+static void lambda_invoke_async(struct emu_request *req, struct emu_response *resp)
+{
+    lfn_invoke(req, resp, "Event");
 }
 
 /* ------------------------------------------------- event source mappings */
@@ -3292,6 +3311,8 @@ static const struct emu_op lambda_ops[] = {
      NULL, lambda_remove_permission, EMU_OP_WRITE},
     {"Invoke", "POST", "/2015-03-31/functions/{FunctionName}/invocations", NULL, lambda_invoke,
      EMU_OP_NO_TXN},
+    {"InvokeAsync", "POST", "/2014-11-13/functions/{FunctionName}/invoke-async", NULL,
+     lambda_invoke_async, EMU_OP_NO_TXN},
     {"CreateEventSourceMapping", "POST", "/2015-03-31/event-source-mappings", NULL,
      lambda_create_event_source_mapping, EMU_OP_WRITE | EMU_OP_JSON},
     {"ListEventSourceMappings", "GET", "/2015-03-31/event-source-mappings", NULL,

@@ -1136,6 +1136,21 @@ START_TEST(test_invoke_errors)
     ck_assert_ptr_nonnull(strstr(r.body, "Runtime.ImportModuleError"));
     gr_resp_free(&r);
 
+    create_ok("ee", "nodejs20.x", "index.exit", "node", "");
+    r = invoke("ee", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    ck_assert_ptr_nonnull(strstr(r.body, "Runtime.ExitError"));
+    ck_assert_ptr_nonnull(strstr(r.body, "Runtime exited with error: exit status 3"));
+    gr_resp_free(&r);
+
+    create_ok("eo", "nodejs20.x", "index.hog", "node", ",\"Timeout\":20");
+    r = invoke("eo", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    ck_assert_ptr_nonnull(strstr(r.body, "Runtime exited with error"));
+    gr_resp_free(&r);
+
     create_ok("ex", "nodejs20.x", "index.nothere", "node", "");
     r = invoke("ex", NULL, "{}", NULL);
     ck_assert_ptr_nonnull(strstr(r.body, "Runtime.HandlerNotFound"));
@@ -1169,6 +1184,12 @@ START_TEST(test_invoke_types)
     struct gr_resp r = invoke("ty", NULL, "{\"async\":1}", ev);
     ck_assert_int_eq(r.status, 202);
     ck_assert_int_eq(r.len, 0);
+    gr_resp_free(&r);
+    ck_assert_int_eq(gr_request(&srv, "lambda", "POST", "/2014-11-13/functions/ty/invoke-async/",
+                                NULL, "{}", 2, &r),
+                     0);
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_str_eq(r.body, "{\"Status\":202}");
     gr_resp_free(&r);
     const char *const dry[] = {"X-Amz-Invocation-Type: DryRun", NULL};
     r = invoke("ty", NULL, "{}", dry);
