@@ -45,9 +45,10 @@ int cmd_ci(struct dep_ctx *c)
     dep_err_clear(&err);
     /* the project first: its custom.ci holds the mapping */
     c->stage[0] = 0;
-    rc = dep_ctx_load_project(c, 1);
-    if (rc) {
-        return rc;
+    dep_project_release(&c->project);
+    if (dep_project_load(c->opts->project_dir ? c->opts->project_dir : ".", &c->project, &err) < 0) {
+        dep_out_error("ci", &err);
+        return dep_err_exit(&err);
     }
     custom = cJSON_GetObjectItemCaseSensitive(c->project.raw, "custom");
     ci = custom ? cJSON_GetObjectItemCaseSensitive(custom, "ci") : NULL;

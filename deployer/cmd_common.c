@@ -15,6 +15,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int dep_cmd_vars_exist(struct dep_ctx *c)
+{
+    char path[4200];
+    struct stat st;
+
+    dep_project_vars_path(&c->project, 1, path, sizeof(path));
+    if (stat(path, &st) != 0) {
+        return 0;
+    }
+    dep_project_vars_path(&c->project, 2, path, sizeof(path));
+    return stat(path, &st) == 0;
+}
+
 int dep_ctx_load_project(struct dep_ctx *c, int allow_missing_vars)
 {
     struct dep_err err;
@@ -30,6 +43,18 @@ int dep_ctx_load_project(struct dep_ctx *c, int allow_missing_vars)
                               allow_missing_vars, &err) < 0) {
         dep_out_error("project", &err);
         return dep_err_exit(&err);
+    }
+    if (allow_missing_vars && c->stage[0] && !dep_cmd_vars_exist(c)) {
+        /* no _meta yet (fresh clone): populate quietly; project init (or
+         * the caller) populates again once the variables exist */
+        dep_err_clear(&err);
+        if (dep_project_populate(&c->project, 0, &err) < 0) {
+            dep_out_error("project", &err);
+            return dep_err_exit(&err);
+        }
+        cJSON_Delete(c->project.warnings);
+        c->project.warnings = cJSON_CreateArray();
+        return DEP_EXIT_OK;
     }
     return dep_cmd_repopulate(c);
 }
@@ -174,19 +199,6 @@ int dep_cmd_exit_for(int ok, int failed)
     return ok > 0 ? DEP_EXIT_PARTIAL : DEP_EXIT_FAIL;
 }
 
-static int vars_exist(struct dep_ctx *c)
-{
-    char path[4200];
-    struct stat st;
-
-    dep_project_vars_path(&c->project, 1, path, sizeof(path));
-    if (stat(path, &st) != 0) {
-        return 0;
-    }
-    dep_project_vars_path(&c->project, 2, path, sizeof(path));
-    return stat(path, &st) == 0;
-}
-
 int dep_run_v05_flow(struct dep_ctx *c)
 {
     int rc;
@@ -198,7 +210,7 @@ int dep_run_v05_flow(struct dep_ctx *c)
             return rc;
         }
     }
-    if (!vars_exist(c)) {
+    if (!dep_cmd_vars_exist(c)) {
         int saved = c->opts->no_exec_cf;
         c->opts->no_exec_cf = 1;
         rc = dep_step_project_init(c);

@@ -618,6 +618,8 @@ int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t b
 /* Re-populate c->project after variables changed (reports warnings).
  * Returns an exit code. */
 int dep_cmd_repopulate(struct dep_ctx *c);
+/* 1 when _meta/variables has the stage and region files of c. */
+int dep_cmd_vars_exist(struct dep_ctx *c);
 /* Every positional name must be a function: else reports and returns
  * DEP_EXIT_USAGE. */
 int dep_cmd_check_names(struct dep_ctx *c, const char *step);
