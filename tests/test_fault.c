@@ -530,6 +530,66 @@ START_TEST(test_cfn_resource_failure)
 }
 END_TEST
 
+/* ------------------------------------------------------ unit: overhead */
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ns per fault_check of an S3 GetObject under the loaded rules. */
+static double ns_per_check(int n)
+{
+    struct call c;
+    struct fault_decision d;
+    call_init(&c, &fake_s3, "GetObject", "GET", "bench/obj");
+    int fired = 0;
+    double t0 = cpu_now();
+    for (int i = 0; i < n; i++) {
+        fired += fault_check(&c.req, &d) != FAULT_NONE;
+    }
+    double ns = (cpu_now() - t0) / n * 1e9;
+    ck_assert_int_eq(fired, 0);
+    return ns;
+}
+
+/* Prints the cost of 100 loaded rules (timing is reported, never asserted):
+ * all 100 on S3 GetObject with other buckets' resources (the worst case:
+ * each must be looked at), and 100 on other services (skipped by index). */
+START_TEST(test_overhead_100_rules)
+{
+    struct emu_buf b = {0};
+    const char *svcs[] = {"lambda", "cloudformation", "apigateway", "iam", "sqs"};
+    double none = ns_per_check(200000);
+    emu_buf_puts(&b, "[");
+    for (int i = 0; i < 100; i++) {
+        emu_buf_printf(&b, "%s{\"service\":\"s3\",\"operation\":\"GetObject\","
+                           "\"resource\":\"other-bucket-%d/*\",\"error\":{}}",
+                       i ? "," : "", i);
+    }
+    emu_buf_puts(&b, "]");
+    load_ok(b.data);
+    double same = ns_per_check(200000);
+    emu_buf_release(&b);
+    emu_buf_puts(&b, "[");
+    for (int i = 0; i < 100; i++) {
+        emu_buf_printf(&b, "%s{\"service\":\"%s\",\"nth\":%d,\"error\":{}}", i ? "," : "",
+                       svcs[i % 5], i + 1);
+    }
+    emu_buf_puts(&b, "]");
+    load_ok(b.data);
+    double other = ns_per_check(200000);
+    emu_buf_release(&b);
+    fprintf(stderr,
+            "fault_check per call: no rules %.1f ns; 100 S3 GetObject rules %.1f ns; "
+            "100 rules of other services %.1f ns\n",
+            none, same, other);
+    clear_rules();
+}
+END_TEST
+
 /* ----------------------------------------------------- unit: control (HTTP) */
 
 START_TEST(test_http_crud)
@@ -966,6 +1026,7 @@ static Suite *fault_suite(void)
         {"throttle", test_actions_throttle_per_service},
         {"latency_flags", test_actions_latency_and_flags},
         {"cfn_resource", test_cfn_resource_failure},
+        {"overhead", test_overhead_100_rules},
         {"http_crud", test_http_crud},
         {"localstack", test_http_localstack_schema},
     };
