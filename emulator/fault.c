@@ -70,11 +70,11 @@ struct fault_rule {
     double probability;
     uint64_t seed;
     enum fault_kind kind;
-    int status;       /* FK_ERROR: 0 = derive from code */
-    char *code;       /* FK_ERROR: NULL = derive from status */
-    char *message;    /* NULL = default */
-    int retry_after;  /* FK_THROTTLE */
-    int latency_ms;   /* 0: none */
+    int status;      /* FK_ERROR: 0 = derive from code */
+    char *code;      /* FK_ERROR: NULL = derive from status */
+    char *message;   /* NULL = default */
+    int retry_after; /* FK_THROTTLE */
+    int latency_ms;  /* 0: none */
     int jitter_ms;
     struct fault_pat cfn_logical, cfn_type;
     char *cfn_reason;
@@ -165,8 +165,8 @@ static int fault_pat_match(const struct fault_pat *p, const char *s, int icase)
     }
     if (p->glob) {
         /* the literal prefix rules most calls out without fnmatch */
-        if (p->prefix > 0 && (icase ? strncasecmp(p->text, s, p->prefix)
-                                    : strncmp(p->text, s, p->prefix)) != 0) {
+        if (p->prefix > 0 &&
+            (icase ? strncasecmp(p->text, s, p->prefix) : strncmp(p->text, s, p->prefix)) != 0) {
             return 0;
         }
         return fnmatch(p->text, s, icase ? FNM_CASEFOLD : 0) == 0;
@@ -323,9 +323,15 @@ static const struct fault_cat fault_catalogue[] = {
 static const char *fault_section_prefix(const char *svc)
 {
     static const char *const map[][2] = {
-        {"s3", "S3_"},           {"lambda", "LAMBDA_"}, {"apigateway", "APIGW_"},
-        {"cloudformation", "CFN_"}, {"iam", "IAM_"},    {"sts", "STS_"},
-        {"sns", "SNS_"},         {"sqs", "SQS_"},       {"events", "EVENTS_"},
+        {"s3", "S3_"},
+        {"lambda", "LAMBDA_"},
+        {"apigateway", "APIGW_"},
+        {"cloudformation", "CFN_"},
+        {"iam", "IAM_"},
+        {"sts", "STS_"},
+        {"sns", "SNS_"},
+        {"sqs", "SQS_"},
+        {"events", "EVENTS_"},
         {"iot", "IOT_"},
     };
     if (svc == NULL) {
@@ -571,8 +577,7 @@ int fault_cfn_resource(const char *account, const char *region, const char *stac
     for (size_t i = 0; i < g_n && !hit; i++) {
         struct fault_rule *r = g_rules[i];
         if (r->kind != FK_CFN || !fault_pat_match(&r->region, region, 0) ||
-            !fault_pat_match(&r->account, account, 0) ||
-            !fault_pat_match(&r->resource, stack, 0) ||
+            !fault_pat_match(&r->account, account, 0) || !fault_pat_match(&r->resource, stack, 0) ||
             !fault_pat_match(&r->cfn_logical, logical_id, 0) ||
             !fault_pat_match(&r->cfn_type, type, 1)) {
             continue;
@@ -741,8 +746,9 @@ static int fault_set_kind(struct fault_parse *p, struct fault_rule *r, int *has_
                           enum fault_kind kind, const char *field)
 {
     if (*has_action) {
-        return fault_bad(p, field, "is a second action; a rule has one action among error, "
-                                   "throttle, reset, hang, crash and cfnResourceFailure");
+        return fault_bad(p, field,
+                         "is a second action; a rule has one action among error, "
+                         "throttle, reset, hang, crash and cfnResourceFailure");
     }
     *has_action = 1;
     r->kind = kind;
@@ -750,10 +756,29 @@ static int fault_set_kind(struct fault_parse *p, struct fault_rule *r, int *has_
 }
 
 static const char *const fault_fields[] = {
-    "id",    "service", "operation", "region",  "account", "resource", "method",
-    "nth",   "after",   "times",     "probability", "seed", "error",  "throttle",
-    "latency", "reset", "hang",      "crash",   "cfnResourceFailure", "description",
-    "matched", "fired", NULL,
+    "id",
+    "service",
+    "operation",
+    "region",
+    "account",
+    "resource",
+    "method",
+    "nth",
+    "after",
+    "times",
+    "probability",
+    "seed",
+    "error",
+    "throttle",
+    "latency",
+    "reset",
+    "hang",
+    "crash",
+    "cfnResourceFailure",
+    "description",
+    "matched",
+    "fired",
+    NULL,
 };
 static const char *const fault_ls_fields[] = {
     "service", "region", "operation", "probability", "error", "description", NULL,
@@ -826,7 +851,8 @@ static int fault_rule_parse(struct fault_parse *p, const cJSON *obj, int localst
     if (fault_get_str(p, obj, "", "id", &r->id) != 0) {
         goto out;
     }
-    if (r->id != NULL && (r->id[0] == 0 || strlen(r->id) >= sizeof(((struct fault_decision *)0)->rule_id))) {
+    if (r->id != NULL &&
+        (r->id[0] == 0 || strlen(r->id) >= sizeof(((struct fault_decision *)0)->rule_id))) {
         fault_bad(p, "id", "must be 1 to 127 characters");
         goto out;
     }
@@ -954,7 +980,8 @@ static int fault_rule_parse(struct fault_parse *p, const cJSON *obj, int localst
             goto out;
         }
         if (r->service.text != NULL && strcasecmp(r->service.text, "cloudformation") != 0) {
-            fault_bad(p, "service", "must be \"cloudformation\" (or absent) for cfnResourceFailure");
+            fault_bad(p, "service",
+                      "must be \"cloudformation\" (or absent) for cfnResourceFailure");
             goto out;
         }
     }
@@ -1032,8 +1059,8 @@ out:
 
 /* Parses a body: a JSON array of rules or one rule object. Returns 0 with
  * *rules (caller owns, *n entries), or -1 with err. */
-static int fault_parse_set(const char *body, size_t len, int localstack,
-                           struct fault_rule ***rules, size_t *n, char *err, size_t errlen)
+static int fault_parse_set(const char *body, size_t len, int localstack, struct fault_rule ***rules,
+                           size_t *n, char *err, size_t errlen)
 {
     cJSON *doc = NULL;
     struct fault_rule **out = NULL;
@@ -1108,8 +1135,7 @@ out:
 
 /* Installs rules (taken) as the whole set (replace) or after the current
  * ones. Returns 0, or -1 with err (an id already in use; rules are freed). */
-static int fault_install(struct fault_rule **rules, size_t n, int replace, char *err,
-                         size_t errlen)
+static int fault_install(struct fault_rule **rules, size_t n, int replace, char *err, size_t errlen)
 {
     struct fault_rule **old = NULL;
     size_t old_n = 0;
@@ -1356,8 +1382,7 @@ static void fault_http_effects(struct emu_request *req, struct emu_response *res
         strcmp(req->method, "PATCH") == 0) {
         cJSON *doc = cJSON_ParseWithLength(req->body != NULL ? req->body : "", req->body_len);
         const cJSON *lat = cJSON_GetObjectItemCaseSensitive(doc, "latency");
-        if (!cJSON_IsObject(doc) || (lat != NULL && (!cJSON_IsNumber(lat) ||
-                                                     lat->valuedouble < 0 ||
+        if (!cJSON_IsObject(doc) || (lat != NULL && (!cJSON_IsNumber(lat) || lat->valuedouble < 0 ||
                                                      lat->valuedouble > FAULT_MAX_LATENCY_MS))) {
             cJSON_Delete(doc);
             fault_http_error(resp, 400, "InvalidEffects",
@@ -1443,7 +1468,8 @@ void fault_http(struct emu_request *req, struct emu_response *resp)
                strcmp(req->method, "PATCH") == 0) {
         int replace = strcmp(req->method, "PATCH") != 0;
         if (fault_body_empty(req)) {
-            fault_http_error(resp, 400, "InvalidFaultRule", "the body must be a JSON array of rules");
+            fault_http_error(resp, 400, "InvalidFaultRule",
+                             "the body must be a JSON array of rules");
             return;
         }
         if (fault_parse_set(req->body, req->body_len, localstack, &rules, &n, err, sizeof(err)) !=
@@ -1452,8 +1478,7 @@ void fault_http(struct emu_request *req, struct emu_response *resp)
             fault_http_error(resp, 400, "InvalidFaultRule", err);
             return;
         }
-        emu_info("faults: %s %zu rule(s), %zu loaded", replace ? "set" : "added", n,
-                 fault_count());
+        emu_info("faults: %s %zu rule(s), %zu loaded", replace ? "set" : "added", n, fault_count());
     } else if (strcmp(req->method, "DELETE") == 0) {
         const char *id = emu_query(req, "id");
         if (id != NULL) {

@@ -310,8 +310,10 @@ static int snap_write_meta(const char *dir, const char *name, double t, const st
     if (f == NULL) {
         return -1;
     }
-    fprintf(f, "{\"name\":\"%s\",\"time\":\"%s\",\"epoch\":%.3f,\"objects\":%zu,\"objectBytes\":%llu}\n",
-            name, iso, t, tl->files, tl->bytes);
+    fprintf(
+        f,
+        "{\"name\":\"%s\",\"time\":\"%s\",\"epoch\":%.3f,\"objects\":%zu,\"objectBytes\":%llu}\n",
+        name, iso, t, tl->files, tl->bytes);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -332,8 +334,9 @@ int snapshot_save(const char *name, char *err, size_t errlen)
     int rc = -1;
 
     if (!snap_name_ok(name)) {
-        snprintf(err, errlen, "invalid snapshot name: use 1-128 of A-Z a-z 0-9 . _ - "
-                              "(not starting with '.')");
+        snprintf(err, errlen,
+                 "invalid snapshot name: use 1-128 of A-Z a-z 0-9 . _ - "
+                 "(not starting with '.')");
         return -1;
     }
     pthread_mutex_lock(&snap_lock);
@@ -496,8 +499,8 @@ static int snap_find_nonempty(sqlite3 *db, struct snap_table *t, size_t n)
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        emu_buf_printf(&sql, "%sSELECT %zu, EXISTS(SELECT 1 FROM main.\"%s\")", i > 0 ? " UNION ALL " : "",
-                       i, t[i].name);
+        emu_buf_printf(&sql, "%sSELECT %zu, EXISTS(SELECT 1 FROM main.\"%s\")",
+                       i > 0 ? " UNION ALL " : "", i, t[i].name);
         if (t[i].in_snap) {
             emu_buf_printf(&sql, " OR EXISTS(SELECT 1 FROM snap.\"%s\")", t[i].name);
         }

@@ -149,11 +149,13 @@ static void clear_rules(void)
 START_TEST(test_match_each_matcher)
 {
     struct fault_decision d;
-    load_ok("[{\"id\":\"a\",\"service\":\"s3\",\"operation\":\"PutObject\",\"region\":\"us-east-1\","
-            "\"account\":\"000000000000\",\"resource\":\"meta-bucket/serverless/*\",\"method\":\"PUT\","
-            "\"error\":{\"statusCode\":500,\"code\":\"InternalError\"}}]");
-    ck_assert_int_eq(check_call(&fake_s3, "PutObject", "PUT", "meta-bucket/serverless/a/b.json", &d),
-                     FAULT_ERROR);
+    load_ok(
+        "[{\"id\":\"a\",\"service\":\"s3\",\"operation\":\"PutObject\",\"region\":\"us-east-1\","
+        "\"account\":\"000000000000\",\"resource\":\"meta-bucket/serverless/*\",\"method\":\"PUT\","
+        "\"error\":{\"statusCode\":500,\"code\":\"InternalError\"}}]");
+    ck_assert_int_eq(
+        check_call(&fake_s3, "PutObject", "PUT", "meta-bucket/serverless/a/b.json", &d),
+        FAULT_ERROR);
     ck_assert_str_eq(d.rule_id, "a");
     ck_assert_int_eq(d.status, 500);
     ck_assert_str_eq(d.code, "InternalError");
@@ -192,12 +194,13 @@ START_TEST(test_match_resources)
 {
     struct fault_decision d;
     /* function[:qualifier]: a bare function name also matches its qualifiers */
-    load_ok("[{\"id\":\"fn\",\"service\":\"lambda\",\"resource\":\"books-api\",\"reset\":true},"
-            "{\"id\":\"q\",\"service\":\"lambda\",\"resource\":\"orders:prod\",\"hang\":true},"
-            "{\"id\":\"stack\",\"service\":\"cloudformation\",\"resource\":\"app-*\",\"crash\":true},"
-            "{\"id\":\"api\",\"service\":\"apigateway\",\"resource\":\"a1b2c3/dev\","
-            "\"throttle\":{}},"
-            "{\"id\":\"topic\",\"service\":\"sns\",\"resource\":\"alerts\",\"throttle\":{}}]");
+    load_ok(
+        "[{\"id\":\"fn\",\"service\":\"lambda\",\"resource\":\"books-api\",\"reset\":true},"
+        "{\"id\":\"q\",\"service\":\"lambda\",\"resource\":\"orders:prod\",\"hang\":true},"
+        "{\"id\":\"stack\",\"service\":\"cloudformation\",\"resource\":\"app-*\",\"crash\":true},"
+        "{\"id\":\"api\",\"service\":\"apigateway\",\"resource\":\"a1b2c3/dev\","
+        "\"throttle\":{}},"
+        "{\"id\":\"topic\",\"service\":\"sns\",\"resource\":\"alerts\",\"throttle\":{}}]");
     ck_assert_int_eq(check_call(&fake_lambda, "Invoke", "POST", "books-api", &d), FAULT_RESET);
     ck_assert_int_eq(check_call(&fake_lambda, "UpdateAlias", "PUT", "books-api:dev", &d),
                      FAULT_RESET);
@@ -465,7 +468,8 @@ END_TEST
 START_TEST(test_actions_latency_and_flags)
 {
     struct fault_decision d;
-    load_ok("[{\"id\":\"slow\",\"service\":\"s3\",\"latency\":{\"ms\":100,\"jitterMs\":40},\"seed\":1}]");
+    load_ok("[{\"id\":\"slow\",\"service\":\"s3\",\"latency\":{\"ms\":100,\"jitterMs\":40},"
+            "\"seed\":1}]");
     int seen_low = 0, seen_high = 0;
     for (int i = 0; i < 200; i++) {
         ck_assert_int_eq(check_call(&fake_s3, "GetObject", "GET", "b/k", &d), FAULT_NONE);
@@ -499,9 +503,10 @@ END_TEST
 START_TEST(test_cfn_resource_failure)
 {
     char reason[256];
-    load_ok("[{\"id\":\"books\",\"resource\":\"books-dev\",\"cfnResourceFailure\":"
-            "{\"logicalId\":\"BooksQueue\",\"reason\":\"Resource limit exceeded\"}},"
-            "{\"id\":\"tables\",\"nth\":2,\"cfnResourceFailure\":{\"type\":\"AWS::DynamoDB::*\"}}]");
+    load_ok(
+        "[{\"id\":\"books\",\"resource\":\"books-dev\",\"cfnResourceFailure\":"
+        "{\"logicalId\":\"BooksQueue\",\"reason\":\"Resource limit exceeded\"}},"
+        "{\"id\":\"tables\",\"nth\":2,\"cfnResourceFailure\":{\"type\":\"AWS::DynamoDB::*\"}}]");
     ck_assert_int_eq(fault_cfn_resource(EMU_DEFAULT_ACCOUNT, "us-east-1", "books-dev", "BooksQueue",
                                         "AWS::SQS::Queue", reason, sizeof(reason)),
                      1);
@@ -565,8 +570,9 @@ START_TEST(test_overhead_100_rules)
     double none = ns_per_check(200000);
     emu_buf_puts(&b, "[");
     for (int i = 0; i < 100; i++) {
-        emu_buf_printf(&b, "%s{\"service\":\"s3\",\"operation\":\"GetObject\","
-                           "\"resource\":\"other-bucket-%d/*\",\"error\":{}}",
+        emu_buf_printf(&b,
+                       "%s{\"service\":\"s3\",\"operation\":\"GetObject\","
+                       "\"resource\":\"other-bucket-%d/*\",\"error\":{}}",
                        i ? "," : "", i);
     }
     emu_buf_puts(&b, "]");
@@ -617,11 +623,10 @@ START_TEST(test_http_crud)
     ck_assert_int_eq(cJSON_GetArraySize(out), 3);
     cJSON_Delete(out);
     /* an id already loaded is refused by PATCH */
-    ck_assert_int_eq(control("PATCH", "/_greenroom/faults", NULL, "[{\"id\":\"a\",\"hang\":true}]",
-                             &out),
-                     400);
-    ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItemCaseSensitive(out, "message")->valuestring,
-                                 "\"a\""));
+    ck_assert_int_eq(
+        control("PATCH", "/_greenroom/faults", NULL, "[{\"id\":\"a\",\"hang\":true}]", &out), 400);
+    ck_assert_ptr_nonnull(
+        strstr(cJSON_GetObjectItemCaseSensitive(out, "message")->valuestring, "\"a\""));
     cJSON_Delete(out);
     ck_assert_int_eq(control("GET", "/_greenroom/faults/c", NULL, NULL, &out), 200);
     ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(out, "service")->valuestring, "sqs");
@@ -640,8 +645,8 @@ START_TEST(test_http_crud)
     ck_assert_int_eq(control("DELETE", "/_greenroom/faults", "id=a", NULL, NULL), 404);
     ck_assert_int_eq(control("POST", "/_greenroom/faults", NULL, "[{\"servce\":\"s3\"}]", &out),
                      400);
-    ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItemCaseSensitive(out, "message")->valuestring,
-                                 "servce"));
+    ck_assert_ptr_nonnull(
+        strstr(cJSON_GetObjectItemCaseSensitive(out, "message")->valuestring, "servce"));
     cJSON_Delete(out);
     ck_assert_uint_eq(fault_count(), 2);
     ck_assert_int_eq(control("PUT", "/_greenroom/faults", NULL, "[]", NULL), 200);
@@ -654,12 +659,13 @@ START_TEST(test_http_localstack_schema)
 {
     struct fault_decision d;
     cJSON *out = NULL;
-    ck_assert_int_eq(control("POST", "/_localstack/chaos/faults", NULL,
-                             "[{\"service\":\"s3\",\"region\":\"us-east-1\",\"operation\":\"PutObject\"},"
-                             "{\"service\":\"lambda\",\"probability\":1,"
-                             "\"error\":{\"statusCode\":500,\"code\":\"ServiceException\"}}]",
-                             &out),
-                     200);
+    ck_assert_int_eq(
+        control("POST", "/_localstack/chaos/faults", NULL,
+                "[{\"service\":\"s3\",\"region\":\"us-east-1\",\"operation\":\"PutObject\"},"
+                "{\"service\":\"lambda\",\"probability\":1,"
+                "\"error\":{\"statusCode\":500,\"code\":\"ServiceException\"}}]",
+                &out),
+        200);
     ck_assert_int_eq(cJSON_GetArraySize(out), 2);
     /* LocalStack's GET shows the rules as given */
     ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(out, 0), "matched"));
@@ -676,10 +682,11 @@ START_TEST(test_http_localstack_schema)
                              "[{\"service\":\"s3\",\"nth\":2}]", NULL),
                      400);
     /* DELETE with rules removes the equal ones */
-    ck_assert_int_eq(control("DELETE", "/_localstack/chaos/faults", NULL,
-                             "[{\"service\":\"s3\",\"region\":\"us-east-1\",\"operation\":\"PutObject\"}]",
-                             &out),
-                     200);
+    ck_assert_int_eq(
+        control("DELETE", "/_localstack/chaos/faults", NULL,
+                "[{\"service\":\"s3\",\"region\":\"us-east-1\",\"operation\":\"PutObject\"}]",
+                &out),
+        200);
     ck_assert_int_eq(cJSON_GetArraySize(out), 1);
     cJSON_Delete(out);
     ck_assert_int_eq(check_call(&fake_s3, "PutObject", "PUT", "b/k", &d), FAULT_NONE);
@@ -722,9 +729,8 @@ static void post_rules(const char *json)
 {
     struct gr_resp r;
     const char *h[] = {"Content-Type: application/json", NULL};
-    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/faults", h, json, strlen(json),
-                                         &r),
-                     0);
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, "POST", "/_greenroom/faults", h, json, strlen(json), &r), 0);
     ck_assert_msg(r.status == 200, "POST faults: %ld %s", r.status, r.body);
     gr_resp_free(&r);
 }
@@ -772,8 +778,8 @@ static long query(const char *service, const char *form, struct gr_resp *r)
 
 #define STS_WHO "Action=GetCallerIdentity&Version=2011-06-15"
 #define ASSUME_DOC                                                                                 \
-    "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C" \
-    "%22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A"        \
+    "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C"  \
+    "%22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A"         \
     "%22sts%3AAssumeRole%22%7D%5D%7D"
 
 START_TEST(test_http_error_rendered_query)
@@ -844,9 +850,8 @@ START_TEST(test_http_error_rendered_s3)
     cJSON_Delete(list);
     /* a bad rule: 400 naming the field, rules unchanged */
     const char *bad = "[{\"service\":\"s3\",\"opration\":\"GetObject\",\"reset\":true}]";
-    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/faults", NULL, bad,
-                                         strlen(bad), &r),
-                     0);
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, "POST", "/_greenroom/faults", NULL, bad, strlen(bad), &r), 0);
     ck_assert_int_eq(r.status, 400);
     ck_assert_ptr_nonnull(strstr(r.body, "opration"));
     gr_resp_free(&r);
@@ -875,10 +880,10 @@ START_TEST(test_http_reset_and_latency)
     ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/faults", NULL, NULL, 0, &r), 0);
     cJSON *list = gr_resp_json(&r);
     gr_resp_free(&r);
-    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0), "fired")->valueint,
-                     1);
-    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 1), "fired")->valueint,
-                     1);
+    ck_assert_int_eq(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0), "fired")->valueint, 1);
+    ck_assert_int_eq(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 1), "fired")->valueint, 1);
     cJSON_Delete(list);
 }
 END_TEST
@@ -966,9 +971,10 @@ START_TEST(test_http_crash_and_restart)
     char form[1024];
     /* every write acknowledged before the crash must survive it */
     for (int i = 0; i < 20; i++) {
-        snprintf(form, sizeof(form),
-                 "Action=CreateRole&Version=2010-05-08&RoleName=acked-%02d&AssumeRolePolicyDocument=%s",
-                 i, ASSUME_DOC);
+        snprintf(
+            form, sizeof(form),
+            "Action=CreateRole&Version=2010-05-08&RoleName=acked-%02d&AssumeRolePolicyDocument=%s",
+            i, ASSUME_DOC);
         ck_assert_int_eq(query("iam", form, &r), 200);
         gr_resp_free(&r);
     }

@@ -19,8 +19,8 @@ static struct gr_server srv;
 static int srv_up;
 
 #define ASSUME_DOC                                                                                 \
-    "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C" \
-    "%22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A"        \
+    "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C"  \
+    "%22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A"         \
     "%22sts%3AAssumeRole%22%7D%5D%7D"
 
 static void start_server(void)
@@ -93,7 +93,7 @@ static void create_role(const char *name)
 }
 
 #define S3_POLICY                                                                                  \
-    "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C" \
+    "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C"  \
     "%22Action%22%3A%22s3%3A*%22%2C%22Resource%22%3A%22*%22%7D%5D%7D"
 
 static void put_policy(const char *role)
@@ -150,9 +150,8 @@ static cJSON *ctl(const char *method, const char *path, const char *body, long w
 {
     struct gr_resp r;
     const char *h[] = {"Content-Type: application/json", NULL};
-    ck_assert_int_eq(gr_request_unsigned(&srv, method, path, h, body,
-                                         body != NULL ? strlen(body) : 0, &r),
-                     0);
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, method, path, h, body, body != NULL ? strlen(body) : 0, &r), 0);
     ck_assert_msg(r.status == want, "%s %s: %ld (wanted %ld) %s", method, path, r.status, want,
                   r.body);
     cJSON *j = gr_resp_json(&r);
@@ -366,8 +365,7 @@ START_TEST(test_journal_goes_forward)
     /* the calls made after the save are still in the journal */
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
-    ck_assert_msg(next_after > next_before, "journal went back: %g -> %g", next_before,
-                  next_after);
+    ck_assert_msg(next_after > next_before, "journal went back: %g -> %g", next_before, next_after);
     ck_assert_ptr_nonnull(strstr(text, "j2"));
     ck_assert_ptr_nonnull(strstr(text, "j3"));
     free(text);
