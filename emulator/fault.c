@@ -574,7 +574,8 @@ int fault_cfn_resource(const char *account, const char *region, const char *stac
     }
     pthread_once(&g_once, fault_init_once);
     pthread_rwlock_rdlock(&g_lock);
-    for (size_t i = 0; i < g_n && !hit; i++) {
+    /* like fault_check: every matching rule counts, the first to fire decides */
+    for (size_t i = 0; i < g_n; i++) {
         struct fault_rule *r = g_rules[i];
         if (r->kind != FK_CFN || !fault_pat_match(&r->region, region, 0) ||
             !fault_pat_match(&r->account, account, 0) || !fault_pat_match(&r->resource, stack, 0) ||
@@ -582,7 +583,7 @@ int fault_cfn_resource(const char *account, const char *region, const char *stac
             !fault_pat_match(&r->cfn_type, type, 1)) {
             continue;
         }
-        if (fault_count_match(r, 1) == 0) {
+        if (fault_count_match(r, !hit) == 0) {
             continue;
         }
         if (reason != NULL && rlen > 0) {
