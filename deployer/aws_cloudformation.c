@@ -1,7 +1,7 @@
 /*
  * aws_cloudformation.c - CloudFormation calls stagehand makes (query
  * protocol, 2010-05-15): DescribeStackResources, DescribeStacks,
- * CreateStack, UpdateStack, GetTemplate. Answers are the XResult element
+ * CreateStack, UpdateStack, GetTemplate, DescribeStackEvents. Answers are the XResult element
  * converted to JSON (member lists become arrays).
  */
 #include "dep.h"
@@ -97,4 +97,13 @@ int dep_cfn_get_template(const char *region, const char *stack, cJSON **out, str
     dep_buf_puts(&f, "Action=GetTemplate&Version=2010-05-15");
     form_add(&f, "StackName", stack);
     return call(region, "GetTemplate", stack, &f, out, err);
+}
+
+int dep_cfn_describe_stack_events(const char *region, const char *stack, cJSON **out, struct dep_err *err)
+{
+    struct dep_buf f = {0};
+
+    dep_buf_puts(&f, "Action=DescribeStackEvents&Version=2010-05-15");
+    form_add(&f, "StackName", stack);
+    return call(region, "DescribeStackEvents", stack, &f, out, err);
 }

@@ -93,6 +93,37 @@ static int apply_outputs(struct dep_ctx *c, const cJSON *stack, const char *stac
     return n;
 }
 
+/* The first resource failure of the stack's events ("Logical: reason"),
+ * which says more than the stack status. Leaves reason as is when none. */
+static void first_failure(struct dep_ctx *c, const char *stack, char *reason, size_t n)
+{
+    cJSON *ev = NULL;
+    struct dep_err err;
+    const cJSON *e, *list;
+    const char *found_id = NULL, *found_reason = NULL;
+
+    if (dep_cfn_describe_stack_events(c->region, stack, &ev, &err) < 0) {
+        return;
+    }
+    list = cJSON_GetObjectItemCaseSensitive(ev, "StackEvents");
+    cJSON_ArrayForEach(e, (cJSON_IsArray(list) ? list : NULL))
+    {
+        const char *st = jstr(e, "ResourceStatus");
+        const char *why = jstr(e, "ResourceStatusReason");
+        size_t l = st ? strlen(st) : 0;
+        if (l > 7 && strcmp(st + l - 7, "_FAILED") == 0 && why && why[0] &&
+            strcmp(why, "Resource creation cancelled") != 0) {
+            /* newest first: keep the last match, the earliest failure */
+            found_id = jstr(e, "LogicalResourceId");
+            found_reason = why;
+        }
+    }
+    if (found_reason) {
+        snprintf(reason, n, "%s: %s", found_id ? found_id : "?", found_reason);
+    }
+    cJSON_Delete(ev);
+}
+
 int dep_step_resources_deploy(struct dep_ctx *c)
 {
     struct dep_err err;
@@ -191,10 +222,13 @@ int dep_step_resources_deploy(struct dep_ctx *c)
             }
             if (strcmp(status, "CREATE_IN_PROGRESS") != 0 && strcmp(status, "UPDATE_IN_PROGRESS") != 0 &&
                 strcmp(status, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") != 0) {
-                const char *reason = jstr(st, "StackStatusReason");
+                char reason[1024];
+                const char *r = jstr(st, "StackStatusReason");
+                snprintf(reason, sizeof(reason), "%s", r && r[0] ? r : status);
+                first_failure(c, stack_id, reason, sizeof(reason));
                 dep_out_item("stack", stack, "failed", "%s", status);
                 dep_out_errorf(STEP, "An error occurred while provisioning your cloudformation: %s (stack %s: %s)",
-                               reason ? reason : status, stack, status);
+                               reason, stack, status);
                 goto out;
             }
             if (waited >= limit) {

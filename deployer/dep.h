@@ -544,6 +544,8 @@ int dep_cfn_create_stack(const char *region, const char *stack, const char *temp
 int dep_cfn_update_stack(const char *region, const char *stack, const char *template_body, cJSON **out,
                          struct dep_err *err);
 int dep_cfn_get_template(const char *region, const char *stack, cJSON **out, struct dep_err *err);
+/* {"StackEvents":[...]} newest first. */
+int dep_cfn_describe_stack_events(const char *region, const char *stack, cJSON **out, struct dep_err *err);
 
 /* SNS (query). */
 int dep_sns_subscribe(const char *region, const char *topic_arn, const char *protocol, const char *endpoint,
