@@ -510,7 +510,10 @@ int lambda_exec_invoke(const struct lambda_run *run, const char *payload, size_t
     struct lx_sandbox *sb = NULL;
     double start = lx_mono();
     double wait_limit = start + (run->timeout > 0 ? run->timeout : 3);
+    int retried = 0;
 
+again:
+    sb = NULL;
     pthread_mutex_lock(&lx_mu);
     for (;;) {
         int count = 0;
@@ -636,6 +639,19 @@ int lambda_exec_invoke(const struct lambda_run *run, const char *payload, size_t
         struct timespec ts;
         lx_abstime(&ts, left);
         pthread_cond_timedwait(&sb->cond, &lx_mu, &ts);
+    }
+    if (!sb->done && !timed_out && sb->has_work && sb->init_error == NULL && !retried) {
+        /* The process died before it took the work (e.g. it exited right
+         * after its previous answer): run it once more on a new sandbox. */
+        sb->has_work = 0;
+        sb->payload = NULL;
+        sb->in_use = 0;
+        lx_unlist_locked(sb);
+        lx_unref_locked(sb);
+        pthread_cond_broadcast(&lx_freed);
+        pthread_mutex_unlock(&lx_mu);
+        retried = 1;
+        goto again;
     }
     double ms = (lx_mono() - t0) * 1000.0;
     sb->has_work = 0;
