@@ -77,8 +77,10 @@ int lambda_zip_valid(const void *data, size_t len);
  * array) lets the service principal invoke the function from source_arn
  * (NULL when unknown): Allow, lambda:InvokeFunction (or lambda:* or *), the
  * principal (or "*"), and its AWS:SourceArn (ArnLike/ArnEquals, wildcards)
- * and AWS:SourceAccount conditions. */
-int lambda_policy_allows(const cJSON *statements, const char *principal, const char *source_arn);
+ * and AWS:SourceAccount conditions (source_account, NULL: the source ARN's
+ * account field). */
+int lambda_policy_allows(const cJSON *statements, const char *principal, const char *source_arn,
+                         const char *source_account);
 
 /* svc_iam.c: 1 when role_arn names a role that exists in account, else 0.
  * Must be called with the store locked. */

@@ -29,7 +29,8 @@
  * lambda:InvokeFunction, lambda:* or *, its Principal is that service (or
  * "*"), and its conditions hold: ArnLike/ArnEquals AWS:SourceArn matches
  * the source ARN (with * and ? wildcards), StringEquals AWS:SourceAccount
- * equals the source ARN's account. Otherwise the answer is 403
+ * equals x-greenroom-source-account (or, without it, the source ARN's
+ * account field when it has one). Otherwise the answer is 403
  * AccessDeniedException. Clients' own calls are not checked (no IAM).
  */
 #include <ctype.h>
@@ -2438,7 +2439,8 @@ static int lfn_cond_any(const cJSON *v, const char *actual, int glob)
 
 /* Does one statement allow principal (a service) to invoke, from
  * source_arn? */
-static int lfn_statement_allows(const cJSON *s, const char *principal, const char *source_arn)
+static int lfn_statement_allows(const cJSON *s, const char *principal, const char *source_arn,
+                                const char *source_account)
 {
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(s, "Effect")) ||
         strcmp(cJSON_GetObjectItemCaseSensitive(s, "Effect")->valuestring, "Allow") != 0) {
@@ -2473,6 +2475,13 @@ static int lfn_statement_allows(const cJSON *s, const char *principal, const cha
                 }
             } else if (strcasecmp(key, "AWS:SourceAccount") == 0) {
                 char acct[16] = "";
+                if (source_account != NULL) {
+                    snprintf(acct, sizeof(acct), "%s", source_account);
+                    if (!lfn_cond_any(kv, acct, 0)) {
+                        return 0;
+                    }
+                    continue;
+                }
                 /* arn:partition:service:region:ACCOUNT:... */
                 const char *q = source_arn;
                 for (int i = 0; q && i < 4; i++) {
@@ -2496,12 +2505,13 @@ static int lfn_statement_allows(const cJSON *s, const char *principal, const cha
     return 1;
 }
 
-int lambda_policy_allows(const cJSON *statements, const char *principal, const char *source_arn)
+int lambda_policy_allows(const cJSON *statements, const char *principal, const char *source_arn,
+                         const char *source_account)
 {
     const cJSON *s = NULL;
     cJSON_ArrayForEach(s, statements)
     {
-        if (lfn_statement_allows(s, principal, source_arn)) {
+        if (lfn_statement_allows(s, principal, source_arn, source_account)) {
             return 1;
         }
     }
@@ -2608,7 +2618,8 @@ static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp
             q = "";
         }
         cJSON *stmts = lfn_statements(req, ref.name, q);
-        int allowed = lambda_policy_allows(stmts, principal, source_arn);
+        int allowed = lambda_policy_allows(stmts, principal, source_arn,
+                                           emu_header(req, "x-greenroom-source-account"));
         cJSON_Delete(stmts);
         if (!allowed) {
             char arn[400];

@@ -1331,26 +1331,31 @@ START_TEST(test_invoke_policy_check)
         "\"arn:aws:events:us-east-1:111122223333:rule/r\"}}}]");
     ck_assert_ptr_nonnull(st);
     const char *api = "apigateway.amazonaws.com";
-    ck_assert(lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/GET/books"));
-    ck_assert(lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/books"));
-    ck_assert(!lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/POST/books"));
-    ck_assert(!lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:xyz/dev/GET/books"));
-    ck_assert(!lambda_policy_allows(st, api, NULL));
-    ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", "arn:aws:sns:us-east-1:000000000000:t"));
-    ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", NULL));
-    ck_assert(!lambda_policy_allows(st, "s3.amazonaws.com", "arn:aws:s3:::b")); /* wrong action */
-    ck_assert(!lambda_policy_allows(st, "iot.amazonaws.com", NULL));          /* no statement */
-    ck_assert(lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r"));
-    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r2"));
-    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:999999999999:rule/r"));
+    ck_assert(lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/GET/books", NULL));
+    ck_assert(lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/books", NULL));
+    ck_assert(!lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/POST/books", NULL));
+    ck_assert(!lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:xyz/dev/GET/books", NULL));
+    ck_assert(!lambda_policy_allows(st, api, NULL, NULL));
+    ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", "arn:aws:sns:us-east-1:000000000000:t", NULL));
+    ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", NULL, NULL));
+    ck_assert(!lambda_policy_allows(st, "s3.amazonaws.com", "arn:aws:s3:::b", NULL)); /* wrong action */
+    ck_assert(!lambda_policy_allows(st, "iot.amazonaws.com", NULL, NULL));          /* no statement */
+    ck_assert(lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r", NULL));
+    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r2", NULL));
+    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:999999999999:rule/r", NULL));
+    /* S3's ARNs carry no account: the caller says it */
+    ck_assert(lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r",
+                                   "111122223333"));
+    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r",
+                                    "444455556666"));
     cJSON_Delete(st);
     cJSON *star = cJSON_Parse("[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:*\"}]");
-    ck_assert(lambda_policy_allows(star, "anything.amazonaws.com", NULL));
+    ck_assert(lambda_policy_allows(star, "anything.amazonaws.com", NULL, NULL));
     cJSON_Delete(star);
     cJSON *deny = cJSON_Parse("[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"*\"}]");
-    ck_assert(!lambda_policy_allows(deny, "sns.amazonaws.com", NULL));
+    ck_assert(!lambda_policy_allows(deny, "sns.amazonaws.com", NULL, NULL));
     cJSON_Delete(deny);
-    ck_assert(!lambda_policy_allows(NULL, "sns.amazonaws.com", NULL));
+    ck_assert(!lambda_policy_allows(NULL, "sns.amazonaws.com", NULL, NULL));
 }
 END_TEST
 
