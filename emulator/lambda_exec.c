@@ -414,8 +414,8 @@ static int lx_spawn(struct lx_sandbox *sb, const struct lambda_run *run, char *e
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
     posix_spawn_file_actions_addchdir_np(&fa, root);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     sigset_t none;
     sigemptyset(&none);
     posix_spawnattr_setsigmask(&attr, &none);
@@ -505,8 +505,8 @@ int lambda_exec_invoke(const struct lambda_run *run, const char *payload, size_t
 {
     memset(out, 0, sizeof(*out));
     char key[400];
-    snprintf(key, sizeof(key), "%s/%s/%s/%s/%s", run->account, run->region, run->name,
-             run->version, run->revision);
+    snprintf(key, sizeof(key), "%s/%s/%s/%s/%s", run->account, run->region, run->name, run->version,
+             run->revision);
     struct lx_sandbox *sb = NULL;
     double start = lx_mono();
     double wait_limit = start + (run->timeout > 0 ? run->timeout : 3);
@@ -701,8 +701,8 @@ again:
         }
         char msg[300];
         snprintf(msg, sizeof(msg),
-                 "{\"errorType\":\"%s\",\"errorMessage\":\"RequestId: %s Error: %s\"}", type,
-                 id, how);
+                 "{\"errorType\":\"%s\",\"errorMessage\":\"RequestId: %s Error: %s\"}", type, id,
+                 how);
         lx_set_result(out, LAMBDA_UNHANDLED, msg);
     }
     if (sb->pipe_r >= 0) {
@@ -750,8 +750,8 @@ void lambda_exec_drop(const char *account, const char *region, const char *name)
         if (sb->in_use) {
             continue;
         }
-        if (name == NULL || (strcmp(sb->account, account) == 0 &&
-                             strcmp(sb->region, region) == 0 && strcmp(sb->name, name) == 0)) {
+        if (name == NULL || (strcmp(sb->account, account) == 0 && strcmp(sb->region, region) == 0 &&
+                             strcmp(sb->name, name) == 0)) {
             lx_kill_locked(sb);
         }
     }
@@ -843,8 +843,8 @@ void lambda_runtime_api(struct emu_request *req, struct emu_response *resp)
             sb->error = LAMBDA_OK;
             if (is_err) {
                 const char *kind = emu_header(req, "x-greenroom-error-kind");
-                sb->error = kind && strcmp(kind, "Handled") == 0 ? LAMBDA_HANDLED
-                                                                  : LAMBDA_UNHANDLED;
+                sb->error =
+                    kind && strcmp(kind, "Handled") == 0 ? LAMBDA_HANDLED : LAMBDA_UNHANDLED;
                 if (req->body_len == 0) {
                     const char *t = emu_header(req, "lambda-runtime-function-error-type");
                     cJSON *e = cJSON_CreateObject();

@@ -24,10 +24,10 @@ struct lambda_run {
     char invoked_arn[300]; /* the ARN the caller invoked (qualified or not) */
     char runtime[32];
     char handler[256];
-    char code_hex[65];     /* hex SHA-256 of the zip: objects/lambda-<hex>.zip */
-    int timeout;           /* seconds */
-    int memory;            /* MB */
-    char *env_json;        /* {"K":"V"} of Environment.Variables, or NULL (caller owns) */
+    char code_hex[65]; /* hex SHA-256 of the zip: objects/lambda-<hex>.zip */
+    int timeout;       /* seconds */
+    int memory;        /* MB */
+    char *env_json;    /* {"K":"V"} of Environment.Variables, or NULL (caller owns) */
 };
 
 enum lambda_fn_error {
@@ -37,12 +37,12 @@ enum lambda_fn_error {
 };
 
 struct lambda_result {
-    int throttled;            /* no sandbox became free: TooManyRequestsException */
-    int failed;               /* could not start (message in payload) */
+    int throttled; /* no sandbox became free: TooManyRequestsException */
+    int failed;    /* could not start (message in payload) */
     enum lambda_fn_error error;
-    char *payload;            /* response or error JSON (owned) */
+    char *payload; /* response or error JSON (owned) */
     size_t payload_len;
-    char *log_tail;           /* raw text of the last 4 KB of the log (owned) */
+    char *log_tail; /* raw text of the last 4 KB of the log (owned) */
     size_t log_tail_len;
 };
 

@@ -28,7 +28,8 @@ static const char *const iam_schema[] = {
     " role TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL,"
     " PRIMARY KEY (account, region, role, name));"
     "CREATE TABLE iam_role_attached (account TEXT NOT NULL, region TEXT NOT NULL,"
-    " role TEXT NOT NULL, policy_arn TEXT NOT NULL, PRIMARY KEY (account, region, role, policy_arn));"
+    " role TEXT NOT NULL, policy_arn TEXT NOT NULL, PRIMARY KEY (account, region, role, "
+    "policy_arn));"
     "CREATE TABLE iam_policies (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,"
     " policy_id TEXT NOT NULL, path TEXT NOT NULL, arn TEXT NOT NULL, document TEXT NOT NULL,"
     " description TEXT, created TEXT NOT NULL, PRIMARY KEY (account, region, arn));",

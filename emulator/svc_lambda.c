@@ -299,7 +299,7 @@ static int lfn_parse_name(const char *in, struct lfn_ref *r)
 
 #define LFN_NAME_PATTERN                                                                           \
     "Member must satisfy regular expression pattern: "                                             \
-    "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?("      \
+    "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?("     \
     "[a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
 
 /* The function named by the path (or given string) and the Qualifier query
@@ -415,8 +415,8 @@ static int lfn_save_ver(struct emu_request *req, struct emu_response *resp, cons
 /* 1 when the function exists, 0 when not, -1 on error. */
 static int lfn_exists(const struct emu_request *req, const char *name)
 {
-    sqlite3_stmt *st = emu_stmt(
-        "SELECT 1 FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3");
+    sqlite3_stmt *st =
+        emu_stmt("SELECT 1 FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3");
     if (st == NULL) {
         return -1;
     }
@@ -426,8 +426,8 @@ static int lfn_exists(const struct emu_request *req, const char *name)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-static void lfn_fail_not_found(struct emu_request *req, struct emu_response *resp,
-                               const char *name, const char *qual)
+static void lfn_fail_not_found(struct emu_request *req, struct emu_response *resp, const char *name,
+                               const char *qual)
 {
     char arn[400];
     lfn_arn(arn, sizeof(arn), req, name, qual);
@@ -436,8 +436,7 @@ static void lfn_fail_not_found(struct emu_request *req, struct emu_response *res
 
 /* Checks the function exists (failing resp with ResourceNotFoundException
  * otherwise). Returns 1 when it does. */
-static int lfn_exists_or_fail(struct emu_request *req, struct emu_response *resp,
-                              const char *name)
+static int lfn_exists_or_fail(struct emu_request *req, struct emu_response *resp, const char *name)
 {
     int r = lfn_exists(req, name);
     if (r < 0) {
@@ -546,8 +545,8 @@ static int lfn_resolve(struct emu_request *req, struct emu_response *resp, const
 
 /* The FunctionConfiguration of a version. arn_qual: the qualifier shown
  * in FunctionArn (NULL: unqualified). Caller owns the tree. */
-static cJSON *lfn_render(const struct emu_request *req, const char *name,
-                         const struct lfn_ver *v, const char *arn_qual)
+static cJSON *lfn_render(const struct emu_request *req, const char *name, const struct lfn_ver *v,
+                         const char *arn_qual)
 {
     cJSON *o = cJSON_CreateObject();
     char arn[400];
@@ -753,15 +752,15 @@ static int lfn_code_take(struct emu_request *req, struct emu_response *resp, con
 /* ----------------------------------------------------- config validation */
 
 static const char *const lfn_runtimes[] = {
-    "nodejs",        "nodejs4.3",       "nodejs6.10",    "nodejs8.10",   "nodejs10.x",
-    "nodejs12.x",    "nodejs14.x",      "nodejs16.x",    "java8",        "java8.al2",
-    "java11",        "python2.7",       "python3.6",     "python3.7",    "python3.8",
-    "python3.9",     "dotnetcore1.0",   "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1",
-    "dotnet6",       "dotnet8",         "nodejs4.3-edge", "go1.x",       "ruby2.5",
-    "ruby2.7",       "provided",        "provided.al2",  "nodejs18.x",   "python3.10",
-    "java17",        "ruby3.2",         "ruby3.3",       "ruby3.4",      "python3.11",
-    "nodejs20.x",    "provided.al2023", "python3.12",    "java21",       "python3.13",
-    "nodejs22.x",    "nodejs24.x",      "python3.14",    "java25",       "dotnet10",
+    "nodejs",     "nodejs4.3",       "nodejs6.10",     "nodejs8.10",    "nodejs10.x",
+    "nodejs12.x", "nodejs14.x",      "nodejs16.x",     "java8",         "java8.al2",
+    "java11",     "python2.7",       "python3.6",      "python3.7",     "python3.8",
+    "python3.9",  "dotnetcore1.0",   "dotnetcore2.0",  "dotnetcore2.1", "dotnetcore3.1",
+    "dotnet6",    "dotnet8",         "nodejs4.3-edge", "go1.x",         "ruby2.5",
+    "ruby2.7",    "provided",        "provided.al2",   "nodejs18.x",    "python3.10",
+    "java17",     "ruby3.2",         "ruby3.3",        "ruby3.4",       "python3.11",
+    "nodejs20.x", "provided.al2023", "python3.12",     "java21",        "python3.13",
+    "nodejs22.x", "nodejs24.x",      "python3.14",     "java25",        "dotnet10",
     "ruby4.0",
 };
 
@@ -869,8 +868,7 @@ static int lfn_apply_config(struct emu_request *req, struct emu_response *resp, 
         if (!cJSON_IsNumber(x) || x->valuedouble < 1) {
             char v[32];
             snprintf(v, sizeof(v), "%d", cJSON_IsNumber(x) ? x->valueint : 0);
-            lfn_validation(resp, v, "timeout",
-                           "Member must have value greater than or equal to 1");
+            lfn_validation(resp, v, "timeout", "Member must have value greater than or equal to 1");
             return -1;
         }
         if (x->valuedouble > 900) {
@@ -918,12 +916,20 @@ static int lfn_apply_config(struct emu_request *req, struct emu_response *resp, 
             emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Environment must be an object.");
             return -1;
         }
-        static const char *const reserved[] = {
-            "_HANDLER", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-            "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT",
-            "LAMBDA_RUNTIME_DIR", "AWS_LAMBDA_RUNTIME_API"};
+        static const char *const reserved[] = {"_HANDLER",
+                                               "AWS_REGION",
+                                               "AWS_EXECUTION_ENV",
+                                               "AWS_LAMBDA_FUNCTION_NAME",
+                                               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                                               "AWS_LAMBDA_FUNCTION_VERSION",
+                                               "AWS_LAMBDA_LOG_GROUP_NAME",
+                                               "AWS_LAMBDA_LOG_STREAM_NAME",
+                                               "AWS_ACCESS_KEY_ID",
+                                               "AWS_SECRET_ACCESS_KEY",
+                                               "AWS_SESSION_TOKEN",
+                                               "LAMBDA_TASK_ROOT",
+                                               "LAMBDA_RUNTIME_DIR",
+                                               "AWS_LAMBDA_RUNTIME_API"};
         const cJSON *it = NULL;
         cJSON_ArrayForEach(it, vars)
         {
@@ -1292,8 +1298,8 @@ static int lfn_paging(struct emu_request *req, struct emu_response *resp, long *
 }
 
 /* Renders rows (name, version) of a version query into an array. */
-static void lfn_list_versions_rows(struct emu_request *req, sqlite3_stmt *st, cJSON *arr,
-                                   long max, int *more)
+static void lfn_list_versions_rows(struct emu_request *req, sqlite3_stmt *st, cJSON *arr, long max,
+                                   int *more)
 {
     long n = 0;
     *more = 0;
@@ -1319,8 +1325,8 @@ static void lfn_list_versions_rows(struct emu_request *req, sqlite3_stmt *st, cJ
         if (v.config == NULL) {
             v.config = cJSON_CreateObject();
         }
-        cJSON_AddItemToArray(arr, lfn_render(req, name, &v,
-                                             strcmp(version, "$LATEST") == 0 ? NULL : version));
+        cJSON_AddItemToArray(
+            arr, lfn_render(req, name, &v, strcmp(version, "$LATEST") == 0 ? NULL : version));
         lfn_ver_release(&v);
     }
 }
@@ -1481,8 +1487,7 @@ static void lambda_delete_function(struct emu_request *req, struct emu_response 
             return;
         }
         if (!lfn_is_digits(ref.qual)) {
-            emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE,
-                     "Deletion of aliases is not supported.");
+            emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Deletion of aliases is not supported.");
             return;
         }
         char version[16];
@@ -1604,8 +1609,7 @@ out:
     lfn_ver_release(&v);
 }
 
-static void lambda_update_function_configuration(struct emu_request *req,
-                                                 struct emu_response *resp)
+static void lambda_update_function_configuration(struct emu_request *req, struct emu_response *resp)
 {
     struct lfn_ref ref;
     struct lfn_ver v;
@@ -2055,8 +2059,8 @@ static void lambda_list_aliases(struct emu_request *req, struct emu_response *re
 /* The revision that guards a qualifier's policy: the alias's or version's
  * RevisionId ($LATEST's for the unqualified function). Returns 0 and
  * fills rev, -1 when the qualifier does not exist (resp failed). */
-static int lfn_policy_target(struct emu_request *req, struct emu_response *resp,
-                             const char *name, const char *qual, char rev[40], int *is_alias)
+static int lfn_policy_target(struct emu_request *req, struct emu_response *resp, const char *name,
+                             const char *qual, char rev[40], int *is_alias)
 {
     *is_alias = 0;
     if (qual[0] != 0 && !lfn_is_digits(qual) && strcmp(qual, "$LATEST") != 0) {
@@ -2093,8 +2097,8 @@ static int lfn_policy_target(struct emu_request *req, struct emu_response *resp,
 }
 
 /* Gives the policy's target a new RevisionId (policies are part of it). */
-static int lfn_bump_revision(struct emu_request *req, struct emu_response *resp,
-                             const char *name, const char *qual, int is_alias)
+static int lfn_bump_revision(struct emu_request *req, struct emu_response *resp, const char *name,
+                             const char *qual, int is_alias)
 {
     char rev[40];
     emu_uuid(rev);
@@ -2165,7 +2169,8 @@ static void lambda_add_permission(struct emu_request *req, struct emu_response *
     }
     const char *source_arn = lfn_str(b, "SourceArn");
     const char *source_account = lfn_str(b, "SourceAccount");
-    if (source_account != NULL && (strlen(source_account) != 12 || !lfn_is_digits(source_account))) {
+    if (source_account != NULL &&
+        (strlen(source_account) != 12 || !lfn_is_digits(source_account))) {
         lfn_validation(resp, source_account, "sourceAccount",
                        "Member must satisfy regular expression pattern: \\d{12}");
         return;
@@ -2323,8 +2328,8 @@ static void lambda_remove_permission(struct emu_request *req, struct emu_respons
             emu_fail(resp, LAMBDA_RESOURCE_NOT_FOUND,
                      "No policy is associated with the given resource.");
         } else {
-            emu_fail(resp, LAMBDA_RESOURCE_NOT_FOUND, "Statement %s is not found in resource policy.",
-                     sid);
+            emu_fail(resp, LAMBDA_RESOURCE_NOT_FOUND,
+                     "Statement %s is not found in resource policy.", sid);
         }
         return;
     }
@@ -2469,7 +2474,8 @@ static int lfn_statement_allows(const cJSON *s, const char *principal, const cha
         {
             const char *key = kv->string ? kv->string : "";
             if (strcasecmp(key, "AWS:SourceArn") == 0) {
-                int glob = strcmp(op->string, "ArnLike") == 0 || strcmp(op->string, "StringLike") == 0;
+                int glob =
+                    strcmp(op->string, "ArnLike") == 0 || strcmp(op->string, "StringLike") == 0;
                 if (!lfn_cond_any(kv, source_arn, glob)) {
                     return 0;
                 }
@@ -2647,9 +2653,8 @@ static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp
     run->timeout = cJSON_IsNumber(t) ? t->valueint : 3;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(v.config, "MemorySize");
     run->memory = cJSON_IsNumber(m) ? m->valueint : 128;
-    const cJSON *vars =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v.config, "Environment"),
-                                         "Variables");
+    const cJSON *vars = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(v.config, "Environment"), "Variables");
     run->env_json = vars ? cJSON_PrintUnformatted(vars) : NULL;
     rc = 0;
     (void)is_alias;
@@ -2804,9 +2809,9 @@ static int lfn_esm_apply(struct emu_response *resp, const cJSON *body, cJSON *cf
         cJSON_DeleteItemFromObjectCaseSensitive(cfg, nums[i]);
         cJSON_AddNumberToObject(cfg, nums[i], x->valuedouble);
     }
-    const char *objs[] = {"FilterCriteria", "DestinationConfig", "FunctionResponseTypes",
-                          "SourceAccessConfigurations", "ScalingConfig",
-                          "BisectBatchOnFunctionError"};
+    const char *objs[] = {"FilterCriteria",        "DestinationConfig",
+                          "FunctionResponseTypes", "SourceAccessConfigurations",
+                          "ScalingConfig",         "BisectBatchOnFunctionError"};
     for (size_t i = 0; i < sizeof(objs) / sizeof(*objs); i++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(body, objs[i]);
         if (x != NULL) {
@@ -3294,8 +3299,8 @@ static const struct emu_op lambda_ops[] = {
     {"GetFunction", "GET", "/2015-03-31/functions/{FunctionName}", NULL, lambda_get_function, 0},
     {"DeleteFunction", "DELETE", "/2015-03-31/functions/{FunctionName}", NULL,
      lambda_delete_function, EMU_OP_WRITE},
-    {"GetFunctionConfiguration", "GET", "/2015-03-31/functions/{FunctionName}/configuration",
-     NULL, lambda_get_function_configuration, 0},
+    {"GetFunctionConfiguration", "GET", "/2015-03-31/functions/{FunctionName}/configuration", NULL,
+     lambda_get_function_configuration, 0},
     {"UpdateFunctionConfiguration", "PUT", "/2015-03-31/functions/{FunctionName}/configuration",
      NULL, lambda_update_function_configuration, EMU_OP_WRITE | EMU_OP_JSON},
     {"UpdateFunctionCode", "PUT", "/2015-03-31/functions/{FunctionName}/code", NULL,
@@ -3316,8 +3321,7 @@ static const struct emu_op lambda_ops[] = {
      lambda_delete_alias, EMU_OP_WRITE},
     {"AddPermission", "POST", "/2015-03-31/functions/{FunctionName}/policy", NULL,
      lambda_add_permission, EMU_OP_WRITE | EMU_OP_JSON},
-    {"GetPolicy", "GET", "/2015-03-31/functions/{FunctionName}/policy", NULL, lambda_get_policy,
-     0},
+    {"GetPolicy", "GET", "/2015-03-31/functions/{FunctionName}/policy", NULL, lambda_get_policy, 0},
     {"RemovePermission", "DELETE", "/2015-03-31/functions/{FunctionName}/policy/{StatementId}",
      NULL, lambda_remove_permission, EMU_OP_WRITE},
     {"Invoke", "POST", "/2015-03-31/functions/{FunctionName}/invocations", NULL, lambda_invoke,
@@ -3339,17 +3343,23 @@ static const struct emu_op lambda_ops[] = {
     {"UntagResource", "DELETE", "/2017-03-31/tags/{Resource}", NULL, lambda_untag_resource,
      EMU_OP_WRITE},
     {"ListTags", "GET", "/2017-03-31/tags/{Resource}", NULL, lambda_list_tags, 0},
-    {"GetAccountSettings", "GET", "/2016-08-19/account-settings", NULL,
-     lambda_get_account_settings, 0},
+    {"GetAccountSettings", "GET", "/2016-08-19/account-settings", NULL, lambda_get_account_settings,
+     0},
 };
 
 /* Claimed, unsigned: the Runtime API and code downloads. */
-static const struct emu_op lambda_runtime_op = {
-    "RuntimeApi", NULL, NULL, NULL, lambda_runtime_api,
-    EMU_OP_NO_TXN | EMU_OP_NO_AUTH | EMU_OP_NO_FAULT};
-static const struct emu_op lambda_code_op = {
-    "GetFunctionCode", NULL, NULL, NULL, lambda_code_download,
-    EMU_OP_NO_TXN | EMU_OP_NO_AUTH | EMU_OP_NO_FAULT};
+static const struct emu_op lambda_runtime_op = {"RuntimeApi",
+                                                NULL,
+                                                NULL,
+                                                NULL,
+                                                lambda_runtime_api,
+                                                EMU_OP_NO_TXN | EMU_OP_NO_AUTH | EMU_OP_NO_FAULT};
+static const struct emu_op lambda_code_op = {"GetFunctionCode",
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             lambda_code_download,
+                                             EMU_OP_NO_TXN | EMU_OP_NO_AUTH | EMU_OP_NO_FAULT};
 
 static const struct emu_op *lambda_claim(struct emu_request *req)
 {

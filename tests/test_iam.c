@@ -48,9 +48,11 @@ static void expect(struct gr_resp *r, long status, const char *part)
 
 START_TEST(test_roles)
 {
-    struct gr_resp r = iam2("Action=CreateRole&RoleName=r1&Description=d&AssumeRolePolicyDocument=" DOC, NULL);
+    struct gr_resp r =
+        iam2("Action=CreateRole&RoleName=r1&Description=d&AssumeRolePolicyDocument=" DOC, NULL);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_ptr_nonnull(strstr(r.body, "<CreateRoleResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"));
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "<CreateRoleResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"));
     ck_assert_ptr_nonnull(strstr(r.body, "<Arn>arn:aws:iam::000000000000:role/r1</Arn>"));
     ck_assert_ptr_nonnull(strstr(r.body, "<RoleId>AROA"));
     /* the document comes back URL-encoded, as AWS sends it */
@@ -144,9 +146,13 @@ START_TEST(test_managed_policies)
     expect(&r, 200, "<AttachmentCount>0</AttachmentCount>");
     r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=", arn);
     expect(&r, 200, "<AttachRolePolicyResponse");
-    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2Fservice-role%2FAWSLambdaBasicExecutionRole", NULL);
+    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%"
+             "2Fservice-role%2FAWSLambdaBasicExecutionRole",
+             NULL);
     expect(&r, 200, "<AttachRolePolicyResponse");
-    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fghost", NULL);
+    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3A000000000000%"
+             "3Apolicy%2Fghost",
+             NULL);
     expect(&r, 404, "does not exist or is not attachable");
     r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=garbage", NULL);
     expect(&r, 400, "<Code>InvalidInput</Code>");

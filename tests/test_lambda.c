@@ -227,10 +227,10 @@ START_TEST(test_create_function)
     ck_assert_int_eq(cJSON_GetObjectItem(j, "MemorySize")->valueint, 128);
     ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "RevisionId"));
     regex_t re;
-    ck_assert_int_eq(regcomp(&re,
-                             "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}\\+0000$",
-                             REG_EXTENDED | REG_NOSUB),
-                     0);
+    ck_assert_int_eq(
+        regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}\\+0000$",
+                REG_EXTENDED | REG_NOSUB),
+        0);
     ck_assert_int_eq(regexec(&re, cJSON_GetObjectItem(j, "LastModified")->valuestring, 0, NULL, 0),
                      0);
     regfree(&re);
@@ -260,16 +260,18 @@ START_TEST(test_create_function)
     r = create_fn("fn4", "nodejs20.x", "index.handler", "node",
                   ",\"Environment\":{\"Variables\":{\"AWS_REGION\":\"x\"}}");
     expect_error(&r, 400, "InvalidParameterValueException", "Reserved keys");
-    r = lam("POST", "/2015-03-31/functions",
-            "{\"FunctionName\":\"fn5\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"i.h\",\"Role\":\"" ROLE
-            "\",\"Code\":{\"ZipFile\":\"bm90IGEgemlw\"}}");
+    r = lam(
+        "POST", "/2015-03-31/functions",
+        "{\"FunctionName\":\"fn5\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"i.h\",\"Role\":\"" ROLE
+        "\",\"Code\":{\"ZipFile\":\"bm90IGEgemlw\"}}");
     expect_error(&r, 400, "InvalidParameterValueException", "Could not unzip uploaded file");
     r = lam("POST", "/2015-03-31/functions",
             "{\"FunctionName\":\"fn5\",\"Role\":\"" ROLE "\",\"Code\":{\"ZipFile\":\"\"}}");
     expect_error(&r, 400, "InvalidParameterValueException", "Runtime and Handler are mandatory");
-    r = lam("POST", "/2015-03-31/functions",
-            "{\"FunctionName\":\"fn5\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"i.h\",\"Role\":\"" ROLE
-            "\"}");
+    r = lam(
+        "POST", "/2015-03-31/functions",
+        "{\"FunctionName\":\"fn5\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"i.h\",\"Role\":\"" ROLE
+        "\"}");
     expect_error(&r, 400, "ValidationException", "'code'");
     r = lam("POST", "/2015-03-31/functions", "{not json");
     expect_error(&r, 400, "InvalidRequestContentException", NULL);
@@ -289,10 +291,11 @@ START_TEST(test_create_function_role)
     expect_error(&r, 400, "InvalidParameterValueException",
                  "The role defined for the function cannot be assumed by Lambda.");
     /* a role of another account does not exist in this one */
-    snprintf(body, sizeof(body),
-             "{\"FunctionName\":\"nr\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
-             "\"Role\":\"arn:aws:iam::111122223333:role/lambda-role\",\"Code\":{\"ZipFile\":\"%s\"}}",
-             zb);
+    snprintf(
+        body, sizeof(body),
+        "{\"FunctionName\":\"nr\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
+        "\"Role\":\"arn:aws:iam::111122223333:role/lambda-role\",\"Code\":{\"ZipFile\":\"%s\"}}",
+        zb);
     r = lam("POST", "/2015-03-31/functions", body);
     expect_error(&r, 400, "InvalidParameterValueException", "cannot be assumed by Lambda");
     snprintf(body, sizeof(body),
@@ -347,7 +350,8 @@ START_TEST(test_get_function)
     const char *loc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Code"), "Location")->valuestring;
     ck_assert_ptr_nonnull(strstr(loc, srv.url));
     struct gr_resp dl;
-    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", loc + strlen(srv.url), NULL, NULL, 0, &dl), 0);
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", loc + strlen(srv.url), NULL, NULL, 0, &dl),
+                     0);
     ck_assert_int_eq(dl.status, 200);
     ck_assert_int_eq(dl.len, z.len);
     ck_assert_int_eq(memcmp(dl.body, z.data, z.len), 0);
@@ -366,14 +370,16 @@ START_TEST(test_get_function)
     r = lam("GET", "/2015-03-31/functions/000000000000:function:gf/configuration", NULL);
     ck_assert_int_eq(r.status, 200);
     gr_resp_free(&r);
-    r = lam("GET",
-            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Agf%3A1",
-            NULL);
+    r = lam(
+        "GET",
+        "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Agf%3A1",
+        NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionArn\":\"arn:aws:lambda:us-east-1:000000000000:"
                                          "function:gf:1\""));
     gr_resp_free(&r);
-    r = lam("POST", "/2015-03-31/functions/gf/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    r = lam("POST", "/2015-03-31/functions/gf/aliases",
+            "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
     ck_assert_int_eq(r.status, 201);
     gr_resp_free(&r);
     r = lam("GET", "/2015-03-31/functions/gf?Qualifier=dev", NULL);
@@ -448,7 +454,8 @@ START_TEST(test_delete_function)
     create_ok("df", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
     struct gr_resp r = lam("POST", "/2015-03-31/functions/df/versions", "{}");
     gr_resp_free(&r);
-    r = lam("POST", "/2015-03-31/functions/df/aliases", "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}");
+    r = lam("POST", "/2015-03-31/functions/df/aliases",
+            "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}");
     ck_assert_int_eq(r.status, 201);
     gr_resp_free(&r);
     r = lam("DELETE", "/2015-03-31/functions/df?Qualifier=1", NULL);
@@ -587,8 +594,8 @@ START_TEST(test_publish_version)
     r = lam("POST", "/2015-03-31/functions/pv/versions", "{\"RevisionId\":\"nope\"}");
     expect_error(&r, 412, "PreconditionFailedException", NULL);
     char body[256];
-    snprintf(body, sizeof(body), "{\"CodeSha256\":\"%s\",\"RevisionId\":\"%s\",\"Description\":\"v2\"}",
-             sha, rev);
+    snprintf(body, sizeof(body),
+             "{\"CodeSha256\":\"%s\",\"RevisionId\":\"%s\",\"Description\":\"v2\"}", sha, rev);
     r = lam("POST", "/2015-03-31/functions/pv/versions", body);
     ck_assert_int_eq(r.status, 201);
     ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"2\""));
@@ -653,46 +660,57 @@ START_TEST(test_create_alias)
                                          "function:ca:dev\""));
     ck_assert_ptr_nonnull(strstr(r.body, "\"AdditionalVersionWeights\":{\"2\":0.25}"));
     gr_resp_free(&r);
-    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
     expect_error(&r, 409, "ResourceConflictException", "Alias already exists");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"123\",\"FunctionVersion\":\"1\"}");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"123\",\"FunctionVersion\":\"1\"}");
     expect_error(&r, 400, "ValidationException", "at 'name'");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"x\",\"FunctionVersion\":\"9\"}");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"9\"}");
     expect_error(&r, 404, "ResourceNotFoundException", "function:ca:9");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"x\",\"FunctionVersion\":\"v1\"}");
+    r = lam("POST", "/2015-03-31/functions/ca/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"v1\"}");
     expect_error(&r, 400, "ValidationException", "functionVersion");
     r = lam("POST", "/2015-03-31/functions/ca/aliases", "{\"Name\":\"x\"}");
     expect_error(&r, 400, "ValidationException", "functionVersion");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases",
-            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
-            "{\"2\":0.1,\"3\":0.1}}}");
+    r = lam(
+        "POST", "/2015-03-31/functions/ca/aliases",
+        "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+        "{\"2\":0.1,\"3\":0.1}}}");
     expect_error(&r, 400, "InvalidParameterValueException",
                  "Number of items in AdditionalVersionWeights cannot be greater than 1");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases",
-            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
-            "{\"2\":1.5}}}");
+    r = lam(
+        "POST", "/2015-03-31/functions/ca/aliases",
+        "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+        "{\"2\":1.5}}}");
     expect_error(&r, 400, "ValidationException", "less than or equal to 1.0");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases",
-            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
-            "{\"2\":-0.5}}}");
+    r = lam(
+        "POST", "/2015-03-31/functions/ca/aliases",
+        "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+        "{\"2\":-0.5}}}");
     expect_error(&r, 400, "ValidationException", "greater than or equal to 0.0");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases",
-            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
-            "{\"1\":0.5}}}");
+    r = lam(
+        "POST", "/2015-03-31/functions/ca/aliases",
+        "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+        "{\"1\":0.5}}}");
     expect_error(&r, 400, "InvalidParameterValueException", "already included in routing");
     r = lam("POST", "/2015-03-31/functions/ca/aliases",
             "{\"Name\":\"x\",\"FunctionVersion\":\"$LATEST\",\"RoutingConfig\":{"
             "\"AdditionalVersionWeights\":{\"1\":0.5}}}");
     expect_error(&r, 400, "InvalidParameterValueException", "$LATEST is not supported");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases",
-            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
-            "{\"5\":0.5}}}");
+    r = lam(
+        "POST", "/2015-03-31/functions/ca/aliases",
+        "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+        "{\"5\":0.5}}}");
     expect_error(&r, 404, "ResourceNotFoundException", "function:ca:5");
-    r = lam("POST", "/2015-03-31/functions/ca/aliases",
-            "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
-            "{\"latest\":0.5}}}");
+    r = lam(
+        "POST", "/2015-03-31/functions/ca/aliases",
+        "{\"Name\":\"x\",\"FunctionVersion\":\"1\",\"RoutingConfig\":{\"AdditionalVersionWeights\":"
+        "{\"latest\":0.5}}}");
     expect_error(&r, 400, "ValidationException", "Map keys");
-    r = lam("POST", "/2015-03-31/functions/nope/aliases", "{\"Name\":\"x\",\"FunctionVersion\":\"1\"}");
+    r = lam("POST", "/2015-03-31/functions/nope/aliases",
+            "{\"Name\":\"x\",\"FunctionVersion\":\"1\"}");
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
 }
 END_TEST
@@ -700,7 +718,8 @@ END_TEST
 START_TEST(test_get_alias)
 {
     two_versions("ga");
-    struct gr_resp r = lam("POST", "/2015-03-31/functions/ga/aliases", "{\"Name\":\"prod\",\"FunctionVersion\":\"2\"}");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/ga/aliases",
+                           "{\"Name\":\"prod\",\"FunctionVersion\":\"2\"}");
     gr_resp_free(&r);
     r = lam("GET", "/2015-03-31/functions/ga/aliases/prod", NULL);
     ck_assert_int_eq(r.status, 200);
@@ -716,7 +735,8 @@ END_TEST
 START_TEST(test_update_alias)
 {
     two_versions("ua");
-    struct gr_resp r = lam("POST", "/2015-03-31/functions/ua/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/ua/aliases",
+                           "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
     char *rev = json_str(r.body, "RevisionId");
     gr_resp_free(&r);
     r = lam("PUT", "/2015-03-31/functions/ua/aliases/dev",
@@ -753,7 +773,8 @@ END_TEST
 START_TEST(test_delete_alias)
 {
     two_versions("da");
-    struct gr_resp r = lam("POST", "/2015-03-31/functions/da/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/da/aliases",
+                           "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
     gr_resp_free(&r);
     r = lam("DELETE", "/2015-03-31/functions/da/aliases/dev", NULL);
     ck_assert_int_eq(r.status, 204);
@@ -802,7 +823,8 @@ END_TEST
 START_TEST(test_add_permission)
 {
     two_versions("ap");
-    struct gr_resp r = lam("POST", "/2015-03-31/functions/ap/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/ap/aliases",
+                           "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
     gr_resp_free(&r);
     r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=dev",
             "{\"StatementId\":\"apigw\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":"
@@ -822,13 +844,16 @@ START_TEST(test_add_permission)
     const char *dup = "{\"StatementId\":\"apigw\",\"Action\":\"lambda:InvokeFunction\","
                       "\"Principal\":\"sns.amazonaws.com\"}";
     r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=dev", dup);
-    expect_error(&r, 409, "ResourceConflictException", "The statement id (apigw) provided already exists");
+    expect_error(&r, 409, "ResourceConflictException",
+                 "The statement id (apigw) provided already exists");
     /* the same id on another qualifier is another policy */
     r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=2", dup);
     ck_assert_int_eq(r.status, 201);
     gr_resp_free(&r);
     /* qualifier taken from a qualified ARN */
-    r = lam("POST", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Aap%3Adev/policy",
+    r = lam("POST",
+            "/2015-03-31/functions/"
+            "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Aap%3Adev/policy",
             "{\"StatementId\":\"acct\",\"Action\":\"lambda:*\",\"Principal\":\"111122223333\"}");
     ck_assert_int_eq(r.status, 201);
     ck_assert_ptr_nonnull(strstr(r.body, "arn:aws:iam::111122223333:root"));
@@ -837,13 +862,15 @@ START_TEST(test_add_permission)
     expect_error(&r, 404, "ResourceNotFoundException", "Cannot find alias arn");
     r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=%24LATEST", dup);
     expect_error(&r, 400, "InvalidParameterValueException", "$LATEST");
-    r = lam("POST", "/2015-03-31/functions/ap/policy",
-            "{\"StatementId\":\"bad id!\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"x\"}");
+    r = lam(
+        "POST", "/2015-03-31/functions/ap/policy",
+        "{\"StatementId\":\"bad id!\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"x\"}");
     expect_error(&r, 400, "ValidationException", "statementId");
     r = lam("POST", "/2015-03-31/functions/ap/policy",
             "{\"StatementId\":\"a\",\"Action\":\"s3:GetObject\",\"Principal\":\"x\"}");
     expect_error(&r, 400, "ValidationException", "action");
-    r = lam("POST", "/2015-03-31/functions/ap/policy", "{\"StatementId\":\"a\",\"Action\":\"lambda:InvokeFunction\"}");
+    r = lam("POST", "/2015-03-31/functions/ap/policy",
+            "{\"StatementId\":\"a\",\"Action\":\"lambda:InvokeFunction\"}");
     expect_error(&r, 400, "ValidationException", "principal");
     r = lam("POST", "/2015-03-31/functions/ap/policy",
             "{\"StatementId\":\"a\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"x\","
@@ -860,9 +887,11 @@ START_TEST(test_get_policy)
 {
     create_ok("gp", "nodejs20.x", "index.handler", "node", "");
     struct gr_resp r = lam("GET", "/2015-03-31/functions/gp/policy", NULL);
-    expect_error(&r, 404, "ResourceNotFoundException", "The resource you requested does not exist.");
+    expect_error(&r, 404, "ResourceNotFoundException",
+                 "The resource you requested does not exist.");
     r = lam("POST", "/2015-03-31/functions/gp/policy",
-            "{\"StatementId\":\"s1\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"s3.amazonaws.com\","
+            "{\"StatementId\":\"s1\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"s3."
+            "amazonaws.com\","
             "\"SourceArn\":\"arn:aws:s3:::bkt\"}");
     gr_resp_free(&r);
     r = lam("POST", "/2015-03-31/functions/gp/policy",
@@ -871,14 +900,14 @@ START_TEST(test_get_policy)
     r = lam("GET", "/2015-03-31/functions/gp/policy", NULL);
     ck_assert_int_eq(r.status, 200);
     char *pol = json_str(r.body, "Policy");
-    ck_assert_str_eq(pol,
-                     "{\"Version\":\"2012-10-17\",\"Id\":\"default\",\"Statement\":[{\"Sid\":\"s1\","
-                     "\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"s3.amazonaws.com\"},"
-                     "\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:us-east-1:"
-                     "000000000000:function:gp\",\"Condition\":{\"ArnLike\":{\"AWS:SourceArn\":"
-                     "\"arn:aws:s3:::bkt\"}}},{\"Sid\":\"s2\",\"Effect\":\"Allow\",\"Principal\":"
-                     "\"*\",\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:"
-                     "us-east-1:000000000000:function:gp\"}]}");
+    ck_assert_str_eq(
+        pol, "{\"Version\":\"2012-10-17\",\"Id\":\"default\",\"Statement\":[{\"Sid\":\"s1\","
+             "\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"s3.amazonaws.com\"},"
+             "\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:us-east-1:"
+             "000000000000:function:gp\",\"Condition\":{\"ArnLike\":{\"AWS:SourceArn\":"
+             "\"arn:aws:s3:::bkt\"}}},{\"Sid\":\"s2\",\"Effect\":\"Allow\",\"Principal\":"
+             "\"*\",\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:"
+             "us-east-1:000000000000:function:gp\"}]}");
     free(pol);
     char *rev = json_str(r.body, "RevisionId");
     ck_assert_ptr_nonnull(rev);
@@ -898,7 +927,8 @@ START_TEST(test_remove_permission)
     struct gr_resp r = lam("DELETE", "/2015-03-31/functions/rp/policy/s1", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", "No policy is associated");
     r = lam("POST", "/2015-03-31/functions/rp/policy",
-            "{\"StatementId\":\"s1\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"sns.amazonaws.com\"}");
+            "{\"StatementId\":\"s1\",\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"sns."
+            "amazonaws.com\"}");
     gr_resp_free(&r);
     r = lam("DELETE", "/2015-03-31/functions/rp/policy/s2", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", "Statement s2 is not found");
@@ -915,7 +945,8 @@ END_TEST
 START_TEST(test_tags)
 {
     create_ok("tg", "nodejs20.x", "index.handler", "node", ",\"Tags\":{\"team\":\"a\"}");
-    const char *arn = "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Atg";
+    const char *arn =
+        "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Atg";
     struct gr_resp r = lam("POST", arn, "{\"Tags\":{\"stage\":\"dev\",\"team\":\"b\"}}");
     ck_assert_int_eq(r.status, 204);
     gr_resp_free(&r);
@@ -932,7 +963,9 @@ START_TEST(test_tags)
     r = lam("GET", "/2015-03-31/functions/tg", NULL);
     ck_assert_ptr_nonnull(strstr(r.body, "\"Tags\":{\"stage\":\"dev\"}"));
     gr_resp_free(&r);
-    r = lam("GET", "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Anope", NULL);
+    r = lam("GET",
+            "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Anope",
+            NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
     r = lam("GET", "/2017-03-31/tags/notanarn", NULL);
     expect_error(&r, 400, "ValidationException", NULL);
@@ -957,7 +990,8 @@ END_TEST
 START_TEST(test_event_source_mappings)
 {
     two_versions("esm");
-    struct gr_resp r = lam("POST", "/2015-03-31/functions/esm/aliases", "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/esm/aliases",
+                           "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
     gr_resp_free(&r);
     r = lam("POST", "/2015-03-31/event-source-mappings",
             "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:q1\",\"FunctionName\":"
@@ -966,7 +1000,8 @@ START_TEST(test_event_source_mappings)
     char *uuid = json_str(r.body, "UUID");
     ck_assert_ptr_nonnull(strstr(r.body, "\"BatchSize\":5"));
     ck_assert_ptr_nonnull(strstr(r.body, "\"State\":\"Enabled\""));
-    ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionArn\":\"arn:aws:lambda:us-east-1:000000000000:function:esm:dev\""));
+    ck_assert_ptr_nonnull(strstr(
+        r.body, "\"FunctionArn\":\"arn:aws:lambda:us-east-1:000000000000:function:esm:dev\""));
     gr_resp_free(&r);
     char path[200];
     snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", uuid);
@@ -983,7 +1018,10 @@ START_TEST(test_event_source_mappings)
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "EventSourceMappings")), 1);
     cJSON_Delete(j);
     gr_resp_free(&r);
-    r = lam("GET", "/2015-03-31/event-source-mappings?EventSourceArn=arn:aws:sqs:us-east-1:000000000000:other", NULL);
+    r = lam(
+        "GET",
+        "/2015-03-31/event-source-mappings?EventSourceArn=arn:aws:sqs:us-east-1:000000000000:other",
+        NULL);
     j = gr_resp_json(&r);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "EventSourceMappings")), 0);
     cJSON_Delete(j);
@@ -997,12 +1035,15 @@ START_TEST(test_event_source_mappings)
     r = lam("GET", path, NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
     r = lam("POST", "/2015-03-31/event-source-mappings",
-            "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:q1\",\"FunctionName\":\"ghost\"}");
+            "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:q1\",\"FunctionName\":"
+            "\"ghost\"}");
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
     r = lam("POST", "/2015-03-31/event-source-mappings",
-            "{\"EventSourceArn\":\"arn:aws:kinesis:us-east-1:000000000000:stream/s\",\"FunctionName\":\"esm\"}");
+            "{\"EventSourceArn\":\"arn:aws:kinesis:us-east-1:000000000000:stream/"
+            "s\",\"FunctionName\":\"esm\"}");
     expect_error(&r, 400, "InvalidParameterValueException", "startingPosition");
-    r = lam("POST", "/2015-03-31/event-source-mappings", "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:q1\"}");
+    r = lam("POST", "/2015-03-31/event-source-mappings",
+            "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:q1\"}");
     expect_error(&r, 400, "ValidationException", "functionName");
     free(uuid);
 }
@@ -1030,11 +1071,11 @@ START_TEST(test_invoke_node)
     ck_assert_str_eq(cJSON_GetObjectItem(j, "arn")->valuestring,
                      "arn:aws:lambda:us-east-1:000000000000:function:nd:1");
     ck_assert_str_eq(cJSON_GetObjectItem(j, "endpoint")->valuestring, srv.url);
-    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "clientContext"),
-                                                              "custom"),
-                                         "a")
-                         ->valueint,
-                     1);
+    ck_assert_int_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "clientContext"), "custom"),
+                            "a")
+            ->valueint,
+        1);
     cJSON_Delete(j);
     ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Log-Result", buf, sizeof(buf)));
     unsigned char logtext[8192];
@@ -1199,7 +1240,8 @@ START_TEST(test_invoke_types)
     r = invoke("ty", NULL, "{}", bad);
     expect_error(&r, 400, "ValidationException", "invocationType");
     r = invoke("ty", NULL, "{not json", NULL);
-    expect_error(&r, 400, "InvalidRequestContentException", "Could not parse request body into json");
+    expect_error(&r, 400, "InvalidRequestContentException",
+                 "Could not parse request body into json");
     r = invoke("nope", NULL, "{}", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", "function:nope");
     r = invoke("ty", "nope", "{}", NULL);
@@ -1233,7 +1275,8 @@ START_TEST(test_invoke_python)
     ck_assert_int_eq(r.status, 200);
     cJSON *j = gr_resp_json(&r);
     ck_assert_ptr_nonnull(j);
-    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "x")), 2);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "x")),
+                     2);
     ck_assert_str_eq(cJSON_GetObjectItem(j, "env")->valuestring, "salut");
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "remaining")));
     cJSON_Delete(j);
@@ -1311,7 +1354,6 @@ START_TEST(test_invoke_weighted_alias)
 }
 END_TEST
 
-
 /* The check Invoke applies to internal callers (x-greenroom-source-principal):
  * evaluated on the policy documents AddPermission writes. */
 START_TEST(test_invoke_policy_check)
@@ -1331,25 +1373,36 @@ START_TEST(test_invoke_policy_check)
         "\"arn:aws:events:us-east-1:111122223333:rule/r\"}}}]");
     ck_assert_ptr_nonnull(st);
     const char *api = "apigateway.amazonaws.com";
-    ck_assert(lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/GET/books", NULL));
-    ck_assert(lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/books", NULL));
-    ck_assert(!lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/POST/books", NULL));
-    ck_assert(!lambda_policy_allows(st, api, "arn:aws:execute-api:us-east-1:000000000000:xyz/dev/GET/books", NULL));
+    ck_assert(lambda_policy_allows(
+        st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/GET/books", NULL));
+    ck_assert(lambda_policy_allows(
+        st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/books", NULL));
+    ck_assert(!lambda_policy_allows(
+        st, api, "arn:aws:execute-api:us-east-1:000000000000:abc/dev/POST/books", NULL));
+    ck_assert(!lambda_policy_allows(
+        st, api, "arn:aws:execute-api:us-east-1:000000000000:xyz/dev/GET/books", NULL));
     ck_assert(!lambda_policy_allows(st, api, NULL, NULL));
-    ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", "arn:aws:sns:us-east-1:000000000000:t", NULL));
+    ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", "arn:aws:sns:us-east-1:000000000000:t",
+                                   NULL));
     ck_assert(lambda_policy_allows(st, "sns.amazonaws.com", NULL, NULL));
-    ck_assert(!lambda_policy_allows(st, "s3.amazonaws.com", "arn:aws:s3:::b", NULL)); /* wrong action */
-    ck_assert(!lambda_policy_allows(st, "iot.amazonaws.com", NULL, NULL));          /* no statement */
-    ck_assert(lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r", NULL));
-    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r2", NULL));
-    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:999999999999:rule/r", NULL));
+    ck_assert(
+        !lambda_policy_allows(st, "s3.amazonaws.com", "arn:aws:s3:::b", NULL)); /* wrong action */
+    ck_assert(!lambda_policy_allows(st, "iot.amazonaws.com", NULL, NULL));      /* no statement */
+    ck_assert(lambda_policy_allows(st, "events.amazonaws.com",
+                                   "arn:aws:events:us-east-1:111122223333:rule/r", NULL));
+    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com",
+                                    "arn:aws:events:us-east-1:111122223333:rule/r2", NULL));
+    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com",
+                                    "arn:aws:events:us-east-1:999999999999:rule/r", NULL));
     /* S3's ARNs carry no account: the caller says it */
-    ck_assert(lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r",
-                                   "111122223333"));
-    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com", "arn:aws:events:us-east-1:111122223333:rule/r",
+    ck_assert(lambda_policy_allows(st, "events.amazonaws.com",
+                                   "arn:aws:events:us-east-1:111122223333:rule/r", "111122223333"));
+    ck_assert(!lambda_policy_allows(st, "events.amazonaws.com",
+                                    "arn:aws:events:us-east-1:111122223333:rule/r",
                                     "444455556666"));
     cJSON_Delete(st);
-    cJSON *star = cJSON_Parse("[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:*\"}]");
+    cJSON *star =
+        cJSON_Parse("[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:*\"}]");
     ck_assert(lambda_policy_allows(star, "anything.amazonaws.com", NULL, NULL));
     cJSON_Delete(star);
     cJSON *deny = cJSON_Parse("[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"*\"}]");
@@ -1434,10 +1487,11 @@ START_TEST(test_iam_role_gate)
     struct zbuf z = make_zip("node");
     char *zb = b64(z.data, z.len);
     char body[8192];
-    snprintf(body, sizeof(body),
-             "{\"FunctionName\":\"late\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
-             "\"Role\":\"arn:aws:iam::000000000000:role/path/late-role\",\"Code\":{\"ZipFile\":\"%s\"}}",
-             zb);
+    snprintf(
+        body, sizeof(body),
+        "{\"FunctionName\":\"late\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
+        "\"Role\":\"arn:aws:iam::000000000000:role/path/late-role\",\"Code\":{\"ZipFile\":\"%s\"}}",
+        zb);
     struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
     expect_error(&r, 400, "InvalidParameterValueException", "cannot be assumed");
     const char *form = "Action=CreateRole&Version=2010-05-08&RoleName=late-role&Path=%2Fpath%2F&"
@@ -1445,7 +1499,8 @@ START_TEST(test_iam_role_gate)
     static const char *const fh[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
     ck_assert_int_eq(gr_request(&srv, "iam", "POST", "/", fh, form, strlen(form), &r), 0);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_ptr_nonnull(strstr(r.body, "<Arn>arn:aws:iam::000000000000:role/path/late-role</Arn>"));
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "<Arn>arn:aws:iam::000000000000:role/path/late-role</Arn>"));
     gr_resp_free(&r);
     r = lam("POST", "/2015-03-31/functions", body);
     ck_assert_int_eq(r.status, 201);
