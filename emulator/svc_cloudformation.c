@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfn_resources.h"
@@ -25,6 +26,7 @@
 #include "fault.h"
 
 #define CFN_MAX_TEMPLATE (1024 * 1024)
+#define CFN_SETTLE_MS 2000
 #define NO_CHANGES_MSG "The submitted information didn't contain changes. Submit different information to create a change set."
 
 static const char *const cfn_schema[] = {
@@ -290,6 +292,7 @@ enum job_kind { JOB_CREATE, JOB_UPDATE, JOB_DELETE };
 
 struct job {
     enum job_kind kind;
+    uint64_t seq;
     char account[16];
     char region[32];
     char stack_id[300];
@@ -304,6 +307,10 @@ static int q_started;
 static pthread_t q_thread;
 static char q_cancel[300]; /* stack id whose update is cancelled */
 static char q_running[300];
+static pthread_cond_t q_done_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t q_next_seq; /* last sequence number handed out */
+static uint64_t q_done_seq; /* last job finished (jobs finish in order) */
+static __thread uint64_t t_last_job; /* the job this thread's handler queued */
 
 static void *worker_main(void *arg);
 
@@ -328,6 +335,8 @@ static void job_push(enum job_kind kind, const char *account, const char *region
     snprintf(j->region, sizeof(j->region), "%s", region);
     snprintf(j->stack_id, sizeof(j->stack_id), "%s", stack_id);
     pthread_mutex_lock(&q_mu);
+    j->seq = ++q_next_seq;
+    t_last_job = j->seq;
     worker_start_locked();
     if (q_tail != NULL) {
         q_tail->next = j;
@@ -1372,6 +1381,8 @@ static void *worker_main(void *arg)
         if (strcmp(q_cancel, j->stack_id) == 0) {
             q_cancel[0] = 0;
         }
+        q_done_seq = j->seq;
+        pthread_cond_broadcast(&q_done_cv);
         pthread_mutex_unlock(&q_mu);
         free(j);
     }
@@ -1391,9 +1402,60 @@ static void queue_clear_locked(void)
     while (q_head != NULL) {
         struct job *j = q_head;
         q_head = j->next;
+        if (j->seq > q_done_seq) {
+            q_done_seq = j->seq;
+        }
         free(j);
     }
     q_tail = NULL;
+    pthread_cond_broadcast(&q_done_cv);
+}
+
+/* Waits (without the store lock) until job seq has finished or ms passed. */
+static void job_wait(uint64_t seq, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&q_mu);
+    while (q_done_seq < seq && !q_stop) {
+        if (pthread_cond_timedwait(&q_done_cv, &q_mu, &until) != 0) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&q_mu);
+}
+
+/* Runs a handler that queues stack work in its own write transaction, then
+ * gives the worker a moment: a stack that completes within CFN_SETTLE_MS is
+ * already terminal when the client's waiter first polls (the AWS CLI's
+ * waiters otherwise sleep 30 s). Longer stacks are answered IN_PROGRESS. */
+static void run_and_settle(struct emu_request *req, struct emu_response *resp, emu_handler_fn *fn)
+{
+    uint64_t seq;
+    if (emu_store_begin(1) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    t_last_job = 0;
+    fn(req, resp);
+    seq = t_last_job;
+    t_last_job = 0;
+    if (emu_store_end(!resp->failed) != 0 && !resp->failed) {
+        /* the commit failed: nothing was written, nothing will run */
+        emu_kv_release(&resp->headers);
+        emu_buf_release(&resp->body);
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (!resp->failed && seq != 0) {
+        job_wait(seq, CFN_SETTLE_MS);
+    }
 }
 
 static void cfn_stop(void)
@@ -1729,7 +1791,7 @@ static char *json_dup(const cJSON *v)
 
 /* ---------------------------------------------------------------- create */
 
-static void cfn_create_stack(struct emu_request *req, struct emu_response *resp)
+static void create_stack_txn(struct emu_request *req, struct emu_response *resp)
 {
     const char *name = emu_form(req, "StackName");
     const char *on_failure = emu_form(req, "OnFailure");
@@ -1879,7 +1941,7 @@ static int nothing_changes(const struct stack_row *s, const cJSON *tmpl, const c
     return same;
 }
 
-static void cfn_update_stack(struct emu_request *req, struct emu_response *resp)
+static void update_stack_txn(struct emu_request *req, struct emu_response *resp)
 {
     const char *name = emu_form(req, "StackName");
     const char *dr = emu_form(req, "DisableRollback");
@@ -1941,7 +2003,7 @@ out:
 
 /* ---------------------------------------------------------------- delete */
 
-static void cfn_delete_stack(struct emu_request *req, struct emu_response *resp)
+static void delete_stack_txn(struct emu_request *req, struct emu_response *resp)
 {
     const char *name = emu_form(req, "StackName");
     struct stack_row s;
@@ -2936,7 +2998,7 @@ static void cfn_describe_change_set(struct emu_request *req, struct emu_response
     reply(req, resp, doc);
 }
 
-static void cfn_execute_change_set(struct emu_request *req, struct emu_response *resp)
+static void execute_change_set_txn(struct emu_request *req, struct emu_response *resp)
 {
     const char *csn = emu_form(req, "ChangeSetName");
     const char *name = emu_form(req, "StackName");
@@ -3107,6 +3169,28 @@ static void cfn_list_exports(struct emu_request *req, struct emu_response *resp)
     reply(req, resp, doc);
 }
 
+/* ---------------------------------------------------- settling wrappers */
+
+static void cfn_create_stack(struct emu_request *req, struct emu_response *resp)
+{
+    run_and_settle(req, resp, create_stack_txn);
+}
+
+static void cfn_update_stack(struct emu_request *req, struct emu_response *resp)
+{
+    run_and_settle(req, resp, update_stack_txn);
+}
+
+static void cfn_delete_stack(struct emu_request *req, struct emu_response *resp)
+{
+    run_and_settle(req, resp, delete_stack_txn);
+}
+
+static void cfn_execute_change_set(struct emu_request *req, struct emu_response *resp)
+{
+    run_and_settle(req, resp, execute_change_set_txn);
+}
+
 static void cfn_resource(struct emu_request *req, struct emu_buf *out)
 {
     const char *name = emu_form(req, "StackName");
@@ -3127,9 +3211,9 @@ static void cfn_resource(struct emu_request *req, struct emu_buf *out)
 }
 
 static const struct emu_op cfn_ops[] = {
-    {"CreateStack", NULL, NULL, NULL, cfn_create_stack, EMU_OP_WRITE},
-    {"UpdateStack", NULL, NULL, NULL, cfn_update_stack, EMU_OP_WRITE},
-    {"DeleteStack", NULL, NULL, NULL, cfn_delete_stack, EMU_OP_WRITE},
+    {"CreateStack", NULL, NULL, NULL, cfn_create_stack, EMU_OP_NO_TXN},
+    {"UpdateStack", NULL, NULL, NULL, cfn_update_stack, EMU_OP_NO_TXN},
+    {"DeleteStack", NULL, NULL, NULL, cfn_delete_stack, EMU_OP_NO_TXN},
     {"DescribeStacks", NULL, NULL, NULL, cfn_describe_stacks, 0},
     {"ListStacks", NULL, NULL, NULL, cfn_list_stacks, 0},
     {"DescribeStackEvents", NULL, NULL, NULL, cfn_describe_stack_events, 0},
@@ -3141,7 +3225,7 @@ static const struct emu_op cfn_ops[] = {
     {"ValidateTemplate", NULL, NULL, NULL, cfn_validate_template, 0},
     {"CreateChangeSet", NULL, NULL, NULL, cfn_create_change_set, EMU_OP_WRITE},
     {"DescribeChangeSet", NULL, NULL, NULL, cfn_describe_change_set, 0},
-    {"ExecuteChangeSet", NULL, NULL, NULL, cfn_execute_change_set, EMU_OP_WRITE},
+    {"ExecuteChangeSet", NULL, NULL, NULL, cfn_execute_change_set, EMU_OP_NO_TXN},
     {"DeleteChangeSet", NULL, NULL, NULL, cfn_delete_change_set, EMU_OP_WRITE},
     {"ListChangeSets", NULL, NULL, NULL, cfn_list_change_sets, 0},
     {"CancelUpdateStack", NULL, NULL, NULL, cfn_cancel_update_stack, EMU_OP_WRITE},
