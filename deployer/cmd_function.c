@@ -8,9 +8,11 @@
  * Role: customRole || iamRoleArnLambda, Runtime, Description, MemorySize,
  * Timeout, Publish true, VpcConfig}; present -> UpdateFunctionConfiguration
  * then UpdateFunctionCode{ZipFile, Publish true}. The returned CodeSha256
- * is checked against the zip's. Unchanged code and configuration make no
- * update and no new version: ListVersionsByFunction finds the published
- * version with this CodeSha256 (PublishVersion only when none exists).
+ * is checked against the zip's. Before updating, ListVersionsByFunction
+ * looks for a published version with this CodeSha256 and configuration:
+ * when there is one (unchanged code, or another stage moved the shared
+ * $LATEST since) it is reused - no update, no new version, $LATEST left
+ * alone; PublishVersion when only $LATEST holds it.
  * Then, only when every function's code step succeeded, the aliases move:
  * GetAlias{S} -> UpdateAlias (skipped when it already points there) or
  * CreateAlias (ResourceNotFoundException only), Description
@@ -211,42 +213,44 @@ int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_
     } else {
         const cJSON *dep_cfg = cJSON_GetObjectItemCaseSensitive(out, "Configuration");
         const char *sha = jstr(dep_cfg, "CodeSha256");
-        if (sha && strcmp(sha, zip.sha256_b64) == 0 && config_equal(dep_cfg, cfg, f->runtime)) {
-            /* unchanged: find the version that has this code */
-            cJSON *vers = NULL;
-            const cJSON *v;
-            long best = -1;
-            if (dep_lambda_list_versions(c->region, f->lambda_name, &vers, err) < 0) {
+        int latest_same = sha && strcmp(sha, zip.sha256_b64) == 0 && config_equal(dep_cfg, cfg, f->runtime);
+        /* a published version with this code and configuration already
+         * exists (unchanged, or another stage moved $LATEST since): reuse
+         * it without touching the shared $LATEST */
+        cJSON *vers = NULL;
+        const cJSON *v;
+        long best = -1;
+        if (dep_lambda_list_versions(c->region, f->lambda_name, &vers, err) < 0) {
+            goto out;
+        }
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(vers, "Versions"))
+        {
+            const char *ver = jstr(v, "Version");
+            const char *vs = jstr(v, "CodeSha256");
+            char *end = NULL;
+            long n = ver ? strtol(ver, &end, 10) : -1;
+            if (!ver || !end || *end || n <= best || !vs || strcmp(vs, zip.sha256_b64) != 0 ||
+                !config_equal(v, cfg, f->runtime)) {
+                continue;
+            }
+            best = n;
+            copy_result(res, v);
+        }
+        cJSON_Delete(vers);
+        if (best >= 0) {
+            res->unchanged = 1;
+        } else if (latest_same) {
+            /* $LATEST already holds it but was never published */
+            cJSON *pv = cJSON_CreateObject();
+            cJSON_AddStringToObject(pv, "CodeSha256", zip.sha256_b64);
+            cJSON_Delete(out);
+            out = NULL;
+            int r = dep_lambda_publish_version(c->region, f->lambda_name, pv, &out, err);
+            cJSON_Delete(pv);
+            if (r < 0) {
                 goto out;
             }
-            cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(vers, "Versions"))
-            {
-                const char *ver = jstr(v, "Version");
-                const char *vs = jstr(v, "CodeSha256");
-                char *end = NULL;
-                long n = ver ? strtol(ver, &end, 10) : -1;
-                if (!ver || !end || *end || n <= best || !vs || strcmp(vs, zip.sha256_b64) != 0 ||
-                    !config_equal(v, cfg, f->runtime)) {
-                    continue;
-                }
-                best = n;
-                copy_result(res, v);
-            }
-            cJSON_Delete(vers);
-            if (best < 0) {
-                cJSON *pv = cJSON_CreateObject();
-                cJSON_AddStringToObject(pv, "CodeSha256", zip.sha256_b64);
-                cJSON_Delete(out);
-                out = NULL;
-                int r = dep_lambda_publish_version(c->region, f->lambda_name, pv, &out, err);
-                cJSON_Delete(pv);
-                if (r < 0) {
-                    goto out;
-                }
-                copy_result(res, out);
-            } else {
-                res->unchanged = 1;
-            }
+            copy_result(res, out);
         } else {
             cJSON_Delete(out);
             out = NULL;

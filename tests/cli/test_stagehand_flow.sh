@@ -154,6 +154,7 @@ sed -i "s/message: 'hello'/message: 'hello v2'/" "$P/src/hello/handler.js"
 S=$(last)
 check "function deploy after a change" SH function deploy hello $DEV
 expect_eq "changed code: update then alias move" "lambda GetFunction
+lambda ListVersionsByFunction
 lambda UpdateFunctionConfiguration
 lambda UpdateFunctionCode
 lambda GetAlias
