@@ -69,6 +69,7 @@ struct lx_sandbox {
     char account[16];
     char region[32];
     char name[72];
+    char version[16];
     pid_t pid;
     enum lx_state state;
     int refs;
@@ -364,7 +365,13 @@ static int lx_spawn(struct lx_sandbox *sb, const struct lambda_run *run, char *e
     }
     char num[32];
     char api[200];
-    snprintf(api, sizeof(api), "127.0.0.1:%d/_greenroom/runtime/%s", emu_cfg.port, sb->id);
+    /* the runtime reaches greenroom where it listens (loopback when it
+     * listens on every address) */
+    const char *host = emu_cfg.host;
+    if (host[0] == 0 || strcmp(host, "0.0.0.0") == 0 || strchr(host, ':') != NULL) {
+        host = "127.0.0.1";
+    }
+    snprintf(api, sizeof(api), "%s:%d/_greenroom/runtime/%s", host, emu_cfg.port, sb->id);
     lx_env_set(&env, "AWS_LAMBDA_RUNTIME_API", api);
     lx_env_set(&env, "AWS_LAMBDA_FUNCTION_NAME", run->name);
     lx_env_set(&env, "AWS_LAMBDA_FUNCTION_VERSION", run->version);
@@ -556,6 +563,7 @@ again:
         snprintf(sb->account, sizeof(sb->account), "%s", run->account);
         snprintf(sb->region, sizeof(sb->region), "%s", run->region);
         snprintf(sb->name, sizeof(sb->name), "%s", run->name);
+        snprintf(sb->version, sizeof(sb->version), "%s", run->version);
         sb->state = LX_STARTING;
         sb->pipe_r = -1;
         sb->log_fd = -1;
@@ -743,15 +751,17 @@ void lambda_result_release(struct lambda_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-void lambda_exec_drop(const char *account, const char *region, const char *name)
+void lambda_exec_drop(const char *account, const char *region, const char *name,
+                      const char *version)
 {
     pthread_mutex_lock(&lx_mu);
     for (struct lx_sandbox *sb = lx_list; sb; sb = sb->next) {
         if (sb->in_use) {
             continue;
         }
-        if (name == NULL || (strcmp(sb->account, account) == 0 && strcmp(sb->region, region) == 0 &&
-                             strcmp(sb->name, name) == 0)) {
+        if (name == NULL ||
+            (strcmp(sb->account, account) == 0 && strcmp(sb->region, region) == 0 &&
+             strcmp(sb->name, name) == 0 && (version == NULL || strcmp(sb->version, version) == 0))) {
             lx_kill_locked(sb);
         }
     }

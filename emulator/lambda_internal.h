@@ -53,9 +53,11 @@ struct lambda_result {
 int lambda_exec_invoke(const struct lambda_run *run, const char *payload, size_t len,
                        const char *client_context, struct lambda_result *out);
 void lambda_result_release(struct lambda_result *r);
-/* Kills the idle sandboxes of a function (all versions), e.g. after an
- * update or delete. name NULL: every sandbox of every function. */
-void lambda_exec_drop(const char *account, const char *region, const char *name);
+/* Kills the idle sandboxes of a function's version (version NULL: all
+ * versions), e.g. after an update or delete. name NULL: every sandbox of
+ * every function. */
+void lambda_exec_drop(const char *account, const char *region, const char *name,
+                      const char *version);
 /* The Runtime API (/_greenroom/runtime/{sandbox}/2018-06-01/runtime/...):
  * handler of the op the claim hook returns. */
 void lambda_runtime_api(struct emu_request *req, struct emu_response *resp);

@@ -1533,7 +1533,7 @@ static void lambda_delete_function(struct emu_request *req, struct emu_response 
             }
         }
     }
-    lambda_exec_drop(req->account, req->region, ref.name);
+    lambda_exec_drop(req->account, req->region, ref.name, ref.qual[0] ? ref.qual : NULL);
     emu_resp_body(resp, 204, NULL, "", 0);
 }
 
@@ -1594,7 +1594,7 @@ static void lambda_update_function_code(struct emu_request *req, struct emu_resp
     if (lfn_save_ver(req, resp, ref.name, &v) != 0) {
         goto out;
     }
-    lambda_exec_drop(req->account, req->region, ref.name);
+    lambda_exec_drop(req->account, req->region, ref.name, "$LATEST");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "Publish"))) {
         struct lfn_ver pv;
         if (lfn_publish(req, resp, ref.name, NULL, &pv) != 0) {
@@ -1637,7 +1637,7 @@ static void lambda_update_function_configuration(struct emu_request *req, struct
     if (lfn_save_ver(req, resp, ref.name, &v) != 0) {
         goto out;
     }
-    lambda_exec_drop(req->account, req->region, ref.name);
+    lambda_exec_drop(req->account, req->region, ref.name, "$LATEST");
     emu_resp_json(resp, 200, lfn_render(req, ref.name, &v, NULL));
 out:
     lfn_ver_release(&v);
@@ -2552,7 +2552,20 @@ static void *lfn_event_thread(void *arg)
 {
     struct lfn_event_job *job = arg;
     struct lambda_result r;
-    lambda_exec_invoke(&job->run, job->payload, job->len, job->client_context, &r);
+    /* An event waits its turn rather than being dropped: throttled (every
+     * sandbox busy for the whole timeout), it tries again for a while, as
+     * Lambda's async queue would. */
+    for (int attempt = 0;; attempt++) {
+        lambda_exec_invoke(&job->run, job->payload, job->len, job->client_context, &r);
+        if (!r.throttled || attempt == 20) {
+            break;
+        }
+        lambda_result_release(&r);
+    }
+    if (r.throttled) {
+        emu_warn("lambda: async invocation of %s:%s dropped: throttled", job->run.name,
+                 job->run.version);
+    }
     if (r.error != LAMBDA_OK) {
         emu_info("lambda: async invocation of %s:%s failed: %.200s", job->run.name,
                  job->run.version, r.payload ? r.payload : "");
@@ -3413,7 +3426,7 @@ static void lambda_stop(void)
 
 static void lambda_reload(void)
 {
-    lambda_exec_drop(NULL, NULL, NULL);
+    lambda_exec_drop(NULL, NULL, NULL, NULL);
 }
 
 const struct emu_service svc_lambda = {

@@ -1444,6 +1444,18 @@ START_TEST(test_invoke_sandboxes)
     long p3 = invoke_pid("wr", "{}");
     ck_assert_int_ne(p3, p1);
 
+    /* a published version stays warm while $LATEST changes */
+    create_ok("pw", "nodejs20.x", "index.pid", "node", ",\"Publish\":true");
+    struct gr_resp q = invoke("pw", "1", "{}", NULL);
+    char *a = strdup(q.body);
+    gr_resp_free(&q);
+    r = lam("PUT", "/2015-03-31/functions/pw/configuration", "{\"Timeout\":5}");
+    gr_resp_free(&r);
+    q = invoke("pw", "1", "{}", NULL);
+    ck_assert_str_eq(q.body, a);
+    gr_resp_free(&q);
+    free(a);
+
     /* concurrent invocations get their own sandboxes */
     create_ok("cc", "nodejs20.x", "index.pid", "node", "");
     long pids[3] = {0, 0, 0};
