@@ -288,7 +288,7 @@ static void event_add(const char *account, const char *region, const char *stack
 
 /* ------------------------------------------------------------ the worker */
 
-enum job_kind { JOB_CREATE, JOB_UPDATE, JOB_DELETE };
+enum job_kind { JOB_CREATE, JOB_UPDATE, JOB_DELETE, JOB_ROLLBACK };
 
 struct job {
     enum job_kind kind;
@@ -922,6 +922,30 @@ out:
     cJSON_Delete(failed);
 }
 
+/* Rolls back a create that was interrupted (greenroom stopped mid-way):
+ * deletes what the stack recorded as created. */
+static void run_rollback(struct op *o)
+{
+    cJSON *failed = cJSON_CreateArray();
+    char reason[1200] = "", list[900];
+    o->tmpl = o->row.template ? cfn_template_parse(o->row.template, strlen(o->row.template), reason, sizeof(reason))
+                              : NULL;
+    reason[0] = 0;
+    if (delete_all(o, o->tmpl, 0, failed, NULL) > 0) {
+        names_list(failed, list, sizeof(list));
+        snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ", list);
+        op_status(o, "ROLLBACK_FAILED", reason);
+    } else {
+        op_status(o, "ROLLBACK_COMPLETE", o->row.reason);
+        if (strcmp(o->row.on_failure, "DELETE") == 0) {
+            op_status(o, "DELETE_IN_PROGRESS", NULL);
+            op_status(o, "DELETE_COMPLETE", NULL);
+            op_mark_deleted(o);
+        }
+    }
+    cJSON_Delete(failed);
+}
+
 static void run_delete(struct op *o)
 {
     cJSON *failed = cJSON_CreateArray();
@@ -1179,6 +1203,15 @@ static void run_update(struct op *o)
             if (strcmp(jstr(j, "kind"), "replace") != 0) {
                 continue;
             }
+            {
+                const cJSON *pol = cJSON_GetObjectItemCaseSensitive(tmpl_res(o->tmpl, jstr(j, "logical")),
+                                                                    "UpdateReplacePolicy");
+                if (cJSON_IsString(pol) && strcmp(pol->valuestring, "Retain") == 0) {
+                    op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"), "DELETE_SKIPPED", NULL,
+                             NULL);
+                    continue;
+                }
+            }
             op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"), "DELETE_IN_PROGRESS", NULL, NULL);
             if (destroy(o, jstr(j, "logical"), jstr(old, "type"), jstr(old, "physical"),
                         cJSON_GetObjectItemCaseSensitive(old, "props"), cJSON_GetObjectItemCaseSensitive(old, "attrs"),
@@ -1347,6 +1380,9 @@ static void run_job(struct job *j)
     case JOB_DELETE:
         run_delete(&o);
         break;
+    case JOB_ROLLBACK:
+        run_rollback(&o);
+        break;
     }
     cfn_ctx_release(&o.ctx);
     cJSON_Delete(o.tmpl);
@@ -1389,11 +1425,73 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Stacks left *_IN_PROGRESS by a previous process (crash, kill -9) are
+ * brought to a terminal state: interrupted creates roll back, deletes are
+ * resumed, cleanups are finished, interrupted updates become
+ * UPDATE_ROLLBACK_FAILED (their journal was in memory). */
+static void recover_interrupted(void)
+{
+    sqlite3_stmt *st;
+    static const char *const why = "Stack operation interrupted: greenroom stopped while it was in progress";
+    if (emu_store_begin(1) != 0) {
+        return;
+    }
+    st = emu_stmt("SELECT account, region, stack_id, status, name FROM cfn_stacks WHERE status LIKE '%_IN_PROGRESS'"
+                  " AND status != 'REVIEW_IN_PROGRESS'");
+    if (st != NULL) {
+        cJSON *todo = cJSON_CreateArray();
+        const cJSON *it;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddStringToObject(r, "account", col_text(st, 0));
+            cJSON_AddStringToObject(r, "region", col_text(st, 1));
+            cJSON_AddStringToObject(r, "id", col_text(st, 2));
+            cJSON_AddStringToObject(r, "status", col_text(st, 3));
+            cJSON_AddStringToObject(r, "name", col_text(st, 4));
+            cJSON_AddItemToArray(todo, r);
+        }
+        emu_stmt_done(st);
+        cJSON_ArrayForEach(it, todo) {
+            const char *status = jstr(it, "status"), *id = jstr(it, "id");
+            const char *next = NULL;
+            enum job_kind kind = JOB_ROLLBACK;
+            int queue = 0;
+            if (strcmp(status, "CREATE_IN_PROGRESS") == 0 || strcmp(status, "ROLLBACK_IN_PROGRESS") == 0) {
+                next = "ROLLBACK_IN_PROGRESS";
+                queue = 1;
+            } else if (strcmp(status, "DELETE_IN_PROGRESS") == 0) {
+                kind = JOB_DELETE;
+                queue = 1;
+            } else if (strcmp(status, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == 0) {
+                next = "UPDATE_COMPLETE";
+            } else if (strcmp(status, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == 0) {
+                next = "UPDATE_ROLLBACK_COMPLETE";
+            } else {
+                next = "UPDATE_ROLLBACK_FAILED";
+            }
+            if (next != NULL) {
+                const char *vals[3] = {next, why, id};
+                exec_bind("UPDATE cfn_stacks SET status = ?1, reason = ?2, new_template = NULL, new_params = NULL,"
+                          " new_tags = NULL, new_capabilities = NULL WHERE stack_id = ?3", vals, 3);
+                event_add(jstr(it, "account"), jstr(it, "region"), id, jstr(it, "name"), jstr(it, "name"), id,
+                          "AWS::CloudFormation::Stack", next, why, NULL);
+            }
+            if (queue) {
+                job_push(kind, jstr(it, "account"), jstr(it, "region"), id);
+            }
+        }
+        cJSON_Delete(todo);
+    }
+    emu_store_end(1);
+    t_last_job = 0;
+}
+
 static int cfn_start(void)
 {
     pthread_mutex_lock(&q_mu);
     worker_start_locked();
     pthread_mutex_unlock(&q_mu);
+    recover_interrupted();
     return 0;
 }
 
