@@ -10,6 +10,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 
+#include "cfn_resources.h"
 #include "cfn_template.h"
 
 static const char *const base_tmpl =
@@ -359,6 +360,37 @@ START_TEST(test_yaml)
 }
 END_TEST
 
+START_TEST(test_physical_names)
+{
+    char out[300], stack[120], logical[60];
+    size_t i, n;
+    cfn_physical_name("my-stack", "MyBucket", 63, 1, out, sizeof(out));
+    ck_assert_int_eq(strncmp(out, "my-stack-mybucket-", 18), 0);
+    ck_assert_uint_eq(strlen(out), 18 + 13);
+    for (i = 18; out[i]; i++) {
+        ck_assert_msg((out[i] >= 'a' && out[i] <= 'z') || (out[i] >= '0' && out[i] <= '9'), "%s", out);
+    }
+    cfn_physical_name("cd-example-dev-r", "IamRoleLambda", 64, 0, out, sizeof(out));
+    ck_assert_int_eq(strncmp(out, "cd-example-dev-r-IamRoleLambda-", 31), 0);
+    for (i = 31; out[i]; i++) {
+        ck_assert_msg((out[i] >= 'A' && out[i] <= 'Z') || (out[i] >= '0' && out[i] <= '9'), "%s", out);
+    }
+    /* long names are truncated to the service's limit, keeping the suffix */
+    memset(stack, 's', 100);
+    stack[100] = 0;
+    memset(logical, 'L', 50);
+    logical[50] = 0;
+    cfn_physical_name(stack, logical, 64, 0, out, sizeof(out));
+    n = strlen(out);
+    ck_assert_uint_eq(n, 64);
+    ck_assert_int_eq(out[n - 14], '-');
+    ck_assert_ptr_nonnull(strstr(out, "-LLLL"));
+    cfn_physical_name("short", logical, 64, 0, out, sizeof(out));
+    ck_assert_uint_le(strlen(out), 64);
+    ck_assert_int_eq(strncmp(out, "short-LLLL", 10), 0);
+}
+END_TEST
+
 static Suite *cfn_template_suite(void)
 {
     Suite *s = suite_create("cfn_template");
@@ -379,6 +411,7 @@ static Suite *cfn_template_suite(void)
         {"validation", test_validation},
         {"order", test_order},
         {"yaml", test_yaml},
+        {"physical_names", test_physical_names},
     };
     size_t i;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -15,6 +15,7 @@
 
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -412,6 +413,37 @@ START_TEST(test_create_stack)
     ck_assert_ptr_nonnull(strstr(body, "<Code>ValidationError</Code>"));
     free(body);
     free(t);
+}
+END_TEST
+
+START_TEST(test_template_url)
+{
+    static const char *const plain[] = {"Content-Type: application/json", NULL};
+    const char *t = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}";
+    struct gr_resp r;
+    char *body = NULL;
+    ck_assert_int_eq(gr_request(&srv, "s3", "PUT", "/tmpl-bucket", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    ck_assert_int_eq(gr_request(&srv, "s3", "PUT", "/tmpl-bucket/stack.json", plain, t, strlen(t), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    /* path-style (what `cloudformation deploy --s3-bucket` sends) and virtual-host URLs */
+    ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "url1", "TemplateURL",
+                         "https://s3.amazonaws.com/tmpl-bucket/stack.json", NULL), 200);
+    free(body);
+    ck_assert_int_eq(CFN(&body, "GetTemplateSummary", "TemplateURL",
+                         "https://tmpl-bucket.s3.us-east-1.amazonaws.com/stack.json", NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<member>AWS::SNS::Topic</member>"));
+    free(body);
+    expect_status("url1", "CREATE_COMPLETE");
+    ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "url2", "TemplateURL",
+                         "https://s3.amazonaws.com/tmpl-bucket/missing.json", NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "<Code>ValidationError</Code>"));
+    free(body);
+    ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "url3", NULL), 400);
+    ck_assert_ptr_nonnull(strstr(body, "Either Template URL or Template Body must be specified."));
+    free(body);
 }
 END_TEST
 
@@ -1141,6 +1173,29 @@ START_TEST(test_update_rollback)
 }
 END_TEST
 
+START_TEST(test_crash_recovery)
+{
+    char *t = fixture("failing.json"), *before = world(), *after, *body = NULL, db[400];
+    sqlite3 *h = NULL;
+    CFN(&body, "CreateStack", "StackName", "crash", "TemplateBody", t, "OnFailure", "DO_NOTHING", NULL);
+    free(body);
+    expect_status("crash", "CREATE_FAILED");
+    /* pretend greenroom died in the middle of the create */
+    gr_kill9(&srv);
+    snprintf(db, sizeof(db), "%s/state.db", srv.state_dir);
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h, "UPDATE cfn_stacks SET status = 'CREATE_IN_PROGRESS'", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    ck_assert_int_eq(gr_restart(&srv, NULL), 0);
+    expect_status("crash", "ROLLBACK_COMPLETE");
+    after = world();
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(t);
+}
+END_TEST
+
 START_TEST(test_fault_hook)
 {
     static const char *const hdr[] = {"Content-Type: application/json", NULL};
@@ -1205,6 +1260,7 @@ static Suite *cfn_suite(void)
         const TTest *fn;
     } cases[] = {
         {"CreateStack", test_create_stack},
+        {"TemplateURL", test_template_url},
         {"DescribeStacks", test_describe_stacks},
         {"ListStacks", test_list_stacks},
         {"DescribeStackEvents", test_describe_stack_events},
@@ -1223,6 +1279,7 @@ static Suite *cfn_suite(void)
         {"UpdateAllResourceTypes", test_update_all_types},
         {"CreateRollback", test_create_rollback},
         {"UpdateRollback", test_update_rollback},
+        {"CrashRecovery", test_crash_recovery},
         {"FaultHook", test_fault_hook},
         {"Timing20", test_timing_20},
     };
