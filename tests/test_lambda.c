@@ -1102,6 +1102,21 @@ START_TEST(test_invoke_node)
     ck_assert_ptr_nonnull(strstr(log, "hello from node"));
     free(log);
 
+    /* function code reaches greenroom with its own credentials, while the
+     * invocation runs (Invoke holds no store lock) */
+    ck_assert_int_eq(gr_request(&srv, "s3", "PUT", "/seen-by-fn", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    create_ok("ca", "nodejs20.x", "index.callsAws", "node", "");
+    r = invoke("ca", NULL, "{}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    if (strstr(r.body, "seen-by-fn") == NULL) {
+        fprintf(stderr, "callsAws: %s\n", r.body);
+    }
+    ck_assert_ptr_nonnull(strstr(r.body, "\"status\":200"));
+    ck_assert_ptr_nonnull(strstr(r.body, "seen-by-fn"));
+    gr_resp_free(&r);
+
     /* styles */
     struct {
         const char *handler;
