@@ -194,17 +194,21 @@ static cJSON *split_decoded(const char *raw)
     return segs;
 }
 
-/* Matches a resource path template against request segments. Returns a
- * score (higher is more specific, -1 no match) and fills params. */
-static long match_resource(const char *tmpl, const cJSON *segs, cJSON *params)
+/* Matches a resource path template against request segments. Returns 1
+ * and fills *score (higher is more specific: per segment literal 3 >
+ * {param} 2 > {greedy+} 1, compared from the left) and params; 0 when it
+ * does not match. */
+static int match_resource(const char *tmpl, const cJSON *segs, cJSON *params,
+                          unsigned long long *score)
 {
     cJSON *tsegs = split_decoded(tmpl);
     if (tsegs == NULL) {
-        return -1;
+        return 0;
     }
     int nt = cJSON_GetArraySize(tsegs);
     int np = cJSON_GetArraySize(segs);
-    long score = 0;
+    unsigned long long sc = 0;
+    int ok = 1;
     int i = 0;
     for (; i < nt; i++) {
         const char *t = cJSON_GetArrayItem(tsegs, i)->valuestring;
@@ -212,8 +216,8 @@ static long match_resource(const char *tmpl, const cJSON *segs, cJSON *params)
         int is_param = tl >= 3 && t[0] == '{' && t[tl - 1] == '}';
         if (is_param && t[tl - 2] == '+') {
             if (i >= np) {
-                score = -1;
-                goto out;
+                ok = 0;
+                break;
             }
             struct emu_buf b = {0};
             for (int k = i; k < np; k++) {
@@ -226,39 +230,40 @@ static long match_resource(const char *tmpl, const cJSON *segs, cJSON *params)
             snprintf(name, sizeof(name), "%.*s", (int)(tl - 3), t + 1);
             cJSON_AddStringToObject(params, name, b.data != NULL ? b.data : "");
             emu_buf_release(&b);
-            score = score * 4 + 1;
+            if (i < 30) {
+                sc += 1ULL << (2 * (30 - i));
+            }
             i = nt;
             np = nt; /* consumed */
             break;
         }
         if (i >= np) {
-            score = -1;
-            goto out;
+            ok = 0;
+            break;
         }
         const char *s = cJSON_GetArrayItem(segs, i)->valuestring;
+        unsigned long long weight;
         if (is_param) {
             char name[128];
             snprintf(name, sizeof(name), "%.*s", (int)(tl - 2), t + 1);
             cJSON_AddStringToObject(params, name, s);
-            score = score * 4 + 2;
+            weight = 2;
         } else if (strcmp(t, s) == 0) {
-            score = score * 4 + 3;
+            weight = 3;
         } else {
-            score = -1;
-            goto out;
+            ok = 0;
+            break;
+        }
+        if (i < 30) {
+            sc += weight << (2 * (30 - i));
         }
     }
-    if (i != np) {
-        score = -1;
-        goto out;
+    if (ok && i != np) {
+        ok = 0;
     }
-    /* pad so that deeper literal paths compare fairly */
-    for (int k = nt; k < 12; k++) {
-        score *= 4;
-    }
-out:
     cJSON_Delete(tsegs);
-    return score;
+    *score = sc;
+    return ok;
 }
 
 /* Finds the resource and method in the snapshot. Returns 0, -1 when no
@@ -269,7 +274,8 @@ static int match_route(struct inv *v)
     if (segs == NULL) {
         return -1;
     }
-    long best = -1;
+    unsigned long long best = 0;
+    int found = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(v->snap, "resources"))
     {
@@ -283,8 +289,9 @@ static int match_route(struct inv *v)
             continue;
         }
         cJSON *params = cJSON_CreateObject();
-        long score = match_resource(tmpl, segs, params);
-        if (score > best) {
+        unsigned long long score = 0;
+        if (match_resource(tmpl, segs, params, &score) && (!found || score > best)) {
+            found = 1;
             best = score;
             v->resource = r;
             v->meth = m;
@@ -295,7 +302,7 @@ static int match_route(struct inv *v)
         }
     }
     cJSON_Delete(segs);
-    return best >= 0 ? 0 : -1;
+    return found ? 0 : -1;
 }
 
 /* ---------------------------------------------------------- API keys */
