@@ -11,6 +11,12 @@
 
 #include "txn.h"
 
+/* 1 when err has this code, whatever its kind. */
+int txn_err_code(const struct dep_err *err, const char *code)
+{
+    return err && strcmp(err->code, code) == 0;
+}
+
 /* Compact JSON of a tree, new string ("null" for NULL). */
 char *txn_json_str(const cJSON *j)
 {

@@ -157,6 +157,9 @@ char *txn_json_diff(const cJSON *from, const cJSON *to);
 
 /* ------------------------------------------------------------ helpers */
 
+/* 1 when err has this code, whatever its kind (AWS or local). */
+int txn_err_code(const struct dep_err *err, const char *code);
+
 /* Compact JSON of a tree, new string. */
 char *txn_json_str(const cJSON *j);
 /* String member or "" (borrowed). */

@@ -8,6 +8,7 @@
  * {stack, code*, api, events*, endpoints, alias*, stage, meta}, run it
  * (txn_engine.c), unlock.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,24 @@
 #include "txn.h"
 #include "txn_int.h"
 
+/* Text output of status/diff: not in --output json (the document has it). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    if (dep_out_mode() == DEP_OUT_JSON) {
+        return;
+    }
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+}
+
 static int fail_with(const char *step, struct dep_err *err)
 {
     dep_out_error(step, err);
     int code = dep_err_exit(err);
-    if (dep_err_is(err, "StageLocked") || dep_err_is(err, "MetaConflict") || dep_err_is(err, "LockLost")) {
+    if (txn_err_code(err, "StageLocked") || txn_err_code(err, "MetaConflict") || txn_err_code(err, "LockLost")) {
         code = DEP_EXIT_CONFLICT;
     }
     return code;
@@ -310,52 +324,52 @@ int cmd_status(struct dep_ctx *c)
         rc = DEP_EXIT_FAIL;
         goto out;
     }
-    printf("stage %s in %s (project %s)\n", t.stage, t.region, c->project.name);
+    say("stage %s in %s (project %s)\n", t.stage, t.region, c->project.name);
     if (lease) {
-        printf("  lock:     held by %s (txn %s) since %s, expires %s\n", txn_jstr(lease, "holder"),
+        say("  lock:     held by %s (txn %s) since %s, expires %s\n", txn_jstr(lease, "holder"),
                txn_jstr(lease, "txn"), txn_jstr(lease, "start"), txn_jstr(lease, "expiry"));
     } else {
-        printf("  lock:     free\n");
+        say("  lock:     free\n");
     }
     if (j) {
-        printf("  journal:  txn %s %s (%s, updated %s)%s%s\n", txn_jstr(j, "txn"), txn_jstr(j, "phase"),
+        say("  journal:  txn %s %s (%s, updated %s)%s%s\n", txn_jstr(j, "txn"), txn_jstr(j, "phase"),
                txn_jstr(j, "kind"), txn_jstr(j, "updated"), *txn_jstr(j, "error") ? ": " : "", txn_jstr(j, "error"));
         cJSON *row;
         cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, "plan"))
         {
-            printf("            %-10s %-24s %s\n", txn_jstr(row, "kind"), txn_jstr(row, "item"),
+            say("            %-10s %-24s %s\n", txn_jstr(row, "kind"), txn_jstr(row, "item"),
                    txn_jstr(row, "status"));
         }
         const char *ph = txn_jstr(j, "phase");
         if (strcmp(ph, "committed") != 0 && strcmp(ph, "rolled-back") != 0) {
-            printf("  -> unfinished: run `stagehand recover -s %s -r %s`\n", t.stage, t.region);
+            say("  -> unfinished: run `stagehand recover -s %s -r %s`\n", t.stage, t.region);
         }
     } else {
-        printf("  journal:  none (never deployed with `stagehand deploy`)\n");
+        say("  journal:  none (never deployed with `stagehand deploy`)\n");
     }
     cJSON *stack = cJSON_GetObjectItemCaseSensitive(state, "stack");
-    printf("  stack:    %s %s\n", txn_jstr(stack, "name"),
+    say("  stack:    %s %s\n", txn_jstr(stack, "name"),
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(stack, "exists")) ? txn_jstr(stack, "status") : "(none)");
     cJSON *f;
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(state, "functions"))
     {
         cJSON *a = cJSON_GetObjectItemCaseSensitive(f, "alias");
-        printf("  alias:    %-28s %s -> %s\n", txn_jstr(f, "lambda"), t.stage,
+        say("  alias:    %-28s %s -> %s\n", txn_jstr(f, "lambda"), t.stage,
                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "exists")) ? txn_jstr(a, "version") : "(none)");
     }
     cJSON *api = cJSON_GetObjectItemCaseSensitive(state, "api");
     cJSON *st = cJSON_GetObjectItemCaseSensitive(api, "stage");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "exists"))) {
         char url[512];
-        printf("  stage:    %s deployment %s  %s\n", t.stage, txn_jstr(st, "deploymentId"),
+        say("  stage:    %s deployment %s  %s\n", t.stage, txn_jstr(st, "deploymentId"),
                dep_stage_url(txn_jstr(api, "id"), t.region, t.stage, url, sizeof(url)));
     } else {
-        printf("  stage:    (none)\n");
+        say("  stage:    (none)\n");
     }
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(state, "meta");
-    printf("  meta:     s3://%s/%s %s\n", t.meta_bucket, t.meta_key,
+    say("  meta:     s3://%s/%s %s\n", t.meta_bucket, t.meta_key,
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "exists")) ? txn_jstr(meta, "etag") : "(absent)");
-    printf("  releases: %d\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t.releases, "releases")));
+    say("  releases: %d\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t.releases, "releases")));
     dep_out_result("state", cJSON_Duplicate(state, 1));
     if (j) {
         dep_out_result("journal", cJSON_Duplicate(j, 1));
@@ -388,23 +402,23 @@ int cmd_diff(struct dep_ctx *c)
         goto out;
     }
     t.before = state;
-    printf("diff for stage %s in %s\n", t.stage, t.region);
+    say("diff for stage %s in %s\n", t.stage, t.region);
     /* resources */
     cJSON *stack = cJSON_GetObjectItemCaseSensitive(state, "stack");
     if (p->resources) {
         cJSON *cur = cJSON_Parse(txn_jstr(stack, "template"));
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(stack, "exists"))) {
-            printf("  + resource stack %s (create)\n", txn_jstr(stack, "name"));
+            say("  + resource stack %s (create)\n", txn_jstr(stack, "name"));
             changes++;
         } else if (!cur || !cJSON_Compare(cur, p->resources, 1)) {
             cJSON *a = cJSON_GetObjectItemCaseSensitive(cur, "Resources");
             cJSON *b = cJSON_GetObjectItemCaseSensitive(p->resources, "Resources");
             char *d = txn_json_diff(a, b);
-            printf("  ~ resource stack %s (update):\n%s", txn_jstr(stack, "name"), d ? d : "");
+            say("  ~ resource stack %s (update):\n%s", txn_jstr(stack, "name"), d ? d : "");
             free(d);
             changes++;
         } else {
-            printf("    resource stack %s unchanged\n", txn_jstr(stack, "name"));
+            say("    resource stack %s unchanged\n", txn_jstr(stack, "name"));
         }
         cJSON_Delete(cur);
     }
@@ -421,7 +435,7 @@ int cmd_diff(struct dep_ctx *c)
             goto out;
         }
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "exists"))) {
-            printf("  + function %s (%s): new alias %s\n", f->name, f->lambda_name, t.stage);
+            say("  + function %s (%s): new alias %s\n", f->name, f->lambda_name, t.stage);
             changes++;
         } else {
             cJSON *out = NULL;
@@ -433,11 +447,11 @@ int cmd_diff(struct dep_ctx *c)
             }
             const char *sha = txn_jstr(cJSON_GetObjectItemCaseSensitive(out, "Configuration"), "CodeSha256");
             if (strcmp(sha, zip.sha256_b64) != 0) {
-                printf("  ~ function %s: code %s -> %s (alias %s at version %s)\n", f->name, sha, zip.sha256_b64,
+                say("  ~ function %s: code %s -> %s (alias %s at version %s)\n", f->name, sha, zip.sha256_b64,
                        t.stage, txn_jstr(a, "version"));
                 changes++;
             } else {
-                printf("    function %s unchanged (version %s)\n", f->name, txn_jstr(a, "version"));
+                say("    function %s unchanged (version %s)\n", f->name, txn_jstr(a, "version"));
             }
             cJSON_Delete(out);
         }
@@ -453,7 +467,7 @@ int cmd_diff(struct dep_ctx *c)
                     had = 1;
                 }
             }
-            printf("  %s event %s (%s)%s\n", had ? " " : "+", f->events[k].name, f->events[k].type,
+            say("  %s event %s (%s)%s\n", had ? " " : "+", f->events[k].name, f->events[k].type,
                    had ? " wired" : "");
             changes += !had;
         }
@@ -471,14 +485,14 @@ int cmd_diff(struct dep_ctx *c)
         cJSON *rel = cJSON_GetArrayItem(rels, cJSON_GetArraySize(rels) - 1);
         txn_endpoints_fingerprint(&t, txn_jstr(api, "id"), fp, sizeof(fp));
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "exists"))) {
-            printf("  + api stage %s with %d endpoint(s)\n", t.stage, n_ep);
+            say("  + api stage %s with %d endpoint(s)\n", t.stage, n_ep);
             changes++;
         } else if (!rel || strcmp(txn_jstr(rel, "apiFingerprint"), fp) != 0 ||
                    strcmp(txn_jstr(rel, "deploymentId"), txn_jstr(st, "deploymentId")) != 0) {
-            printf("  ~ api stage %s: endpoints changed (new deployment)\n", t.stage);
+            say("  ~ api stage %s: endpoints changed (new deployment)\n", t.stage);
             changes++;
         } else {
-            printf("    api stage %s unchanged (deployment %s)\n", t.stage, txn_jstr(st, "deploymentId"));
+            say("    api stage %s unchanged (deployment %s)\n", t.stage, txn_jstr(st, "deploymentId"));
         }
     }
     /* meta */
@@ -487,14 +501,14 @@ int cmd_diff(struct dep_ctx *c)
         cJSON *remote = cJSON_Parse(txn_jstr(meta, "body"));
         if (!cJSON_Compare(remote, p->vars_region, 1)) {
             char *d = txn_json_diff(remote, p->vars_region);
-            printf("  ~ meta s3://%s/%s (remote -> local):\n%s", t.meta_bucket, t.meta_key, d ? d : "");
+            say("  ~ meta s3://%s/%s (remote -> local):\n%s", t.meta_bucket, t.meta_key, d ? d : "");
             free(d);
         }
         cJSON_Delete(remote);
     } else {
-        printf("  + meta s3://%s/%s (first push)\n", t.meta_bucket, t.meta_key);
+        say("  + meta s3://%s/%s (first push)\n", t.meta_bucket, t.meta_key);
     }
-    printf("%d change(s)\n", changes);
+    say("%d change(s)\n", changes);
     dep_out_result("changes", cJSON_CreateNumber(changes));
 out:
     cJSON_Delete(state);

@@ -444,6 +444,10 @@ static int compensate(struct txn *t, int from, const struct dep_err *cause)
     restore_local_vars(t);
     dep_out_step_done("compensate", "ok");
     dep_out_info("stage %s is back to its state before the deploy", t->stage);
+    if (cause && (txn_err_code(cause, "MetaConflict") || txn_err_code(cause, "LockLost") ||
+                  txn_err_code(cause, "StageLocked"))) {
+        return DEP_EXIT_CONFLICT; /* rolled back because someone else changed the stage */
+    }
     return DEP_EXIT_ROLLED_BACK;
 }
 

@@ -1283,23 +1283,29 @@ static int meta_undo(struct txn *t, cJSON *row, struct dep_err *err)
 {
     cJSON *redo = cJSON_GetObjectItemCaseSensitive(row, "redo");
     cJSON *bm = before_get(t, "meta", NULL);
+    const char *ours = txn_jstr(redo, "etag");
     char *cur = NULL;
     char etag[128] = "";
     if (txn_meta_get(t->meta_region, t->meta_bucket, t->meta_key, &cur, etag, err) < 0) {
         return -1;
     }
     int rc = 0;
-    if (jtrue(bm, "exists")) {
-        if (!cur || strcmp(cur, txn_jstr(bm, "body")) != 0) {
-            if (cur && *txn_jstr(redo, "etag") && strcmp(etag, txn_jstr(redo, "etag")) != 0 &&
-                strcmp(etag, txn_jstr(bm, "etag")) != 0) {
-                dep_out_warn("meta %s was changed by someone else after this deploy; not restoring it", t->meta_key);
-            } else {
-                rc = txn_meta_put(t->meta_region, t->meta_bucket, t->meta_key, txn_jstr(bm, "body"), cur ? etag : "",
-                                  cur, NULL, err);
-            }
+    /* Ours: the ETag we recorded, or (died before recording it) our body. */
+    int mine = cur && ((*ours && strcmp(etag, ours) == 0) ||
+                       (!*ours && cJSON_GetObjectItemCaseSensitive(redo, "body") &&
+                        strcmp(cur, txn_jstr(redo, "body")) == 0 &&
+                        !(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(bm, "exists")) &&
+                          strcmp(cur, txn_jstr(bm, "body")) == 0)));
+    if (!mine) {
+        if (cur && *ours && strcmp(etag, ours) != 0 && strcmp(etag, txn_jstr(bm, "etag")) != 0) {
+            dep_out_warn("meta %s was changed by someone else after this deploy; not restoring it", t->meta_key);
         }
-    } else if (cur) {
+        free(cur);
+        return 0; /* we did not write it (or someone wrote after us): leave it */
+    }
+    if (jtrue(bm, "exists")) {
+        rc = txn_meta_put(t->meta_region, t->meta_bucket, t->meta_key, txn_jstr(bm, "body"), etag, cur, NULL, err);
+    } else {
         rc = dep_s3_delete_object(t->meta_region, t->meta_bucket, t->meta_key, etag, err);
     }
     free(cur);
