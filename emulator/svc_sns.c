@@ -342,13 +342,13 @@ static void sns_delete_topic(struct emu_request *req, struct emu_response *resp)
     struct sns_topic t = {0};
     const char *arn = emu_form(req, "TopicArn");
     struct evw_arn a;
-    if (arn && evw_arn_parse(arn, &a) == 0 && strcmp(a.service, "sns") == 0 &&
-        sns_topic_load(arn, &t) != 0) {
-        /* AWS: deleting a topic that is gone succeeds */
-        emu_resp_query(req, resp, NULL);
+    if (arn == NULL || evw_arn_parse(arn, &a) != 0 || strcmp(a.service, "sns") != 0) {
+        sns_topic_from_req(req, resp, "TopicArn", &t); /* fails with the right error */
         goto out;
     }
-    if (sns_topic_from_req(req, resp, "TopicArn", &t) != 0) {
+    if (sns_topic_load(arn, &t) != 0) {
+        /* AWS: deleting a topic that is gone succeeds */
+        emu_resp_query(req, resp, NULL);
         goto out;
     }
     static const char *const sqls[3] = {
