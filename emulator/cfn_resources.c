@@ -118,7 +118,8 @@ void cfn_physical_name(const char *stack, const char *logical, size_t max, int l
 }
 
 /* The resource's name: the naming property, else a generated one. */
-static void pick_name(struct cfn_res *r, const char *prop, size_t max, int lower, char *out, size_t outlen)
+static void pick_name(struct cfn_res *r, const char *prop, size_t max, int lower, char *out,
+                      size_t outlen)
 {
     const char *given = prop ? pstr(r->props, prop) : NULL;
     if (given != NULL && given[0] != 0) {
@@ -217,8 +218,9 @@ static void form_add(struct emu_buf *f, const char *key, const char *value)
 
 static int rc_query(struct cfn_res *r, const char *svc, struct emu_buf *form, char **out)
 {
-    int status = rc_call(r, svc, "POST", "/", NULL, "application/x-www-form-urlencoded; charset=utf-8",
-                         form->data ? form->data : "", out);
+    int status =
+        rc_call(r, svc, "POST", "/", NULL, "application/x-www-form-urlencoded; charset=utf-8",
+                form->data ? form->data : "", out);
     emu_buf_release(form);
     return status;
 }
@@ -248,7 +250,8 @@ static char *xml_text(const char *xml, const char *tag)
             static const struct {
                 const char *ent;
                 char c;
-            } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+            } ents[] = {
+                {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
             size_t i;
             int done = 0;
             for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
@@ -297,9 +300,12 @@ static int local_put(struct cfn_res *r, const cJSON *props)
         return -1;
     }
     if (props == NULL) {
-        st = emu_stmt("DELETE FROM cfn_local WHERE account = ?1 AND region = ?2 AND type = ?3 AND physical_id = ?4");
+        st = emu_stmt("DELETE FROM cfn_local WHERE account = ?1 AND region = ?2 AND type = ?3 AND "
+                      "physical_id = ?4");
     } else {
-        st = emu_stmt("INSERT OR REPLACE INTO cfn_local (account, region, type, physical_id, properties, attributes, stack_name, logical_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        st = emu_stmt(
+            "INSERT OR REPLACE INTO cfn_local (account, region, type, physical_id, properties, "
+            "attributes, stack_name, logical_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     }
     if (st == NULL) {
         goto out;
@@ -353,7 +359,9 @@ static int s3_bucket_extras(struct cfn_res *r)
     if (cJSON_IsObject(ver) && pstr(ver, "Status") != NULL) {
         struct emu_buf b = {0};
         int st;
-        emu_buf_puts(&b, "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>");
+        emu_buf_puts(
+            &b,
+            "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>");
         emu_buf_xml_escape(&b, pstr(ver, "Status"));
         emu_buf_puts(&b, "</Status></VersioningConfiguration>");
         snprintf(path, sizeof(path), "/%s?versioning", r->physical_id);
@@ -368,7 +376,8 @@ static int s3_bucket_extras(struct cfn_res *r)
         const cJSON *t;
         int st;
         emu_buf_puts(&b, "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>");
-        cJSON_ArrayForEach(t, tags) {
+        cJSON_ArrayForEach(t, tags)
+        {
             emu_buf_puts(&b, "<Tag>");
             emu_buf_xml_elem(&b, "Key", pstr(t, "Key"));
             emu_buf_xml_elem(&b, "Value", pstr(t, "Value"));
@@ -401,7 +410,10 @@ static int s3_bucket_create(struct cfn_res *r)
     } else {
         struct emu_buf b = {0};
         int st;
-        emu_buf_printf(&b, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
+        emu_buf_printf(&b,
+                       "<CreateBucketConfiguration "
+                       "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>%s</"
+                       "LocationConstraint></CreateBucketConfiguration>",
                        r->region);
         st = rc_call(r, "s3", "PUT", path, NULL, "application/xml", b.data, NULL);
         emu_buf_release(&b);
@@ -444,7 +456,9 @@ static int s3_policy_put(struct cfn_res *r)
     int st;
     if (bucket == NULL || doc == NULL) {
         free(doc);
-        res_err(r, "Properties validation failed for resource %s with message: #: required key [%s] not found",
+        res_err(r,
+                "Properties validation failed for resource %s with message: #: required key [%s] "
+                "not found",
                 r->logical_id, bucket == NULL ? "Bucket" : "PolicyDocument");
         return -1;
     }
@@ -577,7 +591,8 @@ static cJSON *tags_map(const cJSON *tags)
 {
     cJSON *m = cJSON_CreateObject();
     const cJSON *t;
-    cJSON_ArrayForEach(t, tags) {
+    cJSON_ArrayForEach(t, tags)
+    {
         if (pstr(t, "Key") != NULL) {
             cJSON_AddStringToObject(m, pstr(t, "Key"), pstr(t, "Value") ? pstr(t, "Value") : "");
         }
@@ -596,10 +611,10 @@ static void copy_prop(cJSON *dst, const cJSON *props, const char *from, const ch
 static cJSON *fn_config(const cJSON *p)
 {
     cJSON *b = cJSON_CreateObject();
-    static const char *const keys[] = {"Runtime", "Role", "Handler", "Description", "Timeout", "MemorySize",
-                                       "Environment", "Layers", "VpcConfig", "DeadLetterConfig",
-                                       "TracingConfig", "KMSKeyArn", "EphemeralStorage",
-                                       "Architectures", NULL};
+    static const char *const keys[] = {
+        "Runtime",       "Role",        "Handler",          "Description",   "Timeout",
+        "MemorySize",    "Environment", "Layers",           "VpcConfig",     "DeadLetterConfig",
+        "TracingConfig", "KMSKeyArn",   "EphemeralStorage", "Architectures", NULL};
     size_t i;
     for (i = 0; keys[i] != NULL; i++) {
         if (strcmp(keys[i], "Architectures") != 0) {
@@ -617,7 +632,9 @@ static int fn_code(struct cfn_res *r, cJSON *dst, int update)
         if (!update) {
             cJSON_Delete(c);
         }
-        res_err(r, "Properties validation failed for resource %s with message: #: required key [Code] not found",
+        res_err(r,
+                "Properties validation failed for resource %s with message: #: required key [Code] "
+                "not found",
                 r->logical_id);
         return -1;
     }
@@ -648,7 +665,8 @@ static void fn_attrs(struct cfn_res *r, const char *arn)
 {
     char buf[1200];
     if (arn == NULL) {
-        snprintf(buf, sizeof(buf), "arn:aws:lambda:%s:%s:function:%s", r->region, r->account, r->physical_id);
+        snprintf(buf, sizeof(buf), "arn:aws:lambda:%s:%s:function:%s", r->region, r->account,
+                 r->physical_id);
         arn = buf;
     }
     attr_set(r, "Arn", arn);
@@ -727,8 +745,8 @@ static int lambda_version_create(struct cfn_res *r)
     fn_split(pstr(r->props, "FunctionName"), name, sizeof(name), qual, sizeof(qual));
     if (!svc_up("lambda")) {
         cJSON_Delete(b);
-        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:1", r->region,
-                 r->account, name);
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:1",
+                 r->region, r->account, name);
         attr_set(r, "Version", "1");
         return local_put(r, r->props);
     }
@@ -749,8 +767,8 @@ static int lambda_version_create(struct cfn_res *r)
         }
         attr_set(r, "Version", ver);
     } else {
-        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s", r->region,
-                 r->account, name, pstr(out, "Version") ? pstr(out, "Version") : "1");
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s",
+                 r->region, r->account, name, pstr(out, "Version") ? pstr(out, "Version") : "1");
         attr_set(r, "Version", pstr(out, "Version") ? pstr(out, "Version") : "1");
     }
     cJSON_Delete(out);
@@ -788,8 +806,8 @@ static int lambda_alias_create(struct cfn_res *r)
     cJSON *out = NULL;
     fn_split(pstr(r->props, "FunctionName"), name, sizeof(name), qual, sizeof(qual));
     if (!svc_up("lambda")) {
-        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s", r->region,
-                 r->account, name, pstr(r->props, "Name") ? pstr(r->props, "Name") : "");
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s",
+                 r->region, r->account, name, pstr(r->props, "Name") ? pstr(r->props, "Name") : "");
         attr_keep(r);
         return local_put(r, r->props);
     }
@@ -800,8 +818,8 @@ static int lambda_alias_create(struct cfn_res *r)
     if (pstr(out, "AliasArn") != NULL) {
         snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "AliasArn"));
     } else {
-        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s", r->region,
-                 r->account, name, pstr(r->props, "Name") ? pstr(r->props, "Name") : "");
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:lambda:%s:%s:function:%s:%s",
+                 r->region, r->account, name, pstr(r->props, "Name") ? pstr(r->props, "Name") : "");
     }
     attr_keep(r);
     cJSON_Delete(out);
@@ -870,8 +888,8 @@ static int lambda_perm_delete(struct cfn_res *r)
     fn_split(pstr(r->old_props ? r->old_props : r->props, "FunctionName"), name, sizeof(name), qual,
              sizeof(qual));
     if (qual[0]) {
-        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/policy/%s?Qualifier=%s", name, r->physical_id,
-                 qual);
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/policy/%s?Qualifier=%s", name,
+                 r->physical_id, qual);
     } else {
         snprintf(path, sizeof(path), "/2015-03-31/functions/%s/policy/%s", name, r->physical_id);
     }
@@ -903,11 +921,12 @@ static int lambda_esm_create(struct cfn_res *r)
         attr_set(r, "Id", r->physical_id);
         return local_put(r, r->props);
     }
-    if (rc_json(r, "lambda", "POST", "/2015-03-31/event-source-mappings/", NULL, esm_body(r->props, 1), &out) >=
-        300) {
+    if (rc_json(r, "lambda", "POST", "/2015-03-31/event-source-mappings/", NULL,
+                esm_body(r->props, 1), &out) >= 300) {
         return -1;
     }
-    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "UUID") ? pstr(out, "UUID") : "");
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s",
+             pstr(out, "UUID") ? pstr(out, "UUID") : "");
     attr_set(r, "Id", r->physical_id);
     cJSON_Delete(out);
     return 0;
@@ -973,7 +992,8 @@ static int apigw_api_create(struct cfn_res *r)
     copy_prop(b, r->props, "MinimumCompressionSize", "minimumCompressionSize");
     if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->props, "EndpointConfiguration"))) {
         cJSON *ec = cJSON_AddObjectToObject(b, "endpointConfiguration");
-        copy_prop(ec, cJSON_GetObjectItemCaseSensitive(r->props, "EndpointConfiguration"), "Types", "types");
+        copy_prop(ec, cJSON_GetObjectItemCaseSensitive(r->props, "EndpointConfiguration"), "Types",
+                  "types");
     }
     if (rc_json(r, "apigateway", "POST", "/restapis", NULL, b, &out) >= 300) {
         return -1;
@@ -988,7 +1008,8 @@ static int apigw_api_create(struct cfn_res *r)
         const cJSON *it;
         snprintf(path, sizeof(path), "/restapis/%s/resources", r->physical_id);
         if (rc_json(r, "apigateway", "GET", path, NULL, NULL, &res) < 300) {
-            cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res, "item")) {
+            cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res, "item"))
+            {
                 if (pstr(it, "path") != NULL && strcmp(pstr(it, "path"), "/") == 0) {
                     attr_set(r, "RootResourceId", pstr(it, "id"));
                 }
@@ -1052,7 +1073,8 @@ static int apigw_resource_create(struct cfn_res *r)
     }
     b = cJSON_CreateObject();
     copy_prop(b, r->props, "PathPart", "pathPart");
-    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "",
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s",
+             pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "",
              pstr(r->props, "ParentId") ? pstr(r->props, "ParentId") : "");
     if (rc_json(r, "apigateway", "POST", path, NULL, b, &out) >= 300) {
         return -1;
@@ -1070,15 +1092,17 @@ static int apigw_resource_delete(struct cfn_res *r)
     if (!svc_up("apigateway")) {
         return local_put(r, NULL);
     }
-    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "",
-             r->physical_id);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s",
+             pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "", r->physical_id);
     return apigw_del(r, path);
 }
 
 static void method_base(const cJSON *p, char *out, size_t olen)
 {
-    snprintf(out, olen, "/restapis/%s/resources/%s/methods/%s", pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "",
-             pstr(p, "ResourceId") ? pstr(p, "ResourceId") : "", pstr(p, "HttpMethod") ? pstr(p, "HttpMethod") : "");
+    snprintf(out, olen, "/restapis/%s/resources/%s/methods/%s",
+             pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "",
+             pstr(p, "ResourceId") ? pstr(p, "ResourceId") : "",
+             pstr(p, "HttpMethod") ? pstr(p, "HttpMethod") : "");
 }
 
 static int apigw_method_put(struct cfn_res *r)
@@ -1104,7 +1128,8 @@ static int apigw_method_put(struct cfn_res *r)
     if (rc_json(r, "apigateway", "PUT", base, NULL, b, NULL) >= 300) {
         return -1;
     }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "MethodResponses")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "MethodResponses"))
+    {
         cJSON *mr = cJSON_CreateObject();
         copy_prop(mr, it, "ResponseParameters", "responseParameters");
         copy_prop(mr, it, "ResponseModels", "responseModels");
@@ -1136,7 +1161,8 @@ static int apigw_method_put(struct cfn_res *r)
         if (rc_json(r, "apigateway", "PUT", path, NULL, ib, NULL) >= 300) {
             return -1;
         }
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(integ, "IntegrationResponses")) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(integ, "IntegrationResponses"))
+        {
             cJSON *ir = cJSON_CreateObject();
             char *sc = pdup(it, "StatusCode");
             copy_prop(ir, it, "SelectionPattern", "selectionPattern");
@@ -1205,7 +1231,8 @@ static int apigw_deployment_create(struct cfn_res *r)
         copy_prop(b, sd, "Variables", "variables");
         copy_prop(b, sd, "Description", "stageDescription");
     }
-    snprintf(path, sizeof(path), "/restapis/%s/deployments", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "");
+    snprintf(path, sizeof(path), "/restapis/%s/deployments",
+             pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "");
     if (rc_json(r, "apigateway", "POST", path, NULL, b, &out) >= 300) {
         return -1;
     }
@@ -1225,9 +1252,10 @@ static int apigw_deployment_update(struct cfn_res *r)
     }
     b = cJSON_CreateObject();
     ops = cJSON_AddArrayToObject(b, "patchOperations");
-    patch_replace(ops, "/description", pstr(r->props, "Description") ? pstr(r->props, "Description") : "");
-    snprintf(path, sizeof(path), "/restapis/%s/deployments/%s", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "",
-             r->physical_id);
+    patch_replace(ops, "/description",
+                  pstr(r->props, "Description") ? pstr(r->props, "Description") : "");
+    snprintf(path, sizeof(path), "/restapis/%s/deployments/%s",
+             pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "", r->physical_id);
     return rc_json(r, "apigateway", "PATCH", path, NULL, b, NULL) >= 300 ? -1 : 0;
 }
 
@@ -1264,7 +1292,8 @@ static int apigw_stage_create(struct cfn_res *r)
     copy_prop(b, r->props, "Description", "description");
     copy_prop(b, r->props, "Variables", "variables");
     copy_prop(b, r->props, "TracingEnabled", "tracingEnabled");
-    snprintf(path, sizeof(path), "/restapis/%s/stages", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "");
+    snprintf(path, sizeof(path), "/restapis/%s/stages",
+             pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "");
     return rc_json(r, "apigateway", "POST", path, NULL, b, NULL) >= 300 ? -1 : 0;
 }
 
@@ -1284,21 +1313,24 @@ static int apigw_stage_update(struct cfn_res *r)
     if (pstr(r->props, "DeploymentId") != NULL) {
         patch_replace(ops, "/deploymentId", pstr(r->props, "DeploymentId"));
     }
-    patch_replace(ops, "/description", pstr(r->props, "Description") ? pstr(r->props, "Description") : "");
-    cJSON_ArrayForEach(it, nv) {
+    patch_replace(ops, "/description",
+                  pstr(r->props, "Description") ? pstr(r->props, "Description") : "");
+    cJSON_ArrayForEach(it, nv)
+    {
         char *v = cfn_value_str(it);
         snprintf(vp, sizeof(vp), "/variables/%s", it->string);
         patch_replace(ops, vp, v);
         free(v);
     }
-    cJSON_ArrayForEach(it, ov) {
+    cJSON_ArrayForEach(it, ov)
+    {
         if (!cJSON_HasObjectItem(nv, it->string)) {
             snprintf(vp, sizeof(vp), "/variables/%s", it->string);
             patch_replace(ops, vp, NULL);
         }
     }
-    snprintf(path, sizeof(path), "/restapis/%s/stages/%s", pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "",
-             r->physical_id);
+    snprintf(path, sizeof(path), "/restapis/%s/stages/%s",
+             pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "", r->physical_id);
     return rc_json(r, "apigateway", "PATCH", path, NULL, b, NULL) >= 300 ? -1 : 0;
 }
 
@@ -1309,8 +1341,8 @@ static int apigw_stage_delete(struct cfn_res *r)
     if (!svc_up("apigateway")) {
         return local_put(r, NULL);
     }
-    snprintf(path, sizeof(path), "/restapis/%s/stages/%s", pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "",
-             r->physical_id);
+    snprintf(path, sizeof(path), "/restapis/%s/stages/%s",
+             pstr(p, "RestApiId") ? pstr(p, "RestApiId") : "", r->physical_id);
     return apigw_del(r, path);
 }
 
@@ -1341,16 +1373,19 @@ static int iam_gone(struct cfn_res *r, int st)
 static int role_put_policies(struct cfn_res *r, const cJSON *props, const char *role)
 {
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "Policies")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "Policies"))
+    {
         char *doc = doc_str(it, "PolicyDocument");
-        const char *kv[] = {"RoleName", role, "PolicyName", pstr(it, "PolicyName"), "PolicyDocument", doc, NULL};
+        const char *kv[] = {"RoleName",       role, "PolicyName", pstr(it, "PolicyName"),
+                            "PolicyDocument", doc,  NULL};
         int st = iam_call(r, "PutRolePolicy", kv, NULL);
         free(doc);
         if (!iam_ok(st)) {
             return -1;
         }
     }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "ManagedPolicyArns")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "ManagedPolicyArns"))
+    {
         const char *kv[] = {"RoleName", role, "PolicyArn", it->valuestring, NULL};
         if (cJSON_IsString(it) && !iam_ok(iam_call(r, "AttachRolePolicy", kv, NULL))) {
             return -1;
@@ -1389,7 +1424,9 @@ static int iam_role_create(struct cfn_res *r)
     pick_name(r, "RoleName", 64, 0, r->physical_id, sizeof(r->physical_id));
     if (doc == NULL) {
         free(msd);
-        res_err(r, "Properties validation failed for resource %s with message: #: required key [AssumeRolePolicyDocument] not found",
+        res_err(r,
+                "Properties validation failed for resource %s with message: #: required key "
+                "[AssumeRolePolicyDocument] not found",
                 r->logical_id);
         return -1;
     }
@@ -1400,9 +1437,18 @@ static int iam_role_create(struct cfn_res *r)
         return local_put(r, r->props);
     }
     {
-        const char *kv[] = {"RoleName", r->physical_id, "AssumeRolePolicyDocument", doc,
-                            "Path", pstr(r->props, "Path"), "Description", pstr(r->props, "Description"),
-                            "MaxSessionDuration", msd, "PermissionsBoundary", pstr(r->props, "PermissionsBoundary"),
+        const char *kv[] = {"RoleName",
+                            r->physical_id,
+                            "AssumeRolePolicyDocument",
+                            doc,
+                            "Path",
+                            pstr(r->props, "Path"),
+                            "Description",
+                            pstr(r->props, "Description"),
+                            "MaxSessionDuration",
+                            msd,
+                            "PermissionsBoundary",
+                            pstr(r->props, "PermissionsBoundary"),
                             NULL};
         st = iam_call(r, "CreateRole", kv, &out);
     }
@@ -1424,11 +1470,14 @@ static int iam_role_create(struct cfn_res *r)
 static int role_remove_policies(struct cfn_res *r, const cJSON *old, const cJSON *keep)
 {
     const cJSON *it, *k;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "Policies")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "Policies"))
+    {
         int kept = 0;
         const char *name = pstr(it, "PolicyName");
-        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "Policies")) {
-            if (name != NULL && pstr(k, "PolicyName") != NULL && strcmp(pstr(k, "PolicyName"), name) == 0) {
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "Policies"))
+        {
+            if (name != NULL && pstr(k, "PolicyName") != NULL &&
+                strcmp(pstr(k, "PolicyName"), name) == 0) {
                 kept = 1;
             }
         }
@@ -1440,10 +1489,13 @@ static int role_remove_policies(struct cfn_res *r, const cJSON *old, const cJSON
             }
         }
     }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "ManagedPolicyArns")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "ManagedPolicyArns"))
+    {
         int kept = 0;
-        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "ManagedPolicyArns")) {
-            if (cJSON_IsString(k) && cJSON_IsString(it) && strcmp(k->valuestring, it->valuestring) == 0) {
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "ManagedPolicyArns"))
+        {
+            if (cJSON_IsString(k) && cJSON_IsString(it) &&
+                strcmp(k->valuestring, it->valuestring) == 0) {
                 kept = 1;
             }
         }
@@ -1473,11 +1525,16 @@ static int iam_role_update(struct cfn_res *r)
             return -1;
         }
     }
-    if (pchanged(r->old_props, r->props, "Description") || pchanged(r->old_props, r->props, "MaxSessionDuration")) {
+    if (pchanged(r->old_props, r->props, "Description") ||
+        pchanged(r->old_props, r->props, "MaxSessionDuration")) {
         char *msd = pdup(r->props, "MaxSessionDuration");
-        const char *kv[] = {"RoleName", r->physical_id, "Description",
+        const char *kv[] = {"RoleName",
+                            r->physical_id,
+                            "Description",
                             pstr(r->props, "Description") ? pstr(r->props, "Description") : "",
-                            "MaxSessionDuration", msd, NULL};
+                            "MaxSessionDuration",
+                            msd,
+                            NULL};
         int st = iam_call(r, "UpdateRole", kv, NULL);
         free(msd);
         if (!iam_ok(st)) {
@@ -1521,7 +1578,8 @@ static int policy_apply(struct cfn_res *r, const cJSON *props, int put, const cJ
     int rc = 0;
     for (i = 0; i < 3 && rc == 0; i++) {
         const cJSON *it;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, kinds[i].prop)) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, kinds[i].prop))
+        {
             int st;
             if (!cJSON_IsString(it)) {
                 continue;
@@ -1529,8 +1587,10 @@ static int policy_apply(struct cfn_res *r, const cJSON *props, int put, const cJ
             if (!put && keep != NULL) {
                 const cJSON *k;
                 int kept = 0;
-                if (pstr(keep, "PolicyName") != NULL && pname != NULL && strcmp(pstr(keep, "PolicyName"), pname) == 0) {
-                    cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, kinds[i].prop)) {
+                if (pstr(keep, "PolicyName") != NULL && pname != NULL &&
+                    strcmp(pstr(keep, "PolicyName"), pname) == 0) {
+                    cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, kinds[i].prop))
+                    {
                         if (cJSON_IsString(k) && strcmp(k->valuestring, it->valuestring) == 0) {
                             kept = 1;
                         }
@@ -1541,7 +1601,9 @@ static int policy_apply(struct cfn_res *r, const cJSON *props, int put, const cJ
                 }
             }
             {
-                const char *kv[] = {kinds[i].key, it->valuestring, "PolicyName", pname, "PolicyDocument", doc, NULL};
+                const char *kv[] = {kinds[i].key, it->valuestring,  "PolicyName",
+                                    pname,        "PolicyDocument", doc,
+                                    NULL};
                 if (!put) {
                     kv[4] = NULL;
                 }
@@ -1565,11 +1627,14 @@ static int iam_policy_create(struct cfn_res *r)
         char rnd[16];
         emu_random_alnum(rnd, 12, 0);
         rnd[12] = 0;
-        snprintf(r->physical_id, sizeof(r->physical_id), "%.5s-%.5s-%s", r->stack_name, r->logical_id, rnd);
+        snprintf(r->physical_id, sizeof(r->physical_id), "%.5s-%.5s-%s", r->stack_name,
+                 r->logical_id, rnd);
     }
     attr_keep(r);
     if (pstr(r->props, "PolicyName") == NULL) {
-        res_err(r, "Properties validation failed for resource %s with message: #: required key [PolicyName] not found",
+        res_err(r,
+                "Properties validation failed for resource %s with message: #: required key "
+                "[PolicyName] not found",
                 r->logical_id);
         return -1;
     }
@@ -1609,13 +1674,15 @@ static int mpolicy_attach(struct cfn_res *r, const cJSON *props, int attach, con
     size_t i;
     for (i = 0; i < 3; i++) {
         const cJSON *it;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, kinds[i].prop)) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, kinds[i].prop))
+        {
             const cJSON *k;
             int kept = 0, st;
             if (!cJSON_IsString(it)) {
                 continue;
             }
-            cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, kinds[i].prop)) {
+            cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, kinds[i].prop))
+            {
                 if (cJSON_IsString(k) && strcmp(k->valuestring, it->valuestring) == 0) {
                     kept = 1;
                 }
@@ -1624,7 +1691,8 @@ static int mpolicy_attach(struct cfn_res *r, const cJSON *props, int attach, con
                 continue;
             }
             {
-                const char *kv[] = {kinds[i].key, it->valuestring, "PolicyArn", r->physical_id, NULL};
+                const char *kv[] = {kinds[i].key, it->valuestring, "PolicyArn", r->physical_id,
+                                    NULL};
                 st = iam_call(r, attach ? kinds[i].att : kinds[i].det, kv, NULL);
             }
             if (!iam_ok(st) && (attach || !iam_gone(r, st))) {
@@ -1644,13 +1712,21 @@ static int iam_mpolicy_create(struct cfn_res *r)
     doc = doc_str(r->props, "PolicyDocument");
     if (!svc_up("iam")) {
         free(doc);
-        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:iam::%s:policy%s%s", r->account, path, name);
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:iam::%s:policy%s%s", r->account,
+                 path, name);
         attr_set(r, "PolicyArn", r->physical_id);
         return local_put(r, r->props);
     }
     {
-        const char *kv[] = {"PolicyName", name, "PolicyDocument", doc, "Path", pstr(r->props, "Path"),
-                            "Description", pstr(r->props, "Description"), NULL};
+        const char *kv[] = {"PolicyName",
+                            name,
+                            "PolicyDocument",
+                            doc,
+                            "Path",
+                            pstr(r->props, "Path"),
+                            "Description",
+                            pstr(r->props, "Description"),
+                            NULL};
         st = iam_call(r, "CreatePolicy", kv, &out);
     }
     free(doc);
@@ -1662,7 +1738,8 @@ static int iam_mpolicy_create(struct cfn_res *r)
     if (arn != NULL) {
         snprintf(r->physical_id, sizeof(r->physical_id), "%s", arn);
     } else {
-        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:iam::%s:policy%s%s", r->account, path, name);
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:iam::%s:policy%s%s", r->account,
+                 path, name);
     }
     attr_set(r, "PolicyArn", r->physical_id);
     free(arn);
@@ -1678,7 +1755,8 @@ static int iam_mpolicy_update(struct cfn_res *r)
     }
     if (pchanged(r->old_props, r->props, "PolicyDocument")) {
         char *doc = doc_str(r->props, "PolicyDocument");
-        const char *kv[] = {"PolicyArn", r->physical_id, "PolicyDocument", doc, "SetAsDefault", "true", NULL};
+        const char *kv[] = {
+            "PolicyArn", r->physical_id, "PolicyDocument", doc, "SetAsDefault", "true", NULL};
         int st = iam_call(r, "CreatePolicyVersion", kv, NULL);
         free(doc);
         if (!iam_ok(st)) {
@@ -1736,8 +1814,8 @@ static int iam_mpolicy_delete(struct cfn_res *r)
 
 /* ------------------------------------------------------------------ SNS */
 
-static int sns_call(struct cfn_res *r, const char *action, const char *const *kv, const cJSON *attrs,
-                    char **out)
+static int sns_call(struct cfn_res *r, const char *action, const char *const *kv,
+                    const cJSON *attrs, char **out)
 {
     struct emu_buf f = {0};
     size_t i;
@@ -1748,10 +1826,11 @@ static int sns_call(struct cfn_res *r, const char *action, const char *const *kv
     for (i = 0; kv[i] != NULL; i += 2) {
         form_add(&f, kv[i], kv[i + 1]);
     }
-    cJSON_ArrayForEach(it, attrs) {
-        char k[64], *v = cJSON_IsString(it) ? strdup(it->valuestring)
-                                             : (cJSON_IsObject(it) || cJSON_IsArray(it)) ? cJSON_PrintUnformatted(it)
-                                                                                          : cfn_value_str(it);
+    cJSON_ArrayForEach(it, attrs)
+    {
+        char k[64], *v = cJSON_IsString(it)                          ? strdup(it->valuestring)
+                         : (cJSON_IsObject(it) || cJSON_IsArray(it)) ? cJSON_PrintUnformatted(it)
+                                                                     : cfn_value_str(it);
         snprintf(k, sizeof(k), "Attributes.entry.%d.key", n);
         form_add(&f, k, it->string);
         snprintf(k, sizeof(k), "Attributes.entry.%d.value", n);
@@ -1774,12 +1853,13 @@ static cJSON *sns_topic_attrs(const cJSON *p)
     return a;
 }
 
-static int sns_subscribe(struct cfn_res *r, const char *topic, const char *proto, const char *endpoint,
-                         const cJSON *attrs, char *arn_out, size_t alen)
+static int sns_subscribe(struct cfn_res *r, const char *topic, const char *proto,
+                         const char *endpoint, const cJSON *attrs, char *arn_out, size_t alen)
 {
     char *out = NULL, *arn;
-    const char *kv[] = {"TopicArn", topic, "Protocol", proto, "Endpoint", endpoint, "ReturnSubscriptionArn", "true",
-                        NULL};
+    const char *kv[] = {
+        "TopicArn", topic, "Protocol", proto, "Endpoint", endpoint, "ReturnSubscriptionArn",
+        "true",     NULL};
     int st = sns_call(r, "Subscribe", kv, attrs, &out);
     if (st >= 300) {
         free(out);
@@ -1805,7 +1885,8 @@ static int sns_topic_create(struct cfn_res *r)
         snprintf(name + strlen(name), sizeof(name) - strlen(name), ".fifo");
     }
     if (!svc_up("sns")) {
-        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:sns:%s:%s:%s", r->region, r->account, name);
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:sns:%s:%s:%s", r->region,
+                 r->account, name);
         attr_set(r, "TopicArn", r->physical_id);
         attr_set(r, "TopicName", name);
         return local_put(r, r->props);
@@ -1824,14 +1905,17 @@ static int sns_topic_create(struct cfn_res *r)
     if (arn != NULL) {
         snprintf(r->physical_id, sizeof(r->physical_id), "%s", arn);
     } else {
-        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:sns:%s:%s:%s", r->region, r->account, name);
+        snprintf(r->physical_id, sizeof(r->physical_id), "arn:aws:sns:%s:%s:%s", r->region,
+                 r->account, name);
     }
     free(arn);
     free(out);
     attr_set(r, "TopicArn", r->physical_id);
     attr_set(r, "TopicName", name);
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Subscription")) {
-        if (sns_subscribe(r, r->physical_id, pstr(it, "Protocol"), pstr(it, "Endpoint"), NULL, NULL, 0) < 0) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Subscription"))
+    {
+        if (sns_subscribe(r, r->physical_id, pstr(it, "Protocol"), pstr(it, "Endpoint"), NULL, NULL,
+                          0) < 0) {
             return -1;
         }
     }
@@ -1846,23 +1930,30 @@ static int sns_topic_update(struct cfn_res *r)
         return local_put(r, r->props);
     }
     if (pchanged(r->old_props, r->props, "DisplayName")) {
-        const char *kv[] = {"TopicArn", r->physical_id, "AttributeName", "DisplayName", "AttributeValue",
-                            pstr(r->props, "DisplayName") ? pstr(r->props, "DisplayName") : "", NULL};
+        const char *kv[] = {"TopicArn",
+                            r->physical_id,
+                            "AttributeName",
+                            "DisplayName",
+                            "AttributeValue",
+                            pstr(r->props, "DisplayName") ? pstr(r->props, "DisplayName") : "",
+                            NULL};
         if (sns_call(r, "SetTopicAttributes", kv, NULL, NULL) >= 300) {
             return -1;
         }
     }
     if (pchanged(r->old_props, r->props, "Subscription")) {
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Subscription")) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Subscription"))
+        {
             const cJSON *o;
             int existed = 0;
-            cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r->old_props, "Subscription")) {
+            cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r->old_props, "Subscription"))
+            {
                 if (cJSON_Compare(o, it, 1)) {
                     existed = 1;
                 }
             }
-            if (!existed &&
-                sns_subscribe(r, r->physical_id, pstr(it, "Protocol"), pstr(it, "Endpoint"), NULL, NULL, 0) < 0) {
+            if (!existed && sns_subscribe(r, r->physical_id, pstr(it, "Protocol"),
+                                          pstr(it, "Endpoint"), NULL, NULL, 0) < 0) {
                 return -1;
             }
         }
@@ -1899,13 +1990,14 @@ static int sns_sub_create(struct cfn_res *r)
     if (!svc_up("sns")) {
         char u[40];
         emu_uuid(u);
-        snprintf(r->physical_id, sizeof(r->physical_id), "%s:%s", pstr(r->props, "TopicArn") ? pstr(r->props, "TopicArn") : "", u);
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s:%s",
+                 pstr(r->props, "TopicArn") ? pstr(r->props, "TopicArn") : "", u);
         attr_keep(r);
         return local_put(r, r->props);
     }
     attrs = sns_sub_attrs(r->props);
-    rc = sns_subscribe(r, pstr(r->props, "TopicArn"), pstr(r->props, "Protocol"), pstr(r->props, "Endpoint"), attrs,
-                       r->physical_id, sizeof(r->physical_id));
+    rc = sns_subscribe(r, pstr(r->props, "TopicArn"), pstr(r->props, "Protocol"),
+                       pstr(r->props, "Endpoint"), attrs, r->physical_id, sizeof(r->physical_id));
     cJSON_Delete(attrs);
     attr_keep(r);
     return rc;
@@ -1920,11 +2012,18 @@ static int sns_sub_update(struct cfn_res *r)
         return local_put(r, r->props);
     }
     attrs = sns_sub_attrs(r->props);
-    cJSON_ArrayForEach(it, attrs) {
-        char *v = cJSON_IsString(it) ? strdup(it->valuestring)
-                                     : (cJSON_IsObject(it) || cJSON_IsArray(it)) ? cJSON_PrintUnformatted(it)
-                                                                                  : cfn_value_str(it);
-        const char *kv[] = {"SubscriptionArn", r->physical_id, "AttributeName", it->string, "AttributeValue", v, NULL};
+    cJSON_ArrayForEach(it, attrs)
+    {
+        char *v = cJSON_IsString(it)                          ? strdup(it->valuestring)
+                  : (cJSON_IsObject(it) || cJSON_IsArray(it)) ? cJSON_PrintUnformatted(it)
+                                                              : cfn_value_str(it);
+        const char *kv[] = {"SubscriptionArn",
+                            r->physical_id,
+                            "AttributeName",
+                            it->string,
+                            "AttributeValue",
+                            v,
+                            NULL};
         int st = sns_call(r, "SetSubscriptionAttributes", kv, NULL, NULL);
         free(v);
         if (st >= 300) {
@@ -1951,11 +2050,21 @@ static int sns_sub_delete(struct cfn_res *r)
 
 static cJSON *sqs_attrs(const cJSON *p, int create)
 {
-    static const char *const keys[] = {"DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod",
-                                       "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "RedrivePolicy",
-                                       "RedriveAllowPolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds",
-                                       "SqsManagedSseEnabled", "ContentBasedDeduplication",
-                                       "DeduplicationScope", "FifoThroughputLimit", "FifoQueue", NULL};
+    static const char *const keys[] = {"DelaySeconds",
+                                       "MaximumMessageSize",
+                                       "MessageRetentionPeriod",
+                                       "ReceiveMessageWaitTimeSeconds",
+                                       "VisibilityTimeout",
+                                       "RedrivePolicy",
+                                       "RedriveAllowPolicy",
+                                       "KmsMasterKeyId",
+                                       "KmsDataKeyReusePeriodSeconds",
+                                       "SqsManagedSseEnabled",
+                                       "ContentBasedDeduplication",
+                                       "DeduplicationScope",
+                                       "FifoThroughputLimit",
+                                       "FifoQueue",
+                                       NULL};
     cJSON *a = cJSON_CreateObject();
     size_t i;
     for (i = 0; keys[i] != NULL; i++) {
@@ -1994,7 +2103,8 @@ static int sqs_queue_create(struct cfn_res *r)
     }
     if (!svc_up("sqs")) {
         char url[1200];
-        snprintf(url, sizeof(url), "https://sqs.%s.amazonaws.com/%s/%s", r->region, r->account, name);
+        snprintf(url, sizeof(url), "https://sqs.%s.amazonaws.com/%s/%s", r->region, r->account,
+                 name);
         snprintf(r->physical_id, sizeof(r->physical_id), "%s", url);
         sqs_set_attrs(r, name, url);
         return local_put(r, r->props);
@@ -2008,7 +2118,8 @@ static int sqs_queue_create(struct cfn_res *r)
     if (rc_json(r, "sqs", "POST", "/", "AmazonSQS.CreateQueue", b, &out) >= 300) {
         return -1;
     }
-    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "QueueUrl") ? pstr(out, "QueueUrl") : "");
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s",
+             pstr(out, "QueueUrl") ? pstr(out, "QueueUrl") : "");
     sqs_set_attrs(r, name, r->physical_id);
     cJSON_Delete(out);
     return 0;
@@ -2067,7 +2178,8 @@ static int events_put(struct cfn_res *r, const char *name)
     attr_set(r, "Arn", pstr(out, "RuleArn") ? pstr(out, "RuleArn") : "");
     cJSON_Delete(out);
     targets = cJSON_CreateArray();
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Targets")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "Targets"))
+    {
         cJSON *t = cJSON_Duplicate(it, 1);
         cJSON_AddItemToArray(targets, t);
     }
@@ -2089,10 +2201,12 @@ static int events_remove_targets(struct cfn_res *r, const cJSON *old, const cJSO
 {
     cJSON *ids = cJSON_CreateArray(), *b;
     const cJSON *it, *k;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "Targets")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "Targets"))
+    {
         int kept = 0;
         const char *id = pstr(it, "Id");
-        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "Targets")) {
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(keep, "Targets"))
+        {
             if (id != NULL && pstr(k, "Id") != NULL && strcmp(pstr(k, "Id"), id) == 0) {
                 kept = 1;
             }
@@ -2117,7 +2231,8 @@ static int events_rule_create(struct cfn_res *r)
     pick_name(r, "Name", 64, 0, r->physical_id, sizeof(r->physical_id));
     if (!svc_up("events")) {
         char buf[1200];
-        snprintf(buf, sizeof(buf), "arn:aws:events:%s:%s:rule/%s", r->region, r->account, r->physical_id);
+        snprintf(buf, sizeof(buf), "arn:aws:events:%s:%s:rule/%s", r->region, r->account,
+                 r->physical_id);
         attr_set(r, "Arn", buf);
         return local_put(r, r->props);
     }
@@ -2163,7 +2278,8 @@ static int ddb_table_create(struct cfn_res *r)
 {
     char buf[1400];
     pick_name(r, "TableName", 255, 0, r->physical_id, sizeof(r->physical_id));
-    snprintf(buf, sizeof(buf), "arn:aws:dynamodb:%s:%s:table/%s", r->region, r->account, r->physical_id);
+    snprintf(buf, sizeof(buf), "arn:aws:dynamodb:%s:%s:table/%s", r->region, r->account,
+             r->physical_id);
     attr_set(r, "Arn", buf);
     if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->props, "StreamSpecification"))) {
         char ts[32], sarn[1500];
@@ -2196,7 +2312,8 @@ static int logs_group_create(struct cfn_res *r)
 {
     char buf[1400];
     pick_name(r, "LogGroupName", 512, 0, r->physical_id, sizeof(r->physical_id));
-    snprintf(buf, sizeof(buf), "arn:aws:logs:%s:%s:log-group:%s:*", r->region, r->account, r->physical_id);
+    snprintf(buf, sizeof(buf), "arn:aws:logs:%s:%s:log-group:%s:*", r->region, r->account,
+             r->physical_id);
     attr_set(r, "Arn", buf);
     return local_put(r, r->props);
 }
@@ -2204,39 +2321,48 @@ static int logs_group_create(struct cfn_res *r)
 /* ---------------------------------------------------------------- table */
 
 static const struct cfn_rtype cfn_rtypes[] = {
-    {"AWS::S3::Bucket", "s3", s3_bucket_create, s3_bucket_update, s3_bucket_delete, "BucketName", "BucketName", 0},
-    {"AWS::S3::BucketPolicy", "s3", s3_policy_put, s3_policy_put, s3_policy_delete, "Bucket", NULL, 0},
-    {"AWS::Lambda::Function", "lambda", lambda_fn_create, lambda_fn_update, lambda_fn_delete, "FunctionName",
-     "FunctionName", 0},
-    {"AWS::Lambda::Version", "lambda", lambda_version_create, NULL, lambda_version_delete, "*", NULL, 0},
+    {"AWS::S3::Bucket", "s3", s3_bucket_create, s3_bucket_update, s3_bucket_delete, "BucketName",
+     "BucketName", 0},
+    {"AWS::S3::BucketPolicy", "s3", s3_policy_put, s3_policy_put, s3_policy_delete, "Bucket", NULL,
+     0},
+    {"AWS::Lambda::Function", "lambda", lambda_fn_create, lambda_fn_update, lambda_fn_delete,
+     "FunctionName", "FunctionName", 0},
+    {"AWS::Lambda::Version", "lambda", lambda_version_create, NULL, lambda_version_delete, "*",
+     NULL, 0},
     {"AWS::Lambda::Alias", "lambda", lambda_alias_create, lambda_alias_update, lambda_alias_delete,
      "FunctionName,Name", NULL, 0},
-    {"AWS::Lambda::Permission", "lambda", lambda_perm_create, NULL, lambda_perm_delete, "*", NULL, 0},
-    {"AWS::Lambda::EventSourceMapping", "lambda", lambda_esm_create, lambda_esm_update, lambda_esm_delete,
-     "EventSourceArn,StartingPosition,StartingPositionTimestamp", NULL, 0},
-    {"AWS::ApiGateway::RestApi", "apigateway", apigw_api_create, apigw_api_update, apigw_api_delete, "", NULL, 0},
-    {"AWS::ApiGateway::Resource", "apigateway", apigw_resource_create, NULL, apigw_resource_delete, "*", NULL, 0},
-    {"AWS::ApiGateway::Method", "apigateway", apigw_method_create, apigw_method_update, apigw_method_delete,
-     "RestApiId,ResourceId,HttpMethod", NULL, 0},
+    {"AWS::Lambda::Permission", "lambda", lambda_perm_create, NULL, lambda_perm_delete, "*", NULL,
+     0},
+    {"AWS::Lambda::EventSourceMapping", "lambda", lambda_esm_create, lambda_esm_update,
+     lambda_esm_delete, "EventSourceArn,StartingPosition,StartingPositionTimestamp", NULL, 0},
+    {"AWS::ApiGateway::RestApi", "apigateway", apigw_api_create, apigw_api_update, apigw_api_delete,
+     "", NULL, 0},
+    {"AWS::ApiGateway::Resource", "apigateway", apigw_resource_create, NULL, apigw_resource_delete,
+     "*", NULL, 0},
+    {"AWS::ApiGateway::Method", "apigateway", apigw_method_create, apigw_method_update,
+     apigw_method_delete, "RestApiId,ResourceId,HttpMethod", NULL, 0},
     {"AWS::ApiGateway::Deployment", "apigateway", apigw_deployment_create, apigw_deployment_update,
      apigw_deployment_delete, "RestApiId,StageName,StageDescription", NULL, 0},
-    {"AWS::ApiGateway::Stage", "apigateway", apigw_stage_create, apigw_stage_update, apigw_stage_delete,
-     "RestApiId,StageName", "StageName", 0},
-    {"AWS::IAM::Role", "iam", iam_role_create, iam_role_update, iam_role_delete, "RoleName,Path", "RoleName", 2},
-    {"AWS::IAM::Policy", "iam", iam_policy_create, iam_policy_update, iam_policy_delete, "", NULL, 1},
+    {"AWS::ApiGateway::Stage", "apigateway", apigw_stage_create, apigw_stage_update,
+     apigw_stage_delete, "RestApiId,StageName", "StageName", 0},
+    {"AWS::IAM::Role", "iam", iam_role_create, iam_role_update, iam_role_delete, "RoleName,Path",
+     "RoleName", 2},
+    {"AWS::IAM::Policy", "iam", iam_policy_create, iam_policy_update, iam_policy_delete, "", NULL,
+     1},
     {"AWS::IAM::ManagedPolicy", "iam", iam_mpolicy_create, iam_mpolicy_update, iam_mpolicy_delete,
      "ManagedPolicyName,Path,Description", "ManagedPolicyName", 2},
-    {"AWS::SNS::Topic", "sns", sns_topic_create, sns_topic_update, sns_topic_delete, "TopicName,FifoTopic",
-     "TopicName", 0},
-    {"AWS::SNS::Subscription", "sns", sns_sub_create, sns_sub_update, sns_sub_delete, "Endpoint,Protocol,TopicArn",
-     NULL, 0},
-    {"AWS::SQS::Queue", "sqs", sqs_queue_create, sqs_queue_update, sqs_queue_delete, "QueueName,FifoQueue",
-     "QueueName", 0},
+    {"AWS::SNS::Topic", "sns", sns_topic_create, sns_topic_update, sns_topic_delete,
+     "TopicName,FifoTopic", "TopicName", 0},
+    {"AWS::SNS::Subscription", "sns", sns_sub_create, sns_sub_update, sns_sub_delete,
+     "Endpoint,Protocol,TopicArn", NULL, 0},
+    {"AWS::SQS::Queue", "sqs", sqs_queue_create, sqs_queue_update, sqs_queue_delete,
+     "QueueName,FifoQueue", "QueueName", 0},
     {"AWS::Events::Rule", "events", events_rule_create, events_rule_update, events_rule_delete,
      "Name,EventBusName", "Name", 0},
-    {"AWS::DynamoDB::Table", NULL, ddb_table_create, local_update, local_delete, "TableName,KeySchema", "TableName",
-     0},
-    {"AWS::Logs::LogGroup", NULL, logs_group_create, local_update, local_delete, "LogGroupName", "LogGroupName", 0},
+    {"AWS::DynamoDB::Table", NULL, ddb_table_create, local_update, local_delete,
+     "TableName,KeySchema", "TableName", 0},
+    {"AWS::Logs::LogGroup", NULL, logs_group_create, local_update, local_delete, "LogGroupName",
+     "LogGroupName", 0},
 };
 
 const struct cfn_rtype *cfn_rtype_find(const char *type)

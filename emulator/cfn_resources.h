@@ -34,14 +34,14 @@ struct cfn_res {
 typedef int cfn_res_fn(struct cfn_res *r);
 
 struct cfn_rtype {
-    const char *type;       /* "AWS::S3::Bucket" */
-    const char *service;    /* signing name of the owner, NULL: CloudFormation's table */
+    const char *type;    /* "AWS::S3::Bucket" */
+    const char *service; /* signing name of the owner, NULL: CloudFormation's table */
     cfn_res_fn *create;
-    cfn_res_fn *update;     /* NULL: any change replaces */
+    cfn_res_fn *update; /* NULL: any change replaces */
     cfn_res_fn *del;
-    const char *replace;    /* comma list of properties whose change replaces; "*": all */
-    const char *name_prop;  /* the property that names the resource, or NULL */
-    int iam;                /* needs CAPABILITY_IAM (2: CAPABILITY_NAMED_IAM if named) */
+    const char *replace;   /* comma list of properties whose change replaces; "*": all */
+    const char *name_prop; /* the property that names the resource, or NULL */
+    int iam;               /* needs CAPABILITY_IAM (2: CAPABILITY_NAMED_IAM if named) */
 };
 
 /* The row for a type, or NULL when CloudFormation does not support it. */

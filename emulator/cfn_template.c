@@ -18,7 +18,9 @@
 
 #include <yaml.h>
 
-#define CFN_NOVALUE_MARK "\x01" "AWS::NoValue"
+#define CFN_NOVALUE_MARK                                                                           \
+    "\x01"                                                                                         \
+    "AWS::NoValue"
 
 static void ctx_err(struct cfn_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -162,7 +164,8 @@ static cJSON *yaml_scalar(yaml_event_t *ev)
 static int yaml_next(struct yaml_state *y, yaml_event_t *ev)
 {
     if (!yaml_parser_parse(&y->parser, ev)) {
-        snprintf(y->err, y->elen, "Template format error: YAML not well-formed. (line %zu, column %zu)",
+        snprintf(y->err, y->elen,
+                 "Template format error: YAML not well-formed. (line %zu, column %zu)",
                  y->parser.problem_mark.line + 1, y->parser.problem_mark.column + 1);
         return -1;
     }
@@ -225,7 +228,9 @@ static cJSON *yaml_node(struct yaml_state *y, yaml_event_t *ev)
     }
     case YAML_SEQUENCE_START_EVENT: {
         tag = ev->data.sequence_start.tag;
-        anchor = ev->data.sequence_start.anchor ? (unsigned char *)strdup((const char *)ev->data.sequence_start.anchor) : NULL;
+        anchor = ev->data.sequence_start.anchor
+                     ? (unsigned char *)strdup((const char *)ev->data.sequence_start.anchor)
+                     : NULL;
         char *tagdup = tag ? strdup((const char *)tag) : NULL;
         out = cJSON_CreateArray();
         for (;;) {
@@ -259,7 +264,9 @@ static cJSON *yaml_node(struct yaml_state *y, yaml_event_t *ev)
     }
     case YAML_MAPPING_START_EVENT: {
         tag = ev->data.mapping_start.tag;
-        anchor = ev->data.mapping_start.anchor ? (unsigned char *)strdup((const char *)ev->data.mapping_start.anchor) : NULL;
+        anchor = ev->data.mapping_start.anchor
+                     ? (unsigned char *)strdup((const char *)ev->data.mapping_start.anchor)
+                     : NULL;
         char *tagdup = tag ? strdup((const char *)tag) : NULL;
         out = cJSON_CreateObject();
         for (;;) {
@@ -299,7 +306,8 @@ static cJSON *yaml_node(struct yaml_state *y, yaml_event_t *ev)
                 char *k = cfn_value_str(key);
                 if (strcmp(k, "<<") == 0 && cJSON_IsObject(val)) {
                     cJSON *it;
-                    cJSON_ArrayForEach(it, val) {
+                    cJSON_ArrayForEach(it, val)
+                    {
                         if (!cJSON_HasObjectItem(out, it->string)) {
                             cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
                         }
@@ -411,9 +419,10 @@ cJSON *cfn_template_parse(const char *body, size_t len, char *err, size_t elen)
 
 static int is_pseudo(const char *name)
 {
-    static const char *const pseudo[] = {"AWS::AccountId", "AWS::Region", "AWS::StackName",
-                                         "AWS::StackId", "AWS::Partition", "AWS::URLSuffix",
-                                         "AWS::NoValue", "AWS::NotificationARNs", NULL};
+    static const char *const pseudo[] = {
+        "AWS::AccountId", "AWS::Region",           "AWS::StackName",
+        "AWS::StackId",   "AWS::Partition",        "AWS::URLSuffix",
+        "AWS::NoValue",   "AWS::NotificationARNs", NULL};
     size_t i;
     for (i = 0; pseudo[i] != NULL; i++) {
         if (strcmp(pseudo[i], name) == 0) {
@@ -426,7 +435,8 @@ static int is_pseudo(const char *name)
 static void add_unique(cJSON *arr, const char *name)
 {
     cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         if (strcmp(it->valuestring, name) == 0) {
             return;
         }
@@ -477,7 +487,8 @@ static void collect_refs(const cJSON *node, cJSON *out)
 {
     const cJSON *it;
     if (cJSON_IsArray(node)) {
-        cJSON_ArrayForEach(it, node) {
+        cJSON_ArrayForEach(it, node)
+        {
             collect_refs(it, out);
         }
         return;
@@ -520,7 +531,8 @@ static void collect_refs(const cJSON *node, cJSON *out)
             return;
         }
     }
-    cJSON_ArrayForEach(it, node) {
+    cJSON_ArrayForEach(it, node)
+    {
         collect_refs(it, out);
     }
 }
@@ -536,13 +548,15 @@ cJSON *cfn_resource_deps(const cJSON *tmpl, const cJSON *res)
     if (cJSON_IsString(dep)) {
         add_unique(refs, dep->valuestring);
     } else if (cJSON_IsArray(dep)) {
-        cJSON_ArrayForEach(it, dep) {
+        cJSON_ArrayForEach(it, dep)
+        {
             if (cJSON_IsString(it)) {
                 add_unique(refs, it->valuestring);
             }
         }
     }
-    cJSON_ArrayForEach(it, refs) {
+    cJSON_ArrayForEach(it, refs)
+    {
         if (cJSON_HasObjectItem(resources, it->valuestring)) {
             add_unique(out, it->valuestring);
         }
@@ -560,7 +574,8 @@ static void check_refs(const cJSON *tmpl, const cJSON *node, cJSON *bad)
     const cJSON *resources = cJSON_GetObjectItemCaseSensitive(tmpl, "Resources");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(tmpl, "Parameters");
     collect_refs(node, refs);
-    cJSON_ArrayForEach(it, refs) {
+    cJSON_ArrayForEach(it, refs)
+    {
         if (!cJSON_HasObjectItem(resources, it->valuestring) &&
             !cJSON_HasObjectItem(params, it->valuestring)) {
             add_unique(bad, it->valuestring);
@@ -574,7 +589,8 @@ static void join_names(const cJSON *arr, char *buf, size_t blen)
     const cJSON *it;
     size_t off = 0;
     buf[0] = 0;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         int n = snprintf(buf + off, blen - off, "%s%s", off ? ", " : "", it->valuestring);
         if (n < 0 || (size_t)n >= blen - off) {
             break;
@@ -605,10 +621,12 @@ static cJSON *toposort(const cJSON *tmpl, const cJSON *names, cJSON **cyclic)
             if (done[i]) {
                 continue;
             }
-            cJSON_ArrayForEach(d, deps[i]) {
+            cJSON_ArrayForEach(d, deps[i])
+            {
                 int j;
                 for (j = 0; j < n; j++) {
-                    if (!done[j] && strcmp(cJSON_GetArrayItem(names, j)->valuestring, d->valuestring) == 0) {
+                    if (!done[j] &&
+                        strcmp(cJSON_GetArrayItem(names, j)->valuestring, d->valuestring) == 0) {
                         ready = 0;
                         break;
                     }
@@ -621,7 +639,8 @@ static cJSON *toposort(const cJSON *tmpl, const cJSON *names, cJSON **cyclic)
                 done[i] = 1;
                 placed++;
                 progress = 1;
-                cJSON_AddItemToArray(order, cJSON_CreateString(cJSON_GetArrayItem(names, i)->valuestring));
+                cJSON_AddItemToArray(order,
+                                     cJSON_CreateString(cJSON_GetArrayItem(names, i)->valuestring));
             }
         }
     }
@@ -629,7 +648,8 @@ static cJSON *toposort(const cJSON *tmpl, const cJSON *names, cJSON **cyclic)
         *cyclic = cJSON_CreateArray();
         for (i = 0; i < n; i++) {
             if (!done[i]) {
-                cJSON_AddItemToArray(*cyclic, cJSON_CreateString(cJSON_GetArrayItem(names, i)->valuestring));
+                cJSON_AddItemToArray(*cyclic,
+                                     cJSON_CreateString(cJSON_GetArrayItem(names, i)->valuestring));
             }
         }
     }
@@ -648,10 +668,19 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
     cJSON *bad = NULL, *names = NULL, *order = NULL, *cyc = NULL;
     char list[900];
     int rc = -1;
-    static const char *const sections[] = {"AWSTemplateFormatVersion", "Description", "Metadata",
-                                           "Parameters", "Mappings", "Conditions", "Transform",
-                                           "Resources", "Outputs", "Rules", NULL};
-    cJSON_ArrayForEach(it, tmpl) {
+    static const char *const sections[] = {"AWSTemplateFormatVersion",
+                                           "Description",
+                                           "Metadata",
+                                           "Parameters",
+                                           "Mappings",
+                                           "Conditions",
+                                           "Transform",
+                                           "Resources",
+                                           "Outputs",
+                                           "Rules",
+                                           NULL};
+    cJSON_ArrayForEach(it, tmpl)
+    {
         size_t i;
         int ok = 0;
         for (i = 0; sections[i] != NULL; i++) {
@@ -660,26 +689,31 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
             }
         }
         if (!ok) {
-            snprintf(err, elen, "Template format error: Invalid template property or properties [%s]",
+            snprintf(err, elen,
+                     "Template format error: Invalid template property or properties [%s]",
                      it->string);
             goto out;
         }
     }
     if (!cJSON_IsObject(resources) || cJSON_GetArraySize(resources) == 0) {
-        snprintf(err, elen, "Template format error: At least one Resources member must be defined.");
+        snprintf(err, elen,
+                 "Template format error: At least one Resources member must be defined.");
         goto out;
     }
-    cJSON_ArrayForEach(it, resources) {
+    cJSON_ArrayForEach(it, resources)
+    {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "Type");
         if (!cJSON_IsObject(it) || !cJSON_IsString(type)) {
             snprintf(err, elen,
-                     "Template format error: [/Resources/%s] Every Resources object must contain a Type member.",
+                     "Template format error: [/Resources/%s] Every Resources object must contain a "
+                     "Type member.",
                      it->string);
             goto out;
         }
     }
     bad = cJSON_CreateArray();
-    cJSON_ArrayForEach(it, resources) {
+    cJSON_ArrayForEach(it, resources)
+    {
         const cJSON *dep = cJSON_GetObjectItemCaseSensitive(it, "DependsOn");
         const cJSON *d;
         check_refs(tmpl, cJSON_GetObjectItemCaseSensitive(it, "Properties"), bad);
@@ -687,7 +721,8 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
             add_unique(bad, dep->valuestring);
         }
         if (cJSON_IsArray(dep)) {
-            cJSON_ArrayForEach(d, dep) {
+            cJSON_ArrayForEach(d, dep)
+            {
                 if (cJSON_IsString(d) && !cJSON_HasObjectItem(resources, d->valuestring)) {
                     add_unique(bad, d->valuestring);
                 }
@@ -697,22 +732,26 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
     if (cJSON_GetArraySize(bad) > 0) {
         join_names(bad, list, sizeof(list));
         snprintf(err, elen,
-                 "Template format error: Unresolved resource dependencies [%s] in the Resources block of the template",
+                 "Template format error: Unresolved resource dependencies [%s] in the Resources "
+                 "block of the template",
                  list);
         goto out;
     }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Outputs")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Outputs"))
+    {
         check_refs(tmpl, cJSON_GetObjectItemCaseSensitive(it, "Value"), bad);
     }
     if (cJSON_GetArraySize(bad) > 0) {
         join_names(bad, list, sizeof(list));
         snprintf(err, elen,
-                 "Template format error: Unresolved resource dependencies [%s] in the Outputs block of the template",
+                 "Template format error: Unresolved resource dependencies [%s] in the Outputs "
+                 "block of the template",
                  list);
         goto out;
     }
     names = cJSON_CreateArray();
-    cJSON_ArrayForEach(it, resources) {
+    cJSON_ArrayForEach(it, resources)
+    {
         cJSON_AddItemToArray(names, cJSON_CreateString(it->string));
     }
     order = toposort(tmpl, names, &cyc);
@@ -734,7 +773,8 @@ out:
 
 int cfn_param_is_list(const char *type)
 {
-    return type != NULL && (strcmp(type, "CommaDelimitedList") == 0 || strncmp(type, "List<", 5) == 0);
+    return type != NULL &&
+           (strcmp(type, "CommaDelimitedList") == 0 || strncmp(type, "List<", 5) == 0);
 }
 
 static int parse_double(const char *s, double *out)
@@ -751,7 +791,8 @@ static int parse_double(const char *s, double *out)
     return (errno != 0 || *end != 0) ? -1 : 0;
 }
 
-static int check_param(const char *name, const cJSON *decl, const char *value, char *err, size_t elen)
+static int check_param(const char *name, const cJSON *decl, const char *value, char *err,
+                       size_t elen)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(decl, "Type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "String";
@@ -784,7 +825,8 @@ static int check_param(const char *name, const cJSON *decl, const char *value, c
     if (cJSON_IsArray(allowed)) {
         const cJSON *a;
         int ok = 0;
-        cJSON_ArrayForEach(a, allowed) {
+        cJSON_ArrayForEach(a, allowed)
+        {
             char *s = cfn_value_str(a);
             if (strcmp(s, value) == 0) {
                 ok = 1;
@@ -815,7 +857,8 @@ static int check_param(const char *name, const cJSON *decl, const char *value, c
                     snprintf(err, elen, "Parameter '%s' failed to satisfy constraint: %s", name,
                              desc->valuestring);
                 } else {
-                    snprintf(err, elen, "Parameter '%s' must match pattern %s", name, pattern->valuestring);
+                    snprintf(err, elen, "Parameter '%s' must match pattern %s", name,
+                             pattern->valuestring);
                 }
                 return -1;
             }
@@ -878,7 +921,8 @@ int cfn_params_resolve(const cJSON *tmpl, const cJSON *given, const cJSON *previ
     char list[900];
     int rc = -1;
     *out = NULL;
-    cJSON_ArrayForEach(it, given) {
+    cJSON_ArrayForEach(it, given)
+    {
         if (!cJSON_HasObjectItem(decls, it->string)) {
             add_unique(unknown, it->string);
         }
@@ -888,24 +932,30 @@ int cfn_params_resolve(const cJSON *tmpl, const cJSON *given, const cJSON *previ
         snprintf(err, elen, "Parameters: [%s] do not exist in the template", list);
         goto out;
     }
-    cJSON_ArrayForEach(it, decls) {
+    cJSON_ArrayForEach(it, decls)
+    {
         const cJSON *g = cJSON_GetObjectItemCaseSensitive(given, it->string);
         const cJSON *def = cJSON_GetObjectItemCaseSensitive(it, "Default");
         char *value = NULL;
         if (!cJSON_IsObject(it)) {
-            snprintf(err, elen, "Template format error: Parameter '%s' must be an object", it->string);
+            snprintf(err, elen, "Template format error: Parameter '%s' must be an object",
+                     it->string);
             goto out;
         }
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "Type"))) {
-            snprintf(err, elen, "Template format error: Every Parameters object must contain a Type member.");
+            snprintf(err, elen,
+                     "Template format error: Every Parameters object must contain a Type member.");
             goto out;
         }
-        if (cJSON_IsObject(g) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "UsePreviousValue"))) {
+        if (cJSON_IsObject(g) &&
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "UsePreviousValue"))) {
             const cJSON *p = cJSON_GetObjectItemCaseSensitive(previous, it->string);
             if (cJSON_IsString(p)) {
                 value = strdup(p->valuestring);
             } else {
-                snprintf(err, elen, "Invalid input for parameter key %s. Cannot specify usePreviousValue as true for a parameter key not in the previous template",
+                snprintf(err, elen,
+                         "Invalid input for parameter key %s. Cannot specify usePreviousValue as "
+                         "true for a parameter key not in the previous template",
                          it->string);
                 goto out;
             }
@@ -970,7 +1020,8 @@ char *cfn_value_str(const cJSON *v)
         const cJSON *it;
         FILE *f = open_memstream(&b.d, &b.n);
         int first = 1;
-        cJSON_ArrayForEach(it, v) {
+        cJSON_ArrayForEach(it, v)
+        {
             char *s = cfn_value_str(it);
             fprintf(f, "%s%s", first ? "" : ",", s);
             free(s);
@@ -988,7 +1039,8 @@ static cJSON *eval_node(struct cfn_ctx *c, const cJSON *node, int depth);
 static cJSON *param_value(struct cfn_ctx *c, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->params, name);
-    const cJSON *decl = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Parameters"), name);
+    const cJSON *decl = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(c->tmpl, "Parameters"), name);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(decl, "Type");
     if (!cJSON_IsString(v)) {
         return NULL;
@@ -1039,11 +1091,14 @@ static cJSON *pseudo_value(struct cfn_ctx *c, const char *name)
     }
     if (strcmp(name, "AWS::Partition") == 0) {
         const char *r = c->region ? c->region : "";
-        return cJSON_CreateString(strncmp(r, "cn-", 3) == 0 ? "aws-cn"
-                                  : strncmp(r, "us-gov-", 7) == 0 ? "aws-us-gov" : "aws");
+        return cJSON_CreateString(strncmp(r, "cn-", 3) == 0       ? "aws-cn"
+                                  : strncmp(r, "us-gov-", 7) == 0 ? "aws-us-gov"
+                                                                  : "aws");
     }
     if (strcmp(name, "AWS::URLSuffix") == 0) {
-        snprintf(buf, sizeof(buf), "%s", (c->region && strncmp(c->region, "cn-", 3) == 0) ? "amazonaws.com.cn" : "amazonaws.com");
+        snprintf(buf, sizeof(buf), "%s",
+                 (c->region && strncmp(c->region, "cn-", 3) == 0) ? "amazonaws.com.cn"
+                                                                  : "amazonaws.com");
         return cJSON_CreateString(buf);
     }
     if (strcmp(name, "AWS::NoValue") == 0) {
@@ -1079,7 +1134,10 @@ static cJSON *do_ref(struct cfn_ctx *c, const char *name)
     if (cJSON_HasObjectItem(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Resources"), name)) {
         ctx_err(c, "Template error: resource %s is not available for Ref", name);
     } else {
-        ctx_err(c, "Template format error: Unresolved resource dependencies [%s] in the Resources block of the template", name);
+        ctx_err(c,
+                "Template format error: Unresolved resource dependencies [%s] in the Resources "
+                "block of the template",
+                name);
     }
     return NULL;
 }
@@ -1092,15 +1150,19 @@ static cJSON *do_getatt(struct cfn_ctx *c, const char *res, const char *attr)
         if (cJSON_HasObjectItem(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Resources"), res)) {
             ctx_err(c, "Template error: resource %s is not available for Fn::GetAtt", res);
         } else {
-            ctx_err(c, "Template error: instance of Fn::GetAtt references undefined resource %s", res);
+            ctx_err(c, "Template error: instance of Fn::GetAtt references undefined resource %s",
+                    res);
         }
         return NULL;
     }
     a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "attrs"), attr);
     if (a == NULL) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Resources"), res), "Type");
-        ctx_err(c, "Template error: resource %s does not support attribute type %s in Fn::GetAtt", res, attr);
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Resources"),
+                                             res),
+            "Type");
+        ctx_err(c, "Template error: resource %s does not support attribute type %s in Fn::GetAtt",
+                res, attr);
         (void)type;
         return NULL;
     }
@@ -1194,7 +1256,8 @@ static int cond_by_name(struct cfn_ctx *c, const char *name, int depth, int *res
         *result = cJSON_IsTrue(v);
         return 0;
     }
-    def = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Conditions"), name);
+    def = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Conditions"),
+                                           name);
     if (def == NULL) {
         ctx_err(c, "Template format error: Unresolved condition dependency %s in Fn::If", name);
         return -1;
@@ -1240,7 +1303,9 @@ static int eval_condition(struct cfn_ctx *c, const cJSON *node, int depth, int *
         cJSON *a, *b;
         char *sa, *sb;
         if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2) {
-            ctx_err(c, "Template error: every Fn::Equals object requires a list of 2 string parameters.");
+            ctx_err(
+                c,
+                "Template error: every Fn::Equals object requires a list of 2 string parameters.");
             return -1;
         }
         a = eval_node(c, cJSON_GetArrayItem(f, 0), depth + 1);
@@ -1278,10 +1343,12 @@ static int eval_condition(struct cfn_ctx *c, const cJSON *node, int depth, int *
         const cJSON *it;
         int acc = is_and;
         if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) < 2 || cJSON_GetArraySize(f) > 10) {
-            ctx_err(c, "Template error: %s requires a list argument with 2 to 10 conditions", f->string);
+            ctx_err(c, "Template error: %s requires a list argument with 2 to 10 conditions",
+                    f->string);
             return -1;
         }
-        cJSON_ArrayForEach(it, f) {
+        cJSON_ArrayForEach(it, f)
+        {
             int r;
             if (eval_condition(c, it, depth + 1, &r) < 0) {
                 return -1;
@@ -1301,7 +1368,8 @@ int cfn_conditions_eval(struct cfn_ctx *c)
     if (c->conditions == NULL) {
         c->conditions = cJSON_CreateObject();
     }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(c->tmpl, "Conditions")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(c->tmpl, "Conditions"))
+    {
         int r;
         if (cond_by_name(c, it->string, 0, &r) < 0) {
             return -1;
@@ -1355,7 +1423,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
             char *dot = strchr(dup, '.');
             if (dot == NULL) {
                 free(dup);
-                ctx_err(c, "Template error: every Fn::GetAtt object requires two non-empty parameters");
+                ctx_err(
+                    c, "Template error: every Fn::GetAtt object requires two non-empty parameters");
                 return NULL;
             }
             *dot = 0;
@@ -1363,7 +1432,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
             free(dup);
             return out;
         }
-        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2 || !cJSON_IsString(cJSON_GetArrayItem(f, 0))) {
+        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2 ||
+            !cJSON_IsString(cJSON_GetArrayItem(f, 0))) {
             ctx_err(c, "Template error: every Fn::GetAtt object requires two non-empty parameters");
             return NULL;
         }
@@ -1384,8 +1454,11 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         size_t blen = 0;
         FILE *m;
         int first = 1;
-        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2 || !cJSON_IsString(cJSON_GetArrayItem(f, 0))) {
-            ctx_err(c, "Template error: every Fn::Join object requires two parameters, (1) a string delimiter and (2) a list of strings to be joined or a function that returns a list of strings (such as Fn::GetAZs) to be joined.");
+        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2 ||
+            !cJSON_IsString(cJSON_GetArrayItem(f, 0))) {
+            ctx_err(c, "Template error: every Fn::Join object requires two parameters, (1) a "
+                       "string delimiter and (2) a list of strings to be joined or a function that "
+                       "returns a list of strings (such as Fn::GetAZs) to be joined.");
             return NULL;
         }
         list = list_arg(c, cJSON_GetArrayItem(f, 1), depth, fn);
@@ -1393,7 +1466,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
             return NULL;
         }
         m = open_memstream(&buf, &blen);
-        cJSON_ArrayForEach(it, list) {
+        cJSON_ArrayForEach(it, list)
+        {
             char *s = cfn_value_str(it);
             fprintf(m, "%s%s", first ? "" : cJSON_GetArrayItem(f, 0)->valuestring, s);
             free(s);
@@ -1409,11 +1483,14 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         if (cJSON_IsString(f)) {
             return do_sub(c, f->valuestring, NULL, depth);
         }
-        if (cJSON_IsArray(f) && cJSON_GetArraySize(f) == 2 && cJSON_IsString(cJSON_GetArrayItem(f, 0)) &&
-            cJSON_IsObject(cJSON_GetArrayItem(f, 1))) {
-            return do_sub(c, cJSON_GetArrayItem(f, 0)->valuestring, cJSON_GetArrayItem(f, 1), depth);
+        if (cJSON_IsArray(f) && cJSON_GetArraySize(f) == 2 &&
+            cJSON_IsString(cJSON_GetArrayItem(f, 0)) && cJSON_IsObject(cJSON_GetArrayItem(f, 1))) {
+            return do_sub(c, cJSON_GetArrayItem(f, 0)->valuestring, cJSON_GetArrayItem(f, 1),
+                          depth);
         }
-        ctx_err(c, "Template error: One or more Fn::Sub intrinsic functions don't specify expected arguments. Specify a string as first argument, and an optional second argument to specify a mapping of values to replace in the string");
+        ctx_err(c, "Template error: One or more Fn::Sub intrinsic functions don't specify expected "
+                   "arguments. Specify a string as first argument, and an optional second argument "
+                   "to specify a mapping of values to replace in the string");
         return NULL;
     }
     if (strcmp(fn, "Fn::Select") == 0) {
@@ -1421,7 +1498,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         char *s;
         double d;
         if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2) {
-            ctx_err(c, "Template error: Fn::Select requires a list argument with two elements: an integer index and a list");
+            ctx_err(c, "Template error: Fn::Select requires a list argument with two elements: an "
+                       "integer index and a list");
             return NULL;
         }
         idx = eval_node(c, cJSON_GetArrayItem(f, 0), depth + 1);
@@ -1432,7 +1510,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         cJSON_Delete(idx);
         if (parse_double(s, &d) < 0 || d < 0 || d != floor(d)) {
             free(s);
-            ctx_err(c, "Template error: Fn::Select requires a list argument with two elements: an integer index and a list");
+            ctx_err(c, "Template error: Fn::Select requires a list argument with two elements: an "
+                       "integer index and a list");
             return NULL;
         }
         free(s);
@@ -1442,7 +1521,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         }
         if ((int)d >= cJSON_GetArraySize(list)) {
             cJSON_Delete(list);
-            ctx_err(c, "Template error: Fn::Select cannot select nonexistent value at index %d", (int)d);
+            ctx_err(c, "Template error: Fn::Select cannot select nonexistent value at index %d",
+                    (int)d);
             return NULL;
         }
         out = cJSON_Duplicate(cJSON_GetArrayItem(list, (int)d), 1);
@@ -1454,9 +1534,12 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         const char *delim, *p;
         char *s;
         size_t dl;
-        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2 || !cJSON_IsString(cJSON_GetArrayItem(f, 0)) ||
+        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2 ||
+            !cJSON_IsString(cJSON_GetArrayItem(f, 0)) ||
             cJSON_GetArrayItem(f, 0)->valuestring[0] == 0) {
-            ctx_err(c, "Template error: every Fn::Split object requires two parameters, (1) a string delimiter and (2) a string to be split or a function that returns a string to be split.");
+            ctx_err(c, "Template error: every Fn::Split object requires two parameters, (1) a "
+                       "string delimiter and (2) a string to be split or a function that returns a "
+                       "string to be split.");
             return NULL;
         }
         delim = cJSON_GetArrayItem(f, 0)->valuestring;
@@ -1483,7 +1566,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         return out;
     }
     if (strcmp(fn, "Fn::Base64") == 0) {
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        static const char tbl[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         cJSON *v = eval_node(c, f, depth + 1), *out;
         char *s, *o;
         size_t n, i, j = 0;
@@ -1495,7 +1579,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         n = strlen(s);
         o = malloc(4 * ((n + 2) / 3) + 1);
         for (i = 0; i + 2 < n; i += 3) {
-            unsigned x = ((unsigned char)s[i] << 16) | ((unsigned char)s[i + 1] << 8) | (unsigned char)s[i + 2];
+            unsigned x = ((unsigned char)s[i] << 16) | ((unsigned char)s[i + 1] << 8) |
+                         (unsigned char)s[i + 2];
             o[j++] = tbl[(x >> 18) & 63];
             o[j++] = tbl[(x >> 12) & 63];
             o[j++] = tbl[(x >> 6) & 63];
@@ -1545,7 +1630,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         cJSON *out = NULL;
         int i;
         if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) < 3) {
-            ctx_err(c, "Template error: every Fn::FindInMap object requires three parameters, the map name, map key and the attribute for return value");
+            ctx_err(c, "Template error: every Fn::FindInMap object requires three parameters, the "
+                       "map name, map key and the attribute for return value");
             return NULL;
         }
         for (i = 0; i < 3; i++) {
@@ -1555,7 +1641,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
             }
             s[i] = cfn_value_str(args[i]);
         }
-        m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Mappings"), s[0]);
+        m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->tmpl, "Mappings"),
+                                             s[0]);
         if (m == NULL) {
             ctx_err(c, "Template error: Unable to get mapping for %s::%s::%s", s[0], s[1], s[2]);
             goto fim_out;
@@ -1563,8 +1650,9 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
         m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, s[1]), s[2]);
         if (m == NULL) {
             if (cJSON_GetArraySize(f) == 4 && cJSON_IsObject(cJSON_GetArrayItem(f, 3))) {
-                out = eval_node(c, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(f, 3), "DefaultValue"),
-                                depth + 1);
+                out = eval_node(
+                    c, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(f, 3), "DefaultValue"),
+                    depth + 1);
                 goto fim_out;
             }
             ctx_err(c, "Template error: Unable to get mapping for %s::%s::%s", s[0], s[1], s[2]);
@@ -1598,7 +1686,8 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
     }
     if (strcmp(fn, "Fn::If") == 0) {
         int r;
-        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 3 || !cJSON_IsString(cJSON_GetArrayItem(f, 0))) {
+        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 3 ||
+            !cJSON_IsString(cJSON_GetArrayItem(f, 0))) {
             ctx_err(c, "Template error: Fn::If requires a list argument with three elements");
             return NULL;
         }
@@ -1646,7 +1735,8 @@ static cJSON *eval_node(struct cfn_ctx *c, const cJSON *node, int depth)
     }
     if (cJSON_IsArray(node)) {
         out = cJSON_CreateArray();
-        cJSON_ArrayForEach(it, node) {
+        cJSON_ArrayForEach(it, node)
+        {
             cJSON *v = eval_node(c, it, depth + 1);
             if (v == NULL) {
                 cJSON_Delete(out);
@@ -1662,7 +1752,8 @@ static cJSON *eval_node(struct cfn_ctx *c, const cJSON *node, int depth)
     }
     if (cJSON_IsObject(node)) {
         out = cJSON_CreateObject();
-        cJSON_ArrayForEach(it, node) {
+        cJSON_ArrayForEach(it, node)
+        {
             cJSON *v = eval_node(c, it, depth + 1);
             if (v == NULL) {
                 cJSON_Delete(out);
@@ -1697,7 +1788,8 @@ cJSON *cfn_order(struct cfn_ctx *c)
     const cJSON *it;
     cJSON *names = cJSON_CreateArray();
     cJSON *cyc = NULL, *order;
-    cJSON_ArrayForEach(it, resources) {
+    cJSON_ArrayForEach(it, resources)
+    {
         if (cfn_enabled(c, it)) {
             cJSON_AddItemToArray(names, cJSON_CreateString(it->string));
         }
@@ -1719,7 +1811,8 @@ cJSON *cfn_outputs(struct cfn_ctx *c)
 {
     cJSON *out = cJSON_CreateArray();
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(c->tmpl, "Outputs")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(c->tmpl, "Outputs"))
+    {
         cJSON *o, *v, *d = NULL, *e = NULL;
         char *s;
         if (!cfn_enabled(c, it)) {
@@ -1746,7 +1839,8 @@ cJSON *cfn_outputs(struct cfn_ctx *c)
             }
         }
         if (cJSON_HasObjectItem(it, "Export")) {
-            e = cfn_eval(c, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, "Export"), "Name"));
+            e = cfn_eval(c, cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(it, "Export"), "Name"));
             if (e == NULL) {
                 cJSON_Delete(o);
                 cJSON_Delete(out);

@@ -21,9 +21,9 @@ struct cfn_ctx {
     const char *region;
     const char *stack_name;
     const char *stack_id;
-    const cJSON *tmpl;   /* borrowed: the parsed template */
-    cJSON *params;       /* owned: name -> string value (as resolved) */
-    cJSON *conditions;   /* owned: name -> bool (cfn_conditions_eval) */
+    const cJSON *tmpl;      /* borrowed: the parsed template */
+    cJSON *params;          /* owned: name -> string value (as resolved) */
+    cJSON *conditions;      /* owned: name -> bool (cfn_conditions_eval) */
     const cJSON *resources; /* borrowed: logicalId -> {"ref": str, "attrs": {...}} */
     const cJSON *exports;   /* borrowed: export name -> value (Fn::ImportValue) */
     char err[1024];

@@ -27,18 +27,22 @@
 
 #define CFN_MAX_TEMPLATE (1024 * 1024)
 #define CFN_SETTLE_MS 2000
-#define NO_CHANGES_MSG "The submitted information didn't contain changes. Submit different information to create a change set."
+#define NO_CHANGES_MSG                                                                             \
+    "The submitted information didn't contain changes. Submit different information to create a "  \
+    "change set."
 
 static const char *const cfn_schema[] = {
     "CREATE TABLE cfn_stacks ("
     " stack_id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,"
-    " status TEXT NOT NULL, reason TEXT, description TEXT, created REAL, updated REAL, deleted REAL,"
+    " status TEXT NOT NULL, reason TEXT, description TEXT, created REAL, updated REAL, deleted "
+    "REAL,"
     " template TEXT, params TEXT, outputs TEXT, tags TEXT, capabilities TEXT, on_failure TEXT,"
     " disable_rollback INTEGER DEFAULT 0, new_template TEXT, new_params TEXT, new_tags TEXT,"
     " new_capabilities TEXT, retain TEXT, seq INTEGER DEFAULT 0, change_set_id TEXT);"
     "CREATE INDEX cfn_stacks_name ON cfn_stacks(account, region, name);"
     "CREATE TABLE cfn_resources ("
-    " stack_id TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, logical_id TEXT NOT NULL,"
+    " stack_id TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, logical_id TEXT NOT "
+    "NULL,"
     " type TEXT, physical_id TEXT, status TEXT, reason TEXT, properties TEXT, attributes TEXT,"
     " updated REAL, ord INTEGER, PRIMARY KEY (stack_id, logical_id));"
     "CREATE TABLE cfn_events ("
@@ -48,7 +52,8 @@ static const char *const cfn_schema[] = {
     "CREATE INDEX cfn_events_stack ON cfn_events(stack_id, id);"
     "CREATE TABLE cfn_changesets ("
     " id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,"
-    " stack_id TEXT NOT NULL, stack_name TEXT, type TEXT, status TEXT, exec_status TEXT, reason TEXT,"
+    " stack_id TEXT NOT NULL, stack_name TEXT, type TEXT, status TEXT, exec_status TEXT, reason "
+    "TEXT,"
     " description TEXT, template TEXT, params TEXT, tags TEXT, capabilities TEXT, changes TEXT,"
     " created REAL);"
     "CREATE TABLE cfn_exports ("
@@ -68,13 +73,15 @@ static void xml_render(struct emu_buf *b, const cJSON *v)
 {
     const cJSON *it;
     if (cJSON_IsObject(v)) {
-        cJSON_ArrayForEach(it, v) {
+        cJSON_ArrayForEach(it, v)
+        {
             emu_buf_printf(b, "<%s>", it->string);
             xml_render(b, it);
             emu_buf_printf(b, "</%s>", it->string);
         }
     } else if (cJSON_IsArray(v)) {
-        cJSON_ArrayForEach(it, v) {
+        cJSON_ArrayForEach(it, v)
+        {
             emu_buf_puts(b, "<member>");
             xml_render(b, it);
             emu_buf_puts(b, "</member>");
@@ -169,9 +176,10 @@ static void stack_row_release(struct stack_row *s)
     memset(s, 0, sizeof(*s));
 }
 
-#define STACK_COLS                                                                                     \
-    "stack_id, name, status, reason, description, created, updated, deleted, template, params, outputs," \
-    " tags, capabilities, on_failure, disable_rollback, new_template, new_params, new_tags,"           \
+#define STACK_COLS                                                                                 \
+    "stack_id, name, status, reason, description, created, updated, deleted, template, params, "   \
+    "outputs,"                                                                                     \
+    " tags, capabilities, on_failure, disable_rollback, new_template, new_params, new_tags,"       \
     " new_capabilities, retain, change_set_id"
 
 static void stack_row_read(sqlite3_stmt *st, struct stack_row *s)
@@ -202,7 +210,8 @@ static void stack_row_read(sqlite3_stmt *st, struct stack_row *s)
 
 /* Finds a stack by name (live stacks only) or by id (deleted too). Store
  * locked. Returns 0 and fills s, or -1. */
-static int stack_find(const char *account, const char *region, const char *name_or_id, struct stack_row *s)
+static int stack_find(const char *account, const char *region, const char *name_or_id,
+                      struct stack_row *s)
 {
     sqlite3_stmt *st;
     int rc = -1;
@@ -211,9 +220,11 @@ static int stack_find(const char *account, const char *region, const char *name_
         return -1;
     }
     if (strncmp(name_or_id, "arn:", 4) == 0) {
-        st = emu_stmt("SELECT " STACK_COLS " FROM cfn_stacks WHERE account = ?1 AND region = ?2 AND stack_id = ?3");
+        st = emu_stmt("SELECT " STACK_COLS
+                      " FROM cfn_stacks WHERE account = ?1 AND region = ?2 AND stack_id = ?3");
     } else {
-        st = emu_stmt("SELECT " STACK_COLS " FROM cfn_stacks WHERE account = ?1 AND region = ?2 AND name = ?3"
+        st = emu_stmt("SELECT " STACK_COLS
+                      " FROM cfn_stacks WHERE account = ?1 AND region = ?2 AND name = ?3"
                       " AND status != 'DELETE_COMPLETE' ORDER BY created DESC LIMIT 1");
     }
     if (st == NULL) {
@@ -251,13 +262,14 @@ static int exec_bind(const char *sql, const char *const *vals, size_t n)
 }
 
 /* Appends a stack event. Store locked. */
-static void event_add(const char *account, const char *region, const char *stack_id, const char *stack_name,
-                      const char *logical, const char *physical, const char *type, const char *status,
-                      const char *reason, const cJSON *props)
+static void event_add(const char *account, const char *region, const char *stack_id,
+                      const char *stack_name, const char *logical, const char *physical,
+                      const char *type, const char *status, const char *reason, const cJSON *props)
 {
-    sqlite3_stmt *st = emu_stmt("INSERT INTO cfn_events (stack_id, account, region, event_id, stack_name,"
-                                " logical_id, physical_id, type, status, reason, ts, properties)"
-                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    sqlite3_stmt *st =
+        emu_stmt("INSERT INTO cfn_events (stack_id, account, region, event_id, stack_name,"
+                 " logical_id, physical_id, type, status, reason, ts, properties)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     char id[40];
     char *p = props ? cJSON_PrintUnformatted(props) : NULL;
     if (st == NULL) {
@@ -308,8 +320,8 @@ static pthread_t q_thread;
 static char q_cancel[300]; /* stack id whose update is cancelled */
 static char q_running[300];
 static pthread_cond_t q_done_cv = PTHREAD_COND_INITIALIZER;
-static uint64_t q_next_seq; /* last sequence number handed out */
-static uint64_t q_done_seq; /* last job finished (jobs finish in order) */
+static uint64_t q_next_seq;          /* last sequence number handed out */
+static uint64_t q_done_seq;          /* last job finished (jobs finish in order) */
 static __thread uint64_t t_last_job; /* the job this thread's handler queued */
 
 static void *worker_main(void *arg);
@@ -324,7 +336,8 @@ static void worker_start_locked(void)
     }
 }
 
-static void job_push(enum job_kind kind, const char *account, const char *region, const char *stack_id)
+static void job_push(enum job_kind kind, const char *account, const char *region,
+                     const char *stack_id)
 {
     struct job *j = calloc(1, sizeof(*j));
     if (j == NULL) {
@@ -364,8 +377,8 @@ static void op_event(struct op *o, const char *logical, const char *physical, co
     if (emu_store_begin(1) != 0) {
         return;
     }
-    event_add(o->job->account, o->job->region, o->row.stack_id, o->row.name, logical, physical, type, status,
-              reason, props);
+    event_add(o->job->account, o->job->region, o->row.stack_id, o->row.name, logical, physical,
+              type, status, reason, props);
     emu_store_end(1);
 }
 
@@ -377,15 +390,16 @@ static void op_status(struct op *o, const char *status, const char *reason)
         return;
     }
     exec_bind("UPDATE cfn_stacks SET status = ?1, reason = ?2 WHERE stack_id = ?3", vals, 3);
-    event_add(o->job->account, o->job->region, o->row.stack_id, o->row.name, o->row.name, o->row.stack_id,
-              "AWS::CloudFormation::Stack", status, reason, NULL);
+    event_add(o->job->account, o->job->region, o->row.stack_id, o->row.name, o->row.name,
+              o->row.stack_id, "AWS::CloudFormation::Stack", status, reason, NULL);
     emu_store_end(1);
     snprintf(o->row.status, sizeof(o->row.status), "%s", status);
 }
 
 /* Upserts a resource row. */
 static void op_res_put(struct op *o, const char *logical, const char *type, const char *physical,
-                       const char *status, const char *reason, const cJSON *props, const cJSON *attrs)
+                       const char *status, const char *reason, const cJSON *props,
+                       const cJSON *attrs)
 {
     sqlite3_stmt *st;
     char *p = props ? cJSON_PrintUnformatted(props) : NULL;
@@ -395,12 +409,15 @@ static void op_res_put(struct op *o, const char *logical, const char *type, cons
         free(a);
         return;
     }
-    st = emu_stmt("INSERT INTO cfn_resources (stack_id, account, region, logical_id, type, physical_id, status,"
+    st = emu_stmt("INSERT INTO cfn_resources (stack_id, account, region, logical_id, type, "
+                  "physical_id, status,"
                   " reason, properties, attributes, updated, ord)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
                   " (SELECT COALESCE(MAX(ord), 0) + 1 FROM cfn_resources WHERE stack_id = ?1))"
-                  " ON CONFLICT (stack_id, logical_id) DO UPDATE SET type = ?5, physical_id = ?6, status = ?7,"
-                  " reason = ?8, properties = COALESCE(?9, properties), attributes = COALESCE(?10, attributes),"
+                  " ON CONFLICT (stack_id, logical_id) DO UPDATE SET type = ?5, physical_id = ?6, "
+                  "status = ?7,"
+                  " reason = ?8, properties = COALESCE(?9, properties), attributes = COALESCE(?10, "
+                  "attributes),"
                   " updated = ?11");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, o->row.stack_id, -1, SQLITE_TRANSIENT);
@@ -447,8 +464,9 @@ static cJSON *op_res_load(struct op *o)
     if (emu_store_begin(0) != 0) {
         return out;
     }
-    st = emu_stmt("SELECT logical_id, type, physical_id, status, properties, attributes FROM cfn_resources"
-                  " WHERE stack_id = ?1 ORDER BY ord");
+    st = emu_stmt(
+        "SELECT logical_id, type, physical_id, status, properties, attributes FROM cfn_resources"
+        " WHERE stack_id = ?1 ORDER BY ord");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, o->row.stack_id, -1, SQLITE_TRANSIENT);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -471,7 +489,8 @@ static cJSON *op_res_load(struct op *o)
 static cJSON *exports_load(const char *account, const char *region)
 {
     cJSON *out = cJSON_CreateObject();
-    sqlite3_stmt *st = emu_stmt("SELECT name, value FROM cfn_exports WHERE account = ?1 AND region = ?2");
+    sqlite3_stmt *st =
+        emu_stmt("SELECT name, value FROM cfn_exports WHERE account = ?1 AND region = ?2");
     if (st == NULL) {
         return out;
     }
@@ -484,7 +503,8 @@ static cJSON *exports_load(const char *account, const char *region)
     return out;
 }
 
-static void resources_set(cJSON *resources, const char *logical, const char *physical, const cJSON *attrs)
+static void resources_set(cJSON *resources, const char *logical, const char *physical,
+                          const cJSON *attrs)
 {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "ref", physical ? physical : "");
@@ -504,7 +524,8 @@ static int is_cancelled(struct op *o)
 
 static const cJSON *tmpl_res(const cJSON *tmpl, const char *logical)
 {
-    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tmpl, "Resources"), logical);
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tmpl, "Resources"),
+                                            logical);
 }
 
 static const char *def_type(const cJSON *def)
@@ -516,19 +537,21 @@ static const char *def_type(const cJSON *def)
 static int def_retain(const cJSON *def)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(def, "DeletionPolicy");
-    return cJSON_IsString(p) && (strcmp(p->valuestring, "Retain") == 0 || strcmp(p->valuestring, "RetainExceptOnCreate") == 0);
+    return cJSON_IsString(p) && (strcmp(p->valuestring, "Retain") == 0 ||
+                                 strcmp(p->valuestring, "RetainExceptOnCreate") == 0);
 }
 
 /* Provisions one resource (create, or create of a replacement when
  * in_progress is UPDATE_IN_PROGRESS). Returns 0 and fills physical/attrs
  * (caller deletes *attrs), or -1 with reason. */
-static int provision(struct op *o, const char *logical, const char *type, const cJSON *props, char *physical,
-                     size_t plen, cJSON **attrs, char *reason, size_t rlen)
+static int provision(struct op *o, const char *logical, const char *type, const cJSON *props,
+                     char *physical, size_t plen, cJSON **attrs, char *reason, size_t rlen)
 {
     const struct cfn_rtype *t = cfn_rtype_find(type);
     struct cfn_res r;
     *attrs = NULL;
-    if (fault_cfn_resource(o->job->account, o->job->region, o->row.name, logical, type, reason, rlen)) {
+    if (fault_cfn_resource(o->job->account, o->job->region, o->row.name, logical, type, reason,
+                           rlen)) {
         if (reason[0] == 0) {
             snprintf(reason, rlen, "Resource creation failed (injected fault)");
         }
@@ -571,8 +594,8 @@ static int provision(struct op *o, const char *logical, const char *type, const 
 }
 
 /* Deletes one physical resource. Returns 0 or -1 with reason. */
-static int destroy(struct op *o, const char *logical, const char *type, const char *physical, const cJSON *props,
-                   const cJSON *attrs, char *reason, size_t rlen)
+static int destroy(struct op *o, const char *logical, const char *type, const char *physical,
+                   const cJSON *props, const cJSON *attrs, char *reason, size_t rlen)
 {
     const struct cfn_rtype *t = cfn_rtype_find(type);
     struct cfn_res r;
@@ -599,13 +622,15 @@ static int destroy(struct op *o, const char *logical, const char *type, const ch
 }
 
 /* Updates one resource in place. Returns 0 (attrs out) or -1 with reason. */
-static int modify(struct op *o, const char *logical, const char *type, const char *physical, const cJSON *old_props,
-                  const cJSON *old_attrs, const cJSON *props, cJSON **attrs, char *reason, size_t rlen, int faults)
+static int modify(struct op *o, const char *logical, const char *type, const char *physical,
+                  const cJSON *old_props, const cJSON *old_attrs, const cJSON *props, cJSON **attrs,
+                  char *reason, size_t rlen, int faults)
 {
     const struct cfn_rtype *t = cfn_rtype_find(type);
     struct cfn_res r;
     *attrs = NULL;
-    if (faults && fault_cfn_resource(o->job->account, o->job->region, o->row.name, logical, type, reason, rlen)) {
+    if (faults && fault_cfn_resource(o->job->account, o->job->region, o->row.name, logical, type,
+                                     reason, rlen)) {
         if (reason[0] == 0) {
             snprintf(reason, rlen, "Resource update failed (injected fault)");
         }
@@ -651,13 +676,15 @@ static int op_outputs(struct op *o, char *reason, size_t rlen)
         snprintf(reason, rlen, "Internal failure");
         return -1;
     }
-    cJSON_ArrayForEach(it, outs) {
+    cJSON_ArrayForEach(it, outs)
+    {
         const cJSON *en = cJSON_GetObjectItemCaseSensitive(it, "ExportName");
         sqlite3_stmt *st;
         if (!cJSON_IsString(en)) {
             continue;
         }
-        st = emu_stmt("SELECT stack_id FROM cfn_exports WHERE account = ?1 AND region = ?2 AND name = ?3");
+        st = emu_stmt(
+            "SELECT stack_id FROM cfn_exports WHERE account = ?1 AND region = ?2 AND name = ?3");
         if (st == NULL) {
             continue;
         }
@@ -672,9 +699,11 @@ static int op_outputs(struct op *o, char *reason, size_t rlen)
                 const char *e;
                 slash += 7;
                 e = strchr(slash, '/');
-                snprintf(oname, sizeof(oname), "%.*s", (int)(e ? e - slash : (long)strlen(slash)), slash);
+                snprintf(oname, sizeof(oname), "%.*s", (int)(e ? e - slash : (long)strlen(slash)),
+                         slash);
             }
-            snprintf(reason, rlen, "Export with name %s is already exported by stack %s", en->valuestring, oname);
+            snprintf(reason, rlen, "Export with name %s is already exported by stack %s",
+                     en->valuestring, oname);
             rc = -1;
         }
         emu_stmt_done(st);
@@ -685,14 +714,18 @@ static int op_outputs(struct op *o, char *reason, size_t rlen)
     if (rc == 0) {
         const char *vals[2] = {o->row.stack_id, NULL};
         exec_bind("DELETE FROM cfn_exports WHERE stack_id = ?1", vals, 1);
-        cJSON_ArrayForEach(it, outs) {
+        cJSON_ArrayForEach(it, outs)
+        {
             const cJSON *en = cJSON_GetObjectItemCaseSensitive(it, "ExportName");
             if (cJSON_IsString(en)) {
-                const char *ev[5] = {o->job->account, o->job->region, en->valuestring,
-                                     cJSON_GetObjectItemCaseSensitive(it, "OutputValue")->valuestring,
-                                     o->row.stack_id};
-                exec_bind("INSERT OR REPLACE INTO cfn_exports (account, region, name, value, stack_id)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5)", ev, 5);
+                const char *ev[5] = {
+                    o->job->account, o->job->region, en->valuestring,
+                    cJSON_GetObjectItemCaseSensitive(it, "OutputValue")->valuestring,
+                    o->row.stack_id};
+                exec_bind(
+                    "INSERT OR REPLACE INTO cfn_exports (account, region, name, value, stack_id)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+                    ev, 5);
             }
         }
         txt = cJSON_PrintUnformatted(outs);
@@ -708,7 +741,8 @@ static int op_outputs(struct op *o, char *reason, size_t rlen)
 
 /* Deletes the stack's resources newest first. Returns the number that
  * failed; names them in failed (array). skip_retain: honour Retain. */
-static int delete_all(struct op *o, const cJSON *tmpl, int honour_retain, cJSON *failed, const cJSON *retain_list)
+static int delete_all(struct op *o, const cJSON *tmpl, int honour_retain, cJSON *failed,
+                      const cJSON *retain_list)
 {
     cJSON *rows = op_res_load(o);
     int n = cJSON_GetArraySize(rows), i, nfail = 0;
@@ -723,7 +757,8 @@ static int delete_all(struct op *o, const cJSON *tmpl, int honour_retain, cJSON 
         char reason[1024] = "";
         int retained = 0;
         const cJSON *it;
-        cJSON_ArrayForEach(it, retain_list) {
+        cJSON_ArrayForEach(it, retain_list)
+        {
             if (cJSON_IsString(it) && strcmp(it->valuestring, logical) == 0) {
                 retained = 1;
             }
@@ -764,7 +799,8 @@ static void names_list(const cJSON *arr, char *buf, size_t blen)
     const cJSON *it;
     size_t off = 0;
     buf[0] = 0;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         int n = snprintf(buf + off, blen - off, "%s%s", off ? ", " : "", it->valuestring);
         if (n < 0 || (size_t)n >= blen - off) {
             break;
@@ -795,7 +831,8 @@ static void op_changeset_done(struct op *o, int ok)
     if (emu_store_begin(1) != 0) {
         return;
     }
-    exec_bind("UPDATE cfn_changesets SET exec_status = ?1 WHERE stack_id = ?2 AND exec_status = 'EXECUTE_IN_PROGRESS'",
+    exec_bind("UPDATE cfn_changesets SET exec_status = ?1 WHERE stack_id = ?2 AND exec_status = "
+              "'EXECUTE_IN_PROGRESS'",
               vals, 2);
     emu_store_end(1);
 }
@@ -841,7 +878,8 @@ static void run_create(struct op *o)
         }
         ok = 0;
     }
-    cJSON_ArrayForEach(it, order) {
+    cJSON_ArrayForEach(it, order)
+    {
         const char *logical = it->valuestring;
         const cJSON *def = tmpl_res(o->tmpl, logical);
         const char *type = def_type(def);
@@ -856,8 +894,8 @@ static void run_create(struct op *o)
             cJSON_Delete(props);
             props = cJSON_CreateObject();
         }
-        if (props == NULL ||
-            provision(o, logical, type, props, physical, sizeof(physical), &attrs, rreason, sizeof(rreason)) != 0) {
+        if (props == NULL || provision(o, logical, type, props, physical, sizeof(physical), &attrs,
+                                       rreason, sizeof(rreason)) != 0) {
             op_event(o, logical, physical, type, "CREATE_FAILED", rreason, props);
             op_res_put(o, logical, type, physical, "CREATE_FAILED", rreason, props, NULL);
             cJSON_AddItemToArray(failed, cJSON_CreateString(logical));
@@ -882,7 +920,8 @@ static void run_create(struct op *o)
     }
     if (cJSON_GetArraySize(failed) > 0) {
         names_list(failed, list, sizeof(list));
-        snprintf(reason, sizeof(reason), "The following resource(s) failed to create: [%s]. ", list);
+        snprintf(reason, sizeof(reason), "The following resource(s) failed to create: [%s]. ",
+                 list);
     }
     op_changeset_done(o, 0);
     if (o->row.disable_rollback || strcmp(o->row.on_failure, "DO_NOTHING") == 0) {
@@ -899,7 +938,8 @@ static void run_create(struct op *o)
         int nfail = delete_all(o, o->tmpl, 0, dfail, NULL);
         if (nfail > 0) {
             names_list(dfail, list, sizeof(list));
-            snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ", list);
+            snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ",
+                     list);
             op_status(o, "ROLLBACK_FAILED", reason);
             cJSON_Delete(dfail);
             goto out;
@@ -928,12 +968,14 @@ static void run_rollback(struct op *o)
 {
     cJSON *failed = cJSON_CreateArray();
     char reason[1200] = "", list[900];
-    o->tmpl = o->row.template ? cfn_template_parse(o->row.template, strlen(o->row.template), reason, sizeof(reason))
+    o->tmpl = o->row.template ? cfn_template_parse(o->row.template, strlen(o->row.template), reason,
+                                                   sizeof(reason))
                               : NULL;
     reason[0] = 0;
     if (delete_all(o, o->tmpl, 0, failed, NULL) > 0) {
         names_list(failed, list, sizeof(list));
-        snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ", list);
+        snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ",
+                 list);
         op_status(o, "ROLLBACK_FAILED", reason);
     } else {
         op_status(o, "ROLLBACK_COMPLETE", o->row.reason);
@@ -954,15 +996,17 @@ static void run_delete(struct op *o)
     if (strcmp(o->row.status, "DELETE_IN_PROGRESS") != 0) {
         op_status(o, "DELETE_IN_PROGRESS", "User Initiated");
     } else {
-        op_event(o, o->row.name, o->row.stack_id, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS",
-                 "User Initiated", NULL);
+        op_event(o, o->row.name, o->row.stack_id, "AWS::CloudFormation::Stack",
+                 "DELETE_IN_PROGRESS", "User Initiated", NULL);
     }
-    o->tmpl = o->row.template ? cfn_template_parse(o->row.template, strlen(o->row.template), reason, sizeof(reason))
+    o->tmpl = o->row.template ? cfn_template_parse(o->row.template, strlen(o->row.template), reason,
+                                                   sizeof(reason))
                               : NULL;
     nfail = delete_all(o, o->tmpl, 1, failed, o->row.retain);
     if (nfail > 0) {
         names_list(failed, list, sizeof(list));
-        snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ", list);
+        snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ",
+                 list);
         op_status(o, "DELETE_FAILED", reason);
     } else {
         op_status(o, "DELETE_COMPLETE", NULL);
@@ -973,7 +1017,8 @@ static void run_delete(struct op *o)
 
 /* One step of an update, remembered for the rollback. */
 static void journal_add(cJSON *journal, const char *kind, const char *logical, const cJSON *old_row,
-                        const char *new_physical, const cJSON *new_props, const cJSON *new_attrs, const char *type)
+                        const char *new_physical, const cJSON *new_props, const cJSON *new_attrs,
+                        const char *type)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "kind", kind);
@@ -983,15 +1028,18 @@ static void journal_add(cJSON *journal, const char *kind, const char *logical, c
         cJSON_AddItemToObject(j, "old", cJSON_Duplicate(old_row, 1));
     }
     cJSON_AddStringToObject(j, "physical", new_physical ? new_physical : "");
-    cJSON_AddItemToObject(j, "props", new_props ? cJSON_Duplicate(new_props, 1) : cJSON_CreateObject());
-    cJSON_AddItemToObject(j, "attrs", new_attrs ? cJSON_Duplicate(new_attrs, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(j, "props",
+                          new_props ? cJSON_Duplicate(new_props, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(j, "attrs",
+                          new_attrs ? cJSON_Duplicate(new_attrs, 1) : cJSON_CreateObject());
     cJSON_AddItemToArray(journal, j);
 }
 
 static const cJSON *row_find(const cJSON *rows, const char *logical)
 {
     const cJSON *it;
-    cJSON_ArrayForEach(it, rows) {
+    cJSON_ArrayForEach(it, rows)
+    {
         if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "logical")->valuestring, logical) == 0) {
             return it;
         }
@@ -1022,10 +1070,11 @@ static void op_commit_update(struct op *o)
     vals[4] = cJSON_IsString(d) ? d->valuestring : NULL;
     vals[5] = o->row.stack_id;
     if (emu_store_begin(1) == 0) {
-        exec_bind("UPDATE cfn_stacks SET template = ?1, params = ?2, tags = COALESCE(?3, tags),"
-                  " capabilities = COALESCE(?4, capabilities), description = ?5, new_template = NULL,"
-                  " new_params = NULL, new_tags = NULL, new_capabilities = NULL WHERE stack_id = ?6",
-                  vals, 6);
+        exec_bind(
+            "UPDATE cfn_stacks SET template = ?1, params = ?2, tags = COALESCE(?3, tags),"
+            " capabilities = COALESCE(?4, capabilities), description = ?5, new_template = NULL,"
+            " new_params = NULL, new_tags = NULL, new_capabilities = NULL WHERE stack_id = ?6",
+            vals, 6);
         vals[0] = now;
         vals[1] = o->row.stack_id;
         exec_bind("UPDATE cfn_stacks SET updated = ?1 WHERE stack_id = ?2", vals, 2);
@@ -1046,7 +1095,8 @@ static void op_drop_pending(struct op *o)
     v2[1] = o->row.stack_id;
     if (emu_store_begin(1) == 0) {
         exec_bind("UPDATE cfn_stacks SET new_template = NULL, new_params = NULL, new_tags = NULL,"
-                  " new_capabilities = NULL WHERE stack_id = ?1", vals, 1);
+                  " new_capabilities = NULL WHERE stack_id = ?1",
+                  vals, 1);
         exec_bind("UPDATE cfn_stacks SET updated = ?1 WHERE stack_id = ?2", v2, 2);
         emu_store_end(1);
     }
@@ -1062,11 +1112,13 @@ static void run_update(struct op *o)
     const char *fail_verb = "update";
     int ok = 1, i, n;
     op_status(o, "UPDATE_IN_PROGRESS", "User Initiated");
-    cJSON_ArrayForEach(it, rows) {
+    cJSON_ArrayForEach(it, rows)
+    {
         resources_set(o->resources, jstr(it, "logical"), jstr(it, "physical"),
                       cJSON_GetObjectItemCaseSensitive(it, "attrs"));
     }
-    old_tmpl = o->row.template ? cfn_template_parse(o->row.template, strlen(o->row.template), reason, sizeof(reason))
+    old_tmpl = o->row.template ? cfn_template_parse(o->row.template, strlen(o->row.template),
+                                                    reason, sizeof(reason))
                                : NULL;
     reason[0] = 0;
     if (op_ctx(o, o->row.new_template, o->row.new_params, reason, sizeof(reason)) < 0 ||
@@ -1076,7 +1128,8 @@ static void run_update(struct op *o)
         }
         ok = 0;
     }
-    cJSON_ArrayForEach(it, order) {
+    cJSON_ArrayForEach(it, order)
+    {
         const char *logical = it->valuestring;
         const cJSON *def = tmpl_res(o->tmpl, logical);
         const char *type = def_type(def);
@@ -1101,8 +1154,8 @@ static void run_update(struct op *o)
             if (props == NULL) {
                 snprintf(rreason, sizeof(rreason), "%s", o->ctx.err);
             }
-            if (props == NULL ||
-                provision(o, logical, type, props, physical, sizeof(physical), &attrs, rreason, sizeof(rreason)) != 0) {
+            if (props == NULL || provision(o, logical, type, props, physical, sizeof(physical),
+                                           &attrs, rreason, sizeof(rreason)) != 0) {
                 op_event(o, logical, physical, type, "CREATE_FAILED", rreason, props);
                 op_res_put(o, logical, type, physical, "CREATE_FAILED", rreason, props, NULL);
                 journal_add(journal, "add", logical, NULL, "", props, NULL, type);
@@ -1139,29 +1192,38 @@ static void run_update(struct op *o)
             if (np != NULL && strcmp(jstr(row, "type"), type) == 0 &&
                 cJSON_GetObjectItemCaseSensitive(props, np) != NULL &&
                 cJSON_Compare(cJSON_GetObjectItemCaseSensitive(props, np),
-                              cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(row, "props"), np), 1)) {
+                              cJSON_GetObjectItemCaseSensitive(
+                                  cJSON_GetObjectItemCaseSensitive(row, "props"), np),
+                              1)) {
                 snprintf(rreason, sizeof(rreason),
-                         "CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename %s and update the stack again.",
+                         "CloudFormation cannot update a stack when a custom-named resource "
+                         "requires replacing. Rename %s and update the stack again.",
                          jstr(cJSON_GetObjectItemCaseSensitive(row, "props"), np));
                 op_event(o, logical, jstr(row, "physical"), type, "UPDATE_FAILED", rreason, props);
-                op_res_put(o, logical, type, jstr(row, "physical"), "UPDATE_FAILED", rreason, NULL, NULL);
+                op_res_put(o, logical, type, jstr(row, "physical"), "UPDATE_FAILED", rreason, NULL,
+                           NULL);
                 cJSON_AddItemToArray(failed, cJSON_CreateString(logical));
                 cJSON_Delete(props);
                 ok = 0;
                 break;
             }
             op_event(o, logical, jstr(row, "physical"), type, "UPDATE_IN_PROGRESS",
-                     "Requested update requires the creation of a new physical resource; hence creating one.", props);
-            if (provision(o, logical, type, props, physical, sizeof(physical), &attrs, rreason, sizeof(rreason)) != 0) {
+                     "Requested update requires the creation of a new physical resource; hence "
+                     "creating one.",
+                     props);
+            if (provision(o, logical, type, props, physical, sizeof(physical), &attrs, rreason,
+                          sizeof(rreason)) != 0) {
                 op_event(o, logical, jstr(row, "physical"), type, "UPDATE_FAILED", rreason, props);
-                op_res_put(o, logical, jstr(row, "type"), jstr(row, "physical"), "UPDATE_FAILED", rreason, NULL, NULL);
+                op_res_put(o, logical, jstr(row, "type"), jstr(row, "physical"), "UPDATE_FAILED",
+                           rreason, NULL, NULL);
                 cJSON_AddItemToArray(failed, cJSON_CreateString(logical));
                 cJSON_Delete(props);
                 ok = 0;
                 break;
             }
             resources_set(o->resources, logical, physical, attrs);
-            op_event(o, logical, physical, type, "UPDATE_IN_PROGRESS", "Resource creation Initiated", props);
+            op_event(o, logical, physical, type, "UPDATE_IN_PROGRESS",
+                     "Resource creation Initiated", props);
             op_event(o, logical, physical, type, "UPDATE_COMPLETE", NULL, props);
             op_res_put(o, logical, type, physical, "UPDATE_COMPLETE", NULL, props, attrs);
             journal_add(journal, "replace", logical, row, physical, props, attrs, type);
@@ -1170,10 +1232,13 @@ static void run_update(struct op *o)
             continue;
         }
         op_event(o, logical, jstr(row, "physical"), type, "UPDATE_IN_PROGRESS", NULL, props);
-        if (modify(o, logical, type, jstr(row, "physical"), cJSON_GetObjectItemCaseSensitive(row, "props"),
-                   cJSON_GetObjectItemCaseSensitive(row, "attrs"), props, &attrs, rreason, sizeof(rreason), 1) != 0) {
+        if (modify(o, logical, type, jstr(row, "physical"),
+                   cJSON_GetObjectItemCaseSensitive(row, "props"),
+                   cJSON_GetObjectItemCaseSensitive(row, "attrs"), props, &attrs, rreason,
+                   sizeof(rreason), 1) != 0) {
             op_event(o, logical, jstr(row, "physical"), type, "UPDATE_FAILED", rreason, props);
-            op_res_put(o, logical, type, jstr(row, "physical"), "UPDATE_FAILED", rreason, NULL, NULL);
+            op_res_put(o, logical, type, jstr(row, "physical"), "UPDATE_FAILED", rreason, NULL,
+                       NULL);
             /* the failed update may have half-applied: restore it too */
             journal_add(journal, "modify", logical, row, jstr(row, "physical"), props, NULL, type);
             cJSON_AddItemToArray(failed, cJSON_CreateString(logical));
@@ -1204,23 +1269,25 @@ static void run_update(struct op *o)
                 continue;
             }
             {
-                const cJSON *pol = cJSON_GetObjectItemCaseSensitive(tmpl_res(o->tmpl, jstr(j, "logical")),
-                                                                    "UpdateReplacePolicy");
+                const cJSON *pol = cJSON_GetObjectItemCaseSensitive(
+                    tmpl_res(o->tmpl, jstr(j, "logical")), "UpdateReplacePolicy");
                 if (cJSON_IsString(pol) && strcmp(pol->valuestring, "Retain") == 0) {
-                    op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"), "DELETE_SKIPPED", NULL,
-                             NULL);
+                    op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"),
+                             "DELETE_SKIPPED", NULL, NULL);
                     continue;
                 }
             }
-            op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"), "DELETE_IN_PROGRESS", NULL, NULL);
+            op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"),
+                     "DELETE_IN_PROGRESS", NULL, NULL);
             if (destroy(o, jstr(j, "logical"), jstr(old, "type"), jstr(old, "physical"),
-                        cJSON_GetObjectItemCaseSensitive(old, "props"), cJSON_GetObjectItemCaseSensitive(old, "attrs"),
-                        rreason, sizeof(rreason)) != 0) {
-                op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"), "DELETE_FAILED", rreason,
-                         NULL);
+                        cJSON_GetObjectItemCaseSensitive(old, "props"),
+                        cJSON_GetObjectItemCaseSensitive(old, "attrs"), rreason,
+                        sizeof(rreason)) != 0) {
+                op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"),
+                         "DELETE_FAILED", rreason, NULL);
             } else {
-                op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"), "DELETE_COMPLETE", NULL,
-                         NULL);
+                op_event(o, jstr(j, "logical"), jstr(old, "physical"), jstr(old, "type"),
+                         "DELETE_COMPLETE", NULL, NULL);
             }
         }
         n = cJSON_GetArraySize(rows);
@@ -1230,7 +1297,8 @@ static void run_update(struct op *o)
             char rreason[1024] = "";
             int listed = 0;
             const cJSON *x;
-            cJSON_ArrayForEach(x, order) {
+            cJSON_ArrayForEach(x, order)
+            {
                 if (strcmp(x->valuestring, logical) == 0) {
                     listed = 1;
                 }
@@ -1243,20 +1311,25 @@ static void run_update(struct op *o)
                 continue;
             }
             if (def_retain(tmpl_res(old_tmpl, logical))) {
-                op_event(o, logical, jstr(row, "physical"), jstr(row, "type"), "DELETE_SKIPPED", NULL, NULL);
+                op_event(o, logical, jstr(row, "physical"), jstr(row, "type"), "DELETE_SKIPPED",
+                         NULL, NULL);
                 op_res_forget(o, logical);
                 continue;
             }
-            op_event(o, logical, jstr(row, "physical"), jstr(row, "type"), "DELETE_IN_PROGRESS", NULL, NULL);
+            op_event(o, logical, jstr(row, "physical"), jstr(row, "type"), "DELETE_IN_PROGRESS",
+                     NULL, NULL);
             if (strcmp(jstr(row, "status"), "CREATE_FAILED") != 0 &&
                 destroy(o, logical, jstr(row, "type"), jstr(row, "physical"),
-                        cJSON_GetObjectItemCaseSensitive(row, "props"), cJSON_GetObjectItemCaseSensitive(row, "attrs"),
-                        rreason, sizeof(rreason)) != 0) {
-                op_event(o, logical, jstr(row, "physical"), jstr(row, "type"), "DELETE_FAILED", rreason, NULL);
+                        cJSON_GetObjectItemCaseSensitive(row, "props"),
+                        cJSON_GetObjectItemCaseSensitive(row, "attrs"), rreason,
+                        sizeof(rreason)) != 0) {
+                op_event(o, logical, jstr(row, "physical"), jstr(row, "type"), "DELETE_FAILED",
+                         rreason, NULL);
                 op_res_forget(o, logical);
                 continue;
             }
-            op_event(o, logical, jstr(row, "physical"), jstr(row, "type"), "DELETE_COMPLETE", NULL, NULL);
+            op_event(o, logical, jstr(row, "physical"), jstr(row, "type"), "DELETE_COMPLETE", NULL,
+                     NULL);
             op_res_forget(o, logical);
         }
         op_status(o, "UPDATE_COMPLETE", NULL);
@@ -1266,7 +1339,8 @@ static void run_update(struct op *o)
     /* failure */
     if (cJSON_GetArraySize(failed) > 0) {
         names_list(failed, list, sizeof(list));
-        snprintf(reason, sizeof(reason), "The following resource(s) failed to %s: [%s]. ", fail_verb, list);
+        snprintf(reason, sizeof(reason), "The following resource(s) failed to %s: [%s]. ",
+                 fail_verb, list);
     }
     op_changeset_done(o, 0);
     if (o->row.disable_rollback) {
@@ -1288,22 +1362,30 @@ static void run_update(struct op *o)
             char rreason[1024] = "";
             if (strcmp(kind, "modify") == 0) {
                 cJSON *attrs = NULL;
-                op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_IN_PROGRESS", NULL, NULL);
+                op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_IN_PROGRESS",
+                         NULL, NULL);
                 if (modify(o, logical, jstr(old, "type"), jstr(old, "physical"),
-                           cJSON_GetObjectItemCaseSensitive(j, "props"), cJSON_GetObjectItemCaseSensitive(j, "attrs"),
-                           cJSON_GetObjectItemCaseSensitive(old, "props"), &attrs, rreason, sizeof(rreason), 0) != 0) {
-                    op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_FAILED", rreason, NULL);
+                           cJSON_GetObjectItemCaseSensitive(j, "props"),
+                           cJSON_GetObjectItemCaseSensitive(j, "attrs"),
+                           cJSON_GetObjectItemCaseSensitive(old, "props"), &attrs, rreason,
+                           sizeof(rreason), 0) != 0) {
+                    op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_FAILED",
+                             rreason, NULL);
                     rb_ok = 0;
                     continue;
                 }
                 cJSON_Delete(attrs);
-                op_res_put(o, logical, jstr(old, "type"), jstr(old, "physical"), "UPDATE_COMPLETE", NULL,
-                           cJSON_GetObjectItemCaseSensitive(old, "props"), cJSON_GetObjectItemCaseSensitive(old, "attrs"));
-                op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_COMPLETE", NULL, NULL);
+                op_res_put(o, logical, jstr(old, "type"), jstr(old, "physical"), "UPDATE_COMPLETE",
+                           NULL, cJSON_GetObjectItemCaseSensitive(old, "props"),
+                           cJSON_GetObjectItemCaseSensitive(old, "attrs"));
+                op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_COMPLETE",
+                         NULL, NULL);
             } else if (strcmp(kind, "replace") == 0) {
-                op_res_put(o, logical, jstr(old, "type"), jstr(old, "physical"), "UPDATE_COMPLETE", NULL,
-                           cJSON_GetObjectItemCaseSensitive(old, "props"), cJSON_GetObjectItemCaseSensitive(old, "attrs"));
-                op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_COMPLETE", NULL, NULL);
+                op_res_put(o, logical, jstr(old, "type"), jstr(old, "physical"), "UPDATE_COMPLETE",
+                           NULL, cJSON_GetObjectItemCaseSensitive(old, "props"),
+                           cJSON_GetObjectItemCaseSensitive(old, "attrs"));
+                op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_COMPLETE",
+                         NULL, NULL);
             }
         }
         op_status(o, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", NULL);
@@ -1322,25 +1404,31 @@ static void run_update(struct op *o)
                 }
                 continue;
             }
-            op_event(o, logical, jstr(j, "physical"), jstr(j, "type"), "DELETE_IN_PROGRESS", NULL, NULL);
-            if (destroy(o, logical, jstr(j, "type"), jstr(j, "physical"), cJSON_GetObjectItemCaseSensitive(j, "props"),
-                        cJSON_GetObjectItemCaseSensitive(j, "attrs"), rreason, sizeof(rreason)) != 0) {
-                op_event(o, logical, jstr(j, "physical"), jstr(j, "type"), "DELETE_FAILED", rreason, NULL);
+            op_event(o, logical, jstr(j, "physical"), jstr(j, "type"), "DELETE_IN_PROGRESS", NULL,
+                     NULL);
+            if (destroy(o, logical, jstr(j, "type"), jstr(j, "physical"),
+                        cJSON_GetObjectItemCaseSensitive(j, "props"),
+                        cJSON_GetObjectItemCaseSensitive(j, "attrs"), rreason,
+                        sizeof(rreason)) != 0) {
+                op_event(o, logical, jstr(j, "physical"), jstr(j, "type"), "DELETE_FAILED", rreason,
+                         NULL);
                 rb_ok = 0;
                 continue;
             }
-            op_event(o, logical, jstr(j, "physical"), jstr(j, "type"), "DELETE_COMPLETE", NULL, NULL);
+            op_event(o, logical, jstr(j, "physical"), jstr(j, "type"), "DELETE_COMPLETE", NULL,
+                     NULL);
             if (strcmp(kind, "add") == 0) {
                 op_res_forget(o, logical);
             }
         }
         /* resources that were untouched keep their rows; failed rows get
          * their old status back */
-        cJSON_ArrayForEach(it, failed) {
+        cJSON_ArrayForEach(it, failed)
+        {
             const cJSON *row = row_find(rows, it->valuestring);
             if (row != NULL) {
-                op_res_put(o, jstr(row, "logical"), jstr(row, "type"), jstr(row, "physical"), "UPDATE_COMPLETE", NULL,
-                           NULL, NULL);
+                op_res_put(o, jstr(row, "logical"), jstr(row, "type"), jstr(row, "physical"),
+                           "UPDATE_COMPLETE", NULL, NULL, NULL);
             }
         }
         op_drop_pending(o);
@@ -1432,11 +1520,13 @@ static void *worker_main(void *arg)
 static void recover_interrupted(void)
 {
     sqlite3_stmt *st;
-    static const char *const why = "Stack operation interrupted: greenroom stopped while it was in progress";
+    static const char *const why =
+        "Stack operation interrupted: greenroom stopped while it was in progress";
     if (emu_store_begin(1) != 0) {
         return;
     }
-    st = emu_stmt("SELECT account, region, stack_id, status, name FROM cfn_stacks WHERE status LIKE '%_IN_PROGRESS'"
+    st = emu_stmt("SELECT account, region, stack_id, status, name FROM cfn_stacks WHERE status "
+                  "LIKE '%_IN_PROGRESS'"
                   " AND status != 'REVIEW_IN_PROGRESS'");
     if (st != NULL) {
         cJSON *todo = cJSON_CreateArray();
@@ -1451,12 +1541,14 @@ static void recover_interrupted(void)
             cJSON_AddItemToArray(todo, r);
         }
         emu_stmt_done(st);
-        cJSON_ArrayForEach(it, todo) {
+        cJSON_ArrayForEach(it, todo)
+        {
             const char *status = jstr(it, "status"), *id = jstr(it, "id");
             const char *next = NULL;
             enum job_kind kind = JOB_ROLLBACK;
             int queue = 0;
-            if (strcmp(status, "CREATE_IN_PROGRESS") == 0 || strcmp(status, "ROLLBACK_IN_PROGRESS") == 0) {
+            if (strcmp(status, "CREATE_IN_PROGRESS") == 0 ||
+                strcmp(status, "ROLLBACK_IN_PROGRESS") == 0) {
                 next = "ROLLBACK_IN_PROGRESS";
                 queue = 1;
             } else if (strcmp(status, "DELETE_IN_PROGRESS") == 0) {
@@ -1471,10 +1563,12 @@ static void recover_interrupted(void)
             }
             if (next != NULL) {
                 const char *vals[3] = {next, why, id};
-                exec_bind("UPDATE cfn_stacks SET status = ?1, reason = ?2, new_template = NULL, new_params = NULL,"
-                          " new_tags = NULL, new_capabilities = NULL WHERE stack_id = ?3", vals, 3);
-                event_add(jstr(it, "account"), jstr(it, "region"), id, jstr(it, "name"), jstr(it, "name"), id,
-                          "AWS::CloudFormation::Stack", next, why, NULL);
+                exec_bind("UPDATE cfn_stacks SET status = ?1, reason = ?2, new_template = NULL, "
+                          "new_params = NULL,"
+                          " new_tags = NULL, new_capabilities = NULL WHERE stack_id = ?3",
+                          vals, 3);
+                event_add(jstr(it, "account"), jstr(it, "region"), id, jstr(it, "name"),
+                          jstr(it, "name"), id, "AWS::CloudFormation::Stack", next, why, NULL);
             }
             if (queue) {
                 job_push(kind, jstr(it, "account"), jstr(it, "region"), id);
@@ -1757,7 +1851,8 @@ static char *request_template(struct emu_request *req, char *err, size_t elen)
 static int cap_has(const cJSON *caps, const char *cap)
 {
     const cJSON *it;
-    cJSON_ArrayForEach(it, caps) {
+    cJSON_ArrayForEach(it, caps)
+    {
         if (cJSON_IsString(it) && strcmp(it->valuestring, cap) == 0) {
             return 1;
         }
@@ -1770,7 +1865,8 @@ static const char *needed_capability(const cJSON *tmpl)
 {
     const cJSON *it;
     const char *need = NULL;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Resources")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Resources"))
+    {
         const char *type = def_type(it);
         const struct cfn_rtype *t = cfn_rtype_find(type);
         if (strncmp(type, "AWS::IAM::", 10) != 0) {
@@ -1790,8 +1886,9 @@ static const char *needed_capability(const cJSON *tmpl)
 /* Validates a template with its parameters the way CreateStack does.
  * Returns the parsed template (caller deletes) and *params (resolved), or
  * NULL after answering with an error. */
-static cJSON *validate_for_stack(struct emu_request *req, struct emu_response *resp, const char *body,
-                                 const cJSON *given, const cJSON *previous, const cJSON *caps, cJSON **params)
+static cJSON *validate_for_stack(struct emu_request *req, struct emu_response *resp,
+                                 const char *body, const cJSON *given, const cJSON *previous,
+                                 const cJSON *caps, cJSON **params)
 {
     char err[1200];
     cJSON *tmpl = cfn_template_parse(body, strlen(body), err, sizeof(err));
@@ -1840,18 +1937,21 @@ static void stack_arn(struct emu_request *req, const char *name, char *out, size
 {
     char id[40];
     emu_uuid(id);
-    snprintf(out, olen, "arn:aws:cloudformation:%s:%s:stack/%s/%s", req->region, req->account, name, id);
+    snprintf(out, olen, "arn:aws:cloudformation:%s:%s:stack/%s/%s", req->region, req->account, name,
+             id);
 }
 
 static int valid_stack_name(const char *name)
 {
     size_t i, n = strlen(name);
-    if (n == 0 || n > 128 || !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z'))) {
+    if (n == 0 || n > 128 ||
+        !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z'))) {
         return 0;
     }
     for (i = 0; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-')) {
             return 0;
         }
     }
@@ -1866,8 +1966,13 @@ static int status_in_progress(const char *status)
 
 static int status_updatable(const char *status)
 {
-    static const char *const ok[] = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
-                                     "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE", "UPDATE_FAILED", NULL};
+    static const char *const ok[] = {"CREATE_COMPLETE",
+                                     "UPDATE_COMPLETE",
+                                     "UPDATE_ROLLBACK_COMPLETE",
+                                     "IMPORT_COMPLETE",
+                                     "IMPORT_ROLLBACK_COMPLETE",
+                                     "UPDATE_FAILED",
+                                     NULL};
     size_t i;
     for (i = 0; ok[i] != NULL; i++) {
         if (strcmp(ok[i], status) == 0) {
@@ -1901,15 +2006,18 @@ static void create_stack_txn(struct emu_request *req, struct emu_response *resp)
     const cJSON *desc;
     sqlite3_stmt *st;
     if (name == NULL || !valid_stack_name(name)) {
-        emu_fail(resp, CFN_VALIDATION_ERROR,
-                 "1 validation error detected: Value '%s' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*",
-                 name ? name : "");
+        emu_fail(
+            resp, CFN_VALIDATION_ERROR,
+            "1 validation error detected: Value '%s' at 'stackName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*",
+            name ? name : "");
         return;
     }
-    if (on_failure != NULL && strcmp(on_failure, "ROLLBACK") != 0 && strcmp(on_failure, "DELETE") != 0 &&
-        strcmp(on_failure, "DO_NOTHING") != 0) {
+    if (on_failure != NULL && strcmp(on_failure, "ROLLBACK") != 0 &&
+        strcmp(on_failure, "DELETE") != 0 && strcmp(on_failure, "DO_NOTHING") != 0) {
         emu_fail(resp, CFN_VALIDATION_ERROR,
-                 "1 validation error detected: Value '%s' at 'onFailure' failed to satisfy constraint: Member must satisfy enum value set: [ROLLBACK, DELETE, DO_NOTHING]",
+                 "1 validation error detected: Value '%s' at 'onFailure' failed to satisfy "
+                 "constraint: Member must satisfy enum value set: [ROLLBACK, DELETE, DO_NOTHING]",
                  on_failure);
         return;
     }
@@ -1940,9 +2048,11 @@ static void create_stack_txn(struct emu_request *req, struct emu_response *resp)
     t_txt = json_dup(tags);
     c_txt = json_dup(caps);
     desc = cJSON_GetObjectItemCaseSensitive(tmpl, "Description");
-    st = emu_stmt("INSERT INTO cfn_stacks (stack_id, account, region, name, status, description, created, template,"
-                  " params, tags, capabilities, on_failure, disable_rollback, outputs)"
-                  " VALUES (?1, ?2, ?3, ?4, 'CREATE_IN_PROGRESS', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '[]')");
+    st = emu_stmt(
+        "INSERT INTO cfn_stacks (stack_id, account, region, name, status, description, created, "
+        "template,"
+        " params, tags, capabilities, on_failure, disable_rollback, outputs)"
+        " VALUES (?1, ?2, ?3, ?4, 'CREATE_IN_PROGRESS', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '[]')");
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         goto out;
@@ -1967,8 +2077,8 @@ static void create_stack_txn(struct emu_request *req, struct emu_response *resp)
         goto out;
     }
     emu_stmt_done(st);
-    event_add(req->account, req->region, arn, name, name, arn, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS",
-              "User Initiated", NULL);
+    event_add(req->account, req->region, arn, name, name, arn, "AWS::CloudFormation::Stack",
+              "CREATE_IN_PROGRESS", "User Initiated", NULL);
     job_push(JOB_CREATE, req->account, req->region, arn);
     {
         cJSON *doc = cJSON_CreateObject();
@@ -2002,7 +2112,8 @@ static char *update_inputs(struct emu_request *req, struct emu_response *resp, s
     *tmpl = NULL;
     if (use_prev != NULL && strcmp(use_prev, "true") == 0) {
         if (emu_form(req, "TemplateBody") != NULL || emu_form(req, "TemplateURL") != NULL) {
-            emu_fail(resp, CFN_VALIDATION_ERROR, "Specify exactly one of TemplateBody, TemplateUrl or UsePreviousTemplate.");
+            emu_fail(resp, CFN_VALIDATION_ERROR,
+                     "Specify exactly one of TemplateBody, TemplateUrl or UsePreviousTemplate.");
             return NULL;
         }
         body = strdup(s->template ? s->template : "");
@@ -2024,10 +2135,12 @@ static char *update_inputs(struct emu_request *req, struct emu_response *resp, s
 }
 
 /* Whether template/params/tags are all unchanged. */
-static int nothing_changes(const struct stack_row *s, const cJSON *tmpl, const cJSON *params, const cJSON *tags)
+static int nothing_changes(const struct stack_row *s, const cJSON *tmpl, const cJSON *params,
+                           const cJSON *tags)
 {
     char err[256];
-    cJSON *old = s->template ? cfn_template_parse(s->template, strlen(s->template), err, sizeof(err)) : NULL;
+    cJSON *old =
+        s->template ? cfn_template_parse(s->template, strlen(s->template), err, sizeof(err)) : NULL;
     cJSON *empty = cJSON_CreateObject();
     int same = old != NULL && cJSON_Compare(old, tmpl, 1) &&
                cJSON_Compare(s->params ? s->params : empty, params ? params : empty, 1);
@@ -2046,7 +2159,8 @@ static void update_stack_txn(struct emu_request *req, struct emu_response *resp)
     struct stack_row s;
     cJSON *caps, *tags = NULL, *params = NULL, *tmpl = NULL;
     char *body = NULL, *p_txt = NULL, *t_txt = NULL, *c_txt = NULL;
-    if (stack_find(req->account, req->region, name, &s) < 0 || strcmp(s.status, "DELETE_COMPLETE") == 0) {
+    if (stack_find(req->account, req->region, name, &s) < 0 ||
+        strcmp(s.status, "DELETE_COMPLETE") == 0) {
         if (s.stack_id[0]) {
             stack_row_release(&s);
         }
@@ -2054,7 +2168,8 @@ static void update_stack_txn(struct emu_request *req, struct emu_response *resp)
         return;
     }
     if (!status_updatable(s.status)) {
-        emu_fail(resp, CFN_VALIDATION_ERROR, "Stack:%s is in %s state and can not be updated.", s.stack_id, s.status);
+        emu_fail(resp, CFN_VALIDATION_ERROR, "Stack:%s is in %s state and can not be updated.",
+                 s.stack_id, s.status);
         stack_row_release(&s);
         return;
     }
@@ -2072,11 +2187,14 @@ static void update_stack_txn(struct emu_request *req, struct emu_response *resp)
     t_txt = json_dup(tags);
     c_txt = json_dup(caps);
     {
-        const char *vals[6] = {body, p_txt, t_txt, c_txt, dr != NULL && strcmp(dr, "true") == 0 ? "1" : "0",
-                               s.stack_id};
-        if (exec_bind("UPDATE cfn_stacks SET new_template = ?1, new_params = ?2, new_tags = ?3,"
-                      " new_capabilities = ?4, disable_rollback = ?5, status = 'UPDATE_IN_PROGRESS',"
-                      " reason = 'User Initiated' WHERE stack_id = ?6", vals, 6) != 0) {
+        const char *vals[6] = {
+            body,      p_txt, t_txt, c_txt, dr != NULL && strcmp(dr, "true") == 0 ? "1" : "0",
+            s.stack_id};
+        if (exec_bind(
+                "UPDATE cfn_stacks SET new_template = ?1, new_params = ?2, new_tags = ?3,"
+                " new_capabilities = ?4, disable_rollback = ?5, status = 'UPDATE_IN_PROGRESS',"
+                " reason = 'User Initiated' WHERE stack_id = ?6",
+                vals, 6) != 0) {
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
             goto out;
         }
@@ -2107,7 +2225,8 @@ static void delete_stack_txn(struct emu_request *req, struct emu_response *resp)
     struct stack_row s;
     if (name == NULL) {
         emu_fail(resp, CFN_VALIDATION_ERROR,
-                 "1 validation error detected: Value null at 'stackName' failed to satisfy constraint: Member must not be null");
+                 "1 validation error detected: Value null at 'stackName' failed to satisfy "
+                 "constraint: Member must not be null");
         return;
     }
     if (stack_find(req->account, req->region, name, &s) < 0) {
@@ -2123,10 +2242,12 @@ static void delete_stack_txn(struct emu_request *req, struct emu_response *resp)
         char now[32];
         const char *vals[2] = {now, s.stack_id};
         snprintf(now, sizeof(now), "%.6f", emu_now());
-        exec_bind("UPDATE cfn_stacks SET status = 'DELETE_COMPLETE', deleted = ?1 WHERE stack_id = ?2", vals, 2);
+        exec_bind(
+            "UPDATE cfn_stacks SET status = 'DELETE_COMPLETE', deleted = ?1 WHERE stack_id = ?2",
+            vals, 2);
         exec_bind("DELETE FROM cfn_changesets WHERE stack_id = ?2 OR ?1 IS NULL", vals, 2);
-        event_add(req->account, req->region, s.stack_id, s.name, s.name, s.stack_id, "AWS::CloudFormation::Stack",
-                  "DELETE_COMPLETE", NULL, NULL);
+        event_add(req->account, req->region, s.stack_id, s.name, s.name, s.stack_id,
+                  "AWS::CloudFormation::Stack", "DELETE_COMPLETE", NULL, NULL);
         stack_row_release(&s);
         emu_resp_query(req, resp, NULL);
         return;
@@ -2138,8 +2259,10 @@ static void delete_stack_txn(struct emu_request *req, struct emu_response *resp)
         exec_bind("UPDATE cfn_stacks SET retain = ?1 WHERE stack_id = ?2", vals, 2);
         if (!status_in_progress(s.status)) {
             const char *v2[1] = {s.stack_id};
-            exec_bind("UPDATE cfn_stacks SET status = 'DELETE_IN_PROGRESS', reason = 'User Initiated'"
-                      " WHERE stack_id = ?1", v2, 1);
+            exec_bind(
+                "UPDATE cfn_stacks SET status = 'DELETE_IN_PROGRESS', reason = 'User Initiated'"
+                " WHERE stack_id = ?1",
+                v2, 1);
             event_add(req->account, req->region, s.stack_id, s.name, s.name, s.stack_id,
                       "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS", "User Initiated", NULL);
         }
@@ -2165,7 +2288,8 @@ static cJSON *stack_json(const struct stack_row *s)
     add_str(o, "Description", s->description);
     if (cJSON_GetArraySize(s->params) > 0) {
         cJSON *ps = cJSON_AddArrayToObject(o, "Parameters");
-        cJSON_ArrayForEach(it, s->params) {
+        cJSON_ArrayForEach(it, s->params)
+        {
             cJSON *p = cJSON_CreateObject();
             cJSON_AddStringToObject(p, "ParameterKey", it->string);
             cJSON_AddStringToObject(p, "ParameterValue", cJSON_IsString(it) ? it->valuestring : "");
@@ -2206,8 +2330,10 @@ static void mask_noecho(struct stack_row *s)
         return;
     }
     tmpl = cfn_template_parse(s->template, strlen(s->template), err, sizeof(err));
-    cJSON_ArrayForEach(it, s->params) {
-        const cJSON *decl = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tmpl, "Parameters"), it->string);
+    cJSON_ArrayForEach(it, s->params)
+    {
+        const cJSON *decl = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(tmpl, "Parameters"), it->string);
         const cJSON *ne = cJSON_GetObjectItemCaseSensitive(decl, "NoEcho");
         if (cJSON_IsTrue(ne) || (cJSON_IsString(ne) && strcmp(ne->valuestring, "true") == 0)) {
             cJSON_SetValuestring(it, "****");
@@ -2232,8 +2358,9 @@ static void cfn_describe_stacks(struct emu_request *req, struct emu_response *re
         cJSON_AddItemToArray(stacks, stack_json(&s));
         stack_row_release(&s);
     } else {
-        sqlite3_stmt *st = emu_stmt("SELECT " STACK_COLS " FROM cfn_stacks WHERE account = ?1 AND region = ?2"
-                                    " AND status != 'DELETE_COMPLETE' ORDER BY created DESC");
+        sqlite3_stmt *st =
+            emu_stmt("SELECT " STACK_COLS " FROM cfn_stacks WHERE account = ?1 AND region = ?2"
+                     " AND status != 'DELETE_COMPLETE' ORDER BY created DESC");
         if (st == NULL) {
             cJSON_Delete(doc);
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
@@ -2257,8 +2384,9 @@ static void cfn_list_stacks(struct emu_request *req, struct emu_response *resp)
     cJSON *filter = form_list(req, "StackStatusFilter", NULL);
     cJSON *doc = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(doc, "StackSummaries");
-    sqlite3_stmt *st = emu_stmt("SELECT " STACK_COLS " FROM cfn_stacks WHERE account = ?1 AND region = ?2"
-                                " ORDER BY created DESC");
+    sqlite3_stmt *st =
+        emu_stmt("SELECT " STACK_COLS " FROM cfn_stacks WHERE account = ?1 AND region = ?2"
+                 " ORDER BY created DESC");
     if (st == NULL) {
         cJSON_Delete(doc);
         cJSON_Delete(filter);
@@ -2304,7 +2432,8 @@ static void cfn_describe_stack_events(struct emu_request *req, struct emu_respon
     }
     doc = cJSON_CreateObject();
     list = cJSON_AddArrayToObject(doc, "StackEvents");
-    st = emu_stmt("SELECT event_id, logical_id, physical_id, type, status, reason, ts, properties FROM cfn_events"
+    st = emu_stmt("SELECT event_id, logical_id, physical_id, type, status, reason, ts, properties "
+                  "FROM cfn_events"
                   " WHERE stack_id = ?1 ORDER BY id DESC");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, s.stack_id, -1, SQLITE_TRANSIENT);
@@ -2330,11 +2459,12 @@ static void cfn_describe_stack_events(struct emu_request *req, struct emu_respon
 
 /* Lists resource rows of a stack into arr in the given shape (0: StackResource,
  * 1: StackResourceDetail, 2: StackResourceSummary); logical filters. */
-static void resources_json(const struct stack_row *s, const char *logical, const char *physical, int shape,
-                           cJSON *arr)
+static void resources_json(const struct stack_row *s, const char *logical, const char *physical,
+                           int shape, cJSON *arr)
 {
-    sqlite3_stmt *st = emu_stmt("SELECT logical_id, physical_id, type, status, reason, updated FROM cfn_resources"
-                                " WHERE stack_id = ?1 AND status != 'DELETE_COMPLETE' ORDER BY ord");
+    sqlite3_stmt *st =
+        emu_stmt("SELECT logical_id, physical_id, type, status, reason, updated FROM cfn_resources"
+                 " WHERE stack_id = ?1 AND status != 'DELETE_COMPLETE' ORDER BY ord");
     if (st == NULL) {
         return;
     }
@@ -2355,7 +2485,8 @@ static void resources_json(const struct stack_row *s, const char *logical, const
         cJSON_AddStringToObject(o, "LogicalResourceId", col_text(st, 0));
         add_str(o, "PhysicalResourceId", col_text(st, 1));
         cJSON_AddStringToObject(o, "ResourceType", col_text(st, 2));
-        add_time(o, shape == 0 ? "Timestamp" : "LastUpdatedTimestamp", sqlite3_column_double(st, 5));
+        add_time(o, shape == 0 ? "Timestamp" : "LastUpdatedTimestamp",
+                 sqlite3_column_double(st, 5));
         cJSON_AddStringToObject(o, "ResourceStatus", col_text(st, 3));
         add_str(o, "ResourceStatusReason", col_text(st, 4));
         {
@@ -2375,12 +2506,14 @@ static void cfn_describe_stack_resources(struct emu_request *req, struct emu_res
     struct stack_row s;
     cJSON *doc;
     if (name == NULL && physical == NULL) {
-        emu_fail(resp, CFN_VALIDATION_ERROR, "Either StackName or PhysicalResourceId must be specified.");
+        emu_fail(resp, CFN_VALIDATION_ERROR,
+                 "Either StackName or PhysicalResourceId must be specified.");
         return;
     }
     if (name == NULL) {
-        sqlite3_stmt *st = emu_stmt("SELECT stack_id FROM cfn_resources WHERE account = ?1 AND region = ?2"
-                                    " AND physical_id = ?3 LIMIT 1");
+        sqlite3_stmt *st =
+            emu_stmt("SELECT stack_id FROM cfn_resources WHERE account = ?1 AND region = ?2"
+                     " AND physical_id = ?3 LIMIT 1");
         char id[300] = "";
         if (st != NULL) {
             sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
@@ -2400,7 +2533,8 @@ static void cfn_describe_stack_resources(struct emu_request *req, struct emu_res
         return;
     }
     doc = cJSON_CreateObject();
-    resources_json(&s, logical, name ? NULL : physical, 0, cJSON_AddArrayToObject(doc, "StackResources"));
+    resources_json(&s, logical, name ? NULL : physical, 0,
+                   cJSON_AddArrayToObject(doc, "StackResources"));
     stack_row_release(&s);
     reply(req, resp, doc);
 }
@@ -2418,8 +2552,8 @@ static void cfn_describe_stack_resource(struct emu_request *req, struct emu_resp
     arr = cJSON_CreateArray();
     resources_json(&s, logical ? logical : "", NULL, 1, arr);
     if (cJSON_GetArraySize(arr) == 0) {
-        emu_fail(resp, CFN_VALIDATION_ERROR, "Resource %s does not exist for stack %s", logical ? logical : "",
-                 s.name);
+        emu_fail(resp, CFN_VALIDATION_ERROR, "Resource %s does not exist for stack %s",
+                 logical ? logical : "", s.name);
         cJSON_Delete(arr);
         stack_row_release(&s);
         return;
@@ -2481,8 +2615,9 @@ static void cs_release(struct changeset_row *c)
     memset(c, 0, sizeof(*c));
 }
 
-#define CS_COLS                                                                                        \
-    "id, name, stack_id, stack_name, type, status, exec_status, reason, description, template, params," \
+#define CS_COLS                                                                                    \
+    "id, name, stack_id, stack_name, type, status, exec_status, reason, description, template, "   \
+    "params,"                                                                                      \
     " tags, capabilities, changes, created"
 
 static void cs_read(sqlite3_stmt *st, struct changeset_row *c)
@@ -2506,7 +2641,8 @@ static void cs_read(sqlite3_stmt *st, struct changeset_row *c)
 }
 
 /* Finds a change set by ARN, or by name within a stack. */
-static int cs_find(struct emu_request *req, const char *cs, const char *stack, struct changeset_row *c)
+static int cs_find(struct emu_request *req, const char *cs, const char *stack,
+                   struct changeset_row *c)
 {
     sqlite3_stmt *st;
     int rc = -1;
@@ -2514,7 +2650,8 @@ static int cs_find(struct emu_request *req, const char *cs, const char *stack, s
         return -1;
     }
     if (strncmp(cs, "arn:", 4) == 0) {
-        st = emu_stmt("SELECT " CS_COLS " FROM cfn_changesets WHERE account = ?1 AND region = ?2 AND id = ?3");
+        st = emu_stmt("SELECT " CS_COLS
+                      " FROM cfn_changesets WHERE account = ?1 AND region = ?2 AND id = ?3");
         if (st == NULL) {
             return -1;
         }
@@ -2524,7 +2661,8 @@ static int cs_find(struct emu_request *req, const char *cs, const char *stack, s
         if (stack_find(req->account, req->region, stack, &s) < 0) {
             return -1;
         }
-        st = emu_stmt("SELECT " CS_COLS " FROM cfn_changesets WHERE account = ?1 AND region = ?2 AND name = ?3"
+        st = emu_stmt("SELECT " CS_COLS
+                      " FROM cfn_changesets WHERE account = ?1 AND region = ?2 AND name = ?3"
                       " AND stack_id = ?4");
         if (st == NULL) {
             stack_row_release(&s);
@@ -2579,7 +2717,8 @@ static cJSON *param_decls(const cJSON *tmpl, int summary)
 {
     cJSON *arr = cJSON_CreateArray();
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Parameters")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Parameters"))
+    {
         cJSON *p = cJSON_CreateObject();
         const cJSON *def = cJSON_GetObjectItemCaseSensitive(it, "Default");
         const cJSON *ne = cJSON_GetObjectItemCaseSensitive(it, "NoEcho");
@@ -2593,12 +2732,14 @@ static cJSON *param_decls(const cJSON *tmpl, int summary)
         }
         if (summary) {
             const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "Type");
-            cJSON_AddStringToObject(p, "ParameterType", cJSON_IsString(t) ? t->valuestring : "String");
+            cJSON_AddStringToObject(p, "ParameterType",
+                                    cJSON_IsString(t) ? t->valuestring : "String");
         }
-        cJSON_AddStringToObject(p, "NoEcho",
-                                (cJSON_IsTrue(ne) || (cJSON_IsString(ne) && strcmp(ne->valuestring, "true") == 0))
-                                    ? "true"
-                                    : "false");
+        cJSON_AddStringToObject(
+            p, "NoEcho",
+            (cJSON_IsTrue(ne) || (cJSON_IsString(ne) && strcmp(ne->valuestring, "true") == 0))
+                ? "true"
+                : "false");
         if (cJSON_IsString(desc)) {
             cJSON_AddStringToObject(p, "Description", desc->valuestring);
         }
@@ -2607,7 +2748,8 @@ static cJSON *param_decls(const cJSON *tmpl, int summary)
             if (cJSON_IsArray(allowed)) {
                 cJSON *av = cJSON_AddArrayToObject(pc, "AllowedValues");
                 const cJSON *a;
-                cJSON_ArrayForEach(a, allowed) {
+                cJSON_ArrayForEach(a, allowed)
+                {
                     char *s = cfn_value_str(a);
                     cJSON_AddItemToArray(av, cJSON_CreateString(s));
                     free(s);
@@ -2666,7 +2808,8 @@ static void cfn_get_template_summary(struct emu_request *req, struct emu_respons
     }
     add_capabilities(doc, tmpl);
     types = cJSON_AddArrayToObject(doc, "ResourceTypes");
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Resources")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Resources"))
+    {
         const char *t = def_type(it);
         if (!cap_has(types, t)) {
             cJSON_AddItemToArray(types, cJSON_CreateString(t));
@@ -2715,9 +2858,10 @@ static void cfn_validate_template(struct emu_request *req, struct emu_response *
 static cJSON *stack_rows(const char *stack_id, cJSON *resources)
 {
     cJSON *rows = cJSON_CreateObject();
-    sqlite3_stmt *st = emu_stmt("SELECT logical_id, type, physical_id, properties, attributes FROM cfn_resources"
-                                " WHERE stack_id = ?1 AND status NOT IN ('DELETE_COMPLETE', 'CREATE_FAILED')"
-                                " ORDER BY ord");
+    sqlite3_stmt *st =
+        emu_stmt("SELECT logical_id, type, physical_id, properties, attributes FROM cfn_resources"
+                 " WHERE stack_id = ?1 AND status NOT IN ('DELETE_COMPLETE', 'CREATE_FAILED')"
+                 " ORDER BY ord");
     if (st == NULL) {
         return rows;
     }
@@ -2736,8 +2880,8 @@ static cJSON *stack_rows(const char *stack_id, cJSON *resources)
     return rows;
 }
 
-static cJSON *resource_change(const char *action, const char *logical, const char *physical, const char *type,
-                              const char *replacement)
+static cJSON *resource_change(const char *action, const char *logical, const char *physical,
+                              const char *type, const char *replacement)
 {
     cJSON *c = cJSON_CreateObject(), *rc;
     cJSON_AddStringToObject(c, "Type", "Resource");
@@ -2778,7 +2922,8 @@ static cJSON *compute_changes(struct emu_request *req, const char *stack_id, con
     ctx.exports = exports;
     cfn_conditions_eval(&ctx);
     order = cfn_order(&ctx);
-    cJSON_ArrayForEach(it, order) {
+    cJSON_ArrayForEach(it, order)
+    {
         const char *logical = it->valuestring;
         const cJSON *def = tmpl_res(tmpl, logical);
         const char *type = def_type(def);
@@ -2804,7 +2949,8 @@ static cJSON *compute_changes(struct emu_request *req, const char *stack_id, con
             if (props == NULL) {
                 repl = "Conditional";
             } else if (strcmp(jstr(row, "type"), type) != 0 || rt == NULL ||
-                       cfn_rtype_replaces(rt, cJSON_GetObjectItemCaseSensitive(row, "props"), props)) {
+                       cfn_rtype_replaces(rt, cJSON_GetObjectItemCaseSensitive(row, "props"),
+                                          props)) {
                 repl = "True";
             } else {
                 repl = "False";
@@ -2813,22 +2959,26 @@ static cJSON *compute_changes(struct emu_request *req, const char *stack_id, con
         }
         {
             cJSON *rc = cJSON_GetObjectItemCaseSensitive(c, "ResourceChange");
-            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(rc, "Scope"), cJSON_CreateString("Properties"));
+            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(rc, "Scope"),
+                                 cJSON_CreateString("Properties"));
             if (props != NULL) {
                 const cJSON *old = cJSON_GetObjectItemCaseSensitive(row, "props");
                 cJSON *names = cJSON_CreateArray();
                 const cJSON *p;
-                cJSON_ArrayForEach(p, props) {
+                cJSON_ArrayForEach(p, props)
+                {
                     if (!cJSON_Compare(p, cJSON_GetObjectItemCaseSensitive(old, p->string), 1)) {
                         cJSON_AddItemToArray(names, cJSON_CreateString(p->string));
                     }
                 }
-                cJSON_ArrayForEach(p, old) {
+                cJSON_ArrayForEach(p, old)
+                {
                     if (!cJSON_HasObjectItem(props, p->string)) {
                         cJSON_AddItemToArray(names, cJSON_CreateString(p->string));
                     }
                 }
-                cJSON_ArrayForEach(p, names) {
+                cJSON_ArrayForEach(p, names)
+                {
                     cJSON *d = cJSON_CreateObject(), *t = cJSON_AddObjectToObject(d, "Target");
                     cJSON one;
                     int recreate = 0;
@@ -2860,17 +3010,20 @@ static cJSON *compute_changes(struct emu_request *req, const char *stack_id, con
         cJSON_Delete(props);
         cJSON_AddItemToArray(changes, c);
     }
-    cJSON_ArrayForEach(it, rows) {
+    cJSON_ArrayForEach(it, rows)
+    {
         int listed = 0;
         const cJSON *x;
-        cJSON_ArrayForEach(x, order) {
+        cJSON_ArrayForEach(x, order)
+        {
             if (strcmp(x->valuestring, it->string) == 0) {
                 listed = 1;
             }
         }
         if (!listed) {
-            cJSON_AddItemToArray(changes, resource_change("Remove", it->string, jstr(it, "physical"), jstr(it, "type"),
-                                                          NULL));
+            cJSON_AddItemToArray(changes,
+                                 resource_change("Remove", it->string, jstr(it, "physical"),
+                                                 jstr(it, "type"), NULL));
         }
     }
     cJSON_Delete(order);
@@ -2897,14 +3050,17 @@ static void cfn_create_change_set(struct emu_request *req, struct emu_response *
     memset(&s, 0, sizeof(s));
     if (name == NULL || csname == NULL) {
         emu_fail(resp, CFN_VALIDATION_ERROR,
-                 "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null",
+                 "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                 "Member must not be null",
                  name == NULL ? "stackName" : "changeSetName");
         return;
     }
     if (!valid_stack_name(csname)) {
-        emu_fail(resp, CFN_VALIDATION_ERROR,
-                 "1 validation error detected: Value '%s' at 'changeSetName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*",
-                 csname);
+        emu_fail(
+            resp, CFN_VALIDATION_ERROR,
+            "1 validation error detected: Value '%s' at 'changeSetName' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*",
+            csname);
         return;
     }
     if (cstype == NULL) {
@@ -2917,15 +3073,18 @@ static void cfn_create_change_set(struct emu_request *req, struct emu_response *
     have_stack = stack_find(req->account, req->region, name, &s) == 0;
     if (strcmp(cstype, "CREATE") == 0) {
         if (have_stack && strcmp(s.status, "REVIEW_IN_PROGRESS") != 0) {
-            emu_fail(resp, CFN_ALREADY_EXISTS, "Stack [%s] already exists and cannot be created again with the changeSet [%s].",
-                     name, csname);
+            emu_fail(
+                resp, CFN_ALREADY_EXISTS,
+                "Stack [%s] already exists and cannot be created again with the changeSet [%s].",
+                name, csname);
             goto out;
         }
     } else if (!have_stack || strcmp(s.status, "REVIEW_IN_PROGRESS") == 0) {
         fail_not_found(resp, name);
         goto out;
     } else if (!status_updatable(s.status)) {
-        emu_fail(resp, CFN_VALIDATION_ERROR, "Stack:%s is in %s state and can not be updated.", s.stack_id, s.status);
+        emu_fail(resp, CFN_VALIDATION_ERROR, "Stack:%s is in %s state and can not be updated.",
+                 s.stack_id, s.status);
         goto out;
     }
     {
@@ -2971,8 +3130,10 @@ static void cfn_create_change_set(struct emu_request *req, struct emu_response *
         snprintf(stack_id, sizeof(stack_id), "%s", s.stack_id);
     } else {
         stack_arn(req, name, stack_id, sizeof(stack_id));
-        st = emu_stmt("INSERT INTO cfn_stacks (stack_id, account, region, name, status, reason, created, outputs,"
-                      " on_failure) VALUES (?1, ?2, ?3, ?4, 'REVIEW_IN_PROGRESS', 'User Initiated', ?5, '[]', 'ROLLBACK')");
+        st = emu_stmt("INSERT INTO cfn_stacks (stack_id, account, region, name, status, reason, "
+                      "created, outputs,"
+                      " on_failure) VALUES (?1, ?2, ?3, ?4, 'REVIEW_IN_PROGRESS', 'User "
+                      "Initiated', ?5, '[]', 'ROLLBACK')");
         if (st == NULL) {
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
             goto out;
@@ -2984,10 +3145,11 @@ static void cfn_create_change_set(struct emu_request *req, struct emu_response *
         sqlite3_bind_double(st, 5, emu_now());
         sqlite3_step(st);
         emu_stmt_done(st);
-        event_add(req->account, req->region, stack_id, name, name, stack_id, "AWS::CloudFormation::Stack",
-                  "REVIEW_IN_PROGRESS", "User Initiated", NULL);
+        event_add(req->account, req->region, stack_id, name, name, stack_id,
+                  "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS", "User Initiated", NULL);
     }
-    changes = compute_changes(req, strcmp(cstype, "UPDATE") == 0 ? stack_id : NULL, name, tmpl, params);
+    changes =
+        compute_changes(req, strcmp(cstype, "UPDATE") == 0 ? stack_id : NULL, name, tmpl, params);
     if (strcmp(cstype, "UPDATE") == 0 && cJSON_GetArraySize(changes) == 0 &&
         nothing_changes(&s, tmpl, params, has_form_list(req, "Tags") ? tags : NULL)) {
         status = "FAILED";
@@ -2995,22 +3157,24 @@ static void cfn_create_change_set(struct emu_request *req, struct emu_response *
         reason = NO_CHANGES_MSG;
     }
     emu_uuid(id);
-    snprintf(csid, sizeof(csid), "arn:aws:cloudformation:%s:%s:changeSet/%s/%s", req->region, req->account, csname,
-             id);
+    snprintf(csid, sizeof(csid), "arn:aws:cloudformation:%s:%s:changeSet/%s/%s", req->region,
+             req->account, csname, id);
     p_txt = json_dup(params);
     t_txt = json_dup(tags);
     c_txt = json_dup(caps);
     ch_txt = json_dup(changes);
-    st = emu_stmt("INSERT INTO cfn_changesets (id, account, region, name, stack_id, stack_name, type, status,"
-                  " exec_status, reason, description, template, params, tags, capabilities, changes, created)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+    st = emu_stmt(
+        "INSERT INTO cfn_changesets (id, account, region, name, stack_id, stack_name, type, status,"
+        " exec_status, reason, description, template, params, tags, capabilities, changes, created)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         goto out;
     }
     {
-        const char *vals[16] = {csid, req->account, req->region, csname, stack_id, name, cstype, status, exec,
-                                reason, desc, body, p_txt, t_txt, c_txt, ch_txt};
+        const char *vals[16] = {csid,   req->account, req->region, csname, stack_id, name,
+                                cstype, status,       exec,        reason, desc,     body,
+                                p_txt,  t_txt,        c_txt,       ch_txt};
         int i;
         for (i = 0; i < 16; i++) {
             if (vals[i] != NULL) {
@@ -3051,7 +3215,8 @@ static cJSON *params_list(const cJSON *params)
 {
     cJSON *arr = cJSON_CreateArray();
     const cJSON *it;
-    cJSON_ArrayForEach(it, params) {
+    cJSON_ArrayForEach(it, params)
+    {
         cJSON *p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "ParameterKey", it->string);
         cJSON_AddStringToObject(p, "ParameterValue", cJSON_IsString(it) ? it->valuestring : "");
@@ -3090,7 +3255,8 @@ static void cfn_describe_change_set(struct emu_request *req, struct emu_response
     if (cJSON_GetArraySize(c.tags) > 0) {
         cJSON_AddItemToObject(doc, "Tags", cJSON_Duplicate(c.tags, 1));
     }
-    cJSON_AddItemToObject(doc, "Changes", c.changes ? cJSON_Duplicate(c.changes, 1) : cJSON_CreateArray());
+    cJSON_AddItemToObject(doc, "Changes",
+                          c.changes ? cJSON_Duplicate(c.changes, 1) : cJSON_CreateArray());
     cJSON_AddStringToObject(doc, "IncludeNestedStacks", "false");
     cs_release(&c);
     reply(req, resp, doc);
@@ -3113,7 +3279,8 @@ static void execute_change_set_txn(struct emu_request *req, struct emu_response 
     }
     if (strcmp(c.exec_status, "AVAILABLE") != 0) {
         emu_fail(resp, CFN_INVALID_CHANGE_SET_STATUS,
-                 "ChangeSet [%s] cannot be executed in its current execution status of [%s]", c.id, c.exec_status);
+                 "ChangeSet [%s] cannot be executed in its current execution status of [%s]", c.id,
+                 c.exec_status);
         cs_release(&c);
         return;
     }
@@ -3123,36 +3290,48 @@ static void execute_change_set_txn(struct emu_request *req, struct emu_response 
         return;
     }
     if (status_in_progress(s.status) && strcmp(s.status, "REVIEW_IN_PROGRESS") != 0) {
-        emu_fail(resp, CFN_INVALID_CHANGE_SET_STATUS, "Stack:%s is in %s state and can not be updated.", s.stack_id,
-                 s.status);
+        emu_fail(resp, CFN_INVALID_CHANGE_SET_STATUS,
+                 "Stack:%s is in %s state and can not be updated.", s.stack_id, s.status);
         goto out;
     }
     p_txt = json_dup(c.params);
     t_txt = json_dup(c.tags);
     c_txt = json_dup(c.caps);
-    tmpl = cfn_template_parse(c.template ? c.template : "", c.template ? strlen(c.template) : 0, err, sizeof(err));
+    tmpl = cfn_template_parse(c.template ? c.template : "", c.template ? strlen(c.template) : 0,
+                              err, sizeof(err));
     d = cJSON_GetObjectItemCaseSensitive(tmpl, "Description");
     if (strcmp(c.type, "CREATE") == 0) {
-        const char *vals[8] = {c.template, p_txt, t_txt, c_txt,
+        const char *vals[8] = {c.template,
+                               p_txt,
+                               t_txt,
+                               c_txt,
                                dr != NULL && strcmp(dr, "true") == 0 ? "1" : "0",
-                               cJSON_IsString(d) ? d->valuestring : NULL, c.id, s.stack_id};
+                               cJSON_IsString(d) ? d->valuestring : NULL,
+                               c.id,
+                               s.stack_id};
         exec_bind("UPDATE cfn_stacks SET template = ?1, params = ?2, tags = ?3, capabilities = ?4,"
-                  " disable_rollback = ?5, description = ?6, change_set_id = ?7, status = 'CREATE_IN_PROGRESS',"
-                  " reason = 'User Initiated' WHERE stack_id = ?8", vals, 8);
-        event_add(req->account, req->region, s.stack_id, s.name, s.name, s.stack_id, "AWS::CloudFormation::Stack",
-                  "CREATE_IN_PROGRESS", "User Initiated", NULL);
+                  " disable_rollback = ?5, description = ?6, change_set_id = ?7, status = "
+                  "'CREATE_IN_PROGRESS',"
+                  " reason = 'User Initiated' WHERE stack_id = ?8",
+                  vals, 8);
+        event_add(req->account, req->region, s.stack_id, s.name, s.name, s.stack_id,
+                  "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated", NULL);
         job_push(JOB_CREATE, req->account, req->region, s.stack_id);
     } else {
-        const char *vals[7] = {c.template, p_txt, t_txt, c_txt, dr != NULL && strcmp(dr, "true") == 0 ? "1" : "0",
-                               c.id, s.stack_id};
-        exec_bind("UPDATE cfn_stacks SET new_template = ?1, new_params = ?2, new_tags = ?3, new_capabilities = ?4,"
+        const char *vals[7] = {
+            c.template, p_txt,     t_txt, c_txt, dr != NULL && strcmp(dr, "true") == 0 ? "1" : "0",
+            c.id,       s.stack_id};
+        exec_bind("UPDATE cfn_stacks SET new_template = ?1, new_params = ?2, new_tags = ?3, "
+                  "new_capabilities = ?4,"
                   " disable_rollback = ?5, change_set_id = ?6, status = 'UPDATE_IN_PROGRESS',"
-                  " reason = 'User Initiated' WHERE stack_id = ?7", vals, 7);
+                  " reason = 'User Initiated' WHERE stack_id = ?7",
+                  vals, 7);
         job_push(JOB_UPDATE, req->account, req->region, s.stack_id);
     }
     {
         const char *vals[2] = {c.id, s.stack_id};
-        exec_bind("UPDATE cfn_changesets SET exec_status = 'EXECUTE_IN_PROGRESS' WHERE id = ?1", vals, 1);
+        exec_bind("UPDATE cfn_changesets SET exec_status = 'EXECUTE_IN_PROGRESS' WHERE id = ?1",
+                  vals, 1);
         exec_bind("DELETE FROM cfn_changesets WHERE stack_id = ?2 AND id != ?1", vals, 2);
     }
     emu_resp_query(req, resp, NULL);
@@ -3177,7 +3356,8 @@ static void cfn_delete_change_set(struct emu_request *req, struct emu_response *
     }
     if (strcmp(c.exec_status, "EXECUTE_IN_PROGRESS") == 0) {
         emu_fail(resp, CFN_INVALID_CHANGE_SET_STATUS,
-                 "ChangeSet [%s] cannot be deleted in its current execution status of [%s]", c.id, c.exec_status);
+                 "ChangeSet [%s] cannot be deleted in its current execution status of [%s]", c.id,
+                 c.exec_status);
         cs_release(&c);
         return;
     }
@@ -3235,7 +3415,8 @@ static void cfn_cancel_update_stack(struct emu_request *req, struct emu_response
         return;
     }
     if (strcmp(s.status, "UPDATE_IN_PROGRESS") != 0) {
-        emu_fail(resp, CFN_VALIDATION_ERROR, "CancelUpdateStack cannot be called from current stack status");
+        emu_fail(resp, CFN_VALIDATION_ERROR,
+                 "CancelUpdateStack cannot be called from current stack status");
         stack_row_release(&s);
         return;
     }
@@ -3250,8 +3431,9 @@ static void cfn_list_exports(struct emu_request *req, struct emu_response *resp)
 {
     cJSON *doc = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(doc, "Exports");
-    sqlite3_stmt *st = emu_stmt("SELECT name, value, stack_id FROM cfn_exports WHERE account = ?1 AND region = ?2"
-                                " ORDER BY name");
+    sqlite3_stmt *st =
+        emu_stmt("SELECT name, value, stack_id FROM cfn_exports WHERE account = ?1 AND region = ?2"
+                 " ORDER BY name");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);

@@ -40,8 +40,9 @@ static void setup(void)
     g_tmpl = cJSON_Parse(base_tmpl);
     ck_assert_ptr_nonnull(g_tmpl);
     ck_assert_int_eq(cfn_params_resolve(g_tmpl, NULL, NULL, &params, err, sizeof(err)), 0);
-    g_res = cJSON_Parse("{\"Q\":{\"ref\":\"https://sqs/q1\",\"attrs\":{\"Arn\":\"arn:aws:sqs:us-east-1:1:q1\","
-                        "\"QueueName\":\"q1\"}}}");
+    g_res = cJSON_Parse(
+        "{\"Q\":{\"ref\":\"https://sqs/q1\",\"attrs\":{\"Arn\":\"arn:aws:sqs:us-east-1:1:q1\","
+        "\"QueueName\":\"q1\"}}}");
     g_exports = cJSON_Parse("{\"shared-vpc\":\"vpc-123\"}");
     memset(&g_ctx, 0, sizeof(g_ctx));
     g_ctx.account = "123456789012";
@@ -107,10 +108,12 @@ START_TEST(test_pseudo)
     expect_eval("{\"Ref\":\"AWS::AccountId\"}", "\"123456789012\"");
     expect_eval("{\"Ref\":\"AWS::Region\"}", "\"eu-west-1\"");
     expect_eval("{\"Ref\":\"AWS::StackName\"}", "\"st\"");
-    expect_eval("{\"Ref\":\"AWS::StackId\"}", "\"arn:aws:cloudformation:eu-west-1:123456789012:stack/st/id\"");
+    expect_eval("{\"Ref\":\"AWS::StackId\"}",
+                "\"arn:aws:cloudformation:eu-west-1:123456789012:stack/st/id\"");
     expect_eval("{\"Ref\":\"AWS::Partition\"}", "\"aws\"");
     expect_eval("{\"Ref\":\"AWS::URLSuffix\"}", "\"amazonaws.com\"");
-    expect_eval("{\"a\":1,\"b\":{\"Ref\":\"AWS::NoValue\"},\"c\":[1,{\"Ref\":\"AWS::NoValue\"}]}", "{\"a\":1,\"c\":[1]}");
+    expect_eval("{\"a\":1,\"b\":{\"Ref\":\"AWS::NoValue\"},\"c\":[1,{\"Ref\":\"AWS::NoValue\"}]}",
+                "{\"a\":1,\"c\":[1]}");
 }
 END_TEST
 
@@ -134,9 +137,12 @@ END_TEST
 
 START_TEST(test_sub)
 {
-    expect_eval("{\"Fn::Sub\":\"${AWS::StackName}-${Env}-${Q.QueueName}-${!Literal}\"}", "\"st-dev-q1-${Literal}\"");
-    expect_eval("{\"Fn::Sub\":[\"${x}/${Env}\",{\"x\":{\"Ref\":\"AWS::Region\"}}]}", "\"eu-west-1/dev\"");
-    expect_eval("{\"Fn::Sub\":\"arn:aws:logs:${AWS::Region}:*:*\"}", "\"arn:aws:logs:eu-west-1:*:*\"");
+    expect_eval("{\"Fn::Sub\":\"${AWS::StackName}-${Env}-${Q.QueueName}-${!Literal}\"}",
+                "\"st-dev-q1-${Literal}\"");
+    expect_eval("{\"Fn::Sub\":[\"${x}/${Env}\",{\"x\":{\"Ref\":\"AWS::Region\"}}]}",
+                "\"eu-west-1/dev\"");
+    expect_eval("{\"Fn::Sub\":\"arn:aws:logs:${AWS::Region}:*:*\"}",
+                "\"arn:aws:logs:eu-west-1:*:*\"");
     expect_eval_err("{\"Fn::Sub\":\"${Missing}\"}", "Missing");
 }
 END_TEST
@@ -156,7 +162,8 @@ START_TEST(test_base64_getazs)
     expect_eval("{\"Fn::Base64\":\"hello\"}", "\"aGVsbG8=\"");
     expect_eval("{\"Fn::Base64\":{\"Fn::Sub\":\"${Env}!\"}}", "\"ZGV2IQ==\"");
     expect_eval("{\"Fn::GetAZs\":\"\"}", "[\"eu-west-1a\",\"eu-west-1b\",\"eu-west-1c\"]");
-    expect_eval("{\"Fn::Select\":[0,{\"Fn::GetAZs\":{\"Ref\":\"AWS::Region\"}}]}", "\"eu-west-1a\"");
+    expect_eval("{\"Fn::Select\":[0,{\"Fn::GetAZs\":{\"Ref\":\"AWS::Region\"}}]}",
+                "\"eu-west-1a\"");
 }
 END_TEST
 
@@ -164,7 +171,8 @@ START_TEST(test_findinmap_import)
 {
     expect_eval("{\"Fn::FindInMap\":[\"M\",{\"Ref\":\"Env\"},\"Size\"]}", "\"small\"");
     expect_eval("{\"Fn::FindInMap\":[\"M\",\"dev\",\"N\"]}", "2");
-    expect_eval_err("{\"Fn::FindInMap\":[\"M\",\"qa\",\"Size\"]}", "Unable to get mapping for M::qa::Size");
+    expect_eval_err("{\"Fn::FindInMap\":[\"M\",\"qa\",\"Size\"]}",
+                    "Unable to get mapping for M::qa::Size");
     expect_eval("{\"Fn::ImportValue\":\"shared-vpc\"}", "\"vpc-123\"");
     expect_eval_err("{\"Fn::ImportValue\":\"nope\"}", "No export named nope found.");
 }
@@ -197,12 +205,14 @@ START_TEST(test_parameters)
 {
     char err[512];
     cJSON *out = NULL;
-    cJSON *t = cJSON_Parse("{\"Parameters\":{"
-                           "\"S\":{\"Type\":\"String\",\"AllowedValues\":[\"a\",\"b\"]},"
-                           "\"P\":{\"Type\":\"String\",\"Default\":\"abc\",\"AllowedPattern\":\"[a-z]+\",\"MinLength\":2,\"MaxLength\":4},"
-                           "\"N\":{\"Type\":\"Number\",\"Default\":5,\"MinValue\":1,\"MaxValue\":10},"
-                           "\"Secret\":{\"Type\":\"String\",\"NoEcho\":true,\"Default\":\"x\"}},"
-                           "\"Resources\":{\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}");
+    cJSON *t =
+        cJSON_Parse("{\"Parameters\":{"
+                    "\"S\":{\"Type\":\"String\",\"AllowedValues\":[\"a\",\"b\"]},"
+                    "\"P\":{\"Type\":\"String\",\"Default\":\"abc\",\"AllowedPattern\":\"[a-z]+\","
+                    "\"MinLength\":2,\"MaxLength\":4},"
+                    "\"N\":{\"Type\":\"Number\",\"Default\":5,\"MinValue\":1,\"MaxValue\":10},"
+                    "\"Secret\":{\"Type\":\"String\",\"NoEcho\":true,\"Default\":\"x\"}},"
+                    "\"Resources\":{\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}");
     cJSON *given = cJSON_Parse("{\"S\":\"a\"}");
     ck_assert_int_eq(cfn_params_resolve(t, given, NULL, &out, err, sizeof(err)), 0);
     ck_assert_str_eq(cJSON_GetObjectItem(out, "P")->valuestring, "abc");
@@ -257,20 +267,31 @@ START_TEST(test_validation)
 {
     char err[512];
     ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":"
-                               "{\"DisplayName\":{\"Ref\":\"Ghost\"}}}}}", err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "Template format error: Unresolved resource dependencies [Ghost] in the Resources block of the template");
-    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Type\":\"X::Y\",\"DependsOn\":\"B\"},"
-                               "\"B\":{\"Type\":\"X::Y\",\"Properties\":{\"p\":{\"Fn::GetAtt\":[\"A\",\"Arn\"]}}}}}",
-                               err, sizeof(err)), -1);
+                               "{\"DisplayName\":{\"Ref\":\"Ghost\"}}}}}",
+                               err, sizeof(err)),
+                     -1);
+    ck_assert_str_eq(err, "Template format error: Unresolved resource dependencies [Ghost] in the "
+                          "Resources block of the template");
+    ck_assert_int_eq(
+        check_msg(
+            "{\"Resources\":{\"A\":{\"Type\":\"X::Y\",\"DependsOn\":\"B\"},"
+            "\"B\":{\"Type\":\"X::Y\",\"Properties\":{\"p\":{\"Fn::GetAtt\":[\"A\",\"Arn\"]}}}}}",
+            err, sizeof(err)),
+        -1);
     ck_assert_str_eq(err, "Circular dependency between resources: [A, B]");
     ck_assert_int_eq(check_msg("{\"Resources\":{}}", err, sizeof(err)), -1);
     ck_assert_str_eq(err, "Template format error: At least one Resources member must be defined.");
-    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Properties\":{}}}}", err, sizeof(err)), -1);
+    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Properties\":{}}}}", err, sizeof(err)),
+                     -1);
     ck_assert_msg(strstr(err, "Type member") != NULL, "%s", err);
-    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Type\":\"X\"}},\"Bogus\":1}", err, sizeof(err)), -1);
-    ck_assert_msg(strstr(err, "Invalid template property or properties [Bogus]") != NULL, "%s", err);
-    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Type\":\"X\"}},\"Outputs\":{\"O\":{\"Value\":{\"Ref\":\"Nope\"}}}}",
-                               err, sizeof(err)), -1);
+    ck_assert_int_eq(
+        check_msg("{\"Resources\":{\"A\":{\"Type\":\"X\"}},\"Bogus\":1}", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "Invalid template property or properties [Bogus]") != NULL, "%s",
+                  err);
+    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Type\":\"X\"}},\"Outputs\":{\"O\":{"
+                               "\"Value\":{\"Ref\":\"Nope\"}}}}",
+                               err, sizeof(err)),
+                     -1);
     ck_assert_msg(strstr(err, "in the Outputs block") != NULL, "%s", err);
     ck_assert_int_eq(check_msg("{\"Resources\":", err, sizeof(err)), -2);
     ck_assert_msg(strstr(err, "Template format error") != NULL, "%s", err);
@@ -280,9 +301,10 @@ END_TEST
 START_TEST(test_order)
 {
     char err[512];
-    const char *j = "{\"Resources\":{\"C\":{\"Type\":\"X\",\"Properties\":{\"a\":{\"Fn::Sub\":\"${B.Arn}\"}}},"
-                    "\"B\":{\"Type\":\"X\",\"Properties\":{\"a\":{\"Ref\":\"A\"}}},"
-                    "\"A\":{\"Type\":\"X\"},\"D\":{\"Type\":\"X\",\"DependsOn\":[\"C\"]}}}";
+    const char *j =
+        "{\"Resources\":{\"C\":{\"Type\":\"X\",\"Properties\":{\"a\":{\"Fn::Sub\":\"${B.Arn}\"}}},"
+        "\"B\":{\"Type\":\"X\",\"Properties\":{\"a\":{\"Ref\":\"A\"}}},"
+        "\"A\":{\"Type\":\"X\"},\"D\":{\"Type\":\"X\",\"DependsOn\":[\"C\"]}}}";
     cJSON *t = cfn_template_parse(j, strlen(j), err, sizeof(err));
     struct cfn_ctx c;
     cJSON *order;
@@ -330,7 +352,8 @@ START_TEST(test_yaml)
     const cJSON *p;
     char *s;
     ck_assert_msg(t != NULL, "%s", err);
-    p = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "Resources"), "R"), "Properties");
+    p = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "Resources"), "R"),
+                            "Properties");
     s = cJSON_PrintUnformatted(p);
     ck_assert_msg(strstr(s, "\"A\":{\"Ref\":\"Env\"}") != NULL, "%s", s);
     ck_assert_msg(strstr(s, "\"B\":{\"Fn::GetAtt\":[\"Q\",\"Arn\"]}") != NULL, "%s", s);
@@ -346,10 +369,14 @@ START_TEST(test_yaml)
         cJSON *v = cfn_eval(&g_ctx, p);
         ck_assert_msg(v != NULL, "%s", g_ctx.err);
         s = cJSON_PrintUnformatted(v);
-        ck_assert_msg(strstr(s, "\"A\":\"dev\",\"B\":\"arn:aws:sqs:us-east-1:1:q1\",\"C\":\"eu-west-1-x\","
-                                "\"D\":\"a:dev\",\"E\":\"p\",\"F\":\"eA==\",\"G\":\"true\",\"H\":\"small\"") != NULL,
-                      "%s", s);
-        ck_assert_msg(strstr(s, "\"O\":[\"eu-west-1a\",\"eu-west-1b\",\"eu-west-1c\"],\"P\":\"vpc-123\",\"Q\":\"true\"") != NULL,
+        ck_assert_msg(
+            strstr(s,
+                   "\"A\":\"dev\",\"B\":\"arn:aws:sqs:us-east-1:1:q1\",\"C\":\"eu-west-1-x\","
+                   "\"D\":\"a:dev\",\"E\":\"p\",\"F\":\"eA==\",\"G\":\"true\",\"H\":\"small\"") !=
+                NULL,
+            "%s", s);
+        ck_assert_msg(strstr(s, "\"O\":[\"eu-west-1a\",\"eu-west-1b\",\"eu-west-1c\"],\"P\":\"vpc-"
+                                "123\",\"Q\":\"true\"") != NULL,
                       "%s", s);
         free(s);
         cJSON_Delete(v);
@@ -368,12 +395,14 @@ START_TEST(test_physical_names)
     ck_assert_int_eq(strncmp(out, "my-stack-mybucket-", 18), 0);
     ck_assert_uint_eq(strlen(out), 18 + 13);
     for (i = 18; out[i]; i++) {
-        ck_assert_msg((out[i] >= 'a' && out[i] <= 'z') || (out[i] >= '0' && out[i] <= '9'), "%s", out);
+        ck_assert_msg((out[i] >= 'a' && out[i] <= 'z') || (out[i] >= '0' && out[i] <= '9'), "%s",
+                      out);
     }
     cfn_physical_name("cd-example-dev-r", "IamRoleLambda", 64, 0, out, sizeof(out));
     ck_assert_int_eq(strncmp(out, "cd-example-dev-r-IamRoleLambda-", 31), 0);
     for (i = 31; out[i]; i++) {
-        ck_assert_msg((out[i] >= 'A' && out[i] <= 'Z') || (out[i] >= '0' && out[i] <= '9'), "%s", out);
+        ck_assert_msg((out[i] >= 'A' && out[i] <= 'Z') || (out[i] >= '0' && out[i] <= '9'), "%s",
+                      out);
     }
     /* long names are truncated to the service's limit, keeping the suffix */
     memset(stack, 's', 100);

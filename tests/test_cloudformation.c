@@ -59,8 +59,8 @@ static void enc(char **buf, size_t *len, size_t *cap, const char *s)
             *cap = *cap * 2 + 64;
             *buf = realloc(*buf, *cap);
         }
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
             (*buf)[(*len)++] = (char)c;
         } else {
             (*buf)[(*len)++] = '%';
@@ -86,7 +86,8 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s)
  * ending with NULL. Returns the status; *out gets the body (caller frees). */
 static long query(const char *service, const char *version, char **out, const char *action, ...)
 {
-    static const char *const hdr[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
+    static const char *const hdr[] = {
+        "Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
     char *buf = malloc(64);
     size_t len = 0, cap = 64;
     va_list ap;
@@ -198,7 +199,8 @@ static char *wait_stack(const char *stack)
     for (i = 0; i < 4000; i++) {
         char *st = stack_status(stack);
         size_t n = strlen(st);
-        if (n < 12 || strcmp(st + n - 12, "_IN_PROGRESS") != 0 || strcmp(st, "REVIEW_IN_PROGRESS") == 0) {
+        if (n < 12 || strcmp(st + n - 12, "_IN_PROGRESS") != 0 ||
+            strcmp(st, "REVIEW_IN_PROGRESS") == 0) {
             return st;
         }
         free(st);
@@ -236,7 +238,8 @@ static char *output(const char *stack, const char *key)
 static char *physical(const char *stack, const char *logical)
 {
     char *body = NULL, *out;
-    long st = CFN(&body, "DescribeStackResource", "StackName", stack, "LogicalResourceId", logical, NULL);
+    long st =
+        CFN(&body, "DescribeStackResource", "StackName", stack, "LogicalResourceId", logical, NULL);
     ck_assert_int_eq(st, 200);
     out = xml_get(body, "PhysicalResourceId");
     free(body);
@@ -247,19 +250,20 @@ static char *physical(const char *stack, const char *logical)
 static void create_stack(const char *name, const char *tmpl, int iam)
 {
     char *body = NULL;
-    long st = iam ? CFN(&body, "CreateStack", "StackName", name, "TemplateBody", tmpl, "Capabilities.member.1",
-                        "CAPABILITY_IAM", NULL)
+    long st = iam ? CFN(&body, "CreateStack", "StackName", name, "TemplateBody", tmpl,
+                        "Capabilities.member.1", "CAPABILITY_IAM", NULL)
                   : CFN(&body, "CreateStack", "StackName", name, "TemplateBody", tmpl, NULL);
     ck_assert_msg(st == 200, "CreateStack %s: %ld %s", name, st, body);
-    ck_assert_ptr_nonnull(strstr(body, "<CreateStackResult><StackId>arn:aws:cloudformation:us-east-1:"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<CreateStackResult><StackId>arn:aws:cloudformation:us-east-1:"));
     free(body);
 }
 
 static void update_stack(const char *name, const char *tmpl)
 {
     char *body = NULL;
-    long st = CFN(&body, "UpdateStack", "StackName", name, "TemplateBody", tmpl, "Capabilities.member.1",
-                  "CAPABILITY_IAM", NULL);
+    long st = CFN(&body, "UpdateStack", "StackName", name, "TemplateBody", tmpl,
+                  "Capabilities.member.1", "CAPABILITY_IAM", NULL);
     ck_assert_msg(st == 200, "UpdateStack %s: %ld %s", name, st, body);
     free(body);
 }
@@ -318,7 +322,8 @@ static char *world(void)
     }
     free(body);
     jcall("sqs", "AmazonSQS.ListQueues", "{}", &j);
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "QueueUrls")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "QueueUrls"))
+    {
         char vt[64];
         sqs_attr(it->valuestring, "VisibilityTimeout", vt, sizeof(vt));
         fprintf(f, "queue %s vt=%s\n", it->valuestring, vt);
@@ -326,21 +331,24 @@ static char *world(void)
     cJSON_Delete(j);
     j = NULL;
     jcall("events", "AWSEvents.ListRules", "{}", &j);
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "Rules")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "Rules"))
+    {
         fprintf(f, "rule %s\n", cJSON_GetObjectItem(it, "Name")->valuestring);
     }
     cJSON_Delete(j);
     rest("lambda", "GET", "/2015-03-31/functions", &body);
     j = cJSON_Parse(body);
     free(body);
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "Functions")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "Functions"))
+    {
         fprintf(f, "function %s\n", cJSON_GetObjectItem(it, "FunctionName")->valuestring);
     }
     cJSON_Delete(j);
     rest("apigateway", "GET", "/restapis", &body);
     j = cJSON_Parse(body);
     free(body);
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "item")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "item"))
+    {
         fprintf(f, "api %s\n", cJSON_GetObjectItem(it, "id")->valuestring);
     }
     cJSON_Delete(j);
@@ -363,12 +371,13 @@ START_TEST(test_create_stack)
     create_stack("ex", t, 1);
     /* IN_PROGRESS or already complete, never anything else */
     v = stack_status("ex");
-    ck_assert_msg(strcmp(v, "CREATE_IN_PROGRESS") == 0 || strcmp(v, "CREATE_COMPLETE") == 0, "%s", v);
+    ck_assert_msg(strcmp(v, "CREATE_IN_PROGRESS") == 0 || strcmp(v, "CREATE_COMPLETE") == 0, "%s",
+                  v);
     free(v);
     expect_status("ex", "CREATE_COMPLETE");
     /* a second stack of the same name */
-    st = CFN(&body, "CreateStack", "StackName", "ex", "TemplateBody", t, "Capabilities.member.1", "CAPABILITY_IAM",
-             NULL);
+    st = CFN(&body, "CreateStack", "StackName", "ex", "TemplateBody", t, "Capabilities.member.1",
+             "CAPABILITY_IAM", NULL);
     ck_assert_int_eq(st, 400);
     ck_assert_ptr_nonnull(strstr(body, "<Code>AlreadyExistsException</Code>"));
     ck_assert_ptr_nonnull(strstr(body, "Stack [ex] already exists"));
@@ -393,7 +402,8 @@ START_TEST(test_create_stack)
         free(url);
     }
     {
-        char *role = physical("ex", "IamRoleLambda"), *arn = output("ex", "IamRoleArnLambda"), want[300];
+        char *role = physical("ex", "IamRoleLambda"), *arn = output("ex", "IamRoleArnLambda"),
+             want[300];
         snprintf(want, sizeof(want), "arn:aws:iam::000000000000:role/%s", role);
         ck_assert_str_eq(arn, want);
         ck_assert_int_eq(IAM(&body, "ListRolePolicies", "RoleName", role, NULL), 200);
@@ -403,10 +413,13 @@ START_TEST(test_create_stack)
         free(arn);
     }
     /* bad template and bad name */
-    st = CFN(&body, "CreateStack", "StackName", "bad", "TemplateBody", "{\"Resources\":{\"A\":{\"Type\":\"AWS::SNS::Topic\","
-             "\"Properties\":{\"DisplayName\":{\"Ref\":\"Nope\"}}}}}", NULL);
+    st = CFN(&body, "CreateStack", "StackName", "bad", "TemplateBody",
+             "{\"Resources\":{\"A\":{\"Type\":\"AWS::SNS::Topic\","
+             "\"Properties\":{\"DisplayName\":{\"Ref\":\"Nope\"}}}}}",
+             NULL);
     ck_assert_int_eq(st, 400);
-    ck_assert_ptr_nonnull(strstr(body, "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template"));
+    ck_assert_ptr_nonnull(strstr(body, "Template format error: Unresolved resource dependencies "
+                                       "[Nope] in the Resources block of the template"));
     free(body);
     st = CFN(&body, "CreateStack", "StackName", "1bad", "TemplateBody", t, NULL);
     ck_assert_int_eq(st, 400);
@@ -425,20 +438,24 @@ START_TEST(test_template_url)
     ck_assert_int_eq(gr_request(&srv, "s3", "PUT", "/tmpl-bucket", NULL, NULL, 0, &r), 0);
     ck_assert_int_eq(r.status, 200);
     gr_resp_free(&r);
-    ck_assert_int_eq(gr_request(&srv, "s3", "PUT", "/tmpl-bucket/stack.json", plain, t, strlen(t), &r), 0);
+    ck_assert_int_eq(
+        gr_request(&srv, "s3", "PUT", "/tmpl-bucket/stack.json", plain, t, strlen(t), &r), 0);
     ck_assert_int_eq(r.status, 200);
     gr_resp_free(&r);
     /* path-style (what `cloudformation deploy --s3-bucket` sends) and virtual-host URLs */
     ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "url1", "TemplateURL",
-                         "https://s3.amazonaws.com/tmpl-bucket/stack.json", NULL), 200);
+                         "https://s3.amazonaws.com/tmpl-bucket/stack.json", NULL),
+                     200);
     free(body);
     ck_assert_int_eq(CFN(&body, "GetTemplateSummary", "TemplateURL",
-                         "https://tmpl-bucket.s3.us-east-1.amazonaws.com/stack.json", NULL), 200);
+                         "https://tmpl-bucket.s3.us-east-1.amazonaws.com/stack.json", NULL),
+                     200);
     ck_assert_ptr_nonnull(strstr(body, "<member>AWS::SNS::Topic</member>"));
     free(body);
     expect_status("url1", "CREATE_COMPLETE");
     ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "url2", "TemplateURL",
-                         "https://s3.amazonaws.com/tmpl-bucket/missing.json", NULL), 400);
+                         "https://s3.amazonaws.com/tmpl-bucket/missing.json", NULL),
+                     400);
     ck_assert_ptr_nonnull(strstr(body, "<Code>ValidationError</Code>"));
     free(body);
     ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "url3", NULL), 400);
@@ -455,12 +472,17 @@ START_TEST(test_describe_stacks)
     ck_assert_ptr_nonnull(strstr(body, "<Code>ValidationError</Code>"));
     ck_assert_ptr_nonnull(strstr(body, "<Message>Stack with id ghost does not exist</Message>"));
     free(body);
-    create_stack("d1", "{\"Description\":\"desc\",\"Parameters\":{\"P\":{\"Type\":\"String\",\"Default\":\"v\"}},"
-                       "\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
-                       "\"Outputs\":{\"O\":{\"Value\":{\"Ref\":\"P\"},\"Description\":\"d\"}}}", 0);
+    create_stack(
+        "d1",
+        "{\"Description\":\"desc\",\"Parameters\":{\"P\":{\"Type\":\"String\",\"Default\":\"v\"}},"
+        "\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
+        "\"Outputs\":{\"O\":{\"Value\":{\"Ref\":\"P\"},\"Description\":\"d\"}}}",
+        0);
     /* P has no value */
     CFN(&body, "CreateStack", "StackName", "d2", "TemplateBody",
-        "{\"Parameters\":{\"P\":{\"Type\":\"String\"}},\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", NULL);
+        "{\"Parameters\":{\"P\":{\"Type\":\"String\"}},\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::"
+        "Topic\"}}}",
+        NULL);
     ck_assert_ptr_nonnull(strstr(body, "Parameters: [P] must have values"));
     free(body);
     free(stack_status("d1"));
@@ -468,8 +490,10 @@ START_TEST(test_describe_stacks)
     ck_assert_int_eq(count(body, "<StackName>"), 1);
     free(body);
     CFN(&body, "CreateStack", "StackName", "d3", "TemplateBody",
-        "{\"Parameters\":{\"P\":{\"Type\":\"String\",\"NoEcho\":\"true\"}},\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}",
-        "Parameters.member.1.ParameterKey", "P", "Parameters.member.1.ParameterValue", "secret", NULL);
+        "{\"Parameters\":{\"P\":{\"Type\":\"String\",\"NoEcho\":\"true\"}},\"Resources\":{\"T\":{"
+        "\"Type\":\"AWS::SNS::Topic\"}}}",
+        "Parameters.member.1.ParameterKey", "P", "Parameters.member.1.ParameterValue", "secret",
+        NULL);
     free(body);
     expect_status("d3", "CREATE_COMPLETE");
     CFN(&body, "DescribeStacks", "StackName", "d3", NULL);
@@ -526,7 +550,10 @@ END_TEST
 START_TEST(test_describe_stack_events)
 {
     char *body = NULL;
-    create_stack("ev", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}", 0);
+    create_stack("ev",
+                 "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::"
+                 "Queue\"}}}",
+                 0);
     expect_status("ev", "CREATE_COMPLETE");
     ck_assert_int_eq(CFN(&body, "DescribeStackEvents", "StackName", "ev", NULL), 200);
     ck_assert_ptr_nonnull(strstr(body, "<DescribeStackEventsResult><StackEvents><member>"));
@@ -550,7 +577,10 @@ END_TEST
 START_TEST(test_describe_stack_resources)
 {
     char *body = NULL, *phys;
-    create_stack("r", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}", 0);
+    create_stack("r",
+                 "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::"
+                 "Queue\"}}}",
+                 0);
     expect_status("r", "CREATE_COMPLETE");
     CFN(&body, "DescribeStackResources", "StackName", "r", NULL);
     ck_assert_int_eq(count(body, "<ResourceStatus>CREATE_COMPLETE</ResourceStatus>"), 2);
@@ -564,9 +594,11 @@ START_TEST(test_describe_stack_resources)
     ck_assert_ptr_nonnull(strstr(body, "<StackName>r</StackName>"));
     free(body);
     free(phys);
-    ck_assert_int_eq(CFN(&body, "DescribeStackResource", "StackName", "r", "LogicalResourceId", "X", NULL), 400);
+    ck_assert_int_eq(
+        CFN(&body, "DescribeStackResource", "StackName", "r", "LogicalResourceId", "X", NULL), 400);
     free(body);
-    ck_assert_int_eq(CFN(&body, "DescribeStackResource", "StackName", "r", "LogicalResourceId", "Q", NULL), 200);
+    ck_assert_int_eq(
+        CFN(&body, "DescribeStackResource", "StackName", "r", "LogicalResourceId", "Q", NULL), 200);
     ck_assert_ptr_nonnull(strstr(body, "<StackResourceDetail>"));
     ck_assert_ptr_nonnull(strstr(body, "<LastUpdatedTimestamp>"));
     free(body);
@@ -576,7 +608,10 @@ END_TEST
 START_TEST(test_list_stack_resources)
 {
     char *body = NULL;
-    create_stack("lr", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}", 0);
+    create_stack("lr",
+                 "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::"
+                 "Queue\"}}}",
+                 0);
     expect_status("lr", "CREATE_COMPLETE");
     ck_assert_int_eq(CFN(&body, "ListStackResources", "StackName", "lr", NULL), 200);
     ck_assert_ptr_nonnull(strstr(body, "<StackResourceSummaries><member>"));
@@ -592,7 +627,9 @@ START_TEST(test_get_template)
     create_stack("gt", t, 0);
     ck_assert_int_eq(CFN(&body, "GetTemplate", "StackName", "gt", NULL), 200);
     got = xml_get(body, "TemplateBody");
-    ck_assert_str_eq(got, "{&quot;Resources&quot;:{&quot;T&quot;:{&quot;Type&quot;:&quot;AWS::SNS::Topic&quot;}}}");
+    ck_assert_str_eq(
+        got,
+        "{&quot;Resources&quot;:{&quot;T&quot;:{&quot;Type&quot;:&quot;AWS::SNS::Topic&quot;}}}");
     ck_assert_ptr_nonnull(strstr(body, "<StagesAvailable><member>Original</member>"));
     free(got);
     free(body);
@@ -603,8 +640,11 @@ START_TEST(test_get_template_summary)
 {
     char *t = fixture("yaml-intrinsics.yaml"), *body = NULL;
     ck_assert_int_eq(CFN(&body, "GetTemplateSummary", "TemplateBody", t, NULL), 200);
-    ck_assert_ptr_nonnull(strstr(body, "<Parameters><member><ParameterKey>Stage</ParameterKey><DefaultValue>dev</DefaultValue><ParameterType>String</ParameterType>"));
-    ck_assert_ptr_nonnull(strstr(body, "<AllowedValues><member>dev</member><member>prod</member></AllowedValues>"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<Parameters><member><ParameterKey>Stage</ParameterKey><DefaultValue>dev</"
+                     "DefaultValue><ParameterType>String</ParameterType>"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<AllowedValues><member>dev</member><member>prod</member></AllowedValues>"));
     ck_assert_ptr_nonnull(strstr(body, "<member>AWS::SNS::Topic</member>"));
     ck_assert_ptr_nonnull(strstr(body, "<Version>2010-09-09</Version>"));
     free(body);
@@ -621,12 +661,15 @@ START_TEST(test_validate_template)
 {
     char *t = fixture("v05-default.json"), *body = NULL;
     ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody", t, NULL), 200);
-    ck_assert_ptr_nonnull(strstr(body, "<Capabilities><member>CAPABILITY_IAM</member></Capabilities>"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<Capabilities><member>CAPABILITY_IAM</member></Capabilities>"));
     ck_assert_ptr_nonnull(strstr(body, "<Description>"));
     free(body);
     ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody",
-                         "{\"Resources\":{\"A\":{\"Type\":\"X\",\"DependsOn\":\"B\"},\"B\":{\"Type\":\"X\",\"DependsOn\":\"A\"}}}",
-                         NULL), 400);
+                         "{\"Resources\":{\"A\":{\"Type\":\"X\",\"DependsOn\":\"B\"},\"B\":{"
+                         "\"Type\":\"X\",\"DependsOn\":\"A\"}}}",
+                         NULL),
+                     400);
     ck_assert_ptr_nonnull(strstr(body, "Circular dependency between resources: [A, B]"));
     free(body);
     ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody", "Resources: [", NULL), 400);
@@ -639,12 +682,16 @@ END_TEST
 START_TEST(test_update_stack)
 {
     char *body = NULL, *t1, *t2, *oldarn, *newarn, *url1, *url2, vt[32];
-    const char *v1 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"one\"}},"
-                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":30}}},"
-                     "\"Outputs\":{\"T\":{\"Value\":{\"Ref\":\"T\"}},\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
-    const char *v2 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"two\"}},"
-                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":45}}},"
-                     "\"Outputs\":{\"T\":{\"Value\":{\"Ref\":\"T\"}},\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+    const char *v1 =
+        "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"one\"}"
+        "},"
+        "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":30}}},"
+        "\"Outputs\":{\"T\":{\"Value\":{\"Ref\":\"T\"}},\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+    const char *v2 =
+        "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"two\"}"
+        "},"
+        "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":45}}},"
+        "\"Outputs\":{\"T\":{\"Value\":{\"Ref\":\"T\"}},\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
     (void)t1;
     (void)t2;
     ck_assert_int_eq(CFN(&body, "UpdateStack", "StackName", "u", "TemplateBody", v1, NULL), 400);
@@ -672,7 +719,8 @@ START_TEST(test_update_stack)
     free(body);
     CFN(&body, "DescribeStackEvents", "StackName", "u", NULL);
     ck_assert_ptr_nonnull(strstr(body, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
-    ck_assert_ptr_nonnull(strstr(body, "Requested update requires the creation of a new physical resource"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "Requested update requires the creation of a new physical resource"));
     free(body);
     /* parameters: UsePreviousTemplate with a new parameter value */
     free(oldarn);
@@ -691,15 +739,17 @@ START_TEST(test_update_in_progress)
     /* a stack with many resources stays in progress long enough to be seen */
     off += (size_t)snprintf(tmpl + off, sizeof(tmpl) - off, "{\"Resources\":{");
     for (i = 0; i < 30; i++) {
-        off += (size_t)snprintf(tmpl + off, sizeof(tmpl) - off, "%s\"L%d\":{\"Type\":\"AWS::Logs::LogGroup\"}",
-                                i ? "," : "", i);
+        off += (size_t)snprintf(tmpl + off, sizeof(tmpl) - off,
+                                "%s\"L%d\":{\"Type\":\"AWS::Logs::LogGroup\"}", i ? "," : "", i);
     }
     snprintf(tmpl + off, sizeof(tmpl) - off, "}}");
     create_stack("ip", tmpl, 0);
     for (i = 0; i < 200; i++) {
         long st = CFN(&body, "UpdateStack", "StackName", "ip", "TemplateBody", tmpl, NULL);
-        if (st == 400 && strstr(body, "is in CREATE_IN_PROGRESS state and can not be updated.") != NULL) {
-            ck_assert_ptr_nonnull(strstr(body, "<Message>Stack:arn:aws:cloudformation:us-east-1:000000000000:stack/ip/"));
+        if (st == 400 &&
+            strstr(body, "is in CREATE_IN_PROGRESS state and can not be updated.") != NULL) {
+            ck_assert_ptr_nonnull(strstr(
+                body, "<Message>Stack:arn:aws:cloudformation:us-east-1:000000000000:stack/ip/"));
             saw = 1;
         }
         free(body);
@@ -771,14 +821,20 @@ END_TEST
 START_TEST(test_change_sets)
 {
     char *body = NULL, *id, *cs2;
-    const char *v1 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}";
-    const char *v2 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"DisplayName\":\"d\"}},"
-                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"QueueName\":\"named\"}},"
-                     "\"B\":{\"Type\":\"AWS::S3::Bucket\"}}}";
-    ck_assert_int_eq(CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c1", "ChangeSetType", "CREATE",
-                         "TemplateBody", v1, NULL), 200);
+    const char *v1 = "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::"
+                     "SQS::Queue\"}}}";
+    const char *v2 =
+        "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"DisplayName\":\"d\"}"
+        "},"
+        "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"QueueName\":\"named\"}},"
+        "\"B\":{\"Type\":\"AWS::S3::Bucket\"}}}";
+    ck_assert_int_eq(CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c1",
+                         "ChangeSetType", "CREATE", "TemplateBody", v1, NULL),
+                     200);
     id = xml_get(body, "Id");
-    ck_assert_msg(strncmp(id, "arn:aws:cloudformation:us-east-1:000000000000:changeSet/c1/", 58) == 0, "%s", id);
+    ck_assert_msg(strncmp(id, "arn:aws:cloudformation:us-east-1:000000000000:changeSet/c1/", 58) ==
+                      0,
+                  "%s", id);
     free(body);
     /* the stack exists in REVIEW_IN_PROGRESS */
     expect_status("cs", "REVIEW_IN_PROGRESS");
@@ -791,23 +847,28 @@ START_TEST(test_change_sets)
     ck_assert_ptr_nonnull(strstr(body, "<Summaries><member>"));
     ck_assert_ptr_nonnull(strstr(body, "<ChangeSetName>c1</ChangeSetName>"));
     free(body);
-    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c1", "StackName", "cs", NULL), 200);
+    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c1", "StackName", "cs", NULL),
+                     200);
     free(body);
     expect_status("cs", "CREATE_COMPLETE");
     CFN(&body, "DescribeChangeSet", "ChangeSetName", id, NULL);
     ck_assert_ptr_nonnull(strstr(body, "<ExecutionStatus>EXECUTE_COMPLETE</ExecutionStatus>"));
     free(body);
     /* an UPDATE change set: Modify (in place), Modify (replacement), Add */
-    ck_assert_int_eq(CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c2", "TemplateBody", v2,
-                         NULL), 200);
+    ck_assert_int_eq(CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c2",
+                         "TemplateBody", v2, NULL),
+                     200);
     cs2 = xml_get(body, "Id");
     free(body);
     CFN(&body, "DescribeChangeSet", "ChangeSetName", "c2", "StackName", "cs", NULL);
-    ck_assert_ptr_nonnull(strstr(body, "<Action>Modify</Action><LogicalResourceId>T</LogicalResourceId>"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<Action>Modify</Action><LogicalResourceId>T</LogicalResourceId>"));
     ck_assert_ptr_nonnull(strstr(body, "<Replacement>False</Replacement>"));
-    ck_assert_ptr_nonnull(strstr(body, "<Action>Modify</Action><LogicalResourceId>Q</LogicalResourceId>"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<Action>Modify</Action><LogicalResourceId>Q</LogicalResourceId>"));
     ck_assert_ptr_nonnull(strstr(body, "<Replacement>True</Replacement>"));
-    ck_assert_ptr_nonnull(strstr(body, "<Action>Add</Action><LogicalResourceId>B</LogicalResourceId>"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<Action>Add</Action><LogicalResourceId>B</LogicalResourceId>"));
     ck_assert_ptr_nonnull(strstr(body, "<RequiresRecreation>Always</RequiresRecreation>"));
     free(body);
     /* delete it; a Remove change set; an empty change set FAILS */
@@ -820,19 +881,24 @@ START_TEST(test_change_sets)
         "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", NULL);
     free(body);
     CFN(&body, "DescribeChangeSet", "ChangeSetName", "c3", "StackName", "cs", NULL);
-    ck_assert_ptr_nonnull(strstr(body, "<Action>Remove</Action><LogicalResourceId>Q</LogicalResourceId>"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<Action>Remove</Action><LogicalResourceId>Q</LogicalResourceId>"));
     free(body);
-    CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c4", "TemplateBody", v1, NULL);
+    CFN(&body, "CreateChangeSet", "StackName", "cs", "ChangeSetName", "c4", "TemplateBody", v1,
+        NULL);
     free(body);
     CFN(&body, "DescribeChangeSet", "ChangeSetName", "c4", "StackName", "cs", NULL);
     ck_assert_ptr_nonnull(strstr(body, "<Status>FAILED</Status>"));
-    ck_assert_ptr_nonnull(strstr(body, "The submitted information didn&apos;t contain changes. Submit different information to create a change set."));
+    ck_assert_ptr_nonnull(strstr(body, "The submitted information didn&apos;t contain changes. "
+                                       "Submit different information to create a change set."));
     free(body);
-    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c4", "StackName", "cs", NULL), 400);
+    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c4", "StackName", "cs", NULL),
+                     400);
     ck_assert_ptr_nonnull(strstr(body, "<Code>InvalidChangeSetStatus</Code>"));
     free(body);
     /* execute the Remove one */
-    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c3", "StackName", "cs", NULL), 200);
+    ck_assert_int_eq(CFN(&body, "ExecuteChangeSet", "ChangeSetName", "c3", "StackName", "cs", NULL),
+                     200);
     free(body);
     expect_status("cs", "UPDATE_COMPLETE");
     CFN(&body, "ListStackResources", "StackName", "cs", NULL);
@@ -849,7 +915,8 @@ START_TEST(test_cancel_update_stack)
     create_stack("cu", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", 0);
     expect_status("cu", "CREATE_COMPLETE");
     ck_assert_int_eq(CFN(&body, "CancelUpdateStack", "StackName", "cu", NULL), 400);
-    ck_assert_ptr_nonnull(strstr(body, "CancelUpdateStack cannot be called from current stack status"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "CancelUpdateStack cannot be called from current stack status"));
     free(body);
     ck_assert_int_eq(CFN(&body, "CancelUpdateStack", "StackName", "zz", NULL), 400);
     free(body);
@@ -859,16 +926,23 @@ END_TEST
 START_TEST(test_list_exports)
 {
     char *body = NULL;
-    create_stack("ex1", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
-                        "\"Outputs\":{\"A\":{\"Value\":{\"Ref\":\"T\"},\"Export\":{\"Name\":{\"Fn::Sub\":\"${AWS::StackName}-topic\"}}}}}", 0);
+    create_stack("ex1",
+                 "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
+                 "\"Outputs\":{\"A\":{\"Value\":{\"Ref\":\"T\"},\"Export\":{\"Name\":{\"Fn::Sub\":"
+                 "\"${AWS::StackName}-topic\"}}}}}",
+                 0);
     expect_status("ex1", "CREATE_COMPLETE");
     CFN(&body, "ListExports", NULL);
-    ck_assert_ptr_nonnull(strstr(body, "<Exports><member><ExportingStackId>arn:aws:cloudformation:"));
-    ck_assert_ptr_nonnull(strstr(body, "<Name>ex1-topic</Name><Value>arn:aws:sns:us-east-1:000000000000:ex1-T-"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<Exports><member><ExportingStackId>arn:aws:cloudformation:"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<Name>ex1-topic</Name><Value>arn:aws:sns:us-east-1:000000000000:ex1-T-"));
     free(body);
     /* Fn::ImportValue from another stack */
-    create_stack("ex2", "{\"Resources\":{\"Q\":{\"Type\":\"AWS::SQS::Queue\"}},"
-                        "\"Outputs\":{\"I\":{\"Value\":{\"Fn::ImportValue\":\"ex1-topic\"}}}}", 0);
+    create_stack("ex2",
+                 "{\"Resources\":{\"Q\":{\"Type\":\"AWS::SQS::Queue\"}},"
+                 "\"Outputs\":{\"I\":{\"Value\":{\"Fn::ImportValue\":\"ex1-topic\"}}}}",
+                 0);
     expect_status("ex2", "CREATE_COMPLETE");
     {
         char *v = output("ex2", "I");
@@ -876,13 +950,16 @@ START_TEST(test_list_exports)
         free(v);
     }
     /* a second export of the same name fails the stack */
-    create_stack("ex3", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
-                        "\"Outputs\":{\"A\":{\"Value\":\"x\",\"Export\":{\"Name\":\"ex1-topic\"}}}}", 0);
+    create_stack("ex3",
+                 "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}},"
+                 "\"Outputs\":{\"A\":{\"Value\":\"x\",\"Export\":{\"Name\":\"ex1-topic\"}}}}",
+                 0);
     expect_status("ex3", "ROLLBACK_COMPLETE");
     CFN(&body, "DescribeStacks", "StackName", "ex3", NULL);
     free(body);
     CFN(&body, "DescribeStackEvents", "StackName", "ex3", NULL);
-    ck_assert_ptr_nonnull(strstr(body, "Export with name ex1-topic is already exported by stack ex1"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "Export with name ex1-topic is already exported by stack ex1"));
     free(body);
     /* deleting the exporter removes the export */
     CFN(&body, "DeleteStack", "StackName", "ex1", NULL);
@@ -941,7 +1018,8 @@ START_TEST(test_all_resource_types)
         char url[512];
         snprintf(url, sizeof(url), "/_aws/execute-api/%s/dev/hello", v);
         ck_assert_int_eq(gr_request_unsigned(&srv, "GET", url, NULL, NULL, 0, &r), 0);
-        ck_assert_msg(r.status == 200 && strstr(r.body, "\"stage\":\"dev\"") != NULL, "%ld %s", r.status, r.body);
+        ck_assert_msg(r.status == 200 && strstr(r.body, "\"stage\":\"dev\"") != NULL, "%ld %s",
+                      r.status, r.body);
         gr_resp_free(&r);
     }
     snprintf(path, sizeof(path), "/restapis/%s/stages/dev", v);
@@ -970,7 +1048,8 @@ START_TEST(test_all_resource_types)
         cJSON *j = NULL;
         snprintf(b, sizeof(b), "{\"Name\":\"%s\"}", v);
         ck_assert_int_eq(jcall("events", "AWSEvents.DescribeRule", b, &j), 200);
-        ck_assert_str_eq(cJSON_GetObjectItem(j, "ScheduleExpression")->valuestring, "rate(5 minutes)");
+        ck_assert_str_eq(cJSON_GetObjectItem(j, "ScheduleExpression")->valuestring,
+                         "rate(5 minutes)");
         cJSON_Delete(j);
         j = NULL;
         snprintf(b, sizeof(b), "{\"Rule\":\"%s\"}", v);
@@ -991,7 +1070,8 @@ START_TEST(test_all_resource_types)
     ck_assert_ptr_nonnull(strstr(v, "/stream/"));
     free(v);
     v = output("all", "LogsArn");
-    ck_assert_msg(strncmp(v, "arn:aws:logs:us-east-1:000000000000:log-group:all-Logs-", 55) == 0, "%s", v);
+    ck_assert_msg(strncmp(v, "arn:aws:logs:us-east-1:000000000000:log-group:all-Logs-", 55) == 0,
+                  "%s", v);
     free(v);
     /* and everything goes away with the stack */
     {
@@ -1010,19 +1090,21 @@ END_TEST
 
 START_TEST(test_update_all_types)
 {
-    char *t = fixture("all-types.yaml"), *body = NULL, *fn1, *fn2, *alias1, *alias2, *api, *url, *rule, path[1024];
+    char *t = fixture("all-types.yaml"), *body = NULL, *fn1, *fn2, *alias1, *alias2, *api, *url,
+         *rule, path[1024];
     char vt[32];
     long st;
     create_stack("up", t, 1);
     expect_status("up", "CREATE_COMPLETE");
     fn1 = physical("up", "Fn");
     alias1 = physical("up", "Alias");
-    st = CFN(&body, "UpdateStack", "StackName", "up", "UsePreviousTemplate", "true", "Capabilities.member.1",
-             "CAPABILITY_IAM", "Parameters.member.1.ParameterKey", "Stage", "Parameters.member.1.ParameterValue", "prod",
-             "Parameters.member.2.ParameterKey", "Greeting", "Parameters.member.2.ParameterValue", "bonjour",
-             "Parameters.member.3.ParameterKey", "Visibility", "Parameters.member.3.ParameterValue", "90",
-             "Parameters.member.4.ParameterKey", "Schedule", "Parameters.member.4.ParameterValue", "rate(10 minutes)",
-             NULL);
+    st = CFN(&body, "UpdateStack", "StackName", "up", "UsePreviousTemplate", "true",
+             "Capabilities.member.1", "CAPABILITY_IAM", "Parameters.member.1.ParameterKey", "Stage",
+             "Parameters.member.1.ParameterValue", "prod", "Parameters.member.2.ParameterKey",
+             "Greeting", "Parameters.member.2.ParameterValue", "bonjour",
+             "Parameters.member.3.ParameterKey", "Visibility", "Parameters.member.3.ParameterValue",
+             "90", "Parameters.member.4.ParameterKey", "Schedule",
+             "Parameters.member.4.ParameterValue", "rate(10 minutes)", NULL);
     ck_assert_msg(st == 200, "%s", body);
     free(body);
     expect_status("up", "UPDATE_COMPLETE");
@@ -1034,8 +1116,8 @@ START_TEST(test_update_all_types)
         struct gr_resp r;
         snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations", fn2);
         ck_assert_int_eq(gr_request(&srv, "lambda", "POST", path, hdr, "{}", 2, &r), 0);
-        ck_assert_msg(r.status == 200 && strstr(r.body, "prod") && strstr(r.body, "bonjour"), "%ld %s", r.status,
-                      r.body);
+        ck_assert_msg(r.status == 200 && strstr(r.body, "prod") && strstr(r.body, "bonjour"),
+                      "%ld %s", r.status, r.body);
         gr_resp_free(&r);
     }
     /* the alias is replaced (Name changed): prod exists, dev is gone */
@@ -1061,7 +1143,8 @@ START_TEST(test_update_all_types)
         cJSON *j = NULL;
         snprintf(b, sizeof(b), "{\"Name\":\"%s\"}", rule);
         ck_assert_int_eq(jcall("events", "AWSEvents.DescribeRule", b, &j), 200);
-        ck_assert_str_eq(cJSON_GetObjectItem(j, "ScheduleExpression")->valuestring, "rate(10 minutes)");
+        ck_assert_str_eq(cJSON_GetObjectItem(j, "ScheduleExpression")->valuestring,
+                         "rate(10 minutes)");
         cJSON_Delete(j);
     }
     free(fn1);
@@ -1086,7 +1169,8 @@ START_TEST(test_create_rollback)
     after = world();
     ck_assert_str_eq(before, after);
     CFN(&body, "DescribeStacks", "StackName", "rb", NULL);
-    ck_assert_ptr_nonnull(strstr(body, "The following resource(s) failed to create: [Broken]. Rollback requested by user."));
+    ck_assert_ptr_nonnull(strstr(
+        body, "The following resource(s) failed to create: [Broken]. Rollback requested by user."));
     free(body);
     CFN(&body, "DescribeStackEvents", "StackName", "rb", NULL);
     ck_assert_ptr_nonnull(strstr(body, "Unsupported resource type AWS::Greenroom::Unsupported"));
@@ -1108,10 +1192,12 @@ START_TEST(test_create_rollback)
         free(id);
     }
     /* OnFailure DO_NOTHING / DisableRollback: CREATE_FAILED, resources kept */
-    CFN(&body, "CreateStack", "StackName", "rbn", "TemplateBody", t, "OnFailure", "DO_NOTHING", NULL);
+    CFN(&body, "CreateStack", "StackName", "rbn", "TemplateBody", t, "OnFailure", "DO_NOTHING",
+        NULL);
     free(body);
     expect_status("rbn", "CREATE_FAILED");
-    CFN(&body, "CreateStack", "StackName", "rbr", "TemplateBody", t, "DisableRollback", "true", NULL);
+    CFN(&body, "CreateStack", "StackName", "rbr", "TemplateBody", t, "DisableRollback", "true",
+        NULL);
     free(body);
     expect_status("rbr", "CREATE_FAILED");
     {
@@ -1128,20 +1214,22 @@ END_TEST
 
 START_TEST(test_update_rollback)
 {
-    const char *v1 = "{\"Resources\":{"
-                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":30}},"
-                     "\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"first\"}},"
-                     "\"R\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{\"AssumeRolePolicyDocument\":{},"
-                     "\"Policies\":[{\"PolicyName\":\"p1\",\"PolicyDocument\":{}}]}}},"
-                     "\"Outputs\":{\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
-    const char *v2 = "{\"Resources\":{"
-                     "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":99}},"
-                     "\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"second\"}},"
-                     "\"R\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{\"AssumeRolePolicyDocument\":{},"
-                     "\"Policies\":[{\"PolicyName\":\"p2\",\"PolicyDocument\":{}}]}},"
-                     "\"B\":{\"Type\":\"AWS::S3::Bucket\"},"
-                     "\"X\":{\"Type\":\"AWS::Greenroom::Nope\",\"DependsOn\":[\"Q\",\"T\",\"R\",\"B\"]}},"
-                     "\"Outputs\":{\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+    const char *v1 =
+        "{\"Resources\":{"
+        "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":30}},"
+        "\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"first\"}},"
+        "\"R\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{\"AssumeRolePolicyDocument\":{},"
+        "\"Policies\":[{\"PolicyName\":\"p1\",\"PolicyDocument\":{}}]}}},"
+        "\"Outputs\":{\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+    const char *v2 =
+        "{\"Resources\":{"
+        "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{\"VisibilityTimeout\":99}},"
+        "\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":\"second\"}},"
+        "\"R\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{\"AssumeRolePolicyDocument\":{},"
+        "\"Policies\":[{\"PolicyName\":\"p2\",\"PolicyDocument\":{}}]}},"
+        "\"B\":{\"Type\":\"AWS::S3::Bucket\"},"
+        "\"X\":{\"Type\":\"AWS::Greenroom::Nope\",\"DependsOn\":[\"Q\",\"T\",\"R\",\"B\"]}},"
+        "\"Outputs\":{\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
     char *before, *after, *body = NULL, *url;
     char vt[32];
     create_stack("ur", v1, 1);
@@ -1165,7 +1253,8 @@ START_TEST(test_update_rollback)
     ck_assert_ptr_nonnull(strstr(body, "first"));
     free(body);
     CFN(&body, "DescribeStackResource", "StackName", "ur", "LogicalResourceId", "T", NULL);
-    ck_assert_ptr_nonnull(strstr(body, "<PhysicalResourceId>arn:aws:sns:us-east-1:000000000000:first<"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<PhysicalResourceId>arn:aws:sns:us-east-1:000000000000:first<"));
     free(body);
     free(url);
     free(before);
@@ -1177,14 +1266,17 @@ START_TEST(test_crash_recovery)
 {
     char *t = fixture("failing.json"), *before = world(), *after, *body = NULL, db[400];
     sqlite3 *h = NULL;
-    CFN(&body, "CreateStack", "StackName", "crash", "TemplateBody", t, "OnFailure", "DO_NOTHING", NULL);
+    CFN(&body, "CreateStack", "StackName", "crash", "TemplateBody", t, "OnFailure", "DO_NOTHING",
+        NULL);
     free(body);
     expect_status("crash", "CREATE_FAILED");
     /* pretend greenroom died in the middle of the create */
     gr_kill9(&srv);
     snprintf(db, sizeof(db), "%s/state.db", srv.state_dir);
     ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(h, "UPDATE cfn_stacks SET status = 'CREATE_IN_PROGRESS'", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(h, "UPDATE cfn_stacks SET status = 'CREATE_IN_PROGRESS'", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(h);
     ck_assert_int_eq(gr_restart(&srv, NULL), 0);
     expect_status("crash", "ROLLBACK_COMPLETE");
@@ -1203,14 +1295,17 @@ START_TEST(test_fault_hook)
                        "\"reason\":\"Resource limit exceeded\"}}]";
     struct gr_resp r;
     char *before = world(), *after, *body = NULL, *t = fixture("v05-example.json");
-    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/faults", hdr, rule, strlen(rule), &r), 0);
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, "POST", "/_greenroom/faults", hdr, rule, strlen(rule), &r), 0);
     ck_assert_msg(r.status < 300, "%ld %s", r.status, r.body);
     gr_resp_free(&r);
     create_stack("fh", t, 1);
     expect_status("fh", "ROLLBACK_COMPLETE");
     CFN(&body, "DescribeStackEvents", "StackName", "fh", NULL);
     ck_assert_ptr_nonnull(strstr(body, "<LogicalResourceId>BooksSqs</LogicalResourceId>"));
-    ck_assert_ptr_nonnull(strstr(body, "<ResourceStatus>CREATE_FAILED</ResourceStatus><ResourceStatusReason>Resource limit exceeded"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<ResourceStatus>CREATE_FAILED</ResourceStatus><ResourceStatusReason>Resource "
+                     "limit exceeded"));
     free(body);
     after = world();
     ck_assert_str_eq(before, after);
@@ -1223,7 +1318,8 @@ END_TEST
 START_TEST(test_timing_20)
 {
     static const char *const hdr[] = {"Content-Type: application/json", NULL};
-    const char *rule = "[{\"cfnResourceFailure\":{\"logicalId\":\"Logs4\",\"reason\":\"injected\"},\"resource\":\"t20b\"}]";
+    const char *rule = "[{\"cfnResourceFailure\":{\"logicalId\":\"Logs4\",\"reason\":\"injected\"},"
+                       "\"resource\":\"t20b\"}]";
     char *t = fixture("twenty.json"), *body = NULL;
     struct gr_resp r;
     double t0, t1, t2;
@@ -1234,7 +1330,8 @@ START_TEST(test_timing_20)
     CFN(&body, "ListStackResources", "StackName", "t20", NULL);
     ck_assert_int_eq(count(body, "<ResourceStatus>CREATE_COMPLETE</ResourceStatus>"), 20);
     free(body);
-    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/faults", hdr, rule, strlen(rule), &r), 0);
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, "POST", "/_greenroom/faults", hdr, rule, strlen(rule), &r), 0);
     gr_resp_free(&r);
     t1 = now_ms() - t1 + t1;
     {
@@ -1246,7 +1343,8 @@ START_TEST(test_timing_20)
     CFN(&body, "DescribeStackEvents", "StackName", "t20b", NULL);
     ck_assert_int_eq(count(body, "<ResourceStatus>DELETE_COMPLETE</ResourceStatus>"), 20);
     free(body);
-    fprintf(stderr, "timing: 20-resource create %.1f ms; create of 19 + failure + full rollback %.1f ms\n",
+    fprintf(stderr,
+            "timing: 20-resource create %.1f ms; create of 19 + failure + full rollback %.1f ms\n",
             t1 - t0, t2);
     free(t);
 }
