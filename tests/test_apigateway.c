@@ -782,6 +782,23 @@ START_TEST(test_invoke_mock_selection)
     ck_assert_ptr_nonnull(gr_resp_header(&r, "x-amzn-RequestId", buf, sizeof(buf)));
     ck_assert_ptr_nonnull(gr_resp_header(&r, "x-amz-apigw-id", buf, sizeof(buf)));
     gr_resp_free(&r);
+    /* passthroughBehavior NEVER: a media type without a template is refused */
+    snprintf(p, sizeof(p), "%s/integration", mpath);
+    cJSON_Delete(api(&st, "PATCH", p,
+                     "{\"patchOperations\":[{\"op\":\"replace\",\"path\":"
+                     "\"/passthroughBehavior\",\"value\":\"NEVER\"}]}"));
+    ck_assert_int_eq(st, 200);
+    deploy(id, "dev", NULL, NULL);
+    const char *const text[] = {"Content-Type: text/plain", NULL};
+    body = NULL;
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/", id);
+    ck_assert_int_eq(invoke("POST", path, text, "hello", &body, NULL, 0), 403);
+    free(body);
+    ck_assert_int_eq(invoke("GET", path, text, NULL, &body, NULL, 0), 415);
+    ck_assert_str_eq(body, "{\"message\": \"Unsupported Media Type\"}");
+    free(body);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    free(body);
 }
 END_TEST
 
@@ -962,14 +979,18 @@ static void set_stage_var(const char *apiid, const char *stage, const char *name
 
 START_TEST(test_invoke_aws_proxy)
 {
-    char id[16], root[16], items[16], iid[16], bad[16];
+    char id[16], root[16], items[16], iid[16], bad[16], thr[16], b64[16];
     make_api("proxy", id, root);
     make_function(id);
     make_resource(id, root, "items", items);
     make_resource(id, items, "{id}", iid);
     make_resource(id, root, "malformed", bad);
+    make_resource(id, root, "throw", thr);
+    make_resource(id, root, "b64", b64);
     put_lambda_method(id, iid, "ANY", "AWS_PROXY", NULL);
     put_lambda_method(id, bad, "GET", "AWS_PROXY", NULL);
+    put_lambda_method(id, thr, "GET", "AWS_PROXY", NULL);
+    put_lambda_method(id, b64, "GET", "AWS_PROXY", NULL);
     deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
     char path[200];
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/items/7?x=1&x=2&y=3", id);
@@ -1003,6 +1024,18 @@ START_TEST(test_invoke_aws_proxy)
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/malformed", id);
     ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 502);
     ck_assert_str_eq(body, "{\"message\": \"Internal server error\"}");
+    free(body);
+    /* so is a function error */
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/throw", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 502);
+    ck_assert_str_eq(body, "{\"message\": \"Internal server error\"}");
+    free(body);
+    /* isBase64Encoded bodies are decoded */
+    char ct[64];
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/b64", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, ct, sizeof(ct)), 201);
+    ck_assert_str_eq(body, "bin\001ary");
+    ck_assert_str_eq(ct, "application/octet-stream");
     free(body);
 }
 END_TEST
