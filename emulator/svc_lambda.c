@@ -312,7 +312,7 @@ static int lfn_ref_from(struct emu_request *req, struct emu_response *resp, cons
         lfn_validation(resp, fname, "functionName", LFN_NAME_PATTERN);
         return -1;
     }
-    if (qual_param != NULL) {
+    if (qual_param != NULL && qual_param[0] != 0) {
         if (!lfn_is_word(qual_param, 128, 1)) {
             lfn_validation(resp, qual_param, "qualifier",
                            "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)");
