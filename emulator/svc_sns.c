@@ -1835,6 +1835,34 @@ static void sns_resource(struct emu_request *req, struct emu_buf *out)
     }
 }
 
+/* The SubscribeURL / UnsubscribeURL links greenroom hands out are unsigned
+ * GETs (an HTTP subscriber follows them, as on AWS): claimed here. */
+static const struct emu_op sns_link_confirm = {
+    "ConfirmSubscription",        NULL, NULL, NULL, sns_confirm_subscription,
+    EMU_OP_WRITE | EMU_OP_NO_AUTH};
+static const struct emu_op sns_link_unsubscribe = {
+    "Unsubscribe", NULL, NULL, NULL, sns_unsubscribe, EMU_OP_WRITE | EMU_OP_NO_AUTH};
+
+static const struct emu_op *sns_claim(struct emu_request *req)
+{
+    if (strcmp(req->method, "GET") != 0 || strcmp(req->path, "/") != 0 ||
+        emu_header(req, "authorization") != NULL || emu_query(req, "X-Amz-Credential") != NULL) {
+        return NULL;
+    }
+    const char *action = emu_query(req, "Action");
+    if (action == NULL) {
+        return NULL;
+    }
+    if (strcmp(action, "ConfirmSubscription") == 0 && emu_query(req, "TopicArn") &&
+        emu_query(req, "Token")) {
+        return &sns_link_confirm;
+    }
+    if (strcmp(action, "Unsubscribe") == 0 && emu_query(req, "SubscriptionArn")) {
+        return &sns_link_unsubscribe;
+    }
+    return NULL;
+}
+
 static const struct emu_op sns_ops[] = {
     {"CreateTopic", NULL, NULL, NULL, sns_create_topic, EMU_OP_WRITE},
     {"DeleteTopic", NULL, NULL, NULL, sns_delete_topic, EMU_OP_WRITE},
@@ -1865,6 +1893,7 @@ const struct emu_service svc_sns = {
     .schema = sns_schema,
     .nschema = sizeof(sns_schema) / sizeof(sns_schema[0]),
     .resource = sns_resource,
+    .claim = sns_claim,
     .start = sns_start,
     .stop = sns_stop,
 };

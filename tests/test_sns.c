@@ -459,10 +459,20 @@ START_TEST(test_publish_http)
     free(b);
     b = sns(400, "Action=ConfirmSubscription&TopicArn=" TOPIC "web&Token=wrong");
     free(b);
-    b = sns(200, "Action=ConfirmSubscription&TopicArn=" TOPIC "web&Token=%s", token);
+    /* the SubscribeURL is an unsigned GET, as an HTTP subscriber follows it */
+    const char *link = cJSON_GetObjectItem(conf, "SubscribeURL")->valuestring;
+    ck_assert_int_eq(strncmp(link, srv.url, strlen(srv.url)), 0);
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", link + strlen(srv.url), NULL, NULL, 0, &r),
+                     0);
+    ck_assert_int_eq(r.status, 200);
     char sub[512];
-    ck_assert_ptr_nonnull(tk_xml(b, "SubscriptionArn", sub, sizeof(sub)));
+    ck_assert_ptr_nonnull(tk_xml(r.body, "SubscriptionArn", sub, sizeof(sub)));
     ck_assert_ptr_nonnull(strstr(sub, TOPIC "web:"));
+    gr_resp_free(&r);
+    /* confirming again (signed) answers the same subscription */
+    b = sns(200, "Action=ConfirmSubscription&TopicArn=" TOPIC "web&Token=%s", token);
+    ck_assert_ptr_nonnull(strstr(b, sub));
     free(b);
     cJSON_Delete(conf);
     free(sns(200, "Action=Publish&TopicArn=" TOPIC "web&Message=over-http"));
