@@ -57,6 +57,7 @@ struct inv {
     cJSON *stage_vars;        /* {name: value} */
     cJSON *auth_ctx;          /* authorizer output (principalId + context), or NULL */
     char *api_key_id;         /* the key that passed apiKeyRequired, or NULL */
+    char invocation_type[16]; /* AWS integration: mapped X-Amz-Invocation-Type */
 };
 
 static void inv_release(struct inv *v)
@@ -708,10 +709,11 @@ static int call_lambda(struct inv *v, const char *uri, const char *source_arn, c
         emu_buf_puts(&path, "?Qualifier=");
         emu_buf_url_encode(&path, qual, strlen(qual), 0);
     }
-    struct emu_kv hdrs[3] = {
+    struct emu_kv hdrs[4] = {
         {(char *)"x-greenroom-source-principal", (char *)"apigateway.amazonaws.com"},
         {(char *)"x-greenroom-source-arn", (char *)source_arn},
         {(char *)"content-type", (char *)"application/json"},
+        {(char *)"x-amz-invocation-type", v->invocation_type},
     };
     struct emu_call call = {
         .account = account,
@@ -720,7 +722,7 @@ static int call_lambda(struct inv *v, const char *uri, const char *source_arn, c
         .method = "POST",
         .path = path.data,
         .headers = hdrs,
-        .nheaders = 3,
+        .nheaders = v->invocation_type[0] != 0 ? 4 : 3,
         .body = payload,
         .body_len = len,
     };
@@ -729,7 +731,7 @@ static int call_lambda(struct inv *v, const char *uri, const char *source_arn, c
     int st = emu_call_internal(&call, &r);
     emu_buf_release(&path);
     int rc = -1;
-    if (r.failed || st != 200) {
+    if (r.failed || (st != 200 && st != 202)) {
         emu_warn("apigateway %s/%s: Lambda %s%s%s refused the invocation (%d %s: %s); source ARN "
                  "%s",
                  v->api, v->stage, name, qual[0] ? ":" : "", qual, st,
@@ -1363,9 +1365,21 @@ static void apply_integration_response(struct inv *v, struct emu_response *resp,
 
 /* ------------------------------------------------------------ AWS, MOCK */
 
+static const char *request_param_source(struct inv *v, const char *src);
+
 static void integration_aws(struct inv *v, struct emu_response *resp, const char *uri)
 {
     char *payload = NULL;
+    /* 'Event' mapped onto X-Amz-Invocation-Type: an asynchronous invoke */
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(v->integration, "requestParameters"))
+    {
+        if (it->string != NULL && cJSON_IsString(it) &&
+            strcasecmp(it->string, "integration.request.header.X-Amz-Invocation-Type") == 0) {
+            const char *t = request_param_source(v, it->valuestring);
+            snprintf(v->invocation_type, sizeof(v->invocation_type), "%s", t != NULL ? t : "");
+        }
+    }
     if (render_request(v, resp, &payload) != 0) {
         return;
     }

@@ -1157,6 +1157,24 @@ START_TEST(test_invoke_aws_v05)
     ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"fail\":\"400\"}", &body, NULL, 0), 400);
     ck_assert_ptr_nonnull(strstr(body, "\"errorMessage\":\"400\""));
     free(body);
+    /* an asynchronous invocation ('Event' mapped onto X-Amz-Invocation-Type) */
+    char as[16];
+    make_resource(id, root, "async", as);
+    put_lambda_method(
+        id, as, "POST", "AWS",
+        ",\"requestParameters\":{\"integration.request.header.X-Amz-Invocation-Type\":"
+        "\"'Event'\"}");
+    snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/integration/responses/200", id,
+             as);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"responseTemplates\":{\"application/json\":\"{\\\"queued\\\": true}\"}}"));
+    ck_assert_int_eq(st, 201);
+    deploy(id, "dev", NULL, NULL);
+    char apath[200];
+    snprintf(apath, sizeof(apath), "/_aws/execute-api/%s/dev/async", id);
+    ck_assert_int_eq(invoke("POST", apath, json_hdr, "{}", &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "{\"queued\": true}");
+    free(body);
     /* any other error falls to the default response, as on AWS */
     ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"fail\":\"boom\"}", &body, NULL, 0), 200);
     ck_assert_ptr_nonnull(strstr(body, "\"errorMessage\":\"boom\""));
