@@ -9,7 +9,7 @@
  * PutMethodResponse GetMethodResponse UpdateMethodResponse DeleteMethodResponse
  * PutIntegrationResponse GetIntegrationResponse UpdateIntegrationResponse
  * DeleteIntegrationResponse
- * CreateDeployment GetDeployment GetDeployments DeleteDeployment
+ * CreateDeployment GetDeployment GetDeployments UpdateDeployment DeleteDeployment
  * CreateStage GetStage GetStages UpdateStage DeleteStage
  * CreateAuthorizer GetAuthorizer GetAuthorizers UpdateAuthorizer DeleteAuthorizer
  * CreateApiKey GetApiKey GetApiKeys DeleteApiKey
@@ -1588,6 +1588,35 @@ static void apigw_get_deployment(struct emu_request *req, struct emu_response *r
     emu_resp_json(resp, 200, dep);
 }
 
+static void apigw_update_deployment(struct emu_request *req, struct emu_response *resp)
+{
+    static const struct patch_rule rules[] = {
+        {"/description", PT_STR},
+        {NULL, PT_STR},
+    };
+    cJSON *api = load_api(req, resp);
+    if (api == NULL) {
+        return;
+    }
+    cJSON_Delete(api);
+    const char *id = emu_param(req, "deployment_id");
+    cJSON *dep = apigw_obj_get(ACCT, "deployment", api_id(req), id != NULL ? id : "");
+    if (dep == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Deployment identifier specified");
+        return;
+    }
+    if (apply_patch(req, resp, dep, rules) != 0) {
+        cJSON_Delete(dep);
+        return;
+    }
+    if (apigw_obj_put(ACCT, "deployment", api_id(req), id, dep) != 0) {
+        cJSON_Delete(dep);
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_json(resp, 200, dep);
+}
+
 static void apigw_get_deployments(struct emu_request *req, struct emu_response *resp)
 {
     cJSON *api = load_api(req, resp);
@@ -2040,6 +2069,8 @@ static const struct emu_op apigw_ops[] = {
     {"CreateDeployment", "POST", R "/deployments", NULL, apigw_create_deployment, W | J},
     {"GetDeployments", "GET", R "/deployments", NULL, apigw_get_deployments, 0},
     {"GetDeployment", "GET", R "/deployments/{deployment_id}", NULL, apigw_get_deployment, 0},
+    {"UpdateDeployment", "PATCH", R "/deployments/{deployment_id}", NULL, apigw_update_deployment,
+     W | J},
     {"DeleteDeployment", "DELETE", R "/deployments/{deployment_id}", NULL, apigw_delete_deployment,
      W},
     {"CreateStage", "POST", R "/stages", NULL, apigw_create_stage, W | J},

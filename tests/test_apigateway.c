@@ -464,6 +464,12 @@ START_TEST(test_deployments)
     ck_assert_str_eq(js(j, "description"), "first");
     ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "apiSummary"), "/"));
     cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/description\","
+            "\"value\":\"renamed\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "description"), "renamed");
+    cJSON_Delete(j);
     /* refused while a stage uses it */
     snprintf(path, sizeof(path), "/restapis/%s/deployments/%s", id, d3);
     j = api(&st, "DELETE", path, NULL);
