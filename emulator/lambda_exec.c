@@ -53,6 +53,7 @@
 #define LX_MAX_PER_KEY 10
 #define LX_IDLE_SECONDS 300
 #define LX_TAIL 4096
+#define LX_MAX_RESPONSE 6291556 /* what Lambda lets a function answer */
 
 extern char **environ;
 
@@ -759,9 +760,9 @@ void lambda_exec_drop(const char *account, const char *region, const char *name,
         if (sb->in_use) {
             continue;
         }
-        if (name == NULL ||
-            (strcmp(sb->account, account) == 0 && strcmp(sb->region, region) == 0 &&
-             strcmp(sb->name, name) == 0 && (version == NULL || strcmp(sb->version, version) == 0))) {
+        if (name == NULL || (strcmp(sb->account, account) == 0 && strcmp(sb->region, region) == 0 &&
+                             strcmp(sb->name, name) == 0 &&
+                             (version == NULL || strcmp(sb->version, version) == 0))) {
             lx_kill_locked(sb);
         }
     }
@@ -851,6 +852,18 @@ void lambda_runtime_api(struct emu_request *req, struct emu_response *resp)
                 sb->result_len = req->body_len;
             }
             sb->error = LAMBDA_OK;
+            if (is_resp && req->body_len > LX_MAX_RESPONSE) {
+                free(sb->result);
+                struct emu_buf b = {0};
+                emu_buf_printf(&b,
+                               "{\"errorMessage\":\"Response payload size (%zu bytes) exceeded "
+                               "maximum allowed payload size (%d bytes).\",\"errorType\":"
+                               "\"Function.ResponseSizeTooLarge\"}",
+                               req->body_len, LX_MAX_RESPONSE);
+                sb->result_len = b.len;
+                sb->result = emu_buf_take(&b);
+                sb->error = LAMBDA_UNHANDLED;
+            }
             if (is_err) {
                 const char *kind = emu_header(req, "x-greenroom-error-kind");
                 sb->error =

@@ -1207,6 +1207,12 @@ START_TEST(test_invoke_errors)
     ck_assert_ptr_nonnull(strstr(r.body, "Runtime exited with error"));
     gr_resp_free(&r);
 
+    create_ok("eb", "nodejs20.x", "index.big", "node", "");
+    r = invoke("eb", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(strstr(r.body, "Function.ResponseSizeTooLarge"));
+    gr_resp_free(&r);
+
     create_ok("ex", "nodejs20.x", "index.nothere", "node", "");
     r = invoke("ex", NULL, "{}", NULL);
     ck_assert_ptr_nonnull(strstr(r.body, "Runtime.HandlerNotFound"));
