@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "apigw.h"
 #include "emu.h"
 
@@ -2154,6 +2156,13 @@ static void apigw_resource(struct emu_request *req, struct emu_buf *out)
     }
 }
 
+/* libcurl (HTTP integrations) is initialised once, before any request
+ * thread can race on its implicit initialisation. */
+static int apigw_start(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
 const struct emu_service svc_apigateway = {
     .name = "apigateway",
     .display = "apigateway",
@@ -2164,4 +2173,5 @@ const struct emu_service svc_apigateway = {
     .nschema = sizeof(apigw_schema) / sizeof(apigw_schema[0]),
     .resource = apigw_resource,
     .claim = apigw_claim,
+    .start = apigw_start,
 };
