@@ -207,10 +207,23 @@ void txn_lock_release(struct txn_lock *l)
         return;
     }
     struct dep_err err;
-    dep_err_clear(&err);
-    if (dep_s3_delete_object(l->region, l->bucket, l->key, l->etag, &err) < 0) {
+    int rc = -1;
+    /* A lease left behind blocks the stage until it expires: try hard. */
+    for (int i = 0; i < 3 && rc < 0; i++) {
+        dep_err_clear(&err);
+        rc = dep_s3_delete_object(l->region, l->bucket, l->key, l->etag, &err);
+        if (rc < 0 && (err.http_status == 404 || err.http_status == 412)) {
+            break; /* gone, or no longer ours */
+        }
+        if (rc < 0 && i < 2) {
+            usleep(50000);
+        }
+    }
+    if (rc < 0) {
         char buf[1400];
-        dep_out_warn("could not release the lock %s: %s", l->key, dep_err_str(&err, buf, sizeof(buf)));
+        dep_out_warn("could not release the lock %s: %s (it expires at its lease end; a dead holder on this host "
+                     "is taken over at once)",
+                     l->key, dep_err_str(&err, buf, sizeof(buf)));
     }
     l->held = 0;
     l->etag[0] = 0;

@@ -1,0 +1,55 @@
+#!/bin/bash
+# test_rehearse_sweep.sh - `stagehand rehearse` against a real greenroom (issue 10): a sweep over
+# fixtures/cd-example with the transactional deploy passes every invariant (and writes valid JUnit
+# with the right counts); the same sweep with --flow v05 reports invariant-1 violations naming the
+# faulted call and the replay command; a deliberately broken compensation (the test hook
+# STAGEHAND_TEST_SKIP_UNDO skips one step's undo) is caught; --output json carries the cases.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/test_deploy_common.inc"
+
+gr_start
+txn_setup
+cd "$P" || exit 1
+
+# --- the transactional deploy: every sampled case holds all invariants
+sh_run rehearse -s dev -r us-east-1 --kinds=error,throttle,reset,kill --max-cases=16 --seed=7 \
+    --junit="$GR_TMP/rehearse.xml"
+expect_eq "deploy sweep: exit 0 (no violation)" 0 "$SH_RC"
+[ "$SH_RC" = 0 ] || tail -30 "$GR_TMP/sh.out"
+check "deploy sweep: N calls reported" grep -qE "clean deploy made N=[0-9]+ calls" "$GR_TMP/sh.out"
+check "deploy sweep: summary line" grep -qE "^16 case\(s\) over N=[0-9]+ calls, 0 violation" "$GR_TMP/sh.out"
+expect_eq "JUnit: valid XML, 16 test cases, 0 failures" "16 0" "$(python3 -c '
+import sys, xml.dom.minidom as m
+d = m.parse(sys.argv[1])
+s = d.getElementsByTagName("testsuite")[0]
+assert s.getAttribute("tests") == str(len(d.getElementsByTagName("testcase")))
+print(len(d.getElementsByTagName("testcase")), len(d.getElementsByTagName("failure")))' "$GR_TMP/rehearse.xml")"
+
+# --- the v0.5 six-command flow: a failure mid-way leaves the stage half-deployed
+sh_run rehearse -s dev -r us-east-1 --flow v05 --kinds=error --max-cases=6 --seed=3 --junit="$GR_TMP/v05.xml"
+expect_eq "v05 sweep: exit 8 (violations)" 8 "$SH_RC"
+check "v05 sweep: invariant 1 violated" grep -q "invariant 1 (failure leaves the stage as it was) violated" "$GR_TMP/sh.out"
+check "v05 sweep: first violation names the call and the field" \
+    grep -qE "^first violation: k=[0-9]+ error \((s3|lambda|apigateway|cloudformation|sns|sts) [A-Za-z]+ .*field " "$GR_TMP/sh.out"
+check "v05 sweep: replay command" grep -qE "replay: stagehand rehearse .*--flow v05 --only [0-9]+ --kind error" "$GR_TMP/sh.out"
+expect_eq "v05 JUnit: failures counted" yes "$(python3 -c '
+import sys, xml.dom.minidom as m
+d = m.parse(sys.argv[1])
+print("yes" if len(d.getElementsByTagName("failure")) > 0 else "no")' "$GR_TMP/v05.xml")"
+
+# the replay of one case runs exactly that case
+K=$(grep -oE "^first violation: k=[0-9]+" "$GR_TMP/sh.out" | grep -oE "[0-9]+$")
+sh_run rehearse -s dev -r us-east-1 --flow v05 --only "$K" --kind error --output json
+expect_eq "replay: exit 8" 8 "$SH_RC"
+expect_eq "replay: one case, the same k, violated" "1 $K yes" "$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+c = r["cases"]
+print(len(c), c[0]["k"], "yes" if c[0]["result"] != "ok" else "no")' "$GR_TMP/sh.out")"
+
+# --- a broken compensation (the stack's undo skipped) is caught
+STAGEHAND_TEST_SKIP_UNDO=stack sh_run rehearse -s dev -r us-east-1 --kinds=error --max-cases=6 --seed=5
+expect_eq "broken compensation: exit 8" 8 "$SH_RC"
+check "broken compensation: the stack is named" grep -qE "first violation: .*field stack" "$GR_TMP/sh.out"
+
+finish
