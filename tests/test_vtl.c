@@ -221,6 +221,76 @@ START_TEST(test_v05_response_template)
 }
 END_TEST
 
+/* The console's "Method Request passthrough" template. */
+static const char *passthrough_template =
+    "##  See "
+    "http://docs.aws.amazon.com/apigateway/latest/developerguide/"
+    "api-gateway-mapping-template-reference.html\n"
+    "##  This template will pass through all parameters including path, querystring, header, stage "
+    "variables, and context through to the integration endpoint via the body/payload\n"
+    "#set($allParams = $input.params())\n"
+    "{\n"
+    "\"body-json\" : $input.json('$'),\n"
+    "\"params\" : {\n"
+    "#foreach($type in $allParams.keySet())\n"
+    "    #set($params = $allParams.get($type))\n"
+    "\"$type\" : {\n"
+    "    #foreach($paramName in $params.keySet())\n"
+    "    \"$paramName\" : \"$util.escapeJavaScript($params.get($paramName))\"\n"
+    "        #if($foreach.hasNext),#end\n"
+    "    #end\n"
+    "}\n"
+    "    #if($foreach.hasNext),#end\n"
+    "#end\n"
+    "},\n"
+    "\"stage-variables\" : {\n"
+    "#foreach($key in $stageVariables.keySet())\n"
+    "\"$key\" : \"$util.escapeJavaScript($stageVariables.get($key))\"\n"
+    "    #if($foreach.hasNext),#end\n"
+    "#end\n"
+    "},\n"
+    "\"context\" : {\n"
+    "    \"account-id\" : \"$context.identity.accountId\",\n"
+    "    \"api-id\" : \"$context.apiId\",\n"
+    "    \"api-key\" : \"$context.identity.apiKey\",\n"
+    "    \"authorizer-principal-id\" : \"$context.authorizer.principalId\",\n"
+    "    \"caller\" : \"$context.identity.caller\",\n"
+    "    \"http-method\" : \"$context.httpMethod\",\n"
+    "    \"stage\" : \"$context.stage\",\n"
+    "    \"source-ip\" : \"$context.identity.sourceIp\",\n"
+    "    \"user-agent\" : \"$context.identity.userAgent\",\n"
+    "    \"request-id\" : \"$context.requestId\",\n"
+    "    \"resource-id\" : \"$context.resourceId\",\n"
+    "    \"resource-path\" : \"$context.resourcePath\"\n"
+    "    }\n"
+    "}\n";
+
+START_TEST(test_console_passthrough_template)
+{
+    char *o = render(passthrough_template, "{\"a\":1}");
+    cJSON *doc = cJSON_Parse(o);
+    ck_assert_msg(doc != NULL, "not JSON: %s", o);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "body-json"), "a")->valueint, 1);
+    cJSON *params = cJSON_GetObjectItem(doc, "params");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(params, "path"), "id")->valuestring,
+                     "42");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(params, "querystring"), "c")->valuestring, "d");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(params, "header"), "content-type")->valuestring,
+        "application/json");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "stage-variables"), "functionAlias")
+            ->valuestring,
+        "dev");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "context"), "http-method")->valuestring,
+        "POST");
+    cJSON_Delete(doc);
+    free(o);
+}
+END_TEST
+
 START_TEST(test_parse_errors)
 {
     char err[256] = "";
@@ -287,6 +357,7 @@ static Suite *vtl_suite(void)
         {"string_methods", test_string_methods},
         {"v05_request_template", test_v05_request_template},
         {"v05_response_template", test_v05_response_template},
+        {"console_passthrough_template", test_console_passthrough_template},
         {"parse_errors", test_parse_errors},
         {"json_path", test_json_path},
     };
