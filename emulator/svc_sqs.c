@@ -159,7 +159,8 @@ static void sqs_fail(const struct emu_request *req, struct emu_response *resp, e
     } else if (strstr(info->message, "%s") == NULL) {
         emu_buf_puts(&msg, info->message);
     }
-    if (!sqs_is_json(req)) {
+    /* Internal callers (CloudFormation, SNS) match on the catalogue's code. */
+    if (!sqs_is_json(req) || req->internal) {
         emu_fail(resp, e, "%s", msg.data ? msg.data : "");
         emu_buf_release(&msg);
         return;
