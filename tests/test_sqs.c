@@ -533,6 +533,77 @@ START_TEST(test_event_source_mapping)
 }
 END_TEST
 
+START_TEST(test_event_source_mapping_failure)
+{
+    char out[400];
+    char e[512];
+    char url[256];
+    char pol[256];
+    snprintf(out, sizeof(out), "%s/fail.jsonl", tmp);
+    ck_assert_int_eq(tk_make_function(&srv, "flaky", out, ",\"FAIL\":\"1\""), 0);
+    free(q(200, "Action=CreateQueue&QueueName=work-dlq"));
+    tk_enc(pol, sizeof(pol),
+           "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:work-dlq\","
+           "\"maxReceiveCount\":2}");
+    free(q(200,
+           "Action=CreateQueue&QueueName=work2&Attribute.1.Name=VisibilityTimeout&"
+           "Attribute.1.Value=1&Attribute.2.Name=RedrivePolicy&Attribute.2.Value=%s",
+           pol));
+    queue_url("work2", url, sizeof(url));
+    free(q(200, "Action=SendMessage&QueueUrl=%s&MessageBody=poison-pill",
+           tk_enc(e, sizeof(e), url)));
+    ck_assert_int_eq(tk_lambda(&srv, "POST", "/2015-03-31/event-source-mappings",
+                               "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:work2\","
+                               "\"FunctionName\":\"flaky\",\"BatchSize\":1}"),
+                     202);
+    /* the function fails: the message comes back after the visibility
+     * timeout and is delivered again, then redriven to the DLQ */
+    char *got = tk_wait_file(out, "poison-pill", 2, 30);
+    ck_assert_ptr_nonnull(got);
+    free(got);
+    queue_url("work-dlq", url, sizeof(url));
+    char *b =
+        q(200, "Action=ReceiveMessage&QueueUrl=%s&WaitTimeSeconds=15", tk_enc(e, sizeof(e), url));
+    ck_assert_ptr_nonnull(strstr(b, "<Body>poison-pill</Body>"));
+    free(b);
+}
+END_TEST
+
+START_TEST(test_fifo)
+{
+    char url[256];
+    char e[512];
+    queue_url("jobs.fifo", url, sizeof(url));
+    free(q(200, "Action=CreateQueue&QueueName=jobs.fifo&Attribute.1.Name=FifoQueue&"
+                "Attribute.1.Value=true&Attribute.2.Name=ContentBasedDeduplication&"
+                "Attribute.2.Value=true"));
+    char *b = q(400, "Action=SendMessage&QueueUrl=%s&MessageBody=a", tk_enc(e, sizeof(e), url));
+    ck_assert_ptr_nonnull(strstr(b, "MessageGroupId"));
+    free(b);
+    char id1[64];
+    char id2[64];
+    b = q(200, "Action=SendMessage&QueueUrl=%s&MessageBody=a&MessageGroupId=g",
+          tk_enc(e, sizeof(e), url));
+    ck_assert_ptr_nonnull(tk_xml(b, "MessageId", id1, sizeof(id1)));
+    ck_assert_ptr_nonnull(strstr(b, "<SequenceNumber>"));
+    free(b);
+    /* content-based deduplication: the same body is the same message */
+    b = q(200, "Action=SendMessage&QueueUrl=%s&MessageBody=a&MessageGroupId=g",
+          tk_enc(e, sizeof(e), url));
+    ck_assert_str_eq(tk_xml(b, "MessageId", id2, sizeof(id2)), id1);
+    free(b);
+    free(q(200, "Action=SendMessage&QueueUrl=%s&MessageBody=b&MessageGroupId=g",
+           tk_enc(e, sizeof(e), url)));
+    /* one group: b waits while a is in flight */
+    b = q(200, "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
+    ck_assert_ptr_nonnull(strstr(b, "<Body>a</Body>"));
+    free(b);
+    b = q(200, "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
+    ck_assert_ptr_null(strstr(b, "<Message>"));
+    free(b);
+}
+END_TEST
+
 static Suite *sqs_suite(void)
 {
     Suite *s = suite_create("sqs");
@@ -552,6 +623,8 @@ static Suite *sqs_suite(void)
         {"DeadLetter", test_dead_letter},
         {"Tags", test_tags},
         {"EventSourceMapping", test_event_source_mapping},
+        {"EventSourceMappingFailure", test_event_source_mapping_failure},
+        {"Fifo", test_fifo},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
