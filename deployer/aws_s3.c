@@ -236,7 +236,7 @@ int dep_s3_get_bucket_notification(const char *region, const char *bucket, cJSON
     req.proto = DEP_PROTO_REST_XML;
     req.method = "GET";
     req.path = s3_path(bucket, NULL, path, sizeof(path));
-    req.query = "notification";
+    req.query = "notification=";
     *out = NULL;
     rc = dep_http_call(&req, &resp, err);
     if (rc == 0) {
@@ -263,7 +263,7 @@ int dep_s3_put_bucket_notification(const char *region, const char *bucket, const
     req.proto = DEP_PROTO_REST_XML;
     req.method = "PUT";
     req.path = s3_path(bucket, NULL, path, sizeof(path));
-    req.query = "notification";
+    req.query = "notification=";
     req.body = xml;
     req.body_len = strlen(xml);
     req.content_type = "application/xml";

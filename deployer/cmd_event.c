@@ -186,7 +186,7 @@ static int ev_s3(struct dep_ctx *c, struct dep_function *f, struct dep_event *e,
             json_xml(&x, it->string, it);
         }
     }
-    dep_buf_puts(&x, "<LambdaFunctionConfiguration>");
+    dep_buf_puts(&x, "<CloudFunctionConfiguration>");
     dep_buf_puts(&x, "<CloudFunction>");
     dep_buf_xml_escape(&x, alias_arn);
     dep_buf_puts(&x, "</CloudFunction>");
@@ -216,7 +216,7 @@ static int ev_s3(struct dep_ctx *c, struct dep_function *f, struct dep_event *e,
         }
         dep_buf_puts(&x, "</S3Key></Filter>");
     }
-    dep_buf_puts(&x, "</LambdaFunctionConfiguration></NotificationConfiguration>");
+    dep_buf_puts(&x, "</CloudFunctionConfiguration></NotificationConfiguration>");
     rc = dep_s3_put_bucket_notification(c->region, bucket, x.data, err);
     dep_buf_release(&x);
     cJSON_Delete(cur);

@@ -432,6 +432,12 @@ int dep_step_function_deploy(struct dep_ctx *c)
         dep_out_errorf(STEP, "Function Deployment Failed: %d of %d function%s failed; no alias was moved", fail_n, n,
                        n == 1 ? "" : "s");
         rc = DEP_EXIT_FAIL;
+        for (int i = 0; i < n; i++) {
+            if (!j.ok[i]) {
+                rc = dep_err_exit(&j.errs[i]); /* the first failure decides (5 for transport, ...) */
+                break;
+            }
+        }
         goto out;
     }
     /* every code step succeeded: move the aliases */
