@@ -415,6 +415,17 @@ int emu_body_finish(struct emu_body *b, struct emu_request *req, char raw_sha256
     u->crc64nvme = b->crc64;
     u->trailers = b->trailers;
     memset(&b->trailers, 0, sizeof(b->trailers));
+    /* durable before anyone can see it: sync here, in the connection's
+     * thread, before the handler takes the store lock */
+    if (!emu_cfg.ephemeral) {
+        if (fdatasync(b->fd) != 0) {
+            emu_error_log("body: fdatasync %s: %s", b->path, strerror(errno));
+            emu_kv_release(&u->trailers);
+            free(u);
+            return fail(b, AWS_INTERNAL_FAILURE, NULL);
+        }
+        u->synced = 1;
+    }
     close(b->fd);
     b->fd = -1;
     b->path[0] = 0; /* the request owns the file now */

@@ -189,6 +189,9 @@ struct emu_upload {
     uint64_t crc64nvme;
     /* trailers of an aws-chunked body ("x-amz-checksum-crc32" -> value) */
     struct emu_kvlist trailers;
+    /* the core already fsynced the file (outside the store lock, so
+     * concurrent uploads sync in parallel); the service only renames it */
+    int synced;
 };
 
 struct emu_request {
