@@ -271,6 +271,71 @@ static const struct emu_op iot_ops[] = {
     {"ListTopicRules", "GET", "/rules", NULL, iot_list_topic_rules, 0},
 };
 
+/* botocore (AWS CLI) signs IoT with the signing name "execute-api", which
+ * the router does not map to this service. Until it does, such requests for
+ * /rules... are claimed here: account and region come from the credential
+ * scope; the signature itself is not verified (EMU_OP_NO_AUTH). */
+static const struct emu_op iot_claimed_ops[] = {
+    {"CreateTopicRule", "POST", NULL, NULL, iot_create_topic_rule,
+     EMU_OP_WRITE | EMU_OP_JSON | EMU_OP_NO_AUTH},
+    {"ReplaceTopicRule", "PATCH", NULL, NULL, iot_replace_topic_rule,
+     EMU_OP_WRITE | EMU_OP_JSON | EMU_OP_NO_AUTH},
+    {"GetTopicRule", "GET", NULL, NULL, iot_get_topic_rule, EMU_OP_NO_AUTH},
+    {"DeleteTopicRule", "DELETE", NULL, NULL, iot_delete_topic_rule, EMU_OP_WRITE | EMU_OP_NO_AUTH},
+    {"ListTopicRules", "GET", NULL, NULL, iot_list_topic_rules, EMU_OP_NO_AUTH},
+};
+
+static const struct emu_op *iot_claim(struct emu_request *req)
+{
+    const char *auth = emu_header(req, "authorization");
+    const char *cred = auth ? strstr(auth, "Credential=") : NULL;
+    if (cred == NULL || strncmp(req->path, "/rules", 6) != 0 ||
+        (req->path[6] != 0 && req->path[6] != '/')) {
+        return NULL;
+    }
+    /* Credential=AKID/DATE/REGION/execute-api/aws4_request */
+    char scope[256];
+    snprintf(scope, sizeof(scope), "%.*s", (int)strcspn(cred + 11, ", "), cred + 11);
+    char *parts[5];
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(scope, "/", &save); t && n < 5; t = strtok_r(NULL, "/", &save)) {
+        parts[n++] = t;
+    }
+    if (n != 5 || strcmp(parts[3], "execute-api") != 0) {
+        return NULL;
+    }
+    char secret[128];
+    char account[16];
+    if (emu_account_lookup(parts[0], secret, sizeof(secret), account, sizeof(account)) != 0) {
+        snprintf(account, sizeof(account), "%s", EMU_DEFAULT_ACCOUNT);
+    }
+    const char *name = req->path[6] == '/' ? req->path + 7 : NULL;
+    const struct emu_op *op = NULL;
+    if (name == NULL || *name == 0) {
+        op = strcmp(req->method, "GET") == 0 ? &iot_claimed_ops[4] : NULL;
+    } else if (strchr(name, '/') == NULL) {
+        for (size_t i = 0; i < 4; i++) {
+            if (strcmp(req->method, iot_claimed_ops[i].method) == 0) {
+                op = &iot_claimed_ops[i];
+            }
+        }
+        if (op) {
+            char *decoded = emu_url_decode(name, strlen(name), 0);
+            if (decoded == NULL) {
+                return NULL;
+            }
+            emu_kv_set(&req->params, "ruleName", decoded);
+            free(decoded);
+        }
+    }
+    if (op) {
+        snprintf(req->region, sizeof(req->region), "%s", parts[2]);
+        snprintf(req->account, sizeof(req->account), "%s", account);
+    }
+    return op;
+}
+
 const struct emu_service svc_iot = {
     .name = "iot",
     .display = "iot",
@@ -280,4 +345,5 @@ const struct emu_service svc_iot = {
     .schema = iot_schema,
     .nschema = sizeof(iot_schema) / sizeof(iot_schema[0]),
     .resource = iot_resource,
+    .claim = iot_claim,
 };

@@ -71,6 +71,18 @@ expect_contains "delivered to the alias" '"arn":"arn:aws:lambda:us-east-1:000000
 out=$(curl -s "$GR_URL/_greenroom/calls?since=0")
 expect_contains "deliveries are journalled" '"operation":"Invoke"' "$out"
 
+# iot event (stored only): GetTopicRule fails, so CreateTopicRule; then Replace
+out=$(aws2 iot get-topic-rule --rule-name cd_example_books_dev 2>&1)
+expect_contains "iot get-topic-rule on a missing rule" "UnauthorizedException" "$out"
+payload="{\"sql\":\"SELECT * FROM 'books'\",\"actions\":[{\"lambda\":{\"functionArn\":\"$alias_arn\"}}]}"
+check "iot create-topic-rule" aws2 iot create-topic-rule --rule-name cd_example_books_dev \
+    --topic-rule-payload "$payload"
+check "iot replace-topic-rule" aws2 iot replace-topic-rule --rule-name cd_example_books_dev \
+    --topic-rule-payload "$payload"
+out=$(aws2 iot get-topic-rule --rule-name cd_example_books_dev 2>&1)
+expect_contains "iot get-topic-rule" "$alias_arn" "$out"
+check "iot delete-topic-rule" aws2 iot delete-topic-rule --rule-name cd_example_books_dev
+
 out=$(aws2 events put-rule --name bad --schedule-expression 'rate(1 minutes)' 2>&1)
 expect_contains "events put-rule rejects a bad schedule" "ValidationException" "$out"
 out=$(aws2 events delete-rule --name cd-example-notifications-books-tick-dev 2>&1)
