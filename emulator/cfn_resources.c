@@ -608,6 +608,34 @@ static void copy_prop(cJSON *dst, const cJSON *props, const char *from, const ch
     }
 }
 
+/* Like copy_prop for a field the API wants as a number ("5" -> 5), as
+ * CloudFormation converts parameter strings to the property's type. */
+static void copy_num(cJSON *dst, const cJSON *props, const char *from, const char *to)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, from);
+    if (cJSON_IsString(v)) {
+        char *end = NULL;
+        double d = strtod(v->valuestring, &end);
+        if (end != v->valuestring && end != NULL && *end == 0) {
+            cJSON_AddNumberToObject(dst, to ? to : from, d);
+            return;
+        }
+    }
+    copy_prop(dst, props, from, to);
+}
+
+/* Same for a boolean field ("true" -> true). */
+static void copy_bool(cJSON *dst, const cJSON *props, const char *from, const char *to)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, from);
+    if (cJSON_IsString(v) &&
+        (strcmp(v->valuestring, "true") == 0 || strcmp(v->valuestring, "false") == 0)) {
+        cJSON_AddBoolToObject(dst, to ? to : from, strcmp(v->valuestring, "true") == 0);
+        return;
+    }
+    copy_prop(dst, props, from, to);
+}
+
 static cJSON *fn_config(const cJSON *p)
 {
     cJSON *b = cJSON_CreateObject();
@@ -617,7 +645,9 @@ static cJSON *fn_config(const cJSON *p)
         "TracingConfig", "KMSKeyArn",   "EphemeralStorage", "Architectures", NULL};
     size_t i;
     for (i = 0; keys[i] != NULL; i++) {
-        if (strcmp(keys[i], "Architectures") != 0) {
+        if (strcmp(keys[i], "Timeout") == 0 || strcmp(keys[i], "MemorySize") == 0) {
+            copy_num(b, p, keys[i], NULL);
+        } else if (strcmp(keys[i], "Architectures") != 0) {
             copy_prop(b, p, keys[i], NULL);
         }
     }
@@ -906,9 +936,9 @@ static cJSON *esm_body(const cJSON *p, int create)
         copy_prop(b, p, "StartingPositionTimestamp", NULL);
     }
     copy_prop(b, p, "FunctionName", NULL);
-    copy_prop(b, p, "BatchSize", NULL);
-    copy_prop(b, p, "Enabled", NULL);
-    copy_prop(b, p, "MaximumBatchingWindowInSeconds", NULL);
+    copy_num(b, p, "BatchSize", NULL);
+    copy_bool(b, p, "Enabled", NULL);
+    copy_num(b, p, "MaximumBatchingWindowInSeconds", NULL);
     copy_prop(b, p, "FilterCriteria", NULL);
     return b;
 }
@@ -989,7 +1019,7 @@ static int apigw_api_create(struct cfn_res *r)
     copy_prop(b, r->props, "Description", "description");
     copy_prop(b, r->props, "BinaryMediaTypes", "binaryMediaTypes");
     copy_prop(b, r->props, "ApiKeySourceType", "apiKeySource");
-    copy_prop(b, r->props, "MinimumCompressionSize", "minimumCompressionSize");
+    copy_num(b, r->props, "MinimumCompressionSize", "minimumCompressionSize");
     if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->props, "EndpointConfiguration"))) {
         cJSON *ec = cJSON_AddObjectToObject(b, "endpointConfiguration");
         copy_prop(ec, cJSON_GetObjectItemCaseSensitive(r->props, "EndpointConfiguration"), "Types",
@@ -1119,7 +1149,7 @@ static int apigw_method_put(struct cfn_res *r)
         cJSON_AddStringToObject(b, "authorizationType", "NONE");
     }
     copy_prop(b, r->props, "AuthorizerId", "authorizerId");
-    copy_prop(b, r->props, "ApiKeyRequired", "apiKeyRequired");
+    copy_bool(b, r->props, "ApiKeyRequired", "apiKeyRequired");
     copy_prop(b, r->props, "RequestParameters", "requestParameters");
     copy_prop(b, r->props, "RequestModels", "requestModels");
     copy_prop(b, r->props, "OperationName", "operationName");
@@ -1152,7 +1182,7 @@ static int apigw_method_put(struct cfn_res *r)
         copy_prop(ib, integ, "RequestTemplates", "requestTemplates");
         copy_prop(ib, integ, "PassthroughBehavior", "passthroughBehavior");
         copy_prop(ib, integ, "ContentHandling", "contentHandling");
-        copy_prop(ib, integ, "TimeoutInMillis", "timeoutInMillis");
+        copy_num(ib, integ, "TimeoutInMillis", "timeoutInMillis");
         copy_prop(ib, integ, "CacheNamespace", "cacheNamespace");
         copy_prop(ib, integ, "CacheKeyParameters", "cacheKeyParameters");
         copy_prop(ib, integ, "ConnectionType", "connectionType");
@@ -1291,7 +1321,7 @@ static int apigw_stage_create(struct cfn_res *r)
     copy_prop(b, r->props, "DeploymentId", "deploymentId");
     copy_prop(b, r->props, "Description", "description");
     copy_prop(b, r->props, "Variables", "variables");
-    copy_prop(b, r->props, "TracingEnabled", "tracingEnabled");
+    copy_bool(b, r->props, "TracingEnabled", "tracingEnabled");
     snprintf(path, sizeof(path), "/restapis/%s/stages",
              pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "");
     return rc_json(r, "apigateway", "POST", path, NULL, b, NULL) >= 300 ? -1 : 0;

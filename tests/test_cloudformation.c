@@ -1104,7 +1104,9 @@ START_TEST(test_update_all_types)
              "Greeting", "Parameters.member.2.ParameterValue", "bonjour",
              "Parameters.member.3.ParameterKey", "Visibility", "Parameters.member.3.ParameterValue",
              "90", "Parameters.member.4.ParameterKey", "Schedule",
-             "Parameters.member.4.ParameterValue", "rate(10 minutes)", NULL);
+             "Parameters.member.4.ParameterValue", "rate(10 minutes)",
+             "Parameters.member.5.ParameterKey", "BatchSize", "Parameters.member.5.ParameterValue",
+             "10", NULL);
     ck_assert_msg(st == 200, "%s", body);
     free(body);
     expect_status("up", "UPDATE_COMPLETE");
@@ -1147,6 +1149,30 @@ START_TEST(test_update_all_types)
                          "rate(10 minutes)");
         cJSON_Delete(j);
     }
+    /* API description, mapping batch size and bucket tags: in place */
+    snprintf(path, sizeof(path), "/restapis/%s", api);
+    ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+    ck_assert_msg(strstr(body, "api for prod") != NULL, "%s", body);
+    free(body);
+    {
+        char *esm = output("up", "EsmId");
+        snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", esm);
+        ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "\"BatchSize\":10") != NULL, "%s", body);
+        free(body);
+        free(esm);
+    }
+    {
+        char *b = physical("up", "Bucket");
+        snprintf(path, sizeof(path), "/%s?tagging=", b);
+        ck_assert_int_eq(rest("s3", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "<Value>prod</Value>") != NULL, "%s", body);
+        free(body);
+        free(b);
+    }
+    CFN(&body, "DescribeStackResource", "StackName", "up", "LogicalResourceId", "Logs", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "<ResourceStatus>UPDATE_COMPLETE</ResourceStatus>"));
+    free(body);
     free(fn1);
     free(fn2);
     free(alias1);
