@@ -249,7 +249,6 @@ static int lfn_parse_name(const char *in, struct lfn_ref *r)
     snprintf(buf, sizeof(buf), "%s", in);
     char *parts[10];
     size_t n = 0;
-    char *save = NULL;
     char *p = buf;
     /* split on ':' keeping empty fields */
     parts[n++] = p;
@@ -262,7 +261,6 @@ static int lfn_parse_name(const char *in, struct lfn_ref *r)
             parts[n++] = p + 1;
         }
     }
-    (void)save;
     const char *name = NULL;
     const char *qual = NULL;
     if (strcmp(parts[0], "arn") == 0) {
@@ -326,7 +324,6 @@ static int lfn_ref_from(struct emu_request *req, struct emu_response *resp, cons
         }
         snprintf(r->qual, sizeof(r->qual), "%s", qual_param);
     }
-    (void)req;
     return 0;
 }
 
@@ -2594,7 +2591,6 @@ static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp
     struct lfn_ver v;
     memset(&v, 0, sizeof(v));
     char version[16] = "$LATEST";
-    int is_alias = 0;
     if (emu_store_begin(0) != 0) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return -1;
@@ -2609,7 +2605,6 @@ static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp
             }
             goto out;
         }
-        is_alias = 1;
         snprintf(version, sizeof(version), "%s", alias.version);
         const cJSON *w = alias.routing ? alias.routing->child : NULL;
         if (w != NULL && cJSON_IsNumber(w) && w->string != NULL && lfn_rand01() < w->valuedouble) {
@@ -2670,7 +2665,6 @@ static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp
         cJSON_GetObjectItemCaseSensitive(v.config, "Environment"), "Variables");
     run->env_json = vars ? cJSON_PrintUnformatted(vars) : NULL;
     rc = 0;
-    (void)is_alias;
 out:
     emu_store_end(1);
     lfn_alias_release(&alias);
