@@ -587,6 +587,25 @@ out:
     return out;
 }
 
+/* Copies a map whose values the API wants as strings (environment and
+ * stage variables): numbers and booleans become their text. */
+static void copy_str_map(cJSON *dst, const cJSON *props, const char *from, const char *to)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, from);
+    const cJSON *it;
+    cJSON *m;
+    if (!cJSON_IsObject(v)) {
+        return;
+    }
+    m = cJSON_AddObjectToObject(dst, to ? to : from);
+    cJSON_ArrayForEach(it, v)
+    {
+        char *sv = cfn_value_str(it);
+        cJSON_AddStringToObject(m, it->string, sv);
+        free(sv);
+    }
+}
+
 static cJSON *tags_map(const cJSON *tags)
 {
     cJSON *m = cJSON_CreateObject();
@@ -594,7 +613,9 @@ static cJSON *tags_map(const cJSON *tags)
     cJSON_ArrayForEach(t, tags)
     {
         if (pstr(t, "Key") != NULL) {
-            cJSON_AddStringToObject(m, pstr(t, "Key"), pstr(t, "Value") ? pstr(t, "Value") : "");
+            char *v = pdup(t, "Value");
+            cJSON_AddStringToObject(m, pstr(t, "Key"), v ? v : "");
+            free(v);
         }
     }
     return m;
@@ -647,6 +668,12 @@ static cJSON *fn_config(const cJSON *p)
     for (i = 0; keys[i] != NULL; i++) {
         if (strcmp(keys[i], "Timeout") == 0 || strcmp(keys[i], "MemorySize") == 0) {
             copy_num(b, p, keys[i], NULL);
+        } else if (strcmp(keys[i], "Environment") == 0) {
+            const cJSON *env = cJSON_GetObjectItemCaseSensitive(p, "Environment");
+            if (cJSON_IsObject(env)) {
+                cJSON *e = cJSON_AddObjectToObject(b, "Environment");
+                copy_str_map(e, env, "Variables", NULL);
+            }
         } else if (strcmp(keys[i], "Architectures") != 0) {
             copy_prop(b, p, keys[i], NULL);
         }
@@ -1258,7 +1285,7 @@ static int apigw_deployment_create(struct cfn_res *r)
     copy_prop(b, r->props, "StageName", "stageName");
     copy_prop(b, r->props, "Description", "description");
     if (cJSON_IsObject(sd)) {
-        copy_prop(b, sd, "Variables", "variables");
+        copy_str_map(b, sd, "Variables", "variables");
         copy_prop(b, sd, "Description", "stageDescription");
     }
     snprintf(path, sizeof(path), "/restapis/%s/deployments",
@@ -1320,7 +1347,7 @@ static int apigw_stage_create(struct cfn_res *r)
     cJSON_AddStringToObject(b, "stageName", r->physical_id);
     copy_prop(b, r->props, "DeploymentId", "deploymentId");
     copy_prop(b, r->props, "Description", "description");
-    copy_prop(b, r->props, "Variables", "variables");
+    copy_str_map(b, r->props, "Variables", "variables");
     copy_bool(b, r->props, "TracingEnabled", "tracingEnabled");
     snprintf(path, sizeof(path), "/restapis/%s/stages",
              pstr(r->props, "RestApiId") ? pstr(r->props, "RestApiId") : "");
