@@ -50,8 +50,8 @@ int evw_arn_parse(const char *arn, struct evw_arn *out)
 
 int evw_retryable(const struct evw_result *r)
 {
-    return r->status == 0 || r->status == 429 || r->status >= 500 ||
-           strstr(r->code, "Throttl") != NULL || strcmp(r->code, "TooManyRequestsException") == 0;
+    return r->status == 429 || r->status >= 500 || strstr(r->code, "Throttl") != NULL ||
+           strcmp(r->code, "TooManyRequestsException") == 0;
 }
 
 /* Fills r from an internal call's response. */

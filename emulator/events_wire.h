@@ -33,7 +33,7 @@ struct evw_result {
     char code[96];      /* AWS error code of the target, "" on success */
 };
 
-/* 1 when a failed delivery is worth retrying (throttling, 5xx, no answer). */
+/* 1 when a failed delivery is worth retrying (throttling, 5xx). */
 int evw_retryable(const struct evw_result *r);
 
 /* Invokes a Lambda function through Lambda's Invoke API. function is a

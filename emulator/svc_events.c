@@ -12,7 +12,8 @@
  * Input / InputPath selection) to every target outside the store lock:
  * Lambda (async Invoke with principal events.amazonaws.com and the rule ARN
  * as source ARN, so Lambda checks its policy), SQS (SendMessage) and SNS
- * (Publish). rate() periods are multiplied by GREENROOM_SCHEDULE_SCALE (a
+ * (Publish); throttling and 5xx answers are retried twice (1 s, 2 s), every
+ * attempt a journalled call. rate() periods are multiplied by GREENROOM_SCHEDULE_SCALE (a
  * test hook, default 1; 0.01 makes rate(1 minute) fire every 0.6 s); cron()
  * follows the UTC wall clock (fields: minute hour day-of-month month
  * day-of-week year, with * ? , - / L W # and month/day names).
@@ -32,6 +33,8 @@
 #include "events_wire.h"
 
 #define EVENTS_MAX_TARGETS 5
+
+static int events_stopping; /* set by the stop hook: the scheduler ends */
 
 static const char *const events_schema[] = {
     "CREATE TABLE events_rules ("
@@ -1175,8 +1178,16 @@ static void events_deliver_all(const cJSON *targets, const cJSON *event, const c
         char *payload = events_payload(t, event);
         struct evw_result r;
         memset(&r, 0, sizeof(r));
-        if (arn && payload) {
+        /* throttling and 5xx are retried twice, after 1 s and 2 s */
+        for (int attempt = 0; arn && payload && attempt < 3; attempt++) {
+            if (attempt > 0) {
+                struct timespec ts = {1 << (attempt - 1), 0};
+                nanosleep(&ts, NULL);
+            }
             evw_deliver(arn, payload, "events.amazonaws.com", rule_arn, &r);
+            if (!evw_retryable(&r) || events_stopping) {
+                break;
+            }
         }
         if (report) {
             cJSON *x = cJSON_CreateObject();
@@ -1358,7 +1369,6 @@ static void events_test_event_pattern(struct emu_request *req, struct emu_respon
 
 static pthread_mutex_t events_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t events_cond = PTHREAD_COND_INITIALIZER;
-static int events_stopping;
 static pthread_t events_worker;
 static int events_worker_started;
 

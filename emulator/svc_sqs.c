@@ -546,6 +546,9 @@ static int sqs_queue_from_req(struct emu_request *req, struct emu_response *resp
     char account[16];
     char name[96];
     const char *url = evw_json_str(in, "QueueUrl");
+    if ((url == NULL || *url == 0) && req->path && strcmp(req->path, "/") != 0) {
+        url = req->path; /* old SDKs send the call to the queue URL itself */
+    }
     if (url == NULL || *url == 0) {
         sqs_fail(req, resp, AWS_MISSING_PARAMETER,
                  "The request must contain the parameter QueueUrl.");
@@ -2243,6 +2246,9 @@ static void sqs_resource(struct emu_request *req, struct emu_buf *out)
     }
     char account[16];
     char qname[96];
+    if (url == NULL && name == NULL && req->path && strcmp(req->path, "/") != 0) {
+        url = req->path;
+    }
     if (url && sqs_parse_url(url, account, sizeof(account), qname, sizeof(qname)) == 0) {
         emu_buf_puts(out, qname);
     } else if (name) {
