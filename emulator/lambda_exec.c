@@ -23,7 +23,10 @@
  * sandbox, appended to the function's log file and to the sandbox's tail
  * buffer (the last 4 KB of the current invocation, for LogType Tail).
  * A reaper thread kills sandboxes idle longer than LX_IDLE_SECONDS
- * (GREENROOM_LAMBDA_IDLE_SECONDS overrides).
+ * (GREENROOM_LAMBDA_IDLE_SECONDS overrides). At most LX_MAX_PER_KEY
+ * sandboxes run one version at once (GREENROOM_LAMBDA_CONCURRENCY
+ * overrides); further invocations wait for one to free up, up to the
+ * function's timeout, then get TooManyRequestsException.
  *
  * Ownership: a sandbox is reference-counted (the list, its reader thread,
  * an invoker using it, a runtime request waiting on it); the last unref
@@ -106,6 +109,7 @@ static int lx_stopping;
 static pthread_t lx_reaper;
 static int lx_reaper_running;
 static double lx_idle = LX_IDLE_SECONDS;
+static int lx_max_per_key = LX_MAX_PER_KEY;
 
 /* --------------------------------------------------------------- helpers */
 
@@ -537,7 +541,7 @@ again:
         if (sb != NULL) {
             break;
         }
-        if (count < LX_MAX_PER_KEY && !lx_stopping) {
+        if (count < lx_max_per_key && !lx_stopping) {
             break;
         }
         struct timespec ts;
@@ -902,7 +906,8 @@ static void *lx_reap(void *arg)
         pthread_cond_timedwait(&lx_freed, &lx_mu, &ts);
         double now = lx_mono();
         for (struct lx_sandbox *sb = lx_list; sb; sb = sb->next) {
-            if (!sb->in_use && sb->state == LX_READY && now - sb->last_used > lx_idle) {
+            if (!sb->in_use && sb->state != LX_DEAD && sb->last_used > 0 &&
+                now - sb->last_used > lx_idle) {
                 lx_kill_locked(sb);
             }
         }
@@ -919,6 +924,14 @@ int lambda_exec_start(void)
         double v = strtod(idle, &end);
         if (end != idle && v > 0) {
             lx_idle = v;
+        }
+    }
+    const char *conc = getenv("GREENROOM_LAMBDA_CONCURRENCY");
+    if (conc != NULL) {
+        char *end = NULL;
+        long v = strtol(conc, &end, 10);
+        if (end != conc && *end == 0 && v > 0 && v <= 1000) {
+            lx_max_per_key = (int)v;
         }
     }
     pthread_mutex_lock(&lx_mu);

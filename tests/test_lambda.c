@@ -1512,6 +1512,29 @@ START_TEST(test_invoke_sandboxes)
 }
 END_TEST
 
+START_TEST(test_invoke_concurrency_limit)
+{
+    /* GREENROOM_LAMBDA_CONCURRENCY=1: concurrent invocations queue for the
+     * one sandbox instead of starting more */
+    gr_stop(&srv);
+    setenv("GREENROOM_LAMBDA_CONCURRENCY", "1", 1);
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+    unsetenv("GREENROOM_LAMBDA_CONCURRENCY");
+    create_role();
+    create_ok("cc", "nodejs20.x", "index.pid", "node", ",\"Timeout\":10");
+    long pids[3] = {0, 0, 0};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pthread_create(&th[i], NULL, invoke_pid_thread, &pids[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+    }
+    ck_assert_int_ne(pids[0], 0);
+    ck_assert(pids[0] == pids[1] && pids[1] == pids[2]);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ IAM */
 
 START_TEST(test_iam_role_gate)
@@ -1581,6 +1604,7 @@ static Suite *lambda_suite(void)
         {"InvokeWeightedAlias", test_invoke_weighted_alias},
         {"InvokePolicyCheck", test_invoke_policy_check},
         {"InvokeSandboxes", test_invoke_sandboxes},
+        {"InvokeConcurrencyLimit", test_invoke_concurrency_limit},
         {"IamRoleGate", test_iam_role_gate},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
