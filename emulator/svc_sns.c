@@ -807,18 +807,6 @@ out:
     sns_topic_release(&t);
 }
 
-static int sns_sub_exists(const char *arn)
-{
-    sqlite3_stmt *st = emu_stmt("SELECT 1 FROM sns_subscriptions WHERE arn = ?");
-    int found = 0;
-    if (st) {
-        sqlite3_bind_text(st, 1, arn, -1, SQLITE_TRANSIENT);
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
-    emu_stmt_done(st);
-    return found;
-}
-
 static void sns_unsubscribe(struct emu_request *req, struct emu_response *resp)
 {
     const char *arn = emu_form(req, "SubscriptionArn");
@@ -826,10 +814,13 @@ static void sns_unsubscribe(struct emu_request *req, struct emu_response *resp)
         emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: SubscriptionArn");
         return;
     }
-    if (!sns_sub_exists(arn)) {
-        emu_fail(resp, SNS_NOT_FOUND, "Subscription does not exist");
+    struct evw_arn a;
+    if (evw_arn_parse(arn, &a) != 0 || strcmp(a.service, "sns") != 0 ||
+        strchr(a.resource, ':') == NULL) {
+        emu_fail(resp, SNS_INVALID_PARAMETER, "Invalid parameter: SubscriptionArn");
         return;
     }
+    /* AWS answers success for a subscription that is already gone */
     sqlite3_stmt *st = emu_stmt("DELETE FROM sns_subscriptions WHERE arn = ?");
     if (st) {
         sqlite3_bind_text(st, 1, arn, -1, SQLITE_TRANSIENT);
