@@ -2,8 +2,8 @@
  * project.c - the Serverless v0.5 project model: loading, population,
  * naming (spec/serverless-v05.md sections 1.1-1.8).
  *
- * Loading: s-project.json, s-templates.json (project, parent folders,
- * function folder; lodash-merged in that order), s-resources-cf.json, every
+ * Loading: s-project.json, s-templates.json/.yaml (project, parent
+ * folders, function folder; lodash-merged in that order), s-resources-cf.json, every
  * s-function.json below the root (skipping _meta, node_modules and dot
  * folders), _meta/variables/s-variables-{common,<stage>,<stage>-<rc>}.json.
  * Invalid JSON is reported as file:line:column with what was expected (a
@@ -32,6 +32,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <yaml.h>
 
 #define DEP_MAX_PROJECT_FILE (16u * 1024u * 1024u)
 
@@ -740,22 +742,104 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Merge <dir>/s-templates.json into dst when present. */
-static int merge_templates_file(cJSON *dst, const char *dir, struct dep_err *err)
+/* A YAML node as cJSON: mappings -> objects, sequences -> arrays, plain
+ * scalars true/false/null/numbers typed, everything else a string. */
+static cJSON *yaml_node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 {
-    char *p = path_join(dir, "s-templates.json");
-    int rc = 0;
-
-    if (file_exists(p)) {
-        cJSON *t = dep_json_load_file(p, err);
-        if (!t) {
-            rc = -1;
-        } else {
-            dep_json_merge(dst, t);
-            cJSON_Delete(t);
+    if (!n || depth > 64) {
+        return cJSON_CreateNull();
+    }
+    if (n->type == YAML_MAPPING_NODE) {
+        cJSON *o = cJSON_CreateObject();
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = yaml_document_get_node(doc, p->key);
+            if (!k || k->type != YAML_SCALAR_NODE) {
+                continue;
+            }
+            cJSON_AddItemToObject(o, (const char *)k->data.scalar.value,
+                                  yaml_node_json(doc, yaml_document_get_node(doc, p->value), depth + 1));
+        }
+        return o;
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        cJSON *a = cJSON_CreateArray();
+        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+            cJSON_AddItemToArray(a, yaml_node_json(doc, yaml_document_get_node(doc, *i), depth + 1));
+        }
+        return a;
+    }
+    const char *v = (const char *)n->data.scalar.value;
+    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        char *end = NULL;
+        if (strcmp(v, "true") == 0) {
+            return cJSON_CreateTrue();
+        }
+        if (strcmp(v, "false") == 0) {
+            return cJSON_CreateFalse();
+        }
+        if (strcmp(v, "null") == 0 || strcmp(v, "~") == 0 || v[0] == 0) {
+            return cJSON_CreateNull();
+        }
+        errno = 0;
+        double d = strtod(v, &end);
+        if (!errno && end && !*end && end != v) {
+            return cJSON_CreateNumber(d);
         }
     }
-    free(p);
+    return cJSON_CreateString(v);
+}
+
+/* Load a YAML file as cJSON; errors as file:line:column. */
+static cJSON *yaml_load_file(const char *path, struct dep_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    cJSON *out = NULL;
+
+    if (!f) {
+        dep_err_local(err, "MissingFile", "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &doc)) {
+        dep_err_local(err, "InvalidYAML", "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
+                      parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML");
+    } else {
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        out = root ? yaml_node_json(&doc, root, 0) : cJSON_CreateObject();
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return out;
+}
+
+/* Merge <dir>/s-templates.json (and .yaml / .yml, in that order) into dst
+ * when present. */
+static int merge_templates_file(cJSON *dst, const char *dir, struct dep_err *err)
+{
+    static const char *const names[] = {"s-templates.json", "s-templates.yaml", "s-templates.yml"};
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && rc == 0; i++) {
+        char *p = path_join(dir, names[i]);
+        if (file_exists(p)) {
+            cJSON *t = i == 0 ? dep_json_load_file(p, err) : yaml_load_file(p, err);
+            if (!t) {
+                rc = -1;
+            } else if (!cJSON_IsObject(t)) {
+                dep_err_local(err, "InvalidProject", "%s: expected a map of templates", p);
+                cJSON_Delete(t);
+                rc = -1;
+            } else {
+                dep_json_merge(dst, t);
+                cJSON_Delete(t);
+            }
+        }
+        free(p);
+    }
     return rc;
 }
 

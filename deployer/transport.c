@@ -95,7 +95,8 @@ int dep_err_exit(const struct dep_err *err)
         return DEP_EXIT_CONFLICT;
     }
     if (err->kind == DEP_ERR_LOCAL &&
-        (strcmp(err->code, "InvalidJSON") == 0 || strcmp(err->code, "InvalidProject") == 0 ||
+        (strcmp(err->code, "InvalidJSON") == 0 || strcmp(err->code, "InvalidYAML") == 0 ||
+         strcmp(err->code, "InvalidProject") == 0 ||
          strcmp(err->code, "UndefinedVariable") == 0 || strcmp(err->code, "MissingFile") == 0 ||
          strcmp(err->code, "MissingStage") == 0 || strcmp(err->code, "MissingRegion") == 0)) {
         return DEP_EXIT_PROJECT;

@@ -344,6 +344,53 @@ START_TEST(load_errors)
 }
 END_TEST
 
+START_TEST(yaml_templates)
+{
+    struct dep_project p;
+    struct dep_err err;
+    char dir[] = "/tmp/dep-yaml-XXXXXX";
+    char path[256];
+    FILE *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/s-project.json", dir);
+    f = fopen(path, "w");
+    fputs("{\"name\":\"y\"}", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/s-templates.yaml", dir);
+    f = fopen(path, "w");
+    fputs("env:\n  STAGE: ${stage}\n  N: 3\n  ON: true\nlist:\n  - a\n  - 'b'\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/fn", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/fn/s-function.json", dir);
+    f = fopen(path, "w");
+    fputs("{\"name\":\"fn\",\"runtime\":\"nodejs4.3\",\"environment\":\"$${env}\",\"x\":\"$${list}\"}", f);
+    fclose(f);
+    ck_assert_int_eq(dep_project_load(dir, &p, &err), 0);
+    p.stage = strdup("dev");
+    p.vars_stage = J("{\"stage\":\"dev\"}");
+    ck_assert_int_eq(dep_project_populate(&p, 0, &err), 0);
+    char *s = cJSON_PrintUnformatted(p.functions[0].json);
+    ck_assert_ptr_nonnull(strstr(s, "\"environment\":{\"STAGE\":\"dev\",\"N\":3,\"ON\":true}"));
+    ck_assert_ptr_nonnull(strstr(s, "\"x\":[\"a\",\"b\"]"));
+    free(s);
+    dep_project_release(&p);
+    /* a YAML error names file:line:column */
+    snprintf(path, sizeof(path), "%s/s-templates.yaml", dir);
+    f = fopen(path, "w");
+    fputs("a: [1, 2\nb: 3\n", f);
+    fclose(f);
+    ck_assert_int_eq(dep_project_load(dir, &p, &err), -1);
+    ck_assert_str_eq(err.code, "InvalidYAML");
+    ck_assert_ptr_nonnull(strstr(err.message, "s-templates.yaml:"));
+    dep_project_release(&p);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(ci_stage_rules)
 {
     char stage[64], why[512];
@@ -386,6 +433,7 @@ static Suite *suite(void)
         {"json_error_location", json_error_location},
         {"load_mini_project", load_mini_project},
         {"load_errors", load_errors},
+        {"yaml_templates", yaml_templates},
         {"ci_stage_rules", ci_stage_rules},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
