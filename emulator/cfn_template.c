@@ -700,6 +700,13 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
                  "Template format error: At least one Resources member must be defined.");
         goto out;
     }
+    if (cJSON_GetArraySize(resources) > 500) {
+        snprintf(err, elen,
+                 "Template format error: Number of resources, %d, is greater than maximum "
+                 "allowed, 500",
+                 cJSON_GetArraySize(resources));
+        goto out;
+    }
     cJSON_ArrayForEach(it, resources)
     {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "Type");

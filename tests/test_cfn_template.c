@@ -4,6 +4,7 @@
  * intrinsic function, pseudo parameters, parameters and their constraints,
  * conditions, dependency ordering, unresolved references and cycles.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -420,6 +421,65 @@ START_TEST(test_physical_names)
 }
 END_TEST
 
+START_TEST(test_malformed)
+{
+    /* wrong shapes for every function fail cleanly (never crash) */
+    static const char *const bad[] = {
+        "{\"Ref\":1}",
+        "{\"Ref\":[\"a\"]}",
+        "{\"Fn::GetAtt\":1}",
+        "{\"Fn::GetAtt\":[\"Q\"]}",
+        "{\"Fn::GetAtt\":\"Q\"}",
+        "{\"Fn::Join\":[1,[\"a\"]]}",
+        "{\"Fn::Join\":[\",\",\"notalist\"]}",
+        "{\"Fn::Sub\":1}",
+        "{\"Fn::Sub\":[\"x\",1]}",
+        "{\"Fn::Select\":[\"x\",[1]]}",
+        "{\"Fn::Select\":[-1,[1]]}",
+        "{\"Fn::Select\":[0,\"x\"]}",
+        "{\"Fn::Split\":[\"\",\"a\"]}",
+        "{\"Fn::Split\":[1,\"a\"]}",
+        "{\"Fn::FindInMap\":[\"M\"]}",
+        "{\"Fn::FindInMap\":[\"Nope\",\"a\",\"b\"]}",
+        "{\"Fn::If\":[\"IsDev\",1]}",
+        "{\"Fn::If\":[1,2,3]}",
+        "{\"Fn::Equals\":[1]}",
+        "{\"Fn::Not\":[1,2]}",
+        "{\"Fn::And\":[{\"Condition\":\"IsDev\"}]}",
+        "{\"Fn::Or\":\"x\"}",
+        "{\"Fn::Unknown\":1}",
+        "{\"Fn::ImportValue\":{\"Ref\":\"Nope\"}}",
+    };
+    size_t i;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *e = cJSON_Parse(bad[i]);
+        cJSON *v;
+        ck_assert_msg(e != NULL, "test JSON %s", bad[i]);
+        v = cfn_eval(&g_ctx, e);
+        ck_assert_msg(v == NULL, "%s evaluated", bad[i]);
+        ck_assert_msg(g_ctx.err[0] != 0, "%s failed without a message", bad[i]);
+        cJSON_Delete(e);
+    }
+    /* an unterminated ${ is left as text */
+    expect_eval("{\"Fn::Sub\":\"a${b\"}", "\"a${b\"");
+    /* at most 500 resources */
+    {
+        char err[256], name[16];
+        cJSON *t = cJSON_CreateObject(), *r = cJSON_AddObjectToObject(t, "Resources");
+        for (i = 0; i < 501; i++) {
+            cJSON *d = cJSON_CreateObject();
+            cJSON_AddStringToObject(d, "Type", "AWS::SNS::Topic");
+            snprintf(name, sizeof(name), "R%zu", i);
+            cJSON_AddItemToObject(r, name, d);
+        }
+        ck_assert_int_eq(cfn_template_check(t, err, sizeof(err)), -1);
+        ck_assert_str_eq(err, "Template format error: Number of resources, 501, is greater than "
+                              "maximum allowed, 500");
+        cJSON_Delete(t);
+    }
+}
+END_TEST
+
 static Suite *cfn_template_suite(void)
 {
     Suite *s = suite_create("cfn_template");
@@ -441,6 +501,7 @@ static Suite *cfn_template_suite(void)
         {"order", test_order},
         {"yaml", test_yaml},
         {"physical_names", test_physical_names},
+        {"malformed", test_malformed},
     };
     size_t i;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
