@@ -12,8 +12,8 @@
  * CreateDeployment GetDeployment GetDeployments UpdateDeployment DeleteDeployment
  * CreateStage GetStage GetStages UpdateStage DeleteStage
  * CreateAuthorizer GetAuthorizer GetAuthorizers UpdateAuthorizer DeleteAuthorizer
- * CreateApiKey GetApiKey GetApiKeys DeleteApiKey
- * CreateUsagePlan GetUsagePlan GetUsagePlans DeleteUsagePlan
+ * CreateApiKey GetApiKey GetApiKeys UpdateApiKey DeleteApiKey
+ * CreateUsagePlan GetUsagePlan GetUsagePlans UpdateUsagePlan DeleteUsagePlan
  * CreateUsagePlanKey GetUsagePlanKeys DeleteUsagePlanKey
  * and the data plane (apigw_invoke.c) for the three stage URL forms.
  *
@@ -1878,6 +1878,32 @@ static void apigw_get_api_keys(struct emu_request *req, struct emu_response *res
     reply_list(req, resp, items);
 }
 
+static void apigw_update_api_key(struct emu_request *req, struct emu_response *resp)
+{
+    static const struct patch_rule rules[] = {
+        {"/name", PT_STR},       {"/description", PT_STR}, {"/enabled", PT_BOOL},
+        {"/customerId", PT_STR}, {NULL, PT_STR},
+    };
+    const char *id = emu_param(req, "api_Key");
+    cJSON *k = apigw_obj_get(ACCT, "apikey", "", id != NULL ? id : "");
+    if (k == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid API Key identifier specified");
+        return;
+    }
+    if (apply_patch(req, resp, k, rules) != 0) {
+        cJSON_Delete(k);
+        return;
+    }
+    set_item(k, "lastUpdatedDate", cJSON_CreateNumber(now_s()));
+    if (apigw_obj_put(ACCT, "apikey", "", id, k) != 0) {
+        cJSON_Delete(k);
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(k, "value");
+    emu_resp_json(resp, 200, k);
+}
+
 static void apigw_delete_api_key(struct emu_request *req, struct emu_response *resp)
 {
     const char *id = emu_param(req, "api_Key");
@@ -1934,6 +1960,81 @@ static void apigw_get_usage_plan(struct emu_request *req, struct emu_response *r
     if (p != NULL) {
         emu_resp_json(resp, 200, p);
     }
+}
+
+/* UpdateUsagePlan: /name, /description, and add/remove of "apiId:stage"
+ * on /apiStages. */
+static void apigw_update_usage_plan(struct emu_request *req, struct emu_response *resp)
+{
+    static const struct patch_rule rules[] = {
+        {"/name", PT_STR},
+        {"/description", PT_STR},
+        {NULL, PT_STR},
+    };
+    cJSON *p = load_usage_plan(req, resp);
+    if (p == NULL) {
+        return;
+    }
+    /* /apiStages ops first, the rest through apply_patch */
+    cJSON *rest = cJSON_CreateArray();
+    const cJSON *op;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(req->json, "patchOperations"))
+    {
+        const char *path = jstr(op, "path");
+        const char *o = jstr(op, "op");
+        const char *value = jstr(op, "value");
+        if (path == NULL || strcmp(path, "/apiStages") != 0) {
+            cJSON_AddItemToArray(rest, cJSON_Duplicate(op, 1));
+            continue;
+        }
+        const char *colon = value != NULL ? strchr(value, ':') : NULL;
+        if (o == NULL || colon == NULL || (strcmp(o, "add") != 0 && strcmp(o, "remove") != 0)) {
+            emu_fail(resp, APIGW_BAD_REQUEST, "Invalid patch operation specified for /apiStages");
+            goto out;
+        }
+        char a[64];
+        snprintf(a, sizeof(a), "%.*s",
+                 (int)((size_t)(colon - value) < sizeof(a) ? colon - value : 0), value);
+        cJSON *stages = cJSON_GetObjectItemCaseSensitive(p, "apiStages");
+        if (!cJSON_IsArray(stages)) {
+            stages = cJSON_CreateArray();
+            set_item(p, "apiStages", stages);
+        }
+        cJSON *it = stages->child;
+        while (it != NULL) {
+            cJSON *next = it->next;
+            const char *ia = jstr(it, "apiId");
+            const char *is = jstr(it, "stage");
+            if (ia != NULL && is != NULL && strcmp(ia, a) == 0 && strcmp(is, colon + 1) == 0) {
+                cJSON_Delete(cJSON_DetachItemViaPointer(stages, it));
+            }
+            it = next;
+        }
+        if (strcmp(o, "add") == 0) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddStringToObject(s, "apiId", a);
+            cJSON_AddStringToObject(s, "stage", colon + 1);
+            cJSON_AddItemToArray(stages, s);
+        }
+    }
+    cJSON *saved = cJSON_DetachItemFromObjectCaseSensitive(req->json, "patchOperations");
+    cJSON_AddItemToObject(req->json, "patchOperations", rest);
+    rest = NULL;
+    int rc = apply_patch(req, resp, p, rules);
+    cJSON_DeleteItemFromObjectCaseSensitive(req->json, "patchOperations");
+    cJSON_AddItemToObject(req->json, "patchOperations", saved);
+    if (rc != 0) {
+        goto out;
+    }
+    if (apigw_obj_put(ACCT, "usageplan", "", emu_param(req, "usageplanId"), p) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    emu_resp_json(resp, 200, p);
+    p = NULL;
+out:
+    cJSON_Delete(rest);
+    cJSON_Delete(p);
 }
 
 static void apigw_get_usage_plans(struct emu_request *req, struct emu_response *resp)
@@ -2090,10 +2191,12 @@ static const struct emu_op apigw_ops[] = {
     {"CreateApiKey", "POST", "/apikeys", NULL, apigw_create_api_key, W | J},
     {"GetApiKeys", "GET", "/apikeys", NULL, apigw_get_api_keys, 0},
     {"GetApiKey", "GET", "/apikeys/{api_Key}", NULL, apigw_get_api_key, 0},
+    {"UpdateApiKey", "PATCH", "/apikeys/{api_Key}", NULL, apigw_update_api_key, W | J},
     {"DeleteApiKey", "DELETE", "/apikeys/{api_Key}", NULL, apigw_delete_api_key, W},
     {"CreateUsagePlan", "POST", "/usageplans", NULL, apigw_create_usage_plan, W | J},
     {"GetUsagePlans", "GET", "/usageplans", NULL, apigw_get_usage_plans, 0},
     {"GetUsagePlan", "GET", "/usageplans/{usageplanId}", NULL, apigw_get_usage_plan, 0},
+    {"UpdateUsagePlan", "PATCH", "/usageplans/{usageplanId}", NULL, apigw_update_usage_plan, W | J},
     {"DeleteUsagePlan", "DELETE", "/usageplans/{usageplanId}", NULL, apigw_delete_usage_plan, W},
     {"CreateUsagePlanKey", "POST", "/usageplans/{usageplanId}/keys", NULL,
      apigw_create_usage_plan_key, W | J},

@@ -600,11 +600,20 @@ START_TEST(test_api_keys)
                      "\"value\":\"true\"}]}"));
     ck_assert_int_eq(st, 200);
     deploy(id, "dev", NULL, NULL);
-    cJSON *j = api(&st, "POST", "/apikeys",
-                   "{\"name\":\"k1\",\"enabled\":true,\"value\":\"abcdefghijklmnopqrstuvwxyz\"}");
+    cJSON *j =
+        api(&st, "POST", "/apikeys", "{\"name\":\"k1\",\"value\":\"abcdefghijklmnopqrstuvwxyz\"}");
     ck_assert_int_eq(st, 201);
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "enabled")));
     char kid[16];
     snprintf(kid, sizeof(kid), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    char epath[64];
+    snprintf(epath, sizeof(epath), "/apikeys/%s", kid);
+    j = api(&st, "PATCH", epath,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/enabled\",\"value\":"
+            "\"true\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "enabled")));
     cJSON_Delete(j);
     j = api(&st, "GET", "/apikeys", NULL);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
@@ -616,11 +625,20 @@ START_TEST(test_api_keys)
     j = api(&st, "GET", kpath, NULL);
     ck_assert_str_eq(js(j, "value"), "abcdefghijklmnopqrstuvwxyz");
     cJSON_Delete(j);
-    j = api(&st, "POST", "/usageplans",
-            "{\"name\":\"plan\",\"apiStages\":[{\"apiId\":\"%s\",\"stage\":\"dev\"}]}", id);
+    j = api(&st, "POST", "/usageplans", "{\"name\":\"plan\"}");
     ck_assert_int_eq(st, 201);
     char pid[16];
     snprintf(pid, sizeof(pid), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    char upath[64];
+    snprintf(upath, sizeof(upath), "/usageplans/%s", pid);
+    j = api(&st, "PATCH", upath,
+            "{\"patchOperations\":[{\"op\":\"add\",\"path\":\"/apiStages\",\"value\":"
+            "\"%s:dev\"},{\"op\":\"replace\",\"path\":\"/description\",\"value\":\"d\"}]}",
+            id);
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "apiStages")), 1);
+    ck_assert_str_eq(js(j, "description"), "d");
     cJSON_Delete(j);
     char spath[160];
     snprintf(spath, sizeof(spath), "/_aws/execute-api/%s/dev/", id);
