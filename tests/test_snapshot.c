@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,8 +298,8 @@ START_TEST(test_save_restore_equality_s3)
 END_TEST
 
 /* One client writing roles w-0000, w-0001, ... in order. */
-static volatile int writer_stop;
-static int writer_count;
+static atomic_int writer_stop;
+static atomic_int writer_count;
 
 static void *writer(void *arg)
 {
