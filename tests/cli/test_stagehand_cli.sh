@@ -4,7 +4,8 @@
 # when -r is absent, a hung call cut by the per-call timeout (exit 5), and
 # event deploy of s3 / iot / unsupported events on fixtures/projects/events
 # (bucket notification holds the alias, the IoT rule targets the alias, an
-# unsupported type makes the command exit 4).
+# unsupported type makes the command exit 4), and endpoint deploy with a
+# TOKEN authorizer and a MOCK endpoint.
 . "$(dirname "$0")/lib.sh"
 
 export CI=true STAGEHAND_POLL_MS=50
@@ -74,5 +75,25 @@ expect_contains "iot rule targets the alias" "function:evts-worker:dev" "$RULE"
 erun event deploy -a
 N=$(aws2 s3api get-bucket-notification-configuration --bucket "$BUCKET" --query 'length(LambdaFunctionConfigurations)' --output text)
 expect_eq "one notification entry after a re-run" 1 "$N"
+
+# endpoints: a TOKEN authorizer from the "auth" function, a CUSTOM-authorized AWS endpoint, a MOCK endpoint
+erun endpoint deploy -a
+expect_eq "endpoint deploy with an authorizer" 0 $?
+EAPI=$(aws2 apigateway get-rest-apis --query 'items[?name==`evts`].id' --output text)
+AUTH=$(aws2 apigateway get-authorizers --rest-api-id "$EAPI" --query 'items[0].[name,type,identitySource]' --output text)
+expect_eq "authorizer created" "evts-auth	TOKEN	method.request.header.Authorization" "$AUTH"
+AUTHID=$(aws2 apigateway get-authorizers --rest-api-id "$EAPI" --query 'items[0].id' --output text)
+RID=$(aws2 apigateway get-resources --rest-api-id "$EAPI" --query 'items[?path==`/secure/{id}`].id' --output text)
+M=$(aws2 apigateway get-method --rest-api-id "$EAPI" --resource-id "$RID" --http-method GET --query '[authorizationType,authorizerId]' --output text)
+expect_eq "method uses the authorizer" "CUSTOM	$AUTHID" "$M"
+POLICY=$(aws2 lambda get-policy --function-name evts-auth --qualifier dev --query Policy --output text)
+expect_contains "authorizer statement id" "s_apig_auth_evts-auth" "$POLICY"
+POLICY=$(aws2 lambda get-policy --function-name evts-worker --qualifier dev --query Policy --output text)
+expect_contains "path parameter statement id" "s_apig_secure__id__GET" "$POLICY"
+expect_contains "MOCK endpoint answers" '"mock": true' "$(curl -s -m 30 "$GR_URL/restapis/$EAPI/dev/_user_request_/mock")"
+# a second run keeps one authorizer
+erun endpoint deploy -a
+expect_eq "second endpoint deploy" 0 $?
+expect_eq "still one authorizer" 1 "$(aws2 apigateway get-authorizers --rest-api-id "$EAPI" --query 'length(items)' --output text)"
 
 finish
