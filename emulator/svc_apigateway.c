@@ -353,12 +353,11 @@ static cJSON *typed_value(enum patch_type t, const char *v)
     return cJSON_CreateString(v != NULL ? v : "");
 }
 
-/* Applies req's patchOperations to doc (only paths listed in rules).
- * Returns 0, or -1 after answering BadRequest. */
-static int apply_patch(struct emu_request *req, struct emu_response *resp, cJSON *doc,
-                       const struct patch_rule *rules)
+/* Applies patch operations (an array) to doc, only on paths listed in
+ * rules. Returns 0, or -1 after answering BadRequest. */
+static int apply_patch_ops(struct emu_response *resp, cJSON *doc, const cJSON *ops,
+                           const struct patch_rule *rules)
 {
-    const cJSON *ops = cJSON_GetObjectItemCaseSensitive(req->json, "patchOperations");
     const cJSON *op;
     cJSON_ArrayForEach(op, ops)
     {
@@ -410,6 +409,95 @@ static int apply_patch(struct emu_request *req, struct emu_response *resp, cJSON
         }
     }
     return 0;
+}
+
+/* Applies req's patchOperations to doc (see apply_patch_ops). */
+static int apply_patch(struct emu_request *req, struct emu_response *resp, cJSON *doc,
+                       const struct patch_rule *rules)
+{
+    return apply_patch_ops(resp, doc,
+                           cJSON_GetObjectItemCaseSensitive(req->json, "patchOperations"), rules);
+}
+
+/* Stage method settings: "/{resource}/{method}/{group}/{name}" paths. */
+struct method_setting {
+    const char *path; /* group/name */
+    const char *field;
+    enum patch_type type;
+};
+
+static const struct method_setting method_settings[] = {
+    {"logging/loglevel", "loggingLevel", PT_STR},
+    {"logging/dataTrace", "dataTraceEnabled", PT_BOOL},
+    {"metrics/enabled", "metricsEnabled", PT_BOOL},
+    {"throttling/burstLimit", "throttlingBurstLimit", PT_INT},
+    {"throttling/rateLimit", "throttlingRateLimit", PT_INT},
+    {"caching/enabled", "cachingEnabled", PT_BOOL},
+    {"caching/ttlInSeconds", "cacheTtlInSeconds", PT_INT},
+    {"caching/dataEncrypted", "cacheDataEncrypted", PT_BOOL},
+    {"caching/requireAuthorizationForCacheControl", "requireAuthorizationForCacheControl", PT_BOOL},
+    {"caching/unauthorizedCacheControlHeaderStrategy", "unauthorizedCacheControlHeaderStrategy",
+     PT_STR},
+    {NULL, NULL, PT_STR},
+};
+
+static cJSON *method_setting_defaults(void)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddBoolToObject(m, "metricsEnabled", 0);
+    cJSON_AddStringToObject(m, "loggingLevel", "OFF");
+    cJSON_AddBoolToObject(m, "dataTraceEnabled", 0);
+    cJSON_AddNumberToObject(m, "throttlingBurstLimit", 5000);
+    cJSON_AddNumberToObject(m, "throttlingRateLimit", 10000.0);
+    cJSON_AddBoolToObject(m, "cachingEnabled", 0);
+    cJSON_AddNumberToObject(m, "cacheTtlInSeconds", 300);
+    cJSON_AddBoolToObject(m, "cacheDataEncrypted", 0);
+    cJSON_AddBoolToObject(m, "requireAuthorizationForCacheControl", 1);
+    cJSON_AddStringToObject(m, "unauthorizedCacheControlHeaderStrategy",
+                            "SUCCEED_WITH_RESPONSE_HEADER");
+    return m;
+}
+
+/* Applies one method-setting op to the stage. Returns 1 when op was one
+ * (applied), 0 when it is not a method-setting path. */
+static int apply_method_setting(cJSON *stage, const cJSON *op)
+{
+    const char *path = jstr(op, "path");
+    const char *o = jstr(op, "op");
+    if (path == NULL || o == NULL || path[0] != '/') {
+        return 0;
+    }
+    /* /res/method/group/name: res may be "*" or an escaped path (~1) */
+    const char *p1 = strchr(path + 1, '/');
+    const char *p2 = p1 != NULL ? strchr(p1 + 1, '/') : NULL;
+    if (p1 == NULL || p2 == NULL) {
+        return 0;
+    }
+    const struct method_setting *ms = NULL;
+    for (size_t i = 0; method_settings[i].path != NULL; i++) {
+        if (strcmp(p2 + 1, method_settings[i].path) == 0) {
+            ms = &method_settings[i];
+        }
+    }
+    if (ms == NULL) {
+        return 0;
+    }
+    char raw[512];
+    snprintf(raw, sizeof(raw), "%.*s", (int)(p2 - path - 1), path + 1);
+    char *key = unescape_pointer(raw);
+    cJSON *settings = child_obj(stage, "methodSettings");
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(settings, key);
+    if (m == NULL) {
+        m = method_setting_defaults();
+        cJSON_AddItemToObject(settings, key, m);
+    }
+    if (strcmp(o, "remove") == 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(settings, key);
+    } else {
+        set_item(m, ms->field, typed_value(ms->type, jstr(op, "value")));
+    }
+    free(key);
+    return 1;
 }
 
 /* ------------------------------------------------------------ rest APIs */
@@ -1410,7 +1498,17 @@ static void apigw_update_stage(struct emu_request *req, struct emu_response *res
     if (st == NULL) {
         return;
     }
-    if (apply_patch(req, resp, st, rules) != 0) {
+    cJSON *rest = cJSON_CreateArray();
+    const cJSON *op;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(req->json, "patchOperations"))
+    {
+        if (!apply_method_setting(st, op)) {
+            cJSON_AddItemToArray(rest, cJSON_Duplicate(op, 1));
+        }
+    }
+    int prc = apply_patch_ops(resp, st, rest, rules);
+    cJSON_Delete(rest);
+    if (prc != 0) {
         goto out;
     }
     const char *dep = jstr(st, "deploymentId");
@@ -2017,13 +2115,7 @@ static void apigw_update_usage_plan(struct emu_request *req, struct emu_response
             cJSON_AddItemToArray(stages, s);
         }
     }
-    cJSON *saved = cJSON_DetachItemFromObjectCaseSensitive(req->json, "patchOperations");
-    cJSON_AddItemToObject(req->json, "patchOperations", rest);
-    rest = NULL;
-    int rc = apply_patch(req, resp, p, rules);
-    cJSON_DeleteItemFromObjectCaseSensitive(req->json, "patchOperations");
-    cJSON_AddItemToObject(req->json, "patchOperations", saved);
-    if (rc != 0) {
+    if (apply_patch_ops(resp, p, rest, rules) != 0) {
         goto out;
     }
     if (apigw_obj_put(ACCT, "usageplan", "", emu_param(req, "usageplanId"), p) != 0) {

@@ -528,6 +528,19 @@ START_TEST(test_stages)
             "\"missing\"}]}");
     ck_assert_int_eq(st, 400);
     cJSON_Delete(j);
+    /* method settings */
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/*/*/logging/loglevel\","
+            "\"value\":\"INFO\"},{\"op\":\"replace\",\"path\":"
+            "\"/~1books/GET/throttling/burstLimit\",\"value\":\"7\"}]}");
+    ck_assert_int_eq(st, 200);
+    cJSON *ms = cJSON_GetObjectItem(j, "methodSettings");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(ms, "*/*"), "loggingLevel"), "INFO");
+    ck_assert_int_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "/books/GET"), "throttlingBurstLimit")
+            ->valueint,
+        7);
+    cJSON_Delete(j);
     j = api(&st, "GET", path, NULL);
     ck_assert_str_eq(js(j, "deploymentId"), dep);
     cJSON_Delete(j);
