@@ -1688,6 +1688,9 @@ static cJSON *eval_fn(struct cfn_ctx *c, const cJSON *f, int depth)
             free(name);
             return NULL;
         }
+        if (c->imports != NULL) {
+            add_unique(c->imports, name);
+        }
         free(name);
         return cJSON_CreateString(e->valuestring);
     }

@@ -26,6 +26,7 @@ struct cfn_ctx {
     cJSON *conditions;      /* owned: name -> bool (cfn_conditions_eval) */
     const cJSON *resources; /* borrowed: logicalId -> {"ref": str, "attrs": {...}} */
     const cJSON *exports;   /* borrowed: export name -> value (Fn::ImportValue) */
+    cJSON *imports;         /* borrowed, may be NULL: names Fn::ImportValue resolved */
     char err[1024];
 };
 

@@ -4,7 +4,7 @@
  * DescribeStackEvents, DescribeStackResource, DescribeStackResources,
  * ListStackResources, GetTemplate, GetTemplateSummary, ValidateTemplate,
  * CreateChangeSet, DescribeChangeSet, ExecuteChangeSet, DeleteChangeSet,
- * ListChangeSets, CancelUpdateStack, ListExports.
+ * ListChangeSets, CancelUpdateStack, ContinueUpdateRollback, ListExports.
  *
  * Handlers validate and record; one worker thread provisions stacks
  * asynchronously (CREATE/UPDATE/DELETE jobs, in order), calling the other
@@ -63,6 +63,9 @@ static const char *const cfn_schema[] = {
     " account TEXT NOT NULL, region TEXT NOT NULL, type TEXT NOT NULL, physical_id TEXT NOT NULL,"
     " properties TEXT, attributes TEXT, stack_name TEXT, logical_id TEXT,"
     " PRIMARY KEY (account, region, type, physical_id));",
+    /* 2: the exports each stack imports (Fn::ImportValue), to refuse
+     * deleting or changing an export in use */
+    "ALTER TABLE cfn_stacks ADD COLUMN imports TEXT;",
 };
 
 /* ------------------------------------------------------------ XML render */
@@ -368,6 +371,7 @@ struct op {
     cJSON *tmpl;      /* the template being applied */
     cJSON *resources; /* logicalId -> {"ref", "attrs"} as the template sees them */
     cJSON *exports;
+    cJSON *imports; /* export names the template imported */
     struct cfn_ctx ctx;
 };
 
@@ -659,6 +663,53 @@ static int modify(struct op *o, const char *logical, const char *type, const cha
     return 0;
 }
 
+/* Whether another live stack imports export name; who gets its name.
+ * Store locked. Returns 1 or 0. */
+static int export_user(const char *account, const char *region, const char *stack_id,
+                       const char *name, char *who, size_t wlen)
+{
+    sqlite3_stmt *st = emu_stmt("SELECT name, imports FROM cfn_stacks WHERE account = ?1 AND"
+                                " region = ?2 AND stack_id != ?3 AND status != 'DELETE_COMPLETE'"
+                                " AND imports IS NOT NULL");
+    int found = 0;
+    if (st == NULL) {
+        return 0;
+    }
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, stack_id, -1, SQLITE_TRANSIENT);
+    while (!found && sqlite3_step(st) == SQLITE_ROW) {
+        cJSON *imports = parse_col(st, 1);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, imports)
+        {
+            if (cJSON_IsString(it) && strcmp(it->valuestring, name) == 0) {
+                snprintf(who, wlen, "%s", col_text(st, 0));
+                found = 1;
+            }
+        }
+        cJSON_Delete(imports);
+    }
+    emu_stmt_done(st);
+    return found;
+}
+
+/* The stack's current exports: name -> value. Store locked. */
+static cJSON *own_exports(const char *stack_id)
+{
+    cJSON *out = cJSON_CreateObject();
+    sqlite3_stmt *st = emu_stmt("SELECT name, value FROM cfn_exports WHERE stack_id = ?1");
+    if (st == NULL) {
+        return out;
+    }
+    sqlite3_bind_text(st, 1, stack_id, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cJSON_AddStringToObject(out, col_text(st, 0), col_text(st, 1));
+    }
+    emu_stmt_done(st);
+    return out;
+}
+
 /* Evaluates outputs and records them and their exports. Returns 0, or -1
  * with reason. */
 static int op_outputs(struct op *o, char *reason, size_t rlen)
@@ -712,8 +763,48 @@ static int op_outputs(struct op *o, char *reason, size_t rlen)
         }
     }
     if (rc == 0) {
+        /* an export another stack imports can be neither removed nor changed */
+        cJSON *old = own_exports(o->row.stack_id);
+        const cJSON *e;
+        cJSON_ArrayForEach(e, old)
+        {
+            const cJSON *now = NULL;
+            char who[200];
+            cJSON_ArrayForEach(it, outs)
+            {
+                const cJSON *en = cJSON_GetObjectItemCaseSensitive(it, "ExportName");
+                if (cJSON_IsString(en) && strcmp(en->valuestring, e->string) == 0) {
+                    now = cJSON_GetObjectItemCaseSensitive(it, "OutputValue");
+                }
+            }
+            if (now != NULL && strcmp(now->valuestring, e->valuestring) == 0) {
+                continue;
+            }
+            if (export_user(o->job->account, o->job->region, o->row.stack_id, e->string, who,
+                            sizeof(who))) {
+                if (now == NULL) {
+                    snprintf(reason, rlen, "Export %s cannot be deleted as it is in use by %s",
+                             e->string, who);
+                } else {
+                    snprintf(reason, rlen, "Cannot update export %s as it is in use by %s",
+                             e->string, who);
+                }
+                rc = -1;
+                break;
+            }
+        }
+        cJSON_Delete(old);
+    }
+    if (rc == 0) {
         const char *vals[2] = {o->row.stack_id, NULL};
+        char *imp = cJSON_PrintUnformatted(o->imports);
         exec_bind("DELETE FROM cfn_exports WHERE stack_id = ?1", vals, 1);
+        vals[0] = imp;
+        vals[1] = o->row.stack_id;
+        exec_bind("UPDATE cfn_stacks SET imports = ?1 WHERE stack_id = ?2", vals, 2);
+        free(imp);
+        vals[0] = o->row.stack_id;
+        vals[1] = NULL;
         cJSON_ArrayForEach(it, outs)
         {
             const cJSON *en = cJSON_GetObjectItemCaseSensitive(it, "ExportName");
@@ -855,6 +946,7 @@ static int op_ctx(struct op *o, const char *body, const cJSON *params, char *rea
     o->ctx.params = params ? cJSON_Duplicate(params, 1) : cJSON_CreateObject();
     o->ctx.resources = o->resources;
     o->ctx.exports = o->exports;
+    o->ctx.imports = o->imports;
     if (cfn_conditions_eval(&o->ctx) < 0) {
         snprintf(reason, rlen, "%s", o->ctx.err);
         return -1;
@@ -998,6 +1090,31 @@ static void run_delete(struct op *o)
     } else {
         op_event(o, o->row.name, o->row.stack_id, "AWS::CloudFormation::Stack",
                  "DELETE_IN_PROGRESS", "User Initiated", NULL);
+    }
+    {
+        /* exports another stack imports keep the stack */
+        char who[200] = "";
+        int used = 0;
+        if (emu_store_begin(0) == 0) {
+            cJSON *mine = own_exports(o->row.stack_id);
+            const cJSON *e;
+            cJSON_ArrayForEach(e, mine)
+            {
+                if (!used && export_user(o->job->account, o->job->region, o->row.stack_id,
+                                         e->string, who, sizeof(who))) {
+                    snprintf(reason, sizeof(reason),
+                             "Export %s cannot be deleted as it is in use by %s", e->string, who);
+                    used = 1;
+                }
+            }
+            cJSON_Delete(mine);
+            emu_store_end(1);
+        }
+        if (used) {
+            op_status(o, "DELETE_FAILED", reason);
+            cJSON_Delete(failed);
+            return;
+        }
     }
     o->tmpl = o->row.template ? cfn_template_parse(o->row.template, strlen(o->row.template), reason,
                                                    sizeof(reason))
@@ -1458,6 +1575,7 @@ static void run_job(struct job *j)
         return;
     }
     o.resources = cJSON_CreateObject();
+    o.imports = cJSON_CreateArray();
     switch (j->kind) {
     case JOB_CREATE:
         run_create(&o);
@@ -1476,6 +1594,7 @@ static void run_job(struct job *j)
     cJSON_Delete(o.tmpl);
     cJSON_Delete(o.resources);
     cJSON_Delete(o.exports);
+    cJSON_Delete(o.imports);
     stack_row_release(&o.row);
 }
 
@@ -3427,6 +3546,33 @@ static void cfn_cancel_update_stack(struct emu_request *req, struct emu_response
     emu_resp_query(req, resp, NULL);
 }
 
+/* UPDATE_ROLLBACK_FAILED -> UPDATE_ROLLBACK_COMPLETE, keeping the resources
+ * as recorded (greenroom has nothing left to retry). */
+static void cfn_continue_update_rollback(struct emu_request *req, struct emu_response *resp)
+{
+    const char *name = emu_form(req, "StackName");
+    struct stack_row s;
+    const char *vals[1];
+    if (stack_find(req->account, req->region, name, &s) < 0) {
+        fail_not_found(resp, name);
+        return;
+    }
+    if (strcmp(s.status, "UPDATE_ROLLBACK_FAILED") != 0) {
+        emu_fail(resp, CFN_VALIDATION_ERROR,
+                 "Stack %s is in %s state and can not continue to rollback.", s.stack_id, s.status);
+        stack_row_release(&s);
+        return;
+    }
+    vals[0] = s.stack_id;
+    exec_bind("UPDATE cfn_stacks SET status = 'UPDATE_ROLLBACK_COMPLETE', reason = NULL"
+              " WHERE stack_id = ?1",
+              vals, 1);
+    event_add(req->account, req->region, s.stack_id, s.name, s.name, s.stack_id,
+              "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", NULL, NULL);
+    stack_row_release(&s);
+    emu_resp_query(req, resp, NULL);
+}
+
 static void cfn_list_exports(struct emu_request *req, struct emu_response *resp)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -3510,6 +3656,7 @@ static const struct emu_op cfn_ops[] = {
     {"ListChangeSets", NULL, NULL, NULL, cfn_list_change_sets, 0},
     {"CancelUpdateStack", NULL, NULL, NULL, cfn_cancel_update_stack, EMU_OP_WRITE},
     {"ListExports", NULL, NULL, NULL, cfn_list_exports, 0},
+    {"ContinueUpdateRollback", NULL, NULL, NULL, cfn_continue_update_rollback, EMU_OP_WRITE},
 };
 
 const struct emu_service svc_cloudformation = {

@@ -961,7 +961,22 @@ START_TEST(test_list_exports)
     ck_assert_ptr_nonnull(
         strstr(body, "Export with name ex1-topic is already exported by stack ex1"));
     free(body);
-    /* deleting the exporter removes the export */
+    /* an export in use can be neither removed nor deleted */
+    update_stack("ex1", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}");
+    expect_status("ex1", "UPDATE_ROLLBACK_COMPLETE");
+    CFN(&body, "DescribeStacks", "StackName", "ex1", NULL);
+    ck_assert_ptr_nonnull(
+        strstr(body, "Export ex1-topic cannot be deleted as it is in use by ex2"));
+    free(body);
+    CFN(&body, "DeleteStack", "StackName", "ex1", NULL);
+    free(body);
+    expect_status("ex1", "DELETE_FAILED");
+    CFN(&body, "ListExports", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "ex1-topic"));
+    free(body);
+    /* once the importer is gone, deleting the exporter removes the export */
+    CFN(&body, "DeleteStack", "StackName", "ex2", NULL);
+    free(body);
     CFN(&body, "DeleteStack", "StackName", "ex1", NULL);
     free(body);
     {
