@@ -72,6 +72,9 @@ void lambda_log_path(const char *account, const char *region, const char *name, 
  * (entries escaping the directory are refused). Writes the directory into
  * out. Returns 0, -1 on error (message in err). Thread-safe. */
 int lambda_zip_extract(const char *code_hex, char *out, size_t len, char *err, size_t errlen);
+/* Starts extracting a code blob in the background (a detached thread);
+ * lambda_zip_extract later finds it done or finishes it. */
+void lambda_zip_prefetch(const char *code_hex);
 /* Returns 1 when data[0..len) is a readable zip archive, else 0. */
 int lambda_zip_valid(const void *data, size_t len);
 

@@ -7,11 +7,14 @@
  * at once do the work at most twice, never corrupting it. Entry names that
  * are absolute or contain a ".." component are refused; symlinks are
  * skipped. Unix permission bits are kept (a provided runtime's bootstrap
- * must be executable; it is made so if the zip forgot).
+ * must be executable; it is made so if the zip forgot). New code is
+ * extracted in the background as soon as it is uploaded
+ * (lambda_zip_prefetch), so the first invocation finds it ready.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,4 +227,31 @@ int lambda_zip_extract(const char *code_hex, char *out, size_t len, char *err, s
         }
     }
     return 0;
+}
+
+static void *zip_prefetch_thread(void *arg)
+{
+    char *hex = arg;
+    char dir[1000], err[512];
+    if (lambda_zip_extract(hex, dir, sizeof(dir), err, sizeof(err)) != 0) {
+        emu_warn("lambda: extracting code %s: %s", hex, err);
+    }
+    free(hex);
+    return NULL;
+}
+
+void lambda_zip_prefetch(const char *code_hex)
+{
+    char *hex = strdup(code_hex);
+    pthread_t th;
+    pthread_attr_t attr;
+    if (hex == NULL) {
+        return;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, zip_prefetch_thread, hex) != 0) {
+        free(hex);
+    }
+    pthread_attr_destroy(&attr);
 }

@@ -743,6 +743,7 @@ static int lfn_code_take(struct emu_request *req, struct emu_response *resp, con
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return -1;
     }
+    lambda_zip_prefetch(hex);
     return 0;
 }
 
