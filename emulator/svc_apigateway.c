@@ -11,6 +11,7 @@
  * DeleteIntegrationResponse
  * CreateDeployment GetDeployment GetDeployments UpdateDeployment DeleteDeployment
  * CreateStage GetStage GetStages UpdateStage DeleteStage
+ * CreateModel GetModel GetModels UpdateModel DeleteModel
  * CreateAuthorizer GetAuthorizer GetAuthorizers UpdateAuthorizer DeleteAuthorizer
  * CreateApiKey GetApiKey GetApiKeys UpdateApiKey DeleteApiKey
  * CreateUsagePlan GetUsagePlan GetUsagePlans UpdateUsagePlan DeleteUsagePlan
@@ -147,7 +148,7 @@ static void obj_del_children(const char *account, const char *region, const char
 {
     sqlite3_stmt *st = emu_stmt("DELETE FROM apigw_objects WHERE account=?1 AND region=?2 AND "
                                 "parent=?3 AND kind IN ('resource','deployment','snapshot',"
-                                "'stage','authorizer')");
+                                "'stage','authorizer','model')");
     if (st == NULL) {
         return;
     }
@@ -500,6 +501,8 @@ static int apply_method_setting(cJSON *stage, const cJSON *op)
     return 1;
 }
 
+static int add_default_models(struct emu_request *req, const char *api);
+
 /* ------------------------------------------------------------ rest APIs */
 
 static void apigw_create_rest_api(struct emu_request *req, struct emu_response *resp)
@@ -541,7 +544,7 @@ static void apigw_create_rest_api(struct emu_request *req, struct emu_response *
     cJSON_AddStringToObject(res, "id", root);
     cJSON_AddStringToObject(res, "path", "/");
     if (apigw_obj_put(ACCT, "restapi", "", id, api) != 0 ||
-        apigw_obj_put(ACCT, "resource", id, root, res) != 0) {
+        apigw_obj_put(ACCT, "resource", id, root, res) != 0 || add_default_models(req, id) != 0) {
         cJSON_Delete(api);
         cJSON_Delete(res);
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
@@ -1762,6 +1765,154 @@ static void apigw_delete_deployment(struct emu_request *req, struct emu_response
     reply_status(resp, 202);
 }
 
+/* ---------------------------------------------------------------- models */
+
+static cJSON *model_new(const char *name, const char *description, const char *schema,
+                        const char *content_type)
+{
+    char id[16];
+    new_id(id);
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "id", id);
+    cJSON_AddStringToObject(m, "name", name);
+    if (description != NULL) {
+        cJSON_AddStringToObject(m, "description", description);
+    }
+    if (schema != NULL) {
+        cJSON_AddStringToObject(m, "schema", schema);
+    }
+    cJSON_AddStringToObject(m, "contentType",
+                            content_type != NULL ? content_type : "application/json");
+    return m;
+}
+
+/* The two models every new API has. Returns 0, -1 on SQL error. */
+static int add_default_models(struct emu_request *req, const char *api)
+{
+    cJSON *empty = model_new("Empty", "This is a default empty schema model",
+                             "{\n  \"$schema\": \"http://json-schema.org/draft-04/schema#\",\n  "
+                             "\"title\" : \"Empty Schema\",\n  \"type\" : \"object\"\n}",
+                             "application/json");
+    cJSON *error =
+        model_new("Error", "This is a default error schema model",
+                  "{\n  \"$schema\" : \"http://json-schema.org/draft-04/schema#\",\n  "
+                  "\"title\" : \"Error Schema\",\n  \"type\" : \"object\",\n  "
+                  "\"properties\" : {\n    \"message\" : { \"type\" : \"string\" }\n  }\n}",
+                  "application/json");
+    int rc = apigw_obj_put(ACCT, "model", api, "Empty", empty) == 0 &&
+                     apigw_obj_put(ACCT, "model", api, "Error", error) == 0
+                 ? 0
+                 : -1;
+    cJSON_Delete(empty);
+    cJSON_Delete(error);
+    return rc;
+}
+
+static void apigw_create_model(struct emu_request *req, struct emu_response *resp)
+{
+    cJSON *api = load_api(req, resp);
+    if (api == NULL) {
+        return;
+    }
+    cJSON_Delete(api);
+    const char *name = jstr(req->json, "name");
+    const char *ct = jstr(req->json, "contentType");
+    if (name == NULL || *name == 0) {
+        emu_fail(resp, APIGW_BAD_REQUEST, "Invalid model name specified");
+        return;
+    }
+    for (const char *c = name; *c; c++) {
+        if (!isalnum((unsigned char)*c)) {
+            emu_fail(resp, APIGW_BAD_REQUEST, "Invalid model name specified: %s", name);
+            return;
+        }
+    }
+    if (ct == NULL || *ct == 0) {
+        emu_fail(resp, APIGW_BAD_REQUEST, "Content type must be non-empty");
+        return;
+    }
+    cJSON *old = apigw_obj_get(ACCT, "model", api_id(req), name);
+    if (old != NULL) {
+        cJSON_Delete(old);
+        emu_fail(resp, APIGW_CONFLICT, "Model name already exists for this REST API");
+        return;
+    }
+    cJSON *m = model_new(name, jstr(req->json, "description"), jstr(req->json, "schema"), ct);
+    if (apigw_obj_put(ACCT, "model", api_id(req), name, m) != 0) {
+        cJSON_Delete(m);
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_json(resp, 201, m);
+}
+
+static cJSON *load_model(struct emu_request *req, struct emu_response *resp)
+{
+    cJSON *api = load_api(req, resp);
+    if (api == NULL) {
+        return NULL;
+    }
+    cJSON_Delete(api);
+    const char *name = emu_param(req, "model_name");
+    cJSON *m = apigw_obj_get(ACCT, "model", api_id(req), name != NULL ? name : "");
+    if (m == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid model name specified: %s", name ? name : "");
+    }
+    return m;
+}
+
+static void apigw_get_model(struct emu_request *req, struct emu_response *resp)
+{
+    cJSON *m = load_model(req, resp);
+    if (m != NULL) {
+        emu_resp_json(resp, 200, m);
+    }
+}
+
+static void apigw_get_models(struct emu_request *req, struct emu_response *resp)
+{
+    cJSON *api = load_api(req, resp);
+    if (api == NULL) {
+        return;
+    }
+    cJSON_Delete(api);
+    reply_list(req, resp, apigw_obj_list(ACCT, "model", api_id(req)));
+}
+
+static void apigw_update_model(struct emu_request *req, struct emu_response *resp)
+{
+    static const struct patch_rule rules[] = {
+        {"/description", PT_STR},
+        {"/schema", PT_STR},
+        {NULL, PT_STR},
+    };
+    cJSON *m = load_model(req, resp);
+    if (m == NULL) {
+        return;
+    }
+    if (apply_patch(req, resp, m, rules) != 0) {
+        cJSON_Delete(m);
+        return;
+    }
+    if (apigw_obj_put(ACCT, "model", api_id(req), emu_param(req, "model_name"), m) != 0) {
+        cJSON_Delete(m);
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_json(resp, 200, m);
+}
+
+static void apigw_delete_model(struct emu_request *req, struct emu_response *resp)
+{
+    cJSON *m = load_model(req, resp);
+    if (m == NULL) {
+        return;
+    }
+    cJSON_Delete(m);
+    apigw_obj_del(ACCT, "model", api_id(req), emu_param(req, "model_name"));
+    reply_status(resp, 202);
+}
+
 /* ----------------------------------------------------------- authorizers */
 
 static const struct patch_rule authorizer_rules[] = {
@@ -2273,6 +2424,11 @@ static const struct emu_op apigw_ops[] = {
     {"GetStage", "GET", R "/stages/{stage_name}", NULL, apigw_get_stage, 0},
     {"UpdateStage", "PATCH", R "/stages/{stage_name}", NULL, apigw_update_stage, W | J},
     {"DeleteStage", "DELETE", R "/stages/{stage_name}", NULL, apigw_delete_stage, W},
+    {"CreateModel", "POST", R "/models", NULL, apigw_create_model, W | J},
+    {"GetModels", "GET", R "/models", NULL, apigw_get_models, 0},
+    {"GetModel", "GET", R "/models/{model_name}", NULL, apigw_get_model, 0},
+    {"UpdateModel", "PATCH", R "/models/{model_name}", NULL, apigw_update_model, W | J},
+    {"DeleteModel", "DELETE", R "/models/{model_name}", NULL, apigw_delete_model, W},
     {"CreateAuthorizer", "POST", R "/authorizers", NULL, apigw_create_authorizer, W | J},
     {"GetAuthorizers", "GET", R "/authorizers", NULL, apigw_get_authorizers, 0},
     {"GetAuthorizer", "GET", R "/authorizers/{authorizer_id}", NULL, apigw_get_authorizer, 0},

@@ -551,6 +551,43 @@ START_TEST(test_stages)
 }
 END_TEST
 
+START_TEST(test_models)
+{
+    char id[16], root[16];
+    make_api("models", id, root);
+    long st;
+    char path[160];
+    snprintf(path, sizeof(path), "/restapis/%s/models", id);
+    cJSON *j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 2);
+    cJSON_Delete(j);
+    j = api(&st, "POST", path,
+            "{\"name\":\"Book\",\"contentType\":\"application/json\",\"schema\":\"{}\"}");
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "name"), "Book");
+    cJSON_Delete(j);
+    j = api(&st, "POST", path, "{\"name\":\"Book\",\"contentType\":\"application/json\"}");
+    ck_assert_int_eq(st, 409);
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/models/Book", id);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/description\","
+            "\"value\":\"a book\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "description"), "a book");
+    cJSON_Delete(j);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "schema"), "{}");
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 202);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
+}
+END_TEST
+
 START_TEST(test_authorizers)
 {
     char id[16], root[16];
@@ -1331,6 +1368,7 @@ static Suite *apigw_suite(void)
         {"method_and_integration_responses", test_method_and_integration_responses},
         {"deployments", test_deployments},
         {"stages", test_stages},
+        {"models", test_models},
         {"authorizers", test_authorizers},
         {"api_keys", test_api_keys},
         {"invoke_mock", test_invoke_mock},
