@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *mpath(const char *api, const char *res, const char *method, const char *suffix, char *buf,
-                         size_t n)
+static const char *mpath(const char *api, const char *res, const char *method, const char *suffix,
+                         char *buf, size_t n)
 {
     char *a = dep_urlencode(api, 0), *r = dep_urlencode(res, 0), *m = dep_urlencode(method, 0);
 
@@ -31,11 +31,12 @@ static const char *res_of(const char *api, const char *x, char *buf, size_t n)
 
 int dep_apigw_get_rest_apis(const char *region, cJSON **out, struct dep_err *err)
 {
-    return dep_rest_json("apigateway", region, "GetRestApis", NULL, "GET", "/restapis", "limit=500", NULL, out, err);
+    return dep_rest_json("apigateway", region, "GetRestApis", NULL, "GET", "/restapis", "limit=500",
+                         NULL, out, err);
 }
 
-int dep_apigw_create_rest_api(const char *region, const char *name, const char *description, cJSON **out,
-                              struct dep_err *err)
+int dep_apigw_create_rest_api(const char *region, const char *name, const char *description,
+                              cJSON **out, struct dep_err *err)
 {
     cJSON *b = cJSON_CreateObject();
     int rc;
@@ -44,7 +45,8 @@ int dep_apigw_create_rest_api(const char *region, const char *name, const char *
     if (description) {
         cJSON_AddStringToObject(b, "description", description);
     }
-    rc = dep_rest_json("apigateway", region, "CreateRestApi", name, "POST", "/restapis", NULL, b, out, err);
+    rc = dep_rest_json("apigateway", region, "CreateRestApi", name, "POST", "/restapis", NULL, b,
+                       out, err);
     cJSON_Delete(b);
     return rc;
 }
@@ -56,11 +58,12 @@ int dep_apigw_get_resources(const char *region, const char *api, cJSON **out, st
 
     snprintf(path, sizeof(path), "/restapis/%s/resources", a);
     free(a);
-    return dep_rest_json("apigateway", region, "GetResources", api, "GET", path, "limit=500", NULL, out, err);
+    return dep_rest_json("apigateway", region, "GetResources", api, "GET", path, "limit=500", NULL,
+                         out, err);
 }
 
-int dep_apigw_create_resource(const char *region, const char *api, const char *parent, const char *part,
-                              cJSON **out, struct dep_err *err)
+int dep_apigw_create_resource(const char *region, const char *api, const char *parent,
+                              const char *part, cJSON **out, struct dep_err *err)
 {
     char path[512], rs[256];
     char *a = dep_urlencode(api, 0), *p = dep_urlencode(parent, 0);
@@ -71,14 +74,14 @@ int dep_apigw_create_resource(const char *region, const char *api, const char *p
     free(a);
     free(p);
     cJSON_AddStringToObject(b, "pathPart", part);
-    rc = dep_rest_json("apigateway", region, "CreateResource", res_of(api, NULL, rs, sizeof(rs)), "POST", path, NULL,
-                       b, out, err);
+    rc = dep_rest_json("apigateway", region, "CreateResource", res_of(api, NULL, rs, sizeof(rs)),
+                       "POST", path, NULL, b, out, err);
     cJSON_Delete(b);
     return rc;
 }
 
-int dep_apigw_get_method(const char *region, const char *api, const char *res, const char *method, cJSON **out,
-                         struct dep_err *err)
+int dep_apigw_get_method(const char *region, const char *api, const char *res, const char *method,
+                         cJSON **out, struct dep_err *err)
 {
     char path[1024];
 
@@ -86,8 +89,8 @@ int dep_apigw_get_method(const char *region, const char *api, const char *res, c
                          mpath(api, res, method, NULL, path, sizeof(path)), NULL, NULL, out, err);
 }
 
-int dep_apigw_delete_method(const char *region, const char *api, const char *res, const char *method,
-                            struct dep_err *err)
+int dep_apigw_delete_method(const char *region, const char *api, const char *res,
+                            const char *method, struct dep_err *err)
 {
     char path[1024];
 
@@ -104,17 +107,19 @@ int dep_apigw_put_method(const char *region, const char *api, const char *res, c
                          mpath(api, res, method, NULL, path, sizeof(path)), NULL, req, NULL, err);
 }
 
-int dep_apigw_put_integration(const char *region, const char *api, const char *res, const char *method,
-                              const cJSON *req, struct dep_err *err)
+int dep_apigw_put_integration(const char *region, const char *api, const char *res,
+                              const char *method, const cJSON *req, struct dep_err *err)
 {
     char path[1024];
 
     return dep_rest_json("apigateway", region, "PutIntegration", api, "PUT",
-                         mpath(api, res, method, "/integration", path, sizeof(path)), NULL, req, NULL, err);
+                         mpath(api, res, method, "/integration", path, sizeof(path)), NULL, req,
+                         NULL, err);
 }
 
-int dep_apigw_put_method_response(const char *region, const char *api, const char *res, const char *method,
-                                  const char *status, const cJSON *req, struct dep_err *err)
+int dep_apigw_put_method_response(const char *region, const char *api, const char *res,
+                                  const char *method, const char *status, const cJSON *req,
+                                  struct dep_err *err)
 {
     char path[1024], suf[128];
     char *s = dep_urlencode(status, 0);
@@ -125,8 +130,9 @@ int dep_apigw_put_method_response(const char *region, const char *api, const cha
                          mpath(api, res, method, suf, path, sizeof(path)), NULL, req, NULL, err);
 }
 
-int dep_apigw_put_integration_response(const char *region, const char *api, const char *res, const char *method,
-                                       const char *status, const cJSON *req, struct dep_err *err)
+int dep_apigw_put_integration_response(const char *region, const char *api, const char *res,
+                                       const char *method, const char *status, const cJSON *req,
+                                       struct dep_err *err)
 {
     char path[1024], suf[160];
     char *s = dep_urlencode(status, 0);
@@ -147,11 +153,12 @@ int dep_apigw_create_deployment(const char *region, const char *api, const cJSON
     snprintf(path, sizeof(path), "/restapis/%s/deployments", a);
     free(a);
     return dep_rest_json("apigateway", region, "CreateDeployment",
-                         res_of(api, cJSON_IsString(sn) ? sn->valuestring : NULL, rs, sizeof(rs)), "POST", path, NULL,
-                         req, out, err);
+                         res_of(api, cJSON_IsString(sn) ? sn->valuestring : NULL, rs, sizeof(rs)),
+                         "POST", path, NULL, req, out, err);
 }
 
-int dep_apigw_get_stage(const char *region, const char *api, const char *stage, cJSON **out, struct dep_err *err)
+int dep_apigw_get_stage(const char *region, const char *api, const char *stage, cJSON **out,
+                        struct dep_err *err)
 {
     char path[512], rs[256];
     char *a = dep_urlencode(api, 0), *s = dep_urlencode(stage, 0);
@@ -159,12 +166,12 @@ int dep_apigw_get_stage(const char *region, const char *api, const char *stage, 
     snprintf(path, sizeof(path), "/restapis/%s/stages/%s", a, s);
     free(a);
     free(s);
-    return dep_rest_json("apigateway", region, "GetStage", res_of(api, stage, rs, sizeof(rs)), "GET", path, NULL,
-                         NULL, out, err);
+    return dep_rest_json("apigateway", region, "GetStage", res_of(api, stage, rs, sizeof(rs)),
+                         "GET", path, NULL, NULL, out, err);
 }
 
-int dep_apigw_update_stage(const char *region, const char *api, const char *stage, const cJSON *patch,
-                           cJSON **out, struct dep_err *err)
+int dep_apigw_update_stage(const char *region, const char *api, const char *stage,
+                           const cJSON *patch, cJSON **out, struct dep_err *err)
 {
     char path[512], rs[256];
     char *a = dep_urlencode(api, 0), *s = dep_urlencode(stage, 0);
@@ -175,8 +182,8 @@ int dep_apigw_update_stage(const char *region, const char *api, const char *stag
     free(a);
     free(s);
     cJSON_AddItemToObject(b, "patchOperations", cJSON_Duplicate(patch, 1));
-    rc = dep_rest_json("apigateway", region, "UpdateStage", res_of(api, stage, rs, sizeof(rs)), "PATCH", path, NULL,
-                       b, out, err);
+    rc = dep_rest_json("apigateway", region, "UpdateStage", res_of(api, stage, rs, sizeof(rs)),
+                       "PATCH", path, NULL, b, out, err);
     cJSON_Delete(b);
     return rc;
 }
@@ -188,7 +195,8 @@ int dep_apigw_get_authorizers(const char *region, const char *api, cJSON **out, 
 
     snprintf(path, sizeof(path), "/restapis/%s/authorizers", a);
     free(a);
-    return dep_rest_json("apigateway", region, "GetAuthorizers", api, "GET", path, "limit=500", NULL, out, err);
+    return dep_rest_json("apigateway", region, "GetAuthorizers", api, "GET", path, "limit=500",
+                         NULL, out, err);
 }
 
 int dep_apigw_create_authorizer(const char *region, const char *api, const cJSON *req, cJSON **out,
@@ -199,11 +207,12 @@ int dep_apigw_create_authorizer(const char *region, const char *api, const cJSON
 
     snprintf(path, sizeof(path), "/restapis/%s/authorizers", a);
     free(a);
-    return dep_rest_json("apigateway", region, "CreateAuthorizer", api, "POST", path, NULL, req, out, err);
+    return dep_rest_json("apigateway", region, "CreateAuthorizer", api, "POST", path, NULL, req,
+                         out, err);
 }
 
-int dep_apigw_update_authorizer(const char *region, const char *api, const char *id, const cJSON *patch,
-                                struct dep_err *err)
+int dep_apigw_update_authorizer(const char *region, const char *api, const char *id,
+                                const cJSON *patch, struct dep_err *err)
 {
     char path[512];
     char *a = dep_urlencode(api, 0), *i = dep_urlencode(id, 0);
@@ -214,7 +223,8 @@ int dep_apigw_update_authorizer(const char *region, const char *api, const char 
     free(a);
     free(i);
     cJSON_AddItemToObject(b, "patchOperations", cJSON_Duplicate(patch, 1));
-    rc = dep_rest_json("apigateway", region, "UpdateAuthorizer", api, "PATCH", path, NULL, b, NULL, err);
+    rc = dep_rest_json("apigateway", region, "UpdateAuthorizer", api, "PATCH", path, NULL, b, NULL,
+                       err);
     cJSON_Delete(b);
     return rc;
 }

@@ -18,8 +18,8 @@ static void form_add(struct dep_buf *b, const char *k, const char *v)
     free(e);
 }
 
-static int call(const char *region, const char *action, const char *stack, struct dep_buf *form, cJSON **out,
-                struct dep_err *err)
+static int call(const char *region, const char *action, const char *stack, struct dep_buf *form,
+                cJSON **out, struct dep_err *err)
 {
     int rc = dep_query("cloudformation", region, action, stack, form->data, out, err);
 
@@ -27,7 +27,8 @@ static int call(const char *region, const char *action, const char *stack, struc
     return rc;
 }
 
-int dep_cfn_describe_stack_resources(const char *region, const char *stack, cJSON **out, struct dep_err *err)
+int dep_cfn_describe_stack_resources(const char *region, const char *stack, cJSON **out,
+                                     struct dep_err *err)
 {
     struct dep_buf f = {0};
 
@@ -47,8 +48,9 @@ int dep_cfn_describe_stacks(const char *region, const char *stack, cJSON **out, 
     return call(region, "DescribeStacks", stack, &f, out, err);
 }
 
-int dep_cfn_create_stack(const char *region, const char *stack, const char *template_body, const cJSON *tags,
-                         const char *on_failure, cJSON **out, struct dep_err *err)
+int dep_cfn_create_stack(const char *region, const char *stack, const char *template_body,
+                         const cJSON *tags, const char *on_failure, cJSON **out,
+                         struct dep_err *err)
 {
     struct dep_buf f = {0};
     const cJSON *t;
@@ -78,8 +80,8 @@ int dep_cfn_create_stack(const char *region, const char *stack, const char *temp
     return call(region, "CreateStack", stack, &f, out, err);
 }
 
-int dep_cfn_update_stack(const char *region, const char *stack, const char *template_body, cJSON **out,
-                         struct dep_err *err)
+int dep_cfn_update_stack(const char *region, const char *stack, const char *template_body,
+                         cJSON **out, struct dep_err *err)
 {
     struct dep_buf f = {0};
 
@@ -99,7 +101,8 @@ int dep_cfn_get_template(const char *region, const char *stack, cJSON **out, str
     return call(region, "GetTemplate", stack, &f, out, err);
 }
 
-int dep_cfn_describe_stack_events(const char *region, const char *stack, cJSON **out, struct dep_err *err)
+int dep_cfn_describe_stack_events(const char *region, const char *stack, cJSON **out,
+                                  struct dep_err *err)
 {
     struct dep_buf f = {0};
 

@@ -8,14 +8,14 @@ int dep_events_put_rule(const char *region, const cJSON *req, cJSON **out, struc
 {
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "Name");
 
-    return dep_json_target("events", region, "AWSEvents.PutRule", cJSON_IsString(n) ? n->valuestring : NULL, req, out,
-                           err);
+    return dep_json_target("events", region, "AWSEvents.PutRule",
+                           cJSON_IsString(n) ? n->valuestring : NULL, req, out, err);
 }
 
 int dep_events_put_targets(const char *region, const cJSON *req, cJSON **out, struct dep_err *err)
 {
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "Rule");
 
-    return dep_json_target("events", region, "AWSEvents.PutTargets", cJSON_IsString(n) ? n->valuestring : NULL, req,
-                           out, err);
+    return dep_json_target("events", region, "AWSEvents.PutTargets",
+                           cJSON_IsString(n) ? n->valuestring : NULL, req, out, err);
 }

@@ -20,22 +20,24 @@ int dep_iot_get_topic_rule(const char *region, const char *rule, cJSON **out, st
 {
     char path[512];
 
-    return dep_rest_json("iot", region, "GetTopicRule", rule, "GET", rpath(rule, path, sizeof(path)), NULL, NULL, out,
-                         err);
+    return dep_rest_json("iot", region, "GetTopicRule", rule, "GET",
+                         rpath(rule, path, sizeof(path)), NULL, NULL, out, err);
 }
 
-int dep_iot_create_topic_rule(const char *region, const char *rule, const cJSON *payload, struct dep_err *err)
+int dep_iot_create_topic_rule(const char *region, const char *rule, const cJSON *payload,
+                              struct dep_err *err)
 {
     char path[512];
 
-    return dep_rest_json("iot", region, "CreateTopicRule", rule, "POST", rpath(rule, path, sizeof(path)), NULL,
-                         payload, NULL, err);
+    return dep_rest_json("iot", region, "CreateTopicRule", rule, "POST",
+                         rpath(rule, path, sizeof(path)), NULL, payload, NULL, err);
 }
 
-int dep_iot_replace_topic_rule(const char *region, const char *rule, const cJSON *payload, struct dep_err *err)
+int dep_iot_replace_topic_rule(const char *region, const char *rule, const cJSON *payload,
+                               struct dep_err *err)
 {
     char path[512];
 
-    return dep_rest_json("iot", region, "ReplaceTopicRule", rule, "PATCH", rpath(rule, path, sizeof(path)), NULL,
-                         payload, NULL, err);
+    return dep_rest_json("iot", region, "ReplaceTopicRule", rule, "PATCH",
+                         rpath(rule, path, sizeof(path)), NULL, payload, NULL, err);
 }

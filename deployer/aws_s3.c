@@ -35,8 +35,9 @@ static void copy_etag(const struct dep_http_resp *resp, char *etag_out)
     }
 }
 
-int dep_s3_get_object(const char *region, const char *bucket, const char *key, const char *if_none_match,
-                      struct dep_buf *body, char *etag_out, struct dep_err *err)
+int dep_s3_get_object(const char *region, const char *bucket, const char *key,
+                      const char *if_none_match, struct dep_buf *body, char *etag_out,
+                      struct dep_err *err)
 {
     struct dep_http_req req = {0};
     struct dep_http_resp resp = {0};
@@ -63,9 +64,9 @@ int dep_s3_get_object(const char *region, const char *bucket, const char *key, c
     return rc;
 }
 
-int dep_s3_put_object(const char *region, const char *bucket, const char *key, const void *data, size_t len,
-                      const char *content_type, const char *if_match, const char *if_none_match,
-                      char *etag_out, struct dep_err *err)
+int dep_s3_put_object(const char *region, const char *bucket, const char *key, const void *data,
+                      size_t len, const char *content_type, const char *if_match,
+                      const char *if_none_match, char *etag_out, struct dep_err *err)
 {
     struct dep_http_req req = {0};
     struct dep_http_resp resp = {0};
@@ -93,8 +94,8 @@ int dep_s3_put_object(const char *region, const char *bucket, const char *key, c
     return rc;
 }
 
-int dep_s3_delete_object(const char *region, const char *bucket, const char *key, const char *if_match,
-                         struct dep_err *err)
+int dep_s3_delete_object(const char *region, const char *bucket, const char *key,
+                         const char *if_match, struct dep_err *err)
 {
     struct dep_http_req req = {0};
     struct dep_http_resp resp = {0};
@@ -222,7 +223,8 @@ int dep_s3_list_objects(const char *region, const char *bucket, const char *pref
     return rc;
 }
 
-int dep_s3_get_bucket_notification(const char *region, const char *bucket, cJSON **out, struct dep_err *err)
+int dep_s3_get_bucket_notification(const char *region, const char *bucket, cJSON **out,
+                                   struct dep_err *err)
 {
     struct dep_http_req req = {0};
     struct dep_http_resp resp = {0};
@@ -249,7 +251,8 @@ int dep_s3_get_bucket_notification(const char *region, const char *bucket, cJSON
     return rc;
 }
 
-int dep_s3_put_bucket_notification(const char *region, const char *bucket, const char *xml, struct dep_err *err)
+int dep_s3_put_bucket_notification(const char *region, const char *bucket, const char *xml,
+                                   struct dep_err *err)
 {
     struct dep_http_req req = {0};
     struct dep_http_resp resp = {0};

@@ -9,8 +9,8 @@
 int dep_sts_account(const char *region, char *buf, size_t n, struct dep_err *err)
 {
     cJSON *out = NULL;
-    int rc = dep_query("sts", region, "GetCallerIdentity", NULL, "Action=GetCallerIdentity&Version=2011-06-15", &out,
-                       err);
+    int rc = dep_query("sts", region, "GetCallerIdentity", NULL,
+                       "Action=GetCallerIdentity&Version=2011-06-15", &out, err);
 
     if (rc == 0) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(out, "Account");

@@ -46,7 +46,8 @@ int cmd_ci(struct dep_ctx *c)
     /* the project first: its custom.ci holds the mapping */
     c->stage[0] = 0;
     dep_project_release(&c->project);
-    if (dep_project_load(c->opts->project_dir ? c->opts->project_dir : ".", &c->project, &err) < 0) {
+    if (dep_project_load(c->opts->project_dir ? c->opts->project_dir : ".", &c->project, &err) <
+        0) {
         dep_out_error("ci", &err);
         return dep_err_exit(&err);
     }
@@ -57,12 +58,13 @@ int cmd_ci(struct dep_ctx *c)
         snprintf(why, sizeof(why), "-s %s", stage);
         snprintf(provider, sizeof(provider), "cli");
     } else {
-        if (dep_ci_detect(c->project.root, provider, sizeof(provider), branch, sizeof(branch), tag, sizeof(tag),
-                          &is_pr) < 0) {
+        if (dep_ci_detect(c->project.root, provider, sizeof(provider), branch, sizeof(branch), tag,
+                          sizeof(tag), &is_pr) < 0) {
             dep_out_info("ci: no CI environment and no git branch: not deploying");
             return DEP_EXIT_OK;
         }
-        if (!dep_ci_stage(ci, c->project.root, branch, tag, is_pr, stage, sizeof(stage), why, sizeof(why))) {
+        if (!dep_ci_stage(ci, c->project.root, branch, tag, is_pr, stage, sizeof(stage), why,
+                          sizeof(why))) {
             dep_out_info("ci (%s): %s: not deploying", provider, why);
             dep_out_result("deploy", cJSON_CreateFalse());
             dep_out_result("reason", cJSON_CreateString(why));
@@ -76,10 +78,10 @@ int cmd_ci(struct dep_ctx *c)
     snprintf(c->stage, sizeof(c->stage), "%s", stage);
     if (!c->opts->region) {
         const cJSON *r = ci ? cJSON_GetObjectItemCaseSensitive(ci, "region") : NULL;
-        const char *reg = cJSON_IsString(r) ? r->valuestring
-                          : env("AWS_REGION")  ? env("AWS_REGION")
+        const char *reg = cJSON_IsString(r)           ? r->valuestring
+                          : env("AWS_REGION")         ? env("AWS_REGION")
                           : env("AWS_DEFAULT_REGION") ? env("AWS_DEFAULT_REGION")
-                                                    : "us-east-1";
+                                                      : "us-east-1";
         snprintf(c->region, sizeof(c->region), "%s", reg);
     }
     dep_out_info("ci (%s): %s -> stage %s, region %s", provider, why, c->stage, c->region);

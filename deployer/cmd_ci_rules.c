@@ -81,7 +81,8 @@ static const char *env(const char *k)
 
 /* 1 when tag's commit is on one of the release branches, 0 when git says
  * it is not, 1 (with *unverified) when git cannot tell. */
-static int tag_on_release_branch(const char *root, const char *tag, const cJSON *branches, int *unverified)
+static int tag_on_release_branch(const char *root, const char *tag, const cJSON *branches,
+                                 int *unverified)
 {
     const cJSON *b;
     char out[256];
@@ -124,8 +125,8 @@ static int tag_on_release_branch(const char *root, const char *tag, const cJSON 
     return 0;
 }
 
-int dep_ci_detect(const char *root, char *provider, size_t pn, char *branch, size_t bn, char *tag, size_t tn,
-                  int *is_pr)
+int dep_ci_detect(const char *root, char *provider, size_t pn, char *branch, size_t bn, char *tag,
+                  size_t tn, int *is_pr)
 {
     const char *v;
 
@@ -156,7 +157,8 @@ int dep_ci_detect(const char *root, char *provider, size_t pn, char *branch, siz
         }
         return 0;
     }
-    if (env("GITLAB_CI") || env("CI_COMMIT_BRANCH") || env("CI_COMMIT_TAG") || env("CI_COMMIT_REF_NAME")) {
+    if (env("GITLAB_CI") || env("CI_COMMIT_BRANCH") || env("CI_COMMIT_TAG") ||
+        env("CI_COMMIT_REF_NAME")) {
         snprintf(provider, pn, "gitlab");
         *is_pr = env("CI_MERGE_REQUEST_IID") != NULL;
         snprintf(tag, tn, "%s", env("CI_COMMIT_TAG") ? env("CI_COMMIT_TAG") : "");
@@ -181,12 +183,15 @@ int dep_ci_detect(const char *root, char *provider, size_t pn, char *branch, siz
     return 0;
 }
 
-int dep_ci_stage(const cJSON *custom_ci, const char *root, const char *branch, const char *tag, int is_pr,
-                 char *stage, size_t n, char *why, size_t wn)
+int dep_ci_stage(const cJSON *custom_ci, const char *root, const char *branch, const char *tag,
+                 int is_pr, char *stage, size_t n, char *why, size_t wn)
 {
-    const cJSON *branches = custom_ci ? cJSON_GetObjectItemCaseSensitive(custom_ci, "branches") : NULL;
-    const cJSON *tag_stage = custom_ci ? cJSON_GetObjectItemCaseSensitive(custom_ci, "tagStage") : NULL;
-    const cJSON *tag_branches = custom_ci ? cJSON_GetObjectItemCaseSensitive(custom_ci, "tagBranches") : NULL;
+    const cJSON *branches =
+        custom_ci ? cJSON_GetObjectItemCaseSensitive(custom_ci, "branches") : NULL;
+    const cJSON *tag_stage =
+        custom_ci ? cJSON_GetObjectItemCaseSensitive(custom_ci, "tagStage") : NULL;
+    const cJSON *tag_branches =
+        custom_ci ? cJSON_GetObjectItemCaseSensitive(custom_ci, "tagBranches") : NULL;
     cJSON *defaults = NULL;
     int rc = 0;
 
@@ -206,15 +211,18 @@ int dep_ci_stage(const cJSON *custom_ci, const char *root, const char *branch, c
         } else if (!tag_on_release_branch(root, tag, tag_branches, &unverified)) {
             snprintf(why, wn, "tag %s is not on a release branch (custom.ci.tagBranches)", tag);
         } else {
-            snprintf(stage, n, "%s", cJSON_IsString(tag_stage) ? tag_stage->valuestring : "production");
-            snprintf(why, wn, "tag %s%s", tag, unverified ? " (release branch not verified: no git history)" : "");
+            snprintf(stage, n, "%s",
+                     cJSON_IsString(tag_stage) ? tag_stage->valuestring : "production");
+            snprintf(why, wn, "tag %s%s", tag,
+                     unverified ? " (release branch not verified: no git history)" : "");
             rc = 1;
         }
         cJSON_Delete(defaults);
         return rc;
     }
     if (branch && branch[0]) {
-        const cJSON *m = cJSON_IsObject(branches) ? cJSON_GetObjectItemCaseSensitive(branches, branch) : NULL;
+        const cJSON *m =
+            cJSON_IsObject(branches) ? cJSON_GetObjectItemCaseSensitive(branches, branch) : NULL;
         if (!cJSON_IsObject(branches) && strcmp(branch, "develop") == 0) {
             snprintf(stage, n, "dev");
             rc = 1;
@@ -232,4 +240,3 @@ int dep_ci_stage(const cJSON *custom_ci, const char *root, const char *branch, c
     snprintf(why, wn, "no branch or tag found in the CI environment or git");
     return 0;
 }
-

@@ -39,8 +39,8 @@ int dep_ctx_load_project(struct dep_ctx *c, int allow_missing_vars)
         dep_out_error("project", &err);
         return dep_err_exit(&err);
     }
-    if (dep_project_load_vars(&c->project, c->stage[0] ? c->stage : NULL, c->region[0] ? c->region : NULL,
-                              allow_missing_vars, &err) < 0) {
+    if (dep_project_load_vars(&c->project, c->stage[0] ? c->stage : NULL,
+                              c->region[0] ? c->region : NULL, allow_missing_vars, &err) < 0) {
         dep_out_error("project", &err);
         return dep_err_exit(&err);
     }
@@ -86,7 +86,8 @@ int dep_cmd_repopulate(struct dep_ctx *c)
         }
         if (!seen) {
             cJSON_AddItemToArray(reported, cJSON_CreateString(w->valuestring));
-            dep_out_warn("%s", strncmp(w->valuestring, "WARNING: ", 9) == 0 ? w->valuestring + 9 : w->valuestring);
+            dep_out_warn("%s", strncmp(w->valuestring, "WARNING: ", 9) == 0 ? w->valuestring + 9
+                                                                            : w->valuestring);
         }
     }
     /* warnings were reported: do not report them again next time */
@@ -157,7 +158,8 @@ int dep_cmd_check_names(struct dep_ctx *c, const char *step)
 {
     for (int i = 0; c->opts && i < c->opts->names_n; i++) {
         if (!dep_project_function(&c->project, c->opts->names[i])) {
-            dep_out_errorf(step, "no function named \"%s\" in project %s", c->opts->names[i], c->project.name);
+            dep_out_errorf(step, "no function named \"%s\" in project %s", c->opts->names[i],
+                           c->project.name);
             return DEP_EXIT_USAGE;
         }
     }

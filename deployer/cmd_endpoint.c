@@ -44,8 +44,9 @@ static const cJSON *items_of(const cJSON *out)
 
 static int not_found(const struct dep_err *err)
 {
-    return err->kind == DEP_ERR_AWS && (strcmp(err->code, "NotFoundException") == 0 ||
-                                        strcmp(err->code, "ResourceNotFoundException") == 0 || err->http_status == 404);
+    return err->kind == DEP_ERR_AWS &&
+           (strcmp(err->code, "NotFoundException") == 0 ||
+            strcmp(err->code, "ResourceNotFoundException") == 0 || err->http_status == 404);
 }
 
 int dep_rest_api_ensure(struct dep_ctx *c, char *api_id, size_t n, struct dep_err *err)
@@ -70,13 +71,15 @@ int dep_rest_api_ensure(struct dep_ctx *c, char *api_id, size_t n, struct dep_er
     cJSON_Delete(out);
     out = NULL;
     if (matches > 1) {
-        dep_err_local(err, "AmbiguousRestApi", "%d REST APIs are named \"%s\" in %s: remove the extra ones", matches,
-                      name, c->region);
+        dep_err_local(err, "AmbiguousRestApi",
+                      "%d REST APIs are named \"%s\" in %s: remove the extra ones", matches, name,
+                      c->region);
         return -1;
     }
     if (matches == 0) {
         char desc[256];
-        snprintf(desc, sizeof(desc), "A REST API for a Serverless project in region: %s", c->region);
+        snprintf(desc, sizeof(desc), "A REST API for a Serverless project in region: %s",
+                 c->region);
         if (dep_apigw_create_rest_api(c->region, name, desc, &out, err) < 0) {
             return -1;
         }
@@ -190,8 +193,8 @@ out:
 }
 
 /* Remove/AddPermission unless the statement already says exactly this. */
-static int ensure_permission(struct dep_ctx *c, const char *alias_arn, const char *sid, const char *principal,
-                             const char *source_arn, struct dep_err *err)
+static int ensure_permission(struct dep_ctx *c, const char *alias_arn, const char *sid,
+                             const char *principal, const char *source_arn, struct dep_err *err)
 {
     cJSON *out = NULL, *pol = NULL, *req;
     int exists = 0, same = 0, rc;
@@ -222,7 +225,8 @@ static int ensure_permission(struct dep_ctx *c, const char *alias_arn, const cha
     if (same) {
         return 0;
     }
-    if (exists && dep_lambda_remove_permission(c->region, alias_arn, sid, NULL, err) < 0 && !not_found(err)) {
+    if (exists && dep_lambda_remove_permission(c->region, alias_arn, sid, NULL, err) < 0 &&
+        !not_found(err)) {
         return -1;
     }
     req = cJSON_CreateObject();
@@ -253,8 +257,8 @@ static cJSON *true_map(const cJSON *keys_of, int use_values)
 static const char *authorizer_ids[64][2];
 static int n_authorizer_ids;
 
-int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function *f, struct dep_endpoint *e,
-                     const char *alias_literal, struct dep_err *err)
+int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function *f,
+                     struct dep_endpoint *e, const char *alias_literal, struct dep_err *err)
 {
     const cJSON *j = e->json;
     char alias[64], acct[32], alias_arn[512], res_id[128], uri[1200], sid[600], src[1200];
@@ -270,8 +274,8 @@ int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function 
     if (dep_lambda_get_function(c->region, f->lambda_name, alias, &out, err) < 0) {
         if (not_found(err)) {
             snprintf(err->message, sizeof(err->message),
-                     "alias %s of %s does not exist: run function deploy first (%s)", alias, f->lambda_name,
-                     err->code);
+                     "alias %s of %s does not exist: run function deploy first (%s)", alias,
+                     f->lambda_name, err->code);
         }
         return -1;
     }
@@ -312,11 +316,14 @@ int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function 
         if (authid) {
             cJSON_AddStringToObject(req, "authorizerId", authid);
         }
-        cJSON_AddBoolToObject(req, "apiKeyRequired", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "apiKeyRequired")));
+        cJSON_AddBoolToObject(req, "apiKeyRequired",
+                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "apiKeyRequired")));
         const cJSON *rm = cJSON_GetObjectItemCaseSensitive(j, "requestModels");
-        cJSON_AddItemToObject(req, "requestModels", cJSON_IsObject(rm) ? cJSON_Duplicate(rm, 1) : cJSON_CreateObject());
-        cJSON_AddItemToObject(req, "requestParameters",
-                              true_map(cJSON_GetObjectItemCaseSensitive(j, "requestParameters"), 1));
+        cJSON_AddItemToObject(req, "requestModels",
+                              cJSON_IsObject(rm) ? cJSON_Duplicate(rm, 1) : cJSON_CreateObject());
+        cJSON_AddItemToObject(
+            req, "requestParameters",
+            true_map(cJSON_GetObjectItemCaseSensitive(j, "requestParameters"), 1));
     }
     if (dep_apigw_put_method(c->region, api_id, res_id, e->method, req, err) < 0) {
         goto out;
@@ -334,17 +341,22 @@ int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function 
         if (alias_literal) {
             dep_lambda_arn(c->region, acct, f->lambda_name, alias_literal, fnarn, sizeof(fnarn));
         } else {
-            dep_lambda_arn(c->region, acct, f->lambda_name, "${stageVariables.functionAlias}", fnarn, sizeof(fnarn));
+            dep_lambda_arn(c->region, acct, f->lambda_name, "${stageVariables.functionAlias}",
+                           fnarn, sizeof(fnarn));
         }
-        snprintf(uri, sizeof(uri), "arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", c->region,
+        snprintf(uri, sizeof(uri),
+                 "arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", c->region,
                  fnarn);
         cJSON_AddStringToObject(req, "httpMethod", "POST");
         cJSON_AddStringToObject(req, "uri", uri);
     }
     {
         const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "requestParameters");
-        cJSON_AddItemToObject(req, "requestParameters", cJSON_IsObject(rp) ? cJSON_Duplicate(rp, 1) : cJSON_CreateObject());
-        cJSON_AddItemToObject(req, "requestTemplates", templates_obj(cJSON_GetObjectItemCaseSensitive(j, "requestTemplates")));
+        cJSON_AddItemToObject(req, "requestParameters",
+                              cJSON_IsObject(rp) ? cJSON_Duplicate(rp, 1) : cJSON_CreateObject());
+        cJSON_AddItemToObject(
+            req, "requestTemplates",
+            templates_obj(cJSON_GetObjectItemCaseSensitive(j, "requestTemplates")));
         const char *opt[] = {"cacheNamespace", "credentials", NULL};
         for (int i = 0; opt[i]; i++) {
             if (jstr(j, opt[i])) {
@@ -373,30 +385,39 @@ int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function 
             } else if (cJSON_IsNumber(sc)) {
                 snprintf(status, sizeof(status), "%d", sc->valueint);
             } else {
-                snprintf(status, sizeof(status), "%s", strcmp(r->string, "default") == 0 ? "200" : r->string);
+                snprintf(status, sizeof(status), "%s",
+                         strcmp(r->string, "default") == 0 ? "200" : r->string);
             }
             cJSON *mr = cJSON_CreateObject();
             const cJSON *models = cJSON_GetObjectItemCaseSensitive(r, "responseModels");
-            cJSON_AddItemToObject(mr, "responseModels", cJSON_IsObject(models) ? cJSON_Duplicate(models, 1) : cJSON_CreateObject());
-            cJSON_AddItemToObject(mr, "responseParameters",
-                                  true_map(cJSON_GetObjectItemCaseSensitive(r, "responseParameters"), 0));
-            int x = dep_apigw_put_method_response(c->region, api_id, res_id, e->method, status, mr, err);
+            cJSON_AddItemToObject(mr, "responseModels",
+                                  cJSON_IsObject(models) ? cJSON_Duplicate(models, 1)
+                                                         : cJSON_CreateObject());
+            cJSON_AddItemToObject(
+                mr, "responseParameters",
+                true_map(cJSON_GetObjectItemCaseSensitive(r, "responseParameters"), 0));
+            int x = dep_apigw_put_method_response(c->region, api_id, res_id, e->method, status, mr,
+                                                  err);
             cJSON_Delete(mr);
             if (x < 0) {
                 goto out;
             }
             cJSON *ir = cJSON_CreateObject();
             const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "responseParameters");
-            cJSON_AddItemToObject(ir, "responseParameters", cJSON_IsObject(rp) ? cJSON_Duplicate(rp, 1) : cJSON_CreateObject());
-            cJSON_AddItemToObject(ir, "responseTemplates",
-                                  templates_obj(cJSON_GetObjectItemCaseSensitive(r, "responseTemplates")));
+            cJSON_AddItemToObject(ir, "responseParameters",
+                                  cJSON_IsObject(rp) ? cJSON_Duplicate(rp, 1)
+                                                     : cJSON_CreateObject());
+            cJSON_AddItemToObject(
+                ir, "responseTemplates",
+                templates_obj(cJSON_GetObjectItemCaseSensitive(r, "responseTemplates")));
             const char *sp = jstr(r, "selectionPattern");
             if (sp && sp[0]) {
                 cJSON_AddStringToObject(ir, "selectionPattern", sp);
             } else if (strcmp(r->string, "default") != 0) {
                 cJSON_AddStringToObject(ir, "selectionPattern", r->string);
             }
-            x = dep_apigw_put_integration_response(c->region, api_id, res_id, e->method, status, ir, err);
+            x = dep_apigw_put_integration_response(c->region, api_id, res_id, e->method, status, ir,
+                                                   err);
             cJSON_Delete(ir);
             if (x < 0) {
                 goto out;
@@ -406,7 +427,8 @@ int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function 
     /* 3.7 permission */
     if (strcmp(e->type, "AWS") == 0) {
         dep_sid_endpoint(e->path, e->method, sid, sizeof(sid));
-        snprintf(src, sizeof(src), "arn:aws:execute-api:%s:%s:%s/*/%s/%s", c->region, acct, api_id, e->method, e->path);
+        snprintf(src, sizeof(src), "arn:aws:execute-api:%s:%s:%s/*/%s/%s", c->region, acct, api_id,
+                 e->method, e->path);
         if (ensure_permission(c, alias_arn, sid, "apigateway.amazonaws.com", src, err) < 0) {
             goto out;
         }
@@ -440,13 +462,16 @@ static int deploy_authorizers(struct dep_ctx *c, const char *api_id, struct dep_
             break;
         }
         snprintf(acct, sizeof(acct), "%s", c->account);
-        dep_lambda_arn(c->region, acct, f->lambda_name, "${stageVariables.functionAlias}", fnarn, sizeof(fnarn));
-        snprintf(uri, sizeof(uri), "arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", c->region,
+        dep_lambda_arn(c->region, acct, f->lambda_name, "${stageVariables.functionAlias}", fnarn,
+                       sizeof(fnarn));
+        snprintf(uri, sizeof(uri),
+                 "arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", c->region,
                  fnarn);
         const cJSON *it;
         cJSON_ArrayForEach(it, items_of(out))
         {
-            if (jstr(it, "name") && strcmp(jstr(it, "name"), f->lambda_name) == 0 && jstr(it, "id")) {
+            if (jstr(it, "name") && strcmp(jstr(it, "name"), f->lambda_name) == 0 &&
+                jstr(it, "id")) {
                 snprintf(id, sizeof(id), "%s", jstr(it, "id"));
             }
         }
@@ -458,7 +483,8 @@ static int deploy_authorizers(struct dep_ctx *c, const char *api_id, struct dep_
             cJSON_AddStringToObject(req, "name", f->lambda_name);
             cJSON_AddStringToObject(req, "type", jstr(a, "type") ? jstr(a, "type") : "TOKEN");
             cJSON_AddStringToObject(req, "authorizerUri", uri);
-            cJSON_AddStringToObject(req, "identitySource", is ? is : "method.request.header.Authorization");
+            cJSON_AddStringToObject(req, "identitySource",
+                                    is ? is : "method.request.header.Authorization");
             if (cJSON_IsNumber(ttl)) {
                 cJSON_AddNumberToObject(req, "authorizerResultTtlInSeconds", ttl->valuedouble);
             }
@@ -497,7 +523,8 @@ static int deploy_authorizers(struct dep_ctx *c, const char *api_id, struct dep_
         char alias_arn[512];
         dep_lambda_arn(c->region, acct, f->lambda_name, alias, alias_arn, sizeof(alias_arn));
         dep_sid_authorizer(f->lambda_name, sid, sizeof(sid));
-        snprintf(src, sizeof(src), "arn:aws:execute-api:%s:%s:%s/authorizers/%s", c->region, acct, api_id, id);
+        snprintf(src, sizeof(src), "arn:aws:execute-api:%s:%s:%s/authorizers/%s", c->region, acct,
+                 api_id, id);
         rc = ensure_permission(c, alias_arn, sid, "apigateway.amazonaws.com", src, err);
         dep_out_item("authorizer", f->lambda_name, rc == 0 ? "ok" : "failed", "%s", id);
     }
@@ -505,7 +532,8 @@ static int deploy_authorizers(struct dep_ctx *c, const char *api_id, struct dep_
     return rc;
 }
 
-int dep_stage_deploy(struct dep_ctx *c, const char *api_id, char *deployment_id, size_t n, struct dep_err *err)
+int dep_stage_deploy(struct dep_ctx *c, const char *api_id, char *deployment_id, size_t n,
+                     struct dep_err *err)
 {
     cJSON *req = cJSON_CreateObject(), *out = NULL;
     char alias[64];
@@ -514,7 +542,8 @@ int dep_stage_deploy(struct dep_ctx *c, const char *api_id, char *deployment_id,
     dep_cmd_alias(c, alias, sizeof(alias));
     cJSON_AddStringToObject(req, "stageName", c->stage);
     cJSON_AddStringToObject(req, "description",
-                            c->opts && c->opts->description ? c->opts->description : "Serverless deployment");
+                            c->opts && c->opts->description ? c->opts->description
+                                                            : "Serverless deployment");
     cJSON_AddStringToObject(req, "stageDescription", c->stage);
     cJSON *vars = cJSON_AddObjectToObject(req, "variables");
     cJSON_AddStringToObject(vars, "functionAlias", alias);
@@ -548,7 +577,8 @@ int dep_step_endpoint_deploy(struct dep_ctx *c)
     }
     if (total == 0) {
         free(fns);
-        dep_out_errorf(STEP, "no endpoints in the selected functions of project %s", c->project.name);
+        dep_out_errorf(STEP, "no endpoints in the selected functions of project %s",
+                       c->project.name);
         dep_out_step_done(STEP, "failed");
         return DEP_EXIT_FAIL;
     }
@@ -580,7 +610,9 @@ int dep_step_endpoint_deploy(struct dep_ctx *c)
         }
     }
     if (fail_n) {
-        dep_out_errorf(STEP, "%d of %d endpoint%s failed: stage %s was not redeployed (it keeps its previous deployment)",
+        dep_out_errorf(STEP,
+                       "%d of %d endpoint%s failed: stage %s was not redeployed (it keeps its "
+                       "previous deployment)",
                        fail_n, total, total == 1 ? "" : "s", c->stage);
         rc = DEP_EXIT_FAIL;
         goto out;

@@ -36,17 +36,20 @@ static const char *jstr(const cJSON *o, const char *k)
 
 static int not_found(const struct dep_err *err)
 {
-    return err->kind == DEP_ERR_AWS && (strcmp(err->code, "ResourceNotFoundException") == 0 || err->http_status == 404);
+    return err->kind == DEP_ERR_AWS &&
+           (strcmp(err->code, "ResourceNotFoundException") == 0 || err->http_status == 404);
 }
 
 /* RemovePermission (not-found ignored) then AddPermission. */
-static int replace_permission(struct dep_ctx *c, const char *alias_arn, const char *alias, const char *sid,
-                              const char *principal, const char *source_arn, struct dep_err *err)
+static int replace_permission(struct dep_ctx *c, const char *alias_arn, const char *alias,
+                              const char *sid, const char *principal, const char *source_arn,
+                              struct dep_err *err)
 {
     cJSON *req;
     int rc;
 
-    if (dep_lambda_remove_permission(c->region, alias_arn, sid, alias, err) < 0 && !not_found(err)) {
+    if (dep_lambda_remove_permission(c->region, alias_arn, sid, alias, err) < 0 &&
+        !not_found(err)) {
         return -1;
     }
     req = cJSON_CreateObject();
@@ -73,8 +76,8 @@ static int ev_sns(struct dep_ctx *c, struct dep_function *f, struct dep_event *e
         topic = jstr(e->config, "topicName");
     }
     if (!topic || !topic[0] || strstr(topic, "${")) {
-        dep_err_local(err, "InvalidEvent", "event %s: config.topic is missing or undefined (%s)", e->name,
-                      topic ? topic : "null");
+        dep_err_local(err, "InvalidEvent", "event %s: config.topic is missing or undefined (%s)",
+                      e->name, topic ? topic : "null");
         return -1;
     }
     if (strncmp(topic, "arn:", 4) == 0) {
@@ -159,11 +162,13 @@ static int ev_s3(struct dep_ctx *c, struct dep_function *f, struct dep_event *e,
     }
     const cJSON *root = cJSON_GetObjectItemCaseSensitive(cur, "NotificationConfiguration");
     const cJSON *it;
-    dep_buf_puts(&x, "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    dep_buf_puts(&x,
+                 "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     /* keep every other configuration as it was */
     cJSON_ArrayForEach(it, (cJSON_IsObject(root) ? root : NULL))
     {
-        if (strcmp(it->string, "CloudFunctionConfiguration") == 0 || strcmp(it->string, "LambdaFunctionConfiguration") == 0) {
+        if (strcmp(it->string, "CloudFunctionConfiguration") == 0 ||
+            strcmp(it->string, "LambdaFunctionConfiguration") == 0) {
             const cJSON *one;
             cJSON *list = cJSON_IsArray(it) ? cJSON_Duplicate(it, 1) : NULL;
             if (!list) {
@@ -209,9 +214,11 @@ static int ev_s3(struct dep_ctx *c, struct dep_function *f, struct dep_event *e,
         cJSON_ArrayForEach(r, rules)
         {
             dep_buf_puts(&x, "<FilterRule><Name>");
-            dep_buf_xml_escape(&x, jstr(r, "name") ? jstr(r, "name") : (jstr(r, "Name") ? jstr(r, "Name") : ""));
+            dep_buf_xml_escape(&x, jstr(r, "name") ? jstr(r, "name")
+                                                   : (jstr(r, "Name") ? jstr(r, "Name") : ""));
             dep_buf_puts(&x, "</Name><Value>");
-            dep_buf_xml_escape(&x, jstr(r, "value") ? jstr(r, "value") : (jstr(r, "Value") ? jstr(r, "Value") : ""));
+            dep_buf_xml_escape(&x, jstr(r, "value") ? jstr(r, "value")
+                                                    : (jstr(r, "Value") ? jstr(r, "Value") : ""));
             dep_buf_puts(&x, "</Value></FilterRule>");
         }
         dep_buf_puts(&x, "</S3Key></Filter>");
@@ -223,8 +230,8 @@ static int ev_s3(struct dep_ctx *c, struct dep_function *f, struct dep_event *e,
     return rc;
 }
 
-static int ev_schedule(struct dep_ctx *c, struct dep_function *f, struct dep_event *e, const char *alias,
-                       const char *alias_arn, struct dep_err *err)
+static int ev_schedule(struct dep_ctx *c, struct dep_function *f, struct dep_event *e,
+                       const char *alias, const char *alias_arn, struct dep_err *err)
 {
     const char *expr = jstr(e->config, "schedule");
     const cJSON *enabled = cJSON_GetObjectItemCaseSensitive(e->config, "enabled");
@@ -241,7 +248,8 @@ static int ev_schedule(struct dep_ctx *c, struct dep_function *f, struct dep_eve
     req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "Name", rule);
     cJSON_AddStringToObject(req, "ScheduleExpression", expr);
-    cJSON_AddStringToObject(req, "State", enabled && cJSON_IsFalse(enabled) ? "DISABLED" : "ENABLED");
+    cJSON_AddStringToObject(req, "State",
+                            enabled && cJSON_IsFalse(enabled) ? "DISABLED" : "ENABLED");
     rc = dep_events_put_rule(c->region, req, &out, err);
     cJSON_Delete(req);
     if (rc < 0) {
@@ -254,8 +262,8 @@ static int ev_schedule(struct dep_ctx *c, struct dep_function *f, struct dep_eve
     cJSON_Delete(out);
     out = NULL;
     dep_sid_schedule(rule, c->stage, sid, sizeof(sid));
-    if (replace_permission(c, alias_arn, alias, sid, "events.amazonaws.com", rule_arn_copy[0] ? rule_arn_copy : NULL,
-                           err) < 0) {
+    if (replace_permission(c, alias_arn, alias, sid, "events.amazonaws.com",
+                           rule_arn_copy[0] ? rule_arn_copy : NULL, err) < 0) {
         return -1;
     }
     req = cJSON_CreateObject();
@@ -278,7 +286,8 @@ static int ev_schedule(struct dep_ctx *c, struct dep_function *f, struct dep_eve
     if (rc == 0) {
         const cJSON *fc = cJSON_GetObjectItemCaseSensitive(out, "FailedEntryCount");
         if (cJSON_IsNumber(fc) && fc->valuedouble > 0) {
-            dep_err_local(err, "PutTargetsFailed", "PutTargets %s: %d failed entries", rule, (int)fc->valuedouble);
+            dep_err_local(err, "PutTargetsFailed", "PutTargets %s: %d failed entries", rule,
+                          (int)fc->valuedouble);
             rc = -1;
         }
     }
@@ -287,7 +296,8 @@ static int ev_schedule(struct dep_ctx *c, struct dep_function *f, struct dep_eve
     return rc;
 }
 
-static int ev_stream(struct dep_ctx *c, struct dep_event *e, const char *alias_arn, struct dep_err *err)
+static int ev_stream(struct dep_ctx *c, struct dep_event *e, const char *alias_arn,
+                     struct dep_err *err)
 {
     char var[300];
     const char *uuid;
@@ -339,11 +349,13 @@ static int ev_iot(struct dep_ctx *c, struct dep_function *f, struct dep_event *e
     int exists, rc;
 
     if (!name || !sql) {
-        dep_err_local(err, "InvalidEvent", "event %s: config.rule.name and config.rule.sql are required", e->name);
+        dep_err_local(err, "InvalidEvent",
+                      "event %s: config.rule.name and config.rule.sql are required", e->name);
         return -1;
     }
     dep_sid_event(f->lambda_name, e->name, c->stage, sid, sizeof(sid));
-    if (dep_lambda_remove_permission(c->region, alias_arn, sid, alias, err) < 0 && !not_found(err)) {
+    if (dep_lambda_remove_permission(c->region, alias_arn, sid, alias, err) < 0 &&
+        !not_found(err)) {
         return -1;
     }
     exists = dep_iot_get_topic_rule(c->region, name, &out, err) == 0;
@@ -381,7 +393,8 @@ static int ev_iot(struct dep_ctx *c, struct dep_function *f, struct dep_event *e
     return rc;
 }
 
-int dep_event_put(struct dep_ctx *c, struct dep_function *f, struct dep_event *e, struct dep_err *err)
+int dep_event_put(struct dep_ctx *c, struct dep_function *f, struct dep_event *e,
+                  struct dep_err *err)
 {
     char acct[32], alias[64], alias_arn[512];
 
@@ -429,7 +442,8 @@ int dep_step_event_deploy(struct dep_ctx *c)
             dep_err_clear(&err);
             if (dep_event_put(c, fns[i], e, &err) == 0) {
                 ok_n++;
-                dep_out_item("event", e->name, "ok", "%s -> %s:%s", e->type, fns[i]->lambda_name, c->stage);
+                dep_out_item("event", e->name, "ok", "%s -> %s:%s", e->type, fns[i]->lambda_name,
+                             c->stage);
             } else {
                 fail_n++;
                 dep_out_item("event", e->name, "failed", "%s -> %s", e->type, fns[i]->lambda_name);

@@ -63,7 +63,8 @@ static double jnum(const cJSON *o, const char *k, double def)
 }
 
 /* The function configuration v0.5 sends (without FunctionName/Code). */
-static cJSON *fn_config(struct dep_ctx *c, struct dep_function *f, const char *handler, const char *role)
+static cJSON *fn_config(struct dep_ctx *c, struct dep_function *f, const char *handler,
+                        const char *role)
 {
     cJSON *cfg = cJSON_CreateObject();
     const char *desc = jstr(f->json, "description");
@@ -76,10 +77,14 @@ static cJSON *fn_config(struct dep_ctx *c, struct dep_function *f, const char *h
     cJSON_AddStringToObject(cfg, "Role", role);
     cJSON_AddNumberToObject(cfg, "Timeout", jnum(f->json, "timeout", 6));
     cJSON *v = cJSON_AddObjectToObject(cfg, "VpcConfig");
-    const cJSON *sg = cJSON_IsObject(vpc) ? cJSON_GetObjectItemCaseSensitive(vpc, "securityGroupIds") : NULL;
-    const cJSON *sn = cJSON_IsObject(vpc) ? cJSON_GetObjectItemCaseSensitive(vpc, "subnetIds") : NULL;
-    cJSON_AddItemToObject(v, "SecurityGroupIds", cJSON_IsArray(sg) ? cJSON_Duplicate(sg, 1) : cJSON_CreateArray());
-    cJSON_AddItemToObject(v, "SubnetIds", cJSON_IsArray(sn) ? cJSON_Duplicate(sn, 1) : cJSON_CreateArray());
+    const cJSON *sg =
+        cJSON_IsObject(vpc) ? cJSON_GetObjectItemCaseSensitive(vpc, "securityGroupIds") : NULL;
+    const cJSON *sn =
+        cJSON_IsObject(vpc) ? cJSON_GetObjectItemCaseSensitive(vpc, "subnetIds") : NULL;
+    cJSON_AddItemToObject(v, "SecurityGroupIds",
+                          cJSON_IsArray(sg) ? cJSON_Duplicate(sg, 1) : cJSON_CreateArray());
+    cJSON_AddItemToObject(v, "SubnetIds",
+                          cJSON_IsArray(sn) ? cJSON_Duplicate(sn, 1) : cJSON_CreateArray());
     return cfg;
 }
 
@@ -150,7 +155,8 @@ static int wait_updated(struct dep_ctx *c, const char *fn, const cJSON *last, st
             return -1;
         }
         const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(out, "Configuration");
-        int again = jstr(cfg, "LastUpdateStatus") && strcmp(jstr(cfg, "LastUpdateStatus"), "InProgress") == 0;
+        int again = jstr(cfg, "LastUpdateStatus") &&
+                    strcmp(jstr(cfg, "LastUpdateStatus"), "InProgress") == 0;
         cJSON_Delete(out);
         if (!again) {
             break;
@@ -159,7 +165,8 @@ static int wait_updated(struct dep_ctx *c, const char *fn, const cJSON *last, st
     return 0;
 }
 
-int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_result *res, struct dep_err *err)
+int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_result *res,
+                       struct dep_err *err)
 {
     struct dep_zip zip = {0};
     cJSON *out = NULL, *cfg = NULL, *req = NULL;
@@ -175,7 +182,8 @@ int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_
     }
     if (!role) {
         dep_err_local(err, "MissingRole",
-                      "function %s: no Role: variable iamRoleArnLambda is not defined (run resources deploy and "
+                      "function %s: no Role: variable iamRoleArnLambda is not defined (run "
+                      "resources deploy and "
                       "meta sync first) and customRole is not set",
                       f->name);
         return -1;
@@ -213,7 +221,8 @@ int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_
     } else {
         const cJSON *dep_cfg = cJSON_GetObjectItemCaseSensitive(out, "Configuration");
         const char *sha = jstr(dep_cfg, "CodeSha256");
-        int latest_same = sha && strcmp(sha, zip.sha256_b64) == 0 && config_equal(dep_cfg, cfg, f->runtime);
+        int latest_same =
+            sha && strcmp(sha, zip.sha256_b64) == 0 && config_equal(dep_cfg, cfg, f->runtime);
         /* a published version with this code and configuration already
          * exists (unchanged, or another stage moved $LATEST since): reuse
          * it without touching the shared $LATEST */
@@ -254,7 +263,8 @@ int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_
         } else {
             cJSON_Delete(out);
             out = NULL;
-            if (dep_lambda_update_function_configuration(c->region, f->lambda_name, cfg, &out, err) < 0) {
+            if (dep_lambda_update_function_configuration(c->region, f->lambda_name, cfg, &out,
+                                                         err) < 0) {
                 goto out;
             }
             if (wait_updated(c, f->lambda_name, out, err) < 0) {
@@ -276,12 +286,14 @@ int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_
         }
     }
     if (!res->version[0] || strcmp(res->version, "$LATEST") == 0) {
-        dep_err_local(err, "NoVersion", "function %s: Lambda answered without a published version", f->name);
+        dep_err_local(err, "NoVersion", "function %s: Lambda answered without a published version",
+                      f->name);
         goto out;
     }
     if (res->code_sha256[0] && strcmp(res->code_sha256, zip.sha256_b64) != 0) {
-        dep_err_local(err, "CodeSha256Mismatch", "function %s: Lambda reports CodeSha256 %s, the zip has %s",
-                      f->name, res->code_sha256, zip.sha256_b64);
+        dep_err_local(err, "CodeSha256Mismatch",
+                      "function %s: Lambda reports CodeSha256 %s, the zip has %s", f->name,
+                      res->code_sha256, zip.sha256_b64);
         goto out;
     }
     snprintf(res->code_sha256, sizeof(res->code_sha256), "%s", zip.sha256_b64);
@@ -295,8 +307,8 @@ out:
     return rc;
 }
 
-int dep_fn_set_alias(struct dep_ctx *c, struct dep_function *f, const char *alias, const char *version,
-                     struct dep_err *err)
+int dep_fn_set_alias(struct dep_ctx *c, struct dep_function *f, const char *alias,
+                     const char *version, struct dep_err *err)
 {
     cJSON *out = NULL, *req = cJSON_CreateObject();
     char desc[512];
@@ -307,12 +319,14 @@ int dep_fn_set_alias(struct dep_ctx *c, struct dep_function *f, const char *alia
     cJSON_AddStringToObject(req, "Description", desc);
     if (dep_lambda_get_alias(c->region, f->lambda_name, alias, &out, err) == 0) {
         char cur_buf[32];
-        snprintf(cur_buf, sizeof(cur_buf), "%s", jstr(out, "FunctionVersion") ? jstr(out, "FunctionVersion") : "?");
+        snprintf(cur_buf, sizeof(cur_buf), "%s",
+                 jstr(out, "FunctionVersion") ? jstr(out, "FunctionVersion") : "?");
         const char *cur = cur_buf;
         const char *cd = jstr(out, "Description");
         const cJSON *rc_cfg = cJSON_GetObjectItemCaseSensitive(out, "RoutingConfig");
         int weighted = cJSON_IsObject(rc_cfg) && cJSON_GetArraySize(rc_cfg) > 0 &&
-                       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rc_cfg, "AdditionalVersionWeights")) > 0;
+                       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                           rc_cfg, "AdditionalVersionWeights")) > 0;
         if (strcmp(cur, version) == 0 && cd && strcmp(cd, desc) == 0 && !weighted) {
             dep_out_item("alias", f->lambda_name, "unchanged", "%s -> %s", alias, version);
             rc = 0;
@@ -371,7 +385,9 @@ static void *worker(void *arg)
         dep_out_item("function", f->name, "deploying", "%s", f->lambda_name);
         if (dep_fn_deploy_code(j->c, f, &j->res[i], &j->errs[i]) == 0) {
             j->ok[i] = 1;
-            dep_out_item("function", f->name, j->res[i].unchanged ? "unchanged" : (j->res[i].created ? "created" : "updated"),
+            dep_out_item("function", f->name,
+                         j->res[i].unchanged ? "unchanged"
+                                             : (j->res[i].created ? "created" : "updated"),
                          "%s version %s", f->lambda_name, j->res[i].version);
         } else {
             dep_out_item("function", f->name, "failed", NULL);
@@ -429,12 +445,14 @@ int dep_step_function_deploy(struct dep_ctx *c)
         fail_n += !j.ok[i];
     }
     if (fail_n) {
-        dep_out_errorf(STEP, "Function Deployment Failed: %d of %d function%s failed; no alias was moved", fail_n, n,
-                       n == 1 ? "" : "s");
+        dep_out_errorf(STEP,
+                       "Function Deployment Failed: %d of %d function%s failed; no alias was moved",
+                       fail_n, n, n == 1 ? "" : "s");
         rc = DEP_EXIT_FAIL;
         for (int i = 0; i < n; i++) {
             if (!j.ok[i]) {
-                rc = dep_err_exit(&j.errs[i]); /* the first failure decides (5 for transport, ...) */
+                rc =
+                    dep_err_exit(&j.errs[i]); /* the first failure decides (5 for transport, ...) */
                 break;
             }
         }
@@ -449,7 +467,8 @@ int dep_step_function_deploy(struct dep_ctx *c)
             ok_n++;
         } else {
             fail_n++;
-            dep_out_item("alias", fns[i]->lambda_name, "failed", "%s -> %s", alias, j.res[i].version);
+            dep_out_item("alias", fns[i]->lambda_name, "failed", "%s -> %s", alias,
+                         j.res[i].version);
             dep_out_error(STEP, &err);
         }
     }
@@ -522,7 +541,8 @@ int dep_step_function_rollback(struct dep_ctx *c, const char *version)
                 }
             }
             if (!target[0]) {
-                dep_err_local(&err, "NoSuchVersion", "function %s has no version %s", f->lambda_name, version);
+                dep_err_local(&err, "NoSuchVersion", "function %s has no version %s",
+                              f->lambda_name, version);
                 goto fail;
             }
         } else {
@@ -543,8 +563,9 @@ int dep_step_function_rollback(struct dep_ctx *c, const char *version)
                 }
             }
             if (best < 1) {
-                dep_err_local(&err, "NoSuchVersion", "function %s: no version below %ld to roll back to",
-                              f->lambda_name, now);
+                dep_err_local(&err, "NoSuchVersion",
+                              "function %s: no version below %ld to roll back to", f->lambda_name,
+                              now);
                 goto fail;
             }
             snprintf(target, sizeof(target), "%ld", best);

@@ -99,8 +99,8 @@ int dep_meta_configured(struct dep_ctx *c)
     return cJSON_IsString(n) && n->valuestring[0] && cJSON_IsString(r) && r->valuestring[0];
 }
 
-int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t bn, char *key, size_t kn,
-                      char *meta_region, size_t rn, struct dep_err *err)
+int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t bn, char *key,
+                      size_t kn, char *meta_region, size_t rn, struct dep_err *err)
 {
     const cJSON *custom = cJSON_GetObjectItemCaseSensitive(c->project.json, "custom");
     const cJSON *meta = custom ? cJSON_GetObjectItemCaseSensitive(custom, "meta") : NULL;
@@ -112,7 +112,8 @@ int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t b
 
     if (!cJSON_IsString(n) || !n->valuestring[0] || !cJSON_IsString(r) || !r->valuestring[0]) {
         dep_err_local(err, "InvalidProject",
-                      "s-project.json: custom.meta.name (bucket) and custom.meta.region are required for meta sync");
+                      "s-project.json: custom.meta.name (bucket) and custom.meta.region are "
+                      "required for meta sync");
         return -1;
     }
     snprintf(bucket, bn, "%s", n->valuestring);
@@ -146,8 +147,8 @@ int dep_step_meta_sync(struct dep_ctx *c)
 
     dep_err_clear(&err);
     dep_out_step(STEP);
-    if (dep_meta_location(c, region_file, bucket, sizeof(bucket), key, sizeof(key), mregion, sizeof(mregion), &err) <
-        0) {
+    if (dep_meta_location(c, region_file, bucket, sizeof(bucket), key, sizeof(key), mregion,
+                          sizeof(mregion), &err) < 0) {
         dep_out_error(STEP, &err);
         rc = DEP_EXIT_PROJECT;
         goto out;
@@ -208,7 +209,8 @@ int dep_step_meta_sync(struct dep_ctx *c)
         seen_set(bucket, key, etag, remote.data);
     } else if (dep_err_is(&err, "NoSuchBucket") || dep_err_is(&err, "NoSuchKey")) {
         if (dep_err_is(&err, "NoSuchBucket")) {
-            if (dep_s3_create_bucket(mregion, bucket, &err) < 0 && !dep_err_is(&err, "BucketAlreadyOwnedByYou")) {
+            if (dep_s3_create_bucket(mregion, bucket, &err) < 0 &&
+                !dep_err_is(&err, "BucketAlreadyOwnedByYou")) {
                 dep_out_error(STEP, &err);
                 rc = dep_err_exit(&err);
                 goto out;
@@ -216,7 +218,8 @@ int dep_step_meta_sync(struct dep_ctx *c)
             dep_out_item("bucket", bucket, "created", NULL);
         }
         body = local_body(c, region_file);
-        if (dep_s3_put_object(mregion, bucket, key, body, strlen(body), "application/json", NULL, "*", etag, &err) < 0) {
+        if (dep_s3_put_object(mregion, bucket, key, body, strlen(body), "application/json", NULL,
+                              "*", etag, &err) < 0) {
             dep_out_error(STEP, &err);
             rc = dep_err_exit(&err);
             goto out;
@@ -238,15 +241,16 @@ out:
 
 /* Push; with only_if_changed, nothing is written when the remote already
  * holds the same variables. *wrote tells whether a PutObject happened. */
-static int meta_push(struct dep_ctx *c, int region_file, int only_if_changed, int *wrote, struct dep_err *err)
+static int meta_push(struct dep_ctx *c, int region_file, int only_if_changed, int *wrote,
+                     struct dep_err *err)
 {
     char bucket[256], key[1024], mregion[64], etag[128] = "", newtag[128] = "";
     char *body = NULL;
     int rc = -1;
 
     *wrote = 0;
-    if (dep_meta_location(c, region_file, bucket, sizeof(bucket), key, sizeof(key), mregion, sizeof(mregion), err) <
-        0) {
+    if (dep_meta_location(c, region_file, bucket, sizeof(bucket), key, sizeof(key), mregion,
+                          sizeof(mregion), err) < 0) {
         return -1;
     }
     body = local_body(c, region_file);
@@ -255,7 +259,8 @@ static int meta_push(struct dep_ctx *c, int region_file, int only_if_changed, in
         if (dep_s3_get_object(mregion, bucket, key, NULL, &tmp, etag, err) < 0) {
             dep_buf_release(&tmp);
             if (dep_err_is(err, "NoSuchBucket")) {
-                if (dep_s3_create_bucket(mregion, bucket, err) < 0 && !dep_err_is(err, "BucketAlreadyOwnedByYou")) {
+                if (dep_s3_create_bucket(mregion, bucket, err) < 0 &&
+                    !dep_err_is(err, "BucketAlreadyOwnedByYou")) {
                     free(body);
                     return -1;
                 }
@@ -274,14 +279,16 @@ static int meta_push(struct dep_ctx *c, int region_file, int only_if_changed, in
         dep_err_clear(err);
         return 0;
     }
-    rc = dep_s3_put_object(mregion, bucket, key, body, strlen(body), "application/json", etag[0] ? etag : NULL,
-                           etag[0] ? NULL : "*", newtag, err);
+    rc = dep_s3_put_object(mregion, bucket, key, body, strlen(body), "application/json",
+                           etag[0] ? etag : NULL, etag[0] ? NULL : "*", newtag, err);
     if (rc == 0) {
         seen_set(bucket, key, newtag, body);
         *wrote = 1;
-    } else if (dep_err_is(err, "PreconditionFailed") || dep_err_is(err, "ConditionalRequestConflict")) {
+    } else if (dep_err_is(err, "PreconditionFailed") ||
+               dep_err_is(err, "ConditionalRequestConflict")) {
         snprintf(err->message, sizeof(err->message),
-                 "s3://%s/%s changed since this run read it (someone else wrote it): not overwritten; run meta "
+                 "s3://%s/%s changed since this run read it (someone else wrote it): not "
+                 "overwritten; run meta "
                  "sync and retry",
                  bucket, key);
     }
@@ -310,7 +317,8 @@ int dep_meta_autopush(struct dep_ctx *c, const char *step)
         dep_out_error(step, &err);
         return dep_err_exit(&err);
     }
-    if (wrote && dep_meta_location(c, 1, bucket, sizeof(bucket), key, sizeof(key), mregion, sizeof(mregion), &err) == 0) {
+    if (wrote && dep_meta_location(c, 1, bucket, sizeof(bucket), key, sizeof(key), mregion,
+                                   sizeof(mregion), &err) == 0) {
         dep_out_item("meta", key, "pushed", "s3://%s/%s (If-Match)", bucket, key);
     }
     return DEP_EXIT_OK;

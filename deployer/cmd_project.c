@@ -93,7 +93,8 @@ int dep_step_project_init(struct dep_ctx *c)
         p->vars_common = cJSON_CreateObject();
     }
     if (cJSON_GetObjectItemCaseSensitive(p->vars_common, "project")) {
-        cJSON_ReplaceItemInObjectCaseSensitive(p->vars_common, "project", cJSON_CreateString(p->name));
+        cJSON_ReplaceItemInObjectCaseSensitive(p->vars_common, "project",
+                                               cJSON_CreateString(p->name));
     } else {
         cJSON_AddStringToObject(p->vars_common, "project", p->name);
     }

@@ -216,19 +216,22 @@ int dep_step_resources_deploy(struct dep_ctx *c)
             }
             if (strcmp(status, "CREATE_COMPLETE") == 0 || strcmp(status, "UPDATE_COMPLETE") == 0) {
                 int n = apply_outputs(c, st, stack);
-                dep_out_item("stack", stack, no_updates ? "unchanged" : "ok", "%s, %d output%s", status, n,
-                             n == 1 ? "" : "s");
+                dep_out_item("stack", stack, no_updates ? "unchanged" : "ok", "%s, %d output%s",
+                             status, n, n == 1 ? "" : "s");
                 break;
             }
-            if (strcmp(status, "CREATE_IN_PROGRESS") != 0 && strcmp(status, "UPDATE_IN_PROGRESS") != 0 &&
+            if (strcmp(status, "CREATE_IN_PROGRESS") != 0 &&
+                strcmp(status, "UPDATE_IN_PROGRESS") != 0 &&
                 strcmp(status, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") != 0) {
                 char reason[1024];
                 const char *r = jstr(st, "StackStatusReason");
                 snprintf(reason, sizeof(reason), "%s", r && r[0] ? r : status);
                 first_failure(c, stack_id, reason, sizeof(reason));
                 dep_out_item("stack", stack, "failed", "%s", status);
-                dep_out_errorf(STEP, "An error occurred while provisioning your cloudformation: %s (stack %s: %s)",
-                               reason, stack, status);
+                dep_out_errorf(
+                    STEP,
+                    "An error occurred while provisioning your cloudformation: %s (stack %s: %s)",
+                    reason, stack, status);
                 goto out;
             }
             if (waited >= limit) {

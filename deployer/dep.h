@@ -41,15 +41,17 @@
 
 /* The documented exit codes of stagehand (also in `stagehand --help`). */
 enum dep_exit {
-    DEP_EXIT_OK = 0,          /* everything done (or nothing to do, e.g. ci on a feature branch) */
-    DEP_EXIT_FAIL = 1,        /* a step failed: AWS error, provisioning failure, local I/O */
-    DEP_EXIT_USAGE = 2,       /* bad command line, unknown command, not implemented */
-    DEP_EXIT_PROJECT = 3,     /* invalid project: bad JSON, missing fields, undefined variables with --strict */
-    DEP_EXIT_PARTIAL = 4,     /* some items (functions, events, endpoints) failed, others succeeded */
-    DEP_EXIT_TRANSPORT = 5,   /* no credentials, endpoint unreachable after all retries */
-    DEP_EXIT_CONFLICT = 6,    /* stage locked by someone else, meta write conflict (If-Match failed) */
-    DEP_EXIT_ROLLED_BACK = 7, /* deploy failed and was compensated: the stage is back to its old state */
-    DEP_EXIT_INVARIANT = 8,   /* rehearse found an invariant violation */
+    DEP_EXIT_OK = 0,    /* everything done (or nothing to do, e.g. ci on a feature branch) */
+    DEP_EXIT_FAIL = 1,  /* a step failed: AWS error, provisioning failure, local I/O */
+    DEP_EXIT_USAGE = 2, /* bad command line, unknown command, not implemented */
+    DEP_EXIT_PROJECT =
+        3, /* invalid project: bad JSON, missing fields, undefined variables with --strict */
+    DEP_EXIT_PARTIAL = 4,   /* some items (functions, events, endpoints) failed, others succeeded */
+    DEP_EXIT_TRANSPORT = 5, /* no credentials, endpoint unreachable after all retries */
+    DEP_EXIT_CONFLICT = 6, /* stage locked by someone else, meta write conflict (If-Match failed) */
+    DEP_EXIT_ROLLED_BACK =
+        7, /* deploy failed and was compensated: the stage is back to its old state */
+    DEP_EXIT_INVARIANT = 8, /* rehearse found an invariant violation */
 };
 
 /* ------------------------------------------------------------- errors */
@@ -57,16 +59,16 @@ enum dep_exit {
 /* One error type for everything: AWS errors (any protocol), transport
  * errors (curl), local errors (files, JSON, population). */
 struct dep_err {
-    int kind;               /* enum dep_err_kind */
-    long http_status;       /* HTTP status of the last response, 0 if none */
-    int curl_code;          /* CURLcode of the last attempt, 0 if a response arrived */
-    int attempts;           /* attempts made by the transport */
-    char service[32];       /* signing name of the failing call, "" for local errors */
-    char operation[64];     /* AWS action, e.g. "UpdateStack" */
-    char resource[256];     /* what the call was about (function, stack, bucket/key), may be "" */
-    char code[128];         /* AWS error code, e.g. "ResourceConflictException", or a local code */
-    char message[1024];     /* AWS error message or local explanation */
-    char request_id[128];   /* x-amzn-RequestId / x-amz-request-id when present */
+    int kind;             /* enum dep_err_kind */
+    long http_status;     /* HTTP status of the last response, 0 if none */
+    int curl_code;        /* CURLcode of the last attempt, 0 if a response arrived */
+    int attempts;         /* attempts made by the transport */
+    char service[32];     /* signing name of the failing call, "" for local errors */
+    char operation[64];   /* AWS action, e.g. "UpdateStack" */
+    char resource[256];   /* what the call was about (function, stack, bucket/key), may be "" */
+    char code[128];       /* AWS error code, e.g. "ResourceConflictException", or a local code */
+    char message[1024];   /* AWS error message or local explanation */
+    char request_id[128]; /* x-amzn-RequestId / x-amz-request-id when present */
 };
 
 enum dep_err_kind {
@@ -134,17 +136,19 @@ struct dep_creds {
 
 /* One HTTP request. All strings are borrowed for the duration of the call. */
 struct dep_http_req {
-    const char *service;        /* signing name: s3 lambda apigateway cloudformation sns events iam sts iot */
-    const char *region;         /* signing region (and endpoint region) */
-    const char *operation;      /* AWS action name, for errors/progress */
-    const char *resource;       /* for errors, may be NULL */
+    const char
+        *service; /* signing name: s3 lambda apigateway cloudformation sns events iam sts iot */
+    const char *region;    /* signing region (and endpoint region) */
+    const char *operation; /* AWS action name, for errors/progress */
+    const char *resource;  /* for errors, may be NULL */
     enum dep_proto proto;
-    const char *method;         /* GET PUT POST DELETE HEAD PATCH */
-    const char *path;           /* percent-encoded path starting with '/'; for s3 "/bucket/key" (path style) */
-    const char *query;          /* percent-encoded query without '?', or NULL */
-    const char *content_type;   /* Content-Type or NULL */
-    const char *target;         /* X-Amz-Target or NULL */
-    const void *body;           /* request body or NULL */
+    const char *method; /* GET PUT POST DELETE HEAD PATCH */
+    const char
+        *path; /* percent-encoded path starting with '/'; for s3 "/bucket/key" (path style) */
+    const char *query;        /* percent-encoded query without '?', or NULL */
+    const char *content_type; /* Content-Type or NULL */
+    const char *target;       /* X-Amz-Target or NULL */
+    const void *body;         /* request body or NULL */
     size_t body_len;
     const char *if_match;       /* If-Match header value or NULL */
     const char *if_none_match;  /* If-None-Match header value or NULL ("*" for create-only) */
@@ -157,9 +161,9 @@ struct dep_http_req {
 /* One HTTP response; body and headers are owned, dep_http_resp_release frees. */
 struct dep_http_resp {
     long status;
-    char *body;      /* NUL-terminated (empty string when no body), never NULL after a call */
+    char *body; /* NUL-terminated (empty string when no body), never NULL after a call */
     size_t body_len;
-    char *headers;   /* raw "Name: value\r\n" lines of the final response */
+    char *headers; /* raw "Name: value\r\n" lines of the final response */
 };
 
 /* Resolve endpoints and credentials. endpoint_url: --endpoint-url or NULL.
@@ -195,7 +199,8 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
 void dep_http_resp_release(struct dep_http_resp *resp);
 /* Copy the value of response header name (case-insensitive) into buf;
  * returns buf, or NULL when absent. */
-const char *dep_http_resp_header(const struct dep_http_resp *resp, const char *name, char *buf, size_t n);
+const char *dep_http_resp_header(const struct dep_http_resp *resp, const char *name, char *buf,
+                                 size_t n);
 /* Parse an AWS error body of the given protocol into err (code, message,
  * request id). headers may be NULL. Exposed for tests. */
 void dep_parse_aws_error(enum dep_proto proto, long status, const char *headers, const char *body,
@@ -205,12 +210,12 @@ void dep_parse_aws_error(enum dep_proto proto, long status, const char *headers,
 
 /* rest-json call (lambda, apigateway, iot): body may be NULL (no body);
  * *out (may be NULL to ignore) gets the parsed answer ({} when empty). */
-int dep_rest_json(const char *service, const char *region, const char *operation, const char *resource,
-                  const char *method, const char *path, const char *query, const cJSON *body, cJSON **out,
-                  struct dep_err *err);
+int dep_rest_json(const char *service, const char *region, const char *operation,
+                  const char *resource, const char *method, const char *path, const char *query,
+                  const cJSON *body, cJSON **out, struct dep_err *err);
 /* json (X-Amz-Target) call, e.g. events: target "AWSEvents.PutRule". */
-int dep_json_target(const char *service, const char *region, const char *target, const char *resource,
-                    const cJSON *body, cJSON **out, struct dep_err *err);
+int dep_json_target(const char *service, const char *region, const char *target,
+                    const char *resource, const cJSON *body, cJSON **out, struct dep_err *err);
 /* query call (cloudformation, sns, iam, sts): form is "Action=X&Version=Y&..."
  * already encoded; *out gets the answer converted with dep_xml_to_json. */
 int dep_query(const char *service, const char *region, const char *action, const char *resource,
@@ -225,29 +230,29 @@ cJSON *dep_xml_to_json(const char *xml, size_t len);
 /* ----------------------------------------------------------- project */
 
 struct dep_endpoint {
-    char *path;       /* populated path (no leading '/') */
-    char *method;     /* upper-cased */
-    char *type;       /* AWS | HTTP | MOCK */
-    cJSON *json;      /* populated endpoint object with v0.5 defaults applied (owned by the function) */
+    char *path;   /* populated path (no leading '/') */
+    char *method; /* upper-cased */
+    char *type;   /* AWS | HTTP | MOCK */
+    cJSON *json;  /* populated endpoint object with v0.5 defaults applied (owned by the function) */
 };
 
 struct dep_event {
     char *name;
-    char *type;       /* lower-cased: schedule s3 sns dynamodbstream kinesisstream iot */
-    cJSON *config;    /* borrowed from json */
-    cJSON *json;      /* populated event object (owned by the function) */
+    char *type;    /* lower-cased: schedule s3 sns dynamodbstream kinesisstream iot */
+    cJSON *config; /* borrowed from json */
+    cJSON *json;   /* populated event object (owned by the function) */
 };
 
 struct dep_function {
-    char *name;          /* s-function.json "name" */
-    char *dir;           /* absolute folder holding s-function.json */
-    char *rel_dir;       /* that folder relative to the project root ("src/books/get") */
-    char *lambda_name;   /* P-F, or populated customName */
+    char *name;        /* s-function.json "name" */
+    char *dir;         /* absolute folder holding s-function.json */
+    char *rel_dir;     /* that folder relative to the project root ("src/books/get") */
+    char *lambda_name; /* P-F, or populated customName */
     char *runtime;
-    char *handler;       /* as written: "handler.handler" or "dir/file.export" */
-    cJSON *raw;          /* s-function.json as read */
-    cJSON *templates;    /* merged s-templates chain for this function */
-    cJSON *json;         /* populated function (NULL until dep_project_populate) */
+    char *handler;    /* as written: "handler.handler" or "dir/file.export" */
+    cJSON *raw;       /* s-function.json as read */
+    cJSON *templates; /* merged s-templates chain for this function */
+    cJSON *json;      /* populated function (NULL until dep_project_populate) */
     struct dep_endpoint *endpoints;
     int n_endpoints;
     struct dep_event *events;
@@ -255,13 +260,13 @@ struct dep_function {
 };
 
 struct dep_project {
-    char *root;              /* absolute project root */
-    char *name;              /* s-project.json name */
-    cJSON *raw;              /* s-project.json as read */
-    cJSON *json;             /* populated s-project.json (after dep_project_populate) */
-    cJSON *templates;        /* project-level s-templates.json ({} if absent) */
-    cJSON *resources_raw;    /* s-resources-cf.json as read (NULL if absent) */
-    cJSON *resources;        /* populated template (after dep_project_populate) */
+    char *root;                     /* absolute project root */
+    char *name;                     /* s-project.json name */
+    cJSON *raw;                     /* s-project.json as read */
+    cJSON *json;                    /* populated s-project.json (after dep_project_populate) */
+    cJSON *templates;               /* project-level s-templates.json ({} if absent) */
+    cJSON *resources_raw;           /* s-resources-cf.json as read (NULL if absent) */
+    cJSON *resources;               /* populated template (after dep_project_populate) */
     struct dep_function *functions; /* sorted by rel_dir */
     int n_functions;
     /* variables (after dep_project_load_vars) */
@@ -282,8 +287,8 @@ struct dep_project {
 int dep_project_load(const char *root, struct dep_project *p, struct dep_err *err);
 /* Load _meta/variables for stage (+region when non-NULL). Missing files are
  * an error ("MissingStage"/"MissingRegion") unless allow_missing. */
-int dep_project_load_vars(struct dep_project *p, const char *stage, const char *region, int allow_missing,
-                          struct dep_err *err);
+int dep_project_load_vars(struct dep_project *p, const char *stage, const char *region,
+                          int allow_missing, struct dep_err *err);
 /* merge(common, stage, region): returns a new object. */
 cJSON *dep_project_vars(const struct dep_project *p);
 /* Populate s-project.json, resources, functions, endpoints, events for the
@@ -293,7 +298,8 @@ int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
 /* Find a function by s-function.json name; borrowed, NULL if none. */
 struct dep_function *dep_project_function(struct dep_project *p, const char *name);
 /* Set one variable in the region (or stage when region_file is 0) layer. */
-void dep_project_set_var(struct dep_project *p, int region_file, const char *key, cJSON *value_take);
+void dep_project_set_var(struct dep_project *p, int region_file, const char *key,
+                         cJSON *value_take);
 /* Write _meta/variables/s-variables-<stage>[-<rc>].json (pretty, 2 spaces). */
 int dep_project_save_vars(struct dep_project *p, int region_file, struct dep_err *err);
 /* Path of a variables file into buf: which 0 common, 1 stage, 2 region. */
@@ -313,8 +319,8 @@ void dep_text_line_col(const char *text, size_t off, int *line, int *col);
  * ${name} from vars (reserved names name/functionName/endpointName/eventName
  * come from the object being populated, owner, when non-NULL). Undefined
  * names append "WARNING: ..." strings to warnings (may be NULL). */
-cJSON *dep_populate(const cJSON *value, const cJSON *templates, const cJSON *vars, const cJSON *owner,
-                    cJSON *warnings);
+cJSON *dep_populate(const cJSON *value, const cJSON *templates, const cJSON *vars,
+                    const cJSON *owner, cJSON *warnings);
 /* lodash-style deep merge of src into dst (objects merge, others replace). */
 void dep_json_merge(cJSON *dst, const cJSON *src);
 
@@ -336,27 +342,30 @@ const char *dep_sid_endpoint(const char *path, const char *method, char *buf, si
 /* "s_apig_auth_P-F" (lambda_name = P-F). */
 const char *dep_sid_authorizer(const char *lambda_name, char *buf, size_t n);
 /* "sEvents-P-F-<event>-S" (sns, s3, iot). */
-const char *dep_sid_event(const char *lambda_name, const char *event, const char *stage, char *buf, size_t n);
+const char *dep_sid_event(const char *lambda_name, const char *event, const char *stage, char *buf,
+                          size_t n);
 /* Schedule rule "P-F-<event>-S" (truncated to 64) and "s_events_<rule>_S". */
-const char *dep_schedule_rule_name(const char *lambda_name, const char *event, const char *stage, char *buf,
-                                   size_t n);
+const char *dep_schedule_rule_name(const char *lambda_name, const char *event, const char *stage,
+                                   char *buf, size_t n);
 const char *dep_sid_schedule(const char *rule, const char *stage, char *buf, size_t n);
 /* Account id: var accountId, else parsed from iamRoleArnLambda, else
  * STS GetCallerIdentity (cached). */
 const char *dep_account_id(const struct dep_project *p, char *buf, size_t n, struct dep_err *err);
 /* arn:aws:lambda:R:ACCT:function:NAME[:QUALIFIER] */
-const char *dep_lambda_arn(const char *region, const char *account, const char *fn, const char *qualifier,
-                           char *buf, size_t n);
+const char *dep_lambda_arn(const char *region, const char *account, const char *fn,
+                           const char *qualifier, char *buf, size_t n);
 /* Stage URL: custom endpoint -> BASE/restapis/ID/STAGE/_user_request_,
  * else https://ID.execute-api.R.amazonaws.com/STAGE. */
-const char *dep_stage_url(const char *api_id, const char *region, const char *stage, char *buf, size_t n);
+const char *dep_stage_url(const char *api_id, const char *region, const char *stage, char *buf,
+                          size_t n);
 
 /* --------------------------------------------------------------- packaging */
 
 struct dep_zip {
     unsigned char *data; /* owned */
     size_t len;
-    char handler[512];   /* Lambda Handler: "<dir>/_serverless_handler.handler" or "_serverless_handler.handler" */
+    char handler[512];   /* Lambda Handler: "<dir>/_serverless_handler.handler" or
+                            "_serverless_handler.handler" */
     char sha256_b64[64]; /* base64(sha256(zip)) as Lambda's CodeSha256 */
     int n_entries;
 };
@@ -367,8 +376,8 @@ struct dep_zip {
  * (regexes on the path relative to the package root), plus the generated
  * _serverless_handler.js. Deterministic: sorted entries, fixed time
  * (1980-01-01), fixed attributes (0644), deflate. */
-int dep_package_function(const struct dep_project *p, const struct dep_function *f, struct dep_zip *zip,
-                         struct dep_err *err);
+int dep_package_function(const struct dep_project *p, const struct dep_function *f,
+                         struct dep_zip *zip, struct dep_err *err);
 void dep_zip_release(struct dep_zip *zip);
 /* base64 of sha256 of data, into out (>= 45 bytes). */
 void dep_sha256_b64(const void *data, size_t len, char *out, size_t n);
@@ -378,31 +387,31 @@ char *dep_base64(const void *data, size_t len);
 /* ----------------------------------------------------- options/context */
 
 enum dep_output_mode {
-    DEP_OUT_TTY = 0,  /* a person at a terminal: progress lines redrawn */
-    DEP_OUT_PLAIN,    /* not a tty or CI=true: one line per event */
-    DEP_OUT_JSON,     /* --output json: one JSON document on stdout at the end */
+    DEP_OUT_TTY = 0, /* a person at a terminal: progress lines redrawn */
+    DEP_OUT_PLAIN,   /* not a tty or CI=true: one line per event */
+    DEP_OUT_JSON,    /* --output json: one JSON document on stdout at the end */
 };
 
 /* Parsed command line. main.c fills it; commands read it. */
 struct dep_opts {
-    const char *stage;        /* -s/--stage */
-    const char *region;       /* -r/--region */
-    int all;                  /* -a/--all */
-    int no_exec_cf;           /* -c/--noExeCf (project init) */
-    const char *alias;        /* -f/--alias (function deploy alias override) */
-    int alias_endpoint;       /* -e/--aliasEndpoint (endpoint deploy: literal alias) */
+    const char *stage;               /* -s/--stage */
+    const char *region;              /* -r/--region */
+    int all;                         /* -a/--all */
+    int no_exec_cf;                  /* -c/--noExeCf (project init) */
+    const char *alias;               /* -f/--alias (function deploy alias override) */
+    int alias_endpoint;              /* -e/--aliasEndpoint (endpoint deploy: literal alias) */
     const char *alias_endpoint_name; /* value given to -e, or NULL */
-    const char *description;  /* -d/--description */
-    const char *version;      /* -v/--version for function rollback */
-    const char *endpoint_url; /* --endpoint-url */
-    const char *project_dir;  /* -p/--project-dir, default "." */
-    int strict;               /* --strict */
-    int output;               /* enum dep_output_mode */
-    int dry_run;              /* --dry-run (diff/rehearse may use) */
-    int yes;                  /* -y/--yes */
-    int names_n;              /* positional arguments (function names for v0.5 commands) */
+    const char *description;         /* -d/--description */
+    const char *version;             /* -v/--version for function rollback */
+    const char *endpoint_url;        /* --endpoint-url */
+    const char *project_dir;         /* -p/--project-dir, default "." */
+    int strict;                      /* --strict */
+    int output;                      /* enum dep_output_mode */
+    int dry_run;                     /* --dry-run (diff/rehearse may use) */
+    int yes;                         /* -y/--yes */
+    int names_n;                     /* positional arguments (function names for v0.5 commands) */
     const char **names;
-    int rest_n;               /* unknown options, in order, for commands flagged DEP_CMD_OWN_FLAGS */
+    int rest_n; /* unknown options, in order, for commands flagged DEP_CMD_OWN_FLAGS */
     const char **rest;
 };
 
@@ -456,13 +465,14 @@ int dep_out_finish(int code);
  * aws_sns.c aws_events.c aws_sts.c aws_iot.c. */
 
 /* S3 (path style; conditional headers). etag_out (>= 128 bytes) may be NULL. */
-int dep_s3_get_object(const char *region, const char *bucket, const char *key, const char *if_none_match,
-                      struct dep_buf *body, char *etag_out, struct dep_err *err);
-int dep_s3_put_object(const char *region, const char *bucket, const char *key, const void *data, size_t len,
-                      const char *content_type, const char *if_match, const char *if_none_match,
-                      char *etag_out, struct dep_err *err);
-int dep_s3_delete_object(const char *region, const char *bucket, const char *key, const char *if_match,
-                         struct dep_err *err);
+int dep_s3_get_object(const char *region, const char *bucket, const char *key,
+                      const char *if_none_match, struct dep_buf *body, char *etag_out,
+                      struct dep_err *err);
+int dep_s3_put_object(const char *region, const char *bucket, const char *key, const void *data,
+                      size_t len, const char *content_type, const char *if_match,
+                      const char *if_none_match, char *etag_out, struct dep_err *err);
+int dep_s3_delete_object(const char *region, const char *bucket, const char *key,
+                         const char *if_match, struct dep_err *err);
 int dep_s3_head_object(const char *region, const char *bucket, const char *key, char *etag_out,
                        struct dep_err *err);
 int dep_s3_create_bucket(const char *region, const char *bucket, struct dep_err *err);
@@ -471,92 +481,107 @@ int dep_s3_head_bucket(const char *region, const char *bucket, struct dep_err *e
 int dep_s3_list_objects(const char *region, const char *bucket, const char *prefix, cJSON **out,
                         struct dep_err *err);
 /* Notification configuration as XML->JSON ({"NotificationConfiguration":...}). */
-int dep_s3_get_bucket_notification(const char *region, const char *bucket, cJSON **out, struct dep_err *err);
+int dep_s3_get_bucket_notification(const char *region, const char *bucket, cJSON **out,
+                                   struct dep_err *err);
 /* Puts the whole configuration given as raw XML. */
-int dep_s3_put_bucket_notification(const char *region, const char *bucket, const char *xml, struct dep_err *err);
+int dep_s3_put_bucket_notification(const char *region, const char *bucket, const char *xml,
+                                   struct dep_err *err);
 
 /* Lambda (rest-json 2015-03-31). fn: name or ARN. qualifier may be NULL. */
 int dep_lambda_get_function(const char *region, const char *fn, const char *qualifier, cJSON **out,
                             struct dep_err *err);
-int dep_lambda_create_function(const char *region, const cJSON *req, cJSON **out, struct dep_err *err);
-int dep_lambda_update_function_configuration(const char *region, const char *fn, const cJSON *req, cJSON **out,
-                                             struct dep_err *err);
-int dep_lambda_update_function_code(const char *region, const char *fn, const cJSON *req, cJSON **out,
-                                    struct dep_err *err);
+int dep_lambda_create_function(const char *region, const cJSON *req, cJSON **out,
+                               struct dep_err *err);
+int dep_lambda_update_function_configuration(const char *region, const char *fn, const cJSON *req,
+                                             cJSON **out, struct dep_err *err);
+int dep_lambda_update_function_code(const char *region, const char *fn, const cJSON *req,
+                                    cJSON **out, struct dep_err *err);
 int dep_lambda_publish_version(const char *region, const char *fn, const cJSON *req, cJSON **out,
                                struct dep_err *err);
 int dep_lambda_list_versions(const char *region, const char *fn, cJSON **out, struct dep_err *err);
-int dep_lambda_get_alias(const char *region, const char *fn, const char *alias, cJSON **out, struct dep_err *err);
+int dep_lambda_get_alias(const char *region, const char *fn, const char *alias, cJSON **out,
+                         struct dep_err *err);
 int dep_lambda_create_alias(const char *region, const char *fn, const cJSON *req, cJSON **out,
                             struct dep_err *err);
-int dep_lambda_update_alias(const char *region, const char *fn, const char *alias, const cJSON *req, cJSON **out,
+int dep_lambda_update_alias(const char *region, const char *fn, const char *alias, const cJSON *req,
+                            cJSON **out, struct dep_err *err);
+int dep_lambda_delete_alias(const char *region, const char *fn, const char *alias,
                             struct dep_err *err);
-int dep_lambda_delete_alias(const char *region, const char *fn, const char *alias, struct dep_err *err);
-int dep_lambda_add_permission(const char *region, const char *fn, const char *qualifier, const cJSON *req,
-                              cJSON **out, struct dep_err *err);
-int dep_lambda_remove_permission(const char *region, const char *fn, const char *sid, const char *qualifier,
-                                 struct dep_err *err);
+int dep_lambda_add_permission(const char *region, const char *fn, const char *qualifier,
+                              const cJSON *req, cJSON **out, struct dep_err *err);
+int dep_lambda_remove_permission(const char *region, const char *fn, const char *sid,
+                                 const char *qualifier, struct dep_err *err);
 int dep_lambda_get_policy(const char *region, const char *fn, const char *qualifier, cJSON **out,
                           struct dep_err *err);
 int dep_lambda_create_event_source_mapping(const char *region, const cJSON *req, cJSON **out,
                                            struct dep_err *err);
-int dep_lambda_update_event_source_mapping(const char *region, const char *uuid, const cJSON *req, cJSON **out,
-                                           struct dep_err *err);
+int dep_lambda_update_event_source_mapping(const char *region, const char *uuid, const cJSON *req,
+                                           cJSON **out, struct dep_err *err);
 
 /* API Gateway (rest-json). */
 int dep_apigw_get_rest_apis(const char *region, cJSON **out, struct dep_err *err);
-int dep_apigw_create_rest_api(const char *region, const char *name, const char *description, cJSON **out,
-                              struct dep_err *err);
-int dep_apigw_get_resources(const char *region, const char *api, cJSON **out, struct dep_err *err);
-int dep_apigw_create_resource(const char *region, const char *api, const char *parent, const char *part,
+int dep_apigw_create_rest_api(const char *region, const char *name, const char *description,
                               cJSON **out, struct dep_err *err);
-int dep_apigw_get_method(const char *region, const char *api, const char *res, const char *method, cJSON **out,
-                         struct dep_err *err);
-int dep_apigw_delete_method(const char *region, const char *api, const char *res, const char *method,
-                            struct dep_err *err);
+int dep_apigw_get_resources(const char *region, const char *api, cJSON **out, struct dep_err *err);
+int dep_apigw_create_resource(const char *region, const char *api, const char *parent,
+                              const char *part, cJSON **out, struct dep_err *err);
+int dep_apigw_get_method(const char *region, const char *api, const char *res, const char *method,
+                         cJSON **out, struct dep_err *err);
+int dep_apigw_delete_method(const char *region, const char *api, const char *res,
+                            const char *method, struct dep_err *err);
 int dep_apigw_put_method(const char *region, const char *api, const char *res, const char *method,
                          const cJSON *req, struct dep_err *err);
-int dep_apigw_put_integration(const char *region, const char *api, const char *res, const char *method,
-                              const cJSON *req, struct dep_err *err);
-int dep_apigw_put_method_response(const char *region, const char *api, const char *res, const char *method,
-                                  const char *status, const cJSON *req, struct dep_err *err);
-int dep_apigw_put_integration_response(const char *region, const char *api, const char *res, const char *method,
-                                       const char *status, const cJSON *req, struct dep_err *err);
+int dep_apigw_put_integration(const char *region, const char *api, const char *res,
+                              const char *method, const cJSON *req, struct dep_err *err);
+int dep_apigw_put_method_response(const char *region, const char *api, const char *res,
+                                  const char *method, const char *status, const cJSON *req,
+                                  struct dep_err *err);
+int dep_apigw_put_integration_response(const char *region, const char *api, const char *res,
+                                       const char *method, const char *status, const cJSON *req,
+                                       struct dep_err *err);
 int dep_apigw_create_deployment(const char *region, const char *api, const cJSON *req, cJSON **out,
                                 struct dep_err *err);
-int dep_apigw_get_stage(const char *region, const char *api, const char *stage, cJSON **out, struct dep_err *err);
+int dep_apigw_get_stage(const char *region, const char *api, const char *stage, cJSON **out,
+                        struct dep_err *err);
 /* patch: array of {op,path,value}. */
-int dep_apigw_update_stage(const char *region, const char *api, const char *stage, const cJSON *patch,
-                           cJSON **out, struct dep_err *err);
-int dep_apigw_get_authorizers(const char *region, const char *api, cJSON **out, struct dep_err *err);
+int dep_apigw_update_stage(const char *region, const char *api, const char *stage,
+                           const cJSON *patch, cJSON **out, struct dep_err *err);
+int dep_apigw_get_authorizers(const char *region, const char *api, cJSON **out,
+                              struct dep_err *err);
 int dep_apigw_create_authorizer(const char *region, const char *api, const cJSON *req, cJSON **out,
                                 struct dep_err *err);
-int dep_apigw_update_authorizer(const char *region, const char *api, const char *id, const cJSON *patch,
-                                struct dep_err *err);
+int dep_apigw_update_authorizer(const char *region, const char *api, const char *id,
+                                const cJSON *patch, struct dep_err *err);
 
 /* CloudFormation (query). *out is the XResult object's content, e.g. for
  * DescribeStacks {"Stacks":[{...}]} (member lists -> arrays). */
-int dep_cfn_describe_stack_resources(const char *region, const char *stack, cJSON **out, struct dep_err *err);
-int dep_cfn_describe_stacks(const char *region, const char *stack, cJSON **out, struct dep_err *err);
+int dep_cfn_describe_stack_resources(const char *region, const char *stack, cJSON **out,
+                                     struct dep_err *err);
+int dep_cfn_describe_stacks(const char *region, const char *stack, cJSON **out,
+                            struct dep_err *err);
 /* tags: array of {Key,Value} or NULL. on_failure NULL to omit. */
-int dep_cfn_create_stack(const char *region, const char *stack, const char *template_body, const cJSON *tags,
-                         const char *on_failure, cJSON **out, struct dep_err *err);
-int dep_cfn_update_stack(const char *region, const char *stack, const char *template_body, cJSON **out,
+int dep_cfn_create_stack(const char *region, const char *stack, const char *template_body,
+                         const cJSON *tags, const char *on_failure, cJSON **out,
                          struct dep_err *err);
+int dep_cfn_update_stack(const char *region, const char *stack, const char *template_body,
+                         cJSON **out, struct dep_err *err);
 int dep_cfn_get_template(const char *region, const char *stack, cJSON **out, struct dep_err *err);
 /* {"StackEvents":[...]} newest first. */
-int dep_cfn_describe_stack_events(const char *region, const char *stack, cJSON **out, struct dep_err *err);
+int dep_cfn_describe_stack_events(const char *region, const char *stack, cJSON **out,
+                                  struct dep_err *err);
 
 /* SNS (query). */
-int dep_sns_subscribe(const char *region, const char *topic_arn, const char *protocol, const char *endpoint,
-                      cJSON **out, struct dep_err *err);
+int dep_sns_subscribe(const char *region, const char *topic_arn, const char *protocol,
+                      const char *endpoint, cJSON **out, struct dep_err *err);
 /* CloudWatch Events (json). */
 int dep_events_put_rule(const char *region, const cJSON *req, cJSON **out, struct dep_err *err);
 int dep_events_put_targets(const char *region, const cJSON *req, cJSON **out, struct dep_err *err);
 /* IoT (rest-json). */
 int dep_iot_get_topic_rule(const char *region, const char *rule, cJSON **out, struct dep_err *err);
-int dep_iot_create_topic_rule(const char *region, const char *rule, const cJSON *payload, struct dep_err *err);
-int dep_iot_replace_topic_rule(const char *region, const char *rule, const cJSON *payload, struct dep_err *err);
+int dep_iot_create_topic_rule(const char *region, const char *rule, const cJSON *payload,
+                              struct dep_err *err);
+int dep_iot_replace_topic_rule(const char *region, const char *rule, const cJSON *payload,
+                               struct dep_err *err);
 /* STS GetCallerIdentity: account into buf. */
 int dep_sts_account(const char *region, char *buf, size_t n, struct dep_err *err);
 
@@ -581,12 +606,12 @@ struct dep_function **dep_select_functions(struct dep_ctx *c, int *n);
 
 /* Result of creating/updating one function's code without touching aliases. */
 struct dep_fn_result {
-    char version[32];       /* published version ("3"), or the unchanged latest version */
+    char version[32]; /* published version ("3"), or the unchanged latest version */
     char code_sha256[64];
     char revision_id[64];
     char function_arn[256];
-    int created;            /* 1: CreateFunction was called */
-    int unchanged;          /* 1: code and configuration equal; no new version published */
+    int created;   /* 1: CreateFunction was called */
+    int unchanged; /* 1: code and configuration equal; no new version published */
 };
 
 /* v0.5 step 1-3 for one function: package, GetFunction($LATEST), create or
@@ -596,23 +621,25 @@ struct dep_fn_result {
 int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_result *res,
                        struct dep_err *err);
 /* v0.5 step 4: GetAlias, then UpdateAlias or CreateAlias to version. */
-int dep_fn_set_alias(struct dep_ctx *c, struct dep_function *f, const char *alias, const char *version,
-                     struct dep_err *err);
+int dep_fn_set_alias(struct dep_ctx *c, struct dep_function *f, const char *alias,
+                     const char *version, struct dep_err *err);
 /* Find or create the REST API (GetRestApis/CreateRestApi); id into buf;
  * sets the apiGatewayApi variable. */
 int dep_rest_api_ensure(struct dep_ctx *c, char *api_id, size_t n, struct dep_err *err);
 /* v0.5 3.1-3.7 for one endpoint of f on api_id, with alias_literal NULL
  * (stage variable) or the -e alias. */
-int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function *f, struct dep_endpoint *e,
-                     const char *alias_literal, struct dep_err *err);
+int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function *f,
+                     struct dep_endpoint *e, const char *alias_literal, struct dep_err *err);
 /* One event of f (sns, s3, schedule, stream, iot) as in v0.5 2.5. */
-int dep_event_put(struct dep_ctx *c, struct dep_function *f, struct dep_event *e, struct dep_err *err);
+int dep_event_put(struct dep_ctx *c, struct dep_function *f, struct dep_event *e,
+                  struct dep_err *err);
 /* CreateDeployment{stageName S, variables functionAlias=S}; id into buf. */
-int dep_stage_deploy(struct dep_ctx *c, const char *api_id, char *deployment_id, size_t n, struct dep_err *err);
+int dep_stage_deploy(struct dep_ctx *c, const char *api_id, char *deployment_id, size_t n,
+                     struct dep_err *err);
 
 /* Meta in S3: bucket/key of the region (region_file 1) or stage file. */
-int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t bn, char *key, size_t kn,
-                      char *meta_region, size_t rn, struct dep_err *err);
+int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t bn, char *key,
+                      size_t kn, char *meta_region, size_t rn, struct dep_err *err);
 
 /* ---------------------------------------------------- command helpers */
 /* cmd_common.c, cmd_meta.c. */
@@ -654,9 +681,9 @@ int dep_resources_write_meta(struct dep_ctx *c, struct dep_err *err);
 /* ------------------------------------------------------------ commands */
 
 /* Table flags (main.c). */
-#define DEP_CMD_PROJECT 0x1   /* load + populate the project before running */
-#define DEP_CMD_STAGE 0x2     /* -s required */
-#define DEP_CMD_OWN_FLAGS 0x4 /* unknown flags go to opts->rest instead of a usage error */
+#define DEP_CMD_PROJECT 0x1       /* load + populate the project before running */
+#define DEP_CMD_STAGE 0x2         /* -s required */
+#define DEP_CMD_OWN_FLAGS 0x4     /* unknown flags go to opts->rest instead of a usage error */
 #define DEP_CMD_VARS_OPTIONAL 0x8 /* missing _meta variables are not an error */
 
 /* Commands (git-style). Each returns an exit code (DEP_EXIT_*). */
@@ -684,10 +711,10 @@ int dep_have_txn_deploy(void);
  * root as a fallback); -1 when nothing is known. dep_ci_stage: 1 and the
  * stage when this build deploys, else 0; why explains either way.
  * custom_ci is s-project.json custom.ci (may be NULL). */
-int dep_ci_detect(const char *root, char *provider, size_t pn, char *branch, size_t bn, char *tag, size_t tn,
-                  int *is_pr);
-int dep_ci_stage(const cJSON *custom_ci, const char *root, const char *branch, const char *tag, int is_pr,
-                 char *stage, size_t n, char *why, size_t wn);
+int dep_ci_detect(const char *root, char *provider, size_t pn, char *branch, size_t bn, char *tag,
+                  size_t tn, int *is_pr);
+int dep_ci_stage(const cJSON *custom_ci, const char *root, const char *branch, const char *tag,
+                 int is_pr, char *stage, size_t n, char *why, size_t wn);
 
 /* Run the six v0.5 steps in order (project init -c when _meta is missing,
  * meta sync, resources deploy, meta push, function, event, endpoint deploy),

@@ -91,7 +91,7 @@ int dep_have_txn_deploy(void)
 /* ------------------------------------------------------------ the table */
 
 struct cmd {
-    const char *name;  /* "function deploy" */
+    const char *name; /* "function deploy" */
     int (*fn)(struct dep_ctx *c);
     int flags;         /* DEP_CMD_* */
     const char *usage; /* after "stagehand <name>" */
@@ -102,7 +102,8 @@ struct cmd {
 #define TXN (DEP_CMD_PROJECT | DEP_CMD_STAGE | DEP_CMD_OWN_FLAGS | DEP_CMD_VARS_OPTIONAL)
 
 static const struct cmd commands[] = {
-    {"project init", cmd_project_init, DEP_CMD_STAGE | DEP_CMD_PROJECT | DEP_CMD_VARS_OPTIONAL, "-s STAGE -r REGION [-c]",
+    {"project init", cmd_project_init, DEP_CMD_STAGE | DEP_CMD_PROJECT | DEP_CMD_VARS_OPTIONAL,
+     "-s STAGE -r REGION [-c]",
      "Create the stage and region variables in _meta/variables (no AWS call with -c;\n"
      "without -c, resources deploy follows). Fails if the stage+region exists."},
     {"meta sync", cmd_meta_sync, V05 | DEP_CMD_OWN_FLAGS, "-s STAGE [-r REGION] [--push]",
@@ -118,11 +119,13 @@ static const struct cmd commands[] = {
     {"event deploy", cmd_event_deploy, V05, "-s STAGE [-r REGION] [-a | NAME...]",
      "Wire each function's events (sns, s3, schedule, dynamodb/kinesis streams, iot) to\n"
      "alias <stage>. Any failed event exits non-zero."},
-    {"endpoint deploy", cmd_endpoint_deploy, V05, "-s STAGE [-r REGION] [-a | NAME...] [-e ALIAS] [-d TEXT]",
+    {"endpoint deploy", cmd_endpoint_deploy, V05,
+     "-s STAGE [-r REGION] [-a | NAME...] [-e ALIAS] [-d TEXT]",
      "Put each endpoint into the project's REST API and deploy API stage <stage> with\n"
      "stage variable functionAlias=<stage>. Any failed endpoint exits non-zero and leaves\n"
      "the stage on its previous deployment."},
-    {"function rollback", cmd_function_rollback, V05, "-s STAGE [-r REGION] (-a | NAME...) [-v VERSION]",
+    {"function rollback", cmd_function_rollback, V05,
+     "-s STAGE [-r REGION] (-a | NAME...) [-v VERSION]",
      "Point alias <stage> at VERSION (default: the highest version below the current one)."},
     {"ci", cmd_ci, DEP_CMD_VARS_OPTIONAL, "[-s STAGE] [-r REGION]",
      "Pick the stage from the CI environment (Travis, GitHub Actions, GitLab, else git):\n"
@@ -130,50 +133,61 @@ static const struct cmd commands[] = {
      "configurable in s-project.json custom.ci {branches, tagStage, tagBranches, region}.\n"
      "Then run the whole flow (deploy, or the six v0.5 steps)."},
     {"deploy", cmd_deploy, TXN, "-s STAGE [-r REGION]", "Deploy all steps as one transaction."},
-    {"recover", cmd_recover, TXN, "-s STAGE [-r REGION]", "Finish or undo a deploy whose process died."},
+    {"recover", cmd_recover, TXN, "-s STAGE [-r REGION]",
+     "Finish or undo a deploy whose process died."},
     {"status", cmd_status, TXN, "-s STAGE [-r REGION]", "Show what a stage runs."},
     {"diff", cmd_diff, TXN, "-s STAGE [-r REGION]", "Show what a deploy would change."},
-    {"rollback", cmd_rollback, TXN, "-s STAGE [-r REGION]", "Roll a stage back to its previous deploy."},
-    {"rehearse", cmd_rehearse, TXN, "-s STAGE [-r REGION]", "Replay a deploy injecting a fault at every call."},
+    {"rollback", cmd_rollback, TXN, "-s STAGE [-r REGION]",
+     "Roll a stage back to its previous deploy."},
+    {"rehearse", cmd_rehearse, TXN, "-s STAGE [-r REGION]",
+     "Replay a deploy injecting a fault at every call."},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage_all(FILE *f)
 {
-    fprintf(f, "usage: stagehand <command> [options]\n\n"
-               "Serverless v0.5 CD flow, command-compatible with `sls`, against AWS or greenroom.\n\n"
-               "commands:\n");
+    fprintf(f,
+            "usage: stagehand <command> [options]\n\n"
+            "Serverless v0.5 CD flow, command-compatible with `sls`, against AWS or greenroom.\n\n"
+            "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         fprintf(f, "  %-18s %s\n", commands[i].name, commands[i].usage);
     }
-    fprintf(f, "\ncommon options:\n"
-               "  -s, --stage STAGE        stage (required by most commands)\n"
-               "  -r, --region REGION      region (default: every region of the stage in _meta)\n"
-               "  -p, --project-dir DIR    project root (default .)\n"
-               "  --endpoint-url URL       e.g. http://127.0.0.1:4566 (also AWS_ENDPOINT_URL[_<SERVICE>])\n"
-               "  --output json|text       json: one JSON document on stdout\n"
-               "  --strict                 undefined templates/variables are errors\n"
-               "  -h, --help               help for a command\n"
-               "  --version                print the version\n"
-               "\nenvironment: AWS_/SERVERLESS_ADMIN_AWS_/AWS_<STAGE>_/SERVERLESS_ADMIN_AWS_<STAGE>_ ACCESS_KEY_ID,\n"
-               "  SECRET_ACCESS_KEY, SESSION_TOKEN; AWS_PROFILE, AWS_<STAGE>_PROFILE; CI=true (plain output);\n"
-               "  STAGEHAND_MAX_ATTEMPTS (6), STAGEHAND_RETRY_BUDGET_MS (120000), STAGEHAND_RETRY_BASE_MS (200),\n"
-               "  STAGEHAND_RETRY_CAP_MS (20000), STAGEHAND_CALL_TIMEOUT (s, 60), STAGEHAND_POLL_MS,\n"
-               "  STAGEHAND_STACK_TIMEOUT (s, 3600)\n"
-               "\nexit codes:\n"
-               "  0 ok (or nothing to do)        1 a step failed (AWS error named)\n"
-               "  2 usage / not implemented      3 invalid project (JSON, fields, --strict)\n"
-               "  4 partial: some items failed   5 transport / credentials\n"
-               "  6 conflict (lock, meta ETag)   7 deploy failed and was rolled back\n"
-               "  8 rehearse found a violation\n");
+    fprintf(f,
+            "\ncommon options:\n"
+            "  -s, --stage STAGE        stage (required by most commands)\n"
+            "  -r, --region REGION      region (default: every region of the stage in _meta)\n"
+            "  -p, --project-dir DIR    project root (default .)\n"
+            "  --endpoint-url URL       e.g. http://127.0.0.1:4566 (also "
+            "AWS_ENDPOINT_URL[_<SERVICE>])\n"
+            "  --output json|text       json: one JSON document on stdout\n"
+            "  --strict                 undefined templates/variables are errors\n"
+            "  -h, --help               help for a command\n"
+            "  --version                print the version\n"
+            "\nenvironment: AWS_/SERVERLESS_ADMIN_AWS_/AWS_<STAGE>_/SERVERLESS_ADMIN_AWS_<STAGE>_ "
+            "ACCESS_KEY_ID,\n"
+            "  SECRET_ACCESS_KEY, SESSION_TOKEN; AWS_PROFILE, AWS_<STAGE>_PROFILE; CI=true (plain "
+            "output);\n"
+            "  STAGEHAND_MAX_ATTEMPTS (6), STAGEHAND_RETRY_BUDGET_MS (120000), "
+            "STAGEHAND_RETRY_BASE_MS (200),\n"
+            "  STAGEHAND_RETRY_CAP_MS (20000), STAGEHAND_CALL_TIMEOUT (s, 60), STAGEHAND_POLL_MS,\n"
+            "  STAGEHAND_STACK_TIMEOUT (s, 3600)\n"
+            "\nexit codes:\n"
+            "  0 ok (or nothing to do)        1 a step failed (AWS error named)\n"
+            "  2 usage / not implemented      3 invalid project (JSON, fields, --strict)\n"
+            "  4 partial: some items failed   5 transport / credentials\n"
+            "  6 conflict (lock, meta ETag)   7 deploy failed and was rolled back\n"
+            "  8 rehearse found a violation\n");
 }
 
 static void usage_cmd(FILE *f, const struct cmd *c)
 {
     fprintf(f, "usage: stagehand %s %s\n\n%s\n", c->name, c->usage, c->help);
-    fprintf(f, "\noptions: -s/--stage, -r/--region, -a/--all, -c/--noExeCf, -f/--alias, -e/--aliasEndpoint,\n"
-               "  -d/--description, -v/--version, -p/--project-dir, --endpoint-url, --output json, --strict\n"
+    fprintf(f, "\noptions: -s/--stage, -r/--region, -a/--all, -c/--noExeCf, -f/--alias, "
+               "-e/--aliasEndpoint,\n"
+               "  -d/--description, -v/--version, -p/--project-dir, --endpoint-url, --output json, "
+               "--strict\n"
                "  (exit codes: stagehand --help)\n");
 }
 
@@ -181,9 +195,23 @@ static void usage_cmd(FILE *f, const struct cmd *c)
 
 static int takes_value(const char *o)
 {
-    static const char *const v[] = {"-s", "--stage", "-r", "--region", "-f", "--alias", "--aliasFunction",
-                                    "-e", "--aliasEndpoint", "-d", "--description", "-v", "-p", "--project-dir",
-                                    "--endpoint-url", "--output", NULL};
+    static const char *const v[] = {"-s",
+                                    "--stage",
+                                    "-r",
+                                    "--region",
+                                    "-f",
+                                    "--alias",
+                                    "--aliasFunction",
+                                    "-e",
+                                    "--aliasEndpoint",
+                                    "-d",
+                                    "--description",
+                                    "-v",
+                                    "-p",
+                                    "--project-dir",
+                                    "--endpoint-url",
+                                    "--output",
+                                    NULL};
     for (int i = 0; v[i]; i++) {
         if (strcmp(o, v[i]) == 0) {
             return 1;
@@ -236,7 +264,8 @@ static int parse_opts(int argc, char **argv, const struct cmd *cmd, struct dep_o
             o->all = 1;
         } else if (!strcmp(name, "-c") || !strcmp(name, "--noExeCf")) {
             o->no_exec_cf = 1;
-        } else if (!strcmp(name, "-f") || !strcmp(name, "--alias") || !strcmp(name, "--aliasFunction")) {
+        } else if (!strcmp(name, "-f") || !strcmp(name, "--alias") ||
+                   !strcmp(name, "--aliasFunction")) {
             o->alias = val;
         } else if (!strcmp(name, "-e") || !strcmp(name, "--aliasEndpoint")) {
             o->alias_endpoint = 1;
@@ -267,7 +296,8 @@ static int parse_opts(int argc, char **argv, const struct cmd *cmd, struct dep_o
         } else if (cmd->flags & DEP_CMD_OWN_FLAGS) {
             o->rest[o->rest_n++] = a;
         } else {
-            fprintf(stderr, "stagehand %s: unknown option %s (see stagehand %s --help)\n", cmd->name, a, cmd->name);
+            fprintf(stderr, "stagehand %s: unknown option %s (see stagehand %s --help)\n",
+                    cmd->name, a, cmd->name);
             return -1;
         }
     }
@@ -322,7 +352,8 @@ int main(int argc, char **argv)
     char regions[16][64];
     int n_regions = 0;
 
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         usage_all(stdout);
         return argc < 2 ? DEP_EXIT_USAGE : DEP_EXIT_OK;
     }
@@ -334,8 +365,8 @@ int main(int argc, char **argv)
         const char *name = commands[i].name;
         const char *sp = strchr(name, ' ');
         if (sp) {
-            if (argc >= 3 && strncmp(argv[1], name, (size_t)(sp - name)) == 0 && argv[1][sp - name] == 0 &&
-                strcmp(argv[2], sp + 1) == 0) {
+            if (argc >= 3 && strncmp(argv[1], name, (size_t)(sp - name)) == 0 &&
+                argv[1][sp - name] == 0 && strcmp(argv[2], sp + 1) == 0) {
                 cmd = &commands[i];
                 consumed = 2;
             }
@@ -345,8 +376,8 @@ int main(int argc, char **argv)
         }
     }
     if (!cmd) {
-        fprintf(stderr, "stagehand: unknown command \"%s%s%s\" (see stagehand --help)\n", argv[1], argc > 2 ? " " : "",
-                argc > 2 && argv[2][0] != '-' ? argv[2] : "");
+        fprintf(stderr, "stagehand: unknown command \"%s%s%s\" (see stagehand --help)\n", argv[1],
+                argc > 2 ? " " : "", argc > 2 && argv[2][0] != '-' ? argv[2] : "");
         return DEP_EXIT_USAGE;
     }
     int p = parse_opts(argc - 1 - consumed, argv + 1 + consumed, cmd, &opts);
@@ -363,7 +394,8 @@ int main(int argc, char **argv)
     }
     if (opts.output != DEP_OUT_JSON) {
         const char *ci = getenv("CI");
-        opts.output = (ci && *ci && strcmp(ci, "false") != 0) || !isatty(1) ? DEP_OUT_PLAIN : DEP_OUT_TTY;
+        opts.output =
+            (ci && *ci && strcmp(ci, "false") != 0) || !isatty(1) ? DEP_OUT_PLAIN : DEP_OUT_TTY;
     }
     dep_out_init(opts.output, cmd->name);
     memset(&ctx, 0, sizeof(ctx));

@@ -127,8 +127,8 @@ void dep_out_item(const char *kind, const char *name, const char *status, const 
     if (O.mode == DEP_OUT_TTY) {
         int bad = strcmp(status, "failed") == 0;
         end_redraw();
-        printf("    %s %s %s: %s%s%s\n", bad ? "\033[31mx\033[0m" : "\033[32m+\033[0m", kind, name, status,
-               detail[0] ? " - " : "", detail);
+        printf("    %s %s %s: %s%s%s\n", bad ? "\033[31mx\033[0m" : "\033[32m+\033[0m", kind, name,
+               status, detail[0] ? " - " : "", detail);
     } else if (O.mode == DEP_OUT_PLAIN) {
         printf("%s %s: %s%s%s\n", kind, name, status, detail[0] ? " - " : "", detail);
     }
@@ -140,8 +140,8 @@ void dep_out_bytes(const char *label, uint64_t sent, uint64_t total)
 {
     pthread_mutex_lock(&O.lock);
     if (O.mode == DEP_OUT_TTY) {
-        fprintf(stderr, "\r\033[K    uploading %s: %llu/%llu bytes", label, (unsigned long long)sent,
-                (unsigned long long)total);
+        fprintf(stderr, "\r\033[K    uploading %s: %llu/%llu bytes", label,
+                (unsigned long long)sent, (unsigned long long)total);
         O.redraw = 1;
         if (sent >= total) {
             end_redraw();
@@ -330,7 +330,8 @@ int dep_out_finish(int code)
             if (code == 0) {
                 printf("%s%s: done\n", O.mode == DEP_OUT_TTY ? "==> " : "", O.command);
             } else {
-                fprintf(stderr, "stagehand: %s failed (exit %d, %s)\n", O.command, code, exit_name(code));
+                fprintf(stderr, "stagehand: %s failed (exit %d, %s)\n", O.command, code,
+                        exit_name(code));
             }
         }
         cJSON_Delete(O.steps);

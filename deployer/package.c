@@ -73,7 +73,8 @@ static int excluded(const char *rel, const char *base, regex_t *res, int nres)
     if (strcmp(base, "_meta") == 0 || strcmp(base, "admin.env") == 0 || strcmp(base, ".env") == 0) {
         return 1;
     }
-    if (strcmp(base, "_serverless_handler.js") == 0 || strcmp(base, "_serverless_handler.py") == 0) {
+    if (strcmp(base, "_serverless_handler.js") == 0 ||
+        strcmp(base, "_serverless_handler.py") == 0) {
         return 1; /* regenerated */
     }
     for (int i = 0; i < nres; i++) {
@@ -84,8 +85,8 @@ static int excluded(const char *rel, const char *base, regex_t *res, int nres)
     return 0;
 }
 
-static int collect(const char *root, const char *rel, regex_t *res, int nres, struct files *out, int depth,
-                   struct dep_err *err)
+static int collect(const char *root, const char *rel, regex_t *res, int nres, struct files *out,
+                   int depth, struct dep_err *err)
 {
     char abs[4096];
     DIR *d;
@@ -120,7 +121,8 @@ static int collect(const char *root, const char *rel, regex_t *res, int nres, st
         } else if (S_ISREG(st.st_mode)) {
             out->total += (size_t)st.st_size;
             if (out->total > DEP_MAX_PACKAGE) {
-                dep_err_local(err, "PackageTooLarge", "%s: package larger than %u bytes", root, DEP_MAX_PACKAGE);
+                dep_err_local(err, "PackageTooLarge", "%s: package larger than %u bytes", root,
+                              DEP_MAX_PACKAGE);
                 rc = -1;
                 break;
             }
@@ -212,7 +214,8 @@ static int add_entry(zip_t *z, const char *name, const void *data, size_t len, s
     tm.tm_mday = 1;
     tm.tm_isdst = -1;
     zip_file_set_mtime(z, (zip_uint64_t)idx, mktime(&tm), 0);
-    zip_file_set_external_attributes(z, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX, (zip_uint32_t)(0100644) << 16);
+    zip_file_set_external_attributes(z, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                     (zip_uint32_t)(0100644) << 16);
     zip_set_file_compression(z, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 6);
     return 0;
 }
@@ -235,8 +238,8 @@ static char *slurp(const char *path, size_t *len)
     return dep_buf_take(&b);
 }
 
-int dep_package_function(const struct dep_project *p, const struct dep_function *f, struct dep_zip *zip,
-                         struct dep_err *err)
+int dep_package_function(const struct dep_project *p, const struct dep_function *f,
+                         struct dep_zip *zip, struct dep_err *err)
 {
     char root[4096], handler_dir[1024] = "", handler_file[512], handler_export[256];
     regex_t res[64];
@@ -257,7 +260,8 @@ int dep_package_function(const struct dep_project *p, const struct dep_function 
         const char *base = slash ? slash + 1 : h;
         const char *dot = strchr(base, '.');
         if (!dot || dot == base || !dot[1]) {
-            dep_err_local(err, "InvalidProject", "function %s: handler \"%s\" is not <file>.<export>", f->name, h);
+            dep_err_local(err, "InvalidProject",
+                          "function %s: handler \"%s\" is not <file>.<export>", f->name, h);
             return -1;
         }
         if (slash) {
@@ -290,8 +294,9 @@ int dep_package_function(const struct dep_project *p, const struct dep_function 
             continue;
         }
         if (regcomp(&res[nres], pat->valuestring, REG_EXTENDED | REG_NOSUB) != 0) {
-            dep_err_local(err, "InvalidProject", "function %s: excludePatterns entry \"%s\" is not a valid regex",
-                          f->name, pat->valuestring);
+            dep_err_local(err, "InvalidProject",
+                          "function %s: excludePatterns entry \"%s\" is not a valid regex", f->name,
+                          pat->valuestring);
             goto out;
         }
         nres++;
@@ -314,8 +319,10 @@ int dep_package_function(const struct dep_project *p, const struct dep_function 
         } else {
             dep_buf_puts(&b, "\nvar envVars = ");
             dep_buf_puts(&b, envs);
-            dep_buf_puts(&b, ";\n\nfor (var key in envVars) {\n  process.env[key] = envVars[key];\n}\n\n");
-            dep_buf_printf(&b, "exports.handler = require(\"./%s\")[\"%s\"];\n", handler_file, handler_export);
+            dep_buf_puts(
+                &b, ";\n\nfor (var key in envVars) {\n  process.env[key] = envVars[key];\n}\n\n");
+            dep_buf_printf(&b, "exports.handler = require(\"./%s\")[\"%s\"];\n", handler_file,
+                           handler_export);
         }
         free(envs);
         loader = dep_buf_take(&b);
@@ -326,7 +333,8 @@ int dep_package_function(const struct dep_project *p, const struct dep_function 
     zip_error_init(&ze);
     zs = zip_source_buffer_create(NULL, 0, 0, &ze);
     if (!zs) {
-        dep_err_local(err, "PackageFailed", "zip_source_buffer_create: %s", zip_error_strerror(&ze));
+        dep_err_local(err, "PackageFailed", "zip_source_buffer_create: %s",
+                      zip_error_strerror(&ze));
         zip_error_fini(&ze);
         goto out;
     }
@@ -342,8 +350,8 @@ int dep_package_function(const struct dep_project *p, const struct dep_function 
     /* merge the loader into the sorted order */
     {
         char lname[1200];
-        snprintf(lname, sizeof(lname), "%s%s_serverless_handler.%s", handler_dir, handler_dir[0] ? "/" : "",
-                 strncmp(f->runtime, "python", 6) == 0 ? "py" : "js");
+        snprintf(lname, sizeof(lname), "%s%s_serverless_handler.%s", handler_dir,
+                 handler_dir[0] ? "/" : "", strncmp(f->runtime, "python", 6) == 0 ? "py" : "js");
         int loader_added = 0;
         for (int i = 0; i <= fl.n; i++) {
             if (!loader_added && (i == fl.n || strcmp(lname, fl.rel[i]) < 0)) {

@@ -66,7 +66,8 @@ struct jv {
 
 static void jv_ws(struct jv *v)
 {
-    while (v->i < v->n && (v->s[v->i] == ' ' || v->s[v->i] == '\t' || v->s[v->i] == '\n' || v->s[v->i] == '\r')) {
+    while (v->i < v->n &&
+           (v->s[v->i] == ' ' || v->s[v->i] == '\t' || v->s[v->i] == '\n' || v->s[v->i] == '\r')) {
         v->i++;
     }
 }
@@ -94,7 +95,8 @@ static int jv_string(struct jv *v)
             c = (unsigned char)v->s[v->i];
             if (c == 'u') {
                 for (int k = 1; k <= 4; k++) {
-                    if (v->i + (size_t)k >= v->n || !isxdigit((unsigned char)v->s[v->i + (size_t)k])) {
+                    if (v->i + (size_t)k >= v->n ||
+                        !isxdigit((unsigned char)v->s[v->i + (size_t)k])) {
                         v->i += (size_t)k;
                         v->what = "4 hex digits after \\u";
                         return -1;
@@ -302,7 +304,8 @@ static char *read_file_capped(const char *path, size_t *len, struct dep_err *err
         if (b.len + r > DEP_MAX_PROJECT_FILE) {
             fclose(f);
             dep_buf_release(&b);
-            dep_err_local(err, "FileTooLarge", "%s: larger than %u bytes", path, DEP_MAX_PROJECT_FILE);
+            dep_err_local(err, "FileTooLarge", "%s: larger than %u bytes", path,
+                          DEP_MAX_PROJECT_FILE);
             return NULL;
         }
         dep_buf_append(&b, chunk, r);
@@ -333,8 +336,8 @@ cJSON *dep_json_load_file(const char *path, struct dep_err *err)
         }
         dep_text_line_col(text, off, &line, &col);
         if (off < len) {
-            dep_err_local(err, "InvalidJSON", "%s:%d:%d: expected %s, found '%c'", path, line, col, what,
-                          isprint((unsigned char)text[off]) ? text[off] : '?');
+            dep_err_local(err, "InvalidJSON", "%s:%d:%d: expected %s, found '%c'", path, line, col,
+                          what, isprint((unsigned char)text[off]) ? text[off] : '?');
         } else {
             dep_err_local(err, "InvalidJSON", "%s:%d:%d: expected %s", path, line, col, what);
         }
@@ -427,8 +430,8 @@ static int truthy(const cJSON *v)
 
 /* Find the next "$${...}" (template=1) or "${...}" at or after s.
  * Returns the start; name_s/name_e bound the name (untrimmed), end is one past the brace. */
-static const char *find_placeholder(const char *s, int template, const char **name_s, const char **name_e,
-                                    const char **end)
+static const char *find_placeholder(const char *s, int template, const char **name_s,
+                                    const char **name_e, const char **end)
 {
     for (const char *p = s; *p; p++) {
         if (template) {
@@ -498,8 +501,8 @@ static void replace_keep_key(cJSON *parent, cJSON *old, cJSON *repl)
 }
 
 /* Pass 1 on node (in place): replace strings holding $${..}. */
-static void populate_templates(cJSON *node, const cJSON *templates, const char *owner_name, cJSON *warnings,
-                               int depth)
+static void populate_templates(cJSON *node, const cJSON *templates, const char *owner_name,
+                               cJSON *warnings, int depth)
 {
     cJSON *c;
 
@@ -528,11 +531,14 @@ static void populate_templates(cJSON *node, const cJSON *templates, const char *
                 const cJSON *t = cJSON_GetObjectItemCaseSensitive(templates, key.data);
                 if (!truthy(t)) {
                     if (owner_name) {
-                        warn(warnings, "WARNING: the following template is requested but not defined: %s in %s",
+                        warn(warnings,
+                             "WARNING: the following template is requested but not defined: %s in "
+                             "%s",
                              key.data, owner_name);
                     } else {
-                        warn(warnings, "WARNING: the following template is requested but not defined: %s%s", key.data,
-                             NULL);
+                        warn(warnings,
+                             "WARNING: the following template is requested but not defined: %s%s",
+                             key.data, NULL);
                     }
                     dep_buf_release(&key);
                     continue;
@@ -556,7 +562,8 @@ static void populate_templates(cJSON *node, const cJSON *templates, const char *
 static const char *reserved_names[] = {"name", "functionName", "endpointName", "eventName", NULL};
 
 /* Pass 2 on node (in place). */
-static void populate_vars(cJSON *node, const cJSON *vars, const cJSON *owner, cJSON *warnings, int depth)
+static void populate_vars(cJSON *node, const cJSON *vars, const cJSON *owner, cJSON *warnings,
+                          int depth)
 {
     cJSON *c;
 
@@ -631,8 +638,8 @@ static void populate_vars(cJSON *node, const cJSON *vars, const cJSON *owner, cJ
     }
 }
 
-cJSON *dep_populate(const cJSON *value, const cJSON *templates, const cJSON *vars, const cJSON *owner,
-                    cJSON *warnings)
+cJSON *dep_populate(const cJSON *value, const cJSON *templates, const cJSON *vars,
+                    const cJSON *owner, cJSON *warnings)
 {
     /* wrap so that a top-level string can be replaced too */
     cJSON *wrap = cJSON_CreateArray();
@@ -699,7 +706,8 @@ static void walk(const char *root, const char *rel, struct fn_list *out, int dep
         return;
     }
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || strcmp(e->d_name, "_meta") == 0 || strcmp(e->d_name, "node_modules") == 0) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "_meta") == 0 ||
+            strcmp(e->d_name, "node_modules") == 0) {
             continue;
         }
         char **nn2 = realloc(names, sizeof(*names) * (size_t)(nn + 1));
@@ -751,20 +759,24 @@ static cJSON *yaml_node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
     }
     if (n->type == YAML_MAPPING_NODE) {
         cJSON *o = cJSON_CreateObject();
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
             yaml_node_t *k = yaml_document_get_node(doc, p->key);
             if (!k || k->type != YAML_SCALAR_NODE) {
                 continue;
             }
-            cJSON_AddItemToObject(o, (const char *)k->data.scalar.value,
-                                  yaml_node_json(doc, yaml_document_get_node(doc, p->value), depth + 1));
+            cJSON_AddItemToObject(
+                o, (const char *)k->data.scalar.value,
+                yaml_node_json(doc, yaml_document_get_node(doc, p->value), depth + 1));
         }
         return o;
     }
     if (n->type == YAML_SEQUENCE_NODE) {
         cJSON *a = cJSON_CreateArray();
-        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
-            cJSON_AddItemToArray(a, yaml_node_json(doc, yaml_document_get_node(doc, *i), depth + 1));
+        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
+             i++) {
+            cJSON_AddItemToArray(a,
+                                 yaml_node_json(doc, yaml_document_get_node(doc, *i), depth + 1));
         }
         return a;
     }
@@ -805,7 +817,8 @@ static cJSON *yaml_load_file(const char *path, struct dep_err *err)
     yaml_parser_set_input_file(&parser, f);
     if (!yaml_parser_load(&parser, &doc)) {
         dep_err_local(err, "InvalidYAML", "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-                      parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML");
+                      parser.problem_mark.column + 1,
+                      parser.problem ? parser.problem : "invalid YAML");
     } else {
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         out = root ? yaml_node_json(&doc, root, 0) : cJSON_CreateObject();
@@ -884,7 +897,8 @@ static void apply_endpoint_defaults(cJSON *e, const char *fname)
     }
 }
 
-static int load_function(struct dep_project *p, const char *rel, struct dep_function *f, struct dep_err *err)
+static int load_function(struct dep_project *p, const char *rel, struct dep_function *f,
+                         struct dep_err *err)
 {
     char *file;
     const char *name, *runtime;
@@ -908,12 +922,14 @@ static int load_function(struct dep_project *p, const char *rel, struct dep_func
         goto out;
     }
     if (!runtime || !*runtime) {
-        dep_err_local(err, "InvalidProject", "%s: \"runtime\" is missing (nodejs, nodejs4.3, python2.7)", file);
+        dep_err_local(err, "InvalidProject",
+                      "%s: \"runtime\" is missing (nodejs, nodejs4.3, python2.7)", file);
         goto out;
     }
     f->name = strdup(name);
     f->runtime = strdup(runtime);
-    f->handler = strdup(jget_str(f->raw, "handler") ? jget_str(f->raw, "handler") : "handler.handler");
+    f->handler =
+        strdup(jget_str(f->raw, "handler") ? jget_str(f->raw, "handler") : "handler.handler");
     /* templates: project -> parent folders -> function folder */
     f->templates = cJSON_Duplicate(p->templates, 1);
     {
@@ -960,8 +976,8 @@ int dep_project_load(const char *root, struct dep_project *p, struct dep_err *er
     p->raw = dep_json_load_file(file, err);
     if (!p->raw) {
         if (err && strcmp(err->code, "MissingFile") == 0) {
-            dep_err_local(err, "MissingFile", "%s: not a Serverless v0.5 project (s-project.json missing)",
-                          p->root);
+            dep_err_local(err, "MissingFile",
+                          "%s: not a Serverless v0.5 project (s-project.json missing)", p->root);
         }
         goto out;
     }
@@ -996,8 +1012,9 @@ int dep_project_load(const char *root, struct dep_project *p, struct dep_err *er
         }
         for (int j = 0; j < i; j++) {
             if (strcmp(p->functions[j].name, p->functions[i].name) == 0) {
-                dep_err_local(err, "InvalidProject", "function name \"%s\" is used by both %s and %s",
-                              p->functions[i].name, p->functions[j].rel_dir, p->functions[i].rel_dir);
+                dep_err_local(
+                    err, "InvalidProject", "function name \"%s\" is used by both %s and %s",
+                    p->functions[i].name, p->functions[j].rel_dir, p->functions[i].rel_dir);
                 goto out;
             }
         }
@@ -1045,7 +1062,8 @@ const char *dep_project_vars_path(const struct dep_project *p, int which, char *
     return buf;
 }
 
-static cJSON *load_vars_file(const char *path, int allow_missing, const char *code, struct dep_err *err, int *fail)
+static cJSON *load_vars_file(const char *path, int allow_missing, const char *code,
+                             struct dep_err *err, int *fail)
 {
     cJSON *j;
 
@@ -1053,7 +1071,9 @@ static cJSON *load_vars_file(const char *path, int allow_missing, const char *co
         if (allow_missing) {
             return cJSON_CreateObject();
         }
-        dep_err_local(err, code, "%s does not exist (run `stagehand project init` or `meta sync` first)", path);
+        dep_err_local(err, code,
+                      "%s does not exist (run `stagehand project init` or `meta sync` first)",
+                      path);
         *fail = 1;
         return NULL;
     }
@@ -1071,8 +1091,8 @@ static cJSON *load_vars_file(const char *path, int allow_missing, const char *co
     return j;
 }
 
-int dep_project_load_vars(struct dep_project *p, const char *stage, const char *region, int allow_missing,
-                          struct dep_err *err)
+int dep_project_load_vars(struct dep_project *p, const char *stage, const char *region,
+                          int allow_missing, struct dep_err *err)
 {
     char path[4200];
     int fail = 0;
@@ -1085,13 +1105,14 @@ int dep_project_load_vars(struct dep_project *p, const char *stage, const char *
     cJSON_Delete(p->vars_stage);
     cJSON_Delete(p->vars_region);
     p->vars_common = p->vars_stage = p->vars_region = NULL;
-    p->vars_common = load_vars_file(dep_project_vars_path(p, 0, path, sizeof(path)), 1, "MissingFile", err, &fail);
+    p->vars_common = load_vars_file(dep_project_vars_path(p, 0, path, sizeof(path)), 1,
+                                    "MissingFile", err, &fail);
     if (fail) {
         return -1;
     }
     if (stage) {
-        p->vars_stage =
-            load_vars_file(dep_project_vars_path(p, 1, path, sizeof(path)), allow_missing, "MissingStage", err, &fail);
+        p->vars_stage = load_vars_file(dep_project_vars_path(p, 1, path, sizeof(path)),
+                                       allow_missing, "MissingStage", err, &fail);
         if (fail) {
             return -1;
         }
@@ -1099,8 +1120,8 @@ int dep_project_load_vars(struct dep_project *p, const char *stage, const char *
         p->vars_stage = cJSON_CreateObject();
     }
     if (stage && region) {
-        p->vars_region =
-            load_vars_file(dep_project_vars_path(p, 2, path, sizeof(path)), allow_missing, "MissingRegion", err, &fail);
+        p->vars_region = load_vars_file(dep_project_vars_path(p, 2, path, sizeof(path)),
+                                        allow_missing, "MissingRegion", err, &fail);
         if (fail) {
             return -1;
         }
@@ -1164,7 +1185,8 @@ static char *str_or(const cJSON *v, const char *def)
     return strdup(def);
 }
 
-static int populate_function(struct dep_project *p, struct dep_function *f, const cJSON *vars, struct dep_err *err)
+static int populate_function(struct dep_project *p, struct dep_function *f, const cJSON *vars,
+                             struct dep_err *err)
 {
     cJSON *owner = cJSON_CreateObject();
     cJSON *raw = cJSON_Duplicate(f->raw, 1);
@@ -1191,7 +1213,8 @@ static int populate_function(struct dep_project *p, struct dep_function *f, cons
     }
     arr = eps;
     if (arr && !cJSON_IsArray(arr)) {
-        dep_err_local(err, "InvalidProject", "%s/s-function.json: \"endpoints\" must be an array", f->rel_dir);
+        dep_err_local(err, "InvalidProject", "%s/s-function.json: \"endpoints\" must be an array",
+                      f->rel_dir);
         goto out;
     }
     f->endpoints = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*f->endpoints));
@@ -1200,7 +1223,8 @@ static int populate_function(struct dep_project *p, struct dep_function *f, cons
         cJSON *eo = cJSON_Duplicate(it, 1);
         if (!cJSON_IsObject(eo)) {
             cJSON_Delete(eo);
-            dep_err_local(err, "InvalidProject", "%s/s-function.json: endpoints[] must be objects", f->rel_dir);
+            dep_err_local(err, "InvalidProject", "%s/s-function.json: endpoints[] must be objects",
+                          f->rel_dir);
             goto out;
         }
         apply_endpoint_defaults(eo, f->name);
@@ -1232,18 +1256,21 @@ static int populate_function(struct dep_project *p, struct dep_function *f, cons
     }
     arr = evs;
     if (arr && !cJSON_IsArray(arr)) {
-        dep_err_local(err, "InvalidProject", "%s/s-function.json: \"events\" must be an array", f->rel_dir);
+        dep_err_local(err, "InvalidProject", "%s/s-function.json: \"events\" must be an array",
+                      f->rel_dir);
         goto out;
     }
     f->events = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*f->events));
     cJSON_ArrayForEach(it, arr)
     {
         if (!cJSON_IsObject(it) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "name"))) {
-            dep_err_local(err, "InvalidProject", "%s/s-function.json: every event needs a \"name\"", f->rel_dir);
+            dep_err_local(err, "InvalidProject", "%s/s-function.json: every event needs a \"name\"",
+                          f->rel_dir);
             goto out;
         }
         cJSON *vowner = cJSON_Duplicate(it, 0);
-        cJSON_AddStringToObject(vowner, "eventName", cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring);
+        cJSON_AddStringToObject(vowner, "eventName",
+                                cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring);
         cJSON_AddStringToObject(vowner, "functionName", f->name);
         struct dep_event *e = &f->events[f->n_events++];
         e->json = dep_populate(it, f->templates, vars, vowner, p->warnings);
@@ -1290,7 +1317,9 @@ int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
     cJSON_Delete(p->json);
     p->json = dep_populate(p->raw, p->templates, vars, NULL, p->warnings);
     cJSON_Delete(p->resources);
-    p->resources = p->resources_raw ? dep_populate(p->resources_raw, p->templates, vars, NULL, p->warnings) : NULL;
+    p->resources = p->resources_raw
+                       ? dep_populate(p->resources_raw, p->templates, vars, NULL, p->warnings)
+                       : NULL;
     for (int i = 0; i < p->n_functions; i++) {
         if (populate_function(p, &p->functions[i], vars, err) < 0) {
             goto out;
@@ -1298,9 +1327,12 @@ int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
         for (int j = 0; j < i; j++) {
             for (int a = 0; a < p->functions[i].n_events; a++) {
                 for (int b = 0; b < p->functions[j].n_events; b++) {
-                    if (strcmp(p->functions[i].events[a].name, p->functions[j].events[b].name) == 0) {
-                        dep_err_local(err, "InvalidProject", "event name \"%s\" is used by both %s and %s",
-                                      p->functions[i].events[a].name, p->functions[j].name, p->functions[i].name);
+                    if (strcmp(p->functions[i].events[a].name, p->functions[j].events[b].name) ==
+                        0) {
+                        dep_err_local(err, "InvalidProject",
+                                      "event name \"%s\" is used by both %s and %s",
+                                      p->functions[i].events[a].name, p->functions[j].name,
+                                      p->functions[i].name);
                         goto out;
                     }
                 }
@@ -1310,7 +1342,8 @@ int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
     if (strict && cJSON_GetArraySize(p->warnings) > 0) {
         const cJSON *w = cJSON_GetArrayItem(p->warnings, 0);
         dep_err_local(err, "UndefinedVariable", "%s (%d warning%s, --strict)", w->valuestring,
-                      cJSON_GetArraySize(p->warnings), cJSON_GetArraySize(p->warnings) == 1 ? "" : "s");
+                      cJSON_GetArraySize(p->warnings),
+                      cJSON_GetArraySize(p->warnings) == 1 ? "" : "s");
         goto out;
     }
     rc = 0;
@@ -1453,7 +1486,8 @@ const char *dep_sid_endpoint(const char *path, const char *method, char *buf, si
 {
     char tmp[1024];
 
-    snprintf(tmp, sizeof(tmp), "s_apig%s%s_%s", path && path[0] == '/' ? "" : "/", path ? path : "", method);
+    snprintf(tmp, sizeof(tmp), "s_apig%s%s_%s", path && path[0] == '/' ? "" : "/", path ? path : "",
+             method);
     for (char *q = tmp; *q; q++) {
         if (*q == '/' || *q == '{' || *q == '}' || *q == '.') {
             *q = '_';
@@ -1469,14 +1503,15 @@ const char *dep_sid_authorizer(const char *lambda_name, char *buf, size_t n)
     return buf;
 }
 
-const char *dep_sid_event(const char *lambda_name, const char *event, const char *stage, char *buf, size_t n)
+const char *dep_sid_event(const char *lambda_name, const char *event, const char *stage, char *buf,
+                          size_t n)
 {
     snprintf(buf, n, "sEvents-%s-%s-%s", lambda_name, event, stage);
     return buf;
 }
 
-const char *dep_schedule_rule_name(const char *lambda_name, const char *event, const char *stage, char *buf,
-                                   size_t n)
+const char *dep_schedule_rule_name(const char *lambda_name, const char *event, const char *stage,
+                                   char *buf, size_t n)
 {
     char tmp[1024];
 
@@ -1531,15 +1566,16 @@ const char *dep_account_id(const struct dep_project *p, char *buf, size_t n, str
     return buf;
 }
 
-const char *dep_lambda_arn(const char *region, const char *account, const char *fn, const char *qualifier,
-                           char *buf, size_t n)
+const char *dep_lambda_arn(const char *region, const char *account, const char *fn,
+                           const char *qualifier, char *buf, size_t n)
 {
-    snprintf(buf, n, "arn:aws:lambda:%s:%s:function:%s%s%s", region, account, fn, qualifier ? ":" : "",
-             qualifier ? qualifier : "");
+    snprintf(buf, n, "arn:aws:lambda:%s:%s:function:%s%s%s", region, account, fn,
+             qualifier ? ":" : "", qualifier ? qualifier : "");
     return buf;
 }
 
-const char *dep_stage_url(const char *api_id, const char *region, const char *stage, char *buf, size_t n)
+const char *dep_stage_url(const char *api_id, const char *region, const char *stage, char *buf,
+                          size_t n)
 {
     if (dep_transport_is_custom()) {
         char base[512];

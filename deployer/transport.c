@@ -67,11 +67,13 @@ const char *dep_err_str(const struct dep_err *err, char *buf, size_t n)
         snprintf(buf, n, "%s: %s", err->code, err->message);
     } else if (err->kind == DEP_ERR_TRANSPORT) {
         snprintf(buf, n, "%s %s%s%s: %s (after %d attempt%s)", err->service, err->operation,
-                 err->resource[0] ? " " : "", err->resource, err->message[0] ? err->message : "transport error",
-                 err->attempts, err->attempts == 1 ? "" : "s");
+                 err->resource[0] ? " " : "", err->resource,
+                 err->message[0] ? err->message : "transport error", err->attempts,
+                 err->attempts == 1 ? "" : "s");
     } else {
-        snprintf(buf, n, "%s %s%s%s: %ld %s: %s%s%s", err->service, err->operation, err->resource[0] ? " " : "",
-                 err->resource, err->http_status, err->code[0] ? err->code : "UnknownError", err->message,
+        snprintf(buf, n, "%s %s%s%s: %ld %s: %s%s%s", err->service, err->operation,
+                 err->resource[0] ? " " : "", err->resource, err->http_status,
+                 err->code[0] ? err->code : "UnknownError", err->message,
                  err->attempts > 1 ? " (after retries)" : "", "");
     }
     return buf;
@@ -90,15 +92,15 @@ int dep_err_exit(const struct dep_err *err)
     if (err->kind == DEP_ERR_TRANSPORT) {
         return DEP_EXIT_TRANSPORT;
     }
-    if (err->kind == DEP_ERR_AWS &&
-        (strcmp(err->code, "PreconditionFailed") == 0 || strcmp(err->code, "ConditionalRequestConflict") == 0)) {
+    if (err->kind == DEP_ERR_AWS && (strcmp(err->code, "PreconditionFailed") == 0 ||
+                                     strcmp(err->code, "ConditionalRequestConflict") == 0)) {
         return DEP_EXIT_CONFLICT;
     }
     if (err->kind == DEP_ERR_LOCAL &&
         (strcmp(err->code, "InvalidJSON") == 0 || strcmp(err->code, "InvalidYAML") == 0 ||
-         strcmp(err->code, "InvalidProject") == 0 ||
-         strcmp(err->code, "UndefinedVariable") == 0 || strcmp(err->code, "MissingFile") == 0 ||
-         strcmp(err->code, "MissingStage") == 0 || strcmp(err->code, "MissingRegion") == 0)) {
+         strcmp(err->code, "InvalidProject") == 0 || strcmp(err->code, "UndefinedVariable") == 0 ||
+         strcmp(err->code, "MissingFile") == 0 || strcmp(err->code, "MissingStage") == 0 ||
+         strcmp(err->code, "MissingRegion") == 0)) {
         return DEP_EXIT_PROJECT;
     }
     if (err->kind == DEP_ERR_LOCAL && strcmp(err->code, "NoCredentials") == 0) {
@@ -213,7 +215,8 @@ char *dep_urlencode(const char *s, int keep_slash)
     static const char hex[] = "0123456789ABCDEF";
 
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~' || (keep_slash && *p == '/')) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~' ||
+            (keep_slash && *p == '/')) {
             dep_buf_append(&b, p, 1);
         } else {
             char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
@@ -498,7 +501,8 @@ void dep_parse_aws_error(enum dep_proto proto, long status, const char *headers,
         }
     }
     const char *first = body;
-    while (first && first < body + body_len && (*first == ' ' || *first == '\n' || *first == '\r' || *first == '\t')) {
+    while (first && first < body + body_len &&
+           (*first == ' ' || *first == '\n' || *first == '\r' || *first == '\t')) {
         first++;
     }
     int looks_xml = first && first < body + body_len && *first == '<';
@@ -562,8 +566,10 @@ void dep_parse_aws_error(enum dep_proto proto, long status, const char *headers,
     if (!err->code[0]) {
         snprintf(err->code, sizeof(err->code), "%s", status_code_name(status));
     }
-    if (!err->message[0] && body && body_len && proto != DEP_PROTO_REST_XML && proto != DEP_PROTO_QUERY) {
-        snprintf(err->message, sizeof(err->message), "%.*s", (int)(body_len > 300 ? 300 : body_len), body);
+    if (!err->message[0] && body && body_len && proto != DEP_PROTO_REST_XML &&
+        proto != DEP_PROTO_QUERY) {
+        snprintf(err->message, sizeof(err->message), "%.*s", (int)(body_len > 300 ? 300 : body_len),
+                 body);
     }
 }
 
@@ -730,10 +736,11 @@ static int resolve_creds(const char *stage, struct dep_creds *out, struct dep_er
         any = 1;
     }
     if (!any) {
-        dep_err_local(err, "NoCredentials",
-                      "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_%s_..., "
-                      "SERVERLESS_ADMIN_AWS_..., AWS_PROFILE)",
-                      st[0] ? st : "<STAGE>");
+        dep_err_local(
+            err, "NoCredentials",
+            "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_%s_..., "
+            "SERVERLESS_ADMIN_AWS_..., AWS_PROFILE)",
+            st[0] ? st : "<STAGE>");
         return -1;
     }
     *out = c;
@@ -760,8 +767,10 @@ int dep_transport_init(const char *endpoint_url, const char *stage, struct dep_e
     T.custom = T.endpoint_url[0] != 0;
     if (!T.custom) {
         /* a per-service override alone also counts as custom */
-        static const char *const svcs[] = {"S3", "LAMBDA", "API_GATEWAY", "APIGATEWAY", "CLOUDFORMATION", "SNS",
-                                           "EVENTBRIDGE", "EVENTS", "IAM", "STS", "IOT", NULL};
+        static const char *const svcs[] = {
+            "S3",  "LAMBDA",      "API_GATEWAY", "APIGATEWAY", "CLOUDFORMATION",
+            "SNS", "EVENTBRIDGE", "EVENTS",      "IAM",        "STS",
+            "IOT", NULL};
         for (int i = 0; svcs[i]; i++) {
             char n[64];
             snprintf(n, sizeof(n), "AWS_ENDPOINT_URL_%s", svcs[i]);
@@ -903,7 +912,8 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
 {
     const char *label = ud;
 
@@ -964,7 +974,8 @@ void dep_http_resp_release(struct dep_http_resp *resp)
     memset(resp, 0, sizeof(*resp));
 }
 
-const char *dep_http_resp_header(const struct dep_http_resp *resp, const char *name, char *buf, size_t n)
+const char *dep_http_resp_header(const struct dep_http_resp *resp, const char *name, char *buf,
+                                 size_t n)
 {
     return hdr_get(resp ? resp->headers : NULL, name, buf, n);
 }
@@ -984,7 +995,8 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
     long budget = env_long("STAGEHAND_RETRY_BUDGET_MS", 120000, 0, 86400000L);
     long base_ms = env_long("STAGEHAND_RETRY_BASE_MS", 200, 0, 600000);
     long cap_ms = env_long("STAGEHAND_RETRY_CAP_MS", 20000, 0, 3600000);
-    long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : env_long("STAGEHAND_CALL_TIMEOUT", 60, 1, 86400) * 1000;
+    long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms
+                                          : env_long("STAGEHAND_CALL_TIMEOUT", 60, 1, 86400) * 1000;
     long start = now_ms();
     struct dep_err local;
     int attempt, rc = -1;
@@ -1002,9 +1014,10 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
         max_attempts = 1;
     }
     dep_endpoint(req->service, req->region, base, sizeof(base));
-    snprintf(url, sizeof(url), "%s%s%s%s", base, req->path ? req->path : "/", req->query && *req->query ? "?" : "",
-             req->query ? req->query : "");
-    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", req->region ? req->region : "us-east-1", req->service);
+    snprintf(url, sizeof(url), "%s%s%s%s", base, req->path ? req->path : "/",
+             req->query && *req->query ? "?" : "", req->query ? req->query : "");
+    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", req->region ? req->region : "us-east-1",
+             req->service);
     pthread_mutex_lock(&T.lock);
     snprintf(userpwd, sizeof(userpwd), "%s:%s", T.creds.access_key, T.creds.secret_key);
     char token[sizeof(T.creds.session_token) + 32];
@@ -1019,8 +1032,10 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
         unsigned char md[32];
         unsigned int ml = 0;
         static const char hex[] = "0123456789abcdef";
-        char *q = payload_hdr + snprintf(payload_hdr, sizeof(payload_hdr), "x-amz-content-sha256: ");
-        EVP_Digest(req->body ? req->body : "", req->body ? req->body_len : 0, md, &ml, EVP_sha256(), NULL);
+        char *q =
+            payload_hdr + snprintf(payload_hdr, sizeof(payload_hdr), "x-amz-content-sha256: ");
+        EVP_Digest(req->body ? req->body : "", req->body ? req->body_len : 0, md, &ml, EVP_sha256(),
+                   NULL);
         for (unsigned int i = 0; i < ml && i < 32; i++) {
             *q++ = hex[md[i] >> 4];
             *q++ = hex[md[i] & 15];
@@ -1087,12 +1102,14 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
             curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         } else {
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                             (curl_off_t)(req->body ? req->body_len : 0));
             if (strcmp(req->method, "POST") != 0) {
                 curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
             }
         }
-        const char *label = req->progress_label ? req->progress_label : (tl_label[0] ? tl_label : NULL);
+        const char *label =
+            req->progress_label ? req->progress_label : (tl_label[0] ? tl_label : NULL);
         if (label && req->body_len > 0) {
             curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
             curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
@@ -1114,7 +1131,8 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
         if (cc != CURLE_OK) {
             err->kind = DEP_ERR_TRANSPORT;
             err->curl_code = (int)cc;
-            snprintf(err->code, sizeof(err->code), "%s", sink.overflow ? "ResponseTooLarge" : "ConnectionError");
+            snprintf(err->code, sizeof(err->code), "%s",
+                     sink.overflow ? "ResponseTooLarge" : "ConnectionError");
             snprintf(err->message, sizeof(err->message), "%s (%s)", curl_easy_strerror(cc), url);
             retry = !sink.overflow && cc != CURLE_URL_MALFORMAT && cc != CURLE_UNSUPPORTED_PROTOCOL;
         } else if (status >= 200 && status < 300) {
@@ -1162,9 +1180,9 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
 
 /* ------------------------------------------------------ protocol helpers */
 
-int dep_rest_json(const char *service, const char *region, const char *operation, const char *resource,
-                  const char *method, const char *path, const char *query, const cJSON *body, cJSON **out,
-                  struct dep_err *err)
+int dep_rest_json(const char *service, const char *region, const char *operation,
+                  const char *resource, const char *method, const char *path, const char *query,
+                  const cJSON *body, cJSON **out, struct dep_err *err)
 {
     struct dep_http_req req = {0};
     struct dep_http_resp resp = {0};
@@ -1189,7 +1207,8 @@ int dep_rest_json(const char *service, const char *region, const char *operation
     }
     rc = dep_http_call(&req, &resp, err);
     if (rc == 0 && out) {
-        *out = resp.body_len ? cJSON_ParseWithLength(resp.body, resp.body_len) : cJSON_CreateObject();
+        *out =
+            resp.body_len ? cJSON_ParseWithLength(resp.body, resp.body_len) : cJSON_CreateObject();
         if (!*out) {
             *out = cJSON_CreateObject();
         }
@@ -1199,8 +1218,8 @@ int dep_rest_json(const char *service, const char *region, const char *operation
     return rc;
 }
 
-int dep_json_target(const char *service, const char *region, const char *target, const char *resource,
-                    const cJSON *body, cJSON **out, struct dep_err *err)
+int dep_json_target(const char *service, const char *region, const char *target,
+                    const char *resource, const cJSON *body, cJSON **out, struct dep_err *err)
 {
     struct dep_http_req req = {0};
     struct dep_http_resp resp = {0};

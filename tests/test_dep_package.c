@@ -51,7 +51,8 @@ static void make_project(void)
     put("src/fn/admin.env", "SECRET=1\n");
     put("src/fn/.env", "SECRET=1\n");
     put("src/fn/node_modules/dep/index.js", "module.exports = 2;\n");
-    put("src/up/s-function.json", "{\"name\":\"up\",\"runtime\":\"nodejs4.3\",\"handler\":\"up/handler.main\"}");
+    put("src/up/s-function.json",
+        "{\"name\":\"up\",\"runtime\":\"nodejs4.3\",\"handler\":\"up/handler.main\"}");
     put("src/up/handler.js", "module.exports.main = 1;\n");
     put("src/shared.js", "module.exports = 3;\n");
 }
@@ -156,7 +157,9 @@ START_TEST(entries_and_loader)
     ck_assert_int_eq(dep_package_function(&p, dep_project_function(&p, "fn"), &z, &err), 0);
     char *n = names(&z);
     /* sorted, loader included, exclusions applied, node_modules kept */
-    ck_assert_str_eq(n, "_serverless_handler.js handler.js lib/util.js node_modules/dep/index.js s-function.json");
+    ck_assert_str_eq(
+        n,
+        "_serverless_handler.js handler.js lib/util.js node_modules/dep/index.js s-function.json");
     free(n);
     ck_assert_str_eq(z.handler, "_serverless_handler.handler");
     char *loader = entry(&z, "_serverless_handler.js");
@@ -208,7 +211,8 @@ START_TEST(bad_handler)
     struct dep_err err;
 
     make_project();
-    put("src/fn/s-function.json", "{\"name\":\"fn\",\"runtime\":\"nodejs4.3\",\"handler\":\"nodot\"}");
+    put("src/fn/s-function.json",
+        "{\"name\":\"fn\",\"runtime\":\"nodejs4.3\",\"handler\":\"nodot\"}");
     load(&p);
     ck_assert_int_eq(dep_package_function(&p, dep_project_function(&p, "fn"), &z, &err), -1);
     ck_assert_str_eq(err.code, "InvalidProject");

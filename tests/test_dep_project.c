@@ -21,7 +21,8 @@ static cJSON *J(const char *s)
 }
 
 /* populate value with templates/vars/owner, return compact JSON (caller frees). */
-static char *pop(const char *value, const char *templates, const char *vars, const char *owner, cJSON *warnings)
+static char *pop(const char *value, const char *templates, const char *vars, const char *owner,
+                 cJSON *warnings)
 {
     cJSON *v = J(value), *t = J(templates), *va = J(vars), *o = owner ? J(owner) : NULL;
     cJSON *r = dep_populate(v, t, va, o, warnings);
@@ -34,23 +35,24 @@ static char *pop(const char *value, const char *templates, const char *vars, con
     return s;
 }
 
-#define POP_EQ(value, templates, vars, owner, expect)                                                                  \
-    do {                                                                                                           \
-        char *_s = pop(value, templates, vars, owner, NULL);                                                       \
-        ck_assert_str_eq(_s, expect);                                                                              \
-        free(_s);                                                                                                  \
+#define POP_EQ(value, templates, vars, owner, expect)                                              \
+    do {                                                                                           \
+        char *_s = pop(value, templates, vars, owner, NULL);                                       \
+        ck_assert_str_eq(_s, expect);                                                              \
+        free(_s);                                                                                  \
     } while (0)
 
 START_TEST(template_replaces_whole_value)
 {
-    POP_EQ("{\"r\":\"$${responses}\"}", "{\"responses\":{\"400\":{\"statusCode\":\"400\"}}}", "{}", NULL,
-           "{\"r\":{\"400\":{\"statusCode\":\"400\"}}}");
+    POP_EQ("{\"r\":\"$${responses}\"}", "{\"responses\":{\"400\":{\"statusCode\":\"400\"}}}", "{}",
+           NULL, "{\"r\":{\"400\":{\"statusCode\":\"400\"}}}");
     /* surrounding text: v0.5 looks up the whole string minus the syntax */
     cJSON *w = cJSON_CreateArray();
     char *s = pop("{\"r\":\"x $${responses}\"}", "{\"responses\":{\"a\":1}}", "{}", NULL, w);
     ck_assert_str_eq(s, "{\"r\":\"x $${responses}\"}");
     ck_assert_int_eq(cJSON_GetArraySize(w), 1);
-    ck_assert_ptr_nonnull(strstr(cJSON_GetArrayItem(w, 0)->valuestring, "template is requested but not defined: x responses"));
+    ck_assert_ptr_nonnull(strstr(cJSON_GetArrayItem(w, 0)->valuestring,
+                                 "template is requested but not defined: x responses"));
     free(s);
     cJSON_Delete(w);
 }
@@ -59,12 +61,13 @@ END_TEST
 START_TEST(template_then_variables)
 {
     /* a template's strings get pass 2 */
-    POP_EQ("{\"environment\":\"$${env}\"}", "{\"env\":{\"STAGE\":\"${stage}\",\"R\":\"x-${region}\"}}",
+    POP_EQ("{\"environment\":\"$${env}\"}",
+           "{\"env\":{\"STAGE\":\"${stage}\",\"R\":\"x-${region}\"}}",
            "{\"stage\":\"dev\",\"region\":\"us-east-1\"}", NULL,
            "{\"environment\":{\"STAGE\":\"dev\",\"R\":\"x-us-east-1\"}}");
     /* nested template reference inside a template value */
-    POP_EQ("{\"a\":\"$${outer}\"}", "{\"outer\":{\"in\":\"$${inner}\"},\"inner\":[1,2]}", "{}", NULL,
-           "{\"a\":{\"in\":[1,2]}}");
+    POP_EQ("{\"a\":\"$${outer}\"}", "{\"outer\":{\"in\":\"$${inner}\"},\"inner\":[1,2]}", "{}",
+           NULL, "{\"a\":{\"in\":[1,2]}}");
     /* in arrays too */
     POP_EQ("[\"$${t}\",\"${s}\"]", "{\"t\":true}", "{\"s\":\"x\"}", NULL, "[true,\"x\"]");
 }
@@ -74,8 +77,8 @@ START_TEST(variables_splice_strings)
 {
     POP_EQ("{\"r\":\"arn:aws:logs:${region}:*:*\"}", "{}", "{\"region\":\"eu-west-1\"}", NULL,
            "{\"r\":\"arn:aws:logs:eu-west-1:*:*\"}");
-    POP_EQ("{\"n\":\"${stage}-${project}-lambda\"}", "{}", "{\"stage\":\"dev\",\"project\":\"p\"}", NULL,
-           "{\"n\":\"dev-p-lambda\"}");
+    POP_EQ("{\"n\":\"${stage}-${project}-lambda\"}", "{}", "{\"stage\":\"dev\",\"project\":\"p\"}",
+           NULL, "{\"n\":\"dev-p-lambda\"}");
     /* the same placeholder twice */
     POP_EQ("{\"n\":\"${a}/${a}\"}", "{}", "{\"a\":\"x\"}", NULL, "{\"n\":\"x/x\"}");
     /* names are trimmed */
@@ -88,7 +91,8 @@ END_TEST
 START_TEST(variables_non_string_replace_whole)
 {
     POP_EQ("{\"t\":\"${timeout}\"}", "{}", "{\"timeout\":6}", NULL, "{\"t\":6}");
-    POP_EQ("{\"t\":\"pre-${obj}-post\"}", "{}", "{\"obj\":{\"k\":\"v\"}}", NULL, "{\"t\":{\"k\":\"v\"}}");
+    POP_EQ("{\"t\":\"pre-${obj}-post\"}", "{}", "{\"obj\":{\"k\":\"v\"}}", NULL,
+           "{\"t\":{\"k\":\"v\"}}");
     POP_EQ("{\"t\":\"${list}\"}", "{}", "{\"list\":[\"a\",\"b\"]}", NULL, "{\"t\":[\"a\",\"b\"]}");
 }
 END_TEST
@@ -96,12 +100,15 @@ END_TEST
 START_TEST(variables_undefined_and_falsy_stay)
 {
     cJSON *w = cJSON_CreateArray();
-    char *s = pop("{\"a\":\"${nope}\",\"b\":\"${empty}\",\"c\":\"${zero}\",\"d\":\"${no}\",\"e\":\"x${nope}\"}", "{}",
-                  "{\"empty\":\"\",\"zero\":0,\"no\":false}", NULL, w);
-    ck_assert_str_eq(s, "{\"a\":\"${nope}\",\"b\":\"${empty}\",\"c\":\"${zero}\",\"d\":\"${no}\",\"e\":\"x${nope}\"}");
+    char *s = pop("{\"a\":\"${nope}\",\"b\":\"${empty}\",\"c\":\"${zero}\",\"d\":\"${no}\",\"e\":"
+                  "\"x${nope}\"}",
+                  "{}", "{\"empty\":\"\",\"zero\":0,\"no\":false}", NULL, w);
+    ck_assert_str_eq(s, "{\"a\":\"${nope}\",\"b\":\"${empty}\",\"c\":\"${zero}\",\"d\":\"${no}\","
+                        "\"e\":\"x${nope}\"}");
     /* one warning per distinct name */
     ck_assert_int_eq(cJSON_GetArraySize(w), 4);
-    ck_assert_str_eq(cJSON_GetArrayItem(w, 0)->valuestring, "WARNING: This variable is not defined: nope");
+    ck_assert_str_eq(cJSON_GetArrayItem(w, 0)->valuestring,
+                     "WARNING: This variable is not defined: nope");
     free(s);
     cJSON_Delete(w);
 }
@@ -110,16 +117,20 @@ END_TEST
 START_TEST(variables_skip_unresolved_templates)
 {
     /* a string still holding $${...} is not variable-populated */
-    POP_EQ("{\"a\":\"$${missing} ${stage}\"}", "{}", "{\"stage\":\"dev\"}", NULL, "{\"a\":\"$${missing} ${stage}\"}");
+    POP_EQ("{\"a\":\"$${missing} ${stage}\"}", "{}", "{\"stage\":\"dev\"}", NULL,
+           "{\"a\":\"$${missing} ${stage}\"}");
 }
 END_TEST
 
 START_TEST(reserved_names_from_owner)
 {
-    POP_EQ("{\"d\":\"fn ${name} in ${functionName}\"}", "{}", "{\"name\":\"var\",\"functionName\":\"var\"}",
-           "{\"name\":\"books-get\",\"functionName\":\"books-get\"}", "{\"d\":\"fn books-get in books-get\"}");
+    POP_EQ("{\"d\":\"fn ${name} in ${functionName}\"}", "{}",
+           "{\"name\":\"var\",\"functionName\":\"var\"}",
+           "{\"name\":\"books-get\",\"functionName\":\"books-get\"}",
+           "{\"d\":\"fn books-get in books-get\"}");
     /* without an owner value the variable layer answers */
-    POP_EQ("{\"d\":\"${eventName}\"}", "{}", "{\"eventName\":\"v\"}", "{\"name\":\"x\"}", "{\"d\":\"v\"}");
+    POP_EQ("{\"d\":\"${eventName}\"}", "{}", "{\"eventName\":\"v\"}", "{\"name\":\"x\"}",
+           "{\"d\":\"v\"}");
 }
 END_TEST
 
@@ -142,16 +153,19 @@ START_TEST(naming_rules)
     ck_assert_str_eq(dep_sid_endpoint("books", "GET", b, sizeof(b)), "s_apig_books_GET");
     ck_assert_str_eq(dep_sid_endpoint("books/{id}", "PUT", b, sizeof(b)), "s_apig_books__id__PUT");
     ck_assert_str_eq(dep_sid_endpoint("/v1.0/x", "POST", b, sizeof(b)), "s_apig_v1_0_x_POST");
-    ck_assert_str_eq(dep_sid_authorizer("cd-example-auth", b, sizeof(b)), "s_apig_auth_cd-example-auth");
-    ck_assert_str_eq(dep_sid_event("cd-example-notifications-books", "book-change", "dev", b, sizeof(b)),
-                     "sEvents-cd-example-notifications-books-book-change-dev");
+    ck_assert_str_eq(dep_sid_authorizer("cd-example-auth", b, sizeof(b)),
+                     "s_apig_auth_cd-example-auth");
+    ck_assert_str_eq(
+        dep_sid_event("cd-example-notifications-books", "book-change", "dev", b, sizeof(b)),
+        "sEvents-cd-example-notifications-books-book-change-dev");
     ck_assert_str_eq(dep_schedule_rule_name("p-f", "tick", "dev", b, sizeof(b)), "p-f-tick-dev");
-    dep_schedule_rule_name("a-very-long-project-name-with-many-words-a-very-long-function-name", "every-minute",
-                           "production", b, sizeof(b));
+    dep_schedule_rule_name("a-very-long-project-name-with-many-words-a-very-long-function-name",
+                           "every-minute", "production", b, sizeof(b));
     ck_assert_int_eq((int)strlen(b), 64);
     char rule[128];
     snprintf(rule, sizeof(rule), "%s", b);
-    ck_assert_str_eq(dep_sid_schedule("p-f-tick-dev", "dev", b, sizeof(b)), "s_events_p-f-tick-dev_dev");
+    ck_assert_str_eq(dep_sid_schedule("p-f-tick-dev", "dev", b, sizeof(b)),
+                     "s_events_p-f-tick-dev_dev");
     ck_assert_str_eq(dep_region_code("us-east-1", b, sizeof(b)), "useast1");
     ck_assert_str_eq(dep_region_code("ap-northeast-1", b, sizeof(b)), "apnortheast1");
     ck_assert_str_eq(dep_lambda_arn("us-east-1", "123456789012", "p-f", "dev", b, sizeof(b)),
@@ -178,7 +192,8 @@ START_TEST(stack_and_api_names)
     ck_assert_str_eq(dep_stack_name(&p, b, sizeof(b)), "custom-stack");
     ck_assert_str_eq(dep_rest_api_name(&p, b, sizeof(b)), "other-api");
     cJSON_Delete(p.vars_region);
-    p.vars_region = J("{\"iamRoleArnLambda\":\"arn:aws:iam::123456789012:role/x-IamRoleLambda-ABC\"}");
+    p.vars_region =
+        J("{\"iamRoleArnLambda\":\"arn:aws:iam::123456789012:role/x-IamRoleLambda-ABC\"}");
     struct dep_err err;
     ck_assert_str_eq(dep_account_id(&p, b, sizeof(b), &err), "123456789012");
     cJSON_Delete(p.vars_region);
@@ -216,10 +231,10 @@ START_TEST(json_error_location)
         cJSON *j = dep_json_load_file(p, &err);
         ck_assert_ptr_null(j);
         ck_assert_str_eq(err.code, "InvalidJSON");
-        ck_assert_msg(strstr(err.message, cases[i].where) != NULL, "case %zu: %s lacks %s", i, err.message,
-                      cases[i].where);
-        ck_assert_msg(strstr(err.message, cases[i].what) != NULL, "case %zu: %s lacks %s", i, err.message,
-                      cases[i].what);
+        ck_assert_msg(strstr(err.message, cases[i].where) != NULL, "case %zu: %s lacks %s", i,
+                      err.message, cases[i].where);
+        ck_assert_msg(strstr(err.message, cases[i].what) != NULL, "case %zu: %s lacks %s", i,
+                      err.message, cases[i].what);
         ck_assert_ptr_nonnull(strstr(err.message, p));
         unlink(p);
     }
@@ -255,7 +270,8 @@ START_TEST(load_mini_project)
     p.region = strdup("us-east-1");
     p.vars_common = J("{\"project\":\"mini\"}");
     p.vars_stage = J("{\"stage\":\"dev\"}");
-    p.vars_region = J("{\"region\":\"us-east-1\",\"notifyTopicName\":\"mini-dev-r-NotifyTopic-X\"}");
+    p.vars_region =
+        J("{\"region\":\"us-east-1\",\"notifyTopicName\":\"mini-dev-r-NotifyTopic-X\"}");
     ck_assert_int_eq(dep_project_populate(&p, 0, &err), 0);
     struct dep_function *h = dep_project_function(&p, "hello");
     ck_assert_ptr_nonnull(h);
@@ -267,14 +283,16 @@ START_TEST(load_mini_project)
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(h->endpoints[0].json, "responses");
     ck_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "default")));
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(h->json, "environment");
-    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(env, "GREETING")->valuestring, "hello from dev");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(env, "GREETING")->valuestring,
+                     "hello from dev");
     struct dep_function *n = dep_project_function(&p, "notify");
     ck_assert_int_eq(n->n_events, 2);
     ck_assert_str_eq(n->events[0].type, "sns");
     ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(n->events[0].config, "topic")->valuestring,
                      "mini-dev-r-NotifyTopic-X");
     /* s-project.json is populated too */
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p.json, "custom"), "meta");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(p.json, "custom"), "meta");
     ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(meta, "name")->valuestring, "mini-meta-dev");
     ck_assert_int_eq(cJSON_GetArraySize(p.warnings), 0);
     /* --strict: an undefined variable fails */
@@ -365,7 +383,9 @@ START_TEST(yaml_templates)
     mkdir(path, 0755);
     snprintf(path, sizeof(path), "%s/fn/s-function.json", dir);
     f = fopen(path, "w");
-    fputs("{\"name\":\"fn\",\"runtime\":\"nodejs4.3\",\"environment\":\"$${env}\",\"x\":\"$${list}\"}", f);
+    fputs("{\"name\":\"fn\",\"runtime\":\"nodejs4.3\",\"environment\":\"$${env}\",\"x\":\"$${list}"
+          "\"}",
+          f);
     fclose(f);
     ck_assert_int_eq(dep_project_load(dir, &p, &err), 0);
     p.stage = strdup("dev");
@@ -396,19 +416,31 @@ START_TEST(ci_stage_rules)
     char stage[64], why[512];
     cJSON *cfg = J("{\"branches\":{\"develop\":\"dev\",\"staging\":\"stage\"}}");
 
-    ck_assert_int_eq(dep_ci_stage(NULL, "/nonexistent", "develop", "", 0, stage, sizeof(stage), why, sizeof(why)), 1);
+    ck_assert_int_eq(dep_ci_stage(NULL, "/nonexistent", "develop", "", 0, stage, sizeof(stage), why,
+                                  sizeof(why)),
+                     1);
     ck_assert_str_eq(stage, "dev");
-    ck_assert_int_eq(dep_ci_stage(NULL, "/nonexistent", "feature/x", "", 0, stage, sizeof(stage), why, sizeof(why)), 0);
+    ck_assert_int_eq(dep_ci_stage(NULL, "/nonexistent", "feature/x", "", 0, stage, sizeof(stage),
+                                  why, sizeof(why)),
+                     0);
     ck_assert_ptr_nonnull(strstr(why, "not mapped"));
-    ck_assert_int_eq(dep_ci_stage(NULL, "/nonexistent", "develop", "", 1, stage, sizeof(stage), why, sizeof(why)), 0);
+    ck_assert_int_eq(dep_ci_stage(NULL, "/nonexistent", "develop", "", 1, stage, sizeof(stage), why,
+                                  sizeof(why)),
+                     0);
     ck_assert_ptr_nonnull(strstr(why, "pull request"));
     /* a tag (no git history to check): production */
-    ck_assert_int_eq(dep_ci_stage(NULL, "/nonexistent", "", "v1.0.0", 0, stage, sizeof(stage), why, sizeof(why)), 1);
+    ck_assert_int_eq(
+        dep_ci_stage(NULL, "/nonexistent", "", "v1.0.0", 0, stage, sizeof(stage), why, sizeof(why)),
+        1);
     ck_assert_str_eq(stage, "production");
-    ck_assert_int_eq(dep_ci_stage(cfg, "/nonexistent", "staging", "", 0, stage, sizeof(stage), why, sizeof(why)), 1);
+    ck_assert_int_eq(
+        dep_ci_stage(cfg, "/nonexistent", "staging", "", 0, stage, sizeof(stage), why, sizeof(why)),
+        1);
     ck_assert_str_eq(stage, "stage");
     /* master without a tag does not deploy */
-    ck_assert_int_eq(dep_ci_stage(cfg, "/nonexistent", "master", "", 0, stage, sizeof(stage), why, sizeof(why)), 0);
+    ck_assert_int_eq(
+        dep_ci_stage(cfg, "/nonexistent", "master", "", 0, stage, sizeof(stage), why, sizeof(why)),
+        0);
     cJSON_Delete(cfg);
 }
 END_TEST

@@ -24,7 +24,8 @@ START_TEST(error_rest_xml)
                        "<Message>The specified key does not exist.</Message><Key>k</Key>"
                        "<RequestId>R1</RequestId></Error>";
     dep_err_clear(&e);
-    dep_parse_aws_error(DEP_PROTO_REST_XML, 404, "x-amz-request-id: ABC\r\n", body, strlen(body), &e);
+    dep_parse_aws_error(DEP_PROTO_REST_XML, 404, "x-amz-request-id: ABC\r\n", body, strlen(body),
+                        &e);
     ck_assert_int_eq(e.kind, DEP_ERR_AWS);
     ck_assert_str_eq(e.code, "NoSuchKey");
     ck_assert_str_eq(e.message, "The specified key does not exist.");
@@ -41,10 +42,11 @@ END_TEST
 START_TEST(error_query)
 {
     struct dep_err e;
-    const char *body = "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">"
-                       "<Error><Type>Sender</Type><Code>ValidationError</Code>"
-                       "<Message>No updates are to be performed.</Message></Error>"
-                       "<RequestId>5ccc7dcd</RequestId></ErrorResponse>";
+    const char *body =
+        "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">"
+        "<Error><Type>Sender</Type><Code>ValidationError</Code>"
+        "<Message>No updates are to be performed.</Message></Error>"
+        "<RequestId>5ccc7dcd</RequestId></ErrorResponse>";
     dep_err_clear(&e);
     dep_parse_aws_error(DEP_PROTO_QUERY, 400, NULL, body, strlen(body), &e);
     ck_assert_str_eq(e.code, "ValidationError");
@@ -56,7 +58,8 @@ END_TEST
 START_TEST(error_json)
 {
     struct dep_err e;
-    const char *body = "{\"__type\":\"com.amazonaws.events#ResourceNotFoundException\",\"message\":\"Rule r does not "
+    const char *body = "{\"__type\":\"com.amazonaws.events#ResourceNotFoundException\",\"message\":"
+                       "\"Rule r does not "
                        "exist.\"}";
     dep_err_clear(&e);
     dep_parse_aws_error(DEP_PROTO_JSON, 400, NULL, body, strlen(body), &e);
@@ -74,10 +77,12 @@ END_TEST
 START_TEST(error_rest_json)
 {
     struct dep_err e;
-    const char *body = "{\"Type\":\"User\",\"message\":\"Function not found: arn:aws:lambda:us-east-1:0:function:x\"}";
+    const char *body = "{\"Type\":\"User\",\"message\":\"Function not found: "
+                       "arn:aws:lambda:us-east-1:0:function:x\"}";
     dep_err_clear(&e);
     dep_parse_aws_error(DEP_PROTO_REST_JSON, 404,
-                        "HTTP/1.1 404 Not Found\r\nx-amzn-ErrorType: ResourceNotFoundException:http://internal.amazon.com/\r\n"
+                        "HTTP/1.1 404 Not Found\r\nx-amzn-ErrorType: "
+                        "ResourceNotFoundException:http://internal.amazon.com/\r\n"
                         "x-amzn-RequestId: rid-1\r\n",
                         body, strlen(body), &e);
     ck_assert_str_eq(e.code, "ResourceNotFoundException");
@@ -86,7 +91,8 @@ START_TEST(error_rest_json)
     /* API Gateway: code only in the header, message in the body */
     body = "{\"message\":\"Invalid Resource identifier specified\"}";
     dep_err_clear(&e);
-    dep_parse_aws_error(DEP_PROTO_REST_JSON, 404, "x-amzn-ErrorType: NotFoundException\r\n", body, strlen(body), &e);
+    dep_parse_aws_error(DEP_PROTO_REST_JSON, 404, "x-amzn-ErrorType: NotFoundException\r\n", body,
+                        strlen(body), &e);
     ck_assert_str_eq(e.code, "NotFoundException");
     ck_assert_str_eq(e.message, "Invalid Resource identifier specified");
     /* nothing usable: the status names it */
@@ -104,24 +110,30 @@ END_TEST
 
 START_TEST(xml_to_json)
 {
-    const char *x = "<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>s</StackName>"
-                    "<StackStatus>CREATE_COMPLETE</StackStatus><Outputs><member><OutputKey>A</OutputKey>"
-                    "<OutputValue>1</OutputValue></member><member><OutputKey>B</OutputKey><OutputValue>2</OutputValue>"
-                    "</member></Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>";
+    const char *x =
+        "<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>s</StackName>"
+        "<StackStatus>CREATE_COMPLETE</StackStatus><Outputs><member><OutputKey>A</OutputKey>"
+        "<OutputValue>1</OutputValue></member><member><OutputKey>B</OutputKey><OutputValue>2</"
+        "OutputValue>"
+        "</member></Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>";
     cJSON *j = dep_xml_to_json(x, strlen(x));
     ck_assert_ptr_nonnull(j);
-    const cJSON *r = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "DescribeStacksResponse"), "DescribeStacksResult");
+    const cJSON *r = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "DescribeStacksResponse"),
+                                         "DescribeStacksResult");
     const cJSON *stacks = cJSON_GetObjectItem(r, "Stacks");
     ck_assert(cJSON_IsArray(stacks));
     const cJSON *outs = cJSON_GetObjectItem(cJSON_GetArrayItem(stacks, 0), "Outputs");
     ck_assert_int_eq(cJSON_GetArraySize(outs), 2);
-    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(outs, 1), "OutputKey")->valuestring, "B");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(outs, 1), "OutputKey")->valuestring,
+                     "B");
     cJSON_Delete(j);
     /* repeated siblings (S3 flattened lists) become arrays, single ones stay */
-    x = "<NotificationConfiguration><LambdaFunctionConfiguration><CloudFunction>a</CloudFunction><Event>e1</Event>"
+    x = "<NotificationConfiguration><LambdaFunctionConfiguration><CloudFunction>a</"
+        "CloudFunction><Event>e1</Event>"
         "<Event>e2</Event></LambdaFunctionConfiguration></NotificationConfiguration>";
     j = dep_xml_to_json(x, strlen(x));
-    const cJSON *l = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "NotificationConfiguration"), "LambdaFunctionConfiguration");
+    const cJSON *l = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "NotificationConfiguration"),
+                                         "LambdaFunctionConfiguration");
     ck_assert(cJSON_IsObject(l));
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "Event")), 2);
     cJSON_Delete(j);
@@ -151,7 +163,8 @@ START_TEST(credentials_chain)
     snprintf(path, sizeof(path), "%s/credentials", dir);
     FILE *f = fopen(path, "w");
     fputs("[default]\naws_access_key_id = DEF\naws_secret_access_key = defsecret\n"
-          "[ci-prod]\naws_access_key_id=PROFKEY\naws_secret_access_key=profsecret\naws_session_token=tok\n",
+          "[ci-prod]\naws_access_key_id=PROFKEY\naws_secret_access_key=profsecret\naws_session_"
+          "token=tok\n",
           f);
     fclose(f);
     setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
@@ -191,7 +204,8 @@ START_TEST(credentials_chain)
     setenv("AWS_ACCESS_KEY_ID", "A1", 1);
     ck_assert_int_eq(dep_transport_init(NULL, NULL, &e), 0);
     ck_assert_str_eq(dep_endpoint("s3", "us-east-1", b, sizeof(b)), "http://s3.local:9000");
-    ck_assert_str_eq(dep_endpoint("lambda", "eu-west-1", b, sizeof(b)), "https://lambda.eu-west-1.amazonaws.com");
+    ck_assert_str_eq(dep_endpoint("lambda", "eu-west-1", b, sizeof(b)),
+                     "https://lambda.eu-west-1.amazonaws.com");
     /* --endpoint-url beats the per-service variable */
     ck_assert_int_eq(dep_transport_init("http://127.0.0.1:1", NULL, &e), 0);
     ck_assert_str_eq(dep_endpoint("s3", "us-east-1", b, sizeof(b)), "http://127.0.0.1:1");
@@ -286,10 +300,19 @@ static void script_stop(struct script *s, pthread_t th)
 }
 
 #define R503 "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
-#define R429 "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nx-amzn-ErrorType: TooManyRequestsException\r\nContent-Length: 2\r\n\r\n{}"
-#define RTHR "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: 101\r\n\r\n<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
-#define R200 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"e1\"\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
-#define R409 "HTTP/1.1 409 Conflict\r\nx-amzn-ErrorType: ResourceConflictException\r\nContent-Length: 20\r\n\r\n{\"message\":\"in use\"}"
+#define R429                                                                                       \
+    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nx-amzn-ErrorType: "                       \
+    "TooManyRequestsException\r\nContent-Length: 2\r\n\r\n{}"
+#define RTHR                                                                                       \
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: "                       \
+    "101\r\n\r\n<ErrorResponse><Error><Code>Throttling</Code><Message>Rate "                       \
+    "exceeded</Message></Error></ErrorResponse>"
+#define R200                                                                                       \
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"e1\"\r\nContent-Length: "        \
+    "11\r\n\r\n{\"ok\":true}"
+#define R409                                                                                       \
+    "HTTP/1.1 409 Conflict\r\nx-amzn-ErrorType: ResourceConflictException\r\nContent-Length: "     \
+    "20\r\n\r\n{\"message\":\"in use\"}"
 
 static void fast_retries(void)
 {
@@ -314,8 +337,8 @@ START_TEST(retry_then_success)
     script_start(&s, &th);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
     ck_assert_int_eq(dep_transport_init(url, NULL, &e), 0);
-    int rc = dep_rest_json("lambda", "us-east-1", "GetFunction", "f", "GET", "/2015-03-31/functions/f", NULL, NULL,
-                           &out, &e);
+    int rc = dep_rest_json("lambda", "us-east-1", "GetFunction", "f", "GET",
+                           "/2015-03-31/functions/f", NULL, NULL, &out, &e);
     char line[2048];
     ck_assert_msg(rc == 0, "%s (served %d)", dep_err_str(&e, line, sizeof(line)), s.served);
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(out, "ok")));
@@ -341,8 +364,8 @@ START_TEST(retry_bounded)
     script_start(&s, &th);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
     ck_assert_int_eq(dep_transport_init(url, NULL, &e), 0);
-    ck_assert_int_eq(dep_rest_json("apigateway", "us-east-1", "GetRestApis", NULL, "GET", "/restapis", "limit=500",
-                                   NULL, NULL, &e),
+    ck_assert_int_eq(dep_rest_json("apigateway", "us-east-1", "GetRestApis", NULL, "GET",
+                                   "/restapis", "limit=500", NULL, NULL, &e),
                      -1);
     ck_assert_int_eq(e.attempts, 4);
     ck_assert_int_eq(s.served, 4);
@@ -400,8 +423,8 @@ START_TEST(connection_refused)
     fast_retries();
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
     ck_assert_int_eq(dep_transport_init(url, NULL, &e), 0);
-    ck_assert_int_eq(dep_rest_json("lambda", "us-east-1", "GetFunction", "f", "GET", "/2015-03-31/functions/f", NULL,
-                                   NULL, NULL, &e),
+    ck_assert_int_eq(dep_rest_json("lambda", "us-east-1", "GetFunction", "f", "GET",
+                                   "/2015-03-31/functions/f", NULL, NULL, NULL, &e),
                      -1);
     ck_assert_int_eq(e.kind, DEP_ERR_TRANSPORT);
     ck_assert_int_eq(e.attempts, 4);
@@ -422,14 +445,15 @@ START_TEST(s3_conditional_headers)
     script_start(&s, &th);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
     ck_assert_int_eq(dep_transport_init(url, NULL, &e), 0);
-    ck_assert_int_eq(dep_s3_put_object("us-east-1", "meta", "a/b c.json", "{}", 2, "application/json", NULL, "*", etag,
-                                       &e),
+    ck_assert_int_eq(dep_s3_put_object("us-east-1", "meta", "a/b c.json", "{}", 2,
+                                       "application/json", NULL, "*", etag, &e),
                      0);
     ck_assert_ptr_nonnull(strstr(s.last_request, "PUT /meta/a/b%20c.json HTTP/1.1"));
     ck_assert_ptr_nonnull(strstr(s.last_request, "If-None-Match: *"));
     ck_assert_ptr_nonnull(strstr(s.last_request, "x-amz-content-sha256"));
     ck_assert_str_eq(etag, "\"e1\"");
-    ck_assert_int_eq(dep_s3_put_object("us-east-1", "meta", "k", "{}", 2, NULL, "\"e1\"", NULL, NULL, &e), 0);
+    ck_assert_int_eq(
+        dep_s3_put_object("us-east-1", "meta", "k", "{}", 2, NULL, "\"e1\"", NULL, NULL, &e), 0);
     ck_assert_ptr_nonnull(strstr(s.last_request, "If-Match: \"e1\""));
     dep_transport_thread_cleanup();
     script_stop(&s, th);
