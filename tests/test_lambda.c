@@ -1535,6 +1535,56 @@ START_TEST(test_invoke_concurrency_limit)
 }
 END_TEST
 
+START_TEST(test_invoke_zip_slip)
+{
+    /* a zip whose entries climb out of the code directory is never
+     * extracted: the invocation fails and nothing lands outside */
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *ms = zip_source_buffer_create(NULL, 0, 0, &ze);
+    zip_source_keep(ms);
+    zip_t *za = zip_open_from_source(ms, ZIP_TRUNCATE, &ze);
+    static const char js[] = "exports.handler = async () => 'ok';";
+    static const char evil[] = "pwned";
+    zip_file_add(za, "index.js", zip_source_buffer(za, js, sizeof(js) - 1, 0), 0);
+    zip_file_add(za, "../../escape.txt", zip_source_buffer(za, evil, sizeof(evil) - 1, 0), 0);
+    ck_assert_int_eq(zip_close(za), 0);
+    ck_assert_int_eq(zip_source_open(ms), 0);
+    zip_source_seek(ms, 0, SEEK_END);
+    size_t len = (size_t)zip_source_tell(ms);
+    zip_source_seek(ms, 0, SEEK_SET);
+    char *data = malloc(len);
+    ck_assert_int_eq(zip_source_read(ms, data, len), (zip_int64_t)len);
+    zip_source_close(ms);
+    zip_source_free(ms);
+    zip_error_fini(&ze);
+    char *zb = b64(data, len);
+    size_t n = strlen(zb) + 512;
+    char *body = malloc(n);
+    snprintf(body, n,
+             "{\"FunctionName\":\"slip\",\"Runtime\":\"nodejs20.x\",\"Handler\":\"index.handler\","
+             "\"Role\":\"" ROLE "\",\"Code\":{\"ZipFile\":\"%s\"}}",
+             zb);
+    struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    r = invoke("slip", NULL, "{}", NULL);
+    char buf[64];
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(strstr(r.body, "unsafe entry name"));
+    gr_resp_free(&r);
+    char path[600];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/lambda/escape.txt", srv.state_dir);
+    ck_assert_int_ne(stat(path, &st), 0);
+    snprintf(path, sizeof(path), "%s/escape.txt", srv.state_dir);
+    ck_assert_int_ne(stat(path, &st), 0);
+    free(body);
+    free(zb);
+    free(data);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ IAM */
 
 START_TEST(test_iam_role_gate)
@@ -1605,6 +1655,7 @@ static Suite *lambda_suite(void)
         {"InvokePolicyCheck", test_invoke_policy_check},
         {"InvokeSandboxes", test_invoke_sandboxes},
         {"InvokeConcurrencyLimit", test_invoke_concurrency_limit},
+        {"InvokeZipSlip", test_invoke_zip_slip},
         {"IamRoleGate", test_iam_role_gate},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
