@@ -931,6 +931,58 @@ static cJSON *last_release(struct txn *t)
     return n > 0 ? cJSON_GetArrayItem(rels, n - 1) : NULL;
 }
 
+/* Delete the methods of the shared working copy that this project version
+ * does not define (another stage's newer endpoints), so this stage's
+ * deployment snapshot holds exactly its own endpoints. Called with the API
+ * lock held; the other stage re-puts them on its next deploy. */
+static int endpoints_prune(struct txn *t, const char *api, struct dep_err *err)
+{
+    struct dep_project *p = &t->c->project;
+    char path[512];
+    cJSON *out = NULL;
+    snprintf(path, sizeof(path), "/restapis/%s/resources", api);
+    if (dep_rest_json("apigateway", t->region, "GetResources", api, "GET", path, "embed=methods&limit=500", NULL,
+                      &out, err) < 0) {
+        return -1;
+    }
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(out, "item");
+    if (!items) {
+        items = cJSON_GetObjectItemCaseSensitive(out, "items");
+    }
+    cJSON *res;
+    int rc = 0;
+    cJSON_ArrayForEach(res, items)
+    {
+        const char *rpath = txn_jstr(res, "path");
+        cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(res, "resourceMethods"))
+        {
+            int wanted = strcmp(m->string, "OPTIONS") == 0;
+            for (int i = 0; i < p->n_functions && !wanted; i++) {
+                for (int j = 0; j < p->functions[i].n_endpoints && !wanted; j++) {
+                    struct dep_endpoint *e = &p->functions[i].endpoints[j];
+                    const char *ep = e->path[0] == '/' ? e->path + 1 : e->path;
+                    wanted = rpath[0] == '/' && strcmp(rpath + 1, ep) == 0 && strcmp(e->method, m->string) == 0;
+                }
+            }
+            if (!wanted) {
+                if (dep_apigw_delete_method(t->region, api, txn_jstr(res, "id"), m->string, err) < 0 &&
+                    !not_found(err)) {
+                    rc = -1;
+                    break;
+                }
+                dep_err_clear(err);
+                dep_out_item("endpoint", rpath, "pruned", "%s (not in this project version)", m->string);
+            }
+        }
+        if (rc < 0) {
+            break;
+        }
+    }
+    cJSON_Delete(out);
+    return rc;
+}
+
 static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
 {
     struct dep_project *p = &t->c->project;
@@ -992,6 +1044,9 @@ static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
             }
             dep_out_item("endpoint", f->endpoints[j].path, "ok", "%s", f->endpoints[j].method);
         }
+    }
+    if (endpoints_prune(t, api, err) < 0) {
+        goto out;
     }
     cJSON *req = cJSON_CreateObject(), *out = NULL;
     char desc[160];
