@@ -1448,7 +1448,7 @@ static long invoke_pid(const char *fn, const char *payload)
 static void *invoke_pid_thread(void *arg)
 {
     long *out = arg;
-    *out = invoke_pid("cc", "{\"sleep\":400}");
+    *out = invoke_pid("cc", "{\"sleep\":1000}");
     return NULL;
 }
 
@@ -1478,7 +1478,7 @@ START_TEST(test_invoke_sandboxes)
     free(a);
 
     /* concurrent invocations get their own sandboxes */
-    create_ok("cc", "nodejs20.x", "index.pid", "node", "");
+    create_ok("cc", "nodejs20.x", "index.pid", "node", ",\"Timeout\":10");
     long pids[3] = {0, 0, 0};
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
@@ -1521,7 +1521,7 @@ START_TEST(test_invoke_concurrency_limit)
     ck_assert_int_eq(gr_start(&srv, NULL), 0);
     unsetenv("GREENROOM_LAMBDA_CONCURRENCY");
     create_role();
-    create_ok("cc", "nodejs20.x", "index.pid", "node", ",\"Timeout\":10");
+    create_ok("cc", "nodejs20.x", "index.pid", "node", ",\"Timeout\":20");
     long pids[3] = {0, 0, 0};
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
