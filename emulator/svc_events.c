@@ -9,11 +9,13 @@
  * Schedules fire on the clock: a worker thread (start hook) wakes at least
  * every 250 ms, takes the enabled rules whose next firing time has passed,
  * advances them, and delivers AWS's scheduled-event shape (or the target's
- * Input / InputPath selection) to every target outside the store lock:
+ * Input, InputPath selection or InputTransformer template) to every target,
+ * outside the store lock:
  * Lambda (async Invoke with principal events.amazonaws.com and the rule ARN
  * as source ARN, so Lambda checks its policy), SQS (SendMessage) and SNS
  * (Publish); throttling and 5xx answers are retried twice (1 s, 2 s), every
- * attempt a journalled call. rate() periods are multiplied by GREENROOM_SCHEDULE_SCALE (a
+ * attempt a journalled call. rate() periods are multiplied by
+ * GREENROOM_SCHEDULE_SCALE (a
  * test hook, default 1; 0.01 makes rate(1 minute) fire every 0.6 s); cron()
  * follows the UTC wall clock (fields: minute hour day-of-month month
  * day-of-week year, with * ? , - / L W # and month/day names).
@@ -961,7 +963,9 @@ static void events_put_targets(struct emu_request *req, struct emu_response *res
             add_failed_entry(failed, id, "ValidationException", "Parameter Arn is not valid.");
             continue;
         }
-        if (input && evw_json_str(t, "InputPath")) {
+        if ((input != NULL) + (evw_json_str(t, "InputPath") != NULL) +
+                (cJSON_GetObjectItemCaseSensitive(t, "InputTransformer") != NULL) >
+            1) {
             add_failed_entry(failed, id, "ValidationException",
                              "Only one of Input, InputPath, or InputTransformer must be provided.");
             continue;
@@ -1142,24 +1146,71 @@ static void events_time(char out[32], double t)
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The value at a JSONPath-like "$", "$.a.b" in event (borrowed), or NULL. */
+static const cJSON *events_select(const cJSON *event, const char *path)
+{
+    if (path == NULL || path[0] != '$') {
+        return NULL;
+    }
+    const cJSON *sel = event;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path + 1);
+    char *save = NULL;
+    for (char *k = strtok_r(buf, ".", &save); k && sel; k = strtok_r(NULL, ".", &save)) {
+        sel = cJSON_GetObjectItemCaseSensitive(sel, k);
+    }
+    return sel;
+}
+
+/* InputTransformer: InputTemplate with <name> replaced by the values that
+ * InputPathsMap selects (strings bare, other values as JSON). New string. */
+static char *events_transform(const cJSON *xf, const cJSON *event)
+{
+    const char *tmpl = evw_json_str(xf, "InputTemplate");
+    const cJSON *paths = cJSON_GetObjectItemCaseSensitive(xf, "InputPathsMap");
+    struct emu_buf b = {0};
+    for (const char *p = tmpl ? tmpl : ""; *p;) {
+        const char *close = *p == '<' ? strchr(p, '>') : NULL;
+        if (close && close - p - 1 > 0 && close - p - 1 < 128) {
+            char name[128];
+            snprintf(name, sizeof(name), "%.*s", (int)(close - p - 1), p + 1);
+            const cJSON *path = cJSON_GetObjectItemCaseSensitive(paths, name);
+            if (cJSON_IsString(path)) {
+                const cJSON *v = events_select(event, path->valuestring);
+                if (cJSON_IsString(v)) {
+                    emu_buf_puts(&b, v->valuestring);
+                } else if (v) {
+                    char *txt = cJSON_PrintUnformatted(v);
+                    emu_buf_puts(&b, txt ? txt : "null");
+                    free(txt);
+                } else {
+                    emu_buf_puts(&b, "null");
+                }
+                p = close + 1;
+                continue;
+            }
+        }
+        emu_buf_append(&b, p, 1);
+        p++;
+    }
+    return emu_buf_take(&b);
+}
+
 /* What a target receives for event: its Input, the InputPath selection
- * ("$", "$.a.b"), or the event. Returns a new string. */
+ * ("$", "$.a.b"), its InputTransformer's template, or the event. Returns a
+ * new string. */
 static char *events_payload(const cJSON *target, const cJSON *event)
 {
     const char *input = evw_json_str(target, "Input");
     if (input) {
         return strdup(input);
     }
-    const char *path = evw_json_str(target, "InputPath");
-    const cJSON *sel = event;
-    if (path && strncmp(path, "$", 1) == 0) {
-        char buf[256];
-        snprintf(buf, sizeof(buf), "%s", path + 1);
-        char *save = NULL;
-        for (char *k = strtok_r(buf, ".", &save); k && sel; k = strtok_r(NULL, ".", &save)) {
-            sel = cJSON_GetObjectItemCaseSensitive(sel, k);
-        }
+    const cJSON *xf = cJSON_GetObjectItemCaseSensitive(target, "InputTransformer");
+    if (cJSON_IsObject(xf)) {
+        return events_transform(xf, event);
     }
+    const char *path = evw_json_str(target, "InputPath");
+    const cJSON *sel = path ? events_select(event, path) : event;
     if (sel == NULL) {
         return strdup("null");
     }

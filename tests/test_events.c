@@ -411,6 +411,12 @@ START_TEST(test_put_events)
                     "{\"Rule\":\"books\",\"Targets\":[{\"Id\":\"q\",\"Arn\":"
                     "\"arn:aws:sqs:us-east-1:000000000000:matched\",\"InputPath\":"
                     "\"$.detail\"}]}"));
+    make_queue("shaped");
+    cJSON_Delete(ev(200, "PutTargets",
+                    "{\"Rule\":\"books\",\"Targets\":[{\"Id\":\"x\",\"Arn\":"
+                    "\"arn:aws:sqs:us-east-1:000000000000:shaped\",\"InputTransformer\":{"
+                    "\"InputPathsMap\":{\"t\":\"$.detail.type\",\"p\":\"$.detail.pages\"},"
+                    "\"InputTemplate\":\"{\\\"what\\\":\\\"<t>\\\",\\\"n\\\":<p>}\"}}]}"));
     cJSON *j = ev(200, "PutEvents",
                   "{\"Entries\":[{\"Source\":\"cd.books\",\"DetailType\":\"book\",\"Detail\":"
                   "\"{\\\"type\\\":\\\"added\\\",\\\"pages\\\":412}\"},{\"Source\":\"cd.books\","
@@ -426,6 +432,10 @@ START_TEST(test_put_events)
     cJSON_Delete(b);
     b = receive("matched", 1);
     ck_assert_int_eq(cJSON_GetArraySize(b), 0);
+    cJSON_Delete(b);
+    b = receive("shaped", 5);
+    ck_assert_int_eq(cJSON_GetArraySize(b), 1);
+    ck_assert_str_eq(cJSON_GetArrayItem(b, 0)->valuestring, "{\"what\":\"added\",\"n\":412}");
     cJSON_Delete(b);
 }
 END_TEST
