@@ -10,15 +10,15 @@
  * every 250 ms, takes the enabled rules whose next firing time has passed,
  * advances them, and delivers AWS's scheduled-event shape (or the target's
  * Input, InputPath selection or InputTransformer template) to every target,
- * outside the store lock:
- * Lambda (async Invoke with principal events.amazonaws.com and the rule ARN
- * as source ARN, so Lambda checks its policy), SQS (SendMessage) and SNS
- * (Publish); throttling and 5xx answers are retried twice (1 s, 2 s), every
- * attempt a journalled call. rate() periods are multiplied by
- * GREENROOM_SCHEDULE_SCALE (a
- * test hook, default 1; 0.01 makes rate(1 minute) fire every 0.6 s); cron()
- * follows the UTC wall clock (fields: minute hour day-of-month month
- * day-of-week year, with * ? , - / L W # and month/day names).
+ * outside the store lock: Lambda (async Invoke with principal
+ * events.amazonaws.com and the rule ARN as source ARN, so Lambda checks its
+ * policy), SQS (SendMessage) and SNS (Publish). Throttling and 5xx answers
+ * are retried twice (1 s, 2 s); every attempt is a journalled call.
+ *
+ * rate() periods are multiplied by GREENROOM_SCHEDULE_SCALE (a test hook,
+ * default 1; 0.01 makes rate(1 minute) fire every 0.6 s); cron() follows the
+ * UTC wall clock (fields: minute hour day-of-month month day-of-week year,
+ * with * ? , - / L W # and month/day names).
  *
  * PutEvents matches event patterns (exact values, prefix, anything-but,
  * numeric, exists) against the bus's enabled rules and delivers at once.
