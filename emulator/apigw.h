@@ -43,5 +43,9 @@ int apigw_invoke_parse(const struct emu_request *req, char *api, size_t alen, ch
                        size_t slen, const char **rest);
 /* The data-plane handler (EMU_OP_NO_TXN | EMU_OP_NO_AUTH). */
 void apigw_invoke(struct emu_request *req, struct emu_response *resp);
+/* TestInvokeMethod (EMU_OP_NO_TXN): runs a method of the working copy
+ * without authorizers or API keys and answers with status, body, headers,
+ * log and latency. */
+void apigw_test_invoke_method(struct emu_request *req, struct emu_response *resp);
 
 #endif

@@ -1723,6 +1723,25 @@ out:
 
 /* ------------------------------------------------------------- handler */
 
+/* Carries out the method's integration into resp. */
+static void run_integration(struct inv *v, struct emu_response *resp)
+{
+    const char *type = jstr(v->integration, "type");
+    char *uri = subst_stage_vars(v, jstr(v->integration, "uri") ? jstr(v->integration, "uri") : "");
+    if (type == NULL || strcmp(type, "MOCK") == 0) {
+        integration_mock(v, resp);
+    } else if (strcmp(type, "AWS_PROXY") == 0) {
+        integration_aws_proxy(v, resp, uri);
+    } else if (strcmp(type, "AWS") == 0) {
+        integration_aws(v, resp, uri);
+    } else if (strcmp(type, "HTTP_PROXY") == 0) {
+        integration_http(v, resp, uri, 1);
+    } else {
+        integration_http(v, resp, uri, 0);
+    }
+    free(uri);
+}
+
 /* Loads the API, stage and snapshot, matches the route and checks the API
  * key, in one short read transaction. Returns 0, or -1 after answering. */
 static int load_and_match(struct inv *v, struct emu_response *resp)
@@ -1771,7 +1790,6 @@ void apigw_invoke(struct emu_request *req, struct emu_response *resp)
     memset(&v, 0, sizeof(v));
     v.req = req;
     const char *rest = NULL;
-    char *uri = NULL;
     if (req->request_id[0] != 0) {
         snprintf(v.request_id, sizeof(v.request_id), "%s", req->request_id);
     } else {
@@ -1803,21 +1821,209 @@ void apigw_invoke(struct emu_request *req, struct emu_response *resp)
         reply_internal(&v, resp, 500);
         goto out;
     }
-    const char *type = jstr(v.integration, "type");
-    uri = subst_stage_vars(&v, jstr(v.integration, "uri") ? jstr(v.integration, "uri") : "");
-    if (type == NULL || strcmp(type, "MOCK") == 0) {
-        integration_mock(&v, resp);
-    } else if (strcmp(type, "AWS_PROXY") == 0) {
-        integration_aws_proxy(&v, resp, uri);
-    } else if (strcmp(type, "AWS") == 0) {
-        integration_aws(&v, resp, uri);
-    } else if (strcmp(type, "HTTP_PROXY") == 0) {
-        integration_http(&v, resp, uri, 1);
-    } else {
-        integration_http(&v, resp, uri, 0);
-    }
+    run_integration(&v, resp);
 out:
     common_headers(&v, resp);
-    free(uri);
     inv_release(&v);
+}
+
+/* ------------------------------------------------------ TestInvokeMethod */
+
+/* Builds the data-plane request TestInvokeMethod describes (caller releases
+ * with test_request_release). */
+static void test_request_init(struct emu_request *creq, struct emu_request *req, const char *method)
+{
+    memset(req, 0, sizeof(*req));
+    snprintf(req->account, sizeof(req->account), "%s", creq->account);
+    snprintf(req->region, sizeof(req->region), "%s", creq->region);
+    snprintf(req->request_id, sizeof(req->request_id), "%s", creq->request_id);
+    req->svc = creq->svc;
+    req->op = creq->op;
+    req->internal = 1;
+    req->method = method;
+    const char *pwq = jstr(creq->json, "pathWithQueryString");
+    if (pwq == NULL || *pwq == 0) {
+        pwq = "/";
+    }
+    const char *q = strchr(pwq, '?');
+    size_t plen = q != NULL ? (size_t)(q - pwq) : strlen(pwq);
+    req->path = malloc(plen + 2);
+    if (req->path == NULL) {
+        abort();
+    }
+    snprintf(req->path, plen + 2, "%s%.*s", pwq[0] == '/' ? "" : "/", (int)plen, pwq);
+    req->query_string = strdup(q != NULL ? q + 1 : "");
+    if (req->query_string[0] != 0) {
+        emu_parse_query(&req->query, req->query_string, strlen(req->query_string), 0);
+    }
+    req->host = strdup(creq->host != NULL ? creq->host : "");
+    const cJSON *h;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(creq->json, "multiValueHeaders"))
+    {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, h)
+        {
+            if (cJSON_IsString(it) && h->string != NULL) {
+                char lower[256];
+                snprintf(lower, sizeof(lower), "%s", h->string);
+                for (char *c = lower; *c; c++) {
+                    *c = (char)tolower((unsigned char)*c);
+                }
+                emu_kv_add(&req->headers, lower, it->valuestring);
+            }
+        }
+    }
+    cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(creq->json, "headers"))
+    {
+        if (cJSON_IsString(h) && h->string != NULL) {
+            char lower[256];
+            snprintf(lower, sizeof(lower), "%s", h->string);
+            for (char *c = lower; *c; c++) {
+                *c = (char)tolower((unsigned char)*c);
+            }
+            emu_kv_set(&req->headers, lower, h->valuestring);
+        }
+    }
+    const char *body = jstr(creq->json, "body");
+    req->body = strdup(body != NULL ? body : "");
+    req->body_len = strlen(req->body);
+}
+
+static void test_request_release(struct emu_request *req)
+{
+    free(req->path);
+    free(req->query_string);
+    free(req->host);
+    free(req->body);
+    emu_kv_release(&req->query);
+    emu_kv_release(&req->headers);
+}
+
+/* Loads the working copy as a snapshot and finds the method. Returns 0, or
+ * -1 after emu_fail on the control response. */
+static int test_load(struct inv *v, struct emu_response *resp, const char *resource_id,
+                     const char *http_method)
+{
+    int rc = -1;
+    if (emu_store_begin(0) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return -1;
+    }
+    cJSON *api = apigw_obj_get(v->account, v->region, "restapi", "", v->api);
+    if (api == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid API identifier specified %s:%s", v->account,
+                 v->api);
+        goto out;
+    }
+    v->snap = cJSON_CreateObject();
+    cJSON_AddItemToObject(v->snap, "resources",
+                          apigw_obj_list(v->account, v->region, "resource", v->api));
+    cJSON_AddItemToObject(v->snap, "authorizers",
+                          apigw_obj_list(v->account, v->region, "authorizer", v->api));
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(v->snap, "resources"))
+    {
+        const char *id = jstr(r, "id");
+        if (id != NULL && strcmp(id, resource_id) == 0) {
+            v->resource = r;
+        }
+    }
+    if (v->resource == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Resource identifier specified");
+        goto out;
+    }
+    v->meth = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(v->resource, "resourceMethods"), http_method);
+    if (v->meth == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Method identifier specified");
+        goto out;
+    }
+    v->integration = cJSON_GetObjectItemCaseSensitive(v->meth, "methodIntegration");
+    if (v->integration == NULL) {
+        emu_fail(resp, APIGW_BAD_REQUEST, "No integration defined for method");
+        goto out;
+    }
+    /* path parameters from the request path, when it fits the resource */
+    cJSON *segs = split_decoded(v->raw_path);
+    cJSON *params = cJSON_CreateObject();
+    unsigned long long score = 0;
+    const char *tmpl = jstr(v->resource, "path");
+    if (segs != NULL && tmpl != NULL && match_resource(tmpl, segs, params, &score)) {
+        v->path_params = params;
+    } else {
+        cJSON_Delete(params);
+    }
+    cJSON_Delete(segs);
+    rc = 0;
+out:
+    cJSON_Delete(api);
+    emu_store_end(1);
+    return rc;
+}
+
+void apigw_test_invoke_method(struct emu_request *creq, struct emu_response *resp)
+{
+    double t0 = emu_now();
+    const char *hm = emu_param(creq, "http_method");
+    const char *rid = emu_param(creq, "resource_id");
+    const char *aid = emu_param(creq, "restapi_id");
+    struct emu_request req;
+    struct inv v;
+    memset(&v, 0, sizeof(v));
+    test_request_init(creq, &req, hm != NULL && strcmp(hm, "ANY") != 0 ? hm : "GET");
+    v.req = &req;
+    snprintf(v.api, sizeof(v.api), "%s", aid != NULL ? aid : "");
+    snprintf(v.stage, sizeof(v.stage), "test-invoke-stage");
+    snprintf(v.account, sizeof(v.account), "%s", creq->account);
+    snprintf(v.region, sizeof(v.region), "%s", creq->region);
+    snprintf(v.request_id, sizeof(v.request_id), "%s", creq->request_id);
+    emu_random_alnum(v.apigw_id, 16, 0);
+    snprintf(v.method, sizeof(v.method), "%s", req.method);
+    v.raw_path = strdup(req.path);
+    v.path = emu_url_decode(v.raw_path, strlen(v.raw_path), 0);
+    if (v.path == NULL) {
+        v.path = strdup(v.raw_path);
+    }
+    if (test_load(&v, resp, rid != NULL ? rid : "", hm != NULL ? hm : "") != 0) {
+        goto out;
+    }
+    v.stage_doc = cJSON_CreateObject();
+    const cJSON *sv = cJSON_GetObjectItemCaseSensitive(creq->json, "stageVariables");
+    if (cJSON_IsObject(sv)) {
+        cJSON_AddItemToObject(v.stage_doc, "variables", cJSON_Duplicate(sv, 1));
+    }
+    build_params(&v);
+    struct emu_response r;
+    emu_response_init(&r);
+    run_integration(&v, &r);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddNumberToObject(out, "status", r.status);
+    emu_buf_puts(&r.body, "");
+    cJSON_AddStringToObject(out, "body", r.body.data);
+    cJSON *hdrs = cJSON_AddObjectToObject(out, "headers");
+    cJSON *mhdrs = cJSON_AddObjectToObject(out, "multiValueHeaders");
+    for (size_t i = 0; i < r.headers.n; i++) {
+        const char *k = r.headers.items[i].key;
+        const char *val = r.headers.items[i].value;
+        cJSON_DeleteItemFromObjectCaseSensitive(hdrs, k);
+        cJSON_AddStringToObject(hdrs, k, val);
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(mhdrs, k);
+        if (arr == NULL) {
+            arr = cJSON_AddArrayToObject(mhdrs, k);
+        }
+        cJSON_AddItemToArray(arr, cJSON_CreateString(val));
+    }
+    struct emu_buf log = {0};
+    emu_buf_printf(&log,
+                   "Execution log for request %s\nStarting execution for request: %s\n"
+                   "HTTP Method: %s, Resource Path: %s\nMethod completed with status: %d\n",
+                   v.request_id, v.request_id, v.method, v.path, r.status);
+    cJSON_AddStringToObject(out, "log", log.data);
+    emu_buf_release(&log);
+    cJSON_AddNumberToObject(out, "latency", (double)(long long)((emu_now() - t0) * 1000.0));
+    emu_response_release(&r);
+    emu_resp_json(resp, 200, out);
+out:
+    inv_release(&v);
+    test_request_release(&req);
 }

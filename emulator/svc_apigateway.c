@@ -4,7 +4,7 @@
  *
  * Actions: CreateRestApi GetRestApi GetRestApis UpdateRestApi DeleteRestApi
  * GetResources GetResource CreateResource DeleteResource
- * PutMethod GetMethod UpdateMethod DeleteMethod
+ * PutMethod GetMethod UpdateMethod DeleteMethod TestInvokeMethod
  * PutIntegration GetIntegration UpdateIntegration DeleteIntegration
  * PutMethodResponse GetMethodResponse UpdateMethodResponse DeleteMethodResponse
  * PutIntegrationResponse GetIntegrationResponse UpdateIntegrationResponse
@@ -2393,6 +2393,7 @@ static const struct emu_op apigw_ops[] = {
     {"GetMethod", "GET", RM, NULL, apigw_get_method, 0},
     {"UpdateMethod", "PATCH", RM, NULL, apigw_update_method, W | J},
     {"DeleteMethod", "DELETE", RM, NULL, apigw_delete_method, W},
+    {"TestInvokeMethod", "POST", RM, NULL, apigw_test_invoke_method, EMU_OP_NO_TXN | J},
     {"PutIntegration", "PUT", RM "/integration", NULL, apigw_put_integration, W | J},
     {"GetIntegration", "GET", RM "/integration", NULL, apigw_get_integration, 0},
     {"UpdateIntegration", "PATCH", RM "/integration", NULL, apigw_update_integration, W | J},

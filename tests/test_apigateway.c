@@ -856,6 +856,20 @@ START_TEST(test_invoke_mock_selection)
     ck_assert_ptr_nonnull(gr_resp_header(&r, "x-amzn-RequestId", buf, sizeof(buf)));
     ck_assert_ptr_nonnull(gr_resp_header(&r, "x-amz-apigw-id", buf, sizeof(buf)));
     gr_resp_free(&r);
+    /* TestInvokeMethod runs the working copy */
+    cJSON *j = api(&st, "POST", mpath,
+                   "{\"pathWithQueryString\":\"/?fail=yes\",\"headers\":{\"Accept\":"
+                   "\"application/json\"},\"stageVariables\":{\"a\":\"b\"}}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, 404);
+    ck_assert_str_eq(js(j, "body"), "missing");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "headers"), "X-Why"), "not found");
+    ck_assert_ptr_nonnull(js(j, "log"));
+    cJSON_Delete(j);
+    char bad[200];
+    snprintf(bad, sizeof(bad), "/restapis/%s/resources/%s/methods/PATCH", id, root);
+    cJSON_Delete(api(&st, "POST", bad, "{}"));
+    ck_assert_int_eq(st, 404);
     /* passthroughBehavior NEVER: a media type without a template is refused */
     snprintf(p, sizeof(p), "%s/integration", mpath);
     cJSON_Delete(api(&st, "PATCH", p,
