@@ -67,7 +67,9 @@ cJSON *rh_fault_rules(int kind, int k, int attempts)
     char id[64];
     snprintf(id, sizeof(id), "rehearse-%s-%d", rh_kind_name(kind), k);
     cJSON_AddStringToObject(r, "id", id);
-    if (kind == RH_KILL) {
+    if (kind == RH_KILL || kind == RH_TIMEOUT) {
+        /* kill: the call hangs until rehearse kills the deployer; timeout:
+         * one attempt hangs past the client timeout, the retry decides. */
         cJSON_AddNumberToObject(r, "nth", k);
         cJSON_AddBoolToObject(r, "hang", 1);
     } else {
@@ -83,8 +85,6 @@ cJSON *rh_fault_rules(int kind, int k, int attempts)
             cJSON_AddNumberToObject(th, "retryAfterSeconds", 0);
         } else if (kind == RH_RESET) {
             cJSON_AddBoolToObject(r, "reset", 1);
-        } else {
-            cJSON_AddBoolToObject(r, "hang", 1);
         }
     }
     cJSON_AddItemToArray(arr, r);

@@ -19,7 +19,7 @@ enum rh_kind {
     RH_ERROR = 0, /* AWS 5xx error on call k and its retries */
     RH_THROTTLE,  /* throttling on call k and its retries */
     RH_RESET,     /* connection reset on call k and its retries */
-    RH_TIMEOUT,   /* call k hangs past the client timeout (and its retries) */
+    RH_TIMEOUT,   /* call k hangs past the client timeout once (the retry decides) */
     RH_KILL,      /* the deployer is killed while call k is in flight */
     RH_NKINDS,
 };
