@@ -308,6 +308,7 @@ enum job_kind { JOB_CREATE, JOB_UPDATE, JOB_DELETE, JOB_ROLLBACK };
 struct job {
     enum job_kind kind;
     uint64_t seq;
+    uint64_t gen; /* q_gen when queued: a reset or restore orphans the job */
     char account[16];
     char region[32];
     char stack_id[300];
@@ -326,6 +327,7 @@ static pthread_cond_t q_done_cv = PTHREAD_COND_INITIALIZER;
 static uint64_t q_next_seq;          /* last sequence number handed out */
 static uint64_t q_done_seq;          /* last job finished (jobs finish in order) */
 static __thread uint64_t t_last_job; /* the job this thread's handler queued */
+static uint64_t q_gen;               /* bumped by a reset or a snapshot restore */
 
 static void *worker_main(void *arg);
 
@@ -352,6 +354,7 @@ static void job_push(enum job_kind kind, const char *account, const char *region
     snprintf(j->stack_id, sizeof(j->stack_id), "%s", stack_id);
     pthread_mutex_lock(&q_mu);
     j->seq = ++q_next_seq;
+    j->gen = q_gen;
     t_last_job = j->seq;
     worker_start_locked();
     if (q_tail != NULL) {
@@ -375,9 +378,23 @@ struct op {
     struct cfn_ctx ctx;
 };
 
+/* Whether the job still belongs to the current state (no reset or
+ * restore since it was queued, not shutting down). */
+static int op_alive(const struct op *o)
+{
+    int alive;
+    pthread_mutex_lock(&q_mu);
+    alive = o->job->gen == q_gen && !q_stop;
+    pthread_mutex_unlock(&q_mu);
+    return alive;
+}
+
 static void op_event(struct op *o, const char *logical, const char *physical, const char *type,
                      const char *status, const char *reason, const cJSON *props)
 {
+    if (!op_alive(o)) {
+        return;
+    }
     if (emu_store_begin(1) != 0) {
         return;
     }
@@ -389,6 +406,9 @@ static void op_event(struct op *o, const char *logical, const char *physical, co
 /* Sets the stack status (and an event for the stack itself). */
 static void op_status(struct op *o, const char *status, const char *reason)
 {
+    if (!op_alive(o)) {
+        return;
+    }
     const char *vals[3] = {status, reason && reason[0] ? reason : NULL, o->row.stack_id};
     if (emu_store_begin(1) != 0) {
         return;
@@ -405,6 +425,9 @@ static void op_res_put(struct op *o, const char *logical, const char *type, cons
                        const char *status, const char *reason, const cJSON *props,
                        const cJSON *attrs)
 {
+    if (!op_alive(o)) {
+        return;
+    }
     sqlite3_stmt *st;
     char *p = props ? cJSON_PrintUnformatted(props) : NULL;
     char *a = attrs ? cJSON_PrintUnformatted(attrs) : NULL;
@@ -451,6 +474,9 @@ static void op_res_put(struct op *o, const char *logical, const char *type, cons
 
 static void op_res_forget(struct op *o, const char *logical)
 {
+    if (!op_alive(o)) {
+        return;
+    }
     const char *vals[2] = {o->row.stack_id, logical};
     if (emu_store_begin(1) != 0) {
         return;
@@ -714,6 +740,10 @@ static cJSON *own_exports(const char *stack_id)
  * with reason. */
 static int op_outputs(struct op *o, char *reason, size_t rlen)
 {
+    if (!op_alive(o)) {
+        snprintf(reason, rlen, "Stack operation abandoned: greenroom was reset");
+        return -1;
+    }
     cJSON *outs = cfn_outputs(&o->ctx);
     const cJSON *it;
     char *txt;
@@ -848,6 +878,9 @@ static int delete_all(struct op *o, const cJSON *tmpl, int honour_retain, cJSON 
         char reason[1024] = "";
         int retained = 0;
         const cJSON *it;
+        if (!op_alive(o)) {
+            break;
+        }
         cJSON_ArrayForEach(it, retain_list)
         {
             if (cJSON_IsString(it) && strcmp(it->valuestring, logical) == 0) {
@@ -902,6 +935,9 @@ static void names_list(const cJSON *arr, char *buf, size_t blen)
 
 static void op_mark_deleted(struct op *o)
 {
+    if (!op_alive(o)) {
+        return;
+    }
     char now[32];
     const char *vals[2];
     snprintf(now, sizeof(now), "%.6f", emu_now());
@@ -918,6 +954,9 @@ static void op_mark_deleted(struct op *o)
 
 static void op_changeset_done(struct op *o, int ok)
 {
+    if (!op_alive(o)) {
+        return;
+    }
     const char *vals[2] = {ok ? "EXECUTE_COMPLETE" : "EXECUTE_FAILED", o->row.stack_id};
     if (emu_store_begin(1) != 0) {
         return;
@@ -978,6 +1017,11 @@ static void run_create(struct op *o)
         cJSON *props, *attrs = NULL;
         char physical[1024] = "";
         char rreason[1024] = "";
+        if (!op_alive(o)) {
+            props = NULL;
+            ok = 0;
+            break;
+        }
         op_event(o, logical, "", type, "CREATE_IN_PROGRESS", NULL, NULL);
         props = cfn_eval(&o->ctx, cJSON_GetObjectItemCaseSensitive(def, "Properties"));
         if (props == NULL) {
@@ -1173,6 +1217,9 @@ static const char *jstr(const cJSON *o, const char *k)
 /* Commits the new template, parameters, tags and capabilities. */
 static void op_commit_update(struct op *o)
 {
+    if (!op_alive(o)) {
+        return;
+    }
     char *p = o->row.new_params ? cJSON_PrintUnformatted(o->row.new_params) : NULL;
     char *t = o->row.new_tags ? cJSON_PrintUnformatted(o->row.new_tags) : NULL;
     char *c = o->row.new_capabilities ? cJSON_PrintUnformatted(o->row.new_capabilities) : NULL;
@@ -1204,6 +1251,9 @@ static void op_commit_update(struct op *o)
 
 static void op_drop_pending(struct op *o)
 {
+    if (!op_alive(o)) {
+        return;
+    }
     const char *vals[1] = {o->row.stack_id};
     char now[32];
     const char *v2[2];
@@ -1255,6 +1305,10 @@ static void run_update(struct op *o)
         cJSON *props, *attrs = NULL;
         char physical[1024] = "";
         char rreason[1024] = "";
+        if (!op_alive(o)) {
+            ok = 0;
+            break;
+        }
         if (is_cancelled(o)) {
             snprintf(reason, sizeof(reason), "Resource update cancelled");
             ok = 0;
@@ -1785,8 +1839,10 @@ static void cfn_stop(void)
 static void cfn_reload(void)
 {
     pthread_mutex_lock(&q_mu);
+    q_gen++;
     queue_clear_locked();
     pthread_mutex_unlock(&q_mu);
+    recover_interrupted();
 }
 
 /* ------------------------------------------------------- request helpers */
