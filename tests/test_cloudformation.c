@@ -1329,6 +1329,29 @@ START_TEST(test_crash_recovery)
 }
 END_TEST
 
+START_TEST(test_reset)
+{
+    struct gr_resp r;
+    char *body = NULL, *t = fixture("twenty.json");
+    create_stack("rs", t, 0);
+    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/reset", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    ck_assert_int_eq(CFN(&body, "DescribeStacks", "StackName", "rs", NULL), 400);
+    free(body);
+    ck_assert_int_eq(CFN(&body, "ListStacks", NULL), 200);
+    ck_assert_ptr_null(strstr(body, "<StackName>"));
+    free(body);
+    /* the name is free again and the new stack is whole */
+    create_stack("rs", t, 0);
+    expect_status("rs", "CREATE_COMPLETE");
+    CFN(&body, "ListStackResources", "StackName", "rs", NULL);
+    ck_assert_int_eq(count(body, "<ResourceStatus>CREATE_COMPLETE</ResourceStatus>"), 20);
+    free(body);
+    free(t);
+}
+END_TEST
+
 START_TEST(test_fault_hook)
 {
     static const char *const hdr[] = {"Content-Type: application/json", NULL};
@@ -1419,6 +1442,7 @@ static Suite *cfn_suite(void)
         {"CreateRollback", test_create_rollback},
         {"UpdateRollback", test_update_rollback},
         {"CrashRecovery", test_crash_recovery},
+        {"Reset", test_reset},
         {"FaultHook", test_fault_hook},
         {"Timing20", test_timing_20},
     };
