@@ -59,8 +59,20 @@ check "recover completed the commit" grep -qi "completing the commit" "$GR_TMP/s
 expect_eq "killed in commit: dev serves app_version 3 (all-new)" 3 "$(books "$API" dev app_version)"
 check "killed in commit: nothing left to change" sh_grep "^0 change" diff -s dev -r us-east-1
 
+# a compensation that itself fails (the fault outlasts the deploy): exit 1, journal says so,
+# `recover` finishes the compensation once the fault is gone
 set_version 4
 state dev >"$GR_TMP/before"
+fault '[{"service":"lambda","operation":"UpdateAlias","resource":"cd-example-books-put*","error":{"statusCode":500,"code":"ServiceException","message":"down"}}]'
+sh_run deploy -s dev -r us-east-1
+expect_eq "undo failing too: exit 1" 1 "$SH_RC"
+check "undo failing too: tells to run recover" grep -q "stagehand recover" "$GR_TMP/sh.out"
+clear_faults
+check "undo failing too: status shows compensation-failed" sh_grep "compensation-failed" status -s dev -r us-east-1
+check "recover finishes the compensation" sh_ok recover -s dev -r us-east-1
+state dev >"$GR_TMP/after"
+check "after recover the stage is all-old" diff "$GR_TMP/before" "$GR_TMP/after"
+
 kill_at cloudformation GetTemplate '*'
 check "a plain deploy after a kill finishes the old txn first and succeeds" sh_ok deploy -s dev -r us-east-1
 expect_eq "dev serves app_version 4" 4 "$(books "$API" dev app_version)"

@@ -25,6 +25,11 @@ s = d.getElementsByTagName("testsuite")[0]
 assert s.getAttribute("tests") == str(len(d.getElementsByTagName("testcase")))
 print(len(d.getElementsByTagName("testcase")), len(d.getElementsByTagName("failure")))' "$GR_TMP/rehearse.xml")"
 
+# --- another stage is watched: production is deployed first and must never change
+sh_run rehearse -s dev -r us-east-1 --watch production --kinds=error,kill --max-cases=4 --seed=11
+expect_eq "watched production: exit 0" 0 "$SH_RC"
+[ "$SH_RC" = 0 ] || tail -20 "$GR_TMP/sh.out"
+
 # --- the v0.5 six-command flow: a failure mid-way leaves the stage half-deployed
 sh_run rehearse -s dev -r us-east-1 --flow v05 --kinds=error --max-cases=6 --seed=3 --junit="$GR_TMP/v05.xml"
 expect_eq "v05 sweep: exit 8 (violations)" 8 "$SH_RC"
