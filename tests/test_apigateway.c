@@ -892,11 +892,12 @@ END_TEST
 
 START_TEST(test_invoke_http)
 {
-    char id[16], root[16], px[16], h[16], ext[16];
+    char id[16], root[16], px[16], h[16], ext[16], calls[16];
     make_api("http", id, root);
     make_resource(id, root, "{proxy+}", px);
     make_resource(id, root, "health", h);
     make_resource(id, root, "external", ext);
+    make_resource(id, root, "journal", calls);
     long st;
     char mpath[200], p[240];
     /* HTTP_PROXY to greenroom's own control plane (loopback) */
@@ -930,9 +931,33 @@ START_TEST(test_invoke_http)
     cJSON_Delete(api(&st, "PUT", p,
                      "{\"type\":\"HTTP_PROXY\",\"httpMethod\":\"GET\",\"uri\":"
                      "\"http://example.com/\"}"));
-    deploy(id, "dev", NULL, NULL);
+    /* HTTP with request parameters: ?from= becomes the journal's ?since=,
+     * the stage variable picks the path */
+    snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, calls);
+    cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
+    snprintf(p, sizeof(p), "%s/integration", mpath);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"type\":\"HTTP\",\"httpMethod\":\"GET\",\"uri\":"
+                     "\"http://127.0.0.1:%d/_greenroom/${stageVariables.journal}\","
+                     "\"requestParameters\":{\"integration.request.querystring.since\":"
+                     "\"method.request.querystring.from\"}}",
+                     srv.port));
+    ck_assert_int_eq(st, 201);
+    snprintf(p, sizeof(p), "%s/integration/responses/200", mpath);
+    cJSON_Delete(api(&st, "PUT", p,
+                     "{\"responseTemplates\":{\"application/json\":"
+                     "\"$input.path('$.calls').size()\"}}"));
+    deploy(id, "dev", "{\"journal\":\"calls\"}", NULL);
     char *body = NULL;
     char path[200];
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/journal?from=99999999", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_str_eq(body, "0");
+    free(body);
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/journal?from=0", id);
+    ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
+    ck_assert_str_ne(body, "0");
+    free(body);
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/health", id);
     ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
     ck_assert_str_eq(body, "{\"has_services\": true}");
