@@ -351,6 +351,43 @@ START_TEST(test_trigger_denied)
 }
 END_TEST
 
+START_TEST(test_trigger_sns_target)
+{
+    struct gr_resp r;
+    ck_assert_int_eq(tk_query(&srv, "sns", "Action=CreateTopic&Name=fanout", &r), 200);
+    gr_resp_free(&r);
+    make_queue("fanq");
+    ck_assert_int_eq(tk_query(&srv, "sns",
+                              "Action=Subscribe&TopicArn=arn:aws:sns:us-east-1:000000000000:fanout&"
+                              "Protocol=sqs&Endpoint=arn:aws:sqs:us-east-1:000000000000:fanq",
+                              &r),
+                     200);
+    gr_resp_free(&r);
+    cJSON_Delete(
+        ev(200, "PutRule", "{\"Name\":\"to-sns\",\"ScheduleExpression\":\"rate(1 day)\"}"));
+    cJSON_Delete(ev(200, "PutTargets",
+                    "{\"Rule\":\"to-sns\",\"Targets\":[{\"Id\":\"t\",\"Arn\":"
+                    "\"arn:aws:sns:us-east-1:000000000000:fanout\"}]}"));
+    cJSON *j = trigger("to-sns", 200);
+    ck_assert_int_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "targets"), 0), "StatusCode")
+            ->valueint,
+        200);
+    cJSON_Delete(j);
+    /* Events -> SNS -> SQS: the envelope's Message is the scheduled event */
+    cJSON *b = receive("fanq", 10);
+    ck_assert_int_eq(cJSON_GetArraySize(b), 1);
+    cJSON *env = cJSON_Parse(cJSON_GetArrayItem(b, 0)->valuestring);
+    ck_assert_str_eq(jstr(env, "Type"), "Notification");
+    cJSON *e = cJSON_Parse(jstr(env, "Message"));
+    ck_assert_str_eq(jstr(e, "detail-type"), "Scheduled Event");
+    cJSON_Delete(e);
+    cJSON_Delete(env);
+    cJSON_Delete(b);
+    ck_assert_int_ge(tk_journal_count(&srv, "sns", "Publish", 200, NULL), 1);
+}
+END_TEST
+
 START_TEST(test_schedule_clock)
 {
     make_queue("ticks");
@@ -525,6 +562,7 @@ static Suite *events_suite(void)
         {"Targets", test_targets, 0},
         {"TriggerLambda", test_trigger_lambda, 0},
         {"TriggerDenied", test_trigger_denied, 0},
+        {"TriggerSnsTarget", test_trigger_sns_target, 0},
         {"ScheduleClock", test_schedule_clock, 1},
         {"PutEvents", test_put_events, 0},
         {"TestEventPattern", test_test_event_pattern, 0},
