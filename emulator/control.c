@@ -5,7 +5,7 @@
  *   POST   /_greenroom/reset                         empty every service
  *   GET    /_greenroom/calls?since=N...              the journal (journal.c)
  *   DELETE /_greenroom/calls
- *   *      /_greenroom/faults, /_localstack/chaos/faults   fault.c
+ *   *      /_greenroom/faults, /_localstack/chaos/faults|effects   fault.c
  *   *      /_greenroom/snapshots[/{name}[/restore]]        snapshot.c
  *   POST   /_greenroom/events/rules/{name}/trigger         svc_events.c
  *
@@ -111,7 +111,7 @@ int emu_control(struct emu_request *req, struct emu_response *resp)
         return 1;
     }
     if (strcmp(p, "/_greenroom/faults") == 0 || starts(p, "/_greenroom/faults/") ||
-        strcmp(p, "/_localstack/chaos/faults") == 0) {
+        strcmp(p, "/_localstack/chaos/faults") == 0 || strcmp(p, "/_localstack/chaos/effects") == 0) {
         if (fault_http) {
             fault_http(req, resp);
         } else {
