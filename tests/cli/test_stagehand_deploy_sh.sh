@@ -5,6 +5,8 @@
 # develop deploys dev, a tag deploys production, a feature branch and a
 # pull request deploy nothing; each stage URL is curled.
 . "$(dirname "$0")/lib.sh"
+# the system python starts in milliseconds (a pyenv shim takes a quarter second)
+PY=$(command -v /usr/bin/python3 || command -v python3)
 
 gr_start
 P="$GR_TMP/cd-example"
