@@ -563,9 +563,14 @@ int dep_step_endpoint_deploy(struct dep_ctx *c)
     int n = 0, ok_n = 0, fail_n = 0, total = 0, rc;
     struct dep_function **fns;
     const char *alias_literal = c->opts ? c->opts->alias_endpoint_name : NULL;
+    char alias_buf[64];
 
     dep_err_clear(&err);
     dep_out_step(STEP);
+    if (!alias_literal && c->opts && c->opts->alias_endpoint) {
+        /* -e without a value: the run's alias, literally, in the URI */
+        alias_literal = dep_cmd_alias(c, alias_buf, sizeof(alias_buf));
+    }
     rc = dep_cmd_check_names(c, STEP);
     if (rc) {
         dep_out_step_done(STEP, "failed");

@@ -185,6 +185,14 @@ expect_contains "stage URL serves v1 again" '"message":"hello"' "$BODY"
 check "rollback to a missing version fails" bash -c "! (cd '$P' && '$STAGEHAND_BIN' function rollback -v 99 hello $DEV --endpoint-url $GR_URL)"
 check "rollback needs names or -a" bash -c "! (cd '$P' && '$STAGEHAND_BIN' function rollback $DEV --endpoint-url $GR_URL)"
 
+# -e: a literal alias in the integration URI instead of the stage variable
+RID=$(sget apigateway "/restapis/$API/resources" '[i["id"] for i in d["item"] if i["path"] == "/hello"][0]')
+URI() { sget apigateway "/restapis/$API/resources/$RID/methods/GET/integration" 'd["uri"]'; }
+expect_contains "integration URI uses the stage variable" 'function:mini-hello:${stageVariables.functionAlias}/invocations' "$(URI)"
+check "endpoint deploy -e" SH endpoint deploy -a -e $DEV
+expect_contains "-e puts the literal alias" "function:mini-hello:dev/invocations" "$(URI)"
+check "endpoint deploy (back to the stage variable)" SH endpoint deploy -a $DEV
+
 # 10. --output json: one document with the stage URL
 JSON=$(SH endpoint deploy -a $DEV --output json 2>/dev/null)
 URL=$(printf '%s' "$JSON" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["exitCode"], d["urls"][0]["url"])')
