@@ -166,15 +166,50 @@ int txn_stack_wait(struct txn *t, const char *name, char *status, size_t n, stru
     }
 }
 
-static int stack_reason(struct txn *t, const char *name, const char *status, struct dep_err *err)
+/* The first failed resource of a stack (DescribeStackEvents, which also
+ * works on a deleted stack by id) into buf: "BadQueue (AWS::SQS::Queue): reason". */
+static void stack_first_failure(struct txn *t, const char *id, char *buf, size_t n)
+{
+    struct dep_buf f = {0};
+    struct dep_err e2;
+    cJSON *out = NULL;
+    buf[0] = 0;
+    dep_err_clear(&e2);
+    dep_buf_puts(&f, "Action=DescribeStackEvents&Version=2010-05-15");
+    qenc(&f, "StackName", id);
+    if (dep_query("cloudformation", t->region, "DescribeStackEvents", id, f.data, &out, &e2) == 0) {
+        cJSON *evs = txn_jarray_dup(txn_jfind(out, "StackEvents"));
+        cJSON *ev;
+        cJSON_ArrayForEach(ev, evs)
+        {
+            cJSON *m = cJSON_GetObjectItemCaseSensitive(ev, "member");
+            cJSON *x = m ? m : ev;
+            const char *st = txn_jstr(x, "ResourceStatus");
+            const char *why = txn_jstr(x, "ResourceStatusReason");
+            size_t sl = strlen(st);
+            if (sl > 7 && strcmp(st + sl - 7, "_FAILED") == 0 && *why &&
+                strcmp(txn_jstr(x, "ResourceType"), "AWS::CloudFormation::Stack") != 0) {
+                /* newest first: keep overwriting to end on the earliest */
+                snprintf(buf, n, "%s (%s): %s", txn_jstr(x, "LogicalResourceId"), txn_jstr(x, "ResourceType"), why);
+            }
+        }
+        cJSON_Delete(evs);
+    }
+    cJSON_Delete(out);
+    dep_buf_release(&f);
+}
+
+static int stack_reason(struct txn *t, const char *name, const char *status, const char *id, struct dep_err *err)
 {
     cJSON *stack = NULL;
     struct dep_err e2;
+    char first[700];
     dep_err_clear(&e2);
     txn_describe_stack(t->region, name, &stack, &e2);
+    stack_first_failure(t, id && *id ? id : name, first, sizeof(first));
     dep_err_local(err, "StackFailed", "An error occurred while provisioning your cloudformation: stack %s is %s%s%s",
-                  name, *status ? status : "gone (rolled back and deleted)", stack ? ": " : "",
-                  stack ? txn_jstr(stack, "StackStatusReason") : "");
+                  name, *status ? status : "gone (rolled back and deleted)", *first ? ": " : (stack ? ": " : ""),
+                  *first ? first : (stack ? txn_jstr(stack, "StackStatusReason") : ""));
     snprintf(err->service, sizeof(err->service), "cloudformation");
     snprintf(err->resource, sizeof(err->resource), "%s", name);
     cJSON_Delete(stack);
@@ -241,7 +276,7 @@ static int stack_apply(struct txn *t, cJSON *row, struct dep_err *err)
                     goto out;
                 }
                 if (strcmp(status, "UPDATE_COMPLETE") != 0) {
-                    stack_reason(t, name, status, err);
+                    stack_reason(t, name, status, NULL, err);
                     goto out;
                 }
                 dep_out_item("stack", name, "updated", NULL);
@@ -278,7 +313,8 @@ static int stack_apply(struct txn *t, cJSON *row, struct dep_err *err)
             goto out;
         }
         if (strcmp(status, "CREATE_COMPLETE") != 0) {
-            stack_reason(t, name, status, err);
+            cJSON *sid = txn_jfind(out, "StackId");
+            stack_reason(t, name, status, cJSON_IsString(sid) ? sid->valuestring : NULL, err);
             goto out;
         }
         dep_out_item("stack", name, "created", NULL);
@@ -363,7 +399,7 @@ static int stack_undo(struct txn *t, cJSON *row, struct dep_err *err)
         return -1;
     }
     if (strcmp(status, "UPDATE_COMPLETE") != 0) {
-        return stack_reason(t, name, status, err);
+        return stack_reason(t, name, status, NULL, err);
     }
     dep_out_item("stack", name, "restored", NULL);
     return 0;
