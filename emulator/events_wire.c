@@ -158,7 +158,7 @@ int evw_invoke_lambda(const char *account, const char *region, const char *funct
 }
 
 int evw_sqs_send(const char *queue_arn, const char *body, const cJSON *message_attrs,
-                 struct evw_result *r)
+                 const char *group_id, const char *dedup_id, struct evw_result *r)
 {
     struct evw_arn a;
     memset(r, 0, sizeof(*r));
@@ -171,6 +171,12 @@ int evw_sqs_send(const char *queue_arn, const char *body, const cJSON *message_a
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "QueueUrl", url);
     cJSON_AddStringToObject(doc, "MessageBody", body);
+    if (group_id && *group_id) {
+        cJSON_AddStringToObject(doc, "MessageGroupId", group_id);
+    }
+    if (dedup_id && *dedup_id) {
+        cJSON_AddStringToObject(doc, "MessageDeduplicationId", dedup_id);
+    }
     if (message_attrs && cJSON_GetArraySize(message_attrs) > 0) {
         cJSON_AddItemToObject(doc, "MessageAttributes", cJSON_Duplicate(message_attrs, 1));
     }
@@ -263,7 +269,7 @@ int evw_deliver(const char *target_arn, const char *payload, const char *princip
                                  r);
     }
     if (strcmp(a.service, "sqs") == 0) {
-        return evw_sqs_send(target_arn, payload, NULL, r);
+        return evw_sqs_send(target_arn, payload, NULL, NULL, NULL, r);
     }
     if (strcmp(a.service, "sns") == 0) {
         return evw_sns_publish(target_arn, NULL, payload, r);

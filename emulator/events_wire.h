@@ -47,10 +47,10 @@ int evw_invoke_lambda(const char *account, const char *region, const char *funct
                       struct evw_result *r);
 
 /* Sends body to the SQS queue named by queue_arn (SendMessage). message_attrs
- * may be NULL or a cJSON object in SQS's JSON shape (borrowed).
- * Returns r->status. */
+ * may be NULL or a cJSON object in SQS's JSON shape (borrowed); group_id and
+ * dedup_id (FIFO queues) may be NULL. Returns r->status. */
 int evw_sqs_send(const char *queue_arn, const char *body, const cJSON *message_attrs,
-                 struct evw_result *r);
+                 const char *group_id, const char *dedup_id, struct evw_result *r);
 
 /* Publishes message (subject may be NULL) to the SNS topic topic_arn.
  * Returns r->status. */

@@ -16,7 +16,8 @@
  *              source ARN (Lambda checks its resource policy); AWS's SNS
  *              event shape (Records[0].Sns).
  *   sqs        SendMessage of the SNS JSON envelope (or the raw message with
- *              RawMessageDelivery=true).
+ *              RawMessageDelivery=true); a FIFO topic's MessageGroupId and
+ *              deduplication id (or the SNS message id) go along.
  *   http/https POST of the envelope with the x-amz-sns-* headers, to loopback
  *              endpoints only; subscriptions start pending and are confirmed
  *              with ConfirmSubscription and the token greenroom POSTs first.
@@ -1201,6 +1202,7 @@ struct sns_msg {
     const char *subject;
     const cJSON *attrs; /* {name: {DataType, StringValue|BinaryValue}} */
     const char *group_id;
+    const char *dedup_id;
     char id[37];
 };
 
@@ -1293,9 +1295,6 @@ static int sns_fan_out(const struct sns_topic *t, const struct sns_msg *m)
             cJSON_Delete(ev);
         } else if (is_raw) {
             payload = strdup(text);
-            if (strcmp(r->protocol, "sqs") == 0 && cJSON_GetArraySize(m->attrs) > 0) {
-                extra = cJSON_PrintUnformatted(m->attrs);
-            }
         } else {
             cJSON *env = cJSON_CreateObject();
             cJSON_AddStringToObject(env, "Type", "Notification");
@@ -1315,6 +1314,20 @@ static int sns_fan_out(const struct sns_topic *t, const struct sns_msg *m)
             }
             payload = cJSON_PrintUnformatted(env);
             cJSON_Delete(env);
+        }
+        if (strcmp(r->protocol, "sqs") == 0) {
+            /* raw delivery carries the attributes; FIFO topics their group */
+            cJSON *x = cJSON_CreateObject();
+            if (is_raw && cJSON_GetArraySize(m->attrs) > 0) {
+                cJSON_AddItemToObject(x, "attrs", cJSON_Duplicate(m->attrs, 1));
+            }
+            if (m->group_id && *m->group_id) {
+                cJSON_AddStringToObject(x, "group", m->group_id);
+                cJSON_AddStringToObject(x, "dedup",
+                                        m->dedup_id && *m->dedup_id ? m->dedup_id : m->id);
+            }
+            extra = cJSON_PrintUnformatted(x);
+            cJSON_Delete(x);
         }
         if (payload == NULL ||
             sns_outbox_add(t->account, t->region, r->protocol, r->endpoint, r->arn, t->arn, m->id,
@@ -1425,6 +1438,7 @@ static void sns_publish(struct emu_request *req, struct emu_response *resp)
         .subject = emu_form(req, "Subject"),
         .attrs = attrs,
         .group_id = emu_form(req, "MessageGroupId"),
+        .dedup_id = emu_form(req, "MessageDeduplicationId"),
     };
     enum emu_error e;
     const char *bad = sns_check_msg(&t, m.message, m.subject, emu_form(req, "MessageStructure"),
@@ -1517,6 +1531,8 @@ static void sns_publish_batch(struct emu_request *req, struct emu_response *resp
         m.subject = emu_form(req, key);
         snprintf(key, sizeof(key), "%s.MessageGroupId", p);
         m.group_id = emu_form(req, key);
+        snprintf(key, sizeof(key), "%s.MessageDeduplicationId", p);
+        m.dedup_id = emu_form(req, key);
         snprintf(key, sizeof(key), "%s.MessageStructure", p);
         enum emu_error e;
         const char *bad = sns_check_msg(&t, m.message, m.subject, emu_form(req, key), &structure,
@@ -1697,9 +1713,10 @@ static void sns_deliver(struct sns_delivery *d)
         evw_invoke_lambda(d->account, d->region, d->endpoint, d->payload, 1, "sns.amazonaws.com",
                           d->topic_arn, &r);
     } else if (strcmp(d->protocol, "sqs") == 0) {
-        cJSON *attrs = d->extra && d->extra[0] ? cJSON_Parse(d->extra) : NULL;
-        evw_sqs_send(d->endpoint, d->payload, attrs, &r);
-        cJSON_Delete(attrs);
+        cJSON *x = d->extra && d->extra[0] ? cJSON_Parse(d->extra) : NULL;
+        evw_sqs_send(d->endpoint, d->payload, cJSON_GetObjectItemCaseSensitive(x, "attrs"),
+                     evw_json_str(x, "group"), evw_json_str(x, "dedup"), &r);
+        cJSON_Delete(x);
     } else {
         r.status = sns_http_post(d);
         if (r.status < 200 || r.status >= 300) {

@@ -308,6 +308,46 @@ START_TEST(test_publish_sqs)
 }
 END_TEST
 
+START_TEST(test_publish_fifo)
+{
+    char sub[512];
+    free(sns(200, "Action=CreateTopic&Name=orders.fifo&Attributes.entry.1.key=FifoTopic&"
+                  "Attributes.entry.1.value=true"));
+    struct gr_resp r;
+    ck_assert_int_eq(tk_query(&srv, "sqs",
+                              "Action=CreateQueue&QueueName=orders.fifo&Attribute.1.Name=FifoQueue&"
+                              "Attribute.1.Value=true",
+                              &r),
+                     200);
+    gr_resp_free(&r);
+    subscribe("orders.fifo", "sqs", "arn:aws:sqs:us-east-1:000000000000:orders.fifo", sub,
+              sizeof(sub));
+    char *b = sns(400, "Action=Publish&TopicArn=" TOPIC "orders.fifo&Message=one");
+    ck_assert_ptr_nonnull(strstr(b, "MessageGroupId"));
+    free(b);
+    b = sns(200, "Action=Publish&TopicArn=" TOPIC "orders.fifo&Message=one&MessageGroupId=g1");
+    ck_assert_ptr_nonnull(strstr(b, "<SequenceNumber>"));
+    free(b);
+    /* the group travels to the FIFO queue */
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"QueueUrl\":\"%s/000000000000/orders.fifo\",\"WaitTimeSeconds\":10,"
+             "\"AttributeNames\":[\"All\"]}",
+             srv.url);
+    ck_assert_int_eq(
+        tk_target(&srv, "sqs", "AmazonSQS.ReceiveMessage", "application/x-amz-json-1.0", body, &r),
+        200);
+    cJSON *j = gr_resp_json(&r);
+    gr_resp_free(&r);
+    cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Messages"), 0);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(m, "Attributes"), "MessageGroupId")->valuestring,
+        "g1");
+    cJSON_Delete(j);
+}
+END_TEST
+
 START_TEST(test_publish_batch)
 {
     char sub[512];
@@ -505,6 +545,7 @@ static Suite *sns_suite(void)
         {"TopicAttributes", test_topic_attributes},
         {"Subscriptions", test_subscriptions},
         {"PublishSqs", test_publish_sqs},
+        {"PublishFifo", test_publish_fifo},
         {"PublishBatch", test_publish_batch},
         {"PublishLambda", test_publish_lambda},
         {"PublishLambdaDenied", test_publish_lambda_denied},
