@@ -1310,7 +1310,7 @@ static void run_update(struct op *o)
             break;
         }
         if (is_cancelled(o)) {
-            snprintf(reason, sizeof(reason), "Resource update cancelled");
+            snprintf(reason, sizeof(reason), "Stack update cancelled");
             ok = 0;
             break;
         }
@@ -1424,13 +1424,27 @@ static void run_update(struct op *o)
         cJSON_Delete(props);
         cJSON_Delete(attrs);
     }
-    if (ok && op_outputs(o, reason, sizeof(reason)) != 0) {
-        ok = 0;
+    if (ok) {
+        /* outputs, the new template and the move to cleanup in one
+         * transaction, after a last look at CancelUpdateStack (which checks
+         * the status and raises the flag under the same store lock) */
+        int committed = 0;
+        if (emu_store_begin(1) == 0) {
+            if (is_cancelled(o)) {
+                snprintf(reason, sizeof(reason), "Stack update cancelled");
+                emu_store_end(1);
+            } else if (op_outputs(o, reason, sizeof(reason)) != 0) {
+                emu_store_end(0);
+            } else {
+                op_commit_update(o);
+                op_status(o, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", NULL);
+                committed = emu_store_end(1) == 0;
+            }
+        }
+        ok = committed;
     }
     if (ok) {
         /* cleanup: resources no longer in the template, replaced ones */
-        op_commit_update(o);
-        op_status(o, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", NULL);
         n = cJSON_GetArraySize(journal);
         for (i = n - 1; i >= 0; i--) {
             const cJSON *j = cJSON_GetArrayItem(journal, i);

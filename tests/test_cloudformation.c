@@ -6,6 +6,7 @@
  * was, OnFailure/DisableRollback, DeletionPolicy Retain, DELETE_FAILED on a
  * non-empty bucket, the fault hook, and the 20-resource timing.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -730,35 +731,69 @@ START_TEST(test_update_stack)
 }
 END_TEST
 
+struct bg_create {
+    const char *name;
+    const char *tmpl;
+    long status;
+};
+
+static void *bg_create_main(void *arg)
+{
+    struct bg_create *b = arg;
+    char *body = NULL;
+    b->status = CFN(&body, "CreateStack", "StackName", b->name, "TemplateBody", b->tmpl, NULL);
+    free(body);
+    return NULL;
+}
+
 START_TEST(test_update_in_progress)
 {
-    char *body = NULL;
-    int i, saw = 0;
-    char tmpl[4096];
-    size_t off = 0;
-    /* a stack with many resources stays in progress long enough to be seen */
-    off += (size_t)snprintf(tmpl + off, sizeof(tmpl) - off, "{\"Resources\":{");
-    for (i = 0; i < 30; i++) {
-        off += (size_t)snprintf(tmpl + off, sizeof(tmpl) - off,
+    char *body = NULL, *tmpl;
+    int i, saw_progress = 0, saw_refusal = 0;
+    size_t off = 0, cap = 64 * 1024;
+    pthread_t th;
+    struct bg_create b;
+    /* a stack with many resources, created from another thread while this
+     * one watches: CREATE_IN_PROGRESS is observable and refuses updates */
+    tmpl = malloc(cap);
+    off += (size_t)snprintf(tmpl + off, cap - off, "{\"Resources\":{");
+    for (i = 0; i < 300; i++) {
+        off += (size_t)snprintf(tmpl + off, cap - off,
                                 "%s\"L%d\":{\"Type\":\"AWS::Logs::LogGroup\"}", i ? "," : "", i);
     }
-    snprintf(tmpl + off, sizeof(tmpl) - off, "}}");
-    create_stack("ip", tmpl, 0);
-    for (i = 0; i < 200; i++) {
-        long st = CFN(&body, "UpdateStack", "StackName", "ip", "TemplateBody", tmpl, NULL);
-        if (st == 400 &&
-            strstr(body, "is in CREATE_IN_PROGRESS state and can not be updated.") != NULL) {
-            ck_assert_ptr_nonnull(strstr(
-                body, "<Message>Stack:arn:aws:cloudformation:us-east-1:000000000000:stack/ip/"));
-            saw = 1;
+    snprintf(tmpl + off, cap - off, "}}");
+    b.name = "ip";
+    b.tmpl = tmpl;
+    b.status = 0;
+    ck_assert_int_eq(pthread_create(&th, NULL, bg_create_main, &b), 0);
+    for (i = 0; i < 5000; i++) {
+        char *st = stack_status("ip");
+        int done = strcmp(st, "CREATE_COMPLETE") == 0;
+        ck_assert_msg(st[0] == 0 || done || strcmp(st, "CREATE_IN_PROGRESS") == 0, "%s", st);
+        if (strcmp(st, "CREATE_IN_PROGRESS") == 0) {
+            long rc;
+            saw_progress = 1;
+            rc = CFN(&body, "UpdateStack", "StackName", "ip", "TemplateBody", tmpl, NULL);
+            if (rc == 400 &&
+                strstr(body, "is in CREATE_IN_PROGRESS state and can not be updated.")) {
+                ck_assert_ptr_nonnull(strstr(
+                    body,
+                    "<Message>Stack:arn:aws:cloudformation:us-east-1:000000000000:stack/ip/"));
+                saw_refusal = 1;
+            }
+            free(body);
         }
-        free(body);
-        if (saw || st != 400) {
+        free(st);
+        if (done) {
             break;
         }
     }
-    /* either we caught it in progress (message checked) or it was already done */
+    pthread_join(th, NULL);
+    ck_assert_int_eq(b.status, 200);
     expect_status("ip", "CREATE_COMPLETE");
+    fprintf(stderr, "in progress observed: %s, update refused while in progress: %s\n",
+            saw_progress ? "yes" : "no", saw_refusal ? "yes" : "no");
+    free(tmpl);
 }
 END_TEST
 
@@ -909,10 +944,45 @@ START_TEST(test_change_sets)
 }
 END_TEST
 
+struct bg_update {
+    const char *name;
+    const char *tmpl;
+    long status;
+};
+
+static void *bg_update_main(void *arg)
+{
+    struct bg_update *b = arg;
+    char *body = NULL;
+    b->status = CFN(&body, "UpdateStack", "StackName", b->name, "TemplateBody", b->tmpl, NULL);
+    free(body);
+    return NULL;
+}
+
+/* A template of n log groups with the given retention. Caller frees. */
+static char *log_groups(int n, int days)
+{
+    size_t off = 0, cap = (size_t)n * 96 + 64;
+    char *t = malloc(cap);
+    int i;
+    off += (size_t)snprintf(t + off, cap - off, "{\"Resources\":{");
+    for (i = 0; i < n; i++) {
+        off += (size_t)snprintf(t + off, cap - off,
+                                "%s\"L%d\":{\"Type\":\"AWS::Logs::LogGroup\",\"Properties\":"
+                                "{\"RetentionInDays\":%d}}",
+                                i ? "," : "", i, days);
+    }
+    snprintf(t + off, cap - off, "}}");
+    return t;
+}
+
 START_TEST(test_cancel_update_stack)
 {
-    char *body = NULL;
-    create_stack("cu", "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"}}}", 0);
+    char *body = NULL, *v1 = log_groups(300, 7), *v2 = log_groups(300, 14), *final;
+    int i, accepted = 0;
+    pthread_t th;
+    struct bg_update b;
+    create_stack("cu", v1, 0);
     expect_status("cu", "CREATE_COMPLETE");
     ck_assert_int_eq(CFN(&body, "CancelUpdateStack", "StackName", "cu", NULL), 400);
     ck_assert_ptr_nonnull(
@@ -920,6 +990,44 @@ START_TEST(test_cancel_update_stack)
     free(body);
     ck_assert_int_eq(CFN(&body, "CancelUpdateStack", "StackName", "zz", NULL), 400);
     free(body);
+    /* cancel an update while it runs: it rolls back (or, if it was already
+     * past the point of no return, the cancel is refused) */
+    b.name = "cu";
+    b.tmpl = v2;
+    b.status = 0;
+    ck_assert_int_eq(pthread_create(&th, NULL, bg_update_main, &b), 0);
+    for (i = 0; i < 5000; i++) {
+        char *st = stack_status("cu");
+        int in_progress = strcmp(st, "UPDATE_IN_PROGRESS") == 0;
+        free(st);
+        if (in_progress) {
+            long rc = CFN(&body, "CancelUpdateStack", "StackName", "cu", NULL);
+            free(body);
+            accepted = rc == 200;
+            break;
+        }
+        if (b.status != 0) {
+            break;
+        }
+    }
+    pthread_join(th, NULL);
+    ck_assert_int_eq(b.status, 200);
+    final = wait_stack("cu");
+    fprintf(stderr, "cancel accepted: %s, final status %s\n", accepted ? "yes" : "no", final);
+    if (accepted) {
+        ck_assert_str_eq(final, "UPDATE_ROLLBACK_COMPLETE");
+        CFN(&body, "DescribeStacks", "StackName", "cu", NULL);
+        ck_assert_ptr_nonnull(strstr(body, "Stack update cancelled"));
+        free(body);
+        CFN(&body, "GetTemplate", "StackName", "cu", NULL);
+        ck_assert_ptr_nonnull(strstr(body, "RetentionInDays&quot;:7"));
+        free(body);
+    } else {
+        ck_assert_str_eq(final, "UPDATE_COMPLETE");
+    }
+    free(final);
+    free(v1);
+    free(v2);
 }
 END_TEST
 
