@@ -2955,9 +2955,26 @@ static void add_capabilities(cJSON *doc, const cJSON *tmpl)
     const char *need = needed_capability(tmpl);
     if (need != NULL) {
         cJSON *c = cJSON_AddArrayToObject(doc, "Capabilities");
+        cJSON *types = cJSON_CreateArray();
+        const cJSON *it;
+        struct emu_buf b = {0};
         cJSON_AddItemToArray(c, cJSON_CreateString(need));
-        cJSON_AddStringToObject(doc, "CapabilitiesReason",
-                                "The following resource(s) require capabilities: [AWS::IAM::Role]");
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tmpl, "Resources"))
+        {
+            const char *type = def_type(it);
+            if (strncmp(type, "AWS::IAM::", 10) == 0 && !cap_has(types, type)) {
+                cJSON_AddItemToArray(types, cJSON_CreateString(type));
+            }
+        }
+        emu_buf_puts(&b, "The following resource(s) require capabilities: [");
+        cJSON_ArrayForEach(it, types)
+        {
+            emu_buf_printf(&b, "%s%s", it == types->child ? "" : ", ", it->valuestring);
+        }
+        emu_buf_puts(&b, "]");
+        cJSON_AddStringToObject(doc, "CapabilitiesReason", b.data);
+        emu_buf_release(&b);
+        cJSON_Delete(types);
     }
 }
 

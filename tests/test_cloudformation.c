@@ -664,6 +664,7 @@ START_TEST(test_validate_template)
     ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody", t, NULL), 200);
     ck_assert_ptr_nonnull(
         strstr(body, "<Capabilities><member>CAPABILITY_IAM</member></Capabilities>"));
+    ck_assert_ptr_nonnull(strstr(body, "require capabilities: [AWS::IAM::Role, AWS::IAM::Policy]"));
     ck_assert_ptr_nonnull(strstr(body, "<Description>"));
     free(body);
     ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody",
