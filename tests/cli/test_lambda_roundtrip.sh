@@ -29,14 +29,12 @@ out=$(aws2 iam create-role --role-name lambda-role --assume-role-policy-document
     --query Role.Arn --output text 2>&1)
 expect_eq "iam create-role" "$ROLE" "$out"
 
+sha=$(python3 -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1],"rb").read()).digest()).decode())' "$ZIP")
 out=$(aws2 lambda create-function --function-name cli-fn --runtime nodejs20.x --handler index.handler \
     --role "$ROLE" --zip-file "fileb://$ZIP" --environment 'Variables={GREETING=cli}' \
-    --query '[State,LastUpdateStatus,Version]' --output text 2>&1)
-expect_eq "create-function" "Active	Successful	\$LATEST" "$out"
-
-sha=$(python3 -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1],"rb").read()).digest()).decode())' "$ZIP")
-out=$(aws2 lambda get-function-configuration --function-name cli-fn --query CodeSha256 --output text 2>&1)
-expect_eq "CodeSha256 is the base64 SHA-256 of the zip" "$sha" "$out"
+    --query '[State,LastUpdateStatus,Version,CodeSha256]' --output text 2>&1)
+expect_eq "create-function (CodeSha256 is the base64 SHA-256 of the zip)" \
+    "Active	Successful	\$LATEST	$sha" "$out"
 
 v1=$(aws2 lambda publish-version --function-name cli-fn --query Version --output text 2>&1)
 expect_eq "publish-version" "1" "$v1"
@@ -54,29 +52,22 @@ out=$(aws2 lambda create-alias --function-name cli-fn --name dev --function-vers
     --query AliasArn --output text 2>&1)
 expect_eq "create-alias" "arn:aws:lambda:us-east-1:000000000000:function:cli-fn:dev" "$out"
 
-out=$(aws2 lambda create-alias --function-name cli-fn --name dev --function-version 1 2>&1)
-expect_contains "create-alias twice -> ResourceConflictException" "ResourceConflictException" "$out"
-
 out=$(aws2 lambda update-alias --function-name cli-fn --name dev \
     --routing-config '{"AdditionalVersionWeights":{"2":0.5}}' \
     --query 'RoutingConfig.AdditionalVersionWeights."2"' --output text 2>&1)
 expect_eq "update-alias with a routing config" "0.5" "$out"
 
 out=$(aws2 lambda update-alias --function-name cli-fn --name dev \
-    --routing-config 'AdditionalVersionWeights={2=1.5}' 2>&1)
-expect_contains "update-alias with a weight over 1" "ValidationException" "$out"
-
-out=$(aws2 lambda update-alias --function-name cli-fn --name dev \
     --routing-config 'AdditionalVersionWeights={1=0.5}' 2>&1)
 expect_contains "update-alias weighting its own version" "already included in routing configuration" "$out"
 
-seen=""
-for i in $(seq 1 30); do
-    v=$(aws2 lambda invoke --function-name cli-fn --qualifier dev --cli-binary-format raw-in-base64-out \
-        --payload '{"k":"v"}' "$GR_TMP/out.json" --query ExecutedVersion --output text 2>&1)
-    case " $seen " in *" $v "*) ;; *) seen="$seen $v" ;; esac
-done
-expect_eq "weighted alias invokes both versions" " 1 2" "$(echo "$seen" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')"
+# the weights, sampled quickly with curl --aws-sigv4 (one connection)
+urls=()
+for i in $(seq 1 40); do urls+=("$GR_URL/2015-03-31/functions/cli-fn/invocations?Qualifier=dev"); done
+seen=$(curl -s --aws-sigv4 aws:amz:us-east-1:lambda --user test:test -X POST -d '{}' -D - \
+    -o /dev/null "${urls[@]}" | tr -d '\r' | grep -i '^x-amz-executed-version:' | cut -d' ' -f2 |
+    sort -u | tr '\n' ' ')
+expect_eq "weighted alias invokes both versions" "1 2 " "$seen"
 
 aws2 lambda update-alias --function-name cli-fn --name dev --function-version 2 \
     --routing-config '{"AdditionalVersionWeights":{}}' >/dev/null 2>&1
@@ -103,9 +94,6 @@ expect_contains "add-permission with a duplicate id" "ResourceConflictException"
 out=$(aws2 lambda get-policy --function-name cli-fn --qualifier dev --query Policy --output text 2>&1)
 expect_contains "get-policy renders the document" '"Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:execute-api:us-east-1:000000000000:abc123/*/GET/books"}}' "$out"
 expect_contains "get-policy resource is the alias ARN" '"Resource":"arn:aws:lambda:us-east-1:000000000000:function:cli-fn:dev"' "$out"
-
-out=$(aws2 lambda get-policy --function-name cli-fn 2>&1)
-expect_contains "the unqualified function has no policy" "ResourceNotFoundException" "$out"
 
 out=$(aws2 lambda get-function --function-name arn:aws:lambda:us-east-1:000000000000:function:cli-fn:dev \
     --query Configuration.FunctionArn --output text 2>&1)
