@@ -3,7 +3,9 @@
  * 2015-07-09): GetRestApis, CreateRestApi, GetResources, CreateResource,
  * GetMethod, DeleteMethod, PutMethod, PutIntegration, PutMethodResponse,
  * PutIntegrationResponse, CreateDeployment, GetStage, UpdateStage,
- * GetAuthorizers, CreateAuthorizer, UpdateAuthorizer.
+ * GetAuthorizers, CreateAuthorizer, UpdateAuthorizer. The three list
+ * calls follow "position" past 500 items (v0.5 stopped at 500) and answer
+ * {"item": [...]}.
  */
 #include "dep.h"
 
@@ -29,10 +31,63 @@ static const char *res_of(const char *api, const char *x, char *buf, size_t n)
     return buf;
 }
 
+/* GET a paginated list (limit 500, "position" tokens); *out gets
+ * {"item": [every item]}. At most 100 pages. */
+static int get_all(const char *region, const char *operation, const char *resource,
+                   const char *path, cJSON **out, struct dep_err *err)
+{
+    cJSON *all = cJSON_CreateArray();
+    char *position = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    for (int page = 0; page < 100; page++) {
+        char query[1200];
+        cJSON *r = NULL;
+        if (position) {
+            char *e = dep_urlencode(position, 0);
+            snprintf(query, sizeof(query), "limit=500&position=%s", e);
+            free(e);
+        } else {
+            snprintf(query, sizeof(query), "limit=500");
+        }
+        rc = dep_rest_json("apigateway", region, operation, resource, "GET", path, query, NULL, &r,
+                           err);
+        if (rc < 0) {
+            break;
+        }
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(r, "item");
+        const cJSON *it;
+        if (!items) {
+            items = cJSON_GetObjectItemCaseSensitive(r, "items");
+        }
+        cJSON_ArrayForEach(it, items)
+        {
+            cJSON_AddItemToArray(all, cJSON_Duplicate(it, 1));
+        }
+        const cJSON *pos = cJSON_GetObjectItemCaseSensitive(r, "position");
+        free(position);
+        position = cJSON_IsString(pos) && pos->valuestring[0] && cJSON_GetArraySize(items) > 0
+                       ? strdup(pos->valuestring)
+                       : NULL;
+        cJSON_Delete(r);
+        if (!position) {
+            break;
+        }
+    }
+    free(position);
+    if (rc < 0) {
+        cJSON_Delete(all);
+        return -1;
+    }
+    *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(*out, "item", all);
+    return 0;
+}
+
 int dep_apigw_get_rest_apis(const char *region, cJSON **out, struct dep_err *err)
 {
-    return dep_rest_json("apigateway", region, "GetRestApis", NULL, "GET", "/restapis", "limit=500",
-                         NULL, out, err);
+    return get_all(region, "GetRestApis", NULL, "/restapis", out, err);
 }
 
 int dep_apigw_create_rest_api(const char *region, const char *name, const char *description,
@@ -58,8 +113,7 @@ int dep_apigw_get_resources(const char *region, const char *api, cJSON **out, st
 
     snprintf(path, sizeof(path), "/restapis/%s/resources", a);
     free(a);
-    return dep_rest_json("apigateway", region, "GetResources", api, "GET", path, "limit=500", NULL,
-                         out, err);
+    return get_all(region, "GetResources", api, path, out, err);
 }
 
 int dep_apigw_create_resource(const char *region, const char *api, const char *parent,
@@ -195,8 +249,7 @@ int dep_apigw_get_authorizers(const char *region, const char *api, cJSON **out, 
 
     snprintf(path, sizeof(path), "/restapis/%s/authorizers", a);
     free(a);
-    return dep_rest_json("apigateway", region, "GetAuthorizers", api, "GET", path, "limit=500",
-                         NULL, out, err);
+    return get_all(region, "GetAuthorizers", api, path, out, err);
 }
 
 int dep_apigw_create_authorizer(const char *region, const char *api, const cJSON *req, cJSON **out,

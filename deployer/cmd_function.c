@@ -261,6 +261,10 @@ int dep_fn_deploy_code(struct dep_ctx *c, struct dep_function *f, struct dep_fn_
             }
             copy_result(res, out);
         } else {
+            /* real AWS: no update while the previous one is in progress */
+            if (wait_updated(c, f->lambda_name, dep_cfg, err) < 0) {
+                goto out;
+            }
             cJSON_Delete(out);
             out = NULL;
             if (dep_lambda_update_function_configuration(c->region, f->lambda_name, cfg, &out,

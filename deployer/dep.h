@@ -518,7 +518,8 @@ int dep_lambda_create_event_source_mapping(const char *region, const cJSON *req,
 int dep_lambda_update_event_source_mapping(const char *region, const char *uuid, const cJSON *req,
                                            cJSON **out, struct dep_err *err);
 
-/* API Gateway (rest-json). */
+/* API Gateway (rest-json). GetRestApis, GetResources and GetAuthorizers
+ * read every page; *out is {"item": [...]} (the wire name of the list). */
 int dep_apigw_get_rest_apis(const char *region, cJSON **out, struct dep_err *err);
 int dep_apigw_create_rest_api(const char *region, const char *name, const char *description,
                               cJSON **out, struct dep_err *err);
