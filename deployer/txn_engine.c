@@ -88,15 +88,31 @@ int txn_init(struct txn *t, struct dep_ctx *c, struct dep_err *err)
     snprintf(t->stage, sizeof(t->stage), "%s", c->stage);
     snprintf(t->region, sizeof(t->region), "%s", c->region);
     dep_region_code(t->region, t->rc, sizeof(t->rc));
-    if (dep_meta_location(c, 1, t->meta_bucket, sizeof(t->meta_bucket), t->meta_key, sizeof(t->meta_key),
-                          t->meta_region, sizeof(t->meta_region), err) < 0) {
-        return -1;
-    }
     const char *acct = dep_ctx_account(c, err);
     if (!acct) {
         return -1;
     }
     snprintf(t->account, sizeof(t->account), "%s", acct);
+    if (dep_meta_location(c, 1, t->meta_bucket, sizeof(t->meta_bucket), t->meta_key, sizeof(t->meta_key),
+                          t->meta_region, sizeof(t->meta_region), err) < 0) {
+        /* No custom.meta: the journal, lock and variables still need a
+         * home. One bucket per account and region, named like the meta one. */
+        char path[1024];
+        const char *file;
+        dep_project_vars_path(&c->project, 2, path, sizeof(path));
+        file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        snprintf(t->meta_bucket, sizeof(t->meta_bucket), "stagehand-%s-%s", t->account, t->region);
+        snprintf(t->meta_region, sizeof(t->meta_region), "%s", t->region);
+        snprintf(t->meta_key, sizeof(t->meta_key), "serverless/%s/variables/%s", c->project.name, file);
+        dep_err_clear(err);
+        static int warned;
+        if (!warned) {
+            warned = 1;
+            dep_out_warn("s-project.json has no custom.meta {name, region}: using s3://%s for the stage's "
+                         "variables, journal and lock",
+                         t->meta_bucket);
+        }
+    }
     snprintf(t->prefix, sizeof(t->prefix), "serverless/%s/stagehand/%s-%s/", c->project.name, t->stage, t->rc);
     snprintf(t->api_lock_key, sizeof(t->api_lock_key), "serverless/%s/stagehand/api-%s.lock", c->project.name,
              t->rc);
