@@ -1088,8 +1088,9 @@ static void run_create(struct op *o)
         op_status(o, "ROLLBACK_COMPLETE", rb);
     }
     if (strcmp(o->row.on_failure, "DELETE") == 0) {
-        op_status(o, "DELETE_IN_PROGRESS", NULL);
-        op_status(o, "DELETE_COMPLETE", NULL);
+        /* the reason stays: it is what a client polling the stack id shows */
+        op_status(o, "DELETE_IN_PROGRESS", reason);
+        op_status(o, "DELETE_COMPLETE", reason);
         op_mark_deleted(o);
     }
 out:

@@ -1337,6 +1337,10 @@ START_TEST(test_create_rollback)
         free(body);
         ck_assert_ptr_nonnull(id);
         expect_status(id, "DELETE_COMPLETE");
+        CFN(&body, "DescribeStacks", "StackName", id, NULL);
+        ck_assert_ptr_nonnull(strstr(body, "<StackStatusReason>The following resource(s) failed "
+                                           "to create: [Broken]. </StackStatusReason>"));
+        free(body);
         ck_assert_int_eq(CFN(&body, "DescribeStacks", "StackName", "rbd", NULL), 400);
         free(body);
         free(id);
