@@ -460,6 +460,38 @@ START_TEST(s3_conditional_headers)
 }
 END_TEST
 
+#define PAGE1                                                                                      \
+    "HTTP/1.1 200 OK\r\nContent-Length: 38\r\n\r\n{\"item\":[{\"id\":\"a\"}],\"position\":\"p "    \
+    "2\"}"
+#define PAGE2 "HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\n{\"item\":[{\"id\":\"b\"}]}"
+
+START_TEST(apigateway_pages)
+{
+    const char *answers[] = {PAGE1, PAGE2};
+    struct script s = {.answers = answers, .n = 2};
+    pthread_t th;
+    struct dep_err e;
+    char url[64];
+    cJSON *out = NULL;
+
+    fast_retries();
+    script_start(&s, &th);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+    ck_assert_int_eq(dep_transport_init(url, NULL, &e), 0);
+    ck_assert_int_eq(dep_apigw_get_rest_apis("us-east-1", &out, &e), 0);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(out, "item")), 2);
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(out, "item"), 1), "id")
+            ->valuestring,
+        "b");
+    ck_assert_ptr_nonnull(
+        strstr(s.last_request, "GET /restapis?limit=500&position=p%202 HTTP/1.1"));
+    cJSON_Delete(out);
+    dep_transport_thread_cleanup();
+    script_stop(&s, th);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("dep_transport");
@@ -479,6 +511,7 @@ static Suite *suite(void)
         {"no_retry_on_client_error", no_retry_on_client_error},
         {"connection_refused", connection_refused},
         {"s3_conditional_headers", s3_conditional_headers},
+        {"apigateway_pages", apigateway_pages},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         TCase *tc = tcase_create(tests[i].name);
