@@ -596,6 +596,56 @@ static unsigned char *unb64(const char *s, size_t *outlen)
     return out;
 }
 
+/* Is the media type (may carry parameters) one of the deployment's
+ * binaryMediaTypes? Wildcards: any type, or any subtype of a type. */
+static int binary_type(const struct inv *v, const char *media)
+{
+    if (media == NULL) {
+        return 0;
+    }
+    size_t n = strcspn(media, ";,");
+    while (n > 0 && media[n - 1] == ' ') {
+        n--;
+    }
+    while (n > 0 && *media == ' ') {
+        media++;
+        n--;
+    }
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(v->snap, "binaryMediaTypes"))
+    {
+        if (!cJSON_IsString(t)) {
+            continue;
+        }
+        const char *b = t->valuestring;
+        size_t bl = strlen(b);
+        if (strcmp(b, "*/*") == 0 || (bl == n && strncasecmp(b, media, n) == 0)) {
+            return 1;
+        }
+        if (bl >= 2 && strcmp(b + bl - 2, "/*") == 0 && n >= bl - 1 &&
+            strncasecmp(b, media, bl - 1) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does any media type of the Accept header name a binary type? */
+static int accept_binary(const struct inv *v)
+{
+    const char *accept = emu_header(v->req, "accept");
+    for (const char *p = accept; p != NULL && *p;) {
+        if (binary_type(v, p)) {
+            return 1;
+        }
+        p = strchr(p, ',');
+        if (p != NULL) {
+            p++;
+        }
+    }
+    return 0;
+}
+
 /* The proxy event v1.0 (caller deletes). */
 static cJSON *proxy_event(struct inv *v)
 {
@@ -624,7 +674,8 @@ static cJSON *proxy_event(struct inv *v)
     if (req->body_len == 0) {
         cJSON_AddNullToObject(e, "body");
         cJSON_AddBoolToObject(e, "isBase64Encoded", 0);
-    } else if (valid_utf8((const unsigned char *)req->body, req->body_len)) {
+    } else if (!binary_type(v, emu_header(req, "content-type")) &&
+               valid_utf8((const unsigned char *)req->body, req->body_len)) {
         cJSON_AddStringToObject(e, "body", req->body);
         cJSON_AddBoolToObject(e, "isBase64Encoded", 0);
     } else {
@@ -1059,7 +1110,9 @@ static void integration_aws_proxy(struct inv *v, struct emu_response *resp, cons
         goto out;
     }
     const char *b = cJSON_IsString(body) ? body->valuestring : "";
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "isBase64Encoded"))) {
+    /* as on AWS, a base64 body is decoded only when the client accepts one
+     * of the API's binary media types; otherwise the text goes out as is */
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "isBase64Encoded")) && accept_binary(v)) {
         size_t dl = 0;
         unsigned char *dec = unb64(b, &dl);
         if (dec == NULL) {

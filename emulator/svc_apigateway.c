@@ -583,7 +583,39 @@ static void apigw_update_rest_api(struct emu_request *req, struct emu_response *
     if (api == NULL) {
         return;
     }
-    if (apply_patch(req, resp, api, rules) != 0) {
+    /* /binaryMediaTypes/<type> add and remove edit the list */
+    cJSON *rest = cJSON_CreateArray();
+    const cJSON *op;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(req->json, "patchOperations"))
+    {
+        const char *path = jstr(op, "path");
+        const char *o = jstr(op, "op");
+        if (path == NULL || o == NULL || strncmp(path, "/binaryMediaTypes/", 18) != 0) {
+            cJSON_AddItemToArray(rest, cJSON_Duplicate(op, 1));
+            continue;
+        }
+        char *type = unescape_pointer(path + 18);
+        cJSON *list = cJSON_GetObjectItemCaseSensitive(api, "binaryMediaTypes");
+        if (!cJSON_IsArray(list)) {
+            list = cJSON_CreateArray();
+            set_item(api, "binaryMediaTypes", list);
+        }
+        cJSON *it = list->child;
+        while (it != NULL) {
+            cJSON *next = it->next;
+            if (cJSON_IsString(it) && strcmp(it->valuestring, type) == 0) {
+                cJSON_Delete(cJSON_DetachItemViaPointer(list, it));
+            }
+            it = next;
+        }
+        if (strcmp(o, "remove") != 0) {
+            cJSON_AddItemToArray(list, cJSON_CreateString(type));
+        }
+        free(type);
+    }
+    int prc = apply_patch_ops(resp, api, rest, rules);
+    cJSON_Delete(rest);
+    if (prc != 0) {
         cJSON_Delete(api);
         return;
     }
@@ -1602,6 +1634,9 @@ static void apigw_create_deployment(struct emu_request *req, struct emu_response
     cJSON_AddItemToObject(snap, "authorizers", apigw_obj_list(ACCT, "authorizer", api_id(req)));
     const char *aks = jstr(api, "apiKeySource");
     cJSON_AddStringToObject(snap, "apiKeySource", aks != NULL ? aks : "HEADER");
+    const cJSON *bmt = cJSON_GetObjectItemCaseSensitive(api, "binaryMediaTypes");
+    cJSON_AddItemToObject(snap, "binaryMediaTypes",
+                          cJSON_IsArray(bmt) ? cJSON_Duplicate(bmt, 1) : cJSON_CreateArray());
     if (apigw_obj_put(ACCT, "deployment", api_id(req), id, dep) != 0 ||
         apigw_obj_put(ACCT, "snapshot", api_id(req), id, snap) != 0) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);

@@ -1143,10 +1143,23 @@ START_TEST(test_invoke_aws_proxy)
     ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 502);
     ck_assert_str_eq(body, "{\"message\": \"Internal server error\"}");
     free(body);
-    /* isBase64Encoded bodies are decoded */
+    /* isBase64Encoded bodies: without binary media types the text goes out */
     char ct[64];
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/b64", id);
     ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, ct, sizeof(ct)), 201);
+    ck_assert_str_eq(body, "YmluAWFyeQ==");
+    free(body);
+    /* with one that the client accepts, decoded (after a new deployment) */
+    long st;
+    char apath[64];
+    snprintf(apath, sizeof(apath), "/restapis/%s", id);
+    cJSON_Delete(api(&st, "PATCH", apath,
+                     "{\"patchOperations\":[{\"op\":\"add\",\"path\":\"/binaryMediaTypes/"
+                     "application~1octet-stream\"}]}"));
+    ck_assert_int_eq(st, 200);
+    deploy(id, "dev", NULL, NULL);
+    const char *const accept_bin[] = {"Accept: application/octet-stream", NULL};
+    ck_assert_int_eq(invoke("GET", path, accept_bin, NULL, &body, ct, sizeof(ct)), 201);
     ck_assert_str_eq(body, "bin\001ary");
     ck_assert_str_eq(ct, "application/octet-stream");
     free(body);
