@@ -52,6 +52,11 @@ expect_eq "travis tag build" "0 True production" "$(CIRUN TRAVIS=true TRAVIS_BRA
 # gitlab + custom.ci mapping: staging -> stage
 expect_eq "gitlab staging via custom.ci" "0 True stage" "$(CIRUN GITLAB_CI=true CI_COMMIT_BRANCH=staging | field)"
 
+# without STAGEHAND_CI_FLOW, ci runs the transactional `stagehand deploy` (when built in)
+check "ci -s qa through deploy" bash -c "cd '$P' && STAGEHAND_CI_FLOW= '$STAGEHAND_BIN' ci -s qa -r us-east-1 --endpoint-url '$GR_URL' >'$GR_TMP/ci-qa.out' 2>&1 || { cat '$GR_TMP/ci-qa.out'; exit 1; }"
+BODY=$(curl -s -m 30 "$GR_URL/restapis/$API/qa/_user_request_/hello")
+expect_contains "qa stage URL" '"greeting":"hello from qa"' "$BODY"
+
 # git fallback: a tag not on master does not deploy, a tag on master does
 G="$GR_TMP/gitproj"
 cp -r "$FIXTURES_DIR/projects/mini" "$G"
