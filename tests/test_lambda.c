@@ -1310,6 +1310,11 @@ START_TEST(test_invoke_python)
     ck_assert_ptr_nonnull(strstr(r.body, "\"errorMessage\": \"python boom\""));
     ck_assert_ptr_nonnull(strstr(r.body, "\"errorType\": \"ValueError\""));
     gr_resp_free(&r);
+    create_ok("pyu", "python3.12", "app.unmarshalable", "python", "");
+    r = invoke("pyu", NULL, "{}", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"errorType\": \"Runtime.MarshalError\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "Unable to marshal response"));
+    gr_resp_free(&r);
     create_ok("pyn", "python3.12", "pkg/mod.handler", "python", "");
     r = invoke("pyn", NULL, "{}", NULL);
     ck_assert_str_eq(r.body, "{\"nested\": true}");

@@ -130,15 +130,20 @@ def main():
             event = json.loads(data) if data else None
         except ValueError:
             event = data.decode("utf-8", "replace")
+        etype = None
         try:
             result = handler(event, Context(rid, headers))
+            etype = "Runtime.MarshalError"
             body = json.dumps(result)
         except Exception as exc:
-            body = json.dumps(error_json(exc, rid))
+            err = error_json(exc, rid, etype)
+            if etype:
+                err["errorMessage"] = "Unable to marshal response: %s" % exc
+            body = json.dumps(err)
             sys.stderr.write("[ERROR] %s: %s\n%s" % (
-                type(exc).__name__, exc, "".join(traceback.format_tb(exc.__traceback__))))
+                err["errorType"], exc, "".join(traceback.format_tb(exc.__traceback__))))
             request("POST", "/invocation/%s/error" % rid, body,
-                    {"Lambda-Runtime-Function-Error-Type": type(exc).__name__,
+                    {"Lambda-Runtime-Function-Error-Type": err["errorType"],
                      "X-Greenroom-Error-Kind": "Unhandled"})
             continue
         request("POST", "/invocation/%s/response" % rid, body)
