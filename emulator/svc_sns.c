@@ -1177,6 +1177,66 @@ static int sns_filter_pass(const char *policy_text, const cJSON *attrs)
     return pass;
 }
 
+/* FilterPolicyScope MessageBody: the policy's keys are paths into the JSON
+ * message (nested objects), its leaf arrays the same rules as for
+ * attributes. Returns 1 when body (any JSON value) passes. */
+static int sns_body_match(const cJSON *policy, const cJSON *body)
+{
+    const cJSON *key;
+    cJSON_ArrayForEach(key, policy)
+    {
+        const cJSON *v =
+            cJSON_IsObject(body) ? cJSON_GetObjectItemCaseSensitive(body, key->string) : NULL;
+        if (cJSON_IsObject(key)) {
+            if (!cJSON_IsObject(v) || !sns_body_match(key, v)) {
+                return 0;
+            }
+            continue;
+        }
+        int any = 0;
+        const cJSON *rule;
+        cJSON_ArrayForEach(rule, key)
+        {
+            const cJSON *x = cJSON_IsArray(v) ? v->child : v;
+            do {
+                char num[64];
+                if (x == NULL) {
+                    any |= sns_rule_match(rule, NULL, NULL);
+                } else if (cJSON_IsString(x)) {
+                    any |= sns_rule_match(rule, "String", x->valuestring);
+                } else if (cJSON_IsNumber(x)) {
+                    snprintf(num, sizeof(num), "%.17g", x->valuedouble);
+                    any |= sns_rule_match(rule, "Number", num);
+                } else if (cJSON_IsBool(x)) {
+                    any |= sns_rule_match(rule, "String", cJSON_IsTrue(x) ? "true" : "false");
+                }
+                x = cJSON_IsArray(v) && x ? x->next : NULL;
+            } while (x != NULL);
+        }
+        if (!any) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The subscription's filter policy against a message: on its attributes, or
+ * (FilterPolicyScope MessageBody) on its JSON body. Returns 1 when it passes. */
+static int sns_filter_message(const cJSON *sattrs, const char *message, const cJSON *attrs)
+{
+    const char *fp = evw_json_str(sattrs, "FilterPolicy");
+    const char *scope = evw_json_str(sattrs, "FilterPolicyScope");
+    if (fp == NULL || *fp == 0 || scope == NULL || strcmp(scope, "MessageBody") != 0) {
+        return sns_filter_pass(fp, attrs);
+    }
+    cJSON *policy = cJSON_Parse(fp);
+    cJSON *body = message ? cJSON_Parse(message) : NULL;
+    int pass = cJSON_IsObject(policy) && cJSON_IsObject(body) && sns_body_match(policy, body);
+    cJSON_Delete(policy);
+    cJSON_Delete(body);
+    return pass;
+}
+
 /* SNS envelope message attributes {name: {Type, Value}} (new object). */
 static cJSON *sns_envelope_attrs(const cJSON *attrs)
 {
@@ -1252,12 +1312,11 @@ static int sns_fan_out(const struct sns_topic *t, const struct sns_msg *m)
     for (size_t i = 0; i < n; i++) {
         struct row *r = &rows[i];
         cJSON *sattrs = cJSON_Parse(r->attrs);
-        const char *fp = evw_json_str(sattrs, "FilterPolicy");
         const char *raw = evw_json_str(sattrs, "RawMessageDelivery");
         int is_raw = raw && strcasecmp(raw, "true") == 0;
         int deliverable = strcmp(r->protocol, "lambda") == 0 || strcmp(r->protocol, "sqs") == 0 ||
                           strcmp(r->protocol, "http") == 0 || strcmp(r->protocol, "https") == 0;
-        if (!deliverable || !sns_filter_pass(fp, m->attrs)) {
+        if (!deliverable || !sns_filter_message(sattrs, m->message, m->attrs)) {
             cJSON_Delete(sattrs);
             continue;
         }

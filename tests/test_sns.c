@@ -278,6 +278,38 @@ START_TEST(test_publish_sqs)
     ck_assert_str_eq(cJSON_GetObjectItem(env, "Message")->valuestring, "second");
     cJSON_Delete(env);
     cJSON_Delete(msgs);
+    /* FilterPolicyScope MessageBody: the policy matches the JSON message */
+    make_queue("bodyq");
+    char bq[512];
+    subscribe("pub", "sqs", "arn:aws:sqs:us-east-1:000000000000:bodyq", bq, sizeof(bq));
+    free(sns(200,
+             "Action=SetSubscriptionAttributes&SubscriptionArn=%s&AttributeName="
+             "FilterPolicyScope&AttributeValue=MessageBody",
+             tk_enc(e, sizeof(e), bq)));
+    char fpol[256];
+    free(sns(200,
+             "Action=SetSubscriptionAttributes&SubscriptionArn=%s&AttributeName="
+             "FilterPolicy&AttributeValue=%s",
+             tk_enc(e, sizeof(e), bq),
+             tk_enc(fpol, sizeof(fpol),
+                    "{\"type\":[\"added\"],\"book\":{\"pages\":[{\"numeric\":[\">\",100]}]}}")));
+    free(sns(200, "Action=Publish&TopicArn=" TOPIC "pub&Message=%s",
+             tk_enc(e, sizeof(e), "{\"type\":\"added\",\"book\":{\"pages\":50}}")));
+    free(sns(200, "Action=Publish&TopicArn=" TOPIC "pub&Message=%s",
+             tk_enc(e, sizeof(e), "{\"type\":\"added\",\"book\":{\"pages\":500}}")));
+    free(sns(200, "Action=Publish&TopicArn=" TOPIC "pub&Message=not-json"));
+    msgs = receive("bodyq", 10);
+    if (cJSON_GetArraySize(msgs) == 0) {
+        cJSON_Delete(msgs);
+        msgs = receive("bodyq", 5);
+    }
+    ck_assert_int_eq(cJSON_GetArraySize(msgs), 1);
+    ck_assert_ptr_nonnull(
+        strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "Body")->valuestring, "500"));
+    cJSON_Delete(msgs);
+    msgs = receive("bodyq", 1);
+    ck_assert_int_eq(cJSON_GetArraySize(msgs), 0);
+    cJSON_Delete(msgs);
     /* errors */
     b = sns(404, "Action=Publish&TopicArn=" TOPIC "nope&Message=x");
     ck_assert_ptr_nonnull(strstr(b, "<Code>NotFound</Code>"));
