@@ -3,7 +3,7 @@
  * name "apigateway"): the control plane, and the claim of stage URLs.
  *
  * Actions: CreateRestApi GetRestApi GetRestApis UpdateRestApi DeleteRestApi
- * GetResources GetResource CreateResource DeleteResource
+ * GetResources GetResource CreateResource UpdateResource DeleteResource
  * PutMethod GetMethod UpdateMethod DeleteMethod TestInvokeMethod
  * PutIntegration GetIntegration UpdateIntegration DeleteIntegration
  * PutMethodResponse GetMethodResponse UpdateMethodResponse DeleteMethodResponse
@@ -797,6 +797,117 @@ static void apigw_create_resource(struct emu_request *req, struct emu_response *
 out:
     cJSON_Delete(all);
     cJSON_Delete(parent);
+}
+
+/* UpdateResource: /pathPart (rename) and /parentId (move); the paths of
+ * the resource and its subtree follow. */
+static void apigw_update_resource(struct emu_request *req, struct emu_response *resp)
+{
+    const char *rid = emu_param(req, "resource_id");
+    cJSON *res = load_resource(req, resp, rid);
+    cJSON *all = NULL;
+    if (res == NULL) {
+        return;
+    }
+    if (jstr(res, "parentId") == NULL) {
+        emu_fail(resp, APIGW_BAD_REQUEST, "Cannot update the root resource");
+        goto out;
+    }
+    const cJSON *op;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(req->json, "patchOperations"))
+    {
+        const char *o = jstr(op, "op");
+        const char *path = jstr(op, "path");
+        const char *value = jstr(op, "value");
+        if (o == NULL || path == NULL || value == NULL || strcmp(o, "replace") != 0 ||
+            (strcmp(path, "/pathPart") != 0 && strcmp(path, "/parentId") != 0)) {
+            emu_fail(resp, APIGW_BAD_REQUEST, "Invalid patch path '%s' specified for op '%s'.",
+                     path != NULL ? path : "", o != NULL ? o : "");
+            goto out;
+        }
+        if (strcmp(path, "/pathPart") == 0 && !valid_path_part(value)) {
+            emu_fail(resp, APIGW_BAD_REQUEST, "Invalid path part specified: %s", value);
+            goto out;
+        }
+        set_item(res, path + 1, cJSON_CreateString(value));
+    }
+    all = apigw_obj_list(ACCT, "resource", api_id(req));
+    const char *pid = jstr(res, "parentId");
+    const char *part = jstr(res, "pathPart");
+    const cJSON *parent = NULL;
+    cJSON *r;
+    cJSON_ArrayForEach(r, all)
+    {
+        const char *id = jstr(r, "id");
+        if (id != NULL && strcmp(id, pid) == 0) {
+            parent = r;
+        }
+        if (id != NULL && strcmp(id, rid) != 0 && jstr(r, "parentId") != NULL &&
+            strcmp(jstr(r, "parentId"), pid) == 0 && jstr(r, "pathPart") != NULL &&
+            strcmp(jstr(r, "pathPart"), part) == 0) {
+            emu_fail(resp, APIGW_CONFLICT,
+                     "Another resource with the same parent already has this name: %s", part);
+            goto out;
+        }
+    }
+    if (parent == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Resource identifier specified");
+        goto out;
+    }
+    /* no cycles: the new parent must not be in the subtree */
+    for (const cJSON *a = parent; a != NULL;) {
+        const char *aid = jstr(a, "id");
+        if (aid != NULL && strcmp(aid, rid) == 0) {
+            emu_fail(resp, APIGW_BAD_REQUEST, "A resource cannot be moved under itself");
+            goto out;
+        }
+        const char *ap = jstr(a, "parentId");
+        const cJSON *next = NULL;
+        cJSON_ArrayForEach(r, all)
+        {
+            if (ap != NULL && jstr(r, "id") != NULL && strcmp(jstr(r, "id"), ap) == 0) {
+                next = r;
+            }
+        }
+        a = next;
+    }
+    /* the resource, then its subtree, breadth first */
+    const char *pp = jstr(parent, "path");
+    struct emu_buf np = {0};
+    emu_buf_printf(&np, "%s/%s", pp != NULL && strcmp(pp, "/") != 0 ? pp : "", part);
+    set_item(res, "path", cJSON_CreateString(np.data));
+    emu_buf_release(&np);
+    if (save_resource(req, resp, res) != 0) {
+        goto out;
+    }
+    cJSON *queue = cJSON_CreateArray();
+    cJSON_AddItemToArray(queue, cJSON_Duplicate(res, 1));
+    while (cJSON_GetArraySize(queue) > 0) {
+        cJSON *cur = cJSON_DetachItemFromArray(queue, 0);
+        cJSON_ArrayForEach(r, all)
+        {
+            const char *rp = jstr(r, "parentId");
+            if (rp == NULL || strcmp(rp, jstr(cur, "id")) != 0) {
+                continue;
+            }
+            struct emu_buf cp = {0};
+            emu_buf_printf(&cp, "%s/%s", jstr(cur, "path"), jstr(r, "pathPart"));
+            set_item(r, "path", cJSON_CreateString(cp.data));
+            emu_buf_release(&cp);
+            if (save_resource(req, resp, r) != 0) {
+                cJSON_Delete(cur);
+                cJSON_Delete(queue);
+                goto out;
+            }
+            cJSON_AddItemToArray(queue, cJSON_Duplicate(r, 1));
+        }
+        cJSON_Delete(cur);
+    }
+    cJSON_Delete(queue);
+    emu_resp_json(resp, 200, resource_view(res, 0));
+out:
+    cJSON_Delete(all);
+    cJSON_Delete(res);
 }
 
 static void apigw_delete_resource(struct emu_request *req, struct emu_response *resp)
@@ -2423,6 +2534,7 @@ static const struct emu_op apigw_ops[] = {
     {"GetResources", "GET", R "/resources", NULL, apigw_get_resources, 0},
     {"GetResource", "GET", R "/resources/{resource_id}", NULL, apigw_get_resource, 0},
     {"CreateResource", "POST", R "/resources/{parent_id}", NULL, apigw_create_resource, W | J},
+    {"UpdateResource", "PATCH", R "/resources/{resource_id}", NULL, apigw_update_resource, W | J},
     {"DeleteResource", "DELETE", R "/resources/{resource_id}", NULL, apigw_delete_resource, W},
     {"PutMethod", "PUT", RM, NULL, apigw_put_method, W | J},
     {"GetMethod", "GET", RM, NULL, apigw_get_method, 0},

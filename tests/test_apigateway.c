@@ -253,6 +253,26 @@ START_TEST(test_resources)
     }
     ck_assert(found);
     cJSON_Delete(j);
+    /* renaming /books moves /books/{id} */
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, books);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/pathPart\","
+            "\"value\":\"novels\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(j, "path"), "/novels");
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, bid);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_str_eq(js(j, "path"), "/novels/{id}");
+    cJSON_Delete(j);
+    /* a resource cannot move under itself */
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, books);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/parentId\","
+            "\"value\":\"%s\"}]}",
+            bid);
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(j);
     /* deleting /books deletes /books/{id} */
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, books);
     cJSON_Delete(api(&st, "DELETE", path, NULL));
