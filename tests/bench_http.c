@@ -144,7 +144,6 @@ int main(int argc, char **argv)
     while (active > 0) {
         int running = 0;
         curl_multi_perform(multi, &running);
-        curl_multi_poll(multi, NULL, 0, 100, NULL);
         CURLMsg *m;
         int left;
         while ((m = curl_multi_info_read(multi, &left)) != NULL) {
@@ -176,6 +175,11 @@ int main(int argc, char **argv)
                 started++;
                 active++;
             }
+        }
+        /* wait only when nothing finished: a finished transfer's successor
+         * must start at once */
+        if (active > 0 && running > 0) {
+            curl_multi_poll(multi, NULL, 0, 100, NULL);
         }
     }
     double elapsed = now() - t0;
