@@ -74,4 +74,5 @@ expect_eq "the stage variables are the stack's outputs" two \
     "$(aws2 s3 cp "s3://cd-example-meta-sync/serverless/cd-example/variables/s-variables-dev-useast1.json" - |
         python3 -c 'import json,sys; print(json.load(sys.stdin).get("release"))')"
 
+txn_teardown
 finish

@@ -55,4 +55,5 @@ expect_eq "schedule-event: the rule exists" "rate(5 minutes) ENABLED" \
 expect_contains "schedule-event: the rule targets the dev alias" "function:schedule-event-tick:dev" \
     "$(aws2 events list-targets-by-rule --rule schedule-event-tick-every-5-min-dev --query 'Targets[0].Arn' --output text)"
 
+txn_teardown
 finish

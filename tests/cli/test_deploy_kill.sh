@@ -77,4 +77,5 @@ kill_at cloudformation GetTemplate '*'
 check "a plain deploy after a kill finishes the old txn first and succeeds" sh_ok deploy -s dev -r us-east-1
 expect_eq "dev serves app_version 4" 4 "$(books "$API" dev app_version)"
 
+txn_teardown
 finish

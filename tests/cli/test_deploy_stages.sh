@@ -37,4 +37,5 @@ check "dev's new endpoint did not leak into production (HTTP $code)" test "$code
 expect_eq "dev still serves /books/latest" dev \
     "$(curl -s "$GR_URL/restapis/$API/dev/_user_request_/books/latest" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("stage"))' 2>/dev/null)"
 
+txn_teardown
 finish

@@ -120,4 +120,5 @@ expect_eq "meta conflict: dev still serves app_version 4" 4 "$(books "$API" dev 
 check "after the conflict the next deploy succeeds" sh_ok deploy -s dev -r us-east-1
 expect_eq "dev serves app_version 5" 5 "$(books "$API" dev app_version)"
 
+txn_teardown
 finish

@@ -83,4 +83,5 @@ for stage in dev production; do
     check "concurrent: $stage consistent afterwards" sh_grep "^0 change" diff -s "$stage" -r us-east-1
 done
 
+txn_teardown
 finish

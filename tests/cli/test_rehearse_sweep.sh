@@ -57,4 +57,5 @@ STAGEHAND_TEST_SKIP_UNDO=stack sh_run rehearse -s dev -r us-east-1 --kinds=error
 expect_eq "broken compensation: exit 8" 8 "$SH_RC"
 check "broken compensation: the stack is named" grep -qE "first violation: .*field stack" "$GR_TMP/sh.out"
 
+txn_teardown
 finish
