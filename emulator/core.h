@@ -38,6 +38,8 @@ void emu_journal_record(const struct emu_request *req, const struct emu_response
                         double started, const char *fault_rule);
 void emu_journal_http(struct emu_request *req, struct emu_response *resp);
 int emu_journal_open(void);
+/* Inserts every queued entry before returning. */
+void emu_journal_flush(void);
 void emu_journal_close(void);
 
 /* control.c: /_greenroom/... and /_localstack/...; returns 1 when handled. */

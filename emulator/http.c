@@ -355,6 +355,7 @@ static int apply_faults(struct conn_ctx *c, struct MHD_Connection *conn)
                  a == FAULT_RESET ? "ConnectionReset" : a == FAULT_HANG ? "Hang" : "Crash");
         emu_journal_record(&c->req, &c->resp, c->started, c->fault.rule_id);
         if (a == FAULT_CRASH) {
+            emu_journal_flush();
             emu_warn("fault rule %s: crashing on purpose", c->fault.rule_id);
             kill(getpid(), SIGKILL);
             _exit(137);

@@ -3,8 +3,11 @@
  * (arrival order), time, account, region, service, operation, resource,
  * HTTP status, AWS error code, latency and the fault rule that fired.
  *
- * Kept in the store (table journal, one short transaction per call, written
- * before the answer leaves) and appended to <state>/calls.jsonl. Served as
+ * Appended to <state>/calls.jsonl before the answer leaves, and kept in the
+ * store (table journal): entries are queued and a writer thread inserts them
+ * in batches, one transaction per batch, so a call costs no extra store
+ * transaction. Readers (GET /_greenroom/calls, a crash rule) flush the
+ * queue first, so what was answered is always visible. Served as
  * GET /_greenroom/calls?since=N[&service=&operation=&status=&faults=1
  * &limit=] and cleared by DELETE /_greenroom/calls.
  */
@@ -21,6 +24,101 @@
 static atomic_uint_fast64_t last_seq;
 static int jsonl_fd = -1;
 
+/* One queued entry, owned by the queue until inserted. */
+struct jentry {
+    uint64_t seq;
+    double time;
+    double latency;
+    int status;
+    char account[16];
+    char region[32];
+    char service[32];
+    char operation[64];
+    char method[16];
+    char error[96];
+    char fault[128];
+    char request_id[40];
+    char *resource;
+};
+
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t drain_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct jentry *queue;
+static size_t qlen, qcap;
+static pthread_t writer;
+static int writer_running;
+static int writer_stop;
+
+/* Inserts everything queued so far, in one transaction. Serialised, so a
+ * caller returning from it knows every earlier entry is in the table. */
+static void drain(void)
+{
+    pthread_mutex_lock(&drain_mu);
+    pthread_mutex_lock(&q_mu);
+    struct jentry *batch = queue;
+    size_t n = qlen;
+    queue = NULL;
+    qlen = qcap = 0;
+    pthread_mutex_unlock(&q_mu);
+    if (n > 0 && emu_store_begin(1) == 0) {
+        sqlite3_stmt *st = emu_stmt(
+            "INSERT OR REPLACE INTO journal(seq, time, account, region, service, operation, "
+            "resource, method, status, error, latency_ms, fault, request_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        for (size_t i = 0; st && i < n; i++) {
+            struct jentry *e = &batch[i];
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
+            sqlite3_bind_double(st, 2, e->time);
+            sqlite3_bind_text(st, 3, e->account, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, e->region, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 5, e->service, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 6, e->operation, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 7, e->resource ? e->resource : "", -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 8, e->method, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 9, e->status);
+            sqlite3_bind_text(st, 10, e->error, -1, SQLITE_STATIC);
+            sqlite3_bind_double(st, 11, e->latency);
+            sqlite3_bind_text(st, 12, e->fault, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 13, e->request_id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE) {
+                emu_warn("journal: insert failed: %s", sqlite3_errmsg(emu_db()));
+            }
+            sqlite3_reset(st);
+        }
+        emu_stmt_done(st);
+        emu_store_end(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(batch[i].resource);
+    }
+    free(batch);
+    pthread_mutex_unlock(&drain_mu);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&q_mu);
+    while (!writer_stop) {
+        if (qlen == 0) {
+            pthread_cond_wait(&q_cv, &q_mu);
+            continue;
+        }
+        pthread_mutex_unlock(&q_mu);
+        drain();
+        usleep(2000); /* let a batch build up under load */
+        pthread_mutex_lock(&q_mu);
+    }
+    pthread_mutex_unlock(&q_mu);
+    return NULL;
+}
+
+void emu_journal_flush(void)
+{
+    drain();
+}
+
 int emu_journal_open(void)
 {
     uint64_t max = 0;
@@ -36,11 +134,24 @@ int emu_journal_open(void)
     char path[700];
     snprintf(path, sizeof(path), "%s/calls.jsonl", emu_state_dir());
     jsonl_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    writer_stop = 0;
+    if (pthread_create(&writer, NULL, writer_main, NULL) == 0) {
+        writer_running = 1;
+    }
     return 0;
 }
 
 void emu_journal_close(void)
 {
+    if (writer_running) {
+        pthread_mutex_lock(&q_mu);
+        writer_stop = 1;
+        pthread_cond_signal(&q_cv);
+        pthread_mutex_unlock(&q_mu);
+        pthread_join(writer, NULL);
+        writer_running = 0;
+    }
+    drain();
     if (jsonl_fd >= 0) {
         close(jsonl_fd);
         jsonl_fd = -1;
@@ -86,31 +197,38 @@ void emu_journal_record(const struct emu_request *req, const struct emu_response
     const char *service = req->svc ? req->svc->name : "";
     const char *op = req->op ? req->op->name : "";
     const char *err = resp->failed || resp->status == 0 ? resp->error_code : "";
-    if (emu_store_begin(1) == 0) {
-        sqlite3_stmt *st = emu_stmt(
-            "INSERT OR REPLACE INTO journal(seq, time, account, region, service, operation, "
-            "resource, method, status, error, latency_ms, fault, request_id) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        if (st) {
-            sqlite3_bind_int64(st, 1, (sqlite3_int64)req->seq);
-            sqlite3_bind_double(st, 2, started);
-            sqlite3_bind_text(st, 3, req->account, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, req->region, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 5, service, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 6, op, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 7, req->resource, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 8, req->method ? req->method : "", -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 9, resp->status);
-            sqlite3_bind_text(st, 10, err, -1, SQLITE_STATIC);
-            sqlite3_bind_double(st, 11, latency);
-            sqlite3_bind_text(st, 12, fault_rule ? fault_rule : "", -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 13, req->request_id, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) != SQLITE_DONE) {
-                emu_warn("journal: insert failed: %s", sqlite3_errmsg(emu_db()));
-            }
+    struct jentry e;
+    memset(&e, 0, sizeof(e));
+    e.seq = req->seq;
+    e.time = started;
+    e.latency = latency;
+    e.status = resp->status;
+    snprintf(e.account, sizeof(e.account), "%s", req->account);
+    snprintf(e.region, sizeof(e.region), "%s", req->region);
+    snprintf(e.service, sizeof(e.service), "%s", service);
+    snprintf(e.operation, sizeof(e.operation), "%s", op);
+    snprintf(e.method, sizeof(e.method), "%s", req->method ? req->method : "");
+    snprintf(e.error, sizeof(e.error), "%s", err);
+    snprintf(e.fault, sizeof(e.fault), "%s", fault_rule ? fault_rule : "");
+    snprintf(e.request_id, sizeof(e.request_id), "%s", req->request_id);
+    e.resource = strdup(req->resource);
+    pthread_mutex_lock(&q_mu);
+    if (qlen == qcap) {
+        size_t cap = qcap ? qcap * 2 : 256;
+        struct jentry *nq = realloc(queue, cap * sizeof(*nq));
+        if (nq == NULL) {
+            pthread_mutex_unlock(&q_mu);
+            free(e.resource);
+            return;
         }
-        emu_stmt_done(st);
-        emu_store_end(1);
+        queue = nq;
+        qcap = cap;
+    }
+    queue[qlen++] = e;
+    pthread_cond_signal(&q_cv);
+    pthread_mutex_unlock(&q_mu);
+    if (!writer_running) {
+        drain();
     }
     if (jsonl_fd >= 0) {
         cJSON *o = entry_json(req->seq, started, req->account, req->region, service, op,
@@ -130,6 +248,7 @@ void emu_journal_record(const struct emu_request *req, const struct emu_response
 /* GET /_greenroom/calls, DELETE /_greenroom/calls. */
 void emu_journal_http(struct emu_request *req, struct emu_response *resp)
 {
+    drain();
     if (strcmp(req->method, "DELETE") == 0) {
         emu_store_begin(1);
         sqlite3_stmt *st = emu_stmt("DELETE FROM journal");
