@@ -27,8 +27,10 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#include "greenroom.h"
+
 #define EMU_VERSION "0.1.0"
-#define EMU_DEFAULT_ACCOUNT "000000000000"
+#define EMU_DEFAULT_ACCOUNT GREENROOM_DEFAULT_ACCOUNT
 
 /* ---------------------------------------------------------------- buffers */
 

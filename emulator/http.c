@@ -63,6 +63,7 @@ struct conn_ctx {
     int control;       /* a /_greenroom/ control request */
     int journal;       /* record in the journal */
     int op_pending;    /* query protocol: operation known after the body */
+    int late_resource; /* JSON protocol: the resource is in the body */
     int auth_deferred; /* verify the signature with the body's hash */
     int check_raw;     /* x-amz-content-sha256 is a hex hash to compare */
     int faulted;       /* fault rules consulted */
@@ -505,10 +506,11 @@ static void begin(struct conn_ctx *c, struct MHD_Connection *conn, const char *m
         c->decided = 1;
         return;
     }
-    if (!c->op_pending) {
+    c->late_resource = emu_header(req, "x-amz-target") != NULL;
+    if (!c->op_pending && !c->late_resource) {
         compute_resource(req);
     }
-    if (!c->op_pending && !c->auth_deferred) {
+    if (!c->op_pending && !c->late_resource && !c->auth_deferred) {
         int f = apply_faults(c, conn);
         if (f != 0) {
             c->decided = 1;
@@ -579,6 +581,9 @@ static void finish(struct conn_ctx *c, struct MHD_Connection *conn)
     }
     if (emu_parse_body(req, resp) != 0) {
         return;
+    }
+    if (c->late_resource && !c->op_pending) {
+        compute_resource(req);
     }
     if (c->op_pending) {
         if (emu_route_op(req, resp, 1) != 1) {

@@ -205,6 +205,10 @@ int emu_route_service(struct emu_request *req, struct emu_response *resp,
                       const char *scope_service)
 {
     if (scope_service) {
+        /* botocore signs IoT's control plane with the name "execute-api" */
+        if (strcmp(scope_service, "execute-api") == 0 && strncmp(req->path, "/rules", 6) == 0) {
+            scope_service = "iot";
+        }
         req->svc = emu_service_find(scope_service);
         if (req->svc == NULL) {
             req->svc = NULL;
