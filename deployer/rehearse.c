@@ -18,7 +18,8 @@
  *
  * Options (opts->rest): --kinds a,b  --only K  --kind K  --seed N
  * --max-cases N  --flow deploy|v05  --junit FILE  --watch S1,S2
- * --keep-tmp. The control plane is not AWS: it is plain unsigned HTTP
+ * --keep-tmp  --greenroom BIN (run and restart our own greenroom; enables
+ * the crash kind). The control plane is not AWS: it is plain unsigned HTTP
  * (libcurl here, no SigV4).
  */
 #include <errno.h>
@@ -42,7 +43,7 @@
 
 /* ------------------------------------------------------- pure helpers */
 
-static const char *const kind_names[RH_NKINDS] = {"error", "throttle", "reset", "timeout", "kill"};
+static const char *const kind_names[RH_NKINDS] = {"error", "throttle", "reset", "timeout", "kill", "crash"};
 
 const char *rh_kind_name(int kind)
 {
@@ -67,7 +68,10 @@ cJSON *rh_fault_rules(int kind, int k, int attempts)
     char id[64];
     snprintf(id, sizeof(id), "rehearse-%s-%d", rh_kind_name(kind), k);
     cJSON_AddStringToObject(r, "id", id);
-    if (kind == RH_KILL || kind == RH_TIMEOUT) {
+    if (kind == RH_CRASH) {
+        cJSON_AddNumberToObject(r, "nth", k);
+        cJSON_AddBoolToObject(r, "crash", 1);
+    } else if (kind == RH_KILL || kind == RH_TIMEOUT) {
         /* kill: the call hangs until rehearse kills the deployer; timeout:
          * one attempt hangs past the client timeout, the retry decides. */
         cJSON_AddNumberToObject(r, "nth", k);
@@ -345,6 +349,10 @@ struct rh {
     char watch[8][64];
     int n_watch;
     CURL *curl;
+    const char *greenroom; /* --greenroom BIN: rehearse runs (and restarts) its own */
+    pid_t gr_pid;
+    int gr_port;
+    char gr_state[PATH_MAX + 16];
 };
 
 static size_t rh_write(char *p, size_t sz, size_t nm, void *ud)
@@ -737,6 +745,10 @@ static int parse_opts(struct rh *r)
         }
     }
     r->junit = txn_opt_value(c, "--junit");
+    r->greenroom = txn_opt_value(c, "--greenroom");
+    if (!r->greenroom) {
+        r->kinds[RH_CRASH] = 0; /* a crash needs a greenroom rehearse can restart */
+    }
     if ((v = txn_opt_value(c, "--watch"))) {
         char buf[512];
         char *save = NULL;
@@ -769,6 +781,105 @@ static int case_cmp(const void *a, const void *b)
 {
     const struct rh_case *x = a, *y = b;
     return x->k != y->k ? x->k - y->k : x->kind - y->kind;
+}
+
+/* Start (or restart, port > 0: on that port) our own greenroom on
+ * r->gr_state. Returns 0 when it answers /_greenroom/health. */
+static int gr_up(struct rh *r, int port)
+{
+    int fds[2];
+    char portarg[16];
+    if (pipe(fds) != 0) {
+        return -1;
+    }
+    snprintf(portarg, sizeof(portarg), "%d", port);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+        }
+        execl(r->greenroom, r->greenroom, "--port", portarg, "--state-dir", r->gr_state, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[64] = "";
+    size_t n = 0;
+    while (n + 1 < sizeof(line)) {
+        ssize_t k = read(fds[0], line + n, 1);
+        if (k <= 0 || line[n] == '\n') {
+            break;
+        }
+        n++;
+    }
+    line[n] = 0;
+    close(fds[0]);
+    char *end = NULL;
+    long p = strtol(line, &end, 10);
+    if (!end || end == line || p <= 0 || p > 65535) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    r->gr_pid = pid;
+    r->gr_port = (int)p;
+    snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%d", r->gr_port);
+    for (int i = 0; i < 250; i++) {
+        if (ctl(r, "GET", "/_greenroom/health", NULL, NULL) == 200) {
+            struct dep_err err;
+            dep_err_clear(&err);
+            return dep_transport_init(r->url, r->c->stage, &err);
+        }
+        usleep(20000);
+    }
+    return -1;
+}
+
+/* Stop our greenroom (after a crash: just reap it). */
+static void gr_down(struct rh *r)
+{
+    if (r->gr_pid <= 0) {
+        return;
+    }
+    kill(r->gr_pid, SIGTERM);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(r->gr_pid, NULL, WNOHANG) == r->gr_pid) {
+            r->gr_pid = 0;
+            return;
+        }
+        usleep(20000);
+    }
+    kill(r->gr_pid, SIGKILL);
+    waitpid(r->gr_pid, NULL, 0);
+    r->gr_pid = 0;
+}
+
+/* After a crash: reap it and bring greenroom back on the same state (same
+ * port when possible, else a new one). Returns 0 or -1. */
+static int gr_restart(struct rh *r)
+{
+    int port = r->gr_port;
+    if (r->gr_pid > 0) {
+        int st;
+        if (waitpid(r->gr_pid, &st, WNOHANG) == 0) {
+            kill(r->gr_pid, SIGKILL);
+            waitpid(r->gr_pid, &st, 0);
+        }
+        r->gr_pid = 0;
+    }
+    if (gr_up(r, port) == 0) {
+        return 0;
+    }
+    return gr_up(r, 0);
 }
 
 static int restore_pre(struct rh *r)
@@ -844,6 +955,14 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
     }
     code = wait_child(pid, 120);
 waited:
+    if (kind == RH_CRASH && ctl(r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
+        if (gr_restart(r) < 0) {
+            snprintf(result, sizeof(result), "error");
+            snprintf(detail, sizeof(detail), "greenroom did not come back after the crash at call %d", k);
+            goto done;
+        }
+        cJSON_AddBoolToObject(rec, "restarted", 1);
+    }
     ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL);
     cJSON_AddStringToObject(rec, "outcome", outcome_name(code, obuf, sizeof(obuf)));
     cJSON_AddNumberToObject(rec, "exit", code);
@@ -859,7 +978,7 @@ waited:
         cJSON_AddBoolToObject(rec, "fired", first != NULL || kind == RH_KILL);
         cJSON_Delete(fired);
     }
-    if (kind == RH_KILL && code == 128 + SIGKILL && !r->v05) {
+    if (((kind == RH_KILL && code == 128 + SIGKILL) || (kind == RH_CRASH && code != 0)) && !r->v05) {
         /* The deployer died: recover must bring the stage to all-old or all-new. */
         int rc2 = run_child(r, "recover", stage);
         cJSON_AddNumberToObject(rec, "recoverExit", rc2);
@@ -908,7 +1027,7 @@ waited:
                           sizeof(r1), d1, sizeof(d1))) {
                 cJSON *shape = rh_normalise(now, imgs[0].raw_pre, 1);
                 char p2[512], e2[512], f2[512];
-                int all_new = kind == RH_KILL && !r->v05 &&
+                int all_new = (kind == RH_KILL || kind == RH_CRASH) && !r->v05 &&
                               rh_first_diff(target, shape, p2, sizeof(p2), e2, sizeof(e2), f2, sizeof(f2)) == 0;
                 cJSON_Delete(shape);
                 if (!all_new) {
@@ -925,7 +1044,7 @@ waited:
     }
     /* Invariant 4: after a failure, recovery then a plain deploy succeeds. */
     if (code != 0) {
-        if (!r->v05 && kind != RH_KILL) {
+        if (!r->v05 && kind != RH_KILL && kind != RH_CRASH) {
             run_child(r, "recover", stage);
         }
         int rc3 = run_child(r, deploy_cmd, stage);
@@ -982,12 +1101,13 @@ int cmd_rehearse(struct dep_ctx *c)
         return DEP_EXIT_USAGE;
     }
     const char *url = c->opts->endpoint_url ? c->opts->endpoint_url : getenv("AWS_ENDPOINT_URL");
-    if (!url || !*url) {
-        dep_out_errorf("rehearse", "rehearse runs against greenroom: give --endpoint-url URL (or AWS_ENDPOINT_URL)");
+    if ((!url || !*url) && !txn_opt_value(c, "--greenroom")) {
+        dep_out_errorf("rehearse", "rehearse runs against greenroom: give --endpoint-url URL (or AWS_ENDPOINT_URL), "
+                                   "or --greenroom BIN to run its own");
         cJSON_Delete(cases);
         return DEP_EXIT_USAGE;
     }
-    snprintf(r.url, sizeof(r.url), "%s", url);
+    snprintf(r.url, sizeof(r.url), "%s", url ? url : "");
     size_t ul = strlen(r.url);
     while (ul > 0 && r.url[ul - 1] == '/') {
         r.url[--ul] = 0;
@@ -1005,14 +1125,30 @@ int cmd_rehearse(struct dep_ctx *c)
         return DEP_EXIT_PROJECT;
     }
     r.curl = curl_easy_init();
+    if (r.greenroom) {
+        snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(r.tmp)) {
+            dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
+            goto out;
+        }
+        snprintf(r.gr_state, sizeof(r.gr_state), "%s/greenroom", r.tmp);
+        snprintf(r.log, sizeof(r.log), "%s/children.log", r.tmp);
+        mkdir(r.gr_state, 0755);
+        if (gr_up(&r, 0) < 0) {
+            dep_out_errorf("rehearse", "could not start %s", r.greenroom);
+            goto out;
+        }
+    }
     if (ctl(&r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
         dep_out_errorf("rehearse", "%s is not a greenroom (GET /_greenroom/health failed)", r.url);
         goto out;
     }
-    snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(r.tmp)) {
-        dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
-        goto out;
+    if (!r.tmp[0]) {
+        snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(r.tmp)) {
+            dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
+            goto out;
+        }
     }
     snprintf(r.work, sizeof(r.work), "%s/project", r.tmp);
     snprintf(r.saved_meta, sizeof(r.saved_meta), "%s/meta-pre", r.tmp);
@@ -1149,6 +1285,7 @@ int cmd_rehearse(struct dep_ctx *c)
     dep_out_result("learnMs", cJSON_CreateNumber(learn_ms));
     rc = violations ? DEP_EXIT_INVARIANT : DEP_EXIT_OK;
 out:
+    gr_down(&r);
     if (r.tmp[0] && !txn_opt_flag(c, "--keep-tmp")) {
         char *rm[] = {"rm", "-rf", r.tmp, NULL};
         run_quiet(rm);

@@ -21,10 +21,11 @@ enum rh_kind {
     RH_RESET,     /* connection reset on call k and its retries */
     RH_TIMEOUT,   /* call k hangs past the client timeout once (the retry decides) */
     RH_KILL,      /* the deployer is killed while call k is in flight */
+    RH_CRASH,     /* greenroom crashes at call k and is restarted (needs --greenroom BIN) */
     RH_NKINDS,
 };
 
-/* "error" "throttle" "reset" "timeout" "kill". */
+/* "error" "throttle" "reset" "timeout" "kill" "crash". */
 const char *rh_kind_name(int kind);
 /* Kind by name, -1 if unknown. */
 int rh_kind_parse(const char *name);

@@ -42,7 +42,7 @@ int txn_opt_flag(const struct dep_ctx *c, const char *flag)
  * opts->rest but a separate value ("--kinds error") lands among the
  * positional names, in order: the i-th bare value option takes names[i]. */
 static const char *const value_opts[] = {"--kinds", "--kind", "--only", "--seed", "--max-cases", "--flow",
-                                         "--junit", "--watch", NULL};
+                                         "--junit", "--watch", "--greenroom", NULL};
 
 static int is_value_opt(const char *a)
 {

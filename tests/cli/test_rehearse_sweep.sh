@@ -3,7 +3,8 @@
 # fixtures/cd-example with the transactional deploy passes every invariant (and writes valid JUnit
 # with the right counts); the same sweep with --flow v05 reports invariant-1 violations naming the
 # faulted call and the replay command; a deliberately broken compensation (the test hook
-# STAGEHAND_TEST_SKIP_UNDO skips one step's undo) is caught; --output json carries the cases.
+# STAGEHAND_TEST_SKIP_UNDO skips one step's undo) is caught; --output json carries the cases;
+# greenroom crashing at call k (rehearse's own greenroom, restarted); a watched second stage.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -24,6 +25,12 @@ d = m.parse(sys.argv[1])
 s = d.getElementsByTagName("testsuite")[0]
 assert s.getAttribute("tests") == str(len(d.getElementsByTagName("testcase")))
 print(len(d.getElementsByTagName("testcase")), len(d.getElementsByTagName("failure")))' "$GR_TMP/rehearse.xml")"
+
+# --- greenroom itself crashes at call k (rehearse runs its own greenroom and restarts it)
+sh_run rehearse -s dev -r us-east-1 --greenroom="$GREENROOM_BIN" --kinds=crash --max-cases=4 --seed=2
+expect_eq "crash sweep (own greenroom, restarted): exit 0" 0 "$SH_RC"
+[ "$SH_RC" = 0 ] || tail -20 "$GR_TMP/sh.out"
+check "crash sweep: 4 crash cases ran" test "$(grep -cE '^ *[0-9]+ .* crash ' "$GR_TMP/sh.out")" -eq 4
 
 # --- another stage is watched: production is deployed first and must never change
 sh_run rehearse -s dev -r us-east-1 --watch production --kinds=error,kill --max-cases=4 --seed=11
