@@ -30,16 +30,11 @@ const host = hostport.slice(0, colon);
 const port = Number(hostport.slice(colon + 1));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-/* One request on the kept-alive connection; a connection greenroom closed
- * while it sat idle is retried once on a fresh one. */
+/* One request on the kept-alive connection (greenroom keeps idle
+ * connections 900 s, Lambda's longest timeout). Any error ends the
+ * runtime: greenroom is going away. */
 function request(method, p, body, headers) {
-    return requestOnce(method, p, body, headers).catch((err) => {
-        if (err && (err.code === 'ECONNRESET' || err.code === 'EPIPE' ||
-                    err.message === 'socket hang up')) {
-            return requestOnce(method, p, body, headers);
-        }
-        throw err;
-    });
+    return requestOnce(method, p, body, headers);
 }
 
 function requestOnce(method, p, body, headers) {

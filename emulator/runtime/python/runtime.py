@@ -24,24 +24,19 @@ _conn = None
 
 
 def request(method, path, body=None, headers=None):
-    """One request on a kept-alive connection (reconnects once)."""
+    """One request on the kept-alive connection. Any error ends the runtime
+    (greenroom is going away): no retry, which could wait forever on a
+    server that is shutting down."""
     global _conn
-    for attempt in (0, 1):
-        try:
-            if _conn is None:
-                _conn = http.client.HTTPConnection(HOST, int(PORT))
-            h = dict(headers or {})
-            if body is not None:
-                h["Content-Type"] = "application/json"
-            _conn.request(method, PREFIX + path, body=body, headers=h)
-            r = _conn.getresponse()
-            data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-        except (http.client.HTTPException, OSError):
-            _conn = None
-            if attempt == 1:
-                raise
-    return 0, {}, b""
+    if _conn is None:
+        _conn = http.client.HTTPConnection(HOST, int(PORT))
+    h = dict(headers or {})
+    if body is not None:
+        h["Content-Type"] = "application/json"
+    _conn.request(method, PREFIX + path, body=body, headers=h)
+    r = _conn.getresponse()
+    data = r.read()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
 
 
 class Context:
@@ -150,4 +145,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (http.client.HTTPException, OSError):
+        sys.exit(0)
