@@ -1257,7 +1257,7 @@ static int stage_apply(struct txn *t, cJSON *row, struct dep_err *err)
     }
     if (rc == 0) {
         char url[512];
-        dep_out_item("stage", t->stage, "updated", "deployment %s", dep);
+        dep_out_item("stage", t->stage, jtrue(bst, "exists") ? "updated" : "created", "deployment %s", dep);
         dep_out_url(t->stage, t->region, dep_stage_url(api, t->region, t->stage, url, sizeof(url)));
     }
     return rc;
