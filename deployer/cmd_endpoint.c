@@ -439,7 +439,7 @@ out:
     return rc;
 }
 
-static int deploy_authorizers(struct dep_ctx *c, const char *api_id, struct dep_err *err)
+int dep_authorizers_ensure(struct dep_ctx *c, const char *api_id, struct dep_err *err)
 {
     cJSON *out = NULL;
     int rc = 0;
@@ -592,7 +592,7 @@ int dep_step_endpoint_deploy(struct dep_ctx *c)
         rc = dep_err_exit(&err);
         goto out;
     }
-    if (deploy_authorizers(c, api_id, &err) < 0) {
+    if (dep_authorizers_ensure(c, api_id, &err) < 0) {
         dep_out_error(STEP, &err);
         rc = dep_err_exit(&err);
         goto out;

@@ -11,10 +11,10 @@
  *   - issues 9/10 (transaction + rehearsal): txn_*.c (cmd_deploy,
  *     cmd_recover, cmd_status, cmd_diff, cmd_rollback) and rehearse.c
  *     (cmd_rehearse). main.c holds WEAK defaults of those six that print
- *     "not implemented" and exit DEP_EXIT_USAGE.
- *     NOTE: a weak definition in main.o stops the linker from pulling a
- *     strong one out of the libdep archive, so the stagehand executable
- *     must link libdep with link_whole (deployer/meson.build, lead's file).
+ *     "not implemented" and exit DEP_EXIT_USAGE, compiled only while
+ *     txn.h/rehearse.h are absent: a weak definition in main.o would stop
+ *     the linker from pulling the strong one out of the libdep archive
+ *     (unless stagehand linked libdep with link_whole).
  *
  * Stability: this header only grows. Existing declarations keep their
  * meaning and signature.
@@ -627,6 +627,11 @@ int dep_fn_set_alias(struct dep_ctx *c, struct dep_function *f, const char *alia
 /* Find or create the REST API (GetRestApis/CreateRestApi); id into buf;
  * sets the apiGatewayApi variable. */
 int dep_rest_api_ensure(struct dep_ctx *c, char *api_id, size_t n, struct dep_err *err);
+/* v0.5 2.6 step 2: Create|UpdateAuthorizer for every function with an
+ * "authorizer", plus its permission. Remembers the ids (process-wide, not
+ * thread-safe) so that dep_endpoint_put can resolve "authorizerFunction":
+ * call it before dep_endpoint_put when endpoints use authorizers. */
+int dep_authorizers_ensure(struct dep_ctx *c, const char *api_id, struct dep_err *err);
 /* v0.5 3.1-3.7 for one endpoint of f on api_id, with alias_literal NULL
  * (stage variable) or the -e alias. */
 int dep_endpoint_put(struct dep_ctx *c, const char *api_id, struct dep_function *f,
