@@ -445,6 +445,9 @@ int dep_authorizers_ensure(struct dep_ctx *c, const char *api_id, struct dep_err
     int rc = 0;
     char alias[64];
 
+    for (int k = 0; k < n_authorizer_ids; k++) {
+        free((char *)authorizer_ids[k][1]);
+    }
     n_authorizer_ids = 0;
     dep_cmd_alias(c, alias, sizeof(alias));
     for (int i = 0; i < c->project.n_functions && rc == 0; i++) {
