@@ -479,7 +479,16 @@ static int committed(struct txn *t)
         dep_err_clear(&err);
     }
     if (t->releases || txn_releases_load(t, &err) == 0) {
-        if (txn_releases_push(t, release_record(t), &err) < 0) {
+        cJSON *rel = release_record(t);
+        cJSON *rels = cJSON_GetObjectItemCaseSensitive(t->releases, "releases");
+        cJSON *last = cJSON_GetArrayItem(rels, cJSON_GetArraySize(rels) - 1);
+        /* A deploy that changed nothing is not a new release (rollback
+         * goes to the previous different one). */
+        if (last && cJSON_Compare(cJSON_GetObjectItemCaseSensitive(last, "aliases"),
+                                  cJSON_GetObjectItemCaseSensitive(rel, "aliases"), 1) &&
+            strcmp(txn_jstr(last, "deploymentId"), txn_jstr(rel, "deploymentId")) == 0) {
+            cJSON_Delete(rel);
+        } else if (txn_releases_push(t, rel, &err) < 0) {
             dep_out_warn("could not record the release: %s", dep_err_str(&err, ebuf, sizeof(ebuf)));
         }
     }
