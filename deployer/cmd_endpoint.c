@@ -446,6 +446,7 @@ int dep_authorizers_ensure(struct dep_ctx *c, const char *api_id, struct dep_err
     char alias[64];
 
     for (int k = 0; k < n_authorizer_ids; k++) {
+        free((char *)authorizer_ids[k][0]);
         free((char *)authorizer_ids[k][1]);
     }
     n_authorizer_ids = 0;
@@ -519,7 +520,7 @@ int dep_authorizers_ensure(struct dep_ctx *c, const char *api_id, struct dep_err
             break;
         }
         if (n_authorizer_ids < 64) {
-            authorizer_ids[n_authorizer_ids][0] = f->name;
+            authorizer_ids[n_authorizer_ids][0] = strdup(f->name);
             authorizer_ids[n_authorizer_ids][1] = strdup(id);
             n_authorizer_ids++;
         }
@@ -645,6 +646,7 @@ out:
         }
     }
     for (int k = 0; k < n_authorizer_ids; k++) {
+        free((char *)authorizer_ids[k][0]);
         free((char *)authorizer_ids[k][1]);
     }
     n_authorizer_ids = 0;
