@@ -215,6 +215,7 @@ struct emu_request {
     char *host;               /* Host header, may be "" */
     struct emu_kvlist query;  /* decoded query parameters, in order */
     struct emu_kvlist headers; /* names lower-cased */
+    struct emu_kvlist headers_sent; /* the same, names as the client sent them */
     struct emu_kvlist params; /* path parameters from the op's template, decoded */
     struct emu_kvlist form;   /* query protocol: decoded form body (Action, ...) */
 

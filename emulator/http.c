@@ -115,6 +115,7 @@ static enum MHD_Result header_cb(void *cls, enum MHD_ValueKind kind, const char 
     }
     name[n] = 0;
     emu_kv_add(&req->headers, name, value ? value : "");
+    emu_kv_add(&req->headers_sent, key, value ? value : "");
     return MHD_YES;
 }
 
@@ -510,7 +511,11 @@ static void begin(struct conn_ctx *c, struct MHD_Connection *conn, const char *m
     if (!c->op_pending && !c->late_resource) {
         compute_resource(req);
     }
-    if (!c->op_pending && !c->late_resource && !c->auth_deferred) {
+    /* Faults are decided before the body only for streamed bodies (an S3
+     * PUT need not be received to be refused); other calls are decided once
+     * the body is parsed, when their resource is fully known. */
+    if (!c->op_pending && !c->late_resource && !c->auth_deferred && req->op &&
+        (req->op->flags & EMU_OP_STREAM)) {
         int f = apply_faults(c, conn);
         if (f != 0) {
             c->decided = 1;
@@ -582,8 +587,8 @@ static void finish(struct conn_ctx *c, struct MHD_Connection *conn)
     if (emu_parse_body(req, resp) != 0) {
         return;
     }
-    if (c->late_resource && !c->op_pending) {
-        compute_resource(req);
+    if (!c->op_pending && !c->faulted) {
+        compute_resource(req); /* again: some resources are in the body */
     }
     if (c->op_pending) {
         if (emu_route_op(req, resp, 1) != 1) {
@@ -640,10 +645,11 @@ static enum MHD_Result reply(struct conn_ctx *c, struct MHD_Connection *conn)
         }
         MHD_add_response_header(r, resp->headers.items[i].key, resp->headers.items[i].value);
     }
-    if (!c->control) {
-        MHD_add_response_header(r, "x-amzn-RequestId", req->request_id);
+    if (!c->control && req->svc && strcmp(req->svc->name, "s3") == 0) {
         MHD_add_response_header(r, "x-amz-request-id", req->request_id);
         MHD_add_response_header(r, "x-amz-id-2", req->request_id);
+    } else if (!c->control) {
+        MHD_add_response_header(r, "x-amzn-RequestId", req->request_id);
     }
     if (!emu_kv_getci(&resp->headers, "Content-Type") && (resp->body_len || resp->body.len)) {
         MHD_add_response_header(r, "Content-Type", "application/octet-stream");

@@ -392,6 +392,7 @@ void emu_request_release(struct emu_request *req)
     free(req->host);
     emu_kv_release(&req->query);
     emu_kv_release(&req->headers);
+    emu_kv_release(&req->headers_sent);
     emu_kv_release(&req->params);
     emu_kv_release(&req->form);
     free(req->body);

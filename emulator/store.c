@@ -16,6 +16,7 @@
  * calling thread holds the lock (depth > 0).
  */
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -116,6 +117,12 @@ int emu_store_open(const char *dir, int ephemeral)
         if (mkdir_p(state_dir) != 0) {
             emu_error_log("store: cannot create %s: %s", state_dir, strerror(errno));
             return -1;
+        }
+        /* absolute, so paths handed to function processes and snapshots
+         * do not depend on anyone's working directory */
+        char abs[PATH_MAX];
+        if (realpath(state_dir, abs) != NULL) {
+            snprintf(state_dir, sizeof(state_dir), "%s", abs);
         }
     }
     snprintf(objects_dir, sizeof(objects_dir), "%s/objects", state_dir);
