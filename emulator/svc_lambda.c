@@ -2420,20 +2420,63 @@ static int lfn_glob(const char *pat, const char *s)
     return *s == 0;
 }
 
+/* ArnLike/ArnEquals: each of the six colon-separated components matched
+ * on its own, with * and ? wildcards (the last component is the rest). */
+static int lfn_arn_match(const char *pat, const char *arn)
+{
+    char p[1024], a[1024];
+    snprintf(p, sizeof(p), "%s", pat);
+    snprintf(a, sizeof(a), "%s", arn);
+    char *ps = p, *as = a;
+    for (int i = 0; i < 6; i++) {
+        char *pc = i < 5 ? strchr(ps, ':') : NULL;
+        char *ac = i < 5 ? strchr(as, ':') : NULL;
+        if ((pc == NULL) != (ac == NULL)) {
+            return 0; /* not the same number of components */
+        }
+        if (pc != NULL) {
+            *pc = 0;
+            *ac = 0;
+        }
+        if (!lfn_glob(ps, as)) {
+            return 0;
+        }
+        if (pc == NULL) {
+            return 1; /* that was the last component */
+        }
+        ps = pc + 1;
+        as = ac + 1;
+    }
+    return 1;
+}
+
+enum lfn_match_mode { LFN_EXACT, LFN_GLOB, LFN_ARN };
+
+static int lfn_match(const char *pattern, const char *actual, enum lfn_match_mode mode)
+{
+    switch (mode) {
+    case LFN_GLOB:
+        return lfn_glob(pattern, actual);
+    case LFN_ARN:
+        return lfn_arn_match(pattern, actual);
+    default:
+        return strcmp(pattern, actual) == 0;
+    }
+}
+
 /* A condition value may be a string or an array of strings: any match. */
-static int lfn_cond_any(const cJSON *v, const char *actual, int glob)
+static int lfn_cond_any(const cJSON *v, const char *actual, enum lfn_match_mode mode)
 {
     if (actual == NULL) {
         return 0;
     }
     if (cJSON_IsString(v)) {
-        return glob ? lfn_glob(v->valuestring, actual) : strcmp(v->valuestring, actual) == 0;
+        return lfn_match(v->valuestring, actual, mode);
     }
     const cJSON *it = NULL;
     cJSON_ArrayForEach(it, v)
     {
-        if (cJSON_IsString(it) &&
-            (glob ? lfn_glob(it->valuestring, actual) : strcmp(it->valuestring, actual) == 0)) {
+        if (cJSON_IsString(it) && lfn_match(it->valuestring, actual, mode)) {
             return 1;
         }
     }
@@ -2457,8 +2500,8 @@ static int lfn_statement_allows(const cJSON *s, const char *principal, const cha
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(s, "Principal");
     int pok = cJSON_IsString(p) && strcmp(p->valuestring, "*") == 0;
     if (!pok && cJSON_IsObject(p)) {
-        pok = lfn_cond_any(cJSON_GetObjectItemCaseSensitive(p, "Service"), principal, 0) ||
-              lfn_cond_any(cJSON_GetObjectItemCaseSensitive(p, "AWS"), "*", 0);
+        pok = lfn_cond_any(cJSON_GetObjectItemCaseSensitive(p, "Service"), principal, LFN_EXACT) ||
+              lfn_cond_any(cJSON_GetObjectItemCaseSensitive(p, "AWS"), "*", LFN_EXACT);
     }
     if (!pok) {
         return 0;
@@ -2472,16 +2515,20 @@ static int lfn_statement_allows(const cJSON *s, const char *principal, const cha
         {
             const char *key = kv->string ? kv->string : "";
             if (strcasecmp(key, "AWS:SourceArn") == 0) {
-                int glob =
-                    strcmp(op->string, "ArnLike") == 0 || strcmp(op->string, "StringLike") == 0;
-                if (!lfn_cond_any(kv, source_arn, glob)) {
+                enum lfn_match_mode mode = LFN_EXACT;
+                if (strcmp(op->string, "ArnLike") == 0 || strcmp(op->string, "ArnEquals") == 0) {
+                    mode = LFN_ARN;
+                } else if (strcmp(op->string, "StringLike") == 0) {
+                    mode = LFN_GLOB;
+                }
+                if (!lfn_cond_any(kv, source_arn, mode)) {
                     return 0;
                 }
             } else if (strcasecmp(key, "AWS:SourceAccount") == 0) {
                 char acct[16] = "";
                 if (source_account != NULL) {
                     snprintf(acct, sizeof(acct), "%s", source_account);
-                    if (!lfn_cond_any(kv, acct, 0)) {
+                    if (!lfn_cond_any(kv, acct, LFN_EXACT)) {
                         return 0;
                     }
                     continue;
@@ -2500,7 +2547,7 @@ static int lfn_statement_allows(const cJSON *s, const char *principal, const cha
                         acct[n] = 0;
                     }
                 }
-                if (acct[0] != 0 && !lfn_cond_any(kv, acct, 0)) {
+                if (acct[0] != 0 && !lfn_cond_any(kv, acct, LFN_EXACT)) {
                     return 0;
                 }
             }

@@ -1420,6 +1420,18 @@ START_TEST(test_invoke_policy_check)
                                     "arn:aws:events:us-east-1:111122223333:rule/r2", NULL));
     ck_assert(!lambda_policy_allows(st, "events.amazonaws.com",
                                     "arn:aws:events:us-east-1:999999999999:rule/r", NULL));
+    /* ArnLike/ArnEquals match component by component: a * stays within one
+     * component, except in the last (the resource) */
+    cJSON *arn = cJSON_Parse("[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"x\"},\"Action\":"
+                             "\"lambda:InvokeFunction\",\"Condition\":{\"ArnEquals\":{"
+                             "\"AWS:SourceArn\":\"arn:aws:execute-api:*:000000000000:api/*\"}}}]");
+    ck_assert(lambda_policy_allows(
+        arn, "x", "arn:aws:execute-api:eu-west-1:000000000000:api/dev/GET/a:b", NULL));
+    ck_assert(!lambda_policy_allows(arn, "x", "arn:aws:execute-api:eu-west-1:111111111111:api/dev",
+                                    NULL));
+    ck_assert(
+        !lambda_policy_allows(arn, "x", "arn:aws:execute-api:a:b:000000000000:api/dev", NULL));
+    cJSON_Delete(arn);
     /* S3's ARNs carry no account: the caller says it */
     ck_assert(lambda_policy_allows(st, "events.amazonaws.com",
                                    "arn:aws:events:us-east-1:111122223333:rule/r", "111122223333"));
