@@ -397,11 +397,20 @@ static void build_params(struct inv *v)
         add_multi(v->query, v->mquery, req->query.items[i].key,
                   req->query.items[i].value != NULL ? req->query.items[i].value : "");
     }
-    for (size_t i = 0; i < req->headers.n; i++) {
-        char name[256];
-        canonical_header(req->headers.items[i].key, name, sizeof(name));
-        add_multi(v->headers, v->mheaders, name,
-                  req->headers.items[i].value != NULL ? req->headers.items[i].value : "");
+    if (req->headers_sent.n > 0) {
+        /* names exactly as the client sent them, as AWS passes them on */
+        for (size_t i = 0; i < req->headers_sent.n; i++) {
+            add_multi(v->headers, v->mheaders, req->headers_sent.items[i].key,
+                      req->headers_sent.items[i].value != NULL ? req->headers_sent.items[i].value
+                                                               : "");
+        }
+    } else {
+        for (size_t i = 0; i < req->headers.n; i++) {
+            char name[256];
+            canonical_header(req->headers.items[i].key, name, sizeof(name));
+            add_multi(v->headers, v->mheaders, name,
+                      req->headers.items[i].value != NULL ? req->headers.items[i].value : "");
+        }
     }
     const cJSON *sv = cJSON_GetObjectItemCaseSensitive(v->stage_doc, "variables");
     v->stage_vars = cJSON_IsObject(sv) ? cJSON_Duplicate(sv, 1) : cJSON_CreateObject();
