@@ -15,30 +15,39 @@ rm -rf "$P/_meta" "$P/admin.env"
 for v in $(env | sed -n 's/^\(TRAVIS[A-Z_]*\|GITHUB_[A-Z_]*\|GITLAB_CI\|CI_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
 export CI=true STAGEHAND="$STAGEHAND_BIN" AWS_ENDPOINT_URL="$GR_URL" REGION=us-east-1 STAGEHAND_POLL_MS=50
 DEPLOY="$SOURCE_ROOT/ci/deploy.sh"
+sget() {
+    curl -s --aws-sigv4 "aws:amz:us-east-1:$1" -u test:test "$GR_URL$2" |
+        "$PY" -c "import json,sys; d=json.load(sys.stdin); print($3)"
+}
+stacks() {
+    curl -s --aws-sigv4 aws:amz:us-east-1:cloudformation -u test:test -d 'Action=DescribeStacks&Version=2010-05-15' "$GR_URL/" |
+        grep -o '<StackName>[^<]*</StackName>' | sed 's/<[^>]*>//g' | sort | xargs
+}
+versions() { sget lambda "/2015-03-31/functions/$1/versions" 'len(d["Versions"])'; }
 books() { curl -s -m 30 "$GR_URL/restapis/$1/$2/_user_request_/books"; }
 
 check "feature branch: nothing deployed" bash -c "cd '$P' && TRAVIS_BRANCH=feature/x TRAVIS_PULL_REQUEST=false '$DEPLOY' | grep -q 'Not deploying'"
 check "pull request: nothing deployed" bash -c "cd '$P' && TRAVIS_BRANCH=develop TRAVIS_PULL_REQUEST=12 '$DEPLOY' | grep -q 'Not deploying'"
-expect_eq "no stack yet" "" "$(aws2 cloudformation describe-stacks --query 'Stacks[].StackName' --output text 2>/dev/null)"
+expect_eq "no stack yet" "" "$(stacks)"
 
 check "develop -> dev" bash -c "cd '$P' && TRAVIS_BRANCH=develop TRAVIS_PULL_REQUEST=false '$DEPLOY' >'$GR_TMP/dev.log' 2>&1 || { cat '$GR_TMP/dev.log'; exit 1; }"
-API=$(aws2 apigateway get-rest-apis --query 'items[?name==`cd-example`].id' --output text)
+API=$(sget apigateway /restapis '[i["id"] for i in d["item"] if i["name"] == "cd-example"][0]')
 expect_contains "dev GET /books" '"stage":"dev"' "$(books "$API" dev)"
 expect_contains "meta in S3 has the stack outputs" "iamRoleArnLambda" \
-    "$(aws2 s3 cp s3://cd-example-meta-sync/serverless/cd-example/variables/s-variables-dev-useast1.json -)"
+    "$(sget s3 /cd-example-meta-sync/serverless/cd-example/variables/s-variables-dev-useast1.json 'json.dumps(d)')"
 
 check "tag -> production" bash -c "cd '$P' && TRAVIS_BRANCH=v1.0.0 TRAVIS_TAG=v1.0.0 TRAVIS_PULL_REQUEST=false '$DEPLOY' >'$GR_TMP/prod.log' 2>&1 || { cat '$GR_TMP/prod.log'; exit 1; }"
 expect_contains "production GET /books" '"stage":"production"' "$(books "$API" production)"
 expect_contains "dev still dev" '"stage":"dev"' "$(books "$API" dev)"
 expect_eq "one stack per stage" "cd-example-dev-r cd-example-production-r" \
-    "$(aws2 cloudformation describe-stacks --query 'Stacks[].StackName' --output text | tr '\t' '\n' | sort | xargs)"
+    "$(stacks)"
 
 # a fresh clone (no _meta) deploying dev again: meta sync restores the variables, nothing new published
 rm -rf "$P/_meta" "$P/admin.env"
-V=$(aws2 lambda list-versions-by-function --function-name cd-example-books-get --query 'length(Versions)' --output text)
+V=$(versions cd-example-books-get)
 check "fresh clone, develop again" bash -c "cd '$P' && TRAVIS_BRANCH=develop TRAVIS_PULL_REQUEST=false '$DEPLOY' >'$GR_TMP/dev2.log' 2>&1 || { cat '$GR_TMP/dev2.log'; exit 1; }"
 expect_eq "no new version on an unchanged redeploy" "$V" \
-    "$(aws2 lambda list-versions-by-function --function-name cd-example-books-get --query 'length(Versions)' --output text)"
+    "$(versions cd-example-books-get)"
 expect_contains "dev still serves" '"stage":"dev"' "$(books "$API" dev)"
 
 finish
