@@ -1412,7 +1412,7 @@ static void run_update(struct op *o)
             op_res_put(o, logical, type, jstr(row, "physical"), "UPDATE_FAILED", rreason, NULL,
                        NULL);
             /* the failed update may have half-applied: restore it too */
-            journal_add(journal, "modify", logical, row, jstr(row, "physical"), props, NULL, type);
+            journal_add(journal, "revert", logical, row, jstr(row, "physical"), props, NULL, type);
             cJSON_AddItemToArray(failed, cJSON_CreateString(logical));
             cJSON_Delete(props);
             ok = 0;
@@ -1546,7 +1546,11 @@ static void run_update(struct op *o)
             const char *kind = jstr(j, "kind");
             const char *logical = jstr(j, "logical");
             char rreason[1024] = "";
-            if (strcmp(kind, "modify") == 0) {
+            if (strcmp(kind, "modify") == 0 || strcmp(kind, "revert") == 0) {
+                /* "revert": the resource whose update failed; putting its old
+                 * properties back is best effort (the failed call usually
+                 * changed nothing), so its failure does not fail the rollback */
+                int best_effort = strcmp(kind, "revert") == 0;
                 cJSON *attrs = NULL;
                 op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_IN_PROGRESS",
                          NULL, NULL);
@@ -1554,7 +1558,8 @@ static void run_update(struct op *o)
                            cJSON_GetObjectItemCaseSensitive(j, "props"),
                            cJSON_GetObjectItemCaseSensitive(j, "attrs"),
                            cJSON_GetObjectItemCaseSensitive(old, "props"), &attrs, rreason,
-                           sizeof(rreason), 0) != 0) {
+                           sizeof(rreason), 0) != 0 &&
+                    !best_effort) {
                     op_event(o, logical, jstr(old, "physical"), jstr(old, "type"), "UPDATE_FAILED",
                              rreason, NULL);
                     rb_ok = 0;

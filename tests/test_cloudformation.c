@@ -1410,6 +1410,36 @@ START_TEST(test_update_rollback)
     ck_assert_ptr_nonnull(
         strstr(body, "<PhysicalResourceId>arn:aws:sns:us-east-1:000000000000:first<"));
     free(body);
+    /* an in-place update that fails (injected on the queue, after the role
+     * and topic were changed) restores everything and completes the rollback */
+    {
+        static const char *const hdr[] = {"Content-Type: application/json", NULL};
+        const char *rule = "[{\"cfnResourceFailure\":{\"logicalId\":\"Q\",\"reason\":"
+                           "\"Rate exceeded\"}}]";
+        const char *v3 = "{\"Resources\":{"
+                         "\"R\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{"
+                         "\"AssumeRolePolicyDocument\":{},\"Policies\":[{\"PolicyName\":\"p3\","
+                         "\"PolicyDocument\":{}}]}},"
+                         "\"T\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"TopicName\":"
+                         "\"third\"}},"
+                         "\"Q\":{\"Type\":\"AWS::SQS::Queue\",\"DependsOn\":[\"R\",\"T\"],"
+                         "\"Properties\":{\"VisibilityTimeout\":77}}},"
+                         "\"Outputs\":{\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
+        struct gr_resp r;
+        char *again;
+        ck_assert_int_eq(
+            gr_request_unsigned(&srv, "POST", "/_greenroom/faults", hdr, rule, strlen(rule), &r),
+            0);
+        gr_resp_free(&r);
+        update_stack("ur", v3);
+        expect_status("ur", "UPDATE_ROLLBACK_COMPLETE");
+        CFN(&body, "DescribeStacks", "StackName", "ur", NULL);
+        ck_assert_ptr_nonnull(strstr(body, "The following resource(s) failed to update: [Q]. "));
+        free(body);
+        again = world();
+        ck_assert_str_eq(before, again);
+        free(again);
+    }
     free(url);
     free(before);
     free(after);
