@@ -80,6 +80,7 @@ struct txn {
     cJSON *journal;            /* the journal document (owned) */
     char journal_etag[128];
     int journal_dirty;         /* journal changed since the last write */
+    char journal_phase[32];    /* the phase in the last journal written */
     cJSON *releases;           /* releases.json ({"releases":[...]}, owned) */
     char releases_etag[128];
     struct txn_lock lock;      /* the stage lock */
@@ -88,6 +89,7 @@ struct txn {
     char *pulled_meta;         /* meta object read at the start (NULL: absent), owned */
     char pulled_etag[128];
     int pulled;                /* 1: pulled_meta/pulled_etag are valid */
+    int crashed;               /* finishing a dead process's journal (recover) */
     int force_unlock;
     int no_journal;            /* tests: skip journal writes (measuring overhead) */
     const char *skip_undo;     /* test hook STAGEHAND_TEST_SKIP_UNDO: kind whose undo is skipped */
@@ -102,8 +104,12 @@ void txn_release(struct txn *t);
 /* Write the journal document (PutObject with If-Match of the last write, or
  * If-None-Match * for a new one; the lease is renewed when due). */
 int txn_journal_write(struct txn *t, struct dep_err *err);
-/* Write the journal if it changed since the last write: every step calls
- * it right before its first mutating call. Returns 0 or -1. */
+/* Every step calls it right before its first mutating call: writes the
+ * journal when its phase changed since the last write (so the commit phase
+ * is on record before anything moves traffic). Within a phase no write is
+ * needed: compensation after a crash undoes every prepare row (undo is
+ * state-based and idempotent), and recover redoes every commit row not on
+ * record as done. Returns 0 or -1. */
 int txn_journal_touch(struct txn *t, struct dep_err *err);
 /* Read the stage's journal (NULL and 0 when absent). *out caller-owned. */
 int txn_journal_read(struct txn *t, cJSON **out, struct dep_err *err);

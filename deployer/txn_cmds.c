@@ -210,6 +210,7 @@ static int finish_previous(struct txn *t, struct dep_err *err)
     snprintf(my_id, sizeof(my_id), "%s", t->id);
     t->journal = old;
     int rc = txn_finish(t);
+    t->crashed = 0;
     snprintf(t->id, sizeof(t->id), "%s", my_id);
     cJSON_Delete(t->journal);
     t->journal = NULL;

@@ -207,6 +207,7 @@ int txn_journal_write(struct txn *t, struct dep_err *err)
     free(body);
     if (rc == 0) {
         snprintf(t->journal_etag, sizeof(t->journal_etag), "%s", etag);
+        snprintf(t->journal_phase, sizeof(t->journal_phase), "%s", txn_jstr(t->journal, "phase"));
         t->journal_dirty = 0;
     }
     return rc;
@@ -214,7 +215,7 @@ int txn_journal_write(struct txn *t, struct dep_err *err)
 
 int txn_journal_touch(struct txn *t, struct dep_err *err)
 {
-    if (!t->journal_dirty) {
+    if (!t->journal_dirty || strcmp(t->journal_phase, txn_jstr(t->journal, "phase")) == 0) {
         return txn_lock_renew(&t->lock, 0, err);
     }
     return txn_journal_write(t, err);
@@ -399,7 +400,9 @@ static void restore_local_vars(struct txn *t)
     dep_project_save_vars(&t->c->project, 1, &err);
 }
 
-/* Undo rows from index `from` down to 0. Returns an exit code. */
+/* Undo rows from index `from` down to 0: the rows this process applied,
+ * or (after a crash, t->crashed) every prepare row not on record as undone,
+ * since rows are not journaled one by one. Returns an exit code. */
 static int compensate(struct txn *t, int from, const struct dep_err *cause)
 {
     cJSON *plan = cJSON_GetObjectItemCaseSensitive(t->journal, "plan");
@@ -418,11 +421,12 @@ static int compensate(struct txn *t, int from, const struct dep_err *cause)
     for (int j = from; j >= 0; j--) {
         cJSON *row = cJSON_GetArrayItem(plan, j);
         const char *st = txn_jstr(row, "status");
-        if (strcmp(st, "applying") != 0 && strcmp(st, "failed") != 0 && strcmp(st, "done") != 0) {
-            continue;
-        }
         const struct txn_step_kind *k = txn_step_find(txn_jstr(row, "kind"));
         if (!k) {
+            continue;
+        }
+        int maybe = t->crashed && strcmp(st, "pending") == 0;
+        if (strcmp(st, "applying") != 0 && strcmp(st, "failed") != 0 && strcmp(st, "done") != 0 && !maybe) {
             continue;
         }
         row_label(row, label, sizeof(label));
@@ -561,6 +565,7 @@ int txn_finish(struct txn *t)
     }
     if (strcmp(phase, "commit") == 0) {
         dep_out_info("transaction %s died in its commit phase: completing the commit", t->id);
+        t->crashed = 1;
         for (int i = 0; i < n; i++) {
             cJSON *row = cJSON_GetArrayItem(plan, i);
             const struct txn_step_kind *k = txn_step_find(txn_jstr(row, "kind"));
@@ -571,5 +576,6 @@ int txn_finish(struct txn *t)
         return committed(t);
     }
     dep_out_info("transaction %s died in phase %s: compensating", t->id, phase);
+    t->crashed = 1;
     return compensate(t, n - 1, NULL);
 }

@@ -848,8 +848,7 @@ static int events_apply(struct txn *t, cJSON *row, struct dep_err *err)
         return 0;
     }
     /* Persist what undo needs before changing anything. */
-    t->journal_dirty = 1;
-    if (txn_journal_touch(t, err) < 0) {
+    if (txn_journal_write(t, err) < 0) {
         return -1;
     }
     for (int i = 0; i < f->n_events && i < 64; i++) {
@@ -1064,8 +1063,7 @@ static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
     cJSON_DeleteItemFromObjectCaseSensitive(undo, "sids");
     cJSON_AddItemToObject(undo, "sids", sids);
     set_str(undo, "apiId", api);
-    t->journal_dirty = 1;
-    if (txn_journal_touch(t, err) < 0) {
+    if (txn_journal_write(t, err) < 0) {
         return -1;
     }
     /* The working copy is shared by every stage: serialise on it. */
