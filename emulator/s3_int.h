@@ -120,6 +120,11 @@ int s3_check_upload(struct emu_request *req, struct emu_response *resp, const st
                     char algo[16], char value[96]);
 /* Computes the base64 checksum of an upload for an algorithm ("" if unknown). */
 void s3_upload_checksum(const struct emu_upload *u, const char *algo, char out[96]);
+/* Runs txn(req, resp, arg) in a write transaction for a body already
+ * adopted as blob; removes the blob when anything failed. 0 or -1. */
+int s3_commit_upload(struct emu_request *req, struct emu_response *resp, const char *blob,
+                     int (*txn)(struct emu_request *, struct emu_response *, const void *),
+                     const void *arg);
 /* If-Match / If-None-Match for writes against the current latest. 0 or -1. */
 int s3_write_preconditions(struct emu_request *req, struct emu_response *resp,
                            const struct s3_bucket *b, const char *key);

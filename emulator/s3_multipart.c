@@ -232,43 +232,39 @@ static int s3_part_store(const struct emu_request *req, const struct s3_bucket *
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-void s3_upload_part(struct emu_request *req, struct emu_response *resp)
+struct s3_part_args {
+    int pn;
+    const struct emu_upload *u;
+    const char *algo; /* may be "" */
+    const char *sum;
+    const char *blob;
+};
+
+/* The transactional half of UploadPart. 0, or -1 with resp failed. */
+static int s3_upload_part_txn(struct emu_request *req, struct emu_response *resp, const void *arg)
 {
+    const struct s3_part_args *a = arg;
     struct s3_bucket b;
     struct s3_upload_row up;
-    struct emu_upload *u = req->upload;
-    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
-        return;
+    char algo[16], sum[96], etag[33];
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
+        s3_upload_load(req, resp, &b, &up) != 0) {
+        return -1;
     }
-    int pn = s3_part_number(req, resp);
-    if (pn < 0 || s3_upload_load(req, resp, &b, &up) != 0) {
-        return;
-    }
-    char algo[16], sum[96], blob[S3_BLOB_LEN], etag[33];
-    if (u == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        goto out;
-    }
-    if (s3_check_upload(req, resp, u, algo, sum) != 0) {
-        goto out;
-    }
+    snprintf(algo, sizeof(algo), "%s", a->algo);
+    snprintf(sum, sizeof(sum), "%s", a->sum);
     /* Only CRC32 is always computed by the core; others only when asked. */
     if (algo[0] == 0 && strcmp(up.checksum_algo, "crc32") == 0) {
         snprintf(algo, sizeof(algo), "%s", up.checksum_algo);
-        s3_upload_checksum(u, algo, sum);
+        s3_upload_checksum(a->u, algo, sum);
     }
-    if (s3_blob_adopt(u->path, blob) != 0) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        goto out;
-    }
-    u->path[0] = 0;
-    s3_hex(u->md5, 16, etag);
-    if (s3_part_store(req, &b, up.upload_id, pn, (int64_t)u->size, etag, blob, algo, sum) != 0) {
-        char path[1024];
-        s3_blob_path(blob, path, sizeof(path));
-        unlink(path);
+    s3_hex(a->u->md5, 16, etag);
+    int rc = s3_part_store(req, &b, up.upload_id, a->pn, (int64_t)a->u->size, etag, a->blob, algo,
+                           sum);
+    s3_upload_row_release(&up);
+    if (rc != 0) {
         s3_internal(resp, "upload part");
-        goto out;
+        return -1;
     }
     resp->status = 200;
     emu_resp_header(resp, "ETag", "\"%s\"", etag);
@@ -277,8 +273,34 @@ void s3_upload_part(struct emu_request *req, struct emu_response *resp)
         snprintf(hn, sizeof(hn), "x-amz-checksum-%s", algo);
         emu_resp_header(resp, hn, "%s", sum);
     }
-out:
-    s3_upload_row_release(&up);
+    return 0;
+}
+
+/* UploadPart runs without the dispatcher's transaction (EMU_OP_NO_TXN):
+ * the part is verified, fsynced and renamed with the store unlocked, then
+ * recorded in one write transaction. */
+void s3_upload_part(struct emu_request *req, struct emu_response *resp)
+{
+    struct emu_upload *u = req->upload;
+    int pn = s3_part_number(req, resp);
+    if (pn < 0) {
+        return;
+    }
+    if (u == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    char algo[16], sum[96], blob[S3_BLOB_LEN];
+    if (s3_check_upload(req, resp, u, algo, sum) != 0) {
+        return;
+    }
+    if (s3_blob_adopt(u->path, blob) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    u->path[0] = 0;
+    struct s3_part_args a = {pn, u, algo, sum, blob};
+    s3_commit_upload(req, resp, blob, s3_upload_part_txn, &a);
 }
 
 void s3_upload_part_copy(struct emu_request *req, struct emu_response *resp)
@@ -454,41 +476,29 @@ static int s3_upload_drop(const struct emu_request *req, const char *upload_id)
     return rc == SQLITE_DONE && rc2 == SQLITE_DONE ? 0 : -1;
 }
 
-void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *resp)
+/* Phase 1 of Complete (store locked): the upload exists, the body lists
+ * existing parts in order with matching ETags (and checksums), non-last
+ * parts are large enough and the write preconditions hold. Fills *parts
+ * (caller frees). Returns 0, or -1 with resp failed. */
+static int s3_complete_check(struct emu_request *req, struct emu_response *resp,
+                             const struct s3_bucket *b, const struct s3_upload_row *up,
+                             const struct s3_xml *x, struct s3_part_row **out, size_t *nout)
 {
-    struct s3_bucket b;
-    struct s3_upload_row up;
-    struct s3_xml *x = NULL;
     struct s3_part_row *parts = NULL;
-    size_t nparts = 0;
-    char tmp[1024] = "";
-    int fd = -1;
-    EVP_MD_CTX *ctx = NULL;
-    const char *key = s3_key(req);
-    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
-        s3_upload_load(req, resp, &b, &up) != 0) {
-        return;
-    }
-    x = s3_body_xml(req, resp);
-    if (x == NULL) {
-        goto out;
-    }
-    if (strcmp(x->name, "CompleteMultipartUpload") != 0) {
-        emu_fail(resp, S3_MALFORMED_XML, NULL);
-        goto out;
-    }
-    size_t count = 0;
+    size_t nparts = 0, count = 0;
+    *out = NULL;
+    *nout = 0;
     for (struct s3_xml *p = s3_xml_child(x, "Part"); p != NULL; p = s3_xml_next(p)) {
         count++;
     }
-    if (count == 0 || count > 10000) {
+    if (strcmp(x->name, "CompleteMultipartUpload") != 0 || count == 0 || count > 10000) {
         emu_fail(resp, S3_MALFORMED_XML, NULL);
-        goto out;
+        return -1;
     }
     parts = calloc(count, sizeof(*parts));
     if (parts == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        goto out;
+        return -1;
     }
     int prev = 0;
     for (struct s3_xml *p = s3_xml_child(x, "Part"); p != NULL; p = s3_xml_next(p)) {
@@ -498,12 +508,12 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
         long pn = pns != NULL ? strtol(pns, &end, 10) : 0;
         if (pns == NULL || et == NULL || end == pns || *end != 0 || pn < 1 || pn > 10000) {
             emu_fail(resp, S3_MALFORMED_XML, NULL);
-            goto out;
+            goto fail;
         }
         if (pn <= prev) {
             emu_fail(resp, S3_INVALID_PART_ORDER, NULL);
-            emu_fail_extra(resp, "UploadId", up.upload_id);
-            goto out;
+            emu_fail_extra(resp, "UploadId", up->upload_id);
+            goto fail;
         }
         prev = (int)pn;
         char want[80];
@@ -512,9 +522,9 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
                                     " WHERE upload_id = ? AND part_number = ?");
         if (st == NULL) {
             s3_internal(resp, "complete");
-            goto out;
+            goto fail;
         }
-        sqlite3_bind_text(st, 1, up.upload_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 1, up->upload_id, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 2, (int)pn);
         int found = sqlite3_step(st) == SQLITE_ROW;
         int ok = found && strcmp((const char *)sqlite3_column_text(st, 1), want) == 0;
@@ -535,14 +545,17 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
                     ok = 0;
                 }
             }
+            if (strlen(r->etag) != 32) {
+                ok = 0;
+            }
         }
         emu_stmt_done(st);
         if (!ok) {
             emu_fail(resp, S3_INVALID_PART, NULL);
-            emu_fail_extra(resp, "UploadId", up.upload_id);
+            emu_fail_extra(resp, "UploadId", up->upload_id);
             emu_fail_extra(resp, "PartNumber", pns);
             emu_fail_extra(resp, "ETag", et);
-            goto out;
+            goto fail;
         }
     }
     for (size_t i = 0; i + 1 < nparts; i++) {
@@ -551,66 +564,121 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
             snprintf(sz, sizeof(sz), "%lld", (long long)parts[i].size);
             snprintf(pn, sizeof(pn), "%d", parts[i].number);
             emu_fail(resp, S3_ENTITY_TOO_SMALL, NULL);
-            emu_fail_extra(resp, "UploadId", up.upload_id);
+            emu_fail_extra(resp, "UploadId", up->upload_id);
             emu_fail_extra(resp, "ProposedSize", sz);
             emu_fail_extra(resp, "MinSizeAllowed", "5242880");
             emu_fail_extra(resp, "PartNumber", pn);
             emu_fail_extra(resp, "ETag", parts[i].etag);
-            goto out;
+            goto fail;
         }
     }
-    if (s3_write_preconditions(req, resp, &b, key) != 0) {
-        goto out;
+    if (s3_write_preconditions(req, resp, b, s3_key(req)) != 0) {
+        goto fail;
     }
-    /* Concatenate and compute the composite ETag. */
-    char rnd[17];
+    *out = parts;
+    *nout = nparts;
+    return 0;
+fail:
+    free(parts);
+    return -1;
+}
+
+/* Phase 2 of Complete (store not locked): concatenates the parts into a new
+ * blob and computes the composite ETag. Returns 0, -1 when a part file is
+ * gone (a concurrent Abort or part replacement) or on I/O errors. */
+static int s3_complete_concat(const struct s3_part_row *parts, size_t nparts,
+                              char blob[S3_BLOB_LEN], char etag[48], int64_t *total)
+{
+    char tmp[1024], rnd[17];
+    int rc = -1;
     emu_random_hex(rnd, 16);
     rnd[16] = 0;
     snprintf(tmp, sizeof(tmp), "%s/s3mpu-%s", emu_tmp_dir(), rnd);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    ctx = EVP_MD_CTX_new();
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    *total = 0;
     if (fd < 0 || ctx == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         goto out;
     }
-    int64_t total = 0;
     for (size_t i = 0; i < nparts; i++) {
         unsigned char bin[16];
-        if (strlen(parts[i].etag) != 32) {
-            emu_fail(resp, S3_INVALID_PART, NULL);
-            goto out;
-        }
         for (int k = 0; k < 16; k++) {
             char h[3] = {parts[i].etag[2 * k], parts[i].etag[2 * k + 1], 0};
             bin[k] = (unsigned char)strtol(h, NULL, 16);
         }
         EVP_DigestUpdate(ctx, bin, 16);
         if (s3_append_blob(fd, parts[i].blob, parts[i].size) != 0) {
-            emu_error_log("s3: cannot append part %d: %s", parts[i].number, strerror(errno));
-            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+            emu_warn("s3: cannot append part %d: %s", parts[i].number, strerror(errno));
             goto out;
         }
-        total += parts[i].size;
+        *total += parts[i].size;
     }
     close(fd);
     fd = -1;
     unsigned char md[16];
+    char hex[33];
     EVP_DigestFinal_ex(ctx, md, NULL);
-    char etag[48], hex[33], blob[S3_BLOB_LEN], vid[40];
     s3_hex(md, 16, hex);
-    snprintf(etag, sizeof(etag), "%s-%zu", hex, nparts);
+    snprintf(etag, 48, "%s-%zu", hex, nparts);
     if (s3_blob_adopt(tmp, blob) != 0) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         goto out;
     }
-    tmp[0] = 0;
+    rc = 0;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (rc != 0) {
+        unlink(tmp);
+    }
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* Phase 3 of Complete (store locked): the upload and the chosen parts are
+ * unchanged since phase 1, the preconditions still hold; writes the object
+ * and drops the upload. Returns 0, or -1 with resp failed. */
+static int s3_complete_commit(struct emu_request *req, struct emu_response *resp,
+                              const struct s3_part_row *parts, size_t nparts, const char *blob,
+                              const char *etag, int64_t total)
+{
+    struct s3_bucket b;
+    struct s3_upload_row up;
+    const char *key = s3_key(req);
+    int rc = -1;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
+        s3_upload_load(req, resp, &b, &up) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < nparts; i++) {
+        sqlite3_stmt *st =
+            emu_stmt("SELECT blob FROM s3_parts WHERE upload_id = ? AND part_number = ?");
+        if (st == NULL) {
+            s3_internal(resp, "complete");
+            goto out;
+        }
+        sqlite3_bind_text(st, 1, up.upload_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 2, parts[i].number);
+        int same = sqlite3_step(st) == SQLITE_ROW &&
+                   strcmp((const char *)sqlite3_column_text(st, 0), parts[i].blob) == 0;
+        emu_stmt_done(st);
+        if (!same) {
+            char pn[16];
+            snprintf(pn, sizeof(pn), "%d", parts[i].number);
+            emu_fail(resp, S3_INVALID_PART, NULL);
+            emu_fail_extra(resp, "UploadId", up.upload_id);
+            emu_fail_extra(resp, "PartNumber", pn);
+            goto out;
+        }
+    }
+    if (s3_write_preconditions(req, resp, &b, key) != 0) {
+        goto out;
+    }
+    char vid[40];
     struct s3_newobj n = {
         .size = total, .etag = etag, .meta = &up.meta, .parts = (int)nparts, .blob = blob,
     };
     if (s3_obj_write(req, &b, key, &n, vid) != 0 || s3_upload_drop(req, up.upload_id) != 0) {
-        char path[1024];
-        s3_blob_path(blob, path, sizeof(path));
-        unlink(path);
         s3_internal(resp, "complete");
         goto out;
     }
@@ -656,17 +724,75 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
         emu_resp_header(resp, "x-amz-version-id", "%s", vid);
     }
     s3_notify(req, &b, key, "ObjectCreated:CompleteMultipartUpload", total, etag, vid);
+    rc = 0;
 out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (tmp[0] != 0) {
-        unlink(tmp);
-    }
-    EVP_MD_CTX_free(ctx);
-    free(parts);
-    s3_xml_free(x);
     s3_upload_row_release(&up);
+    return rc;
+}
+
+/* CompleteMultipartUpload runs without the dispatcher's transaction
+ * (EMU_OP_NO_TXN): it checks under the store lock, concatenates the part
+ * files with the lock released (so a large object does not stall other
+ * calls), then re-checks and commits under the lock. */
+void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *resp)
+{
+    struct s3_bucket b;
+    struct s3_upload_row up;
+    struct s3_part_row *parts = NULL;
+    size_t nparts = 0;
+    struct s3_xml *x = NULL;
+    if (emu_store_begin(1) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    int ok = 0;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) == 0 &&
+        s3_upload_load(req, resp, &b, &up) == 0) {
+        x = s3_body_xml(req, resp);
+        ok = x != NULL && s3_complete_check(req, resp, &b, &up, x, &parts, &nparts) == 0;
+        s3_upload_row_release(&up);
+    }
+    emu_store_end(0);
+    s3_xml_free(x);
+    if (!ok) {
+        return;
+    }
+    char blob[S3_BLOB_LEN], etag[48];
+    int64_t total = 0;
+    if (s3_complete_concat(parts, nparts, blob, etag, &total) != 0) {
+        free(parts);
+        /* most likely a concurrent Abort: answer as S3 would after it */
+        if (emu_store_begin(0) == 0) {
+            if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) == 0 &&
+                s3_upload_load(req, resp, &b, &up) == 0) {
+                s3_upload_row_release(&up);
+                emu_fail(resp, S3_INVALID_PART, NULL);
+            }
+            emu_store_end(0);
+        }
+        if (!resp->failed) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        }
+        return;
+    }
+    if (emu_store_begin(1) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        ok = 0;
+    } else {
+        ok = s3_complete_commit(req, resp, parts, nparts, blob, etag, total) == 0;
+        if (emu_store_end(ok) != 0 && ok) {
+            emu_kv_release(&resp->headers);
+            emu_buf_release(&resp->body);
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        char path[1024];
+        s3_blob_path(blob, path, sizeof(path));
+        unlink(path);
+    }
+    free(parts);
 }
 
 void s3_abort_multipart_upload(struct emu_request *req, struct emu_response *resp)

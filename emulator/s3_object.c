@@ -636,23 +636,19 @@ static void s3_version_header(struct emu_response *resp, const struct s3_bucket 
     }
 }
 
-void s3_put_object(struct emu_request *req, struct emu_response *resp)
+/* The transactional half of PutObject: bucket, preconditions and the new
+ * version, for a body already adopted as blob. Returns 0, or -1 with resp
+ * failed (the caller removes the blob). */
+static int s3_put_object_txn(struct emu_request *req, struct emu_response *resp,
+                             const struct emu_upload *u, const char *algo, const char *value,
+                             const char *blob)
 {
     struct s3_bucket b;
     struct s3_meta m = {0};
     char *tagging = NULL;
-    char blob[S3_BLOB_LEN] = "";
+    int rc = -1;
     const char *key = s3_key(req);
-    struct emu_upload *u = req->upload;
-    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 || !s3_key_ok(resp, key)) {
-        return;
-    }
-    if (u == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    char algo[16], value[96];
-    if (s3_check_upload(req, resp, u, algo, value) != 0 ||
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
         s3_write_preconditions(req, resp, &b, key) != 0 ||
         s3_tagging_header(req, resp, &tagging) != 0) {
         goto out;
@@ -662,11 +658,6 @@ void s3_put_object(struct emu_request *req, struct emu_response *resp)
         emu_fail(resp, S3_METADATA_TOO_LARGE, NULL);
         goto out;
     }
-    if (s3_blob_adopt(u->path, blob) != 0) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        goto out;
-    }
-    u->path[0] = 0;
     char etag[33], vid[40];
     s3_hex(u->md5, 16, etag);
     struct s3_newobj n = {
@@ -678,9 +669,6 @@ void s3_put_object(struct emu_request *req, struct emu_response *resp)
         .blob = blob,
     };
     if (s3_obj_write(req, &b, key, &n, vid) != 0) {
-        char path[1024];
-        s3_blob_path(blob, path, sizeof(path));
-        unlink(path);
         s3_internal(resp, "put object");
         goto out;
     }
@@ -705,9 +693,76 @@ void s3_put_object(struct emu_request *req, struct emu_response *resp)
         emu_resp_header(resp, hn, "%s", value);
     }
     s3_notify(req, &b, key, "ObjectCreated:Put", n.size, etag, vid);
+    rc = 0;
 out:
     s3_meta_release(&m);
     free(tagging);
+    return rc;
+}
+
+int s3_commit_upload(struct emu_request *req, struct emu_response *resp, const char *blob,
+                     int (*txn)(struct emu_request *, struct emu_response *, const void *),
+                     const void *arg)
+{
+    if (emu_store_begin(1) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    } else {
+        int ok = txn(req, resp, arg) == 0;
+        if (emu_store_end(ok) != 0 && ok) {
+            emu_kv_release(&resp->headers);
+            emu_buf_release(&resp->body);
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        }
+    }
+    if (resp->failed) {
+        char path[1024];
+        s3_blob_path(blob, path, sizeof(path));
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+struct s3_put_args {
+    const struct emu_upload *u;
+    const char *algo;
+    const char *value;
+    const char *blob;
+};
+
+static int s3_put_object_cb(struct emu_request *req, struct emu_response *resp, const void *arg)
+{
+    const struct s3_put_args *a = arg;
+    return s3_put_object_txn(req, resp, a->u, a->algo, a->value, a->blob);
+}
+
+/* PutObject runs without the dispatcher's transaction (EMU_OP_NO_TXN): the
+ * body is verified, fsynced and renamed into the objects dir first, with the
+ * store unlocked; then one write transaction checks the bucket and the
+ * preconditions and commits the version (so racing conditional writers
+ * still see each other). */
+void s3_put_object(struct emu_request *req, struct emu_response *resp)
+{
+    char blob[S3_BLOB_LEN] = "";
+    struct emu_upload *u = req->upload;
+    if (!s3_key_ok(resp, s3_key(req))) {
+        return;
+    }
+    if (u == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    char algo[16], value[96];
+    if (s3_check_upload(req, resp, u, algo, value) != 0) {
+        return;
+    }
+    if (s3_blob_adopt(u->path, blob) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    u->path[0] = 0;
+    struct s3_put_args a = {u, algo, value, blob};
+    s3_commit_upload(req, resp, blob, s3_put_object_cb, &a);
 }
 
 /* ------------------------------------------------------- GetObject, Head */
