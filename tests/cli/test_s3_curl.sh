@@ -77,6 +77,40 @@ expect_eq "truncated aws-chunked body" 400 "$(chunked_put "$GR_URL/wire-bkt/trun
 expect_eq "no partial object after bad bodies" 404 "$(code "$GR_URL/wire-bkt/bad.bin")"
 expect_eq "no partial object after truncation" 404 "$(code "$GR_URL/wire-bkt/trunc.bin")"
 
+# presigned PUT and GET (query-string SigV4, UNSIGNED-PAYLOAD), computed here
+presign() { # method key expires
+    python3 - "$GR_URL" "$1" "$2" "$3" <<'PY'
+import datetime, hashlib, hmac, sys, urllib.parse
+base, method, key, expires = sys.argv[1:5]
+host = base.split("//", 1)[1]
+now = datetime.datetime.utcnow()
+amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+scope = day + "/us-east-1/s3/aws4_request"
+path = "/wire-bkt/" + urllib.parse.quote(key, safe="/~")
+q = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": "test/" + scope,
+     "X-Amz-Date": amz_date, "X-Amz-Expires": expires, "X-Amz-SignedHeaders": "host"}
+cq = "&".join(urllib.parse.quote(k, safe="~") + "=" + urllib.parse.quote(v, safe="~")
+              for k, v in sorted(q.items()))
+creq = "\n".join([method, path, cq, "host:" + host + "\n", "host", "UNSIGNED-PAYLOAD"])
+sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(creq.encode()).hexdigest()])
+k = ("AWS4test").encode()
+for part in (day, "us-east-1", "s3", "aws4_request"):
+    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+print(base + path + "?" + cq + "&X-Amz-Signature=" + sig)
+PY
+}
+echo "presigned body" >"$T/pre.txt"
+put_url=$(presign PUT "pre/signed file.txt" 300)
+expect_eq "presigned PUT" 200 "$(curl -s -o "$T/body" -w '%{http_code}' -T "$T/pre.txt" "$put_url")"
+expect_eq "presigned PUT stored the body" "presigned body" "$(S3 "$GR_URL/wire-bkt/pre/signed%20file.txt")"
+get_url=$(presign GET "pre/signed file.txt" 300)
+expect_eq "presigned GET" "presigned body" "$(curl -fsS "$get_url")"
+expect_eq "presigned PUT URL used for another key" 403 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -T "$T/pre.txt" "${put_url/signed%20file/other}")"
+expect_eq "unsigned PUT is refused" 403 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -T "$T/pre.txt" "$GR_URL/wire-bkt/unsigned.txt")"
+
 # the same replay with --auth off and the captured (stale) signature
 gr_start --auth off
 raw() {
