@@ -26,7 +26,7 @@
 #include "fault.h"
 
 #define CFN_MAX_TEMPLATE (1024 * 1024)
-#define CFN_SETTLE_MS 2000
+#define CFN_SETTLE_MS 2000 /* default; GREENROOM_CFN_SETTLE_MS overrides (0: answer at once) */
 #define NO_CHANGES_MSG                                                                             \
     "The submitted information didn't contain changes. Submit different information to create a "  \
     "change set."
@@ -328,6 +328,7 @@ static uint64_t q_next_seq;          /* last sequence number handed out */
 static uint64_t q_done_seq;          /* last job finished (jobs finish in order) */
 static __thread uint64_t t_last_job; /* the job this thread's handler queued */
 static uint64_t q_gen;               /* bumped by a reset or a snapshot restore */
+static int q_settle_ms = CFN_SETTLE_MS;
 
 static void *worker_main(void *arg);
 
@@ -1775,6 +1776,14 @@ static void recover_interrupted(void)
 
 static int cfn_start(void)
 {
+    const char *settle = getenv("GREENROOM_CFN_SETTLE_MS");
+    if (settle != NULL && settle[0] != 0) {
+        char *end = NULL;
+        long v = strtol(settle, &end, 10);
+        if (end != NULL && *end == 0 && v >= 0 && v <= 60000) {
+            q_settle_ms = (int)v;
+        }
+    }
     pthread_mutex_lock(&q_mu);
     worker_start_locked();
     pthread_mutex_unlock(&q_mu);
@@ -1839,7 +1848,7 @@ static void run_and_settle(struct emu_request *req, struct emu_response *resp, e
         return;
     }
     if (!resp->failed && seq != 0) {
-        job_wait(seq, CFN_SETTLE_MS);
+        job_wait(seq, q_settle_ms);
     }
 }
 
