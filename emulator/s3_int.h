@@ -55,6 +55,7 @@ struct s3_obj {
     char checksum[96];      /* base64 */
     int parts;
     char blob[S3_BLOB_LEN];
+    int tag_count;
 };
 
 /* A new version to write. */

@@ -183,7 +183,7 @@ static int s3_tagging_header(const struct emu_request *req, struct emu_response 
 #define S3_OBJ_COLS                                                                               \
     "id, version_id, is_latest, delete_marker, size, etag, mtime, content_type, cache_control,"  \
     " content_disposition, content_encoding, content_language, expires, meta, checksum_algo,"    \
-    " checksum, parts, blob"
+    " checksum, parts, blob, tagging"
 
 static char *s3_col_or_null(sqlite3_stmt *st, int col)
 {
@@ -214,6 +214,12 @@ static void s3_obj_from_row(sqlite3_stmt *st, struct s3_obj *o)
     o->parts = sqlite3_column_int(st, 16);
     t = sqlite3_column_text(st, 17);
     snprintf(o->blob, sizeof(o->blob), "%s", t ? (const char *)t : "");
+    t = sqlite3_column_text(st, 18);
+    if (t != NULL) {
+        cJSON *tags = cJSON_Parse((const char *)t);
+        o->tag_count = cJSON_GetArraySize(tags);
+        cJSON_Delete(tags);
+    }
 }
 
 void s3_obj_release(struct s3_obj *o)
@@ -988,17 +994,8 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
     if (o.parts > 0 && part == NULL) {
         emu_resp_header(resp, "x-amz-mp-parts-count", "%d", o.parts);
     }
-    sqlite3_stmt *st = emu_stmt("SELECT tagging FROM s3_objects WHERE id = ?");
-    if (st != NULL) {
-        sqlite3_bind_int64(st, 1, o.id);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-            cJSON *t = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-            if (cJSON_GetArraySize(t) > 0) {
-                emu_resp_header(resp, "x-amz-tagging-count", "%d", cJSON_GetArraySize(t));
-            }
-            cJSON_Delete(t);
-        }
-        emu_stmt_done(st);
+    if (o.tag_count > 0) {
+        emu_resp_header(resp, "x-amz-tagging-count", "%d", o.tag_count);
     }
     const char *cm = emu_header(req, "x-amz-checksum-mode");
     if (cm != NULL && strcasecmp(cm, "ENABLED") == 0 && !ranged && o.checksum_algo[0] != 0 &&
