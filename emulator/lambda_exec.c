@@ -527,6 +527,20 @@ int lambda_exec_invoke(const struct lambda_run *run, const char *payload, size_t
 again:
     sb = NULL;
     pthread_mutex_lock(&lx_mu);
+    if (run->reserved >= 0) {
+        /* reserved concurrency: as Lambda, refuse at once when every
+         * reserved execution is busy (all versions of the function) */
+        int busy = 0;
+        for (struct lx_sandbox *s = lx_list; s; s = s->next) {
+            busy += s->in_use && strcmp(s->account, run->account) == 0 &&
+                    strcmp(s->region, run->region) == 0 && strcmp(s->name, run->name) == 0;
+        }
+        if (busy >= run->reserved) {
+            pthread_mutex_unlock(&lx_mu);
+            out->throttled = 1;
+            return -1;
+        }
+    }
     for (;;) {
         int count = 0;
         for (struct lx_sandbox *s = lx_list; s; s = s->next) {

@@ -27,6 +27,7 @@ struct lambda_run {
     char code_hex[65]; /* hex SHA-256 of the zip: objects/lambda-<hex>.zip */
     int timeout;       /* seconds */
     int memory;        /* MB */
+    int reserved;      /* reserved concurrency of the function, -1 when none */
     char *env_json;    /* {"K":"V"} of Environment.Variables, or NULL (caller owns) */
 };
 
@@ -37,7 +38,7 @@ enum lambda_fn_error {
 };
 
 struct lambda_result {
-    int throttled; /* no sandbox became free: TooManyRequestsException */
+    int throttled; /* no free sandbox, or reserved concurrency: TooManyRequestsException */
     int failed;    /* could not start (message in payload) */
     enum lambda_fn_error error;
     char *payload; /* response or error JSON (owned) */

@@ -6,7 +6,8 @@
  * ListAliases, AddPermission, RemovePermission, GetPolicy,
  * CreateEventSourceMapping, GetEventSourceMapping, UpdateEventSourceMapping,
  * DeleteEventSourceMapping, ListEventSourceMappings, TagResource,
- * UntagResource, ListTags, GetAccountSettings, Invoke, InvokeAsync; plus, claimed
+ * UntagResource, ListTags, PutFunctionConcurrency, GetFunctionConcurrency,
+ * DeleteFunctionConcurrency, GetAccountSettings, Invoke, InvokeAsync; plus, claimed
  * without a signature, the Lambda Runtime API (lambda_exec.c) under
  * /_greenroom/runtime/ and code downloads (GetFunction's Code.Location)
  * under /_greenroom/lambda-code/.
@@ -71,11 +72,15 @@ static const char *const lambda_schema[] = {
     " PRIMARY KEY (account, region, name, qualifier, sid));"
     "CREATE TABLE lambda_esm (account TEXT NOT NULL, region TEXT NOT NULL, uuid TEXT NOT NULL,"
     " name TEXT NOT NULL, config TEXT NOT NULL, PRIMARY KEY (account, region, uuid));",
+    /* 2: reserved concurrency (PutFunctionConcurrency), NULL when none */
+    "ALTER TABLE lambda_functions ADD COLUMN reserved INTEGER;",
 };
 
 static unsigned char lfn_url_secret[32];
 
 /* ------------------------------------------------------------- helpers */
+
+static int lfn_reserved(const struct emu_request *req, const char *name, long long *n);
 
 static void lfn_bind(sqlite3_stmt *st, int i, const char *s)
 {
@@ -1249,6 +1254,11 @@ static void lambda_get_function(struct emu_request *req, struct emu_response *re
             }
         }
         emu_stmt_done(st);
+    }
+    long long reserved = 0;
+    if (lfn_reserved(req, ref.name, &reserved) == 1) {
+        cJSON *c = cJSON_AddObjectToObject(o, "Concurrency");
+        cJSON_AddNumberToObject(c, "ReservedConcurrentExecutions", (double)reserved);
     }
     lfn_ver_release(&v);
     emu_resp_json(resp, 200, o);
@@ -2606,6 +2616,7 @@ static void *lfn_event_thread(void *arg)
             break;
         }
         lambda_result_release(&r);
+        sleep(1);
     }
     if (r.throttled) {
         emu_warn("lambda: async invocation of %s:%s dropped: throttled", job->run.name,
@@ -2712,6 +2723,8 @@ static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp
     const cJSON *vars = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(v.config, "Environment"), "Variables");
     run->env_json = vars ? cJSON_PrintUnformatted(vars) : NULL;
+    long long reserved = 0;
+    run->reserved = lfn_reserved(req, ref.name, &reserved) == 1 ? (int)reserved : -1;
     rc = 0;
 out:
     emu_store_end(1);
@@ -3296,6 +3309,123 @@ static void lambda_get_account_settings(struct emu_request *req, struct emu_resp
     emu_resp_json(resp, 200, o);
 }
 
+/* ------------------------------------------------- reserved concurrency */
+
+/* The function's reserved concurrency: 1 and *n when set, 0 when not, -1
+ * on error. */
+static int lfn_reserved(const struct emu_request *req, const char *name, long long *n)
+{
+    sqlite3_stmt *st = emu_stmt("SELECT reserved FROM lambda_functions WHERE account = ?1 AND "
+                                "region = ?2 AND name = ?3");
+    if (st == NULL) {
+        return -1;
+    }
+    lfn_bind3(st, req, name);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        rc = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : 1;
+        *n = sqlite3_column_int64(st, 0);
+    }
+    emu_stmt_done(st);
+    return rc;
+}
+
+static int lfn_set_reserved(struct emu_request *req, struct emu_response *resp, const char *name,
+                            const long long *n)
+{
+    sqlite3_stmt *st = emu_stmt("UPDATE lambda_functions SET reserved = ?4 WHERE account = ?1 AND "
+                                "region = ?2 AND name = ?3");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return -1;
+    }
+    lfn_bind3(st, req, name);
+    if (n != NULL) {
+        sqlite3_bind_int64(st, 4, *n);
+    } else {
+        sqlite3_bind_null(st, 4);
+    }
+    return lfn_exec_done(st, resp);
+}
+
+/* The function of a concurrency call: unqualified only. */
+static int lfn_concurrency_target(struct emu_request *req, struct emu_response *resp,
+                                  struct lfn_ref *ref)
+{
+    if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, ref) != 0) {
+        return -1;
+    }
+    if (ref->qual[0] != 0) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE,
+                 "This operation is permitted on Lambda functions only. Qualified ARNs are not "
+                 "supported.");
+        return -1;
+    }
+    return lfn_exists_or_fail(req, resp, ref->name) ? 0 : -1;
+}
+
+static void lambda_put_function_concurrency(struct emu_request *req, struct emu_response *resp)
+{
+    struct lfn_ref ref;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->json, "ReservedConcurrentExecutions");
+    if (v == NULL) {
+        lfn_validation(resp, NULL, "reservedConcurrentExecutions", "Member must not be null");
+        return;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0) {
+        char b[32];
+        snprintf(b, sizeof(b), "%d", cJSON_IsNumber(v) ? v->valueint : 0);
+        lfn_validation(resp, b, "reservedConcurrentExecutions",
+                       "Member must have value greater than or equal to 0");
+        return;
+    }
+    if (v->valuedouble > 900) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE,
+                 "Specified ReservedConcurrentExecutions for function decreases account's "
+                 "UnreservedConcurrentExecution below its minimum value of [100].");
+        return;
+    }
+    if (lfn_concurrency_target(req, resp, &ref) != 0) {
+        return;
+    }
+    long long n = (long long)v->valuedouble;
+    if (lfn_set_reserved(req, resp, ref.name, &n) != 0) {
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "ReservedConcurrentExecutions", (double)n);
+    emu_resp_json(resp, 200, o);
+}
+
+static void lambda_get_function_concurrency(struct emu_request *req, struct emu_response *resp)
+{
+    struct lfn_ref ref;
+    if (lfn_concurrency_target(req, resp, &ref) != 0) {
+        return;
+    }
+    long long n = 0;
+    int r = lfn_reserved(req, ref.name, &n);
+    if (r < 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (r == 1) {
+        cJSON_AddNumberToObject(o, "ReservedConcurrentExecutions", (double)n);
+    }
+    emu_resp_json(resp, 200, o);
+}
+
+static void lambda_delete_function_concurrency(struct emu_request *req, struct emu_response *resp)
+{
+    struct lfn_ref ref;
+    if (lfn_concurrency_target(req, resp, &ref) != 0 ||
+        lfn_set_reserved(req, resp, ref.name, NULL) != 0) {
+        return;
+    }
+    emu_resp_body(resp, 204, NULL, "", 0);
+}
+
 /* ------------------------------------------------------- code downloads */
 
 /* GET /_greenroom/lambda-code/<hex>.zip?X-Amz-Signature=<token>: the zip
@@ -3398,6 +3528,12 @@ static const struct emu_op lambda_ops[] = {
     {"UntagResource", "DELETE", "/2017-03-31/tags/{Resource}", NULL, lambda_untag_resource,
      EMU_OP_WRITE},
     {"ListTags", "GET", "/2017-03-31/tags/{Resource}", NULL, lambda_list_tags, 0},
+    {"PutFunctionConcurrency", "PUT", "/2017-10-31/functions/{FunctionName}/concurrency", NULL,
+     lambda_put_function_concurrency, EMU_OP_WRITE | EMU_OP_JSON},
+    {"GetFunctionConcurrency", "GET", "/2019-09-30/functions/{FunctionName}/concurrency", NULL,
+     lambda_get_function_concurrency, 0},
+    {"DeleteFunctionConcurrency", "DELETE", "/2017-10-31/functions/{FunctionName}/concurrency",
+     NULL, lambda_delete_function_concurrency, EMU_OP_WRITE},
     {"GetAccountSettings", "GET", "/2016-08-19/account-settings", NULL, lambda_get_account_settings,
      0},
 };

@@ -1602,6 +1602,68 @@ START_TEST(test_invoke_zip_slip)
 }
 END_TEST
 
+static void *invoke_status_thread(void *arg)
+{
+    long *out = arg;
+    struct gr_resp r = invoke("rc", NULL, "{\"sleep\":1500}", NULL);
+    *out = r.status;
+    gr_resp_free(&r);
+    return NULL;
+}
+
+START_TEST(test_function_concurrency)
+{
+    create_ok("rc", "nodejs20.x", "index.pid", "node", ",\"Timeout\":10");
+    const char *path = "/2017-10-31/functions/rc/concurrency";
+    struct gr_resp r = lam("PUT", path, "{\"ReservedConcurrentExecutions\":0}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "{\"ReservedConcurrentExecutions\":0}");
+    gr_resp_free(&r);
+    r = invoke("rc", NULL, "{}", NULL);
+    expect_error(&r, 429, "TooManyRequestsException", "Rate Exceeded.");
+    r = lam("GET", "/2019-09-30/functions/rc/concurrency", NULL);
+    ck_assert_str_eq(r.body, "{\"ReservedConcurrentExecutions\":0}");
+    gr_resp_free(&r);
+    r = lam("GET", "/2015-03-31/functions/rc", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Concurrency\":{\"ReservedConcurrentExecutions\":0}"));
+    gr_resp_free(&r);
+
+    /* one reserved execution: a second concurrent call is throttled */
+    r = lam("PUT", path, "{\"ReservedConcurrentExecutions\":1}");
+    gr_resp_free(&r);
+    long st[2] = {0, 0};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, invoke_status_thread, &st[0]), 0);
+    struct timespec ts = {0, 400000000};
+    nanosleep(&ts, NULL);
+    invoke_status_thread(&st[1]);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(st[0], 200);
+    ck_assert_int_eq(st[1], 429);
+
+    r = lam("DELETE", path, NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("GET", "/2019-09-30/functions/rc/concurrency", NULL);
+    ck_assert_str_eq(r.body, "{}");
+    gr_resp_free(&r);
+    r = invoke("rc", NULL, "{}", NULL);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+
+    r = lam("PUT", path, "{\"ReservedConcurrentExecutions\":-1}");
+    expect_error(&r, 400, "ValidationException", "reservedConcurrentExecutions");
+    r = lam("PUT", path, "{}");
+    expect_error(&r, 400, "ValidationException", "reservedConcurrentExecutions");
+    r = lam("PUT", "/2017-10-31/functions/rc%3A1/concurrency",
+            "{\"ReservedConcurrentExecutions\":1}");
+    expect_error(&r, 400, "InvalidParameterValueException", "Qualified ARNs are not supported");
+    r = lam("PUT", "/2017-10-31/functions/nope/concurrency",
+            "{\"ReservedConcurrentExecutions\":1}");
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ IAM */
 
 START_TEST(test_iam_role_gate)
@@ -1673,6 +1735,7 @@ static Suite *lambda_suite(void)
         {"InvokeSandboxes", test_invoke_sandboxes},
         {"InvokeConcurrencyLimit", test_invoke_concurrency_limit},
         {"InvokeZipSlip", test_invoke_zip_slip},
+        {"FunctionConcurrency", test_function_concurrency},
         {"IamRoleGate", test_iam_role_gate},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
