@@ -19,7 +19,8 @@
 #include "txn.h"
 
 /* Fill a lock for bucket/key. */
-void txn_lock_init(struct txn_lock *l, const char *region, const char *bucket, const char *key, long ttl_s)
+void txn_lock_init(struct txn_lock *l, const char *region, const char *bucket, const char *key,
+                   long ttl_s)
 {
     memset(l, 0, sizeof(*l));
     snprintf(l->region, sizeof(l->region), "%s", region);
@@ -54,8 +55,8 @@ static char *lease_body(struct txn_lock *l, const char *txn_id, time_t start)
     iso_time(start, sbuf, sizeof(sbuf));
     iso_time(now + l->ttl_s, ebuf, sizeof(ebuf));
     cJSON *o = cJSON_CreateObject();
-    snprintf(l->holder, sizeof(l->holder), "%s@%s pid %ld", getenv("USER") ? getenv("USER") : "stagehand", host,
-             (long)getpid());
+    snprintf(l->holder, sizeof(l->holder), "%s@%s pid %ld",
+             getenv("USER") ? getenv("USER") : "stagehand", host, (long)getpid());
     cJSON_AddStringToObject(o, "holder", l->holder);
     cJSON_AddStringToObject(o, "txn", txn_id ? txn_id : "");
     cJSON_AddStringToObject(o, "host", host);
@@ -105,7 +106,8 @@ static int lease_stale(const cJSON *lease)
     return 0;
 }
 
-static int put_lease(struct txn_lock *l, const char *txn_id, const char *if_match, struct dep_err *err)
+static int put_lease(struct txn_lock *l, const char *txn_id, const char *if_match,
+                     struct dep_err *err)
 {
     char *body = lease_body(l, txn_id, time(NULL));
     char etag[128] = "";
@@ -123,12 +125,13 @@ static int put_lease(struct txn_lock *l, const char *txn_id, const char *if_matc
 
 static int is_conflict(const struct dep_err *err)
 {
-    return err->http_status == 412 || err->http_status == 409 || dep_err_is(err, "PreconditionFailed") ||
-           dep_err_is(err, "ConditionalRequestConflict");
+    return err->http_status == 412 || err->http_status == 409 ||
+           dep_err_is(err, "PreconditionFailed") || dep_err_is(err, "ConditionalRequestConflict");
 }
 
 /* Acquire (see txn.h). Returns 0 or -1 with err. */
-int txn_lock_acquire(struct txn_lock *l, const char *txn_id, int force, long wait_ms, struct dep_err *err)
+int txn_lock_acquire(struct txn_lock *l, const char *txn_id, int force, long wait_ms,
+                     struct dep_err *err)
 {
     double deadline = txn_ms() + (double)wait_ms;
     snprintf(l->txn_id, sizeof(l->txn_id), "%s", txn_id ? txn_id : "");
@@ -150,11 +153,12 @@ int txn_lock_acquire(struct txn_lock *l, const char *txn_id, int force, long wai
         int stale = lease_stale(lease);
         if (stale || force) {
             if (force && !stale) {
-                dep_out_warn("--force-unlock: taking over the lock %s held by %s (txn %s, since %s)", l->key,
-                             txn_jstr(lease, "holder"), txn_jstr(lease, "txn"), txn_jstr(lease, "start"));
+                dep_out_warn(
+                    "--force-unlock: taking over the lock %s held by %s (txn %s, since %s)", l->key,
+                    txn_jstr(lease, "holder"), txn_jstr(lease, "txn"), txn_jstr(lease, "start"));
             } else {
-                dep_out_info("taking over the stale lock %s of %s (expired %s)", l->key, txn_jstr(lease, "holder"),
-                             txn_jstr(lease, "expiry"));
+                dep_out_info("taking over the stale lock %s of %s (expired %s)", l->key,
+                             txn_jstr(lease, "holder"), txn_jstr(lease, "expiry"));
             }
             cJSON_Delete(lease);
             if (put_lease(l, txn_id, etag, err) == 0) {
@@ -171,10 +175,11 @@ int txn_lock_acquire(struct txn_lock *l, const char *txn_id, int force, long wai
             continue;
         }
         dep_err_clear(err);
-        dep_err_local(err, "StageLocked", "%s is locked by %s (txn %s) since %s, lease expires %s; "
+        dep_err_local(err, "StageLocked",
+                      "%s is locked by %s (txn %s) since %s, lease expires %s; "
                       "retry later, or `stagehand recover` if that deploy died, or --force-unlock",
-                      l->key, txn_jstr(lease, "holder"), txn_jstr(lease, "txn"), txn_jstr(lease, "start"),
-                      txn_jstr(lease, "expiry"));
+                      l->key, txn_jstr(lease, "holder"), txn_jstr(lease, "txn"),
+                      txn_jstr(lease, "start"), txn_jstr(lease, "expiry"));
         cJSON_Delete(lease);
         return -1;
     }
@@ -221,7 +226,8 @@ void txn_lock_release(struct txn_lock *l)
     }
     if (rc < 0) {
         char buf[1400];
-        dep_out_warn("could not release the lock %s: %s (it expires at its lease end; a dead holder on this host "
+        dep_out_warn("could not release the lock %s: %s (it expires at its lease end; a dead "
+                     "holder on this host "
                      "is taken over at once)",
                      l->key, dep_err_str(&err, buf, sizeof(buf)));
     }

@@ -67,7 +67,8 @@ int txn_meta_get(const char *region, const char *bucket, const char *key, char *
     etag[0] = 0;
     if (dep_s3_get_object(region, bucket, key, NULL, &b, etag, err) < 0) {
         dep_buf_release(&b);
-        if (dep_err_is(err, "NoSuchKey") || dep_err_is(err, "NoSuchBucket") || err->http_status == 404) {
+        if (dep_err_is(err, "NoSuchKey") || dep_err_is(err, "NoSuchBucket") ||
+            err->http_status == 404) {
             dep_err_clear(err);
             etag[0] = 0;
             return 0;
@@ -126,15 +127,15 @@ int txn_meta_put(const char *region, const char *bucket, const char *key, const 
 {
     char etag[128] = "";
     int create = !if_match || !*if_match;
-    if (dep_s3_put_object(region, bucket, key, body, strlen(body), "application/json", create ? NULL : if_match,
-                          create ? "*" : NULL, etag, err) == 0) {
+    if (dep_s3_put_object(region, bucket, key, body, strlen(body), "application/json",
+                          create ? NULL : if_match, create ? "*" : NULL, etag, err) == 0) {
         if (new_etag) {
             snprintf(new_etag, 128, "%s", etag);
         }
         return 0;
     }
-    if (err->http_status != 412 && err->http_status != 409 && !dep_err_is(err, "PreconditionFailed") &&
-        !dep_err_is(err, "ConditionalRequestConflict")) {
+    if (err->http_status != 412 && err->http_status != 409 &&
+        !dep_err_is(err, "PreconditionFailed") && !dep_err_is(err, "ConditionalRequestConflict")) {
         return -1;
     }
     /* A conflict: show what changed remotely since we read it. */
@@ -148,9 +149,11 @@ int txn_meta_put(const char *region, const char *bucket, const char *key, const 
     char *diff = txn_json_diff(ej, rj);
     dep_err_clear(err);
     dep_err_local(err, "MetaConflict",
-                  "s3://%s/%s was changed by someone else since it was read (ETag %s, now %s); not overwriting. "
+                  "s3://%s/%s was changed by someone else since it was read (ETag %s, now %s); not "
+                  "overwriting. "
                   "Remote changes against what this deploy read:\n%s",
-                  bucket, key, create ? "(absent)" : if_match, remote ? retag : "(deleted)", diff ? diff : "");
+                  bucket, key, create ? "(absent)" : if_match, remote ? retag : "(deleted)",
+                  diff ? diff : "");
     free(diff);
     cJSON_Delete(rj);
     cJSON_Delete(ej);
@@ -164,7 +167,8 @@ int txn_meta_bucket_ensure(const char *region, const char *bucket, struct dep_er
     if (dep_s3_head_bucket(region, bucket, err) == 0) {
         return 0;
     }
-    if (err->http_status != 404 && !dep_err_is(err, "NoSuchBucket") && !dep_err_is(err, "NotFound")) {
+    if (err->http_status != 404 && !dep_err_is(err, "NoSuchBucket") &&
+        !dep_err_is(err, "NotFound")) {
         return -1;
     }
     dep_err_clear(err);

@@ -43,7 +43,8 @@
 
 /* ------------------------------------------------------- pure helpers */
 
-static const char *const kind_names[RH_NKINDS] = {"error", "throttle", "reset", "timeout", "kill", "crash"};
+static const char *const kind_names[RH_NKINDS] = {"error",   "throttle", "reset",
+                                                  "timeout", "kill",     "crash"};
 
 const char *rh_kind_name(int kind)
 {
@@ -145,7 +146,8 @@ cJSON *rh_normalise(const cJSON *state, const cJSON *pre, int shape)
     cJSON *stack = cJSON_GetObjectItemCaseSensitive(s, "stack");
     if (stack) {
         const char *st = txn_jstr(stack, "status");
-        if (strstr(st, "_COMPLETE") && !strstr(st, "DELETE") && strcmp(st, "ROLLBACK_COMPLETE") != 0) {
+        if (strstr(st, "_COMPLETE") && !strstr(st, "DELETE") &&
+            strcmp(st, "ROLLBACK_COMPLETE") != 0) {
             put(stack, "status", cJSON_CreateString("STABLE"));
         }
         cJSON *tpl = cJSON_Parse(txn_jstr(stack, "template"));
@@ -165,8 +167,10 @@ cJSON *rh_normalise(const cJSON *state, const cJSON *pre, int shape)
         put(f, "sids", sorted_strings(cJSON_GetObjectItemCaseSensitive(f, "sids")));
         if (shape) {
             cJSON *a = cJSON_GetObjectItemCaseSensitive(f, "alias");
-            cJSON *pa = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pf, f->string), "alias");
-            put(a, "version", cJSON_CreateString(rel(txn_jstr(a, "version"), txn_jstr(pa, "version"))));
+            cJSON *pa = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(pf, f->string), "alias");
+            put(a, "version",
+                cJSON_CreateString(rel(txn_jstr(a, "version"), txn_jstr(pa, "version"))));
         }
     }
     cJSON *api = cJSON_GetObjectItemCaseSensitive(s, "api");
@@ -199,7 +203,8 @@ cJSON *rh_normalise(const cJSON *state, const cJSON *pre, int shape)
         cJSON_DeleteItemFromObjectCaseSensitive(meta, "etag");
         cJSON *body = cJSON_Parse(txn_jstr(meta, "body"));
         if (body && shape) {
-            cJSON *pb = cJSON_Parse(txn_jstr(cJSON_GetObjectItemCaseSensitive(pre, "meta"), "body"));
+            cJSON *pb =
+                cJSON_Parse(txn_jstr(cJSON_GetObjectItemCaseSensitive(pre, "meta"), "body"));
             cJSON *v;
             cJSON_ArrayForEach(v, body)
             {
@@ -234,7 +239,8 @@ static void leaf_str(const cJSON *v, char *buf, size_t n)
     }
 }
 
-static int diff_rec(const cJSON *a, const cJSON *b, char *path, size_t pn, char *e, size_t en, char *f, size_t fn)
+static int diff_rec(const cJSON *a, const cJSON *b, char *path, size_t pn, char *e, size_t en,
+                    char *f, size_t fn)
 {
     size_t base = strlen(path);
     if (a && b && cJSON_IsObject(a) && cJSON_IsObject(b)) {
@@ -242,7 +248,8 @@ static int diff_rec(const cJSON *a, const cJSON *b, char *path, size_t pn, char 
         cJSON_ArrayForEach(it, a)
         {
             snprintf(path + base, pn - base, "%s%s", base ? "." : "", it->string);
-            if (diff_rec(it, cJSON_GetObjectItemCaseSensitive(b, it->string), path, pn, e, en, f, fn)) {
+            if (diff_rec(it, cJSON_GetObjectItemCaseSensitive(b, it->string), path, pn, e, en, f,
+                         fn)) {
                 return 1;
             }
         }
@@ -258,10 +265,12 @@ static int diff_rec(const cJSON *a, const cJSON *b, char *path, size_t pn, char 
         path[base] = 0;
         return 0;
     }
-    if (a && b && cJSON_IsArray(a) && cJSON_IsArray(b) && cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
+    if (a && b && cJSON_IsArray(a) && cJSON_IsArray(b) &&
+        cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
         for (int i = 0; i < cJSON_GetArraySize(a); i++) {
             snprintf(path + base, pn - base, "[%d]", i);
-            if (diff_rec(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), path, pn, e, en, f, fn)) {
+            if (diff_rec(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), path, pn, e, en, f,
+                         fn)) {
                 return 1;
             }
         }
@@ -277,8 +286,8 @@ static int diff_rec(const cJSON *a, const cJSON *b, char *path, size_t pn, char 
 }
 
 /* First difference (see rehearse.h). */
-int rh_first_diff(const cJSON *a, const cJSON *b, char *path, size_t pn, char *expected, size_t en, char *found,
-                  size_t fn)
+int rh_first_diff(const cJSON *a, const cJSON *b, char *path, size_t pn, char *expected, size_t en,
+                  char *found, size_t fn)
 {
     path[0] = 0;
     expected[0] = 0;
@@ -298,16 +307,19 @@ char *rh_junit(const cJSON *cases, double total_ms)
         failures += strcmp(txn_jstr(c, "result"), "ok") != 0;
     }
     dep_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    dep_buf_printf(&b, "<testsuites tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n", n, failures, total_ms / 1000.0);
-    dep_buf_printf(&b, "  <testsuite name=\"stagehand rehearse\" tests=\"%d\" failures=\"%d\" errors=\"0\" time=\"%.3f\">\n",
+    dep_buf_printf(&b, "<testsuites tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n", n, failures,
+                   total_ms / 1000.0);
+    dep_buf_printf(&b,
+                   "  <testsuite name=\"stagehand rehearse\" tests=\"%d\" failures=\"%d\" "
+                   "errors=\"0\" time=\"%.3f\">\n",
                    n, failures, total_ms / 1000.0);
     cJSON_ArrayForEach(c, cases)
     {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(c, "k");
         const cJSON *ms = cJSON_GetObjectItemCaseSensitive(c, "ms");
         char name[600];
-        snprintf(name, sizeof(name), "k=%d %s %s %s", cJSON_IsNumber(k) ? k->valueint : 0, txn_jstr(c, "service"),
-                 txn_jstr(c, "operation"), txn_jstr(c, "resource"));
+        snprintf(name, sizeof(name), "k=%d %s %s %s", cJSON_IsNumber(k) ? k->valueint : 0,
+                 txn_jstr(c, "service"), txn_jstr(c, "operation"), txn_jstr(c, "resource"));
         dep_buf_puts(&b, "    <testcase classname=\"rehearse.");
         dep_buf_xml_escape(&b, txn_jstr(c, "kind"));
         dep_buf_puts(&b, "\" name=\"");
@@ -331,10 +343,10 @@ char *rh_junit(const cJSON *cases, double total_ms)
 
 struct rh {
     struct dep_ctx *c;
-    char url[512];        /* greenroom base URL */
-    char self[PATH_MAX];  /* the stagehand binary */
-    char src[PATH_MAX];   /* the project */
-    char tmp[PATH_MAX];   /* temp dir: project copy + saved _meta */
+    char url[512];       /* greenroom base URL */
+    char self[PATH_MAX]; /* the stagehand binary */
+    char src[PATH_MAX];  /* the project */
+    char tmp[PATH_MAX];  /* temp dir: project copy + saved _meta */
     char work[PATH_MAX + 16];
     char saved_meta[PATH_MAX + 16];
     char log[PATH_MAX + 16];
@@ -413,7 +425,8 @@ static cJSON *ctl_calls(struct rh *r, long seq, int faults_only)
 {
     char path[128];
     cJSON *o = NULL;
-    snprintf(path, sizeof(path), "/_greenroom/calls?since=%ld%s", seq, faults_only ? "&faults=1" : "");
+    snprintf(path, sizeof(path), "/_greenroom/calls?since=%ld%s", seq,
+             faults_only ? "&faults=1" : "");
     if (ctl(r, "GET", path, NULL, &o) != 200) {
         cJSON_Delete(o);
         return NULL;
@@ -507,16 +520,18 @@ static pid_t spawn(struct rh *r, const char *command, const char *stage)
     setenv("CI", "true", 1);
     if (strcmp(command, "v05") == 0) {
         char script[4096];
-        snprintf(script, sizeof(script),
-                 "set -e; S='%s'; A='-s %s -r %s';"
-                 "[ -f _meta/variables/s-variables-%s.json ] || \"$S\" project init -c $A;"
-                 "\"$S\" meta sync $A; \"$S\" resources deploy $A; \"$S\" meta sync --push $A;"
-                 "\"$S\" function deploy -a $A; \"$S\" event deploy -a $A; \"$S\" endpoint deploy -a $A",
-                 r->self, stage, region, stage);
+        snprintf(
+            script, sizeof(script),
+            "set -e; S='%s'; A='-s %s -r %s';"
+            "[ -f _meta/variables/s-variables-%s.json ] || \"$S\" project init -c $A;"
+            "\"$S\" meta sync $A; \"$S\" resources deploy $A; \"$S\" meta sync --push $A;"
+            "\"$S\" function deploy -a $A; \"$S\" event deploy -a $A; \"$S\" endpoint deploy -a $A",
+            r->self, stage, region, stage);
         execl("/bin/sh", "sh", "-c", script, (char *)NULL);
         _exit(127);
     }
-    execl(r->self, r->self, command, "-s", stage, "-r", region, "--endpoint-url", r->url, (char *)NULL);
+    execl(r->self, r->self, command, "-s", stage, "-r", region, "--endpoint-url", r->url,
+          (char *)NULL);
     _exit(127);
 }
 
@@ -636,8 +651,8 @@ static int meta_has_outputs(const cJSON *state, char *detail, size_t n)
     {
         const char *v = txn_jstr(body, o->string);
         if (strcmp(v, cJSON_IsString(o) ? o->valuestring : "") != 0) {
-            snprintf(detail, n, "meta variable %s is \"%s\" but the stack output is \"%s\"", o->string, v,
-                     cJSON_IsString(o) ? o->valuestring : "");
+            snprintf(detail, n, "meta variable %s is \"%s\" but the stack output is \"%s\"",
+                     o->string, v, cJSON_IsString(o) ? o->valuestring : "");
             ok = 0;
             break;
         }
@@ -655,8 +670,8 @@ struct rh_stage_img {
 };
 
 /* Compare; on a difference fill detail "<inv>: stage S field F: expected E, found X". */
-static int check_eq(const char *inv, const char *stage, const cJSON *expected, const cJSON *found, char *result,
-                    size_t rn, char *detail, size_t dn)
+static int check_eq(const char *inv, const char *stage, const cJSON *expected, const cJSON *found,
+                    char *result, size_t rn, char *detail, size_t dn)
 {
     char path[512], e[512], f[512];
     if (!rh_first_diff(expected, found, path, sizeof(path), e, sizeof(e), f, sizeof(f))) {
@@ -705,7 +720,9 @@ static int parse_opts(struct rh *r)
         for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             int k = rh_kind_parse(tok);
             if (k < 0) {
-                dep_out_errorf("rehearse", "unknown fault kind %s (kinds: error,throttle,reset,timeout,kill)", tok);
+                dep_out_errorf("rehearse",
+                               "unknown fault kind %s (kinds: error,throttle,reset,timeout,kill)",
+                               tok);
                 return -1;
             }
             r->kinds[k] = 1;
@@ -753,7 +770,8 @@ static int parse_opts(struct rh *r)
         char buf[512];
         char *save = NULL;
         snprintf(buf, sizeof(buf), "%s", v);
-        for (char *tok = strtok_r(buf, ",", &save); tok && r->n_watch < 8; tok = strtok_r(NULL, ",", &save)) {
+        for (char *tok = strtok_r(buf, ",", &save); tok && r->n_watch < 8;
+             tok = strtok_r(NULL, ",", &save)) {
             snprintf(r->watch[r->n_watch++], 64, "%s", tok);
         }
     }
@@ -808,7 +826,8 @@ static int gr_up(struct rh *r, int port)
         if (fd >= 0) {
             dup2(fd, 2);
         }
-        execl(r->greenroom, r->greenroom, "--port", portarg, "--state-dir", r->gr_state, (char *)NULL);
+        execl(r->greenroom, r->greenroom, "--port", portarg, "--state-dir", r->gr_state,
+              (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -894,8 +913,8 @@ static int restore_pre(struct rh *r)
 }
 
 /* Run one case; appends its record to cases. Returns 1 when it violated. */
-static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *target, struct rh_stage_img *imgs,
-                    int n_imgs, cJSON *cases)
+static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *target,
+                    struct rh_stage_img *imgs, int n_imgs, cJSON *cases)
 {
     const char *stage = r->c->stage;
     const char *deploy_cmd = r->v05 ? "v05" : "deploy";
@@ -958,7 +977,8 @@ waited:
     if (kind == RH_CRASH && ctl(r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
         if (gr_restart(r) < 0) {
             snprintf(result, sizeof(result), "error");
-            snprintf(detail, sizeof(detail), "greenroom did not come back after the crash at call %d", k);
+            snprintf(detail, sizeof(detail),
+                     "greenroom did not come back after the crash at call %d", k);
             goto done;
         }
         cJSON_AddBoolToObject(rec, "restarted", 1);
@@ -970,21 +990,25 @@ waited:
         cJSON *fired = ctl_calls(r, seq0, 1);
         cJSON *first = cJSON_GetArrayItem(fired, 0);
         if (first) {
-            cJSON_ReplaceItemInObjectCaseSensitive(rec, "service", cJSON_CreateString(txn_jstr(first, "service")));
-            cJSON_ReplaceItemInObjectCaseSensitive(rec, "operation",
-                                                   cJSON_CreateString(txn_jstr(first, "operation")));
-            cJSON_ReplaceItemInObjectCaseSensitive(rec, "resource", cJSON_CreateString(txn_jstr(first, "resource")));
+            cJSON_ReplaceItemInObjectCaseSensitive(rec, "service",
+                                                   cJSON_CreateString(txn_jstr(first, "service")));
+            cJSON_ReplaceItemInObjectCaseSensitive(
+                rec, "operation", cJSON_CreateString(txn_jstr(first, "operation")));
+            cJSON_ReplaceItemInObjectCaseSensitive(rec, "resource",
+                                                   cJSON_CreateString(txn_jstr(first, "resource")));
         }
         cJSON_AddBoolToObject(rec, "fired", first != NULL || kind == RH_KILL);
         cJSON_Delete(fired);
     }
-    if (((kind == RH_KILL && code == 128 + SIGKILL) || (kind == RH_CRASH && code != 0)) && !r->v05) {
+    if (((kind == RH_KILL && code == 128 + SIGKILL) || (kind == RH_CRASH && code != 0)) &&
+        !r->v05) {
         /* The deployer died: recover must bring the stage to all-old or all-new. */
         int rc2 = run_child(r, "recover", stage);
         cJSON_AddNumberToObject(rec, "recoverExit", rc2);
         if (rc2 != 0) {
             snprintf(result, sizeof(result), "recover failed");
-            snprintf(detail, sizeof(detail), "`stagehand recover -s %s` exited %d after the deployer was killed at call %d",
+            snprintf(detail, sizeof(detail),
+                     "`stagehand recover -s %s` exited %d after the deployer was killed at call %d",
                      stage, rc2, k);
             goto done;
         }
@@ -995,21 +1019,22 @@ waited:
         if (capture(r, imgs[i].name, &now, &err) < 0) {
             char eb[1400];
             snprintf(result, sizeof(result), "error");
-            snprintf(detail, sizeof(detail), "capture of %s failed: %s", imgs[i].name, dep_err_str(&err, eb, sizeof(eb)));
+            snprintf(detail, sizeof(detail), "capture of %s failed: %s", imgs[i].name,
+                     dep_err_str(&err, eb, sizeof(eb)));
             goto done;
         }
         cJSON *exact = rh_normalise(now, imgs[i].raw_pre, 0);
         if (i > 0) {
-            if (!check_eq("invariant 2 (other stages never change)", imgs[i].name, imgs[i].pre, exact, result,
-                          sizeof(result), detail, sizeof(detail))) {
+            if (!check_eq("invariant 2 (other stages never change)", imgs[i].name, imgs[i].pre,
+                          exact, result, sizeof(result), detail, sizeof(detail))) {
                 cJSON_Delete(exact);
                 cJSON_Delete(now);
                 goto done;
             }
         } else if (code == 0) {
             cJSON *shape = rh_normalise(now, imgs[0].raw_pre, 1);
-            int ok = check_eq("invariant 2 (success reaches the target)", stage, target, shape, result,
-                              sizeof(result), detail, sizeof(detail));
+            int ok = check_eq("invariant 2 (success reaches the target)", stage, target, shape,
+                              result, sizeof(result), detail, sizeof(detail));
             cJSON_Delete(shape);
             if (ok && !meta_has_outputs(now, detail, sizeof(detail))) {
                 snprintf(result, sizeof(result), "invariant 3 violated");
@@ -1023,16 +1048,17 @@ waited:
         } else {
             /* failed (or killed and recovered): all-old, or (killed) all-new */
             char r1[128], d1[2048];
-            if (!check_eq("invariant 1 (failure leaves the stage as it was)", stage, imgs[0].pre, exact, r1,
-                          sizeof(r1), d1, sizeof(d1))) {
+            if (!check_eq("invariant 1 (failure leaves the stage as it was)", stage, imgs[0].pre,
+                          exact, r1, sizeof(r1), d1, sizeof(d1))) {
                 cJSON *shape = rh_normalise(now, imgs[0].raw_pre, 1);
                 char p2[512], e2[512], f2[512];
                 int all_new = (kind == RH_KILL || kind == RH_CRASH) && !r->v05 &&
-                              rh_first_diff(target, shape, p2, sizeof(p2), e2, sizeof(e2), f2, sizeof(f2)) == 0;
+                              rh_first_diff(target, shape, p2, sizeof(p2), e2, sizeof(e2), f2,
+                                            sizeof(f2)) == 0;
                 cJSON_Delete(shape);
                 if (!all_new) {
-                    check_eq("invariant 1 (failure leaves the stage as it was)", stage, imgs[0].pre, exact, result,
-                             sizeof(result), detail, sizeof(detail));
+                    check_eq("invariant 1 (failure leaves the stage as it was)", stage, imgs[0].pre,
+                             exact, result, sizeof(result), detail, sizeof(detail));
                     cJSON_Delete(exact);
                     cJSON_Delete(now);
                     goto done;
@@ -1051,14 +1077,15 @@ waited:
         cJSON_AddNumberToObject(rec, "redeployExit", rc3);
         if (rc3 != 0) {
             snprintf(result, sizeof(result), "invariant 4 violated");
-            snprintf(detail, sizeof(detail), "invariant 4: the next plain deploy of %s exited %d", stage, rc3);
+            snprintf(detail, sizeof(detail), "invariant 4: the next plain deploy of %s exited %d",
+                     stage, rc3);
             goto done;
         }
         cJSON *now = NULL;
         if (capture(r, stage, &now, &err) == 0) {
             cJSON *shape = rh_normalise(now, imgs[0].raw_pre, 1);
-            check_eq("invariant 4 (the next deploy reaches the target)", stage, target, shape, result, sizeof(result),
-                     detail, sizeof(detail));
+            check_eq("invariant 4 (the next deploy reaches the target)", stage, target, shape,
+                     result, sizeof(result), detail, sizeof(detail));
             cJSON_Delete(shape);
         }
         cJSON_Delete(now);
@@ -1077,9 +1104,10 @@ static void print_row(const cJSON *c)
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(c, "ms");
     char res[200];
     snprintf(res, sizeof(res), "%s", txn_jstr(c, "result"));
-    printf("%4d  %-14s %-28s %-34.34s %-8s %-12s %-22s %6.0f\n", cJSON_IsNumber(k) ? k->valueint : 0,
-           txn_jstr(c, "service"), txn_jstr(c, "operation"), txn_jstr(c, "resource"), txn_jstr(c, "kind"),
-           txn_jstr(c, "outcome"), res, cJSON_IsNumber(ms) ? ms->valuedouble : 0.0);
+    printf("%4d  %-14s %-28s %-34.34s %-8s %-12s %-22s %6.0f\n",
+           cJSON_IsNumber(k) ? k->valueint : 0, txn_jstr(c, "service"), txn_jstr(c, "operation"),
+           txn_jstr(c, "resource"), txn_jstr(c, "kind"), txn_jstr(c, "outcome"), res,
+           cJSON_IsNumber(ms) ? ms->valuedouble : 0.0);
     fflush(stdout);
 }
 
@@ -1102,8 +1130,10 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     const char *url = c->opts->endpoint_url ? c->opts->endpoint_url : getenv("AWS_ENDPOINT_URL");
     if ((!url || !*url) && !txn_opt_value(c, "--greenroom")) {
-        dep_out_errorf("rehearse", "rehearse runs against greenroom: give --endpoint-url URL (or AWS_ENDPOINT_URL), "
-                                   "or --greenroom BIN to run its own");
+        dep_out_errorf(
+            "rehearse",
+            "rehearse runs against greenroom: give --endpoint-url URL (or AWS_ENDPOINT_URL), "
+            "or --greenroom BIN to run its own");
         cJSON_Delete(cases);
         return DEP_EXIT_USAGE;
     }
@@ -1126,7 +1156,8 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     r.curl = curl_easy_init();
     if (r.greenroom) {
-        snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         if (!mkdtemp(r.tmp)) {
             dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
             goto out;
@@ -1144,7 +1175,8 @@ int cmd_rehearse(struct dep_ctx *c)
         goto out;
     }
     if (!r.tmp[0]) {
-        snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         if (!mkdtemp(r.tmp)) {
             dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
             goto out;
@@ -1166,13 +1198,15 @@ int cmd_rehearse(struct dep_ctx *c)
     for (int i = 0; i < r.n_watch; i++) {
         int wrc = run_child(&r, r.v05 ? "v05" : "deploy", r.watch[i]);
         if (wrc != 0) {
-            dep_out_errorf("rehearse", "deploying the watched stage %s failed (exit %d, log %s)", r.watch[i], wrc,
-                           r.log);
+            dep_out_errorf("rehearse", "deploying the watched stage %s failed (exit %d, log %s)",
+                           r.watch[i], wrc, r.log);
             goto out;
         }
     }
     if (save_meta(&r) != 0 ||
-        ctl(&r, "POST", "/_greenroom/snapshots", "{\"name\":\"stagehand-rehearse-pre\"}", NULL) / 100 != 2) {
+        ctl(&r, "POST", "/_greenroom/snapshots", "{\"name\":\"stagehand-rehearse-pre\"}", NULL) /
+                100 !=
+            2) {
         dep_out_errorf("rehearse", "could not save the pre-deploy snapshot");
         goto out;
     }
@@ -1210,7 +1244,8 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     if (human) {
         printf("rehearse %s flow for stage %s in %s: clean deploy made N=%d calls in %.0f ms\n",
-               r.v05 ? "v0.5 six-command" : "transactional deploy", c->stage, c->region, n, learn_ms);
+               r.v05 ? "v0.5 six-command" : "transactional deploy", c->stage, c->region, n,
+               learn_ms);
     }
     /* 3. the cases */
     struct rh_case *todo = calloc((size_t)n * RH_NKINDS + 1, sizeof(*todo));
@@ -1233,8 +1268,8 @@ int cmd_rehearse(struct dep_ctx *c)
         qsort(todo, (size_t)nt, sizeof(*todo), case_cmp);
     }
     if (human) {
-        printf("%4s  %-14s %-28s %-34s %-8s %-12s %-22s %6s\n", "k", "service", "operation", "resource", "fault",
-               "outcome", "invariants", "ms");
+        printf("%4s  %-14s %-28s %-34s %-8s %-12s %-22s %6s\n", "k", "service", "operation",
+               "resource", "fault", "outcome", "invariants", "ms");
     }
     int violations = 0;
     cJSON *first_bad = NULL;
@@ -1255,15 +1290,19 @@ int cmd_rehearse(struct dep_ctx *c)
     ctl(&r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
     double total = txn_ms() - t0;
     if (human) {
-        printf("\n%d case(s) over N=%d calls, %d violation(s), %.1f s (flow %s)\n", nt, n, violations, total / 1000.0,
-               r.v05 ? "v05" : "deploy");
+        printf("\n%d case(s) over N=%d calls, %d violation(s), %.1f s (flow %s)\n", nt, n,
+               violations, total / 1000.0, r.v05 ? "v05" : "deploy");
         if (first_bad) {
-            printf("first violation: k=%d %s (%s %s %s): %s\n  replay: stagehand rehearse -s %s -r %s --endpoint-url %s%s "
+            printf("first violation: k=%d %s (%s %s %s): %s\n  replay: stagehand rehearse -s %s -r "
+                   "%s --endpoint-url %s%s "
                    "--only %d --kind %s\n",
-                   (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble, txn_jstr(first_bad, "kind"),
-                   txn_jstr(first_bad, "service"), txn_jstr(first_bad, "operation"), txn_jstr(first_bad, "resource"),
-                   txn_jstr(first_bad, "detail"), c->stage, c->region, r.url, r.v05 ? " --flow v05" : "",
-                   (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble, txn_jstr(first_bad, "kind"));
+                   (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble,
+                   txn_jstr(first_bad, "kind"), txn_jstr(first_bad, "service"),
+                   txn_jstr(first_bad, "operation"), txn_jstr(first_bad, "resource"),
+                   txn_jstr(first_bad, "detail"), c->stage, c->region, r.url,
+                   r.v05 ? " --flow v05" : "",
+                   (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble,
+                   txn_jstr(first_bad, "kind"));
         }
     }
     if (r.junit) {

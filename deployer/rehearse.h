@@ -45,8 +45,8 @@ cJSON *rh_normalise(const cJSON *state, const cJSON *pre, int shape);
 
 /* First difference between a and b: 1 and path/expected/found filled (e.g.
  * "functions.books-get.alias.version", "3", "5"), 0 when equal. */
-int rh_first_diff(const cJSON *a, const cJSON *b, char *path, size_t pn, char *expected, size_t en, char *found,
-                  size_t fn);
+int rh_first_diff(const cJSON *a, const cJSON *b, char *path, size_t pn, char *expected, size_t en,
+                  char *found, size_t fn);
 
 /* JUnit XML of the cases array (each {k,kind,service,operation,resource,
  * outcome,result,detail,ms}); new string. */

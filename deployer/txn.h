@@ -57,11 +57,11 @@ struct txn_lock {
     char bucket[256];
     char key[512];
     char region[64];
-    char etag[128];   /* ETag of our lease ("" when not held) */
+    char etag[128]; /* ETag of our lease ("" when not held) */
     char holder[256];
-    char txn_id[64];  /* written into the lease */
+    char txn_id[64]; /* written into the lease */
     long ttl_s;
-    time_t renewed;   /* when we last wrote it */
+    time_t renewed; /* when we last wrote it */
     int held;
 };
 
@@ -69,30 +69,31 @@ struct txn {
     struct dep_ctx *c;
     char stage[64];
     char region[64];
-    char rc[32];               /* region code: useast1 */
+    char rc[32]; /* region code: useast1 */
     char account[32];
-    char meta_bucket[256];     /* custom.meta.name */
-    char meta_region[64];      /* custom.meta.region */
-    char meta_key[512];        /* the stage's region variables object */
-    char prefix[512];          /* serverless/<project>/stagehand/<stage>-<rc>/ */
+    char meta_bucket[256]; /* custom.meta.name */
+    char meta_region[64];  /* custom.meta.region */
+    char meta_key[512];    /* the stage's region variables object */
+    char prefix[512];      /* serverless/<project>/stagehand/<stage>-<rc>/ */
     char api_lock_key[512];
-    char id[64];               /* transaction id */
-    cJSON *journal;            /* the journal document (owned) */
+    char id[64];    /* transaction id */
+    cJSON *journal; /* the journal document (owned) */
     char journal_etag[128];
-    int journal_dirty;         /* journal changed since the last write */
-    char journal_phase[32];    /* the phase in the last journal written */
-    cJSON *releases;           /* releases.json ({"releases":[...]}, owned) */
+    int journal_dirty;      /* journal changed since the last write */
+    char journal_phase[32]; /* the phase in the last journal written */
+    cJSON *releases;        /* releases.json ({"releases":[...]}, owned) */
     char releases_etag[128];
-    struct txn_lock lock;      /* the stage lock */
-    struct txn_lock api_lock;  /* the REST API lock (held during endpoint steps) */
-    cJSON *before;             /* the stage's state before (txn_capture), also journal["before"] (borrowed there) */
-    char *pulled_meta;         /* meta object read at the start (NULL: absent), owned */
+    struct txn_lock lock;     /* the stage lock */
+    struct txn_lock api_lock; /* the REST API lock (held during endpoint steps) */
+    cJSON *before;     /* the stage's state before (txn_capture), also journal["before"] (borrowed
+                          there) */
+    char *pulled_meta; /* meta object read at the start (NULL: absent), owned */
     char pulled_etag[128];
-    int pulled;                /* 1: pulled_meta/pulled_etag are valid */
-    int crashed;               /* finishing a dead process's journal (recover) */
+    int pulled;  /* 1: pulled_meta/pulled_etag are valid */
+    int crashed; /* finishing a dead process's journal (recover) */
     int force_unlock;
-    int no_journal;            /* tests: skip journal writes (measuring overhead) */
-    const char *skip_undo;     /* test hook STAGEHAND_TEST_SKIP_UNDO: kind whose undo is skipped */
+    int no_journal;        /* tests: skip journal writes (measuring overhead) */
+    const char *skip_undo; /* test hook STAGEHAND_TEST_SKIP_UNDO: kind whose undo is skipped */
 };
 
 /* ---------------------------------------------------------------- txn */
@@ -130,12 +131,14 @@ const char *txn_opt_value(const struct dep_ctx *c, const char *name);
 /* ---------------------------------------------------------------- lock */
 
 /* Fill a lock for bucket/key. */
-void txn_lock_init(struct txn_lock *l, const char *region, const char *bucket, const char *key, long ttl_s);
+void txn_lock_init(struct txn_lock *l, const char *region, const char *bucket, const char *key,
+                   long ttl_s);
 /* Acquire with If-None-Match: *. A held, unexpired lease fails with LOCAL
  * "StageLocked" naming the holder (wait_ms > 0: poll until then first). An
  * expired lease (or a dead holder on this host, or force) is taken over
  * with If-Match. txn_id goes into the lease. Returns 0 or -1. */
-int txn_lock_acquire(struct txn_lock *l, const char *txn_id, int force, long wait_ms, struct dep_err *err);
+int txn_lock_acquire(struct txn_lock *l, const char *txn_id, int force, long wait_ms,
+                     struct dep_err *err);
 /* Renew when a third of the TTL has passed (If-Match our ETag). */
 int txn_lock_renew(struct txn_lock *l, int always, struct dep_err *err);
 /* Delete our lease (If-Match). Safe to call when not held. */

@@ -115,8 +115,9 @@ static int capture_stack(struct txn *t, cJSON *state, struct dep_err *err)
     }
     cJSON_AddBoolToObject(s, "exists", stack != NULL);
     cJSON_AddStringToObject(s, "status", stack ? txn_jstr(stack, "StackStatus") : "");
-    cJSON_AddItemToObject(s, "parameters",
-                          txn_jarray_dup(stack ? cJSON_GetObjectItemCaseSensitive(stack, "Parameters") : NULL));
+    cJSON_AddItemToObject(
+        s, "parameters",
+        txn_jarray_dup(stack ? cJSON_GetObjectItemCaseSensitive(stack, "Parameters") : NULL));
     cJSON_AddItemToObject(s, "outputs", stack ? txn_stack_outputs(stack) : cJSON_CreateObject());
     cJSON_AddStringToObject(s, "template", "");
     if (stack) {
@@ -141,7 +142,8 @@ static int capture_stack(struct txn *t, cJSON *state, struct dep_err *err)
 }
 
 /* Statement ids of fn:qualifier's resource policy (new array). */
-int txn_policy_sids(const char *region, const char *fn, const char *qualifier, cJSON **sids, struct dep_err *err)
+int txn_policy_sids(const char *region, const char *fn, const char *qualifier, cJSON **sids,
+                    struct dep_err *err)
 {
     cJSON *out = NULL;
     *sids = cJSON_CreateArray();
@@ -164,7 +166,8 @@ int txn_policy_sids(const char *region, const char *fn, const char *qualifier, c
 }
 
 /* GetAlias into {"exists","version","routing"} (new). */
-int txn_alias_state(const char *region, const char *fn, const char *alias, cJSON **state, struct dep_err *err)
+int txn_alias_state(const char *region, const char *fn, const char *alias, cJSON **state,
+                    struct dep_err *err)
 {
     cJSON *out = NULL;
     cJSON *a = cJSON_CreateObject();
@@ -182,7 +185,8 @@ int txn_alias_state(const char *region, const char *fn, const char *alias, cJSON
     cJSON_AddBoolToObject(a, "exists", 1);
     cJSON_AddStringToObject(a, "version", txn_jstr(out, "FunctionVersion"));
     cJSON *w = txn_jfind(out, "AdditionalVersionWeights");
-    cJSON_AddItemToObject(a, "routing", w && cJSON_IsObject(w) ? cJSON_Duplicate(w, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(a, "routing",
+                          w && cJSON_IsObject(w) ? cJSON_Duplicate(w, 1) : cJSON_CreateObject());
     cJSON_Delete(out);
     return 0;
 }
@@ -265,7 +269,8 @@ static int capture_api(struct txn *t, cJSON *state, struct dep_err *err)
     cJSON *a = cJSON_AddObjectToObject(state, "api");
     dep_rest_api_name(&t->c->project, name, sizeof(name));
     cJSON_AddStringToObject(a, "name", name);
-    if (project_has_endpoints(&t->c->project) && txn_find_api(t->region, name, id, sizeof(id), err) < 0) {
+    if (project_has_endpoints(&t->c->project) &&
+        txn_find_api(t->region, name, id, sizeof(id), err) < 0) {
         return -1;
     }
     cJSON_AddBoolToObject(a, "exists", id[0] != 0);
@@ -276,7 +281,8 @@ static int capture_api(struct txn *t, cJSON *state, struct dep_err *err)
         cJSON_AddBoolToObject(st, "exists", 1);
         cJSON_AddStringToObject(st, "deploymentId", txn_jstr(out, "deploymentId"));
         cJSON *v = cJSON_GetObjectItemCaseSensitive(out, "variables");
-        cJSON_AddItemToObject(st, "variables", cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : cJSON_CreateObject());
+        cJSON_AddItemToObject(st, "variables",
+                              cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : cJSON_CreateObject());
         cJSON_Delete(out);
         return 0;
     }
@@ -306,15 +312,18 @@ const char *txn_topic_arn(struct txn *t, const cJSON *config, char *buf, size_t 
 }
 
 /* Endpoints subscribed to topic_arn that are one of our alias ARNs. */
-int txn_topic_subscriptions(struct txn *t, const char *topic_arn, cJSON **endpoints, struct dep_err *err)
+int txn_topic_subscriptions(struct txn *t, const char *topic_arn, cJSON **endpoints,
+                            struct dep_err *err)
 {
     struct dep_buf form = {0};
     char *enc = dep_urlencode(topic_arn, 0);
     cJSON *out = NULL;
     *endpoints = cJSON_CreateArray();
-    dep_buf_printf(&form, "Action=ListSubscriptionsByTopic&Version=2010-03-31&TopicArn=%s", enc ? enc : "");
+    dep_buf_printf(&form, "Action=ListSubscriptionsByTopic&Version=2010-03-31&TopicArn=%s",
+                   enc ? enc : "");
     free(enc);
-    int rc = dep_query("sns", t->region, "ListSubscriptionsByTopic", topic_arn, form.data, &out, err);
+    int rc =
+        dep_query("sns", t->region, "ListSubscriptionsByTopic", topic_arn, form.data, &out, err);
     dep_buf_release(&form);
     if (rc < 0) {
         if (dep_err_is(err, "NotFound") || not_found(err)) {

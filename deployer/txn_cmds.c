@@ -34,7 +34,8 @@ static int fail_with(const char *step, struct dep_err *err)
 {
     dep_out_error(step, err);
     int code = dep_err_exit(err);
-    if (txn_err_code(err, "StageLocked") || txn_err_code(err, "MetaConflict") || txn_err_code(err, "LockLost")) {
+    if (txn_err_code(err, "StageLocked") || txn_err_code(err, "MetaConflict") ||
+        txn_err_code(err, "LockLost")) {
         code = DEP_EXIT_CONFLICT;
     }
     return code;
@@ -70,7 +71,8 @@ static int ensure_project(struct dep_ctx *c, struct dep_err *err)
         mkdir(path, 0755);
         snprintf(path, sizeof(path), "%s/_meta/variables", p->root);
         mkdir(path, 0755);
-        if (dep_json_save_file(dep_project_vars_path(p, 0, path, sizeof(path)), p->vars_common, err) < 0) {
+        if (dep_json_save_file(dep_project_vars_path(p, 0, path, sizeof(path)), p->vars_common,
+                               err) < 0) {
             return -1;
         }
         changed = 1;
@@ -114,7 +116,8 @@ static int open_txn(struct txn *t, struct dep_ctx *c, int lock, struct dep_err *
 static int pull_meta(struct txn *t, struct dep_err *err)
 {
     struct dep_project *p = &t->c->project;
-    if (txn_meta_get(t->meta_region, t->meta_bucket, t->meta_key, &t->pulled_meta, t->pulled_etag, err) < 0) {
+    if (txn_meta_get(t->meta_region, t->meta_bucket, t->meta_key, &t->pulled_meta, t->pulled_etag,
+                     err) < 0) {
         return -1;
     }
     t->pulled = 1;
@@ -124,7 +127,8 @@ static int pull_meta(struct txn *t, struct dep_err *err)
     cJSON *remote = cJSON_Parse(t->pulled_meta);
     if (!cJSON_IsObject(remote)) {
         cJSON_Delete(remote);
-        dep_err_local(err, "BadMeta", "s3://%s/%s is not a JSON object", t->meta_bucket, t->meta_key);
+        dep_err_local(err, "BadMeta", "s3://%s/%s is not a JSON object", t->meta_bucket,
+                      t->meta_key);
         return -1;
     }
     if (p->vars_region && cJSON_Compare(remote, p->vars_region, 1)) {
@@ -146,7 +150,8 @@ static void plan_deploy(struct txn *t)
     struct dep_project *p = &t->c->project;
     int endpoints = 0;
     if (p->resources) {
-        txn_plan_add(t, "stack", txn_jstr(cJSON_GetObjectItemCaseSensitive(t->before, "stack"), "name"));
+        txn_plan_add(t, "stack",
+                     txn_jstr(cJSON_GetObjectItemCaseSensitive(t->before, "stack"), "name"));
     }
     for (int i = 0; i < p->n_functions; i++) {
         txn_plan_add(t, "code", p->functions[i].name);
@@ -240,13 +245,16 @@ int cmd_deploy(struct dep_ctx *c)
             dep_out_error("recover", &err);
             rc = DEP_EXIT_FAIL;
         }
-        dep_out_errorf("recover", "an earlier deploy of %s did not finish and could not be recovered", t.stage);
+        dep_out_errorf("recover",
+                       "an earlier deploy of %s did not finish and could not be recovered",
+                       t.stage);
         goto out;
     }
     dep_out_step("prepare");
     cJSON *before = NULL;
     char *local = txn_region_vars_json(&t);
-    if (pull_meta(&t, &err) < 0 || txn_releases_load(&t, &err) < 0 || txn_capture(&t, &before, &err) < 0) {
+    if (pull_meta(&t, &err) < 0 || txn_releases_load(&t, &err) < 0 ||
+        txn_capture(&t, &before, &err) < 0) {
         free(local);
         dep_out_step_done("prepare", "failed");
         dep_out_error("prepare", &err);
@@ -328,18 +336,19 @@ int cmd_status(struct dep_ctx *c)
     say("stage %s in %s (project %s)\n", t.stage, t.region, c->project.name);
     if (lease) {
         say("  lock:     held by %s (txn %s) since %s, expires %s\n", txn_jstr(lease, "holder"),
-               txn_jstr(lease, "txn"), txn_jstr(lease, "start"), txn_jstr(lease, "expiry"));
+            txn_jstr(lease, "txn"), txn_jstr(lease, "start"), txn_jstr(lease, "expiry"));
     } else {
         say("  lock:     free\n");
     }
     if (j) {
-        say("  journal:  txn %s %s (%s, updated %s)%s%s\n", txn_jstr(j, "txn"), txn_jstr(j, "phase"),
-               txn_jstr(j, "kind"), txn_jstr(j, "updated"), *txn_jstr(j, "error") ? ": " : "", txn_jstr(j, "error"));
+        say("  journal:  txn %s %s (%s, updated %s)%s%s\n", txn_jstr(j, "txn"),
+            txn_jstr(j, "phase"), txn_jstr(j, "kind"), txn_jstr(j, "updated"),
+            *txn_jstr(j, "error") ? ": " : "", txn_jstr(j, "error"));
         cJSON *row;
         cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, "plan"))
         {
             say("            %-10s %-24s %s\n", txn_jstr(row, "kind"), txn_jstr(row, "item"),
-                   txn_jstr(row, "status"));
+                txn_jstr(row, "status"));
         }
         const char *ph = txn_jstr(j, "phase");
         if (strcmp(ph, "committed") != 0 && strcmp(ph, "rolled-back") != 0) {
@@ -350,27 +359,31 @@ int cmd_status(struct dep_ctx *c)
     }
     cJSON *stack = cJSON_GetObjectItemCaseSensitive(state, "stack");
     say("  stack:    %s %s\n", txn_jstr(stack, "name"),
-           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(stack, "exists")) ? txn_jstr(stack, "status") : "(none)");
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(stack, "exists")) ? txn_jstr(stack, "status")
+                                                                        : "(none)");
     cJSON *f;
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(state, "functions"))
     {
         cJSON *a = cJSON_GetObjectItemCaseSensitive(f, "alias");
         say("  alias:    %-28s %s -> %s\n", txn_jstr(f, "lambda"), t.stage,
-               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "exists")) ? txn_jstr(a, "version") : "(none)");
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "exists")) ? txn_jstr(a, "version")
+                                                                        : "(none)");
     }
     cJSON *api = cJSON_GetObjectItemCaseSensitive(state, "api");
     cJSON *st = cJSON_GetObjectItemCaseSensitive(api, "stage");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "exists"))) {
         char url[512];
         say("  stage:    %s deployment %s  %s\n", t.stage, txn_jstr(st, "deploymentId"),
-               dep_stage_url(txn_jstr(api, "id"), t.region, t.stage, url, sizeof(url)));
+            dep_stage_url(txn_jstr(api, "id"), t.region, t.stage, url, sizeof(url)));
     } else {
         say("  stage:    (none)\n");
     }
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(state, "meta");
     say("  meta:     s3://%s/%s %s\n", t.meta_bucket, t.meta_key,
-           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "exists")) ? txn_jstr(meta, "etag") : "(absent)");
-    say("  releases: %d\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t.releases, "releases")));
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "exists")) ? txn_jstr(meta, "etag")
+                                                                       : "(absent)");
+    say("  releases: %d\n",
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t.releases, "releases")));
     dep_out_result("state", cJSON_Duplicate(state, 1));
     if (j) {
         dep_out_result("journal", cJSON_Duplicate(j, 1));
@@ -426,7 +439,8 @@ int cmd_diff(struct dep_ctx *c)
     /* functions */
     for (int i = 0; i < p->n_functions; i++) {
         struct dep_function *f = &p->functions[i];
-        cJSON *bf = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(state, "functions"), f->name);
+        cJSON *bf = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(state, "functions"), f->name);
         cJSON *a = cJSON_GetObjectItemCaseSensitive(bf, "alias");
         struct dep_zip zip;
         memset(&zip, 0, sizeof(zip));
@@ -440,16 +454,18 @@ int cmd_diff(struct dep_ctx *c)
             changes++;
         } else {
             cJSON *out = NULL;
-            if (dep_lambda_get_function(t.region, f->lambda_name, txn_jstr(a, "version"), &out, &err) < 0) {
+            if (dep_lambda_get_function(t.region, f->lambda_name, txn_jstr(a, "version"), &out,
+                                        &err) < 0) {
                 dep_zip_release(&zip);
                 dep_out_error("diff", &err);
                 rc = DEP_EXIT_FAIL;
                 goto out;
             }
-            const char *sha = txn_jstr(cJSON_GetObjectItemCaseSensitive(out, "Configuration"), "CodeSha256");
+            const char *sha =
+                txn_jstr(cJSON_GetObjectItemCaseSensitive(out, "Configuration"), "CodeSha256");
             if (strcmp(sha, zip.sha256_b64) != 0) {
-                say("  ~ function %s: code %s -> %s (alias %s at version %s)\n", f->name, sha, zip.sha256_b64,
-                       t.stage, txn_jstr(a, "version"));
+                say("  ~ function %s: code %s -> %s (alias %s at version %s)\n", f->name, sha,
+                    zip.sha256_b64, t.stage, txn_jstr(a, "version"));
                 changes++;
             } else {
                 say("    function %s unchanged (version %s)\n", f->name, txn_jstr(a, "version"));
@@ -469,7 +485,7 @@ int cmd_diff(struct dep_ctx *c)
                 }
             }
             say("  %s event %s (%s)%s\n", had ? " " : "+", f->events[k].name, f->events[k].type,
-                   had ? " wired" : "");
+                had ? " wired" : "");
             changes += !had;
         }
     }
@@ -493,7 +509,8 @@ int cmd_diff(struct dep_ctx *c)
             say("  ~ api stage %s: endpoints changed (new deployment)\n", t.stage);
             changes++;
         } else {
-            say("    api stage %s unchanged (deployment %s)\n", t.stage, txn_jstr(st, "deploymentId"));
+            say("    api stage %s unchanged (deployment %s)\n", t.stage,
+                txn_jstr(st, "deploymentId"));
         }
     }
     /* meta */
@@ -502,7 +519,8 @@ int cmd_diff(struct dep_ctx *c)
         cJSON *remote = cJSON_Parse(txn_jstr(meta, "body"));
         if (!cJSON_Compare(remote, p->vars_region, 1)) {
             char *d = txn_json_diff(remote, p->vars_region);
-            say("  ~ meta s3://%s/%s (remote -> local):\n%s", t.meta_bucket, t.meta_key, d ? d : "");
+            say("  ~ meta s3://%s/%s (remote -> local):\n%s", t.meta_bucket, t.meta_key,
+                d ? d : "");
             free(d);
         }
         cJSON_Delete(remote);
@@ -545,12 +563,14 @@ int cmd_rollback(struct dep_ctx *c)
     int n = cJSON_GetArraySize(rels);
     if (n < 2) {
         cJSON_Delete(before);
-        dep_out_errorf("rollback", "stage %s has %d release(s) recorded: nothing to roll back to", t.stage, n);
+        dep_out_errorf("rollback", "stage %s has %d release(s) recorded: nothing to roll back to",
+                       t.stage, n);
         rc = DEP_EXIT_FAIL;
         goto out;
     }
     cJSON *prev = cJSON_GetArrayItem(rels, n - 2);
-    dep_out_info("rolling %s back to release %s (%s)", t.stage, txn_jstr(prev, "txn"), txn_jstr(prev, "time"));
+    dep_out_info("rolling %s back to release %s (%s)", t.stage, txn_jstr(prev, "txn"),
+                 txn_jstr(prev, "time"));
     t.journal = new_journal(&t, "rollback");
     cJSON_AddItemToObject(t.journal, "before", before);
     t.before = before;

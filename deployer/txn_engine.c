@@ -41,8 +41,9 @@ int txn_opt_flag(const struct dep_ctx *c, const char *flag)
 /* Options of ours that take a value. main.c hands unknown options to us in
  * opts->rest but a separate value ("--kinds error") lands among the
  * positional names, in order: the i-th bare value option takes names[i]. */
-static const char *const value_opts[] = {"--kinds", "--kind", "--only", "--seed", "--max-cases", "--flow",
-                                         "--junit", "--watch", "--greenroom", NULL};
+static const char *const value_opts[] = {"--kinds",     "--kind", "--only",  "--seed",
+                                         "--max-cases", "--flow", "--junit", "--watch",
+                                         "--greenroom", NULL};
 
 static int is_value_opt(const char *a)
 {
@@ -93,8 +94,8 @@ int txn_init(struct txn *t, struct dep_ctx *c, struct dep_err *err)
         return -1;
     }
     snprintf(t->account, sizeof(t->account), "%s", acct);
-    if (dep_meta_location(c, 1, t->meta_bucket, sizeof(t->meta_bucket), t->meta_key, sizeof(t->meta_key),
-                          t->meta_region, sizeof(t->meta_region), err) < 0) {
+    if (dep_meta_location(c, 1, t->meta_bucket, sizeof(t->meta_bucket), t->meta_key,
+                          sizeof(t->meta_key), t->meta_region, sizeof(t->meta_region), err) < 0) {
         /* No custom.meta: the journal, lock and variables still need a
          * home. One bucket per account and region, named like the meta one. */
         char path[1024];
@@ -103,26 +104,30 @@ int txn_init(struct txn *t, struct dep_ctx *c, struct dep_err *err)
         file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         snprintf(t->meta_bucket, sizeof(t->meta_bucket), "stagehand-%s-%s", t->account, t->region);
         snprintf(t->meta_region, sizeof(t->meta_region), "%s", t->region);
-        snprintf(t->meta_key, sizeof(t->meta_key), "serverless/%s/variables/%s", c->project.name, file);
+        snprintf(t->meta_key, sizeof(t->meta_key), "serverless/%s/variables/%s", c->project.name,
+                 file);
         dep_err_clear(err);
         static int warned;
         if (!warned) {
             warned = 1;
-            dep_out_warn("s-project.json has no custom.meta {name, region}: using s3://%s for the stage's "
-                         "variables, journal and lock",
-                         t->meta_bucket);
+            dep_out_warn(
+                "s-project.json has no custom.meta {name, region}: using s3://%s for the stage's "
+                "variables, journal and lock",
+                t->meta_bucket);
         }
     }
-    snprintf(t->prefix, sizeof(t->prefix), "serverless/%s/stagehand/%s-%s/", c->project.name, t->stage, t->rc);
-    snprintf(t->api_lock_key, sizeof(t->api_lock_key), "serverless/%s/stagehand/api-%s.lock", c->project.name,
-             t->rc);
+    snprintf(t->prefix, sizeof(t->prefix), "serverless/%s/stagehand/%s-%s/", c->project.name,
+             t->stage, t->rc);
+    snprintf(t->api_lock_key, sizeof(t->api_lock_key), "serverless/%s/stagehand/api-%s.lock",
+             c->project.name, t->rc);
     struct timespec ts;
     struct tm tm;
     char tbuf[32];
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(tbuf, sizeof(tbuf), "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(t->id, sizeof(t->id), "%s-%ld-%04lx", tbuf, (long)getpid(), (long)(ts.tv_nsec / 1000 % 0xffff));
+    snprintf(t->id, sizeof(t->id), "%s-%ld-%04lx", tbuf, (long)getpid(),
+             (long)(ts.tv_nsec / 1000 % 0xffff));
     long ttl = 300;
     const char *e = getenv("STAGEHAND_LOCK_TTL");
     if (e && *e) {
@@ -203,7 +208,8 @@ int txn_journal_write(struct txn *t, struct dep_err *err)
     char *body = cJSON_PrintUnformatted(t->journal);
     char key[600], etag[128] = "";
     snprintf(key, sizeof(key), "%sjournal.json", t->prefix);
-    int rc = txn_meta_put(t->meta_region, t->meta_bucket, key, body, t->journal_etag, NULL, etag, err);
+    int rc =
+        txn_meta_put(t->meta_region, t->meta_bucket, key, body, t->journal_etag, NULL, etag, err);
     free(body);
     if (rc == 0) {
         snprintf(t->journal_etag, sizeof(t->journal_etag), "%s", etag);
@@ -277,7 +283,8 @@ int txn_releases_push(struct txn *t, cJSON *rel_take, struct dep_err *err)
     }
     snprintf(key, sizeof(key), "%sreleases.json", t->prefix);
     char *body = cJSON_PrintUnformatted(t->releases);
-    int rc = txn_meta_put(t->meta_region, t->meta_bucket, key, body, t->releases_etag, NULL, etag, err);
+    int rc =
+        txn_meta_put(t->meta_region, t->meta_bucket, key, body, t->releases_etag, NULL, etag, err);
     free(body);
     if (rc == 0) {
         snprintf(t->releases_etag, sizeof(t->releases_etag), "%s", etag);
@@ -316,14 +323,16 @@ static cJSON *release_record(struct txn *t)
     cJSON_ArrayForEach(f, fns)
     {
         cJSON *a = cJSON_GetObjectItemCaseSensitive(f, "alias");
-        if (!cJSON_GetObjectItemCaseSensitive(aliases, f->string) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "exists"))) {
+        if (!cJSON_GetObjectItemCaseSensitive(aliases, f->string) &&
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "exists"))) {
             cJSON *o = cJSON_AddObjectToObject(aliases, f->string);
             cJSON_AddStringToObject(o, "lambda", txn_jstr(f, "lambda"));
             cJSON_AddStringToObject(o, "version", txn_jstr(a, "version"));
         }
     }
     if (!*dep) {
-        cJSON *st = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t->before, "api"), "stage");
+        cJSON *st = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(t->before, "api"), "stage");
         dep = txn_jstr(st, "deploymentId");
         api = txn_jstr(cJSON_GetObjectItemCaseSensitive(t->before, "api"), "id");
     }
@@ -348,8 +357,8 @@ static void bind_commit(struct txn *t)
         if (strcmp(kind, "alias") == 0) {
             cJSON *code = txn_plan_row(t, "code", txn_jstr(row, "item"));
             cJSON *cr = cJSON_GetObjectItemCaseSensitive(code, "redo");
-            cJSON *bf = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t->before, "functions"),
-                                                         txn_jstr(row, "item"));
+            cJSON *bf = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(t->before, "functions"), txn_jstr(row, "item"));
             if (!*txn_jstr(redo, "lambda")) {
                 jset(redo, "lambda", txn_jstr(bf, "lambda"));
             }
@@ -361,12 +370,15 @@ static void bind_commit(struct txn *t)
             }
         } else if (strcmp(kind, "stage") == 0) {
             if (!*txn_jstr(redo, "apiId")) {
-                jset(redo, "apiId", txn_jstr(cJSON_GetObjectItemCaseSensitive(txn_plan_row(t, "api", NULL), "redo"),
-                                             "apiId"));
+                jset(
+                    redo, "apiId",
+                    txn_jstr(cJSON_GetObjectItemCaseSensitive(txn_plan_row(t, "api", NULL), "redo"),
+                             "apiId"));
             }
             if (!*txn_jstr(redo, "deploymentId")) {
                 jset(redo, "deploymentId",
-                     txn_jstr(cJSON_GetObjectItemCaseSensitive(txn_plan_row(t, "endpoints", NULL), "redo"),
+                     txn_jstr(cJSON_GetObjectItemCaseSensitive(txn_plan_row(t, "endpoints", NULL),
+                                                               "redo"),
                               "deploymentId"));
             }
         } else if (strcmp(kind, "meta") == 0 && !cJSON_GetObjectItemCaseSensitive(redo, "body")) {
@@ -414,7 +426,8 @@ static int compensate(struct txn *t, int from, const struct dep_err *cause)
         jset(t->journal, "error", dep_err_str(cause, ebuf, sizeof(ebuf)));
     }
     if (txn_journal_write(t, &err) < 0) {
-        dep_out_warn("journal write failed while compensating: %s", dep_err_str(&err, ebuf, sizeof(ebuf)));
+        dep_out_warn("journal write failed while compensating: %s",
+                     dep_err_str(&err, ebuf, sizeof(ebuf)));
         dep_err_clear(&err);
     }
     dep_out_step("compensate");
@@ -426,7 +439,8 @@ static int compensate(struct txn *t, int from, const struct dep_err *cause)
             continue;
         }
         int maybe = t->crashed && strcmp(st, "pending") == 0;
-        if (strcmp(st, "applying") != 0 && strcmp(st, "failed") != 0 && strcmp(st, "done") != 0 && !maybe) {
+        if (strcmp(st, "applying") != 0 && strcmp(st, "failed") != 0 && strcmp(st, "done") != 0 &&
+            !maybe) {
             continue;
         }
         row_label(row, label, sizeof(label));
@@ -447,13 +461,15 @@ static int compensate(struct txn *t, int from, const struct dep_err *cause)
             dep_err_clear(&e2);
             txn_journal_write(t, &e2);
             dep_out_step_done("compensate", "failed");
-            dep_out_errorf("compensate", "compensation stopped at %s; run `stagehand recover -s %s -r %s`", label,
+            dep_out_errorf("compensate",
+                           "compensation stopped at %s; run `stagehand recover -s %s -r %s`", label,
                            t->stage, t->region);
             return DEP_EXIT_FAIL;
         }
         jset(row, "status", "undone");
         if (txn_journal_write(t, &err) < 0) {
-            dep_out_warn("journal write failed while compensating: %s", dep_err_str(&err, ebuf, sizeof(ebuf)));
+            dep_out_warn("journal write failed while compensating: %s",
+                         dep_err_str(&err, ebuf, sizeof(ebuf)));
             dep_err_clear(&err);
         }
     }
@@ -479,7 +495,8 @@ static int committed(struct txn *t)
     dep_err_clear(&err);
     jset(t->journal, "phase", "committed");
     if (txn_journal_write(t, &err) < 0) {
-        dep_out_warn("journal write failed after commit: %s", dep_err_str(&err, ebuf, sizeof(ebuf)));
+        dep_out_warn("journal write failed after commit: %s",
+                     dep_err_str(&err, ebuf, sizeof(ebuf)));
         dep_err_clear(&err);
     }
     if (t->releases || txn_releases_load(t, &err) == 0) {
@@ -488,8 +505,9 @@ static int committed(struct txn *t)
         cJSON *last = cJSON_GetArrayItem(rels, cJSON_GetArraySize(rels) - 1);
         /* A deploy that changed nothing is not a new release (rollback
          * goes to the previous different one). */
-        if (last && cJSON_Compare(cJSON_GetObjectItemCaseSensitive(last, "aliases"),
-                                  cJSON_GetObjectItemCaseSensitive(rel, "aliases"), 1) &&
+        if (last &&
+            cJSON_Compare(cJSON_GetObjectItemCaseSensitive(last, "aliases"),
+                          cJSON_GetObjectItemCaseSensitive(rel, "aliases"), 1) &&
             strcmp(txn_jstr(last, "deploymentId"), txn_jstr(rel, "deploymentId")) == 0) {
             cJSON_Delete(rel);
         } else if (txn_releases_push(t, rel, &err) < 0) {

@@ -13,11 +13,14 @@ cJSON *txn_jfind(cJSON *o, const char *key);
 cJSON *txn_jarray_dup(const cJSON *v);
 cJSON *txn_stack_outputs(cJSON *stack);
 int txn_describe_stack(const char *region, const char *name, cJSON **stack, struct dep_err *err);
-int txn_policy_sids(const char *region, const char *fn, const char *qualifier, cJSON **sids, struct dep_err *err);
-int txn_alias_state(const char *region, const char *fn, const char *alias, cJSON **state, struct dep_err *err);
+int txn_policy_sids(const char *region, const char *fn, const char *qualifier, cJSON **sids,
+                    struct dep_err *err);
+int txn_alias_state(const char *region, const char *fn, const char *alias, cJSON **state,
+                    struct dep_err *err);
 int txn_find_api(const char *region, const char *name, char *id, size_t n, struct dep_err *err);
 const char *txn_topic_arn(struct txn *t, const cJSON *config, char *buf, size_t n);
-int txn_topic_subscriptions(struct txn *t, const char *topic_arn, cJSON **endpoints, struct dep_err *err);
+int txn_topic_subscriptions(struct txn *t, const char *topic_arn, cJSON **endpoints,
+                            struct dep_err *err);
 int txn_capture(struct txn *t, cJSON **out, struct dep_err *err);
 
 /* txn_steps.c */

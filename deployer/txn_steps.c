@@ -98,7 +98,8 @@ cJSON *txn_plan_row(struct txn *t, const char *kind, const char *item)
     cJSON *row;
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(t->journal, "plan"))
     {
-        if (strcmp(txn_jstr(row, "kind"), kind) == 0 && (!item || strcmp(txn_jstr(row, "item"), item) == 0)) {
+        if (strcmp(txn_jstr(row, "kind"), kind) == 0 &&
+            (!item || strcmp(txn_jstr(row, "item"), item) == 0)) {
             return row;
         }
     }
@@ -155,7 +156,8 @@ int txn_stack_wait(struct txn *t, const char *name, char *status, size_t n, stru
         }
         cJSON_Delete(stack);
         if (txn_ms() > deadline) {
-            dep_err_local(err, "StackTimeout", "stack %s still %s after %ld s", name, status, limit_s);
+            dep_err_local(err, "StackTimeout", "stack %s still %s after %ld s", name, status,
+                          limit_s);
             return -1;
         }
         if (txn_lock_renew(&t->lock, 0, err) < 0) {
@@ -190,7 +192,8 @@ static void stack_first_failure(struct txn *t, const char *id, char *buf, size_t
             if (sl > 7 && strcmp(st + sl - 7, "_FAILED") == 0 && *why &&
                 strcmp(txn_jstr(x, "ResourceType"), "AWS::CloudFormation::Stack") != 0) {
                 /* newest first: keep overwriting to end on the earliest */
-                snprintf(buf, n, "%s (%s): %s", txn_jstr(x, "LogicalResourceId"), txn_jstr(x, "ResourceType"), why);
+                snprintf(buf, n, "%s (%s): %s", txn_jstr(x, "LogicalResourceId"),
+                         txn_jstr(x, "ResourceType"), why);
             }
         }
         cJSON_Delete(evs);
@@ -199,7 +202,8 @@ static void stack_first_failure(struct txn *t, const char *id, char *buf, size_t
     dep_buf_release(&f);
 }
 
-static int stack_reason(struct txn *t, const char *name, const char *status, const char *id, struct dep_err *err)
+static int stack_reason(struct txn *t, const char *name, const char *status, const char *id,
+                        struct dep_err *err)
 {
     cJSON *stack = NULL;
     struct dep_err e2;
@@ -207,8 +211,10 @@ static int stack_reason(struct txn *t, const char *name, const char *status, con
     dep_err_clear(&e2);
     txn_describe_stack(t->region, name, &stack, &e2);
     stack_first_failure(t, id && *id ? id : name, first, sizeof(first));
-    dep_err_local(err, "StackFailed", "An error occurred while provisioning your cloudformation: stack %s is %s%s%s",
-                  name, *status ? status : "gone (rolled back and deleted)", *first ? ": " : (stack ? ": " : ""),
+    dep_err_local(err, "StackFailed",
+                  "An error occurred while provisioning your cloudformation: stack %s is %s%s%s",
+                  name, *status ? status : "gone (rolled back and deleted)",
+                  *first ? ": " : (stack ? ": " : ""),
                   *first ? first : (stack ? txn_jstr(stack, "StackStatusReason") : ""));
     snprintf(err->service, sizeof(err->service), "cloudformation");
     snprintf(err->resource, sizeof(err->resource), "%s", name);
@@ -255,7 +261,8 @@ static int stack_apply(struct txn *t, cJSON *row, struct dep_err *err)
 
     if (jtrue(bs, "exists")) {
         const char *st = txn_jstr(bs, "status");
-        if (oldt && cJSON_Compare(oldt, p->resources, 1) && strstr(st, "_COMPLETE") && !strstr(st, "ROLLBACK")) {
+        if (oldt && cJSON_Compare(oldt, p->resources, 1) && strstr(st, "_COMPLETE") &&
+            !strstr(st, "ROLLBACK")) {
             set_bool(redo, "changed", 0);
             dep_out_item("stack", name, "unchanged", NULL);
         } else {
@@ -357,21 +364,24 @@ static int stack_undo(struct txn *t, cJSON *row, struct dep_err *err)
             return -1;
         }
         if (*status) {
-            dep_err_local(err, "StackDeleteFailed", "stack %s is %s after DeleteStack", name, status);
+            dep_err_local(err, "StackDeleteFailed", "stack %s is %s after DeleteStack", name,
+                          status);
             return -1;
         }
         dep_out_item("stack", name, "deleted", NULL);
         return 0;
     }
     if (!*status) {
-        dep_err_local(err, "StackGone", "stack %s no longer exists; cannot restore its template", name);
+        dep_err_local(err, "StackGone", "stack %s no longer exists; cannot restore its template",
+                      name);
         return -1;
     }
     struct dep_buf f = {0};
     dep_buf_puts(&f, "Action=UpdateStack&Version=2010-05-15");
     qenc(&f, "StackName", name);
     qenc(&f, "TemplateBody", txn_jstr(bs, "template"));
-    dep_buf_puts(&f, "&Capabilities.member.1=CAPABILITY_IAM&Capabilities.member.2=CAPABILITY_NAMED_IAM");
+    dep_buf_puts(
+        &f, "&Capabilities.member.1=CAPABILITY_IAM&Capabilities.member.2=CAPABILITY_NAMED_IAM");
     cJSON *prm;
     int i = 1;
     cJSON_ArrayForEach(prm, cJSON_GetObjectItemCaseSensitive(bs, "parameters"))
@@ -461,8 +471,8 @@ static int fn_same(const cJSON *conf, const cJSON *cfg, const struct dep_zip *zi
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(cfg, "MemorySize");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(conf, "Timeout");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(cfg, "Timeout");
-    return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble && cJSON_IsNumber(c) &&
-           cJSON_IsNumber(d) && c->valuedouble == d->valuedouble;
+    return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble &&
+           cJSON_IsNumber(c) && cJSON_IsNumber(d) && c->valuedouble == d->valuedouble;
 }
 
 static int sha_mismatch(const char *fn, const char *op, const cJSON *out, const struct dep_zip *zip,
@@ -471,7 +481,8 @@ static int sha_mismatch(const char *fn, const char *op, const cJSON *out, const 
     const char *got = txn_jstr(out, "CodeSha256");
     if (strcmp(got, zip->sha256_b64) != 0) {
         dep_err_local(err, "CodeShaMismatch",
-                      "%s %s: Lambda reports CodeSha256 %s but stagehand uploaded %s (someone else changed $LATEST)",
+                      "%s %s: Lambda reports CodeSha256 %s but stagehand uploaded %s (someone else "
+                      "changed $LATEST)",
                       op, fn, got, zip->sha256_b64);
         snprintf(err->service, sizeof(err->service), "lambda");
         snprintf(err->operation, sizeof(err->operation), "%s", op);
@@ -481,8 +492,8 @@ static int sha_mismatch(const char *fn, const char *op, const cJSON *out, const 
 }
 
 /* Upload to $LATEST and publish exactly that; version into ver. */
-static int code_upload_publish(struct txn *t, struct dep_function *f, const struct dep_zip *zip, cJSON *cfg,
-                               cJSON *redo, char *ver, size_t vn, struct dep_err *err)
+static int code_upload_publish(struct txn *t, struct dep_function *f, const struct dep_zip *zip,
+                               cJSON *cfg, cJSON *redo, char *ver, size_t vn, struct dep_err *err)
 {
     const char *fn = f->lambda_name;
     char *zip64 = dep_base64(zip->data, zip->len);
@@ -595,7 +606,8 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
         rc = 0;
         goto out;
     }
-    dep_err_local(err, "LatestContended", "%s: $LATEST kept changing under us; gave up after 4 attempts", fn);
+    dep_err_local(err, "LatestContended",
+                  "%s: $LATEST kept changing under us; gave up after 4 attempts", fn);
 out:
     free(zip64);
     return rc;
@@ -623,7 +635,8 @@ static int code_apply(struct txn *t, cJSON *row, struct dep_err *err)
     set_str(redo, "codeSha256", zip.sha256_b64);
     if (jtrue(ba, "exists")) {
         cJSON *out = NULL;
-        if (dep_lambda_get_function(t->region, f->lambda_name, txn_jstr(ba, "version"), &out, err) < 0) {
+        if (dep_lambda_get_function(t->region, f->lambda_name, txn_jstr(ba, "version"), &out, err) <
+            0) {
             cJSON_Delete(cfg);
             goto out;
         }
@@ -660,7 +673,8 @@ static int code_apply(struct txn *t, cJSON *row, struct dep_err *err)
         }
         set_bool(redo, "aliasCreated", 1);
     }
-    dep_out_item("function", name, jtrue(redo, "unchanged") ? "unchanged" : "published", "version %s", ver);
+    dep_out_item("function", name, jtrue(redo, "unchanged") ? "unchanged" : "published",
+                 "version %s", ver);
     rc = 0;
 out:
     dep_zip_release(&zip);
@@ -687,7 +701,8 @@ static int code_undo(struct txn *t, cJSON *row, struct dep_err *err)
         char path[512];
         cJSON *out = NULL;
         snprintf(path, sizeof(path), "/2015-03-31/functions/%s/aliases", fn);
-        if (dep_rest_json("lambda", t->region, "ListAliases", fn, "GET", path, NULL, NULL, &out, err) < 0) {
+        if (dep_rest_json("lambda", t->region, "ListAliases", fn, "GET", path, NULL, NULL, &out,
+                          err) < 0) {
             if (not_found(err)) {
                 dep_err_clear(err);
                 return 0;
@@ -698,7 +713,8 @@ static int code_undo(struct txn *t, cJSON *row, struct dep_err *err)
         cJSON_Delete(out);
         if (n == 0) {
             snprintf(path, sizeof(path), "/2015-03-31/functions/%s", fn);
-            if (dep_rest_json("lambda", t->region, "DeleteFunction", fn, "DELETE", path, NULL, NULL, NULL, err) < 0 &&
+            if (dep_rest_json("lambda", t->region, "DeleteFunction", fn, "DELETE", path, NULL, NULL,
+                              NULL, err) < 0 &&
                 !not_found(err)) {
                 return -1;
             }
@@ -718,7 +734,8 @@ static int api_apply(struct txn *t, cJSON *row, struct dep_err *err)
     char id[64] = "";
     if (jtrue(ba, "exists")) {
         snprintf(id, sizeof(id), "%s", txn_jstr(ba, "id"));
-        dep_project_set_var(&t->c->project, 1, "apiGatewayApi", cJSON_CreateString(txn_jstr(ba, "name")));
+        dep_project_set_var(&t->c->project, 1, "apiGatewayApi",
+                            cJSON_CreateString(txn_jstr(ba, "name")));
     } else {
         if (txn_journal_touch(t, err) < 0) {
             return -1;
@@ -747,7 +764,8 @@ static int api_undo(struct txn *t, cJSON *row, struct dep_err *err)
     }
     cJSON *out = NULL;
     snprintf(path, sizeof(path), "/restapis/%s/stages", id);
-    if (dep_rest_json("apigateway", t->region, "GetStages", id, "GET", path, NULL, NULL, &out, err) < 0) {
+    if (dep_rest_json("apigateway", t->region, "GetStages", id, "GET", path, NULL, NULL, &out,
+                      err) < 0) {
         return -1;
     }
     int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "item"));
@@ -756,7 +774,8 @@ static int api_undo(struct txn *t, cJSON *row, struct dep_err *err)
         return 0; /* another stage uses it now */
     }
     snprintf(path, sizeof(path), "/restapis/%s", id);
-    if (dep_rest_json("apigateway", t->region, "DeleteRestApi", id, "DELETE", path, NULL, NULL, NULL, err) < 0 &&
+    if (dep_rest_json("apigateway", t->region, "DeleteRestApi", id, "DELETE", path, NULL, NULL,
+                      NULL, err) < 0 &&
         !not_found(err)) {
         return -1;
     }
@@ -796,7 +815,8 @@ static int events_apply(struct txn *t, cJSON *row, struct dep_err *err)
             cJSON_AddStringToObject(rec, "rule", rule);
             cJSON *body = cJSON_CreateObject(), *out = NULL;
             cJSON_AddStringToObject(body, "Name", rule);
-            int had = dep_json_target("events", t->region, "AWSEvents.DescribeRule", rule, body, &out, err) == 0;
+            int had = dep_json_target("events", t->region, "AWSEvents.DescribeRule", rule, body,
+                                      &out, err) == 0;
             cJSON_Delete(body);
             cJSON_Delete(out);
             if (!had && !not_found(err)) {
@@ -880,7 +900,8 @@ static int unsubscribe(struct txn *t, const char *topic, const char *endpoint, s
         cJSON *out = NULL;
         dep_buf_puts(&f, "Action=Unsubscribe&Version=2010-03-31");
         qenc(&f, "SubscriptionArn", txn_jstr(ep, "arn"));
-        if (dep_query("sns", t->region, "Unsubscribe", topic, f.data, &out, err) < 0 && !not_found(err)) {
+        if (dep_query("sns", t->region, "Unsubscribe", topic, f.data, &out, err) < 0 &&
+            !not_found(err)) {
             rc = -1;
         }
         dep_buf_release(&f);
@@ -892,13 +913,15 @@ static int unsubscribe(struct txn *t, const char *topic, const char *endpoint, s
 
 static int events_undo(struct txn *t, cJSON *row, struct dep_err *err)
 {
-    cJSON *recs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(row, "undo"), "events");
+    cJSON *recs =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(row, "undo"), "events");
     cJSON *rec;
     cJSON_ArrayForEach(rec, recs)
     {
         const char *fn = txn_jstr(rec, "fn");
         if (!jtrue(rec, "hadSid")) {
-            if (dep_lambda_remove_permission(t->region, fn, txn_jstr(rec, "sid"), t->stage, err) < 0 &&
+            if (dep_lambda_remove_permission(t->region, fn, txn_jstr(rec, "sid"), t->stage, err) <
+                    0 &&
                 !not_found(err)) {
                 return -1;
             }
@@ -914,14 +937,15 @@ static int events_undo(struct txn *t, cJSON *row, struct dep_err *err)
             cJSON *ids = cJSON_AddArrayToObject(body, "Ids");
             cJSON_AddItemToArray(ids, cJSON_CreateString(fn));
             cJSON_AddStringToObject(body, "Rule", txn_jstr(rec, "rule"));
-            dep_json_target("events", t->region, "AWSEvents.RemoveTargets", txn_jstr(rec, "rule"), body, &out, err);
+            dep_json_target("events", t->region, "AWSEvents.RemoveTargets", txn_jstr(rec, "rule"),
+                            body, &out, err);
             cJSON_Delete(out);
             out = NULL;
             cJSON_DeleteItemFromObjectCaseSensitive(body, "Ids");
             cJSON_DeleteItemFromObjectCaseSensitive(body, "Rule");
             cJSON_AddStringToObject(body, "Name", txn_jstr(rec, "rule"));
-            int rc = dep_json_target("events", t->region, "AWSEvents.DeleteRule", txn_jstr(rec, "rule"), body, &out,
-                                     err);
+            int rc = dep_json_target("events", t->region, "AWSEvents.DeleteRule",
+                                     txn_jstr(rec, "rule"), body, &out, err);
             cJSON_Delete(body);
             cJSON_Delete(out);
             if (rc < 0 && !not_found(err)) {
@@ -976,8 +1000,8 @@ static int endpoints_prune(struct txn *t, const char *api, struct dep_err *err)
     char path[512];
     cJSON *out = NULL;
     snprintf(path, sizeof(path), "/restapis/%s/resources", api);
-    if (dep_rest_json("apigateway", t->region, "GetResources", api, "GET", path, "embed=methods&limit=500", NULL,
-                      &out, err) < 0) {
+    if (dep_rest_json("apigateway", t->region, "GetResources", api, "GET", path,
+                      "embed=methods&limit=500", NULL, &out, err) < 0) {
         return -1;
     }
     cJSON *items = cJSON_GetObjectItemCaseSensitive(out, "item");
@@ -997,17 +1021,20 @@ static int endpoints_prune(struct txn *t, const char *api, struct dep_err *err)
                 for (int j = 0; j < p->functions[i].n_endpoints && !wanted; j++) {
                     struct dep_endpoint *e = &p->functions[i].endpoints[j];
                     const char *ep = e->path[0] == '/' ? e->path + 1 : e->path;
-                    wanted = rpath[0] == '/' && strcmp(rpath + 1, ep) == 0 && strcmp(e->method, m->string) == 0;
+                    wanted = rpath[0] == '/' && strcmp(rpath + 1, ep) == 0 &&
+                             strcmp(e->method, m->string) == 0;
                 }
             }
             if (!wanted) {
-                if (dep_apigw_delete_method(t->region, api, txn_jstr(res, "id"), m->string, err) < 0 &&
+                if (dep_apigw_delete_method(t->region, api, txn_jstr(res, "id"), m->string, err) <
+                        0 &&
                     !not_found(err)) {
                     rc = -1;
                     break;
                 }
                 dep_err_clear(err);
-                dep_out_item("endpoint", rpath, "pruned", "%s (not in this project version)", m->string);
+                dep_out_item("endpoint", rpath, "pruned", "%s (not in this project version)",
+                             m->string);
             }
         }
         if (rc < 0) {
@@ -1023,7 +1050,8 @@ static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
     struct dep_project *p = &t->c->project;
     cJSON *redo = obj_of(row, "redo");
     cJSON *undo = obj_of(row, "undo");
-    const char *api = txn_jstr(cJSON_GetObjectItemCaseSensitive(txn_plan_row(t, "api", NULL), "redo"), "apiId");
+    const char *api =
+        txn_jstr(cJSON_GetObjectItemCaseSensitive(txn_plan_row(t, "api", NULL), "redo"), "apiId");
     cJSON *bst = before_get(t, "api", "stage");
     char fp[80], sid[256], path[256];
     int rc = -1;
@@ -1033,11 +1061,13 @@ static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
     int all_aliases = 1;
     for (int i = 0; i < p->n_functions; i++) {
         cJSON *bf = before_get(t, "functions", p->functions[i].name);
-        if (p->functions[i].n_endpoints > 0 && !jtrue(cJSON_GetObjectItemCaseSensitive(bf, "alias"), "exists")) {
+        if (p->functions[i].n_endpoints > 0 &&
+            !jtrue(cJSON_GetObjectItemCaseSensitive(bf, "alias"), "exists")) {
             all_aliases = 0;
         }
     }
-    if (rel && all_aliases && jtrue(bst, "exists") && strcmp(txn_jstr(rel, "apiFingerprint"), fp) == 0 &&
+    if (rel && all_aliases && jtrue(bst, "exists") &&
+        strcmp(txn_jstr(rel, "apiFingerprint"), fp) == 0 &&
         strcmp(txn_jstr(rel, "deploymentId"), txn_jstr(bst, "deploymentId")) == 0) {
         set_str(redo, "deploymentId", txn_jstr(bst, "deploymentId"));
         set_bool(redo, "unchanged", 1);
@@ -1111,7 +1141,8 @@ static int endpoints_undo(struct txn *t, cJSON *row, struct dep_err *err)
     txn_lock_release(&t->api_lock);
     cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(undo, "sids"))
     {
-        if (dep_lambda_remove_permission(t->region, txn_jstr(o, "fn"), txn_jstr(o, "sid"), t->stage, err) < 0 &&
+        if (dep_lambda_remove_permission(t->region, txn_jstr(o, "fn"), txn_jstr(o, "sid"), t->stage,
+                                         err) < 0 &&
             !not_found(err)) {
             return -1;
         }
@@ -1124,8 +1155,8 @@ static int endpoints_undo(struct txn *t, cJSON *row, struct dep_err *err)
         struct dep_err e2;
         dep_err_clear(&e2);
         /* Best effort: an unused deployment is harmless. */
-        dep_rest_json("apigateway", t->region, "DeleteDeployment", txn_jstr(undo, "apiId"), "DELETE", path, NULL, NULL,
-                      NULL, &e2);
+        dep_rest_json("apigateway", t->region, "DeleteDeployment", txn_jstr(undo, "apiId"),
+                      "DELETE", path, NULL, NULL, NULL, &e2);
     }
     return 0;
 }
@@ -1137,7 +1168,8 @@ static int alias_apply(struct txn *t, cJSON *row, struct dep_err *err)
     cJSON *redo = obj_of(row, "redo");
     const char *fn = txn_jstr(redo, "lambda");
     const char *ver = txn_jstr(redo, "version");
-    cJSON *ba = cJSON_GetObjectItemCaseSensitive(before_get(t, "functions", txn_jstr(row, "item")), "alias");
+    cJSON *ba = cJSON_GetObjectItemCaseSensitive(before_get(t, "functions", txn_jstr(row, "item")),
+                                                 "alias");
     if (!*ver) {
         dep_err_local(err, "NoVersion", "no version to point alias %s of %s at", t->stage, fn);
         return -1;
@@ -1160,7 +1192,8 @@ static int alias_apply(struct txn *t, cJSON *row, struct dep_err *err)
     cJSON_Delete(req);
     cJSON_Delete(out);
     if (rc == 0) {
-        dep_out_item("alias", fn, "updated", "%s -> %s (was %s)", t->stage, ver, txn_jstr(ba, "version"));
+        dep_out_item("alias", fn, "updated", "%s -> %s (was %s)", t->stage, ver,
+                     txn_jstr(ba, "version"));
     }
     return rc;
 }
@@ -1176,12 +1209,14 @@ static int alias_undo(struct txn *t, cJSON *row, struct dep_err *err)
     cJSON_AddStringToObject(req, "FunctionVersion", txn_jstr(ba, "version"));
     cJSON *rc_ = cJSON_AddObjectToObject(req, "RoutingConfig");
     cJSON *w = cJSON_GetObjectItemCaseSensitive(ba, "routing");
-    cJSON_AddItemToObject(rc_, "AdditionalVersionWeights", w ? cJSON_Duplicate(w, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(rc_, "AdditionalVersionWeights",
+                          w ? cJSON_Duplicate(w, 1) : cJSON_CreateObject());
     int rc = dep_lambda_update_alias(t->region, txn_jstr(bf, "lambda"), t->stage, req, &out, err);
     cJSON_Delete(req);
     cJSON_Delete(out);
     if (rc == 0) {
-        dep_out_item("alias", txn_jstr(bf, "lambda"), "restored", "%s -> %s", t->stage, txn_jstr(ba, "version"));
+        dep_out_item("alias", txn_jstr(bf, "lambda"), "restored", "%s -> %s", t->stage,
+                     txn_jstr(ba, "version"));
     }
     return rc;
 }
@@ -1213,7 +1248,8 @@ static int stage_apply(struct txn *t, cJSON *row, struct dep_err *err)
     }
     if (jtrue(bst, "exists")) {
         cJSON *vars = cJSON_GetObjectItemCaseSensitive(bst, "variables");
-        if (strcmp(txn_jstr(bst, "deploymentId"), dep) == 0 && strcmp(txn_jstr(vars, "functionAlias"), t->stage) == 0) {
+        if (strcmp(txn_jstr(bst, "deploymentId"), dep) == 0 &&
+            strcmp(txn_jstr(vars, "functionAlias"), t->stage) == 0) {
             dep_out_item("stage", t->stage, "unchanged", "deployment %s", dep);
             return 0;
         }
@@ -1238,7 +1274,8 @@ static int stage_apply(struct txn *t, cJSON *row, struct dep_err *err)
         cJSON *v = cJSON_AddObjectToObject(req, "variables");
         cJSON_AddStringToObject(v, "functionAlias", t->stage);
         snprintf(path, sizeof(path), "/restapis/%s/stages", api);
-        rc = dep_rest_json("apigateway", t->region, "CreateStage", api, "POST", path, NULL, req, &out, err);
+        rc = dep_rest_json("apigateway", t->region, "CreateStage", api, "POST", path, NULL, req,
+                           &out, err);
         cJSON_Delete(req);
         cJSON_Delete(out);
         out = NULL;
@@ -1255,7 +1292,8 @@ static int stage_apply(struct txn *t, cJSON *row, struct dep_err *err)
     }
     if (rc == 0) {
         char url[512];
-        dep_out_item("stage", t->stage, jtrue(bst, "exists") ? "updated" : "created", "deployment %s", dep);
+        dep_out_item("stage", t->stage, jtrue(bst, "exists") ? "updated" : "created",
+                     "deployment %s", dep);
         dep_out_url(t->stage, t->region, dep_stage_url(api, t->region, t->stage, url, sizeof(url)));
     }
     return rc;
@@ -1286,7 +1324,8 @@ static int stage_undo(struct txn *t, cJSON *row, struct dep_err *err)
     if (!jtrue(bst, "exists")) {
         cJSON_Delete(cur);
         snprintf(path, sizeof(path), "/restapis/%s/stages/%s", api, t->stage);
-        rc = dep_rest_json("apigateway", t->region, "DeleteStage", api, "DELETE", path, NULL, NULL, NULL, err);
+        rc = dep_rest_json("apigateway", t->region, "DeleteStage", api, "DELETE", path, NULL, NULL,
+                           NULL, err);
         if (rc < 0 && not_found(err)) {
             dep_err_clear(err);
             rc = 0;
@@ -1323,7 +1362,8 @@ static int stage_undo(struct txn *t, cJSON *row, struct dep_err *err)
     if (cJSON_GetArraySize(patch) > 0) {
         rc = dep_apigw_update_stage(t->region, api, t->stage, patch, &out, err);
         if (rc == 0) {
-            dep_out_item("stage", t->stage, "restored", "deployment %s", txn_jstr(bst, "deploymentId"));
+            dep_out_item("stage", t->stage, "restored", "deployment %s",
+                         txn_jstr(bst, "deploymentId"));
         }
     }
     cJSON_Delete(patch);
@@ -1347,14 +1387,14 @@ static int meta_apply(struct txn *t, cJSON *row, struct dep_err *err)
         return -1;
     }
     if (txn_meta_put(t->meta_region, t->meta_bucket, t->meta_key, body,
-                     jtrue(bm, "exists") ? txn_jstr(bm, "etag") : "", jtrue(bm, "exists") ? txn_jstr(bm, "body") : NULL,
-                     etag, err) < 0) {
+                     jtrue(bm, "exists") ? txn_jstr(bm, "etag") : "",
+                     jtrue(bm, "exists") ? txn_jstr(bm, "body") : NULL, etag, err) < 0) {
         /* Already pushed by a deploy that died before marking it done? */
         char *cur = NULL;
         struct dep_err e2;
         dep_err_clear(&e2);
-        if (txn_meta_get(t->meta_region, t->meta_bucket, t->meta_key, &cur, etag, &e2) == 0 && cur &&
-            strcmp(cur, body) == 0) {
+        if (txn_meta_get(t->meta_region, t->meta_bucket, t->meta_key, &cur, etag, &e2) == 0 &&
+            cur && strcmp(cur, body) == 0) {
             free(cur);
             dep_err_clear(err);
             set_str(redo, "etag", etag);
@@ -1387,13 +1427,15 @@ static int meta_undo(struct txn *t, cJSON *row, struct dep_err *err)
                           strcmp(cur, txn_jstr(bm, "body")) == 0)));
     if (!mine) {
         if (cur && *ours && strcmp(etag, ours) != 0 && strcmp(etag, txn_jstr(bm, "etag")) != 0) {
-            dep_out_warn("meta %s was changed by someone else after this deploy; not restoring it", t->meta_key);
+            dep_out_warn("meta %s was changed by someone else after this deploy; not restoring it",
+                         t->meta_key);
         }
         free(cur);
         return 0; /* we did not write it (or someone wrote after us): leave it */
     }
     if (jtrue(bm, "exists")) {
-        rc = txn_meta_put(t->meta_region, t->meta_bucket, t->meta_key, txn_jstr(bm, "body"), etag, cur, NULL, err);
+        rc = txn_meta_put(t->meta_region, t->meta_bucket, t->meta_key, txn_jstr(bm, "body"), etag,
+                          cur, NULL, err);
     } else {
         rc = dep_s3_delete_object(t->meta_region, t->meta_bucket, t->meta_key, etag, err);
     }
@@ -1404,11 +1446,14 @@ static int meta_undo(struct txn *t, cJSON *row, struct dep_err *err)
 /* ------------------------------------------------------------- table */
 
 const struct txn_step_kind txn_step_table[] = {
-    {"stack", TXN_PREPARE, stack_apply, stack_undo, "resources stack change, outputs into variables"},
-    {"code", TXN_PREPARE, code_apply, code_undo, "upload $LATEST, PublishVersion (CodeSha256/RevisionId checked)"},
+    {"stack", TXN_PREPARE, stack_apply, stack_undo,
+     "resources stack change, outputs into variables"},
+    {"code", TXN_PREPARE, code_apply, code_undo,
+     "upload $LATEST, PublishVersion (CodeSha256/RevisionId checked)"},
     {"api", TXN_PREPARE, api_apply, api_undo, "find or create the REST API"},
     {"events", TXN_PREPARE, events_apply, events_undo, "event wiring on the stage alias"},
-    {"endpoints", TXN_PREPARE, endpoints_apply, endpoints_undo, "methods + API deployment without a stage"},
+    {"endpoints", TXN_PREPARE, endpoints_apply, endpoints_undo,
+     "methods + API deployment without a stage"},
     {"alias", TXN_COMMIT, alias_apply, alias_undo, "point the stage alias at the new version"},
     {"stage", TXN_COMMIT, stage_apply, stage_undo, "stage deployment id + variables"},
     {"meta", TXN_COMMIT, meta_apply, meta_undo, "push the stage's variables (If-Match)"},

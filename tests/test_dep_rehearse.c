@@ -17,14 +17,18 @@
 #include "txn.h"
 
 static const char *STATE_PRE =
-    "{\"stack\":{\"name\":\"p-dev-r\",\"exists\":true,\"status\":\"CREATE_COMPLETE\",\"template\":\"{\\\"a\\\": 1}\","
+    "{\"stack\":{\"name\":\"p-dev-r\",\"exists\":true,\"status\":\"CREATE_COMPLETE\",\"template\":"
+    "\"{\\\"a\\\": 1}\","
     "\"parameters\":[],\"outputs\":{\"topicArn\":\"arn:x:1\"}},"
-    "\"functions\":{\"f\":{\"lambda\":\"p-f\",\"exists\":true,\"alias\":{\"exists\":true,\"version\":\"3\",\"routing\":{}},"
+    "\"functions\":{\"f\":{\"lambda\":\"p-f\",\"exists\":true,\"alias\":{\"exists\":true,"
+    "\"version\":\"3\",\"routing\":{}},"
     "\"sids\":[\"b\",\"a\"]}},"
-    "\"api\":{\"name\":\"p\",\"exists\":true,\"id\":\"abc\",\"stage\":{\"exists\":true,\"deploymentId\":\"d1\","
+    "\"api\":{\"name\":\"p\",\"exists\":true,\"id\":\"abc\",\"stage\":{\"exists\":true,"
+    "\"deploymentId\":\"d1\","
     "\"variables\":{\"functionAlias\":\"dev\"}}},"
     "\"subscriptions\":{\"arn:x:1\":[{\"endpoint\":\"arn:fn:dev\",\"arn\":\"sub-1\"}]},"
-    "\"meta\":{\"bucket\":\"b\",\"key\":\"k\",\"exists\":true,\"body\":\"{\\\"region\\\":\\\"us-east-1\\\",\\\"topicArn\\\":\\\"arn:x:1\\\"}\","
+    "\"meta\":{\"bucket\":\"b\",\"key\":\"k\",\"exists\":true,\"body\":\"{\\\"region\\\":\\\"us-"
+    "east-1\\\",\\\"topicArn\\\":\\\"arn:x:1\\\"}\","
     "\"etag\":\"e1\"},\"lock\":\"\"}";
 
 START_TEST(test_fault_rules)
@@ -34,7 +38,8 @@ START_TEST(test_fault_rules)
     cJSON *rule = cJSON_GetArrayItem(r, 0);
     ck_assert_int_eq(cJSON_GetObjectItem(rule, "after")->valueint, 6);
     ck_assert_int_eq(cJSON_GetObjectItem(rule, "times")->valueint, 2);
-    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rule, "error"), "statusCode")->valueint, 503);
+    ck_assert_int_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(rule, "error"), "statusCode")->valueint, 503);
     cJSON_Delete(r);
     r = rh_fault_rules(RH_KILL, 3, 2);
     rule = cJSON_GetArrayItem(r, 0);
@@ -45,7 +50,9 @@ START_TEST(test_fault_rules)
     r = rh_fault_rules(RH_THROTTLE, 1, 3);
     rule = cJSON_GetArrayItem(r, 0);
     ck_assert_int_eq(cJSON_GetObjectItem(rule, "after")->valueint, 0);
-    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rule, "throttle"), "retryAfterSeconds")->valueint, 0);
+    ck_assert_int_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(rule, "throttle"), "retryAfterSeconds")->valueint,
+        0);
     cJSON_Delete(r);
     ck_assert_int_eq(rh_kind_parse("reset"), RH_RESET);
     ck_assert_int_eq(rh_kind_parse("nope"), -1);
@@ -95,23 +102,28 @@ START_TEST(test_normalise_shape)
         cJSON *st = cJSON_GetObjectItem(cJSON_GetObjectItem(ts[i], "api"), "stage");
         cJSON_ReplaceItemInObject(st, "deploymentId", cJSON_CreateString(ids[i]));
         cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(ts[i], "functions"), "f");
-        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(f, "alias"), "version", cJSON_CreateString(vers[i]));
-        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(ts[i], "stack"), "outputs"), "topicArn",
-                                  cJSON_CreateString(topics[i]));
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(f, "alias"), "version",
+                                  cJSON_CreateString(vers[i]));
+        cJSON_ReplaceItemInObject(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(ts[i], "stack"), "outputs"), "topicArn",
+            cJSON_CreateString(topics[i]));
         char body[200];
         snprintf(body, sizeof(body), "{\"region\":\"us-east-1\",\"topicArn\":\"%s\"}", topics[i]);
-        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(ts[i], "meta"), "body", cJSON_CreateString(body));
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(ts[i], "meta"), "body",
+                                  cJSON_CreateString(body));
     }
     cJSON *a = rh_normalise(t1, pre, 1), *b = rh_normalise(t2, pre, 1);
     char path[256], e[256], fo[256];
     ck_assert_int_eq(rh_first_diff(a, b, path, sizeof(path), e, sizeof(e), fo, sizeof(fo)), 0);
-    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "api"), "stage"),
-                                         "deploymentId")->valuestring,
-                     "new");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "api"), "stage"),
+                            "deploymentId")
+            ->valuestring,
+        "new");
     cJSON_Delete(b);
     /* A stage still on the old deployment does not have the target's shape. */
-    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(t2, "api"), "stage"), "deploymentId",
-                              cJSON_CreateString("d1"));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(t2, "api"), "stage"),
+                              "deploymentId", cJSON_CreateString("d1"));
     b = rh_normalise(t2, pre, 1);
     ck_assert_int_eq(rh_first_diff(a, b, path, sizeof(path), e, sizeof(e), fo, sizeof(fo)), 1);
     ck_assert_str_eq(path, "api.stage.deploymentId");
@@ -149,12 +161,15 @@ static void XMLCALL xml_end(void *ud, const XML_Char *name)
 
 START_TEST(test_junit)
 {
-    cJSON *cases = cJSON_Parse(
-        "[{\"k\":1,\"kind\":\"error\",\"service\":\"s3\",\"operation\":\"PutObject\",\"resource\":\"b/k<&>\","
-        "\"outcome\":\"rolled back\",\"result\":\"ok\",\"detail\":\"\",\"ms\":12.5},"
-        "{\"k\":2,\"kind\":\"kill\",\"service\":\"lambda\",\"operation\":\"UpdateAlias\",\"resource\":\"f:dev\","
-        "\"outcome\":\"killed\",\"result\":\"invariant 1 violated\",\"detail\":\"stage dev field \\\"x\\\" <y>\","
-        "\"ms\":40}]");
+    cJSON *cases =
+        cJSON_Parse("[{\"k\":1,\"kind\":\"error\",\"service\":\"s3\",\"operation\":\"PutObject\","
+                    "\"resource\":\"b/k<&>\","
+                    "\"outcome\":\"rolled back\",\"result\":\"ok\",\"detail\":\"\",\"ms\":12.5},"
+                    "{\"k\":2,\"kind\":\"kill\",\"service\":\"lambda\",\"operation\":"
+                    "\"UpdateAlias\",\"resource\":\"f:dev\","
+                    "\"outcome\":\"killed\",\"result\":\"invariant 1 violated\",\"detail\":\"stage "
+                    "dev field \\\"x\\\" <y>\","
+                    "\"ms\":40}]");
     char *xml = rh_junit(cases, 1234.0);
     struct xml_count cnt = {0};
     XML_Parser p = XML_ParserCreate(NULL);

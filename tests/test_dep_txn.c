@@ -77,9 +77,11 @@ START_TEST(test_lock_stale_and_force)
     char etag[128];
     dep_err_clear(&err);
     /* A lease whose expiry passed is taken over. */
-    const char *stale = "{\"holder\":\"gone@elsewhere\",\"txn\":\"old\",\"host\":\"elsewhere\",\"pid\":1,"
-                        "\"start\":\"2020-01-01T00:00:00Z\",\"expiry\":\"2020-01-01T00:05:00Z\"}";
-    ck_assert_int_eq(txn_meta_put("us-east-1", "meta-b", "locks/stale.json", stale, "", NULL, etag, &err), 0);
+    const char *stale =
+        "{\"holder\":\"gone@elsewhere\",\"txn\":\"old\",\"host\":\"elsewhere\",\"pid\":1,"
+        "\"start\":\"2020-01-01T00:00:00Z\",\"expiry\":\"2020-01-01T00:05:00Z\"}";
+    ck_assert_int_eq(
+        txn_meta_put("us-east-1", "meta-b", "locks/stale.json", stale, "", NULL, etag, &err), 0);
     txn_lock_init(&l, "us-east-1", "meta-b", "locks/stale.json", 300);
     ck_assert_int_eq(txn_lock_acquire(&l, "txn-new", 0, 0, &err), 0);
     cJSON *lease = NULL;
@@ -88,9 +90,11 @@ START_TEST(test_lock_stale_and_force)
     cJSON_Delete(lease);
     txn_lock_release(&l);
     /* A live lease (far expiry, another host) needs --force-unlock. */
-    const char *live = "{\"holder\":\"ci@elsewhere\",\"txn\":\"live\",\"host\":\"elsewhere\",\"pid\":1,"
-                       "\"start\":\"2020-01-01T00:00:00Z\",\"expiry\":\"2099-01-01T00:00:00Z\"}";
-    ck_assert_int_eq(txn_meta_put("us-east-1", "meta-b", "locks/live.json", live, "", NULL, etag, &err), 0);
+    const char *live =
+        "{\"holder\":\"ci@elsewhere\",\"txn\":\"live\",\"host\":\"elsewhere\",\"pid\":1,"
+        "\"start\":\"2020-01-01T00:00:00Z\",\"expiry\":\"2099-01-01T00:00:00Z\"}";
+    ck_assert_int_eq(
+        txn_meta_put("us-east-1", "meta-b", "locks/live.json", live, "", NULL, etag, &err), 0);
     txn_lock_init(&l, "us-east-1", "meta-b", "locks/live.json", 300);
     ck_assert_int_eq(txn_lock_acquire(&l, "txn-x", 0, 0, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.message, "ci@elsewhere"));
@@ -105,16 +109,21 @@ START_TEST(test_meta_conflict)
     char e1[128], e2[128];
     char *body = NULL;
     dep_err_clear(&err);
-    ck_assert_int_eq(txn_meta_put("us-east-1", "meta-b", "vars/dev.json", "{\"a\":\"1\"}", "", NULL, e1, &err), 0);
+    ck_assert_int_eq(
+        txn_meta_put("us-east-1", "meta-b", "vars/dev.json", "{\"a\":\"1\"}", "", NULL, e1, &err),
+        0);
     /* Creating again (If-None-Match: *) is a conflict. */
-    ck_assert_int_eq(txn_meta_put("us-east-1", "meta-b", "vars/dev.json", "{\"a\":\"9\"}", "", NULL, e2, &err), -1);
+    ck_assert_int_eq(
+        txn_meta_put("us-east-1", "meta-b", "vars/dev.json", "{\"a\":\"9\"}", "", NULL, e2, &err),
+        -1);
     ck_assert_str_eq(err.code, "MetaConflict");
     /* Someone else writes; our write with the old ETag is refused with a diff. */
-    ck_assert_int_eq(txn_meta_put("us-east-1", "meta-b", "vars/dev.json", "{\"a\":\"1\",\"b\":\"x\"}", e1, NULL, e2,
-                                  &err),
+    ck_assert_int_eq(txn_meta_put("us-east-1", "meta-b", "vars/dev.json",
+                                  "{\"a\":\"1\",\"b\":\"x\"}", e1, NULL, e2, &err),
                      0);
-    ck_assert_int_eq(
-        txn_meta_put("us-east-1", "meta-b", "vars/dev.json", "{\"a\":\"2\"}", e1, "{\"a\":\"1\"}", NULL, &err), -1);
+    ck_assert_int_eq(txn_meta_put("us-east-1", "meta-b", "vars/dev.json", "{\"a\":\"2\"}", e1,
+                                  "{\"a\":\"1\"}", NULL, &err),
+                     -1);
     ck_assert_str_eq(err.code, "MetaConflict");
     ck_assert_ptr_nonnull(strstr(err.message, "+ b: \"x\""));
     /* Never overwritten. */
@@ -131,7 +140,8 @@ END_TEST
 
 START_TEST(test_step_table)
 {
-    static const char *kinds[] = {"stack", "code", "api", "events", "endpoints", "alias", "stage", "meta", NULL};
+    static const char *kinds[] = {"stack", "code",  "api",  "events", "endpoints",
+                                  "alias", "stage", "meta", NULL};
     int commit_seen = 0;
     for (int i = 0; kinds[i]; i++) {
         const struct txn_step_kind *k = txn_step_find(kinds[i]);
