@@ -3,10 +3,10 @@
  * delete of AWS::S3::Bucket, AWS::S3::BucketPolicy, AWS::Lambda::Function,
  * Version, Alias, Permission, EventSourceMapping, AWS::ApiGateway::RestApi,
  * Resource, Method, Deployment, Stage, AWS::IAM::Role, Policy,
- * ManagedPolicy, AWS::SNS::Topic, Subscription, AWS::SQS::Queue,
- * AWS::Events::Rule, AWS::DynamoDB::Table and AWS::Logs::LogGroup, through
- * the owning services' public APIs (emu_call_internal). Called by the stack
- * worker without the store lock.
+ * ManagedPolicy, AWS::SNS::Topic, Subscription, TopicPolicy, AWS::SQS::Queue,
+ * QueuePolicy, AWS::Events::Rule, AWS::DynamoDB::Table and
+ * AWS::Logs::LogGroup, through the owning services' public APIs
+ * (emu_call_internal). Called by the stack worker without the store lock.
  */
 #include "cfn_resources.h"
 
@@ -2211,6 +2211,120 @@ static int sqs_queue_delete(struct cfn_res *r)
     return st >= 300 ? -1 : 0;
 }
 
+/* ------------------------------------------- SQS queue and SNS topic policies */
+
+/* Sets (doc) or clears (doc NULL) the Policy attribute of one queue or topic.
+ * Clearing tolerates a queue or topic that is gone. */
+static int set_policy(struct cfn_res *r, int sqs, const char *target, const char *doc)
+{
+    int st;
+    if (sqs) {
+        cJSON *b = cJSON_CreateObject(), *a = cJSON_AddObjectToObject(b, "Attributes");
+        cJSON_AddStringToObject(b, "QueueUrl", target);
+        cJSON_AddStringToObject(a, "Policy", doc ? doc : "");
+        st = rc_json(r, "sqs", "POST", "/", "AmazonSQS.SetQueueAttributes", b, NULL);
+    } else {
+        const char *kv[] = {"TopicArn",     target, "AttributeName", "Policy", "AttributeValue",
+                            doc ? doc : "", NULL};
+        st = sns_call(r, "SetTopicAttributes", kv, NULL, NULL);
+    }
+    if (st >= 300 && doc == NULL) {
+        r->err[0] = 0;
+        return 0;
+    }
+    return st >= 300 ? -1 : 0;
+}
+
+/* Applies the policy to every target in props[list] and clears it from the
+ * targets of old (may be NULL) that are no longer listed. */
+static int policy_targets(struct cfn_res *r, int sqs, const cJSON *props, const cJSON *old)
+{
+    const char *list = sqs ? "Queues" : "Topics";
+    const char *svc = sqs ? "sqs" : "sns";
+    char *doc = doc_str(props, "PolicyDocument");
+    const cJSON *it, *k;
+    int rc = 0;
+    if (!svc_up(svc)) {
+        free(doc);
+        return local_put(r, props);
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, list))
+    {
+        int kept = 0;
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(props, list))
+        {
+            if (cJSON_IsString(k) && cJSON_IsString(it) &&
+                strcmp(k->valuestring, it->valuestring) == 0) {
+                kept = 1;
+            }
+        }
+        if (!kept && cJSON_IsString(it)) {
+            set_policy(r, sqs, it->valuestring, NULL);
+        }
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, list))
+    {
+        if (cJSON_IsString(it) && set_policy(r, sqs, it->valuestring, doc) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    free(doc);
+    return rc;
+}
+
+static int queue_policy_create(struct cfn_res *r)
+{
+    cfn_physical_name(r->stack_name, r->logical_id, 0, 0, r->physical_id, sizeof(r->physical_id));
+    attr_keep(r);
+    return policy_targets(r, 1, r->props, NULL);
+}
+
+static int queue_policy_update(struct cfn_res *r)
+{
+    attr_keep(r);
+    return policy_targets(r, 1, r->props, r->old_props);
+}
+
+static int queue_policy_delete(struct cfn_res *r)
+{
+    cJSON *none = cJSON_CreateObject();
+    int rc;
+    if (!svc_up("sqs")) {
+        cJSON_Delete(none);
+        return local_put(r, NULL);
+    }
+    rc = policy_targets(r, 1, none, r->old_props ? r->old_props : r->props);
+    cJSON_Delete(none);
+    return rc;
+}
+
+static int topic_policy_create(struct cfn_res *r)
+{
+    cfn_physical_name(r->stack_name, r->logical_id, 0, 0, r->physical_id, sizeof(r->physical_id));
+    attr_keep(r);
+    return policy_targets(r, 0, r->props, NULL);
+}
+
+static int topic_policy_update(struct cfn_res *r)
+{
+    attr_keep(r);
+    return policy_targets(r, 0, r->props, r->old_props);
+}
+
+static int topic_policy_delete(struct cfn_res *r)
+{
+    cJSON *none = cJSON_CreateObject();
+    int rc;
+    if (!svc_up("sns")) {
+        cJSON_Delete(none);
+        return local_put(r, NULL);
+    }
+    rc = policy_targets(r, 0, none, r->old_props ? r->old_props : r->props);
+    cJSON_Delete(none);
+    return rc;
+}
+
 /* --------------------------------------------------------------- Events */
 
 static int events_put(struct cfn_res *r, const char *name)
@@ -2414,6 +2528,10 @@ static const struct cfn_rtype cfn_rtypes[] = {
      "Endpoint,Protocol,TopicArn", NULL, 0},
     {"AWS::SQS::Queue", "sqs", sqs_queue_create, sqs_queue_update, sqs_queue_delete,
      "QueueName,FifoQueue", "QueueName", 0},
+    {"AWS::SQS::QueuePolicy", "sqs", queue_policy_create, queue_policy_update, queue_policy_delete,
+     "", NULL, 0},
+    {"AWS::SNS::TopicPolicy", "sns", topic_policy_create, topic_policy_update, topic_policy_delete,
+     "", NULL, 0},
     {"AWS::Events::Rule", "events", events_rule_create, events_rule_update, events_rule_delete,
      "Name,EventBusName", "Name", 0},
     {"AWS::DynamoDB::Table", NULL, ddb_table_create, local_update, local_delete,

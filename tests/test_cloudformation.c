@@ -1161,6 +1161,17 @@ START_TEST(test_all_resource_types)
     ck_assert_ptr_nonnull(strstr(body, "all-Managed-"));
     free(body);
     free(v);
+    /* queue and topic policies */
+    {
+        char *url = output("all", "QueueUrl"), pol[4096], *topic = output("all", "TopicArn");
+        ck_assert_int_eq(sqs_attr(url, "Policy", pol, sizeof(pol)), 200);
+        ck_assert_msg(strstr(pol, "sqs:SendMessage") != NULL, "%s", pol);
+        ck_assert_int_eq(SNS(&body, "GetTopicAttributes", "TopicArn", topic, NULL), 200);
+        ck_assert_msg(strstr(body, "events.amazonaws.com") != NULL, "%s", body);
+        free(body);
+        free(url);
+        free(topic);
+    }
     /* SNS subscription, Events rule with its target, bucket policy */
     v = output("all", "SubArn");
     ck_assert_int_eq(SNS(&body, "GetSubscriptionAttributes", "SubscriptionArn", v, NULL), 200);
