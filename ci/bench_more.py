@@ -417,20 +417,63 @@ def bench_rehearse():
         skipped("stagehand rehearse full sweep", "did not finish in 600 s")
     except Exception as e:  # noqa: BLE001
         skipped("stagehand rehearse full sweep", e)
+    # a sample of cases (no timeout kind) against a durable and an --ephemeral greenroom (no
+    # fsync): where the server time goes (greenroom's journal)
+    n = 24 if b.QUICK else 60
+    for label, gargs in (("durable state dir", ()), ("--ephemeral, no fsync", ("--ephemeral",))):
+        try:
+            per, top = [], ""
+            for _ in range(b.REPEAT):
+                stats = {}
+                dt, out = rehearse_once("--kinds=error,throttle,reset,kill", f"--max-cases={n}",
+                                        "--seed=1", "--output", "json", gargs=gargs,
+                                        stats=stats)
+                res = json.loads(out[out.index("{"):])["result"]
+                per += [float(c.get("ms", 0)) for c in res.get("cases", [])]
+                top = top or stats.get("top", "")
+            b.row(f"  rehearse sample, {label}: per case", med(per), "ms", note=top)
+        except Exception as e:  # noqa: BLE001
+            skipped(f"  rehearse sample, {label}", e)
     try:
         restore_time()
     except Exception as e:  # noqa: BLE001
         skipped("  snapshot restore", e)
 
 
-def rehearse_once(*extra):
-    g = b.Greenroom()
+def server_time(g):
+    """Greenroom's journal: 'calls N, server ms S; top operations by server time'."""
+    import urllib.request
+    calls, since = [], 0
+    for _ in range(1000):
+        with urllib.request.urlopen(f"{g.url}/_greenroom/calls?since={since}") as r:
+            d = json.load(r)
+        calls += d.get("calls", [])
+        nxt = d.get("next", since)
+        if not d.get("calls") or nxt == since:
+            break
+        since = nxt
+    by = {}
+    for c in calls:
+        x = by.setdefault(c["operation"], [0, 0.0])
+        x[0] += 1
+        x[1] += float(c.get("latencyMs") or 0)
+    tot = sum(v[1] for v in by.values()) or 1.0
+    top = sorted(by.items(), key=lambda x: -x[1][1])[:3]
+    return (f"{len(calls)} calls, server {tot / 1000:.1f} s: " +
+            ", ".join(f"{k} {100 * v[1] / tot:.0f}% ({v[1] / v[0]:.2f} ms x{v[0]})"
+                      for k, v in top))
+
+
+def rehearse_once(*extra, gargs=(), stats=None):
+    g = b.Greenroom(*gargs)
     d, p = project_copy()
     try:
         dt, rc, out = sh(g, p, "rehearse", "-s", "dev", "-r", REGION, *extra, timeout=600,
                          stdout_only=True)
         if rc != 0:
             raise RuntimeError(f"rehearse exit {rc}: " + " | ".join(out.splitlines()[-3:]))
+        if stats is not None:
+            stats["top"] = server_time(g)
         return dt, out
     finally:
         g.stop()
