@@ -506,7 +506,26 @@ int cmd_diff(struct dep_ctx *c)
             changes++;
         } else if (!rel || strcmp(txn_jstr(rel, "apiFingerprint"), fp) != 0 ||
                    strcmp(txn_jstr(rel, "deploymentId"), txn_jstr(st, "deploymentId")) != 0) {
-            say("  ~ api stage %s: endpoints changed (new deployment)\n", t.stage);
+            cJSON *now = txn_endpoint_map(&t);
+            cJSON *was = cJSON_GetObjectItemCaseSensitive(rel, "endpoints");
+            cJSON *e;
+            cJSON_ArrayForEach(e, now)
+            {
+                cJSON *w = cJSON_GetObjectItemCaseSensitive(was, e->string);
+                if (!w) {
+                    say("  + endpoint %s\n", e->string);
+                } else if (!cJSON_Compare(w, e, 1)) {
+                    say("  ~ endpoint %s\n", e->string);
+                }
+            }
+            cJSON_ArrayForEach(e, was)
+            {
+                if (!cJSON_GetObjectItemCaseSensitive(now, e->string)) {
+                    say("  - endpoint %s\n", e->string);
+                }
+            }
+            cJSON_Delete(now);
+            say("  ~ api stage %s: new deployment\n", t.stage);
             changes++;
         } else {
             say("    api stage %s unchanged (deployment %s)\n", t.stage,

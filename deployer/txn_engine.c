@@ -315,6 +315,10 @@ static cJSON *release_record(struct txn *t)
             dep = txn_jstr(redo, "deploymentId");
         } else if (strcmp(kind, "endpoints") == 0) {
             fp = txn_jstr(redo, "fingerprint");
+            cJSON *eps = cJSON_GetObjectItemCaseSensitive(redo, "endpoints");
+            if (eps) {
+                cJSON_AddItemToObject(rel, "endpoints", cJSON_Duplicate(eps, 1));
+            }
         }
     }
     /* Aliases the plan did not touch keep what they had. */

@@ -29,6 +29,8 @@ int txn_capture(struct txn *t, cJSON **out, struct dep_err *err);
 int txn_stack_wait(struct txn *t, const char *name, char *status, size_t n, struct dep_err *err);
 /* Fingerprint (hex sha256) of the project's populated endpoints on api. */
 void txn_endpoints_fingerprint(struct txn *t, const char *api_id, char *out, size_t n);
+/* Per-endpoint fingerprints {"path~METHOD": sha256 hex} (new). */
+cJSON *txn_endpoint_map(struct txn *t);
 /* The row of the plan with this kind (and item when non-NULL), borrowed. */
 cJSON *txn_plan_row(struct txn *t, const char *kind, const char *item);
 /* Re-populate the project after variables changed (stack outputs). */

@@ -983,6 +983,35 @@ void txn_endpoints_fingerprint(struct txn *t, const char *api_id, char *out, siz
     }
 }
 
+/* Per-endpoint fingerprints {"<path>~<METHOD>": hex sha256 of the function
+ * and the populated endpoint} (new object): what diff compares endpoint by
+ * endpoint against the last release. */
+cJSON *txn_endpoint_map(struct txn *t)
+{
+    struct dep_project *p = &t->c->project;
+    cJSON *map = cJSON_CreateObject();
+    for (int i = 0; i < p->n_functions; i++) {
+        for (int j = 0; j < p->functions[i].n_endpoints; j++) {
+            struct dep_endpoint *e = &p->functions[i].endpoints[j];
+            char *js = txn_json_str(e->json);
+            struct dep_buf b = {0};
+            unsigned char md[SHA256_DIGEST_LENGTH];
+            char hex[2 * SHA256_DIGEST_LENGTH + 1], id[600];
+            dep_buf_printf(&b, "%s %s", p->functions[i].lambda_name, js ? js : "");
+            SHA256((const unsigned char *)b.data, b.len, md);
+            for (int k = 0; k < SHA256_DIGEST_LENGTH; k++) {
+                snprintf(hex + 2 * k, 3, "%02x", md[k]);
+            }
+            snprintf(id, sizeof(id), "%s~%s", e->path, e->method);
+            cJSON_DeleteItemFromObjectCaseSensitive(map, id);
+            cJSON_AddStringToObject(map, id, hex);
+            dep_buf_release(&b);
+            free(js);
+        }
+    }
+    return map;
+}
+
 static cJSON *last_release(struct txn *t)
 {
     cJSON *rels = cJSON_GetObjectItemCaseSensitive(t->releases, "releases");
@@ -1057,6 +1086,8 @@ static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
     int rc = -1;
     txn_endpoints_fingerprint(t, api, fp, sizeof(fp));
     set_str(redo, "fingerprint", fp);
+    cJSON_DeleteItemFromObjectCaseSensitive(redo, "endpoints");
+    cJSON_AddItemToObject(redo, "endpoints", txn_endpoint_map(t));
     cJSON *rel = last_release(t);
     int all_aliases = 1;
     for (int i = 0; i < p->n_functions; i++) {
