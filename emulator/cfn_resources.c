@@ -4,8 +4,9 @@
  * Version, Alias, Permission, EventSourceMapping, AWS::ApiGateway::RestApi,
  * Resource, Method, Deployment, Stage, AWS::IAM::Role, Policy,
  * ManagedPolicy, AWS::SNS::Topic, Subscription, TopicPolicy, AWS::SQS::Queue,
- * QueuePolicy, AWS::Events::Rule, AWS::DynamoDB::Table and
- * AWS::Logs::LogGroup, through the owning services' public APIs
+ * QueuePolicy, AWS::Events::Rule, AWS::DynamoDB::Table,
+ * AWS::Logs::LogGroup and AWS::CloudFormation::WaitConditionHandle (the last
+ * three in CloudFormation's own table), through the owning services' public APIs
  * (emu_call_internal). Called by the stack worker without the store lock.
  */
 #include "cfn_resources.h"
@@ -2489,6 +2490,20 @@ static int logs_group_create(struct cfn_res *r)
     return local_put(r, r->props);
 }
 
+/* A wait condition handle: a placeholder (no signal is ever awaited); Ref
+ * is the pre-signed URL AWS would give. */
+static int wait_handle_create(struct cfn_res *r)
+{
+    char rnd[16];
+    emu_random_alnum(rnd, 13, 0);
+    rnd[13] = 0;
+    snprintf(r->physical_id, sizeof(r->physical_id),
+             "https://cloudformation-waitcondition-%s.s3.amazonaws.com/%s/%s/%s", r->region,
+             r->stack_name, r->logical_id, rnd);
+    attr_keep(r);
+    return local_put(r, r->props);
+}
+
 /* ---------------------------------------------------------------- table */
 
 static const struct cfn_rtype cfn_rtypes[] = {
@@ -2536,6 +2551,8 @@ static const struct cfn_rtype cfn_rtypes[] = {
      "Name,EventBusName", "Name", 0},
     {"AWS::DynamoDB::Table", NULL, ddb_table_create, local_update, local_delete,
      "TableName,KeySchema", "TableName", 0},
+    {"AWS::CloudFormation::WaitConditionHandle", NULL, wait_handle_create, local_update,
+     local_delete, "", NULL, 0},
     {"AWS::Logs::LogGroup", NULL, logs_group_create, local_update, local_delete, "LogGroupName",
      "LogGroupName", 0},
 };

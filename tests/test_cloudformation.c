@@ -465,6 +465,55 @@ START_TEST(test_template_url)
 }
 END_TEST
 
+START_TEST(test_yaml_stack)
+{
+    char *t = fixture("yaml-intrinsics.yaml"), *body = NULL, *v;
+    create_stack("yml", t, 0);
+    expect_status("yml", "CREATE_COMPLETE");
+    v = output("yml", "Mode");
+    ck_assert_str_eq(v, "not-dev");
+    free(v);
+    v = output("yml", "Second");
+    ck_assert_str_eq(v, "b");
+    free(v);
+    v = output("yml", "Encoded");
+    ck_assert_str_eq(v, "aGVsbG8=");
+    free(v);
+    v = output("yml", "AZ");
+    ck_assert_str_eq(v, "us-east-1a");
+    free(v);
+    v = output("yml", "LogGroup");
+    ck_assert_str_eq(v, "/greenroom/yml/dev");
+    free(v);
+    v = output("yml", "Handle");
+    ck_assert_msg(
+        strncmp(v, "https://cloudformation-waitcondition-us-east-1.s3.amazonaws.com/", 64) == 0,
+        "%s", v);
+    free(v);
+    CFN(&body, "DescribeStacks", "StackName", "yml", NULL);
+    ck_assert_ptr_null(strstr(body, "<OutputKey>ProdQueue</OutputKey>"));
+    free(body);
+    /* the conditional queue is not created with Stage=dev; the topic's
+     * display name came from the CommaDelimitedList */
+    CFN(&body, "ListStackResources", "StackName", "yml", NULL);
+    ck_assert_ptr_null(strstr(body, "<LogicalResourceId>ProdOnly</LogicalResourceId>"));
+    free(body);
+    v = output("yml", "TopicArn");
+    ck_assert_int_eq(SNS(&body, "GetTopicAttributes", "TopicArn", v, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "yml-beta"));
+    free(body);
+    free(v);
+    /* the queue's DelaySeconds came from the mapping */
+    {
+        char *url = output("yml", "QueueUrl"), d[32];
+        ck_assert_int_eq(sqs_attr(url, "DelaySeconds", d, sizeof(d)), 200);
+        ck_assert_str_eq(d, "1");
+        free(url);
+    }
+    free(t);
+}
+END_TEST
+
 START_TEST(test_describe_stacks)
 {
     char *body = NULL, *id;
@@ -1577,6 +1626,7 @@ static Suite *cfn_suite(void)
     } cases[] = {
         {"CreateStack", test_create_stack},
         {"TemplateURL", test_template_url},
+        {"YamlStack", test_yaml_stack},
         {"DescribeStacks", test_describe_stacks},
         {"ListStacks", test_list_stacks},
         {"DescribeStackEvents", test_describe_stack_events},
