@@ -2225,7 +2225,7 @@ static void create_stack_txn(struct emu_request *req, struct emu_response *resp)
                  on_failure);
         return;
     }
-    if (on_failure != NULL && dr != NULL) {
+    if (on_failure != NULL && dr != NULL && strcmp(dr, "true") == 0) {
         emu_fail(resp, CFN_VALIDATION_ERROR,
                  "You may not specify both OnFailure and DisableRollback.");
         return;
