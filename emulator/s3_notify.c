@@ -10,10 +10,13 @@
  * exactly when its change committed. The S3 worker thread (svc_s3.c) then
  * takes the rows and invokes each function asynchronously through Lambda's
  * public API (Invoke, X-Amz-Invocation-Type: Event) with the S3 source
- * principal and ARN, outside any transaction. Topic and queue destinations
- * are stored but not delivered.
+ * principal and ARN, outside any transaction. As in AWS, a Lambda
+ * destination is validated when the configuration is written: the function
+ * must exist and allow s3.amazonaws.com (Lambda GetPolicy). Topic and queue
+ * destinations are stored but not delivered.
  */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +150,116 @@ fail:
     return NULL;
 }
 
+/* Does a JSON value (string or array of strings) contain want, or a
+ * wildcard pattern matching it ("lambda:*", "*")? */
+static int s3_json_has(const cJSON *v, const char *want)
+{
+    if (cJSON_IsString(v)) {
+        return fnmatch(v->valuestring, want, 0) == 0;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v)
+    {
+        if (cJSON_IsString(e) && fnmatch(e->valuestring, want, 0) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does a Lambda resource policy let S3 (for this bucket and owner) invoke? */
+static int s3_policy_allows_s3(const cJSON *policy, const char *bucket_arn, const char *account)
+{
+    const cJSON *stmts = cJSON_GetObjectItem(policy, "Statement");
+    const cJSON *st;
+    cJSON_ArrayForEach(st, stmts)
+    {
+        const cJSON *eff = cJSON_GetObjectItem(st, "Effect");
+        const cJSON *pr = cJSON_GetObjectItem(st, "Principal");
+        if (!cJSON_IsString(eff) || strcmp(eff->valuestring, "Allow") != 0) {
+            continue;
+        }
+        if (!(s3_json_has(pr, "s3.amazonaws.com") ||
+              s3_json_has(cJSON_GetObjectItem(pr, "Service"), "s3.amazonaws.com"))) {
+            continue;
+        }
+        if (!s3_json_has(cJSON_GetObjectItem(st, "Action"), "lambda:InvokeFunction")) {
+            continue;
+        }
+        int ok = 1;
+        const cJSON *op;
+        cJSON_ArrayForEach(op, cJSON_GetObjectItem(st, "Condition"))
+        {
+            const cJSON *arn = cJSON_GetObjectItem(op, "AWS:SourceArn");
+            const cJSON *acct = cJSON_GetObjectItem(op, "AWS:SourceAccount");
+            if (arn != NULL && !s3_json_has(arn, bucket_arn)) {
+                ok = 0;
+            }
+            if (acct != NULL && !s3_json_has(acct, account)) {
+                ok = 0;
+            }
+        }
+        if (ok) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* As S3 does when a configuration is written: the function must exist and
+ * its resource policy must let S3 invoke it for this bucket. Asks Lambda's
+ * GetPolicy through the public API. Returns 0, or -1 with resp failed. */
+static int s3_validate_lambda_dest(const struct emu_request *req, struct emu_response *resp,
+                                   const struct s3_bucket *b, const char *fn)
+{
+    char region[32], account[16], name[256], qual[128] = "";
+    if (emu_service_find("lambda") == NULL) {
+        return 0;
+    }
+    if (sscanf(fn + strlen("arn:aws:lambda:"), "%31[^:]:%15[^:]:function:%255[^:]:%127s", region,
+               account, name, qual) < 3) {
+        s3_bad_arg(resp, "Unable to validate the following destination configurations", fn,
+                   "The destination ARN is not valid");
+        return -1;
+    }
+    struct emu_buf path = {0};
+    emu_buf_puts(&path, "/2015-03-31/functions/");
+    emu_buf_url_encode(&path, name, strlen(name), 0);
+    emu_buf_puts(&path, "/policy");
+    if (qual[0] != 0) {
+        emu_buf_puts(&path, "?Qualifier=");
+        emu_buf_url_encode(&path, qual, strlen(qual), 0);
+    }
+    struct emu_call call = {
+        .account = account, .region = region, .service = "lambda", .method = "GET",
+        .path = path.data,
+    };
+    struct emu_response lr;
+    emu_response_init(&lr);
+    int status = emu_call_internal(&call, &lr);
+    int ok = 0;
+    if (status == 200) {
+        cJSON *doc = cJSON_ParseWithLength(lr.body.data ? lr.body.data : "", lr.body.len);
+        const char *pol = cJSON_GetStringValue(cJSON_GetObjectItem(doc, "Policy"));
+        cJSON *policy = pol != NULL ? cJSON_Parse(pol) : NULL;
+        char src[128];
+        snprintf(src, sizeof(src), "arn:aws:s3:::%s", b->name);
+        ok = s3_policy_allows_s3(policy, src, b->account);
+        cJSON_Delete(policy);
+        cJSON_Delete(doc);
+    }
+    emu_response_release(&lr);
+    emu_buf_release(&path);
+    (void)req;
+    if (!ok) {
+        char msg[600];
+        snprintf(msg, sizeof(msg), "Not authorized to invoke function [%s]", fn);
+        s3_bad_arg(resp, "Unable to validate the following destination configurations", fn, msg);
+        return -1;
+    }
+    return 0;
+}
+
 void s3_put_bucket_notification_configuration(struct emu_request *req, struct emu_response *resp)
 {
     struct s3_bucket b;
@@ -193,6 +306,14 @@ void s3_put_bucket_notification_configuration(struct emu_request *req, struct em
         }
     }
     cJSON_Delete(ids);
+    cJSON *lc;
+    cJSON_ArrayForEach(lc, cJSON_GetObjectItem(doc, "LambdaFunctionConfigurations"))
+    {
+        const char *fn = cJSON_GetStringValue(cJSON_GetObjectItem(lc, "LambdaFunctionArn"));
+        if (fn == NULL || s3_validate_lambda_dest(req, resp, &b, fn) != 0) {
+            goto out;
+        }
+    }
     if (s3_xml_child(x, "EventBridgeConfiguration") != NULL) {
         cJSON_AddTrueToObject(doc, "EventBridgeConfiguration");
     }

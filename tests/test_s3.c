@@ -247,23 +247,31 @@ START_TEST(test_bucket_notification)
     gr_resp_free(&r);
     const char *cfg =
         "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-        "<CloudFunctionConfiguration><Id>c1</Id>"
-        "<CloudFunction>arn:aws:lambda:us-east-1:000000000000:function:fn</CloudFunction>"
+        "<QueueConfiguration><Id>c1</Id>"
+        "<Queue>arn:aws:sqs:us-east-1:000000000000:q</Queue>"
         "<Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name>"
         "<Value>in/</Value></FilterRule><FilterRule><Name>suffix</Name><Value>.txt</Value>"
-        "</FilterRule></S3Key></Filter></CloudFunctionConfiguration>"
+        "</FilterRule></S3Key></Filter></QueueConfiguration>"
         "<TopicConfiguration><Topic>arn:aws:sns:us-east-1:000000000000:t</Topic>"
         "<Event>s3:ObjectRemoved:Delete</Event></TopicConfiguration>"
         "</NotificationConfiguration>";
     ck_assert_int_eq(s3_status("PUT", "/ntf-bkt?notification=", NULL, cfg), 200);
     ck_assert_int_eq(s3("GET", "/ntf-bkt?notification=", NULL, NULL, 0, &r), 200);
-    ck_assert_msg(has(&r, "<CloudFunction>arn:aws:lambda:us-east-1:000000000000:function:fn"
-                          "</CloudFunction>"),
-                  "%s", r.body);
+    ck_assert_msg(has(&r, "<Queue>arn:aws:sqs:us-east-1:000000000000:q</Queue>"), "%s", r.body);
     ck_assert(has(&r, "<Id>c1</Id>"));
     ck_assert(has(&r, "<Event>s3:ObjectCreated:*</Event>"));
     ck_assert(has(&r, "<Name>Prefix</Name><Value>in/</Value>"));
     ck_assert(has(&r, "<Topic>arn:aws:sns:us-east-1:000000000000:t</Topic>"));
+    gr_resp_free(&r);
+    /* a Lambda destination S3 may not invoke (here: no such function) */
+    const char *no_fn =
+        "<NotificationConfiguration><CloudFunctionConfiguration>"
+        "<CloudFunction>arn:aws:lambda:us-east-1:000000000000:function:fn</CloudFunction>"
+        "<Event>s3:ObjectCreated:Put</Event></CloudFunctionConfiguration>"
+        "</NotificationConfiguration>";
+    ck_assert_int_eq(s3("PUT", "/ntf-bkt?notification=", NULL, no_fn, strlen(no_fn), &r), 400);
+    ck_assert(has(&r, "<Code>InvalidArgument</Code>"));
+    ck_assert(has(&r, "Unable to validate the following destination configurations"));
     gr_resp_free(&r);
     const char *bad_event =
         "<NotificationConfiguration><CloudFunctionConfiguration>"

@@ -3,8 +3,9 @@
 # function records each event it receives; the bucket's
 # LambdaFunctionConfiguration (ObjectCreated:*, prefix in/, suffix .txt) must
 # invoke it for matching PutObject/CopyObject/CompleteMultipartUpload only,
-# with the S3 event record shape; a function without an S3 permission is
-# refused by Lambda (403 in the journal), never invoked.
+# with the S3 event record shape. Writing the configuration is refused until
+# the function's policy lets S3 invoke it for this bucket; a function whose
+# permission is withdrawn later is refused by Lambda (403 in the journal).
 . "$(dirname "$0")/lib.sh"
 gr_start
 T=$GR_TMP
@@ -24,8 +25,6 @@ for fn in s3fn denied; do
         --role $ROLE --handler h.handler --zip-file "fileb://$T/fn.zip" \
         --environment "Variables={OUT=$T/$fn.events}"
 done
-check "add-permission for s3" aws2 lambda add-permission --function-name s3fn --statement-id s3 \
-    --action lambda:InvokeFunction --principal s3.amazonaws.com --source-arn arn:aws:s3:::notify-bkt
 check "create bucket" aws2 s3api create-bucket --bucket notify-bkt
 cfg='{"LambdaFunctionConfigurations":[
  {"Id":"txt-in","LambdaFunctionArn":"arn:aws:lambda:us-east-1:000000000000:function:s3fn",
@@ -33,8 +32,25 @@ cfg='{"LambdaFunctionConfigurations":[
   "Filter":{"Key":{"FilterRules":[{"Name":"prefix","Value":"in/"},{"Name":"suffix","Value":".txt"}]}}},
  {"Id":"denied","LambdaFunctionArn":"arn:aws:lambda:us-east-1:000000000000:function:denied",
   "Events":["s3:ObjectRemoved:*"]}]}'
+err=$(aws2 s3api put-bucket-notification-configuration --bucket notify-bkt \
+    --notification-configuration "$cfg" 2>&1)
+expect_contains "configuration refused before S3 may invoke" "Unable to validate the following destination configurations" "$err"
+check "add-permission for s3" aws2 lambda add-permission --function-name s3fn --statement-id s3 \
+    --action lambda:InvokeFunction --principal s3.amazonaws.com --source-arn arn:aws:s3:::notify-bkt
+check "add-permission for another bucket only" aws2 lambda add-permission --function-name denied \
+    --statement-id s3 --action lambda:InvokeFunction --principal s3.amazonaws.com \
+    --source-arn arn:aws:s3:::other-bkt
+err=$(aws2 s3api put-bucket-notification-configuration --bucket notify-bkt \
+    --notification-configuration "$cfg" 2>&1)
+expect_contains "permission for another bucket does not validate" "InvalidArgument" "$err"
+check "remove-permission" aws2 lambda remove-permission --function-name denied --statement-id s3
+check "add-permission for this bucket" aws2 lambda add-permission --function-name denied \
+    --statement-id s3 --action lambda:InvokeFunction --principal s3.amazonaws.com \
+    --source-arn arn:aws:s3:::notify-bkt
 check "put-bucket-notification-configuration" aws2 s3api put-bucket-notification-configuration \
     --bucket notify-bkt --notification-configuration "$cfg"
+check "permission withdrawn after configuring" aws2 lambda remove-permission --function-name denied \
+    --statement-id s3
 got=$(aws2 s3api get-bucket-notification-configuration --bucket notify-bkt)
 expect_contains "configuration reads back" '"Id": "txt-in"' "$got"
 echo data >"$T/a.txt"
@@ -76,7 +92,6 @@ c = json.load(sys.stdin)["calls"]
 print(len([x for x in c if x["service"] == "lambda" and x["operation"] == "Invoke" and x["status"] == 403]))')
 expect_eq "denied invoke is in the journal as 403" 1 "$denied"
 # A graceful stop waits for the warm function's long poll (minutes): end it hard.
-kill -9 "$GR_PID" 2>/dev/null
-wait "$GR_PID" 2>/dev/null
+{ kill -9 "$GR_PID" && wait "$GR_PID"; } 2>/dev/null
 GR_PIDS=""
 finish
