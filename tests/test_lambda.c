@@ -1128,6 +1128,7 @@ START_TEST(test_invoke_node)
         {"index.promise", "{\"style\":\"promise\"}"},
         {"index.silent", "null"},
         {"lib/deep/nested.handler", "{\"nested\":true,\"got\":{\"n\":3}}"},
+        {"esm/app.handler", "{\"esm\":true,\"got\":{\"n\":3}}"},
     };
     for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++) {
         char name[32], body[128];

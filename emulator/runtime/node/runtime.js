@@ -10,6 +10,7 @@
  *   - callback handlers (event, context, callback) - callback(err, result);
  *   - v0.5-era context.succeed(result) / context.fail(err) / context.done();
  *   - async handlers and handlers returning a promise;
+ *   - ES module handlers (file.mjs exporting the handler);
  *   - handlers that never answer: when the event loop empties, the answer
  *     is null (callbackWaitsForEmptyEventLoop semantics).
  * Errors passed to callback/context.fail are "Handled" (greenroom answers
@@ -91,7 +92,7 @@ function stringify(result) {
 }
 
 /* Loads the handler function; throws an Error with errorType set. */
-function loadHandler() {
+async function loadHandler() {
     const spec = process.env._HANDLER || '';
     const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
     const lastSlash = spec.lastIndexOf('/');
@@ -105,7 +106,13 @@ function loadHandler() {
     const names = spec.slice(dot + 1).split('.');
     let mod;
     try {
-        mod = require(modPath);
+        const fs = require('fs');
+        if (fs.existsSync(modPath + '.mjs') && !fs.existsSync(modPath + '.js')) {
+            /* an ES module handler (index.mjs: export const handler) */
+            mod = await import(require('url').pathToFileURL(modPath + '.mjs').href);
+        } else {
+            mod = require(modPath);
+        }
     } catch (err) {
         if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(modPath)) {
             const e = new Error(`Cannot find module '${spec.slice(0, dot)}'`);
@@ -215,7 +222,7 @@ async function main() {
     patchConsole();
     let handler;
     try {
-        handler = loadHandler();
+        handler = await loadHandler();
     } catch (err) {
         console.error(err && err.stack ? err.stack : String(err));
         await postError(null, err, 'Unhandled');
