@@ -24,6 +24,10 @@
 
 #include "s3_int.h"
 
+/* Bodies up to this size are answered from memory (GET), larger ones as a
+ * file range streamed by the core. */
+#define S3_INLINE_MAX (64 * 1024)
+
 static const char *const s3_algos[] = {"crc32", "crc32c", "sha1", "sha256", "crc64nvme", NULL};
 
 void s3_hex(const unsigned char *d, size_t n, char *out)
@@ -1019,11 +1023,24 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
             goto out;
         }
-        resp->body_fd = fd;
-        resp->body_off = (uint64_t)off;
-        resp->body_len = (uint64_t)len;
+        if (len <= S3_INLINE_MAX && !head) {
+            /* Small bodies go out from memory: cheaper than a file response. */
+            char *buf = malloc((size_t)len);
+            ssize_t n = buf != NULL ? pread(fd, buf, (size_t)len, (off_t)off) : -1;
+            close(fd);
+            if (n != (ssize_t)len) {
+                free(buf);
+                emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+                goto out;
+            }
+            emu_buf_append(&resp->body, buf, (size_t)len);
+            free(buf);
+        } else {
+            resp->body_fd = fd;
+            resp->body_off = (uint64_t)off;
+            resp->body_len = (uint64_t)len;
+        }
     }
-    (void)head;
 out:
     s3_obj_release(&o);
 }
