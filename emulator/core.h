@@ -47,6 +47,7 @@ int emu_control(struct emu_request *req, struct emu_response *resp);
 
 /* http.c */
 int emu_http_start(void);
+void emu_http_quiesce(void);
 void emu_http_stop(void);
 
 #endif

@@ -350,6 +350,9 @@ extern struct emu_config emu_cfg;
 
 /* Base URL clients reach greenroom at: "http://127.0.0.1:4566". */
 const char *emu_base_url(void);
+/* Non-zero once greenroom is shutting down: long waits (runtime long polls,
+ * hangs) should end. */
+int emu_stopping(void);
 
 /* Logging: one consistent voice; json when --log-format json. */
 void emu_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -739,7 +739,7 @@ int emu_http_start(void)
     struct sockaddr_in a4;
     struct sockaddr *sa;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL | MHD_USE_ITC;
     memset(&a4, 0, sizeof(a4));
     memset(&a6, 0, sizeof(a6));
     if (inet_pton(AF_INET, emu_cfg.host, &a4.sin_addr) == 1) {
@@ -785,7 +785,21 @@ int emu_http_start(void)
     return 0;
 }
 
-/* Stops accepting, lets in-flight requests finish, closes connections. */
+int emu_stopping(void)
+{
+    return stopping;
+}
+
+/* Stops accepting new connections; requests in flight go on. */
+void emu_http_quiesce(void)
+{
+    stopping = 1;
+    if (daemon_handle) {
+        MHD_quiesce_daemon(daemon_handle);
+    }
+}
+
+/* Lets in-flight requests finish, closes connections. */
 void emu_http_stop(void)
 {
     stopping = 1;

@@ -188,13 +188,17 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     emu_info("signal %d: draining requests and stopping", sig);
-    emu_http_stop();
+    /* No new connections; then the services stop their workers and function
+     * processes (which ends the runtime long polls holding connections);
+     * then the daemon waits for what is still in flight. */
+    emu_http_quiesce();
     for (size_t i = 0; i < emu_services_count(); i++) {
         const struct emu_service *s = emu_service_at(i);
         if (s->stop) {
             s->stop();
         }
     }
+    emu_http_stop();
     emu_journal_close();
     emu_store_close();
     emu_info("stopped");
