@@ -15,6 +15,15 @@ check "round trip is byte-identical" cmp "$T/big.bin" "$T/big.out"
 etag=$(aws2 s3api head-object --bucket cli-bucket --key dir/big.bin --query ETag --output text)
 expect_contains "multipart ETag has a part count" '-3"' "$etag"
 
+check "mb in eu-west-1" aws2 s3 mb s3://cli-eu-bucket --region eu-west-1
+loc=$(aws2 s3api get-bucket-location --bucket cli-eu-bucket --query LocationConstraint --output text)
+expect_eq "bucket location" eu-west-1 "$loc"
+check "cp 20 MiB bucket to bucket (UploadPartCopy)" $AWS s3 cp s3://cli-bucket/dir/big.bin s3://cli-eu-bucket/copy.bin
+check "mv within the bucket" $AWS s3 mv s3://cli-eu-bucket/copy.bin s3://cli-eu-bucket/moved.bin
+check "cp the copy down" $AWS s3 cp s3://cli-eu-bucket/moved.bin "$T/moved.out"
+check "server-side copy is byte-identical" cmp "$T/big.bin" "$T/moved.out"
+check "rb --force" aws2 s3 rb s3://cli-eu-bucket --force
+
 mkdir -p "$T/site/css" "$T/site/js"
 echo "<h1>hi</h1>" >"$T/site/index.html"
 echo "body{}" >"$T/site/css/a.css"
