@@ -1043,6 +1043,82 @@ START_TEST(test_multipart_small_parts_abort_copy)
 }
 END_TEST
 
+
+START_TEST(test_multipart_checksums)
+{
+    struct gr_resp r;
+    mk_bucket("mpc-bkt");
+    const char *alg[] = {"x-amz-checksum-algorithm: CRC32", NULL};
+    ck_assert_int_eq(s3("POST", "/mpc-bkt/k?uploads=", alg, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-algorithm"), "CRC32");
+    char *uid = upload_id(&r);
+    gr_resp_free(&r);
+    char path[300], etag[80], xml[600];
+    /* the part's CRC32 is echoed even without a per-part header */
+    snprintf(path, sizeof(path), "/mpc-bkt/k?partNumber=1&uploadId=%s", uid);
+    ck_assert_int_eq(s3("PUT", path, NULL, "0123456789", 10, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-crc32"), "poTHxg==");
+    gr_resp_header(&r, "ETag", etag, sizeof(etag));
+    gr_resp_free(&r);
+    const char *bad[] = {"x-amz-checksum-crc32: AAAAAA==", NULL};
+    snprintf(path, sizeof(path), "/mpc-bkt/k?partNumber=2&uploadId=%s", uid);
+    ck_assert_int_eq(s3("PUT", path, bad, "0123456789", 10, &r), 400);
+    ck_assert(has(&r, "<Code>BadDigest</Code>"));
+    gr_resp_free(&r);
+    snprintf(path, sizeof(path), "/mpc-bkt/k?uploadId=%s", uid);
+    ck_assert_int_eq(s3("GET", path, NULL, NULL, 0, &r), 200);
+    ck_assert(has(&r, "<ChecksumCRC32>poTHxg==</ChecksumCRC32>"));
+    ck_assert(!has(&r, "<PartNumber>2</PartNumber>"));
+    gr_resp_free(&r);
+    snprintf(xml, sizeof(xml),
+             "<CompleteMultipartUpload><Part><ETag>%s</ETag><PartNumber>1</PartNumber>"
+             "<ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part></CompleteMultipartUpload>",
+             etag);
+    ck_assert_int_eq(s3("POST", path, NULL, xml, strlen(xml), &r), 400);
+    ck_assert(has(&r, "<Code>InvalidPart</Code>"));
+    gr_resp_free(&r);
+    snprintf(xml, sizeof(xml),
+             "<CompleteMultipartUpload><Part><ETag>%s</ETag><PartNumber>1</PartNumber>"
+             "<ChecksumCRC32>poTHxg==</ChecksumCRC32></Part></CompleteMultipartUpload>",
+             etag);
+    ck_assert_int_eq(s3("POST", path, NULL, xml, strlen(xml), &r), 200);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/mpc-bkt/k", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(r.body, "0123456789");
+    gr_resp_free(&r);
+    free(uid);
+}
+END_TEST
+
+START_TEST(test_journal_resource)
+{
+    struct gr_resp r;
+    mk_bucket("jrn-bkt");
+    put("/jrn-bkt/dir/file.txt", "x");
+    ck_assert_int_eq(s3_status("GET", "/jrn-bkt/dir/file.txt", NULL, NULL), 200);
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = gr_resp_json(&r);
+    int put_seen = 0, get_seen = 0, create_seen = 0;
+    cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "calls"))
+    {
+        const char *op = cJSON_GetStringValue(cJSON_GetObjectItem(c, "operation"));
+        const char *res = cJSON_GetStringValue(cJSON_GetObjectItem(c, "resource"));
+        const char *svc = cJSON_GetStringValue(cJSON_GetObjectItem(c, "service"));
+        if (op == NULL || res == NULL || svc == NULL || strcmp(svc, "s3") != 0) {
+            continue;
+        }
+        put_seen |= strcmp(op, "PutObject") == 0 && strcmp(res, "jrn-bkt/dir/file.txt") == 0;
+        get_seen |= strcmp(op, "GetObject") == 0 && strcmp(res, "jrn-bkt/dir/file.txt") == 0;
+        create_seen |= strcmp(op, "CreateBucket") == 0 && strcmp(res, "jrn-bkt") == 0;
+    }
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    ck_assert(put_seen && get_seen && create_seen);
+}
+END_TEST
+
 /* ----------------------------------------------------------- integrity */
 
 START_TEST(test_checksums)
@@ -1298,12 +1374,14 @@ int main(void)
         {"ListObjectVersions_DeleteObject", test_versioned_objects},
         {"Multipart", test_multipart},
         {"Multipart_Errors_Abort_UploadPartCopy", test_multipart_small_parts_abort_copy},
+        {"Multipart_Checksums", test_multipart_checksums},
         {"Checksums", test_checksums},
         {"AwsChunked", test_aws_chunked},
         {"Keys_Addressing", test_keys_and_addressing},
         {"BadInput", test_bad_input},
         {"ObjectFiles", test_object_files},
         {"Durability", test_durable_after_kill},
+        {"JournalResource", test_journal_resource},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
