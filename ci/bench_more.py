@@ -12,6 +12,14 @@ after its own items (bench_more.run(bench_module)):
     PublishVersion time with 1,000 versions vs 10; stack create with 200
     resources.
 
+Rows indented by two spaces say where the time goes (a no-op request, node's
+own start, the stack poll interval, server time by operation from greenroom's
+journal, an --ephemeral greenroom without fsync).
+
+Concurrency-1 latencies are timed by the curl CLI (one process, one keep-alive
+connection, %{time_total} per request): bench_http waits out its 100 ms
+curl_multi_poll timeout between requests when only one is in flight.
+
 Every figure is a median over repeats (b.REPEAT); a piece that does not work
 is printed as a skipped row with the reason, never a crash. Standalone:
 `python3 ci/bench_more.py [6 7 8 9]` (BUILD=... to pick the build dir).
