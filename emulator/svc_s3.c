@@ -46,6 +46,7 @@ static void s3_put_bucket_tagging(struct emu_request *req, struct emu_response *
 static void s3_get_bucket_tagging(struct emu_request *req, struct emu_response *resp);
 static void s3_delete_bucket_tagging(struct emu_request *req, struct emu_response *resp);
 static void s3_not_implemented(struct emu_request *req, struct emu_response *resp);
+static void s3_invalid_uri(struct emu_request *req, struct emu_response *resp);
 
 #define W EMU_OP_WRITE
 
@@ -94,6 +95,7 @@ static const struct emu_op s3_ops[] = {
      W},
     {"ListParts", "GET", "/{Bucket}/{Key+}", "uploadId", s3_list_parts, 0},
     {"NotImplemented", "GET", "/{Bucket}", NULL, s3_not_implemented, 0},
+    {"InvalidURI", "GET", "/{Bucket}", NULL, s3_invalid_uri, 0},
 };
 
 #undef W
@@ -241,8 +243,9 @@ static int s3_split(struct emu_request *req)
 
 static const struct emu_op *s3_route(struct emu_request *req)
 {
-    if (s3_split(req) != 0) {
-        return NULL;
+    /* Bad escapes, or a NUL that would cut a key short: refuse the URI. */
+    if (s3_split(req) != 0 || (req->path != NULL && strcasestr(req->path, "%00") != NULL)) {
+        return s3_op("InvalidURI");
     }
     const char *m = req->method;
     int has_bucket = emu_param(req, "Bucket") != NULL;
@@ -1144,6 +1147,12 @@ static void s3_delete_bucket_tagging(struct emu_request *req, struct emu_respons
         0) {
         resp->status = 204;
     }
+}
+
+static void s3_invalid_uri(struct emu_request *req, struct emu_response *resp)
+{
+    emu_fail(resp, S3_INVALID_URI, NULL);
+    emu_fail_extra(resp, "URI", req->path != NULL ? req->path : "");
 }
 
 static void s3_not_implemented(struct emu_request *req, struct emu_response *resp)

@@ -1275,6 +1275,12 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(s3("PUT", "/bad-bkt?tagging=", NULL, bomb, strlen(bomb), &r), 400);
     ck_assert(has(&r, "<Code>MalformedXML</Code>"));
     gr_resp_free(&r);
+    /* a NUL or a broken escape in a key is refused, not truncated */
+    ck_assert_int_eq(s3("PUT", "/bad-bkt/a%00b", NULL, "x", 1, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidURI</Code>"));
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3_status("GET", "/bad-bkt/a", NULL, NULL), 404);
+    ck_assert_int_eq(s3_status("GET", "/bad-bkt/a%zz", NULL, NULL), 400);
     /* the server is still fine */
     ck_assert_int_eq(s3_status("HEAD", "/bad-bkt", NULL, NULL), 200);
 }
