@@ -1638,6 +1638,15 @@ static int s3_list_walk(const struct emu_request *req, const struct s3_bucket *b
                 (*count)++;
                 next->len = 0;
                 emu_buf_puts(next, last_cp);
+                /* Jump past every key under this prefix: 0xFF never occurs
+                 * in UTF-8, so prefix + 0xFF sorts after all of them. */
+                char *skip = malloc(cl + 2);
+                memcpy(skip, last_cp, cl);
+                skip[cl] = (char)0xff;
+                skip[cl + 1] = 0;
+                sqlite3_reset(st);
+                sqlite3_bind_text(st, 3, skip, -1, SQLITE_TRANSIENT);
+                free(skip);
                 continue;
             }
         }
