@@ -779,7 +779,7 @@ static void s3_create_bucket(struct emu_request *req, struct emu_response *resp)
             snprintf(region, sizeof(region), "%s", strcmp(lc, "EU") == 0 ? "eu-west-1" : lc);
         }
     }
-    sqlite3_stmt *st = emu_stmt("SELECT account FROM s3_buckets WHERE name = ?");
+    sqlite3_stmt *st = emu_stmt("SELECT account, region FROM s3_buckets WHERE name = ?");
     if (st == NULL) {
         s3_internal(resp, "create bucket");
         goto out;
@@ -787,7 +787,15 @@ static void s3_create_bucket(struct emu_request *req, struct emu_response *resp)
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) == SQLITE_ROW) {
         int mine = strcmp((const char *)sqlite3_column_text(st, 0), req->account) == 0;
+        int legacy = mine && strcmp((const char *)sqlite3_column_text(st, 1), "us-east-1") == 0 &&
+                     strcmp(region, "us-east-1") == 0;
         emu_stmt_done(st);
+        if (legacy) {
+            /* AWS: re-creating a bucket you own in us-east-1 answers 200. */
+            resp->status = 200;
+            emu_resp_header(resp, "Location", "/%s", name);
+            goto out;
+        }
         emu_fail(resp, mine ? S3_BUCKET_ALREADY_OWNED_BY_YOU : S3_BUCKET_ALREADY_EXISTS, NULL);
         emu_fail_extra(resp, "BucketName", name);
         goto out;

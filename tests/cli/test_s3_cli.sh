@@ -63,8 +63,13 @@ pages=$(aws2 s3api list-objects-v2 --bucket cli-bucket --page-size 1 --query 'le
 expect_eq "list-objects-v2 pages of one" "1 1 1 1 1" "$(echo $pages)"
 err=$(aws2 s3api get-object --bucket cli-bucket --key nope "$T/x" 2>&1)
 expect_contains "missing key is NoSuchKey" "NoSuchKey" "$err"
-err=$(aws2 s3api create-bucket --bucket cli-bucket 2>&1)
-expect_contains "second create-bucket" "BucketAlreadyOwnedByYou" "$err"
+check "create-bucket again in us-east-1 (AWS legacy: 200)" aws2 s3api create-bucket --bucket cli-bucket
+check "create-bucket in eu-west-1" aws2 s3api create-bucket --bucket cli-eu2 --region eu-west-1 \
+    --create-bucket-configuration LocationConstraint=eu-west-1
+err=$(aws2 s3api create-bucket --bucket cli-eu2 --region eu-west-1 \
+    --create-bucket-configuration LocationConstraint=eu-west-1 2>&1)
+expect_contains "second create-bucket outside us-east-1" "BucketAlreadyOwnedByYou" "$err"
+check "delete-bucket" aws2 s3api delete-bucket --bucket cli-eu2
 check "rm recursive" aws2 s3 rm s3://cli-bucket --recursive
 check "rb" aws2 s3 rb s3://cli-bucket
 finish
