@@ -1141,7 +1141,13 @@ void s3_delete_object(struct emu_request *req, struct emu_response *resp)
             return;
         }
     }
-    if (s3_delete_one(req, resp, &b, s3_key(req), emu_query(req, "versionId"), &r) != 0) {
+    const char *vid = emu_query(req, "versionId");
+    if (vid != NULL && vid[0] == 0) {
+        emu_fail(resp, S3_INVALID_ARGUMENT, "Version id cannot be the empty string");
+        emu_fail_extra(resp, "ArgumentName", "versionId");
+        return;
+    }
+    if (s3_delete_one(req, resp, &b, s3_key(req), vid, &r) != 0) {
         return;
     }
     resp->status = 204;
