@@ -48,10 +48,10 @@ static int s3_upload_load(struct emu_request *req, struct emu_response *resp,
 {
     const char *id = emu_query(req, "uploadId");
     memset(u, 0, sizeof(*u));
-    sqlite3_stmt *st = emu_stmt(
-        "SELECT upload_id, initiated, content_type, cache_control, content_disposition,"
-        " content_encoding, content_language, expires, meta, checksum_algo, tagging"
-        " FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?");
+    sqlite3_stmt *st =
+        emu_stmt("SELECT upload_id, initiated, content_type, cache_control, content_disposition,"
+                 " content_encoding, content_language, expires, meta, checksum_algo, tagging"
+                 " FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?");
     if (st == NULL) {
         s3_internal(resp, "load upload");
         return -1;
@@ -108,7 +108,7 @@ static void s3_lower(char *s)
 static const char *s3_upper_algo(const char *a)
 {
     static const char *const map[][2] = {
-        {"crc32", "CRC32"}, {"crc32c", "CRC32C"}, {"sha1", "SHA1"},
+        {"crc32", "CRC32"},   {"crc32c", "CRC32C"},       {"sha1", "SHA1"},
         {"sha256", "SHA256"}, {"crc64nvme", "CRC64NVME"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -153,9 +153,15 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
         s3_internal(resp, "create upload");
         goto out;
     }
-    const char *vals[] = {m.content_type, m.cache_control, m.content_disposition,
-                          m.content_encoding, m.content_language, m.expires, m.user,
-                          algo[0] ? algo : NULL, emu_header(req, "x-amz-tagging")};
+    const char *vals[] = {m.content_type,
+                          m.cache_control,
+                          m.content_disposition,
+                          m.content_encoding,
+                          m.content_language,
+                          m.expires,
+                          m.user,
+                          algo[0] ? algo : NULL,
+                          emu_header(req, "x-amz-tagging")};
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, b.account, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, b.region, -1, SQLITE_TRANSIENT);
@@ -210,8 +216,9 @@ static int s3_part_store(const struct emu_request *req, const struct s3_bucket *
         s3_gc_add(req, old);
         free(old);
     }
-    st = emu_stmt("INSERT OR REPLACE INTO s3_parts(upload_id, part_number, account, region, size,"
-                  " etag, mtime, blob, checksum_algo, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st = emu_stmt(
+        "INSERT OR REPLACE INTO s3_parts(upload_id, part_number, account, region, size,"
+        " etag, mtime, blob, checksum_algo, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL) {
         return -1;
     }
@@ -259,8 +266,8 @@ static int s3_upload_part_txn(struct emu_request *req, struct emu_response *resp
         s3_upload_checksum(a->u, algo, sum);
     }
     s3_hex(a->u->md5, 16, etag);
-    int rc = s3_part_store(req, &b, up.upload_id, a->pn, (int64_t)a->u->size, etag, a->blob, algo,
-                           sum);
+    int rc =
+        s3_part_store(req, &b, up.upload_id, a->pn, (int64_t)a->u->size, etag, a->blob, algo, sum);
     s3_upload_row_release(&up);
     if (rc != 0) {
         s3_internal(resp, "upload part");
@@ -676,7 +683,11 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
     }
     char vid[40];
     struct s3_newobj n = {
-        .size = total, .etag = etag, .meta = &up.meta, .parts = (int)nparts, .blob = blob,
+        .size = total,
+        .etag = etag,
+        .meta = &up.meta,
+        .parts = (int)nparts,
+        .blob = blob,
     };
     if (s3_obj_write(req, &b, key, &n, vid) != 0 || s3_upload_drop(req, up.upload_id) != 0) {
         s3_internal(resp, "complete");
@@ -890,7 +901,8 @@ void s3_list_parts(struct emu_request *req, struct emu_response *resp)
     emu_buf_printf(&x, "<IsTruncated>%s</IsTruncated>", trunc ? "true" : "false");
     char id[65];
     s3_owner_id(b.account, id);
-    emu_buf_printf(&x, "<Initiator><ID>%s</ID><DisplayName>greenroom</DisplayName></Initiator>", id);
+    emu_buf_printf(&x, "<Initiator><ID>%s</ID><DisplayName>greenroom</DisplayName></Initiator>",
+                   id);
     s3_owner_xml(&x, b.account);
     emu_buf_puts(&x, "<StorageClass>STANDARD</StorageClass>");
     if (up.checksum_algo[0] != 0 && s3_upper_algo(up.checksum_algo) != NULL) {
@@ -964,8 +976,8 @@ void s3_list_multipart_uploads(struct emu_request *req, struct emu_response *res
         emu_buf_puts(&items, "<Upload>");
         emu_buf_xml_elem(&items, "Key", k);
         emu_buf_xml_elem(&items, "UploadId", u);
-        emu_buf_printf(&items,
-                       "<Initiator><ID>%s</ID><DisplayName>greenroom</DisplayName></Initiator>", id);
+        emu_buf_printf(
+            &items, "<Initiator><ID>%s</ID><DisplayName>greenroom</DisplayName></Initiator>", id);
         s3_owner_xml(&items, b.account);
         emu_buf_puts(&items, "<StorageClass>STANDARD</StorageClass>");
         emu_buf_xml_elem(&items, "Initiated", t);

@@ -25,17 +25,34 @@
 #include "s3_int.h"
 
 static const char *const s3_events_known[] = {
-    "s3:ReducedRedundancyLostObject", "s3:ObjectCreated:*", "s3:ObjectCreated:Put",
-    "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload",
-    "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated",
-    "s3:ObjectRestore:*", "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed",
-    "s3:Replication:*", "s3:Replication:OperationFailedReplication",
-    "s3:Replication:OperationNotTracked", "s3:Replication:OperationMissedThreshold",
-    "s3:Replication:OperationReplicatedAfterThreshold", "s3:ObjectRestore:Delete",
-    "s3:LifecycleTransition", "s3:IntelligentTiering", "s3:ObjectAcl:Put",
-    "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete",
-    "s3:LifecycleExpiration:DeleteMarkerCreated", "s3:ObjectTagging:*", "s3:ObjectTagging:Put",
-    "s3:ObjectTagging:Delete", NULL,
+    "s3:ReducedRedundancyLostObject",
+    "s3:ObjectCreated:*",
+    "s3:ObjectCreated:Put",
+    "s3:ObjectCreated:Post",
+    "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload",
+    "s3:ObjectRemoved:*",
+    "s3:ObjectRemoved:Delete",
+    "s3:ObjectRemoved:DeleteMarkerCreated",
+    "s3:ObjectRestore:*",
+    "s3:ObjectRestore:Post",
+    "s3:ObjectRestore:Completed",
+    "s3:Replication:*",
+    "s3:Replication:OperationFailedReplication",
+    "s3:Replication:OperationNotTracked",
+    "s3:Replication:OperationMissedThreshold",
+    "s3:Replication:OperationReplicatedAfterThreshold",
+    "s3:ObjectRestore:Delete",
+    "s3:LifecycleTransition",
+    "s3:IntelligentTiering",
+    "s3:ObjectAcl:Put",
+    "s3:LifecycleExpiration:*",
+    "s3:LifecycleExpiration:Delete",
+    "s3:LifecycleExpiration:DeleteMarkerCreated",
+    "s3:ObjectTagging:*",
+    "s3:ObjectTagging:Put",
+    "s3:ObjectTagging:Delete",
+    NULL,
 };
 
 /* The three destination kinds: XML element, XML ARN element, JSON list, JSON ARN. */
@@ -128,8 +145,8 @@ static cJSON *s3_parse_dest(struct emu_response *resp, const struct s3_xml *c, s
                         : strcasecmp(n, "suffix") == 0 ? &have_suffix
                                                        : NULL;
             if (seen == NULL) {
-                s3_bad_arg(resp, "filter rule name must be either prefix or suffix",
-                           "FilterRule", n);
+                s3_bad_arg(resp, "filter rule name must be either prefix or suffix", "FilterRule",
+                           n);
                 goto fail;
             }
             if (*seen) {
@@ -231,7 +248,10 @@ static int s3_validate_lambda_dest(const struct emu_request *req, struct emu_res
         emu_buf_url_encode(&path, qual, strlen(qual), 0);
     }
     struct emu_call call = {
-        .account = account, .region = region, .service = "lambda", .method = "GET",
+        .account = account,
+        .region = region,
+        .service = "lambda",
+        .method = "GET",
         .path = path.data,
     };
     struct emu_response lr;
@@ -387,8 +407,10 @@ void s3_get_bucket_notification_configuration(struct emu_request *req, struct em
                 cJSON_ArrayForEach(r, rules)
                 {
                     emu_buf_puts(&x, "<FilterRule>");
-                    emu_buf_xml_elem(&x, "Name", cJSON_GetStringValue(cJSON_GetObjectItem(r, "Name")));
-                    emu_buf_xml_elem(&x, "Value", cJSON_GetStringValue(cJSON_GetObjectItem(r, "Value")));
+                    emu_buf_xml_elem(&x, "Name",
+                                     cJSON_GetStringValue(cJSON_GetObjectItem(r, "Name")));
+                    emu_buf_xml_elem(&x, "Value",
+                                     cJSON_GetStringValue(cJSON_GetObjectItem(r, "Value")));
                     emu_buf_puts(&x, "</FilterRule>");
                 }
                 emu_buf_puts(&x, "</S3Key></Filter>");
@@ -428,9 +450,9 @@ static int s3_config_matches(const cJSON *o, const char *event, const char *key)
         return 0;
     }
     cJSON *r;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItem(
-                              cJSON_GetObjectItem(cJSON_GetObjectItem(o, "Filter"), "Key"),
-                              "FilterRules"))
+    cJSON_ArrayForEach(
+        r, cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "Filter"), "Key"),
+                               "FilterRules"))
     {
         const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "Name"));
         const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(r, "Value"));
@@ -582,10 +604,8 @@ static void s3_deliver_one(const struct s3_event_row *e)
         emu_buf_url_encode(&path, qual, strlen(qual), 0);
     }
     struct emu_kv hdrs[] = {
-        {"x-amz-invocation-type", "Event"},
-        {"x-greenroom-source-principal", "s3.amazonaws.com"},
-        {"x-greenroom-source-arn", e->src},
-        {"x-greenroom-source-account", (char *)e->account},
+        {"x-amz-invocation-type", "Event"},   {"x-greenroom-source-principal", "s3.amazonaws.com"},
+        {"x-greenroom-source-arn", e->src},   {"x-greenroom-source-account", (char *)e->account},
         {"content-type", "application/json"},
     };
     struct emu_call call = {

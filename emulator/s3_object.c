@@ -184,9 +184,9 @@ static int s3_tagging_header(const struct emu_request *req, struct emu_response 
 
 /* ------------------------------------------------------------ object rows */
 
-#define S3_OBJ_COLS                                                                               \
-    "id, version_id, is_latest, delete_marker, size, etag, mtime, content_type, cache_control,"  \
-    " content_disposition, content_encoding, content_language, expires, meta, checksum_algo,"    \
+#define S3_OBJ_COLS                                                                                \
+    "id, version_id, is_latest, delete_marker, size, etag, mtime, content_type, cache_control,"    \
+    " content_disposition, content_encoding, content_language, expires, meta, checksum_algo,"      \
     " checksum, parts, blob, tagging"
 
 static char *s3_col_or_null(sqlite3_stmt *st, int col)
@@ -291,8 +291,8 @@ static int s3_drop_null_version(const struct emu_request *req, const char *bucke
 
 static int s3_unset_latest(const char *bucket, const char *key)
 {
-    sqlite3_stmt *st =
-        emu_stmt("UPDATE s3_objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1");
+    sqlite3_stmt *st = emu_stmt(
+        "UPDATE s3_objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1");
     if (st == NULL) {
         return -1;
     }
@@ -638,8 +638,7 @@ static int s3_key_ok(struct emu_response *resp, const char *key)
     return 1;
 }
 
-static void s3_version_header(struct emu_response *resp, const struct s3_bucket *b,
-                              const char *vid)
+static void s3_version_header(struct emu_response *resp, const struct s3_bucket *b, const char *vid)
 {
     if (b->versioning[0] != 0 || strcmp(vid, "null") != 0) {
         emu_resp_header(resp, "x-amz-version-id", "%s", vid);
@@ -790,8 +789,10 @@ static void s3_meta_headers(struct emu_request *req, struct emu_response *resp,
         {"Cache-Control", "response-cache-control", offsetof(struct s3_meta, cache_control)},
         {"Content-Disposition", "response-content-disposition",
          offsetof(struct s3_meta, content_disposition)},
-        {"Content-Encoding", "response-content-encoding", offsetof(struct s3_meta, content_encoding)},
-        {"Content-Language", "response-content-language", offsetof(struct s3_meta, content_language)},
+        {"Content-Encoding", "response-content-encoding",
+         offsetof(struct s3_meta, content_encoding)},
+        {"Content-Language", "response-content-language",
+         offsetof(struct s3_meta, content_language)},
         {"Expires", "response-expires", offsetof(struct s3_meta, expires)},
     };
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
@@ -967,8 +968,8 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
     if (part != NULL) {
         char *end = NULL;
         long pn = strtol(part, &end, 10);
-        if (end == part || *end != 0 || pn < 1 || pn > 10000 ||
-            (o.parts == 0 && pn != 1) || (o.parts > 0 && pn > o.parts)) {
+        if (end == part || *end != 0 || pn < 1 || pn > 10000 || (o.parts == 0 && pn != 1) ||
+            (o.parts > 0 && pn > o.parts)) {
             emu_fail(resp, S3_INVALID_PART_NUMBER, NULL);
             goto out;
         }
@@ -1058,8 +1059,8 @@ void s3_head_object(struct emu_request *req, struct emu_response *resp)
 /* ----------------------------------------------------------- DeleteObject */
 
 struct s3_del_result {
-    char version_id[40];     /* the version removed or the marker created ("" if none) */
-    int delete_marker;       /* a marker was created or removed */
+    char version_id[40]; /* the version removed or the marker created ("" if none) */
+    int delete_marker;   /* a marker was created or removed */
     int existed;
 };
 
@@ -1384,7 +1385,8 @@ int s3_copy_source_load(struct emu_request *req, struct emu_response *resp, stru
                         char **sbucket, char **skey, char **sver)
 {
     struct s3_bucket sb;
-    if (s3_parse_copy_source(emu_header(req, "x-amz-copy-source"), resp, sbucket, skey, sver) != 0) {
+    if (s3_parse_copy_source(emu_header(req, "x-amz-copy-source"), resp, sbucket, skey, sver) !=
+        0) {
         return -1;
     }
     if (s3_bucket_load(req, resp, *sbucket, &sb) != 0) {
@@ -1568,7 +1570,8 @@ static int s3_list_common_args(struct emu_request *req, struct emu_response *res
         errno = 0;
         long v = strtol(mk, &end, 10);
         if (errno != 0 || end == mk || *end != 0 || v < 0) {
-            emu_fail(resp, S3_INVALID_ARGUMENT, "Provided max-keys not an integer or within integer range");
+            emu_fail(resp, S3_INVALID_ARGUMENT,
+                     "Provided max-keys not an integer or within integer range");
             emu_fail_extra(resp, "ArgumentName", "max-keys");
             emu_fail_extra(resp, "ArgumentValue", mk);
             return -1;
@@ -1764,8 +1767,8 @@ void s3_list_objects_v2(struct emu_request *req, struct emu_response *resp)
     }
     struct emu_buf c = {0}, p = {0}, next = {0}, x = {0};
     int count, trunc;
-    if (s3_list_walk(req, &b, &a, s3_is_true(emu_query(req, "fetch-owner")), &c, &p, &count,
-                     &trunc, &next) != 0) {
+    if (s3_list_walk(req, &b, &a, s3_is_true(emu_query(req, "fetch-owner")), &c, &p, &count, &trunc,
+                     &next) != 0) {
         s3_internal(resp, "list objects");
         goto out;
     }

@@ -34,7 +34,8 @@ static void XMLCALL xml_start(void *ud, const XML_Char *name, const XML_Char **a
     if (c->failed) {
         return;
     }
-    if (++c->depth > S3_XML_MAX_DEPTH || ++c->nodes > S3_XML_MAX_NODES || (c->root != NULL && c->cur == NULL)) {
+    if (++c->depth > S3_XML_MAX_DEPTH || ++c->nodes > S3_XML_MAX_NODES ||
+        (c->root != NULL && c->cur == NULL)) {
         xml_fail(c);
         return;
     }

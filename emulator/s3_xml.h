@@ -12,13 +12,13 @@
 #include <stddef.h>
 
 struct s3_xml {
-    char *name;             /* local name, owned */
-    char *text;             /* concatenated character data, owned, never NULL */
+    char *name; /* local name, owned */
+    char *text; /* concatenated character data, owned, never NULL */
     size_t text_len;
-    struct s3_xml *parent;  /* borrowed */
-    struct s3_xml *child;   /* first child, owned */
-    struct s3_xml *next;    /* next sibling, owned by the parent's chain */
-    struct s3_xml *last;    /* last child (append helper), borrowed */
+    struct s3_xml *parent; /* borrowed */
+    struct s3_xml *child;  /* first child, owned */
+    struct s3_xml *next;   /* next sibling, owned by the parent's chain */
+    struct s3_xml *last;   /* last child (append helper), borrowed */
 };
 
 /* Parses data[0..len). Returns the root element (caller frees with

@@ -84,8 +84,7 @@ static const struct emu_op s3_ops[] = {
     {"PutObjectTagging", "PUT", "/{Bucket}/{Key+}", "tagging", s3_put_object_tagging, W},
     {"GetObjectTagging", "GET", "/{Bucket}/{Key+}", "tagging", s3_get_object_tagging, 0},
     {"DeleteObjectTagging", "DELETE", "/{Bucket}/{Key+}", "tagging", s3_delete_object_tagging, W},
-    {"CreateMultipartUpload", "POST", "/{Bucket}/{Key+}", "uploads", s3_create_multipart_upload,
-     W},
+    {"CreateMultipartUpload", "POST", "/{Bucket}/{Key+}", "uploads", s3_create_multipart_upload, W},
     {"UploadPart", "PUT", "/{Bucket}/{Key+}", "uploadId,partNumber", s3_upload_part,
      W | EMU_OP_STREAM | EMU_OP_NO_TXN},
     {"UploadPartCopy", "PUT", "/{Bucket}/{Key+}", "uploadId,partNumber", s3_upload_part_copy, W},
@@ -145,10 +144,30 @@ static const struct emu_op *s3_op(const char *name)
 
 /* Sub-resources S3 knows but greenroom does not serve. */
 static const char *const s3_unserved[] = {
-    "acl", "cors", "lifecycle", "website", "encryption", "logging", "replication",
-    "requestPayment", "accelerate", "object-lock", "ownershipControls", "publicAccessBlock",
-    "intelligent-tiering", "analytics", "metrics", "inventory", "legal-hold", "retention",
-    "restore", "select", "torrent", "attributes", "policyStatus", NULL,
+    "acl",
+    "cors",
+    "lifecycle",
+    "website",
+    "encryption",
+    "logging",
+    "replication",
+    "requestPayment",
+    "accelerate",
+    "object-lock",
+    "ownershipControls",
+    "publicAccessBlock",
+    "intelligent-tiering",
+    "analytics",
+    "metrics",
+    "inventory",
+    "legal-hold",
+    "retention",
+    "restore",
+    "select",
+    "torrent",
+    "attributes",
+    "policyStatus",
+    NULL,
 };
 
 /* The bucket named by a virtual-hosted Host, copied into out ("" if none). */
@@ -263,10 +282,13 @@ static const struct emu_op *s3_route(struct emu_request *req)
     if (!has_key) {
         if (strcmp(m, "GET") == 0) {
             static const char *const sub[][2] = {
-                {"location", "GetBucketLocation"},   {"versioning", "GetBucketVersioning"},
-                {"policy", "GetBucketPolicy"},       {"tagging", "GetBucketTagging"},
+                {"location", "GetBucketLocation"},
+                {"versioning", "GetBucketVersioning"},
+                {"policy", "GetBucketPolicy"},
+                {"tagging", "GetBucketTagging"},
                 {"notification", "GetBucketNotificationConfiguration"},
-                {"versions", "ListObjectVersions"},  {"uploads", "ListMultipartUploads"},
+                {"versions", "ListObjectVersions"},
+                {"uploads", "ListMultipartUploads"},
                 {"list-type", "ListObjectsV2"},
             };
             for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
@@ -640,8 +662,11 @@ void s3_b64(const unsigned char *data, size_t len, char *out, size_t outlen)
 double s3_parse_http_date(const char *s)
 {
     static const char *const fmts[] = {
-        "%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y",
-        "%Y-%m-%dT%H:%M:%S", NULL,
+        "%a, %d %b %Y %H:%M:%S GMT",
+        "%A, %d-%b-%y %H:%M:%S GMT",
+        "%a %b %e %H:%M:%S %Y",
+        "%Y-%m-%dT%H:%M:%S",
+        NULL,
     };
     if (s == NULL) {
         return -1;
@@ -986,7 +1011,8 @@ static void s3_put_bucket_policy(struct emu_request *req, struct emu_response *r
     }
     if (*p != '{' || (doc = cJSON_ParseWithLength(req->body, req->body_len)) == NULL ||
         !cJSON_IsObject(doc)) {
-        emu_fail(resp, S3_MALFORMED_POLICY, "Policies must be valid JSON and the first byte must be '{'");
+        emu_fail(resp, S3_MALFORMED_POLICY,
+                 "Policies must be valid JSON and the first byte must be '{'");
         goto out;
     }
     cJSON *stmts = cJSON_GetObjectItemCaseSensitive(doc, "Statement");
@@ -995,8 +1021,8 @@ static void s3_put_bucket_policy(struct emu_request *req, struct emu_response *r
         emu_fail(resp, S3_MALFORMED_POLICY, "Missing required field Statement");
         goto out;
     }
-    if (s3_bucket_set(resp, "UPDATE s3_buckets SET policy = ? WHERE name = ?", b.name,
-                      req->body) == 0) {
+    if (s3_bucket_set(resp, "UPDATE s3_buckets SET policy = ? WHERE name = ?", b.name, req->body) ==
+        0) {
         resp->status = 204;
     }
 out:
@@ -1123,7 +1149,8 @@ static void s3_put_bucket_tagging(struct emu_request *req, struct emu_response *
     }
     char *json = cJSON_PrintUnformatted(arr);
     cJSON_Delete(arr);
-    if (s3_bucket_set(resp, "UPDATE s3_buckets SET tagging = ? WHERE name = ?", b.name, json) == 0) {
+    if (s3_bucket_set(resp, "UPDATE s3_buckets SET tagging = ? WHERE name = ?", b.name, json) ==
+        0) {
         resp->status = 204;
     }
     free(json);

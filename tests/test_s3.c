@@ -88,8 +88,8 @@ START_TEST(test_create_bucket)
     ck_assert_int_eq(s3("PUT", "/good-bucket.1", NULL, NULL, 0, &r), 200);
     ck_assert_str_eq(hdr(&r, "Location"), "/good-bucket.1");
     gr_resp_free(&r);
-    const char *bad[] = {"/ab", "/Upper", "/-dash", "/a..b", "/192.168.1.1", "/xn--abc",
-                         "/under_score", "/ends-s3alias"};
+    const char *bad[] = {"/ab",          "/Upper",   "/-dash",       "/a..b",
+                         "/192.168.1.1", "/xn--abc", "/under_score", "/ends-s3alias"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_int_eq(s3("PUT", bad[i], NULL, NULL, 0, &r), 400);
         ck_assert_msg(has(&r, "<Code>InvalidBucketName</Code>"), "%s: %s", bad[i], r.body);
@@ -118,8 +118,9 @@ END_TEST
 START_TEST(test_bucket_location)
 {
     struct gr_resp r;
-    const char *cfg = "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                      "<LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>";
+    const char *cfg =
+        "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>";
     ck_assert_int_eq(s3("PUT", "/eu-bucket", NULL, cfg, strlen(cfg), &r), 200);
     gr_resp_free(&r);
     ck_assert_int_eq(s3("GET", "/eu-bucket?location=", NULL, NULL, 0, &r), 200);
@@ -303,9 +304,8 @@ START_TEST(test_bucket_notification)
     ck_assert_int_eq(s3("GET", "/ntf-bkt?notification=", NULL, NULL, 0, &r), 200);
     ck_assert(has(&r, "<Id>c1</Id>"));
     gr_resp_free(&r);
-    ck_assert_int_eq(s3_status("PUT", "/ntf-bkt?notification=", NULL,
-                               "<NotificationConfiguration/>"),
-                     200);
+    ck_assert_int_eq(
+        s3_status("PUT", "/ntf-bkt?notification=", NULL, "<NotificationConfiguration/>"), 200);
     ck_assert_int_eq(s3("GET", "/ntf-bkt?notification=", NULL, NULL, 0, &r), 200);
     ck_assert(!has(&r, "<Id>c1</Id>"));
     gr_resp_free(&r);
@@ -318,10 +318,14 @@ START_TEST(test_put_get_object)
 {
     struct gr_resp r;
     mk_bucket("obj-bkt");
-    const char *h[] = {"Content-Type: text/plain", "Cache-Control: max-age=60",
+    const char *h[] = {"Content-Type: text/plain",
+                       "Cache-Control: max-age=60",
                        "Content-Disposition: attachment; filename=\"a.txt\"",
-                       "Content-Encoding: identity", "Content-Language: en",
-                       "x-amz-meta-Owner: Alice", "x-amz-meta-stage: dev", NULL};
+                       "Content-Encoding: identity",
+                       "Content-Language: en",
+                       "x-amz-meta-Owner: Alice",
+                       "x-amz-meta-stage: dev",
+                       NULL};
     ck_assert_int_eq(s3("PUT", "/obj-bkt/dir/hello.txt", h, "hello", 5, &r), 200);
     ck_assert_str_eq(hdr(&r, "ETag"), "\"5d41402abc4b2a76b9719d911017c592\"");
     gr_resp_free(&r);
@@ -642,9 +646,8 @@ START_TEST(test_list_objects_v2)
     ck_assert(strstr(r.body, "<Key>b/c/3.txt") < strstr(r.body, "<Key>z.txt"));
     gr_resp_free(&r);
     /* trailing slash form used by the JS SDK v3 */
-    ck_assert_int_eq(s3("GET", "/list-bkt/?delimiter=%2F&list-type=2&prefix=b%2F", NULL, NULL, 0,
-                        &r),
-                     200);
+    ck_assert_int_eq(
+        s3("GET", "/list-bkt/?delimiter=%2F&list-type=2&prefix=b%2F", NULL, NULL, 0, &r), 200);
     ck_assert(has(&r, "<Key>b/1.txt</Key>"));
     ck_assert(has(&r, "<Key>b/2.txt</Key>"));
     ck_assert(has(&r, "<CommonPrefixes><Prefix>b/c/</Prefix></CommonPrefixes>"));
@@ -691,9 +694,8 @@ START_TEST(test_list_objects_v2)
     ck_assert(has(&r, "<StartAfter>b/c/3.txt</StartAfter>"));
     ck_assert(has(&r, "<Owner><ID>"));
     gr_resp_free(&r);
-    ck_assert_int_eq(s3("GET", "/list-bkt?encoding-type=url&list-type=2&prefix=d", NULL, NULL, 0,
-                        &r),
-                     200);
+    ck_assert_int_eq(
+        s3("GET", "/list-bkt?encoding-type=url&list-type=2&prefix=d", NULL, NULL, 0, &r), 200);
     ck_assert_msg(has(&r, "<Key>d%2Be%20f.txt</Key>"), "%s", r.body);
     ck_assert(has(&r, "<EncodingType>url</EncodingType>"));
     gr_resp_free(&r);
@@ -1048,7 +1050,6 @@ START_TEST(test_multipart_small_parts_abort_copy)
 }
 END_TEST
 
-
 START_TEST(test_multipart_checksums)
 {
     struct gr_resp r;
@@ -1183,9 +1184,8 @@ START_TEST(test_aws_chunked)
                        "x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER",
                        "x-amz-trailer: x-amz-checksum-crc32",
                        NULL};
-    ck_assert_int_eq(s3("PUT", "/wire-bkt/v3-stream.txt?x-id=PutObject", h, body,
-                        sizeof(body) - 1, &r),
-                     200);
+    ck_assert_int_eq(
+        s3("PUT", "/wire-bkt/v3-stream.txt?x-id=PutObject", h, body, sizeof(body) - 1, &r), 200);
     ck_assert_str_eq(hdr(&r, "ETag"), "\"781e5e245d69b566979b86e28d23f2c7\"");
     gr_resp_free(&r);
     const char *mode[] = {"x-amz-checksum-mode: ENABLED", NULL};
