@@ -80,18 +80,21 @@ printf '{"holder":"dead-job@builder","txn":"other","host":"elsewhere","pid":1,"s
 aws2 s3 cp "$GR_TMP/lease" "$LOCK" >/dev/null
 check "an expired lease is taken over" sh_ok deploy -s dev -r us-east-1
 
-# two concurrent deploys of dev: the first is slowed down while it holds the lock
+# two concurrent deploys of dev: whichever takes the lock first is slowed down while it holds it;
+# the other fails fast naming the holder
 set_version 4
-fault '[{"service":"cloudformation","operation":"GetTemplate","times":1,"latency":{"ms":1500}}]'
-( SH_OUT="$GR_TMP/first.out" sh_run deploy -s dev -r us-east-1; echo "$SH_RC" >"$GR_TMP/first.rc" ) &
-BG=$!
-sleep 0.7
-sh_run deploy -s dev -r us-east-1
-expect_eq "concurrent deploy of the same stage: exit 6" 6 "$SH_RC"
-check "concurrent deploy: names the lock holder" grep -q "locked by" "$GR_TMP/sh.out"
-wait "$BG"
+fault '[{"service":"cloudformation","operation":"GetTemplate","times":1,"latency":{"ms":2000}}]'
+( SH_OUT="$GR_TMP/first.out" STAGEHAND_CALL_TIMEOUT=20 sh_run deploy -s dev -r us-east-1; echo "$SH_RC" >"$GR_TMP/first.rc" ) &
+BG1=$!
+sleep 0.5
+( SH_OUT="$GR_TMP/second.out" STAGEHAND_CALL_TIMEOUT=20 sh_run deploy -s dev -r us-east-1; echo "$SH_RC" >"$GR_TMP/second.rc" ) &
+BG2=$!
+wait "$BG1"
+wait "$BG2"
 clear_faults
-expect_eq "the first deploy succeeded" 0 "$(cat "$GR_TMP/first.rc")"
+expect_eq "concurrent deploys of one stage: one succeeds, the other exits 6" "0 6" \
+    "$(printf '%s\n%s\n' "$(cat "$GR_TMP/first.rc")" "$(cat "$GR_TMP/second.rc")" | sort -n | tr '\n' ' ' | sed 's/ $//')"
+check "concurrent deploy: the loser names the lock holder" grep -q "locked by" "$GR_TMP/first.out" "$GR_TMP/second.out"
 expect_eq "dev serves app_version 4" 4 "$(books "$API" dev app_version)"
 check "the stage is consistent (a new deploy changes nothing)" sh_grep "^0 change" diff -s dev -r us-east-1
 
@@ -103,10 +106,10 @@ aws2 s3 cp "$META" "$GR_TMP/meta.orig" >/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["addedByHand"]="yes"; print(json.dumps(d))' \
     "$GR_TMP/meta.orig" >"$GR_TMP/meta.hand"
 state dev >"$GR_TMP/before"
-fault '[{"service":"lambda","operation":"UpdateAlias","times":1,"latency":{"ms":2500}}]'
-( SH_OUT="$GR_TMP/conflict.out" sh_run deploy -s dev -r us-east-1; echo "$SH_RC" >"$GR_TMP/conflict.rc" ) &
+fault '[{"service":"lambda","operation":"UpdateAlias","times":1,"latency":{"ms":3000}}]'
+( SH_OUT="$GR_TMP/conflict.out" STAGEHAND_CALL_TIMEOUT=20 sh_run deploy -s dev -r us-east-1; echo "$SH_RC" >"$GR_TMP/conflict.rc" ) &
 BG=$!
-sleep 1
+sleep 1.5
 curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user test:test -X PUT --data-binary @"$GR_TMP/meta.hand" \
     "$GR_URL/cd-example-meta-sync/serverless/cd-example/variables/s-variables-dev-useast1.json"
 wait "$BG"
