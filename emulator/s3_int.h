@@ -56,6 +56,7 @@ struct s3_obj {
     int parts;
     char blob[S3_BLOB_LEN];
     int tag_count;
+    char *part_sizes; /* "n1,n2,..." for multipart objects, or NULL */
 };
 
 /* A new version to write. */
@@ -68,6 +69,7 @@ struct s3_newobj {
     const char *checksum;
     int parts;
     const char *blob;
+    const char *part_sizes; /* may be NULL */
 };
 
 /* svc_s3.c: shared helpers. */

@@ -682,14 +682,21 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
         goto out;
     }
     char vid[40];
+    struct emu_buf sizes = {0};
+    for (size_t i = 0; i < nparts; i++) {
+        emu_buf_printf(&sizes, "%s%lld", i ? "," : "", (long long)parts[i].size);
+    }
     struct s3_newobj n = {
         .size = total,
         .etag = etag,
         .meta = &up.meta,
         .parts = (int)nparts,
         .blob = blob,
+        .part_sizes = sizes.data,
     };
-    if (s3_obj_write(req, &b, key, &n, vid) != 0 || s3_upload_drop(req, up.upload_id) != 0) {
+    int wrc = s3_obj_write(req, &b, key, &n, vid);
+    emu_buf_release(&sizes);
+    if (wrc != 0 || s3_upload_drop(req, up.upload_id) != 0) {
         s3_internal(resp, "complete");
         goto out;
     }

@@ -187,7 +187,7 @@ static int s3_tagging_header(const struct emu_request *req, struct emu_response 
 #define S3_OBJ_COLS                                                                                \
     "id, version_id, is_latest, delete_marker, size, etag, mtime, content_type, cache_control,"    \
     " content_disposition, content_encoding, content_language, expires, meta, checksum_algo,"      \
-    " checksum, parts, blob, tagging"
+    " checksum, parts, blob, tagging, part_sizes"
 
 static char *s3_col_or_null(sqlite3_stmt *st, int col)
 {
@@ -224,11 +224,14 @@ static void s3_obj_from_row(sqlite3_stmt *st, struct s3_obj *o)
         o->tag_count = cJSON_GetArraySize(tags);
         cJSON_Delete(tags);
     }
+    o->part_sizes = s3_col_or_null(st, 19);
 }
 
 void s3_obj_release(struct s3_obj *o)
 {
     s3_meta_release(&o->meta);
+    free(o->part_sizes);
+    o->part_sizes = NULL;
 }
 
 int s3_obj_load(const char *bucket, const char *key, const char *version, struct s3_obj *o)
@@ -332,8 +335,8 @@ int s3_obj_write(const struct emu_request *req, const struct s3_bucket *b, const
     sqlite3_stmt *st = emu_stmt(
         "INSERT INTO s3_objects(account, region, bucket, key, version_id, is_latest,"
         " delete_marker, size, etag, mtime, content_type, cache_control, content_disposition,"
-        " content_encoding, content_language, expires, meta, checksum_algo, checksum, parts, blob)"
-        " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " content_encoding, content_language, expires, meta, checksum_algo, checksum, parts, blob,"
+        " part_sizes) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL) {
         return -1;
     }
@@ -357,6 +360,7 @@ int s3_obj_write(const struct emu_request *req, const struct s3_bucket *b, const
     s3_bind_opt(st, 18, n->checksum);
     sqlite3_bind_int(st, 19, n->parts);
     s3_bind_opt(st, 20, n->blob);
+    s3_bind_opt(st, 21, n->part_sizes);
     int rc = sqlite3_step(st);
     emu_stmt_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -965,20 +969,48 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
     int64_t off = 0, len = o.size;
     int ranged = 0;
     const char *part = emu_query(req, "partNumber");
+    int r = 0;
     if (part != NULL) {
         char *end = NULL;
         long pn = strtol(part, &end, 10);
-        if (end == part || *end != 0 || pn < 1 || pn > 10000 || (o.parts == 0 && pn != 1) ||
-            (o.parts > 0 && pn > o.parts)) {
+        if (end == part || *end != 0 || pn < 1 || pn > 10000) {
+            emu_fail(resp, S3_INVALID_ARGUMENT,
+                     "Part number must be an integer between 1 and "
+                     "10000, inclusive");
+            emu_fail_extra(resp, "ArgumentName", "partNumber");
+            emu_fail_extra(resp, "ArgumentValue", part);
+            goto out;
+        }
+        if (emu_header(req, "range") != NULL) {
+            emu_fail(resp, S3_INVALID_REQUEST,
+                     "Cannot specify both Range header and partNumber query parameter");
+            goto out;
+        }
+        if ((o.parts == 0 && pn != 1) || (o.parts > 0 && pn > o.parts)) {
             emu_fail(resp, S3_INVALID_PART_NUMBER, NULL);
             goto out;
         }
-        /* Whole-object parts only: a single-part view for non-multipart objects. */
+        /* The part's byte range; objects without recorded sizes are one part. */
+        if (o.parts > 0 && o.part_sizes != NULL) {
+            const char *p = o.part_sizes;
+            int64_t start = 0, plen = 0;
+            for (long i = 1; i <= pn && *p != 0; i++) {
+                plen = strtoll(p, &end, 10);
+                if (i < pn) {
+                    start += plen;
+                }
+                p = *end == ',' ? end + 1 : end;
+            }
+            off = start;
+            len = plen;
+        }
         if (o.parts > 0) {
             emu_resp_header(resp, "x-amz-mp-parts-count", "%d", o.parts);
         }
+        r = o.size > 0 ? 1 : 0;
+    } else {
+        r = s3_parse_range(emu_header(req, "range"), o.size, &off, &len);
     }
-    int r = s3_parse_range(emu_header(req, "range"), o.size, &off, &len);
     if (r < 0) {
         emu_fail(resp, S3_INVALID_RANGE, NULL);
         char sz[32];
@@ -1490,6 +1522,7 @@ void s3_copy_object(struct emu_request *req, struct emu_response *resp)
         .checksum = src.checksum,
         .parts = src.parts,
         .blob = blob[0] ? blob : NULL,
+        .part_sizes = src.part_sizes,
     };
     if (s3_obj_write(req, &b, key, &n, vid) != 0) {
         if (blob[0] != 0) {

@@ -128,6 +128,8 @@ static const char *const s3_schema[] = {
     "CREATE TABLE s3_gc (id INTEGER PRIMARY KEY, account TEXT, region TEXT, blob TEXT NOT NULL);"
     "CREATE TABLE s3_events (id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,"
     " function_arn TEXT NOT NULL, source_arn TEXT NOT NULL, payload TEXT NOT NULL);",
+    /* 2: part sizes of multipart objects ("5242880,5242880,4"), for partNumber GETs */
+    "ALTER TABLE s3_objects ADD COLUMN part_sizes TEXT;",
 };
 
 /* ------------------------------------------------------------- routing */
