@@ -186,6 +186,7 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
     emu_buf_xml_elem(&x, "UploadId", id);
     emu_buf_puts(&x, "</InitiateMultipartUploadResult>");
     emu_resp_xml(resp, 200, x.data);
+    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
     emu_buf_release(&x);
     if (algo[0] != 0) {
         emu_resp_header(resp, "x-amz-checksum-algorithm", "%s", s3_upper_algo(algo));
@@ -275,6 +276,7 @@ static int s3_upload_part_txn(struct emu_request *req, struct emu_response *resp
     }
     resp->status = 200;
     emu_resp_header(resp, "ETag", "\"%s\"", etag);
+    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
     if (algo[0] != 0 && sum[0] != 0) {
         char hn[48];
         snprintf(hn, sizeof(hn), "x-amz-checksum-%s", algo);
@@ -737,6 +739,7 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
     emu_buf_printf(&o, "<ETag>&quot;%s&quot;</ETag>", etag);
     emu_buf_puts(&o, "</CompleteMultipartUploadResult>");
     emu_resp_xml(resp, 200, o.data);
+    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
     emu_buf_release(&o);
     if (b.versioning[0] != 0) {
         emu_resp_header(resp, "x-amz-version-id", "%s", vid);

@@ -698,6 +698,7 @@ static int s3_put_object_txn(struct emu_request *req, struct emu_response *resp,
     }
     resp->status = 200;
     emu_resp_header(resp, "ETag", "\"%s\"", etag);
+    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
     s3_version_header(resp, &b, vid);
     if (algo[0] != 0) {
         emu_resp_header(resp, "x-amz-checksum-type", "FULL_OBJECT");
@@ -1027,6 +1028,7 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
     emu_resp_header(resp, "ETag", "\"%s\"", o.etag);
     emu_resp_header(resp, "Last-Modified", "%s", lm);
     emu_resp_header(resp, "Accept-Ranges", "bytes");
+    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
     s3_version_header(resp, &b, o.version_id);
     if (o.parts > 0 && part == NULL) {
         emu_resp_header(resp, "x-amz-mp-parts-count", "%d", o.parts);
@@ -1557,6 +1559,7 @@ void s3_copy_object(struct emu_request *req, struct emu_response *resp)
     }
     emu_buf_puts(&x, "</CopyObjectResult>");
     emu_resp_xml(resp, 200, x.data);
+    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
     emu_buf_release(&x);
     s3_version_header(resp, &b, vid);
     if (strcmp(src.version_id, "null") != 0) {

@@ -328,6 +328,7 @@ START_TEST(test_put_get_object)
                        NULL};
     ck_assert_int_eq(s3("PUT", "/obj-bkt/dir/hello.txt", h, "hello", 5, &r), 200);
     ck_assert_str_eq(hdr(&r, "ETag"), "\"5d41402abc4b2a76b9719d911017c592\"");
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "AES256");
     gr_resp_free(&r);
     ck_assert_int_eq(s3("GET", "/obj-bkt/dir/hello.txt", NULL, NULL, 0, &r), 200);
     ck_assert_str_eq(r.body, "hello");
