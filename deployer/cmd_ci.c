@@ -98,7 +98,7 @@ int cmd_ci(struct dep_ctx *c)
     }
     {
         const char *flow = env("STAGEHAND_CI_FLOW");
-        if (dep_have_txn_deploy() && !(flow && strcmp(flow, "v05") == 0)) {
+        if (!(flow && strcmp(flow, "v05") == 0)) {
             return cmd_deploy(c);
         }
     }

@@ -708,9 +708,6 @@ int cmd_status(struct dep_ctx *c);
 int cmd_diff(struct dep_ctx *c);
 int cmd_rollback(struct dep_ctx *c);
 int cmd_rehearse(struct dep_ctx *c);
-/* 1 when cmd_deploy is the real one (not main.c's weak default).
- * Defined in main.c (only cmd_ci.c uses it). */
-int dep_have_txn_deploy(void);
 
 /* ci (cmd_ci.c). dep_ci_detect: provider ("travis" "github" "gitlab"
  * "git"), branch, tag and pull-request flag from the environment (git in

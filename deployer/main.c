@@ -9,8 +9,7 @@
  * command runs for every region the stage has in _meta/variables).
  *
  * deploy, recover, status, diff, rollback (txn_*.c) and rehearse
- * (rehearse.c) belong to the transaction/rehearsal work; the weak defaults
- * below stand in until those files exist.
+ * (rehearse.c) are the transaction/rehearsal commands.
  *
  * Exit codes (enum dep_exit in dep.h; also printed by `stagehand --help`):
  *   0 ok; 1 a step failed; 2 usage / not implemented; 3 invalid project;
@@ -25,68 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ------------------------------------------- weak defaults (issues 9/10) */
-/* libdep is a static archive: a weak definition in main.o would keep the
- * linker from extracting the strong one from txn_cmds.o / rehearse.o. So
- * the weak defaults are compiled only while those files' headers are
- * absent (or under link_whole, STAGEHAND_WEAK_DEFAULTS=1 is safe too). */
-#if !defined(STAGEHAND_WEAK_DEFAULTS)
-#if __has_include("txn.h") && __has_include("rehearse.h")
-#define STAGEHAND_WEAK_DEFAULTS 0
-#else
-#define STAGEHAND_WEAK_DEFAULTS 1
-#endif
-#endif
-
-#if STAGEHAND_WEAK_DEFAULTS
-static int not_implemented(struct dep_ctx *c)
-{
-    dep_out_errorf(c->command, "`stagehand %s` is not implemented in this build", c->command);
-    return DEP_EXIT_USAGE;
-}
-
-int dep_weak_deploy(struct dep_ctx *c)
-{
-    return not_implemented(c);
-}
-int dep_weak_recover(struct dep_ctx *c)
-{
-    return not_implemented(c);
-}
-int dep_weak_status(struct dep_ctx *c)
-{
-    return not_implemented(c);
-}
-int dep_weak_diff(struct dep_ctx *c)
-{
-    return not_implemented(c);
-}
-int dep_weak_rollback(struct dep_ctx *c)
-{
-    return not_implemented(c);
-}
-int dep_weak_rehearse(struct dep_ctx *c)
-{
-    return not_implemented(c);
-}
-int cmd_deploy(struct dep_ctx *c) __attribute__((weak, alias("dep_weak_deploy")));
-int cmd_recover(struct dep_ctx *c) __attribute__((weak, alias("dep_weak_recover")));
-int cmd_status(struct dep_ctx *c) __attribute__((weak, alias("dep_weak_status")));
-int cmd_diff(struct dep_ctx *c) __attribute__((weak, alias("dep_weak_diff")));
-int cmd_rollback(struct dep_ctx *c) __attribute__((weak, alias("dep_weak_rollback")));
-int cmd_rehearse(struct dep_ctx *c) __attribute__((weak, alias("dep_weak_rehearse")));
-
-int dep_have_txn_deploy(void)
-{
-    return cmd_deploy != dep_weak_deploy;
-}
-#else
-int dep_have_txn_deploy(void)
-{
-    return 1;
-}
-#endif
 
 /* ------------------------------------------------------------ the table */
 

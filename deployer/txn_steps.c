@@ -590,7 +590,13 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
         cJSON_Delete(req);
         if (r < 0) {
             cJSON_Delete(out);
-            if (err->http_status == 412 || dep_err_is(err, "PreconditionFailedException")) {
+            /* $LATEST moved under us (another stage's deploy): AWS answers
+             * PreconditionFailedException for the RevisionId, and
+             * InvalidParameterValueException "CodeSHA256 (...) is different
+             * from current CodeSHA256 in $LATEST" for the code hash */
+            if (err->http_status == 412 || dep_err_is(err, "PreconditionFailedException") ||
+                (dep_err_is(err, "InvalidParameterValueException") &&
+                 strstr(err->message, "is different from current CodeSHA256") != NULL)) {
                 dep_out_info("%s: $LATEST changed before publishing (%s); retrying", fn, err->code);
                 dep_err_clear(err);
                 continue;
