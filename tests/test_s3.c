@@ -1376,6 +1376,42 @@ START_TEST(test_durable_after_kill)
 }
 END_TEST
 
+START_TEST(test_snapshot_restore)
+{
+    struct gr_resp r;
+    const char *json[] = {"Content-Type: application/json", NULL};
+    mk_bucket("snap-bkt");
+    put("/snap-bkt/k", "before");
+    put("/snap-bkt/gone", "kept");
+    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/snapshots", json,
+                                         "{\"name\":\"s1\"}", 13, &r),
+                     0);
+    ck_assert_int_lt(r.status, 300);
+    gr_resp_free(&r);
+    put("/snap-bkt/k", "after");
+    ck_assert_int_eq(s3_status("DELETE", "/snap-bkt/gone", NULL, NULL), 204);
+    put("/snap-bkt/new", "new");
+    usleep(300 * 1000); /* let the file collector run */
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, "POST", "/_greenroom/snapshots/s1/restore", NULL, NULL, 0, &r),
+        0);
+    ck_assert_int_lt(r.status, 300);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/snap-bkt/k", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(r.body, "before");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/snap-bkt/gone", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(r.body, "kept");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3_status("GET", "/snap-bkt/new", NULL, NULL), 404);
+    /* and the collector does not take restored files away */
+    usleep(300 * 1000);
+    ck_assert_int_eq(s3("GET", "/snap-bkt/k", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(r.body, "before");
+    gr_resp_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -1412,6 +1448,7 @@ int main(void)
         {"ObjectFiles", test_object_files},
         {"Durability", test_durable_after_kill},
         {"JournalResource", test_journal_resource},
+        {"SnapshotRestore", test_snapshot_restore},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
