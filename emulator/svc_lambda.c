@@ -7,7 +7,11 @@
  * CreateEventSourceMapping, GetEventSourceMapping, UpdateEventSourceMapping,
  * DeleteEventSourceMapping, ListEventSourceMappings, TagResource,
  * UntagResource, ListTags, PutFunctionConcurrency, GetFunctionConcurrency,
- * DeleteFunctionConcurrency, GetAccountSettings, Invoke, InvokeAsync; plus, claimed
+ * DeleteFunctionConcurrency, PutFunctionEventInvokeConfig,
+ * GetFunctionEventInvokeConfig, UpdateFunctionEventInvokeConfig,
+ * DeleteFunctionEventInvokeConfig, ListFunctionEventInvokeConfigs,
+ * GetAccountSettings, Invoke, InvokeAsync (asynchronous invocation with
+ * retries and destinations: see "asynchronous invocation"); plus, claimed
  * without a signature, the Lambda Runtime API (lambda_exec.c) under
  * /_greenroom/runtime/ and code downloads (GetFunction's Code.Location)
  * under /_greenroom/lambda-code/.
@@ -51,6 +55,7 @@
 #include <openssl/sha.h>
 
 #include "emu.h"
+#include "events_wire.h"
 #include "lambda_internal.h"
 
 #define LFN_MAX_PAYLOAD (6 * 1024 * 1024)
@@ -74,6 +79,14 @@ static const char *const lambda_schema[] = {
     " name TEXT NOT NULL, config TEXT NOT NULL, PRIMARY KEY (account, region, uuid));",
     /* 2: reserved concurrency (PutFunctionConcurrency), NULL when none */
     "ALTER TABLE lambda_functions ADD COLUMN reserved INTEGER;",
+    /* 3: $LATEST's description when the last version was published (a later
+     * change of it is a configuration change for PublishVersion), and the
+     * asynchronous invocation configurations (PutFunctionEventInvokeConfig)
+     * per qualifier ("$LATEST" for the unqualified function) */
+    "ALTER TABLE lambda_functions ADD COLUMN published_desc TEXT;"
+    "CREATE TABLE lambda_event_configs (account TEXT NOT NULL, region TEXT NOT NULL,"
+    " name TEXT NOT NULL, qualifier TEXT NOT NULL, config TEXT NOT NULL,"
+    " last_modified REAL NOT NULL, PRIMARY KEY (account, region, name, qualifier));",
 };
 
 static unsigned char lfn_url_secret[32];
@@ -966,10 +979,22 @@ static int lfn_apply_config(struct emu_request *req, struct emu_response *resp, 
                 }
             }
         }
+        /* the copy is owned by cfg once added; a failed add must not
+         * strand it (ASan saw this path leak) */
         cJSON_DeleteItemFromObjectCaseSensitive(cfg, "Environment");
-        cJSON *env = cJSON_AddObjectToObject(cfg, "Environment");
-        cJSON_AddItemToObject(env, "Variables",
-                              vars ? cJSON_Duplicate(vars, 1) : cJSON_CreateObject());
+        cJSON *copy = vars ? cJSON_Duplicate(vars, 1) : cJSON_CreateObject();
+        cJSON *env = cJSON_CreateObject();
+        if (copy == NULL || env == NULL || !cJSON_AddItemToObject(env, "Variables", copy)) {
+            cJSON_Delete(copy);
+            cJSON_Delete(env);
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+            return -1;
+        }
+        if (!cJSON_AddItemToObject(cfg, "Environment", env)) {
+            cJSON_Delete(env);
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+            return -1;
+        }
     }
     x = cJSON_GetObjectItemCaseSensitive(body, "VpcConfig");
     if (x != NULL) {
@@ -1014,27 +1039,34 @@ static int lfn_publish(struct emu_request *req, struct emu_response *resp, const
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return -1;
     }
-    sqlite3_stmt *st = emu_stmt("SELECT last_version FROM lambda_functions WHERE account = ?1 "
-                                "AND region = ?2 AND name = ?3");
+    sqlite3_stmt *st = emu_stmt("SELECT last_version, published_desc FROM lambda_functions "
+                                "WHERE account = ?1 AND region = ?2 AND name = ?3");
     if (st == NULL) {
         lfn_ver_release(&latest);
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return -1;
     }
     lfn_bind3(st, req, name);
-    long long last = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    long long last = 0;
+    char *pdesc = NULL; /* $LATEST's description at the last publish (NULL: unknown) */
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        last = sqlite3_column_int64(st, 0);
+        pdesc = emu_col_dup(st, 1);
+    }
     emu_stmt_done(st);
     if (last > 0) {
         char lv[24];
         snprintf(lv, sizeof(lv), "%lld", last);
         struct lfn_ver prev;
         if (lfn_load_ver(req, name, lv, &prev) == 1) {
-            char *a = cJSON_PrintUnformatted(latest.config);
-            char *b = cJSON_PrintUnformatted(prev.config);
-            int same = a && b && strcmp(a, b) == 0 && strcmp(latest.code_sha, prev.code_sha) == 0;
-            free(a);
-            free(b);
+            /* configuration members compared whatever their order; the
+             * function's description counts, PublishVersion's does not */
+            int same = cJSON_Compare(latest.config, prev.config, 1) &&
+                       strcmp(latest.code_sha, prev.code_sha) == 0 &&
+                       (pdesc == NULL || strcmp(pdesc, latest.description ? latest.description
+                                                                          : "") == 0);
             if (same) {
+                free(pdesc);
                 lfn_ver_release(&latest);
                 *out = prev;
                 return 0;
@@ -1042,9 +1074,11 @@ static int lfn_publish(struct emu_request *req, struct emu_response *resp, const
             lfn_ver_release(&prev);
         }
     }
+    free(pdesc);
     char ver[24];
     snprintf(ver, sizeof(ver), "%lld", last + 1);
     snprintf(latest.version, sizeof(latest.version), "%s", ver);
+    char *ldesc = strdup(latest.description ? latest.description : "");
     if (description != NULL) {
         free(latest.description);
         latest.description = strdup(description);
@@ -1052,18 +1086,22 @@ static int lfn_publish(struct emu_request *req, struct emu_response *resp, const
     emu_uuid(latest.revision);
     lfn_last_modified(latest.last_modified);
     if (lfn_save_ver(req, resp, name, &latest) != 0) {
+        free(ldesc);
         lfn_ver_release(&latest);
         return -1;
     }
-    st = emu_stmt("UPDATE lambda_functions SET last_version = ?4 WHERE account = ?1 AND "
-                  "region = ?2 AND name = ?3");
+    st = emu_stmt("UPDATE lambda_functions SET last_version = ?4, published_desc = ?5 WHERE "
+                  "account = ?1 AND region = ?2 AND name = ?3");
     if (st == NULL) {
+        free(ldesc);
         lfn_ver_release(&latest);
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return -1;
     }
     lfn_bind3(st, req, name);
     sqlite3_bind_int64(st, 4, last + 1);
+    lfn_bind(st, 5, ldesc ? ldesc : "");
+    free(ldesc);
     if (lfn_exec_done(st, resp) != 0) {
         lfn_ver_release(&latest);
         return -1;
@@ -1525,6 +1563,10 @@ static void lambda_delete_function(struct emu_request *req, struct emu_response 
             lfn_delete_rows(req, resp,
                             "DELETE FROM lambda_policies WHERE account = ?1 AND region = ?2 AND "
                             "name = ?3 AND qualifier = ?4",
+                            ref.name, ref.qual) != 0 ||
+            lfn_delete_rows(req, resp,
+                            "DELETE FROM lambda_event_configs WHERE account = ?1 AND region = ?2 "
+                            "AND name = ?3 AND qualifier = ?4",
                             ref.name, ref.qual) != 0) {
             return;
         }
@@ -1533,6 +1575,9 @@ static void lambda_delete_function(struct emu_request *req, struct emu_response 
             "DELETE FROM lambda_versions WHERE account = ?1 AND region = ?2 AND name = ?3",
             "DELETE FROM lambda_aliases WHERE account = ?1 AND region = ?2 AND name = ?3",
             "DELETE FROM lambda_policies WHERE account = ?1 AND region = ?2 AND name = ?3",
+            /* as AWS does, the function's event source mappings go with it */
+            "DELETE FROM lambda_esm WHERE account = ?1 AND region = ?2 AND name = ?3",
+            "DELETE FROM lambda_event_configs WHERE account = ?1 AND region = ?2 AND name = ?3",
             "DELETE FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
         };
         for (size_t i = 0; i < sizeof(sqls) / sizeof(*sqls); i++) {
@@ -2596,48 +2641,299 @@ static double lfn_rand01(void)
     return (double)(x >> 11) / 9007199254740992.0;
 }
 
+/* ------------------------------------------------- asynchronous invocation
+ *
+ * An Event invocation (X-Amz-Invocation-Type: Event, InvokeAsync, and the
+ * internal calls of SNS, S3 and Events) is answered 202 and runs on a worker
+ * thread. On a function error (Handled or Unhandled, a timeout included) or
+ * a failure to run it is retried up to MaximumRetryAttempts times (default
+ * 2) as AWS does: the second attempt about 1 minute after the first, the
+ * third 2 minutes after the second, unless the event is older than
+ * MaximumEventAgeInSeconds (default 21600) by then. The delays and the age
+ * limit are multiplied by GREENROOM_LAMBDA_RETRY_SCALE (default 1; tests set
+ * e.g. 0.001 so the retries come after 60 ms and 120 ms and an age limit of
+ * 60 s becomes 60 ms). Retries run through Invoke itself (emu_call_internal
+ * with journal = 1, RequestResponse on the version first picked), so each
+ * shows in /_greenroom/calls as an Invoke of "function:version". At the end
+ * the invocation record of AWS ({version, timestamp, requestContext,
+ * requestPayload, responseContext, responsePayload}) goes to the OnSuccess
+ * or OnFailure destination of the qualifier's event invoke config (SQS
+ * SendMessage, SNS Publish or an asynchronous Lambda Invoke, journalled). */
+
+static int lfn_async_active; /* worker threads running (atomic builtins) */
+
+static cJSON *lfn_eic_load(const struct emu_request *req, const char *name, const char *qualkey,
+                           double *last_modified);
+
 struct lfn_event_job {
     struct lambda_run run;
     char *payload;
     size_t len;
     char *client_context;
+    char request_id[40];
+    char function_arn[400]; /* qualified with the config's qualifier */
+    double enqueued;
+    int max_retries;
+    double max_age; /* seconds, unscaled */
+    char on_success[360];
+    char on_failure[360];
 };
 
-static void *lfn_event_thread(void *arg)
+static double lfn_retry_scale(void)
 {
-    struct lfn_event_job *job = arg;
+    const char *s = getenv("GREENROOM_LAMBDA_RETRY_SCALE");
+    if (s == NULL || s[0] == 0) {
+        return 1.0;
+    }
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end != 0 || !(v > 0) || v > 1000) {
+        return 1.0;
+    }
+    return v;
+}
+
+/* Sleeps seconds in short steps; returns -1 when greenroom is stopping. */
+static int lfn_async_sleep(double seconds)
+{
+    double until = emu_now() + seconds;
+    for (;;) {
+        if (emu_stopping()) {
+            return -1;
+        }
+        double left = until - emu_now();
+        if (left <= 0) {
+            return 0;
+        }
+        struct timespec ts = {0, left > 0.05 ? 50000000L : (long)(left * 1e9) + 1};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A JSON text parsed, else the text as a JSON string (never NULL). */
+static cJSON *lfn_json_or_string(const char *data, size_t len)
+{
+    cJSON *j = data != NULL && len > 0 ? cJSON_ParseWithLength(data, len) : NULL;
+    if (j != NULL) {
+        return j;
+    }
+    if (data == NULL || len == 0) {
+        return cJSON_CreateNull();
+    }
+    char *copy = strndup(data, len);
+    j = cJSON_CreateString(copy ? copy : "");
+    free(copy);
+    return j;
+}
+
+/* The outcome of one attempt. */
+struct lfn_attempt {
+    int ok;                 /* ran without function error */
+    int status;             /* 200, or the error status of the call */
+    char version[16];       /* executed version */
+    char fn_error[16];      /* "Handled"/"Unhandled"/"" */
+    struct emu_buf payload; /* response or error JSON */
+};
+
+/* First attempt: straight to the engine (the Event call itself is the
+ * journal entry). Throttled, the event waits its turn for a while. */
+static void lfn_attempt_direct(struct lfn_event_job *job, struct lfn_attempt *a)
+{
     struct lambda_result r;
-    /* An event waits its turn rather than being dropped: throttled (every
-     * sandbox busy for the whole timeout), it tries again for a while, as
-     * Lambda's async queue would. */
-    for (int attempt = 0;; attempt++) {
-        lambda_exec_invoke(&job->run, job->payload, job->len, job->client_context, &r);
-        if (!r.throttled || attempt == 20) {
+    for (int i = 0;; i++) {
+        lambda_exec_invoke(&job->run, job->len ? job->payload : "{}", job->len ? job->len : 2,
+                           job->client_context, &r);
+        if (!r.throttled || i == 20 || emu_stopping()) {
             break;
         }
         lambda_result_release(&r);
         sleep(1);
     }
+    snprintf(a->version, sizeof(a->version), "%s", job->run.version);
     if (r.throttled) {
-        emu_warn("lambda: async invocation of %s:%s dropped: throttled", job->run.name,
-                 job->run.version);
+        a->status = 429;
+        emu_buf_puts(&a->payload, "{\"errorMessage\":\"Rate Exceeded.\","
+                                  "\"errorType\":\"TooManyRequestsException\"}");
+    } else {
+        a->status = 200;
+        emu_buf_append(&a->payload, r.payload ? r.payload : "", r.payload_len);
+        if (r.failed || r.error == LAMBDA_UNHANDLED) {
+            snprintf(a->fn_error, sizeof(a->fn_error), "Unhandled");
+        } else if (r.error == LAMBDA_HANDLED) {
+            snprintf(a->fn_error, sizeof(a->fn_error), "Handled");
+        }
     }
-    if (r.error != LAMBDA_OK) {
-        emu_info("lambda: async invocation of %s:%s failed: %.200s", job->run.name,
-                 job->run.version, r.payload ? r.payload : "");
-    }
+    a->ok = a->status == 200 && a->fn_error[0] == 0;
     lambda_result_release(&r);
+}
+
+/* A retry: through Invoke (journalled), on the version first picked. */
+static void lfn_attempt_call(struct lfn_event_job *job, int attempt, struct lfn_attempt *a)
+{
+    struct emu_buf path = {0};
+    emu_buf_printf(&path, "/2015-03-31/functions/%s/invocations?Qualifier=%s", job->run.name,
+                   strcmp(job->run.version, "$LATEST") == 0 ? "%24LATEST" : job->run.version);
+    char n[16];
+    snprintf(n, sizeof(n), "%d", attempt);
+    struct emu_kv hdrs[4];
+    hdrs[0].key = "x-amz-invocation-type";
+    hdrs[0].value = "RequestResponse";
+    hdrs[1].key = "content-type";
+    hdrs[1].value = "application/json";
+    hdrs[2].key = "x-greenroom-async-attempt";
+    hdrs[2].value = n;
+    hdrs[3].key = "x-greenroom-invoked-arn";
+    hdrs[3].value = job->run.invoked_arn;
+    struct emu_call call = {
+        .account = job->run.account,
+        .region = job->run.region,
+        .service = "lambda",
+        .method = "POST",
+        .path = path.data,
+        .headers = hdrs,
+        .nheaders = 4,
+        .body = job->len ? job->payload : "{}",
+        .body_len = job->len ? job->len : 2,
+        .journal = 1,
+    };
+    struct emu_response resp;
+    emu_response_init(&resp);
+    emu_call_internal(&call, &resp);
+    a->status = resp.status;
+    const char *ev = emu_kv_getci(&resp.headers, "x-amz-executed-version");
+    snprintf(a->version, sizeof(a->version), "%s", ev ? ev : job->run.version);
+    const char *fe = emu_kv_getci(&resp.headers, "x-amz-function-error");
+    snprintf(a->fn_error, sizeof(a->fn_error), "%s", fe ? fe : "");
+    if (resp.failed) {
+        emu_buf_printf(&a->payload, "{\"errorType\":\"%s\"}", resp.error_code);
+    } else if (resp.body.len > 0) {
+        emu_buf_append(&a->payload, resp.body.data, resp.body.len);
+    }
+    a->ok = a->status == 200 && a->fn_error[0] == 0;
+    emu_response_release(&resp);
+    emu_buf_release(&path);
+}
+
+/* The invocation record AWS sends to destinations (caller frees). */
+static char *lfn_record(const struct lfn_event_job *job, const char *condition, int count,
+                        const struct lfn_attempt *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    char ts[32];
+    emu_time_iso(ts, emu_now());
+    cJSON_AddStringToObject(o, "version", "1.0");
+    cJSON_AddStringToObject(o, "timestamp", ts);
+    cJSON *rc = cJSON_AddObjectToObject(o, "requestContext");
+    cJSON_AddStringToObject(rc, "requestId", job->request_id);
+    cJSON_AddStringToObject(rc, "functionArn", job->function_arn);
+    cJSON_AddStringToObject(rc, "condition", condition);
+    cJSON_AddNumberToObject(rc, "approximateInvokeCount", count);
+    cJSON_AddItemToObject(o, "requestPayload", lfn_json_or_string(job->payload, job->len));
+    cJSON *sc = cJSON_AddObjectToObject(o, "responseContext");
+    cJSON_AddNumberToObject(sc, "statusCode", a->status);
+    cJSON_AddStringToObject(sc, "executedVersion", a->version);
+    if (a->fn_error[0] != 0) {
+        cJSON_AddStringToObject(sc, "functionError", a->fn_error);
+    }
+    cJSON_AddItemToObject(o, "responsePayload",
+                          lfn_json_or_string(a->payload.data, a->payload.len));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Sends an invocation record to a destination ARN (journalled). */
+static void lfn_destination(const struct lfn_event_job *job, const char *arn, const char *record)
+{
+    struct evw_result r;
+    memset(&r, 0, sizeof(r));
+    struct evw_arn pa;
+    if (evw_arn_parse(arn, &pa) != 0) {
+        return;
+    }
+    if (strcmp(pa.service, "sqs") == 0) {
+        evw_sqs_send(arn, record, NULL, NULL, NULL, &r);
+    } else if (strcmp(pa.service, "sns") == 0) {
+        evw_sns_publish(arn, NULL, record, &r);
+    } else if (strcmp(pa.service, "lambda") == 0) {
+        evw_invoke_lambda(job->run.account, job->run.region, arn, record, 1, NULL, NULL, &r);
+    } else {
+        emu_warn("lambda: destination %s of %s is not delivered (unsupported kind)", arn,
+                 job->function_arn);
+        return;
+    }
+    if (r.status < 200 || r.status >= 300) {
+        emu_warn("lambda: destination %s of %s failed: %d %s", arn, job->function_arn, r.status,
+                 r.code);
+    }
+}
+
+static void lfn_event_job_free(struct lfn_event_job *job)
+{
     free(job->run.env_json);
     free(job->payload);
     free(job->client_context);
     free(job);
+}
+
+static void *lfn_event_thread(void *arg)
+{
+    struct lfn_event_job *job = arg;
+    double scale = lfn_retry_scale();
+    struct lfn_attempt a;
+    memset(&a, 0, sizeof(a));
+    const char *condition = "RetriesExhausted";
+    int count = 1;
+    lfn_attempt_direct(job, &a);
+    while (!a.ok && count <= job->max_retries) {
+        double delay = (count == 1 ? 60.0 : 120.0) * scale;
+        if (emu_now() + delay - job->enqueued > job->max_age * scale) {
+            condition = "EventAgeExceeded";
+            break;
+        }
+        if (lfn_async_sleep(delay) != 0) {
+            goto out;
+        }
+        count++;
+        emu_info("lambda: async invocation %s of %s failed (%s), retry %d", job->request_id,
+                 job->function_arn, a.fn_error[0] ? a.fn_error : "error", count - 1);
+        emu_buf_release(&a.payload);
+        memset(&a, 0, sizeof(a));
+        lfn_attempt_call(job, count, &a);
+    }
+    if (!a.ok) {
+        emu_info("lambda: async invocation %s of %s failed after %d attempt(s): %.200s",
+                 job->request_id, job->function_arn, count, a.payload.data ? a.payload.data : "");
+    }
+    const char *dest = a.ok ? job->on_success : job->on_failure;
+    if (dest[0] != 0 && !emu_stopping()) {
+        char *record = lfn_record(job, a.ok ? "Success" : condition, count, &a);
+        if (record != NULL) {
+            lfn_destination(job, dest, record);
+        }
+        free(record);
+    }
+out:
+    emu_buf_release(&a.payload);
+    lfn_event_job_free(job);
+    __atomic_sub_fetch(&lfn_async_active, 1, __ATOMIC_SEQ_CST);
     return NULL;
+}
+
+/* Waits (a bounded while) for the async workers at shutdown: they make
+ * internal calls that need the core. */
+static void lfn_async_drain(void)
+{
+    for (int i = 0; i < 100 && __atomic_load_n(&lfn_async_active, __ATOMIC_SEQ_CST) > 0; i++) {
+        struct timespec ts = {0, 50000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Reads what Invoke needs under a read transaction. Returns 0 with run
  * filled, -1 with resp failed. */
 static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp,
-                              struct lambda_run *run)
+                              struct lambda_run *run, char qualkey[132])
 {
     struct lfn_ref ref;
     if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), emu_query(req, "Qualifier"),
@@ -2711,6 +3007,12 @@ static int lfn_invoke_prepare(struct emu_request *req, struct emu_response *resp
     snprintf(run->version, sizeof(run->version), "%s", version);
     snprintf(run->revision, sizeof(run->revision), "%s", v.revision);
     lfn_arn(run->invoked_arn, sizeof(run->invoked_arn), req, ref.name, ref.qual);
+    const char *iarn = emu_header(req, "x-greenroom-invoked-arn");
+    if (req->internal && iarn != NULL && iarn[0] != 0) {
+        /* an async retry: the function sees the ARN first invoked */
+        snprintf(run->invoked_arn, sizeof(run->invoked_arn), "%s", iarn);
+    }
+    snprintf(qualkey, 132, "%s", ref.qual[0] ? ref.qual : "$LATEST");
     snprintf(run->runtime, sizeof(run->runtime), "%s",
              lfn_str(v.config, "Runtime") ? lfn_str(v.config, "Runtime") : "");
     snprintf(run->handler, sizeof(run->handler), "%s",
@@ -2767,7 +3069,8 @@ static void lfn_invoke(struct emu_request *req, struct emu_response *resp, const
         cJSON_Delete(j);
     }
     struct lambda_run run;
-    if (lfn_invoke_prepare(req, resp, &run) != 0) {
+    char qualkey[132];
+    if (lfn_invoke_prepare(req, resp, &run, qualkey) != 0) {
         return;
     }
     if (type != NULL && strcmp(type, "DryRun") == 0) {
@@ -2787,18 +3090,41 @@ static void lfn_invoke(struct emu_request *req, struct emu_response *resp, const
         if (job->payload != NULL && req->body_len > 0) {
             memcpy(job->payload, req->body, req->body_len);
         }
-        job->len = req->body_len;
+        job->len = job->payload != NULL ? req->body_len : 0;
         job->client_context = cc ? strdup(cc) : NULL;
+        snprintf(job->request_id, sizeof(job->request_id), "%s", req->request_id);
+        lfn_arn(job->function_arn, sizeof(job->function_arn), req, run.name, qualkey);
+        job->enqueued = emu_now();
+        job->max_retries = 2;
+        job->max_age = 21600;
+        if (emu_store_begin(0) == 0) {
+            cJSON *eic = lfn_eic_load(req, run.name, qualkey, NULL);
+            emu_store_end(1);
+            const cJSON *x = cJSON_GetObjectItemCaseSensitive(eic, "MaximumRetryAttempts");
+            if (cJSON_IsNumber(x)) {
+                job->max_retries = x->valueint;
+            }
+            x = cJSON_GetObjectItemCaseSensitive(eic, "MaximumEventAgeInSeconds");
+            if (cJSON_IsNumber(x)) {
+                job->max_age = x->valuedouble;
+            }
+            const cJSON *dc = cJSON_GetObjectItemCaseSensitive(eic, "DestinationConfig");
+            const char *d = lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnSuccess"),
+                                    "Destination");
+            snprintf(job->on_success, sizeof(job->on_success), "%s", d ? d : "");
+            d = lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnFailure"), "Destination");
+            snprintf(job->on_failure, sizeof(job->on_failure), "%s", d ? d : "");
+            cJSON_Delete(eic);
+        }
+        __atomic_add_fetch(&lfn_async_active, 1, __ATOMIC_SEQ_CST);
         pthread_t th;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         if (pthread_create(&th, &attr, lfn_event_thread, job) != 0) {
             pthread_attr_destroy(&attr);
-            free(job->run.env_json);
-            free(job->payload);
-            free(job->client_context);
-            free(job);
+            __atomic_sub_fetch(&lfn_async_active, 1, __ATOMIC_SEQ_CST);
+            lfn_event_job_free(job);
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
             return;
         }
@@ -2843,6 +3169,299 @@ static void lambda_invoke(struct emu_request *req, struct emu_response *resp)
 static void lambda_invoke_async(struct emu_request *req, struct emu_response *resp)
 {
     lfn_invoke(req, resp, "Event");
+}
+
+/* ------------------------------------------------ event invoke configs */
+
+/* FunctionName (+ Qualifier) of an event invoke config call: the function
+ * must exist, and the qualifier (version or alias) too. qualkey gets the
+ * qualifier or "$LATEST". Returns 0, -1 with resp failed. */
+static int lfn_eic_target(struct emu_request *req, struct emu_response *resp, struct lfn_ref *ref,
+                          char qualkey[132])
+{
+    if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), emu_query(req, "Qualifier"),
+                     ref) != 0 ||
+        !lfn_exists_or_fail(req, resp, ref->name)) {
+        return -1;
+    }
+    if (ref->qual[0] != 0 && strcmp(ref->qual, "$LATEST") != 0) {
+        char version[16];
+        int is_alias;
+        if (lfn_resolve(req, resp, ref->name, ref->qual, version, &is_alias, NULL) != 0) {
+            return -1;
+        }
+    }
+    snprintf(qualkey, 132, "%s", ref->qual[0] ? ref->qual : "$LATEST");
+    return 0;
+}
+
+/* The stored config of a qualifier (new tree, caller deletes) with its
+ * LastModified, or NULL when none. */
+static cJSON *lfn_eic_load(const struct emu_request *req, const char *name, const char *qualkey,
+                           double *last_modified)
+{
+    sqlite3_stmt *st = emu_stmt("SELECT config, last_modified FROM lambda_event_configs WHERE "
+                                "account = ?1 AND region = ?2 AND name = ?3 AND qualifier = ?4");
+    if (st == NULL) {
+        return NULL;
+    }
+    lfn_bind3(st, req, name);
+    lfn_bind(st, 4, qualkey);
+    cJSON *c = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        c = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        if (last_modified != NULL) {
+            *last_modified = sqlite3_column_double(st, 1);
+        }
+    }
+    emu_stmt_done(st);
+    return c;
+}
+
+/* FunctionEventInvokeConfig as AWS renders it (new tree). */
+static cJSON *lfn_eic_render(const struct emu_request *req, const char *name, const char *qualkey,
+                             const cJSON *cfg, double last_modified)
+{
+    cJSON *o = cJSON_CreateObject();
+    char arn[400];
+    lfn_arn(arn, sizeof(arn), req, name, qualkey);
+    cJSON_AddNumberToObject(o, "LastModified", last_modified);
+    cJSON_AddStringToObject(o, "FunctionArn", arn);
+    const char *keys[] = {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(cfg, keys[i]);
+        if (cJSON_IsNumber(x)) {
+            cJSON_AddNumberToObject(o, keys[i], x->valueint);
+        }
+    }
+    cJSON *dc = cJSON_AddObjectToObject(o, "DestinationConfig");
+    const cJSON *sdc = cJSON_GetObjectItemCaseSensitive(cfg, "DestinationConfig");
+    const char *kinds[] = {"OnSuccess", "OnFailure"};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *k = cJSON_AddObjectToObject(dc, kinds[i]);
+        const char *d = lfn_str(cJSON_GetObjectItemCaseSensitive(sdc, kinds[i]), "Destination");
+        if (d != NULL && d[0] != 0) {
+            cJSON_AddStringToObject(k, "Destination", d);
+        }
+    }
+    return o;
+}
+
+/* Validates body's members and applies them to cfg (Put: cfg starts
+ * empty; Update: the stored one). Returns 0, -1 with resp failed. */
+static int lfn_eic_apply(struct emu_response *resp, const cJSON *body, cJSON *cfg)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(body, "MaximumRetryAttempts");
+    if (x != NULL && !cJSON_IsNull(x)) {
+        char v[32];
+        snprintf(v, sizeof(v), "%d", cJSON_IsNumber(x) ? x->valueint : -1);
+        if (!cJSON_IsNumber(x) || x->valuedouble < 0) {
+            lfn_validation(resp, v, "maximumRetryAttempts",
+                           "Member must have value greater than or equal to 0");
+            return -1;
+        }
+        if (x->valuedouble > 2) {
+            lfn_validation(resp, v, "maximumRetryAttempts",
+                           "Member must have value less than or equal to 2");
+            return -1;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "MaximumRetryAttempts");
+        cJSON_AddNumberToObject(cfg, "MaximumRetryAttempts", x->valueint);
+    }
+    x = cJSON_GetObjectItemCaseSensitive(body, "MaximumEventAgeInSeconds");
+    if (x != NULL && !cJSON_IsNull(x)) {
+        char v[32];
+        snprintf(v, sizeof(v), "%d", cJSON_IsNumber(x) ? x->valueint : 0);
+        if (!cJSON_IsNumber(x) || x->valuedouble < 60) {
+            lfn_validation(resp, v, "maximumEventAgeInSeconds",
+                           "Member must have value greater than or equal to 60");
+            return -1;
+        }
+        if (x->valuedouble > 21600) {
+            lfn_validation(resp, v, "maximumEventAgeInSeconds",
+                           "Member must have value less than or equal to 21600");
+            return -1;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "MaximumEventAgeInSeconds");
+        cJSON_AddNumberToObject(cfg, "MaximumEventAgeInSeconds", x->valueint);
+    }
+    x = cJSON_GetObjectItemCaseSensitive(body, "DestinationConfig");
+    if (x != NULL && !cJSON_IsNull(x)) {
+        if (!cJSON_IsObject(x)) {
+            emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "DestinationConfig must be an object.");
+            return -1;
+        }
+        cJSON *dc = cJSON_GetObjectItemCaseSensitive(cfg, "DestinationConfig");
+        if (dc == NULL) {
+            dc = cJSON_AddObjectToObject(cfg, "DestinationConfig");
+        }
+        const char *kinds[] = {"OnSuccess", "OnFailure"};
+        for (size_t i = 0; i < 2; i++) {
+            const cJSON *k = cJSON_GetObjectItemCaseSensitive(x, kinds[i]);
+            if (k == NULL) {
+                continue;
+            }
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(k, "Destination");
+            const char *arn = cJSON_IsString(d) ? d->valuestring : "";
+            cJSON_DeleteItemFromObjectCaseSensitive(dc, kinds[i]);
+            if (arn[0] == 0) {
+                continue;
+            }
+            struct evw_arn pa;
+            if (strlen(arn) > 350 || evw_arn_parse(arn, &pa) != 0 ||
+                (strcmp(pa.service, "sqs") != 0 && strcmp(pa.service, "sns") != 0 &&
+                 strcmp(pa.service, "lambda") != 0 && strcmp(pa.service, "events") != 0)) {
+                emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE,
+                         "The provided destination config DestinationConfig(%s=%s) is invalid.",
+                         kinds[i], arn);
+                return -1;
+            }
+            cJSON *o = cJSON_AddObjectToObject(dc, kinds[i]);
+            cJSON_AddStringToObject(o, "Destination", arn);
+        }
+    }
+    return 0;
+}
+
+/* Put (replace) and Update (merge). */
+static void lfn_eic_write(struct emu_request *req, struct emu_response *resp, int merge)
+{
+    struct lfn_ref ref;
+    char qualkey[132];
+    if (lfn_eic_target(req, resp, &ref, qualkey) != 0) {
+        return;
+    }
+    cJSON *cfg = merge ? lfn_eic_load(req, ref.name, qualkey, NULL) : NULL;
+    if (cfg == NULL) {
+        cfg = cJSON_CreateObject();
+    }
+    if (lfn_eic_apply(resp, req->json, cfg) != 0) {
+        goto out;
+    }
+    char *text = cJSON_PrintUnformatted(cfg);
+    double now = emu_now();
+    sqlite3_stmt *st = emu_stmt("INSERT OR REPLACE INTO lambda_event_configs (account, region, "
+                                "name, qualifier, config, last_modified) VALUES (?1, ?2, ?3, ?4, "
+                                "?5, ?6)");
+    if (st == NULL || text == NULL) {
+        free(text);
+        emu_stmt_done(st);
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    lfn_bind3(st, req, ref.name);
+    lfn_bind(st, 4, qualkey);
+    lfn_bind(st, 5, text);
+    sqlite3_bind_double(st, 6, now);
+    free(text);
+    if (lfn_exec_done(st, resp) != 0) {
+        goto out;
+    }
+    emu_resp_json(resp, 200, lfn_eic_render(req, ref.name, qualkey, cfg, now));
+out:
+    cJSON_Delete(cfg);
+}
+
+static void lambda_put_function_event_invoke_config(struct emu_request *req,
+                                                    struct emu_response *resp)
+{
+    lfn_eic_write(req, resp, 0);
+}
+
+static void lambda_update_function_event_invoke_config(struct emu_request *req,
+                                                       struct emu_response *resp)
+{
+    lfn_eic_write(req, resp, 1);
+}
+
+static void lfn_eic_not_found(struct emu_request *req, struct emu_response *resp,
+                              const char *name, const char *qualkey)
+{
+    char arn[400];
+    lfn_arn(arn, sizeof(arn), req, name, qualkey);
+    emu_fail(resp, LAMBDA_RESOURCE_NOT_FOUND, "The function %s doesn't have an EventInvokeConfig",
+             arn);
+}
+
+static void lambda_get_function_event_invoke_config(struct emu_request *req,
+                                                    struct emu_response *resp)
+{
+    struct lfn_ref ref;
+    char qualkey[132];
+    if (lfn_eic_target(req, resp, &ref, qualkey) != 0) {
+        return;
+    }
+    double lm = 0;
+    cJSON *cfg = lfn_eic_load(req, ref.name, qualkey, &lm);
+    if (cfg == NULL) {
+        lfn_eic_not_found(req, resp, ref.name, qualkey);
+        return;
+    }
+    emu_resp_json(resp, 200, lfn_eic_render(req, ref.name, qualkey, cfg, lm));
+    cJSON_Delete(cfg);
+}
+
+static void lambda_delete_function_event_invoke_config(struct emu_request *req,
+                                                       struct emu_response *resp)
+{
+    struct lfn_ref ref;
+    char qualkey[132];
+    if (lfn_eic_target(req, resp, &ref, qualkey) != 0) {
+        return;
+    }
+    cJSON *cfg = lfn_eic_load(req, ref.name, qualkey, NULL);
+    if (cfg == NULL) {
+        lfn_eic_not_found(req, resp, ref.name, qualkey);
+        return;
+    }
+    cJSON_Delete(cfg);
+    if (lfn_delete_rows(req, resp,
+                        "DELETE FROM lambda_event_configs WHERE account = ?1 AND region = ?2 AND "
+                        "name = ?3 AND qualifier = ?4",
+                        ref.name, qualkey) != 0) {
+        return;
+    }
+    emu_resp_body(resp, 204, NULL, "", 0);
+}
+
+static void lambda_list_function_event_invoke_configs(struct emu_request *req,
+                                                      struct emu_response *resp)
+{
+    struct lfn_ref ref;
+    long max, off;
+    if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, &ref) != 0 ||
+        lfn_paging(req, resp, &max, &off, 50) != 0 || !lfn_exists_or_fail(req, resp, ref.name)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("SELECT qualifier, config, last_modified FROM lambda_event_configs "
+                                "WHERE account = ?1 AND region = ?2 AND name = ?3 ORDER BY "
+                                "qualifier LIMIT ?4 OFFSET ?5");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    lfn_bind3(st, req, ref.name);
+    sqlite3_bind_int64(st, 4, max + 1);
+    sqlite3_bind_int64(st, 5, off);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "FunctionEventInvokeConfigs");
+    long n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == max) {
+            char next[32];
+            snprintf(next, sizeof(next), "%ld", off + max);
+            cJSON_AddStringToObject(o, "NextMarker", next);
+            break;
+        }
+        cJSON *cfg = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+        cJSON_AddItemToArray(arr,
+                             lfn_eic_render(req, ref.name, (const char *)sqlite3_column_text(st, 0),
+                                            cfg, sqlite3_column_double(st, 2)));
+        cJSON_Delete(cfg);
+        n++;
+    }
+    emu_stmt_done(st);
+    emu_resp_json(resp, 200, o);
 }
 
 /* ------------------------------------------------- event source mappings */
@@ -3513,6 +4132,19 @@ static const struct emu_op lambda_ops[] = {
      EMU_OP_NO_TXN},
     {"InvokeAsync", "POST", "/2014-11-13/functions/{FunctionName}/invoke-async", NULL,
      lambda_invoke_async, EMU_OP_NO_TXN},
+    {"PutFunctionEventInvokeConfig", "PUT", "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+     NULL, lambda_put_function_event_invoke_config, EMU_OP_WRITE | EMU_OP_JSON},
+    {"UpdateFunctionEventInvokeConfig", "POST",
+     "/2019-09-25/functions/{FunctionName}/event-invoke-config", NULL,
+     lambda_update_function_event_invoke_config, EMU_OP_WRITE | EMU_OP_JSON},
+    {"GetFunctionEventInvokeConfig", "GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+     NULL, lambda_get_function_event_invoke_config, 0},
+    {"DeleteFunctionEventInvokeConfig", "DELETE",
+     "/2019-09-25/functions/{FunctionName}/event-invoke-config", NULL,
+     lambda_delete_function_event_invoke_config, EMU_OP_WRITE},
+    {"ListFunctionEventInvokeConfigs", "GET",
+     "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", NULL,
+     lambda_list_function_event_invoke_configs, 0},
     {"CreateEventSourceMapping", "POST", "/2015-03-31/event-source-mappings", NULL,
      lambda_create_event_source_mapping, EMU_OP_WRITE | EMU_OP_JSON},
     {"ListEventSourceMappings", "GET", "/2015-03-31/event-source-mappings", NULL,
@@ -3600,6 +4232,7 @@ static int lambda_start(void)
 static void lambda_stop(void)
 {
     lambda_exec_stop();
+    lfn_async_drain();
 }
 
 static void lambda_reload(void)

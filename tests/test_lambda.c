@@ -195,6 +195,8 @@ static char *json_str(const char *body, const char *key)
 
 static void setup(void)
 {
+    /* asynchronous retries after 60 ms and 120 ms instead of 1 and 2 min */
+    setenv("GREENROOM_LAMBDA_RETRY_SCALE", "0.001", 1);
     gr_set_credentials("test", "test", "us-east-1");
     ck_assert_int_eq(gr_start(&srv, NULL), 0);
     create_role();
@@ -465,11 +467,28 @@ START_TEST(test_delete_function)
     expect_error(&r, 400, "InvalidParameterValueException", "$LATEST version cannot be deleted");
     r = lam("DELETE", "/2015-03-31/functions/df?Qualifier=7", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    /* the function's event source mappings go with it */
+    r = lam("POST", "/2015-03-31/event-source-mappings",
+            "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:dfq\","
+            "\"FunctionName\":\"df\"}");
+    ck_assert_int_eq(r.status, 202);
+    char *uuid = json_str(r.body, "UUID");
+    gr_resp_free(&r);
+    char esm_path[200];
+    snprintf(esm_path, sizeof(esm_path), "/2015-03-31/event-source-mappings/%s", uuid);
+    free(uuid);
     r = lam("DELETE", "/2015-03-31/functions/df", NULL);
     ck_assert_int_eq(r.status, 204);
     gr_resp_free(&r);
     r = lam("GET", "/2015-03-31/functions/df", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("GET", esm_path, NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("GET", "/2015-03-31/event-source-mappings?FunctionName=df", NULL);
+    if (r.status == 200) {
+        ck_assert_ptr_null(strstr(r.body, "dfq"));
+    }
+    gr_resp_free(&r);
     r = lam("DELETE", "/2015-03-31/functions/df", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
 
@@ -601,6 +620,48 @@ START_TEST(test_publish_version)
     ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"2\""));
     ck_assert_ptr_nonnull(strstr(r.body, "\"Description\":\"v2\""));
     ck_assert_ptr_nonnull(strstr(r.body, "\"Timeout\":7"));
+    gr_resp_free(&r);
+    /* PublishVersion's own Description is not a change: still version 2 */
+    r = lam("POST", "/2015-03-31/functions/pv/versions", "{\"Description\":\"again\"}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"2\""));
+    gr_resp_free(&r);
+    /* re-setting the same value (members re-ordered) is not a change either */
+    r = lam("PUT", "/2015-03-31/functions/pv/configuration", "{\"Timeout\":7,\"MemorySize\":128}");
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = lam("POST", "/2015-03-31/functions/pv/versions", "{}");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"2\""));
+    gr_resp_free(&r);
+    /* each configuration change publishes a new version */
+    static const char *const changes[] = {
+        "{\"Description\":\"new words\"}",
+        "{\"Environment\":{\"Variables\":{\"AB\":\"1\"}}}",
+        "{\"Environment\":{\"Variables\":{\"AB\":\"2\"}}}",
+        "{\"MemorySize\":256}",
+        "{\"Handler\":\"index.async\"}",
+        "{\"Runtime\":\"nodejs18.x\"}",
+        "{\"Timeout\":9}",
+    };
+    for (size_t i = 0; i < sizeof(changes) / sizeof(*changes); i++) {
+        r = lam("PUT", "/2015-03-31/functions/pv/configuration", changes[i]);
+        if (r.status != 200) {
+            fprintf(stderr, "%s: %ld %s\n", changes[i], r.status, r.body);
+        }
+        ck_assert_int_eq(r.status, 200);
+        gr_resp_free(&r);
+        r = lam("POST", "/2015-03-31/functions/pv/versions", "{}");
+        ck_assert_int_eq(r.status, 201);
+        char want[64];
+        snprintf(want, sizeof(want), "\"Version\":\"%zu\"", i + 3);
+        if (strstr(r.body, want) == NULL) {
+            fprintf(stderr, "after %s: %s\n", changes[i], r.body);
+        }
+        ck_assert_ptr_nonnull(strstr(r.body, want));
+        gr_resp_free(&r);
+    }
+    r = lam("POST", "/2015-03-31/functions/pv/versions", "{}");
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"9\""));
     gr_resp_free(&r);
     r = lam("POST", "/2015-03-31/functions/nope/versions", "{}");
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
@@ -1287,6 +1348,322 @@ START_TEST(test_invoke_types)
 }
 END_TEST
 
+/* ----------------------------------------------- asynchronous invocation */
+
+static const char *const sqs_json_hdr[] = {"Content-Type: application/x-amz-json-1.0",
+                                           "X-Amz-Target: AmazonSQS.CreateQueue", NULL};
+
+/* Creates an SQS queue; returns its URL (caller frees). */
+static char *make_queue(const char *name)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"QueueName\":\"%s\"}", name);
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", sqs_json_hdr, body, strlen(body), &r),
+                     0);
+    if (r.status != 200) {
+        fprintf(stderr, "CreateQueue: %ld %s\n", r.status, r.body);
+    }
+    ck_assert_int_eq(r.status, 200);
+    char *url = json_str(r.body, "QueueUrl");
+    ck_assert_ptr_nonnull(url);
+    gr_resp_free(&r);
+    return url;
+}
+
+/* Waits (bounded) for one message on a queue; returns its body parsed
+ * (caller deletes) or NULL. */
+static cJSON *queue_wait(const char *url, int seconds)
+{
+    static const char *const hdr[] = {"Content-Type: application/x-amz-json-1.0",
+                                      "X-Amz-Target: AmazonSQS.ReceiveMessage", NULL};
+    char body[512];
+    snprintf(body, sizeof(body), "{\"QueueUrl\":\"%s\",\"WaitTimeSeconds\":1}", url);
+    for (int i = 0; i < seconds; i++) {
+        struct gr_resp r;
+        ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", hdr, body, strlen(body), &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        cJSON *j = cJSON_Parse(r.body);
+        gr_resp_free(&r);
+        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Messages"), 0);
+        const cJSON *b = cJSON_GetObjectItem(m, "Body");
+        cJSON *out = cJSON_IsString(b) ? cJSON_Parse(b->valuestring) : NULL;
+        cJSON_Delete(j);
+        if (out != NULL) {
+            return out;
+        }
+    }
+    return NULL;
+}
+
+/* Count of journal entries for service/operation/resource. */
+static int journal_count(const char *service, const char *op, const char *resource)
+{
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls?since=0", NULL, NULL, 0,
+                                         &r),
+                     0);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body);
+    gr_resp_free(&r);
+    int n = 0;
+    const cJSON *c = NULL;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "calls"))
+    {
+        const cJSON *s = cJSON_GetObjectItem(c, "service");
+        const cJSON *o = cJSON_GetObjectItem(c, "operation");
+        const cJSON *res = cJSON_GetObjectItem(c, "resource");
+        if (cJSON_IsString(s) && strcmp(s->valuestring, service) == 0 && cJSON_IsString(o) &&
+            strcmp(o->valuestring, op) == 0 &&
+            (resource == NULL ||
+             (cJSON_IsString(res) && strcmp(res->valuestring, resource) == 0))) {
+            n++;
+        }
+    }
+    cJSON_Delete(j);
+    return n;
+}
+
+static const cJSON *jpath(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItem(o, a);
+    return b ? cJSON_GetObjectItem(x, b) : x;
+}
+
+START_TEST(test_event_invoke_config)
+{
+    create_ok("ec", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    const char *p = "/2019-09-25/functions/ec/event-invoke-config";
+    struct gr_resp r = lam("GET", p, NULL);
+    expect_error(&r, 404, "ResourceNotFoundException",
+                 "arn:aws:lambda:us-east-1:000000000000:function:ec:$LATEST doesn't have an "
+                 "EventInvokeConfig");
+    r = lam("PUT", p,
+            "{\"MaximumRetryAttempts\":1,\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+            "\"arn:aws:sqs:us-east-1:000000000000:dlq\"}}}");
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "MaximumRetryAttempts")->valueint, 1);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "FunctionArn")->valuestring,
+                     "arn:aws:lambda:us-east-1:000000000000:function:ec:$LATEST");
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "LastModified")));
+    ck_assert_str_eq(jpath(jpath(j, "DestinationConfig", "OnFailure"), "Destination", NULL)
+                         ->valuestring,
+                     "arn:aws:sqs:us-east-1:000000000000:dlq");
+    ck_assert(cJSON_IsObject(jpath(j, "DestinationConfig", "OnSuccess")));
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    /* Update merges */
+    r = lam("POST", p, "{\"MaximumEventAgeInSeconds\":300}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"MaximumRetryAttempts\":1"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"MaximumEventAgeInSeconds\":300"));
+    ck_assert_ptr_nonnull(strstr(r.body, "dlq"));
+    gr_resp_free(&r);
+    /* Put replaces */
+    r = lam("PUT", p, "{\"MaximumRetryAttempts\":0}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.body, "MaximumEventAgeInSeconds"));
+    ck_assert_ptr_null(strstr(r.body, "dlq"));
+    gr_resp_free(&r);
+    r = lam("GET", p, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"MaximumRetryAttempts\":0"));
+    gr_resp_free(&r);
+    /* per qualifier */
+    r = lam("PUT", "/2019-09-25/functions/ec/event-invoke-config?Qualifier=1",
+            "{\"MaximumRetryAttempts\":2}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "function:ec:1\""));
+    gr_resp_free(&r);
+    r = lam("GET", "/2019-09-25/functions/ec/event-invoke-config/list", NULL);
+    ck_assert_int_eq(r.status, 200);
+    j = cJSON_Parse(r.body);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "FunctionEventInvokeConfigs")), 2);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", "/2019-09-25/functions/ec/event-invoke-config/list?MaxItems=1", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "NextMarker"));
+    gr_resp_free(&r);
+    /* validation */
+    r = lam("PUT", "/2019-09-25/functions/ec/event-invoke-config?Qualifier=nope", "{}");
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("PUT", "/2019-09-25/functions/nofn/event-invoke-config", "{}");
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("PUT", p, "{\"MaximumRetryAttempts\":3}");
+    expect_error(&r, 400, "ValidationException", "less than or equal to 2");
+    r = lam("PUT", p, "{\"MaximumEventAgeInSeconds\":59}");
+    expect_error(&r, 400, "ValidationException", "greater than or equal to 60");
+    r = lam("PUT", p, "{\"MaximumEventAgeInSeconds\":21601}");
+    expect_error(&r, 400, "ValidationException", "less than or equal to 21600");
+    r = lam("PUT", p,
+            "{\"DestinationConfig\":{\"OnSuccess\":{\"Destination\":\"arn:aws:s3:::bucket\"}}}");
+    expect_error(&r, 400, "InvalidParameterValueException", "destination");
+    r = lam("PUT", p, "{\"DestinationConfig\":{\"OnSuccess\":{\"Destination\":\"not-an-arn\"}}}");
+    expect_error(&r, 400, "InvalidParameterValueException", NULL);
+    /* delete */
+    r = lam("DELETE", p, NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    r = lam("GET", p, NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("DELETE", p, NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    /* DeleteFunction takes the remaining configs with it */
+    r = lam("DELETE", "/2015-03-31/functions/ec", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    create_ok("ec", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
+    r = lam("GET", "/2019-09-25/functions/ec/event-invoke-config?Qualifier=1", NULL);
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+}
+END_TEST
+
+START_TEST(test_invoke_async_retries)
+{
+    const char *const ev[] = {"X-Amz-Invocation-Type: Event", NULL};
+    char *dlq = make_queue("async-failures");
+    char *okq = make_queue("async-successes");
+
+    /* a handled error: the first try plus two retries, then OnFailure */
+    create_ok("ah", "nodejs20.x", "index.handled", "node", "");
+    struct gr_resp r = lam("PUT", "/2019-09-25/functions/ah/event-invoke-config",
+                           "{\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+                           "\"arn:aws:sqs:us-east-1:000000000000:async-failures\"}}}");
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = invoke("ah", NULL, "{\"k\":\"v\"}", ev);
+    ck_assert_int_eq(r.status, 202);
+    char rid[64];
+    ck_assert_ptr_nonnull(gr_resp_header(&r, "x-amzn-RequestId", rid, sizeof(rid)));
+    gr_resp_free(&r);
+    cJSON *rec = queue_wait(dlq, 30);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_str_eq(jpath(rec, "version", NULL)->valuestring, "1.0");
+    ck_assert(cJSON_IsString(jpath(rec, "timestamp", NULL)));
+    ck_assert_str_eq(jpath(rec, "requestContext", "condition")->valuestring, "RetriesExhausted");
+    ck_assert_int_eq(jpath(rec, "requestContext", "approximateInvokeCount")->valueint, 3);
+    ck_assert_str_eq(jpath(rec, "requestContext", "requestId")->valuestring, rid);
+    ck_assert_str_eq(jpath(rec, "requestContext", "functionArn")->valuestring,
+                     "arn:aws:lambda:us-east-1:000000000000:function:ah:$LATEST");
+    ck_assert_str_eq(jpath(rec, "requestPayload", "k")->valuestring, "v");
+    ck_assert_int_eq(jpath(rec, "responseContext", "statusCode")->valueint, 200);
+    ck_assert_str_eq(jpath(rec, "responseContext", "executedVersion")->valuestring, "$LATEST");
+    ck_assert_str_eq(jpath(rec, "responseContext", "functionError")->valuestring, "Handled");
+    ck_assert_str_eq(jpath(rec, "responsePayload", "errorMessage")->valuestring, "handled boom");
+    cJSON_Delete(rec);
+    /* the retries and the delivery are in the journal */
+    ck_assert_int_eq(journal_count("lambda", "Invoke", "ah"), 1);
+    ck_assert_int_eq(journal_count("lambda", "Invoke", "ah:$LATEST"), 2);
+    ck_assert_int_ge(journal_count("sqs", "SendMessage", "async-failures"), 1);
+
+    /* fails once, succeeds on the first retry: OnSuccess on an alias */
+    create_ok("af", "nodejs20.x", "index.flaky", "node", ",\"Publish\":true");
+    r = lam("POST", "/2015-03-31/functions/af/aliases",
+            "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}");
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    r = lam("PUT", "/2019-09-25/functions/af/event-invoke-config?Qualifier=live",
+            "{\"DestinationConfig\":{\"OnSuccess\":{\"Destination\":"
+            "\"arn:aws:sqs:us-east-1:000000000000:async-successes\"}}}");
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = invoke("af", "live", "{\"key\":\"a\",\"failures\":1}", ev);
+    ck_assert_int_eq(r.status, 202);
+    gr_resp_free(&r);
+    rec = queue_wait(okq, 30);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_str_eq(jpath(rec, "requestContext", "condition")->valuestring, "Success");
+    ck_assert_int_eq(jpath(rec, "requestContext", "approximateInvokeCount")->valueint, 2);
+    ck_assert_str_eq(jpath(rec, "requestContext", "functionArn")->valuestring,
+                     "arn:aws:lambda:us-east-1:000000000000:function:af:live");
+    ck_assert_str_eq(jpath(rec, "responseContext", "executedVersion")->valuestring, "1");
+    ck_assert_ptr_null(jpath(rec, "responseContext", "functionError"));
+    ck_assert_int_eq(jpath(rec, "responsePayload", "attempts")->valueint, 2);
+    cJSON_Delete(rec);
+    ck_assert_int_eq(journal_count("lambda", "Invoke", "af:1"), 1);
+
+    /* MaximumRetryAttempts 0: one try only, Unhandled */
+    r = lam("PUT", "/2019-09-25/functions/af/event-invoke-config",
+            "{\"MaximumRetryAttempts\":0,\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+            "\"arn:aws:sqs:us-east-1:000000000000:async-failures\"}}}");
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = invoke("af", NULL, "{\"key\":\"b\",\"failures\":5}", ev);
+    ck_assert_int_eq(r.status, 202);
+    gr_resp_free(&r);
+    rec = queue_wait(dlq, 30);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_str_eq(jpath(rec, "requestContext", "condition")->valuestring, "RetriesExhausted");
+    ck_assert_int_eq(jpath(rec, "requestContext", "approximateInvokeCount")->valueint, 1);
+    ck_assert_str_eq(jpath(rec, "responseContext", "functionError")->valuestring, "Unhandled");
+    cJSON_Delete(rec);
+    ck_assert_int_eq(journal_count("lambda", "Invoke", "af:$LATEST"), 0);
+
+    /* the event outlives MaximumEventAgeInSeconds (60 s, scaled to 60 ms):
+     * no retry, EventAgeExceeded */
+    r = lam("PUT", "/2019-09-25/functions/af/event-invoke-config",
+            "{\"MaximumEventAgeInSeconds\":60,\"DestinationConfig\":{\"OnFailure\":{"
+            "\"Destination\":\"arn:aws:sqs:us-east-1:000000000000:async-failures\"}}}");
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = invoke("af", NULL, "{\"key\":\"c\",\"failures\":5}", ev);
+    gr_resp_free(&r);
+    rec = queue_wait(dlq, 30);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_str_eq(jpath(rec, "requestContext", "condition")->valuestring, "EventAgeExceeded");
+    ck_assert_int_eq(jpath(rec, "requestContext", "approximateInvokeCount")->valueint, 1);
+    cJSON_Delete(rec);
+    free(dlq);
+    free(okq);
+}
+END_TEST
+
+START_TEST(test_invoke_async_sns_destination)
+{
+    /* a timeout is a failure too; the record goes through an SNS topic to a
+     * subscribed queue */
+    static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    char *q = make_queue("via-sns");
+    const char *body = "Action=CreateTopic&Version=2010-03-31&Name=async-topic";
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "sns", "POST", "/", form, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    body = "Action=Subscribe&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A"
+           "000000000000%3Aasync-topic&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A"
+           "000000000000%3Avia-sns";
+    ck_assert_int_eq(gr_request(&srv, "sns", "POST", "/", form, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    create_ok("at", "nodejs20.x", "index.timeout", "node", ",\"Timeout\":1");
+    r = lam("PUT", "/2019-09-25/functions/at/event-invoke-config",
+            "{\"MaximumRetryAttempts\":1,\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+            "\"arn:aws:sns:us-east-1:000000000000:async-topic\"}}}");
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    const char *const ev[] = {"X-Amz-Invocation-Type: Event", NULL};
+    r = invoke("at", NULL, "{\"t\":1}", ev);
+    ck_assert_int_eq(r.status, 202);
+    gr_resp_free(&r);
+    cJSON *env = queue_wait(q, 30);
+    ck_assert_ptr_nonnull(env);
+    const cJSON *m = cJSON_GetObjectItem(env, "Message");
+    ck_assert(cJSON_IsString(m));
+    cJSON *rec = cJSON_Parse(m->valuestring);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_str_eq(jpath(rec, "requestContext", "condition")->valuestring, "RetriesExhausted");
+    ck_assert_int_eq(jpath(rec, "requestContext", "approximateInvokeCount")->valueint, 2);
+    ck_assert_str_eq(jpath(rec, "responseContext", "functionError")->valuestring, "Unhandled");
+    ck_assert_ptr_nonnull(
+        strstr(jpath(rec, "responsePayload", "errorMessage")->valuestring, "Task timed out"));
+    cJSON_Delete(rec);
+    cJSON_Delete(env);
+    ck_assert_int_ge(journal_count("sns", "Publish", "async-topic"), 1);
+    free(q);
+}
+END_TEST
+
 START_TEST(test_invoke_python)
 {
     char buf[256];
@@ -1729,6 +2106,9 @@ static Suite *lambda_suite(void)
         {"InvokeErrors", test_invoke_errors},
         {"InvokeTimeout", test_invoke_timeout},
         {"InvokeTypes", test_invoke_types},
+        {"EventInvokeConfig", test_event_invoke_config},
+        {"InvokeAsyncRetries", test_invoke_async_retries},
+        {"InvokeAsyncSnsDestination", test_invoke_async_sns_destination},
         {"InvokePython", test_invoke_python},
         {"InvokeProvided", test_invoke_provided},
         {"InvokeWeightedAlias", test_invoke_weighted_alias},
