@@ -558,17 +558,22 @@ def scale_list():
         b.row("  PUT 100,000 objects of 10 B (c=16, SigV4, fsync each)", big / t_big, "req/s",
               note=f"{t_big:.1f} s; 1,000 in {t_small:.2f} s")
         reps = 20 if b.QUICK else 50
-        s1, b1, b2 = [], [], []
+        s1, b1, b2, b3 = [], [], [], []
         for _ in range(b.REPEAT):
             s1.append(list_page(g, "small", reps))
             b1.append(list_page(g, "big", reps))
-            # keys k-0..k-99999 sort as strings: "k-5" is about half way through
+            # keys k-0..k-99999 sort as strings: "k-5" is about half way through, "k-98" near
+            # the end (a continuation token resumes the same way as start-after)
             b2.append(list_page(g, "big", reps, "k-5"))
+            b3.append(list_page(g, "big", reps, "k-98"))
         b.row("ListObjectsV2 1,000-key page, 1,000 objects", med(s1), "ms")
         b.row("ListObjectsV2 1,000-key page, 100,000 objects: first page", med(b1), "ms")
         b.row("ListObjectsV2 1,000-key page, 100,000 objects: start-after mid", med(b2), "ms")
+        b.row("ListObjectsV2 1,000-key page, 100,000 objects: start-after end", med(b3), "ms")
         b.row("ListObjectsV2 page ratio 100k/1k (first page)", med(b1) / med(s1), "x", "<= 1.5")
         b.row("ListObjectsV2 page ratio 100k mid/1k (start-after)", med(b2) / med(s1), "x",
+              "<= 1.5")
+        b.row("ListObjectsV2 page ratio 100k end/1k (start-after)", med(b3) / med(s1), "x",
               "<= 1.5")
     finally:
         g.stop()
