@@ -17,8 +17,8 @@ own start, the stack poll interval, server time by operation from greenroom's
 journal, an --ephemeral greenroom without fsync).
 
 Concurrency-1 latencies are timed by the curl CLI (one process, one keep-alive
-connection, %{time_total} per request): bench_http waits out its 100 ms
-curl_multi_poll timeout between requests when only one is in flight.
+connection, %{time_total} per request; bench_http before dc86d66 waited out a
+100 ms poll between requests at concurrency 1); load and bulk PUTs use bench_http.
 
 Every figure is a median over repeats (b.REPEAT); a piece that does not work
 is printed as a skipped row with the reason, never a crash. Standalone:
@@ -76,8 +76,7 @@ def bh(*args):
 def curl_lat(url, n, sign=None, method="GET"):
     """n sequential requests on one keep-alive connection (the curl CLI, one process, timed
     by curl itself: %{time_total}): {requests, errors, p50_ms, p99_ms, max_ms}. Used for the
-    concurrency-1 latencies: bench_http's loop waits out its 100 ms poll timeout between
-    requests when only one is in flight."""
+    concurrency-1 latencies."""
     with tempfile.NamedTemporaryFile("w", suffix=".curlrc", delete=False) as f:
         for _ in range(n):
             f.write(f'url = "{url}"\noutput = "/dev/null"\n')
