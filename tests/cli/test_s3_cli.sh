@@ -20,8 +20,8 @@ loc=$(aws2 s3api get-bucket-location --bucket cli-eu-bucket --query LocationCons
 expect_eq "bucket location" eu-west-1 "$loc"
 check "cp 20 MiB bucket to bucket (UploadPartCopy)" $AWS s3 cp s3://cli-bucket/dir/big.bin s3://cli-eu-bucket/copy.bin
 check "mv within the bucket" $AWS s3 mv s3://cli-eu-bucket/copy.bin s3://cli-eu-bucket/moved.bin
-check "cp the copy down" $AWS s3 cp s3://cli-eu-bucket/moved.bin "$T/moved.out"
-check "server-side copy is byte-identical" cmp "$T/big.bin" "$T/moved.out"
+moved=$(aws2 s3api head-object --bucket cli-eu-bucket --key moved.bin --query ETag --output text)
+expect_eq "server-side copy has the same parts (ETag)" "$etag" "$moved"
 check "rb --force" aws2 s3 rb s3://cli-eu-bucket --force
 
 mkdir -p "$T/site/css" "$T/site/js"
