@@ -3,7 +3,8 @@
  * naming (spec/serverless-v05.md sections 1.1-1.8).
  *
  * Loading: s-project.json, s-templates.json/.yaml (project, parent
- * folders, function folder; lodash-merged in that order), s-resources-cf.json, every
+ * folders, function folder; lodash-merged in that order), s-resources-cf.json
+ * (else s-resources-cf.yaml/.yml, CloudFormation short tags allowed), every
  * s-function.json below the root (skipping _meta, node_modules and dot
  * folders), _meta/variables/s-variables-{common,<stage>,<stage>-<rc>}.json.
  * Invalid JSON is reported as file:line:column with what was expected (a
@@ -757,6 +758,36 @@ static cJSON *yaml_node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
     if (!n || depth > 64) {
         return cJSON_CreateNull();
     }
+    const char *tag = (const char *)n->tag;
+    if (tag && tag[0] == '!' && tag[1] && tag[1] != '!') {
+        /* CloudFormation short form: !Ref x -> {"Ref": x}, !Sub s -> {"Fn::Sub": s},
+         * !GetAtt a.b -> {"Fn::GetAtt": ["a", "b"]} */
+        yaml_char_t *saved = n->tag;
+        n->tag = NULL;
+        cJSON *inner = yaml_node_json(doc, n, depth + 1);
+        n->tag = saved;
+        char key[64];
+        if (strcmp(tag, "!Ref") == 0 || strcmp(tag, "!Condition") == 0) {
+            snprintf(key, sizeof(key), "%s", tag + 1);
+        } else {
+            snprintf(key, sizeof(key), "Fn::%s", tag + 1);
+        }
+        if (strcmp(tag, "!GetAtt") == 0 && cJSON_IsString(inner)) {
+            const char *dot = strchr(inner->valuestring, '.');
+            if (dot) {
+                cJSON *arr = cJSON_CreateArray();
+                char *res = strndup(inner->valuestring, (size_t)(dot - inner->valuestring));
+                cJSON_AddItemToArray(arr, cJSON_CreateString(res ? res : ""));
+                cJSON_AddItemToArray(arr, cJSON_CreateString(dot + 1));
+                free(res);
+                cJSON_Delete(inner);
+                inner = arr;
+            }
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, key, inner);
+        return o;
+    }
     if (n->type == YAML_MAPPING_NODE) {
         cJSON *o = cJSON_CreateObject();
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
@@ -997,6 +1028,26 @@ int dep_project_load(const char *root, struct dep_project *p, struct dep_err *er
         p->resources_raw = dep_json_load_file(file, err);
         if (!p->resources_raw) {
             goto out;
+        }
+    } else {
+        /* no JSON: the YAML form (.yaml, then .yml), CloudFormation short tags allowed */
+        static const char *const ynames[] = {"s-resources-cf.yaml", "s-resources-cf.yml"};
+        for (size_t i = 0; i < sizeof(ynames) / sizeof(ynames[0]); i++) {
+            free(file);
+            file = path_join(p->root, ynames[i]);
+            if (!file_exists(file)) {
+                continue;
+            }
+            p->resources_raw = yaml_load_file(file, err);
+            if (!p->resources_raw) {
+                goto out;
+            }
+            if (!cJSON_IsObject(p->resources_raw)) {
+                dep_err_local(err, "InvalidProject", "%s: the resources template is not a mapping",
+                              file);
+                goto out;
+            }
+            break;
         }
     }
     walk(p->root, "", &fl, 0);

@@ -2,7 +2,7 @@
 # test_deploy_fixtures.sh - `stagehand deploy` over the small fixture projects (issue 11):
 # a resources template that fails (stack rolled back and deleted, the failing resource named, the
 # deploy compensated), a handler that throws, a slow handler (timeout), a project deployed to two
-# regions, HTTP/MOCK endpoints, and a schedule event.
+# regions, HTTP/MOCK endpoints, a schedule event, and a resources template in YAML.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -54,6 +54,14 @@ expect_eq "schedule-event: the rule exists" "rate(5 minutes) ENABLED" \
     "$(aws2 events describe-rule --name schedule-event-tick-every-5-min-dev --query '[ScheduleExpression,State]' --output text | tr '\t' ' ')"
 expect_contains "schedule-event: the rule targets the dev alias" "function:schedule-event-tick:dev" \
     "$(aws2 events list-targets-by-rule --rule schedule-event-tick-every-5-min-dev --query 'Targets[0].Arn' --output text)"
+
+use projects-more/yaml-resources
+check "yaml-resources: deploys (s-resources-cf.yaml, no .json)" sh_ok deploy -s dev -r us-east-1
+expect_eq "yaml-resources: the stack has the YAML template's resources" "AWS::IAM::Role AWS::SQS::Queue" \
+    "$(aws2 cloudformation describe-stack-resources --stack-name yaml-resources-dev-r \
+        --query 'StackResources[].ResourceType' --output text | tr '\t' '\n' | sort | tr '\n' ' ' | sed 's/ $//')"
+check "yaml-resources: the stack outputs reached the region variables" \
+    grep -q '"notesQueueUrl": *"http.*NotesQueue' _meta/variables/s-variables-dev-useast1.json
 
 txn_teardown
 finish
