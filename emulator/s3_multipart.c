@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "s3_int.h"
 
@@ -408,7 +409,67 @@ struct s3_part_row {
     int64_t size;
     char etag[80];
     char blob[S3_BLOB_LEN];
+    char algo[16]; /* the part's stored checksum, "" if none */
+    char sum[96];
 };
+
+/* The composite checksum S3 reports for a multipart object: the algorithm
+ * over the concatenated binary part checksums, base64, "-N". Only CRC32,
+ * SHA1 and SHA256 (what greenroom can compute here). Returns 0 with out
+ * filled, -1 when not every part carries a checksum of algo. */
+static int s3_composite_checksum(const struct s3_part_row *parts, size_t n, const char *algo,
+                                 char out[96])
+{
+    const EVP_MD *md = strcmp(algo, "sha1") == 0     ? EVP_sha1()
+                       : strcmp(algo, "sha256") == 0 ? EVP_sha256()
+                                                     : NULL;
+    if (md == NULL && strcmp(algo, "crc32") != 0) {
+        return -1;
+    }
+    EVP_MD_CTX *ctx = md != NULL ? EVP_MD_CTX_new() : NULL;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    int rc = -1;
+    if (md != NULL && (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1)) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char bin[72];
+        size_t sl = strlen(parts[i].sum);
+        if (strcmp(parts[i].algo, algo) != 0 || sl == 0 || sl % 4 != 0 || sl > 96) {
+            goto out;
+        }
+        int dl = EVP_DecodeBlock(bin, (const unsigned char *)parts[i].sum, (int)sl);
+        if (dl < 0) {
+            goto out;
+        }
+        for (size_t k = sl; k > 0 && parts[i].sum[k - 1] == '='; k--) {
+            dl--;
+        }
+        if (md != NULL) {
+            EVP_DigestUpdate(ctx, bin, (size_t)dl);
+        } else {
+            crc = crc32(crc, bin, (uInt)dl);
+        }
+    }
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dn = 0;
+    if (md != NULL) {
+        EVP_DigestFinal_ex(ctx, d, &dn);
+    } else {
+        d[0] = (unsigned char)(crc >> 24);
+        d[1] = (unsigned char)(crc >> 16);
+        d[2] = (unsigned char)(crc >> 8);
+        d[3] = (unsigned char)crc;
+        dn = 4;
+    }
+    char b64[90];
+    s3_b64(d, dn, b64, sizeof(b64));
+    snprintf(out, 96, "%s-%zu", b64, n);
+    rc = 0;
+out:
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
 
 /* Appends a whole blob to fd. 0 or -1. */
 static int s3_append_blob(int out, const char *blob, int64_t size)
@@ -545,6 +606,8 @@ static int s3_complete_check(struct emu_request *req, struct emu_response *resp,
             snprintf(r->blob, sizeof(r->blob), "%s", sqlite3_column_text(st, 2));
             const unsigned char *ca = sqlite3_column_text(st, 3);
             const unsigned char *cv = sqlite3_column_text(st, 4);
+            snprintf(r->algo, sizeof(r->algo), "%s", ca != NULL ? (const char *)ca : "");
+            snprintf(r->sum, sizeof(r->sum), "%s", cv != NULL ? (const char *)cv : "");
             if (ca != NULL) {
                 const char *up_name = s3_upper_algo((const char *)ca);
                 char tag[32];
@@ -688,10 +751,17 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
     for (size_t i = 0; i < nparts; i++) {
         emu_buf_printf(&sizes, "%s%lld", i ? "," : "", (long long)parts[i].size);
     }
+    char sum[96] = "";
+    if (up.checksum_algo[0] == 0 ||
+        s3_composite_checksum(parts, nparts, up.checksum_algo, sum) != 0) {
+        sum[0] = 0;
+    }
     struct s3_newobj n = {
         .size = total,
         .etag = etag,
         .meta = &up.meta,
+        .checksum_algo = sum[0] ? up.checksum_algo : NULL,
+        .checksum = sum[0] ? sum : NULL,
         .parts = (int)nparts,
         .blob = blob,
         .part_sizes = sizes.data,
@@ -737,6 +807,12 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
     emu_buf_xml_elem(&o, "Bucket", b.name);
     emu_buf_xml_elem(&o, "Key", key);
     emu_buf_printf(&o, "<ETag>&quot;%s&quot;</ETag>", etag);
+    if (sum[0] != 0) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "Checksum%s", s3_upper_algo(up.checksum_algo));
+        emu_buf_xml_elem(&o, tag, sum);
+        emu_buf_puts(&o, "<ChecksumType>COMPOSITE</ChecksumType>");
+    }
     emu_buf_puts(&o, "</CompleteMultipartUploadResult>");
     emu_resp_xml(resp, 200, o.data);
     emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");

@@ -1038,11 +1038,13 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
     }
     const char *cm = emu_header(req, "x-amz-checksum-mode");
     if (cm != NULL && strcasecmp(cm, "ENABLED") == 0 && !ranged && o.checksum_algo[0] != 0 &&
-        o.checksum[0] != 0 && o.parts == 0) {
+        o.checksum[0] != 0) {
+        /* composite values ("...-N") are skipped by validating clients */
         char hn[48];
         snprintf(hn, sizeof(hn), "x-amz-checksum-%s", o.checksum_algo);
         emu_resp_header(resp, hn, "%s", o.checksum);
-        emu_resp_header(resp, "x-amz-checksum-type", "FULL_OBJECT");
+        emu_resp_header(resp, "x-amz-checksum-type", "%s",
+                        strchr(o.checksum, '-') != NULL ? "COMPOSITE" : "FULL_OBJECT");
     }
     if (ranged) {
         emu_resp_header(resp, "Content-Range", "bytes %lld-%lld/%lld", (long long)off,

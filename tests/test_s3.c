@@ -1107,9 +1107,15 @@ START_TEST(test_multipart_checksums)
              "<ChecksumCRC32>poTHxg==</ChecksumCRC32></Part></CompleteMultipartUpload>",
              etag);
     ck_assert_int_eq(s3("POST", path, NULL, xml, strlen(xml), &r), 200);
+    /* composite: CRC32 over the parts' CRC32s, "-N" */
+    ck_assert_msg(has(&r, "<ChecksumCRC32>WcQMlQ==-1</ChecksumCRC32>"), "%s", r.body);
+    ck_assert(has(&r, "<ChecksumType>COMPOSITE</ChecksumType>"));
     gr_resp_free(&r);
-    ck_assert_int_eq(s3("GET", "/mpc-bkt/k", NULL, NULL, 0, &r), 200);
+    const char *mode[] = {"x-amz-checksum-mode: ENABLED", NULL};
+    ck_assert_int_eq(s3("GET", "/mpc-bkt/k", mode, NULL, 0, &r), 200);
     ck_assert_str_eq(r.body, "0123456789");
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-crc32"), "WcQMlQ==-1");
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "COMPOSITE");
     gr_resp_free(&r);
     free(uid);
 }
