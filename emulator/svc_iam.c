@@ -3,7 +3,13 @@
  * Serverless v0.5 flow and Lambda need: CreateRole, GetRole, DeleteRole,
  * ListRoles, PutRolePolicy, GetRolePolicy, DeleteRolePolicy, ListRolePolicies,
  * AttachRolePolicy, DetachRolePolicy, ListAttachedRolePolicies, CreatePolicy,
- * GetPolicy, DeletePolicy.
+ * GetPolicy, DeletePolicy, UpdateAssumeRolePolicy, UpdateRole,
+ * CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions,
+ * DeletePolicyVersion, CreateUser, GetUser, DeleteUser, PutUserPolicy,
+ * GetUserPolicy, DeleteUserPolicy, ListUserPolicies, CreateGroup, GetGroup,
+ * DeleteGroup, PutGroupPolicy, GetGroupPolicy, DeleteGroupPolicy,
+ * ListGroupPolicies (enough for CloudFormation updates of roles and
+ * policies). Users and groups share one table (kind "user"/"group").
  *
  * IAM is global: every row is stored with region "global" whatever region the
  * request was signed for. Policy documents are returned URL-encoded, as AWS
@@ -33,6 +39,21 @@ static const char *const iam_schema[] = {
     "CREATE TABLE iam_policies (account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,"
     " policy_id TEXT NOT NULL, path TEXT NOT NULL, arn TEXT NOT NULL, document TEXT NOT NULL,"
     " description TEXT, created TEXT NOT NULL, PRIMARY KEY (account, region, arn));",
+    /* 2: managed policy versions (iam_policies.document mirrors the default
+     * version), users and groups with their inline policies */
+    "ALTER TABLE iam_policies ADD COLUMN default_version TEXT NOT NULL DEFAULT 'v1';"
+    "ALTER TABLE iam_policies ADD COLUMN next_version INTEGER NOT NULL DEFAULT 2;"
+    "CREATE TABLE iam_policy_versions (account TEXT NOT NULL, region TEXT NOT NULL,"
+    " arn TEXT NOT NULL, version_id TEXT NOT NULL, document TEXT NOT NULL,"
+    " created TEXT NOT NULL, PRIMARY KEY (account, region, arn, version_id));"
+    "INSERT INTO iam_policy_versions SELECT account, region, arn, 'v1', document, created"
+    " FROM iam_policies;"
+    "CREATE TABLE iam_entities (account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL,"
+    " name TEXT NOT NULL, entity_id TEXT NOT NULL, path TEXT NOT NULL, arn TEXT NOT NULL,"
+    " created TEXT NOT NULL, PRIMARY KEY (account, region, kind, name));"
+    "CREATE TABLE iam_entity_policies (account TEXT NOT NULL, region TEXT NOT NULL,"
+    " kind TEXT NOT NULL, entity TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL,"
+    " PRIMARY KEY (account, region, kind, entity, name));",
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -759,14 +780,14 @@ static void iam_list_attached_role_policies(struct emu_request *req, struct emu_
 }
 
 /* Appends <Policy> children for a row of name, policy_id, path, arn,
- * description, created, plus the attachment count. */
+ * description, created, default_version, plus the attachment count. */
 static void iam_policy_xml(struct emu_buf *b, sqlite3_stmt *st, int attached)
 {
     emu_buf_xml_elem(b, "PolicyName", (const char *)sqlite3_column_text(st, 0));
     emu_buf_xml_elem(b, "PolicyId", (const char *)sqlite3_column_text(st, 1));
     emu_buf_xml_elem(b, "Arn", (const char *)sqlite3_column_text(st, 3));
     emu_buf_xml_elem(b, "Path", (const char *)sqlite3_column_text(st, 2));
-    emu_buf_puts(b, "<DefaultVersionId>v1</DefaultVersionId>");
+    emu_buf_xml_elem(b, "DefaultVersionId", (const char *)sqlite3_column_text(st, 6));
     emu_buf_printf(b, "<AttachmentCount>%d</AttachmentCount>", attached);
     emu_buf_puts(b, "<PermissionsBoundaryUsageCount>0</PermissionsBoundaryUsageCount>"
                     "<IsAttachable>true</IsAttachable>");
@@ -835,6 +856,23 @@ static void iam_create_policy(struct emu_request *req, struct emu_response *resp
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
+    st = emu_stmt("INSERT INTO iam_policy_versions (account, region, arn, version_id, document, "
+                  "created) VALUES (?1, ?2, ?3, 'v1', ?4, ?5)");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    iam_bind(st, 4, doc);
+    iam_bind(st, 5, created);
+    rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
     struct emu_buf b = {0};
     emu_buf_puts(&b, "<Policy>");
     emu_buf_xml_elem(&b, "PolicyName", name);
@@ -874,8 +912,9 @@ static void iam_get_policy(struct emu_request *req, struct emu_response *resp)
         return;
     }
     int attached = iam_attachments(req->account, arn);
-    sqlite3_stmt *st = emu_stmt("SELECT name, policy_id, path, arn, description, created FROM "
-                                "iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3");
+    sqlite3_stmt *st = emu_stmt("SELECT name, policy_id, path, arn, description, created, "
+                                "default_version FROM iam_policies WHERE account = ?1 AND "
+                                "region = ?2 AND arn = ?3");
     if (st == NULL || attached < 0) {
         emu_stmt_done(st);
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
@@ -913,6 +952,19 @@ static void iam_delete_policy(struct emu_request *req, struct emu_response *resp
         emu_fail(resp, IAM_DELETE_CONFLICT, "Cannot delete a policy attached to entities.");
         return;
     }
+    int versions = iam_count("SELECT count(*) FROM iam_policy_versions WHERE account = ?1 AND "
+                             "region = ?2 AND arn = ?3",
+                             req->account, arn);
+    if (versions < 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (versions > 1) {
+        emu_fail(resp, IAM_DELETE_CONFLICT,
+                 "This policy has more than one version. Before you delete a policy, you must "
+                 "delete the policy's non-default versions.");
+        return;
+    }
     sqlite3_stmt *st =
         emu_stmt("DELETE FROM iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3");
     if (st == NULL) {
@@ -932,7 +984,823 @@ static void iam_delete_policy(struct emu_request *req, struct emu_response *resp
         emu_fail(resp, IAM_NO_SUCH_ENTITY, "Policy %s was not found.", arn);
         return;
     }
+    st = emu_stmt("DELETE FROM iam_policy_versions WHERE account = ?1 AND region = ?2 AND "
+                  "arn = ?3");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
     emu_resp_query(req, resp, NULL);
+}
+
+/* ------------------------------------------------------ role updates */
+
+static void iam_update_assume_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *name = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (name == NULL) {
+        return;
+    }
+    const char *doc = emu_form(req, "PolicyDocument");
+    if (doc == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at 'policyDocument' failed to "
+                 "satisfy constraint: Member must not be null");
+        return;
+    }
+    if (!iam_doc_ok(resp, doc) || !iam_role_or_fail(req, resp, name)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("UPDATE iam_roles SET assume_doc = ?4 WHERE account = ?1 AND "
+                                "region = ?2 AND name = ?3");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, name);
+    iam_bind(st, 4, doc);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+static void iam_update_role(struct emu_request *req, struct emu_response *resp)
+{
+    const char *name = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (name == NULL) {
+        return;
+    }
+    const char *desc = emu_form(req, "Description");
+    if (desc != NULL && strlen(desc) > 1000) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value at 'description' failed to satisfy "
+                 "constraint: Member must have length less than or equal to 1000");
+        return;
+    }
+    const char *ms = emu_form(req, "MaxSessionDuration");
+    long max_session = 0;
+    if (ms != NULL) {
+        char *end = NULL;
+        max_session = strtol(ms, &end, 10);
+        if (end == ms || *end != 0 || max_session < 3600 || max_session > 43200) {
+            emu_fail(resp, AWS_VALIDATION_ERROR,
+                     "1 validation error detected: Value '%s' at 'maxSessionDuration' failed to "
+                     "satisfy constraint: Member must have value %s",
+                     ms,
+                     max_session < 3600 ? "greater than or equal to 3600"
+                                        : "less than or equal to 43200");
+            return;
+        }
+    }
+    if (!iam_role_or_fail(req, resp, name)) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt(
+        "UPDATE iam_roles SET description = coalesce(?4, description), max_session = "
+        "coalesce(?5, max_session) WHERE account = ?1 AND region = ?2 AND name = ?3");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, name);
+    iam_bind(st, 4, desc);
+    if (ms != NULL) {
+        sqlite3_bind_int64(st, 5, max_session);
+    } else {
+        sqlite3_bind_null(st, 5);
+    }
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+/* ------------------------------------------------------ policy versions */
+
+/* The default version id of a customer policy into out (1), 0 when the
+ * policy does not exist, -1 on error. */
+static int iam_policy_default(const char *account, const char *arn, char out[32])
+{
+    sqlite3_stmt *st = emu_stmt("SELECT default_version FROM iam_policies WHERE account = ?1 AND "
+                                "region = ?2 AND arn = ?3");
+    if (st == NULL) {
+        return -1;
+    }
+    iam_bind(st, 1, account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(out, 32, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    emu_stmt_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* PolicyArn of a version call: must name an existing customer policy.
+ * Returns the ARN (borrowed) with its default version, or NULL (failed). */
+static const char *iam_versioned_policy_or_fail(struct emu_request *req, struct emu_response *resp,
+                                                char def[32])
+{
+    const char *arn = iam_policy_arn_or_fail(req, resp);
+    if (arn == NULL) {
+        return NULL;
+    }
+    int r = iam_policy_default(req->account, arn, def);
+    if (r <= 0) {
+        if (r < 0) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        } else {
+            emu_fail(resp, IAM_NO_SUCH_ENTITY, "Policy %s was not found.", arn);
+        }
+        return NULL;
+    }
+    return arn;
+}
+
+/* VersionId parameter, checked against v[1-9][0-9]*. */
+static const char *iam_version_id_or_fail(struct emu_request *req, struct emu_response *resp)
+{
+    const char *v = emu_form(req, "VersionId");
+    if (v == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at 'versionId' failed to satisfy "
+                 "constraint: Member must not be null");
+        return NULL;
+    }
+    int ok = v[0] == 'v' && v[1] >= '1' && v[1] <= '9';
+    for (const char *p = v + 1; ok && *p; p++) {
+        ok = *p >= '0' && *p <= '9';
+    }
+    if (!ok) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value '%s' at 'versionId' failed to satisfy "
+                 "constraint: Member must satisfy regular expression pattern: "
+                 "v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?",
+                 v);
+        return NULL;
+    }
+    return v;
+}
+
+/* <PolicyVersion> children (Document URL-encoded when with_doc). */
+static void iam_version_xml(struct emu_buf *b, const char *doc, const char *id, int is_default,
+                            const char *created, int with_doc)
+{
+    if (with_doc) {
+        struct emu_buf enc = {0};
+        emu_buf_url_encode(&enc, doc ? doc : "", doc ? strlen(doc) : 0, 0);
+        emu_buf_xml_elem(b, "Document", enc.data ? enc.data : "");
+        emu_buf_release(&enc);
+    }
+    emu_buf_xml_elem(b, "VersionId", id);
+    emu_buf_printf(b, "<IsDefaultVersion>%s</IsDefaultVersion>", is_default ? "true" : "false");
+    emu_buf_xml_elem(b, "CreateDate", created);
+}
+
+/* Runs a write statement binding account, region, arn then texts ?4.. */
+static int iam_exec(const char *sql, const char *account, const char *arn, const char *a4,
+                    const char *a5)
+{
+    sqlite3_stmt *st = emu_stmt(sql);
+    if (st == NULL) {
+        return -1;
+    }
+    iam_bind(st, 1, account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    if (a4 != NULL) {
+        iam_bind(st, 4, a4);
+    }
+    if (a5 != NULL) {
+        iam_bind(st, 5, a5);
+    }
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void iam_create_policy_version(struct emu_request *req, struct emu_response *resp)
+{
+    char def[32];
+    const char *arn = iam_versioned_policy_or_fail(req, resp, def);
+    if (arn == NULL) {
+        return;
+    }
+    const char *doc = emu_form(req, "PolicyDocument");
+    if (doc == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at 'policyDocument' failed to "
+                 "satisfy constraint: Member must not be null");
+        return;
+    }
+    if (!iam_doc_ok(resp, doc)) {
+        return;
+    }
+    const char *sd = emu_form(req, "SetAsDefault");
+    int set_default = sd != NULL && strcmp(sd, "true") == 0;
+    int n = iam_count("SELECT count(*) FROM iam_policy_versions WHERE account = ?1 AND "
+                      "region = ?2 AND arn = ?3",
+                      req->account, arn);
+    if (n < 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (n >= 5) {
+        emu_fail(resp, IAM_LIMIT_EXCEEDED,
+                 "A managed policy can have up to 5 versions. Before you create a new version, "
+                 "you must delete an existing version.");
+        return;
+    }
+    int next = iam_count("SELECT next_version FROM iam_policies WHERE account = ?1 AND "
+                         "region = ?2 AND arn = ?3",
+                         req->account, arn);
+    if (next < 1) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    char id[32];
+    snprintf(id, sizeof(id), "v%d", next);
+    char created[32];
+    emu_time_iso(created, emu_now());
+    sqlite3_stmt *st = emu_stmt("INSERT INTO iam_policy_versions (account, region, arn, "
+                                "version_id, document, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    iam_bind(st, 4, id);
+    iam_bind(st, 5, doc);
+    iam_bind(st, 6, created);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    char nexts[16];
+    snprintf(nexts, sizeof(nexts), "%d", next + 1);
+    if (rc != SQLITE_DONE ||
+        iam_exec("UPDATE iam_policies SET next_version = CAST(?4 AS INTEGER) WHERE account = ?1 "
+                 "AND region = ?2 AND arn = ?3",
+                 req->account, arn, nexts, NULL) != 0 ||
+        (set_default &&
+         iam_exec("UPDATE iam_policies SET default_version = ?4, document = ?5 WHERE account = ?1 "
+                  "AND region = ?2 AND arn = ?3",
+                  req->account, arn, id, doc) != 0)) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<PolicyVersion>");
+    iam_version_xml(&b, doc, id, set_default, created, 0);
+    emu_buf_puts(&b, "</PolicyVersion>");
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_get_policy_version(struct emu_request *req, struct emu_response *resp)
+{
+    char def[32];
+    const char *arn = iam_versioned_policy_or_fail(req, resp, def);
+    const char *id = arn ? iam_version_id_or_fail(req, resp) : NULL;
+    if (id == NULL) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("SELECT document, created FROM iam_policy_versions WHERE "
+                                "account = ?1 AND region = ?2 AND arn = ?3 AND version_id = ?4");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    iam_bind(st, 4, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        emu_stmt_done(st);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY,
+                 "Policy %s version %s does not exist or is not attachable.", arn, id);
+        return;
+    }
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<PolicyVersion>");
+    iam_version_xml(&b, (const char *)sqlite3_column_text(st, 0), id, strcmp(id, def) == 0,
+                    (const char *)sqlite3_column_text(st, 1), 1);
+    emu_buf_puts(&b, "</PolicyVersion>");
+    emu_stmt_done(st);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_list_policy_versions(struct emu_request *req, struct emu_response *resp)
+{
+    long max, off;
+    char def[32];
+    const char *arn = iam_versioned_policy_or_fail(req, resp, def);
+    if (arn == NULL || iam_paging(req, resp, &max, &off) < 0) {
+        return;
+    }
+    /* newest first, as AWS lists them */
+    sqlite3_stmt *st = emu_stmt("SELECT version_id, created FROM iam_policy_versions WHERE "
+                                "account = ?1 AND region = ?2 AND arn = ?3 ORDER BY "
+                                "CAST(substr(version_id, 2) AS INTEGER) DESC LIMIT ?4 OFFSET ?5");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 1, req->account);
+    iam_bind(st, 2, IAM_REGION);
+    iam_bind(st, 3, arn);
+    sqlite3_bind_int64(st, 4, max + 1);
+    sqlite3_bind_int64(st, 5, off);
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<Versions>");
+    long n = 0;
+    int more = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n++ == max) {
+            more = 1;
+            break;
+        }
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        emu_buf_puts(&b, "<member>");
+        iam_version_xml(&b, NULL, id, strcmp(id, def) == 0,
+                        (const char *)sqlite3_column_text(st, 1), 0);
+        emu_buf_puts(&b, "</member>");
+    }
+    emu_stmt_done(st);
+    emu_buf_puts(&b, "</Versions>");
+    iam_list_end(&b, more, off, max);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_delete_policy_version(struct emu_request *req, struct emu_response *resp)
+{
+    char def[32];
+    const char *arn = iam_versioned_policy_or_fail(req, resp, def);
+    const char *id = arn ? iam_version_id_or_fail(req, resp) : NULL;
+    if (id == NULL) {
+        return;
+    }
+    if (strcmp(id, def) == 0) {
+        emu_fail(resp, IAM_DELETE_CONFLICT, "Cannot delete the default version of a policy.");
+        return;
+    }
+    if (iam_exec("DELETE FROM iam_policy_versions WHERE account = ?1 AND region = ?2 AND "
+                 "arn = ?3 AND version_id = ?4",
+                 req->account, arn, id, NULL) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (sqlite3_changes(emu_db()) == 0) {
+        emu_fail(resp, IAM_NO_SUCH_ENTITY,
+                 "Policy %s version %s does not exist or is not attachable.", arn, id);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+/* ------------------------------------------------------- users and groups */
+
+/* What differs between users and groups. */
+struct iam_kind {
+    const char *param;        /* "UserName" */
+    const char *member;       /* "userName" */
+    const char *label;        /* "user" (messages, ARNs) */
+    const char *elem;         /* "User" */
+    const char *id_prefix;    /* "AIDA" */
+};
+
+static const struct iam_kind iam_user_kind = {"UserName", "userName", "user", "User", "AIDA"};
+static const struct iam_kind iam_group_kind = {"GroupName", "groupName", "group", "Group", "AGPA"};
+
+static const char IAM_ENTITY_EXISTS_SQL[] =
+    "SELECT 1 FROM iam_entities WHERE account = ?1 AND region = ?2 AND name = ?3 AND kind = ?4";
+
+/* A cached statement (static SQL: the cache is keyed by the pointer) with
+ * account, region, name and the kind bound as ?1 ?2 ?3 ?4. */
+static sqlite3_stmt *iam_kind_stmt(const struct iam_kind *k, const char *sql,
+                                   const struct emu_request *req, const char *name)
+{
+    sqlite3_stmt *st = emu_stmt(sql);
+    if (st != NULL) {
+        iam_bind(st, 1, req->account);
+        iam_bind(st, 2, IAM_REGION);
+        iam_bind(st, 3, name);
+        iam_bind(st, 4, k->label);
+    }
+    return st;
+}
+
+/* 1 when the entity exists (else fails resp with NoSuchEntity). */
+static int iam_entity_or_fail(struct emu_request *req, struct emu_response *resp,
+                              const struct iam_kind *k, const char *name)
+{
+    sqlite3_stmt *st =
+        iam_kind_stmt(k, IAM_ENTITY_EXISTS_SQL, req, name);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return 0;
+    }
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc == SQLITE_ROW) {
+        return 1;
+    }
+    if (rc == SQLITE_DONE) {
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label,
+                 name);
+    } else {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    }
+    return 0;
+}
+
+static void iam_entity_xml(struct emu_buf *b, const struct iam_kind *k, const char *path,
+                           const char *name, const char *id, const char *arn, const char *created)
+{
+    emu_buf_printf(b, "<%s>", k->elem);
+    emu_buf_xml_elem(b, "Path", path);
+    emu_buf_printf(b, "<%sName>", k->elem);
+    emu_buf_xml_escape(b, name);
+    emu_buf_printf(b, "</%sName><%sId>", k->elem, k->elem);
+    emu_buf_xml_escape(b, id);
+    emu_buf_printf(b, "</%sId>", k->elem);
+    emu_buf_xml_elem(b, "Arn", arn);
+    emu_buf_xml_elem(b, "CreateDate", created);
+    emu_buf_printf(b, "</%s>", k->elem);
+}
+
+static void iam_entity_create(struct emu_request *req, struct emu_response *resp,
+                              const struct iam_kind *k)
+{
+    const char *name = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    if (name == NULL) {
+        return;
+    }
+    const char *path = iam_path_or_fail(req, resp);
+    if (path == NULL) {
+        return;
+    }
+    sqlite3_stmt *st =
+        iam_kind_stmt(k, IAM_ENTITY_EXISTS_SQL, req, name);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        if (rc == SQLITE_ROW) {
+            emu_fail(resp, IAM_ENTITY_ALREADY_EXISTS, "%s with name %s already exists.", k->elem,
+                     name);
+        } else {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        }
+        return;
+    }
+    char id[32];
+    snprintf(id, sizeof(id), "%s", k->id_prefix);
+    emu_random_alnum(id + 4, 17, 0);
+    char created[32];
+    emu_time_iso(created, emu_now());
+    char arn[600];
+    snprintf(arn, sizeof(arn), "arn:aws:iam::%s:%s%s%s", req->account, k->label, path, name);
+    st = iam_kind_stmt(k,
+                       "INSERT INTO iam_entities (account, region, name, kind, entity_id, path, "
+                       "arn, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       req, name);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 5, id);
+    iam_bind(st, 6, path);
+    iam_bind(st, 7, arn);
+    iam_bind(st, 8, created);
+    rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    struct emu_buf b = {0};
+    iam_entity_xml(&b, k, path, name, id, arn, created);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+/* GetUser/GetGroup: the entity; GetGroup adds an empty Users list. */
+static void iam_entity_get(struct emu_request *req, struct emu_response *resp,
+                           const struct iam_kind *k)
+{
+    const char *name = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    if (name == NULL) {
+        return;
+    }
+    sqlite3_stmt *st = iam_kind_stmt(k,
+                                     "SELECT path, name, entity_id, arn, created FROM "
+                                     "iam_entities WHERE account = ?1 AND region = ?2 AND "
+                                     "name = ?3 AND kind = ?4",
+                                     req, name);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        emu_stmt_done(st);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label,
+                 name);
+        return;
+    }
+    struct emu_buf b = {0};
+    iam_entity_xml(&b, k, (const char *)sqlite3_column_text(st, 0),
+                   (const char *)sqlite3_column_text(st, 1),
+                   (const char *)sqlite3_column_text(st, 2),
+                   (const char *)sqlite3_column_text(st, 3),
+                   (const char *)sqlite3_column_text(st, 4));
+    emu_stmt_done(st);
+    if (k == &iam_group_kind) {
+        emu_buf_puts(&b, "<Users/><IsTruncated>false</IsTruncated>");
+    }
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_entity_delete(struct emu_request *req, struct emu_response *resp,
+                              const struct iam_kind *k)
+{
+    const char *name = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    if (name == NULL || !iam_entity_or_fail(req, resp, k, name)) {
+        return;
+    }
+    sqlite3_stmt *st = iam_kind_stmt(k,
+                                     "SELECT count(*) FROM iam_entity_policies WHERE account = "
+                                     "?1 AND region = ?2 AND entity = ?3 AND kind = ?4",
+                                     req, name);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    emu_stmt_done(st);
+    if (n != 0) {
+        if (n < 0) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        } else {
+            emu_fail(resp, IAM_DELETE_CONFLICT,
+                     "Cannot delete entity, must delete policies first.");
+        }
+        return;
+    }
+    st = iam_kind_stmt(k,
+                       "DELETE FROM iam_entities WHERE account = ?1 AND region = ?2 AND name = ?3 "
+                       "AND kind = ?4",
+                       req, name);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+static void iam_entity_put_policy(struct emu_request *req, struct emu_response *resp,
+                                  const struct iam_kind *k)
+{
+    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    if (ent == NULL) {
+        return;
+    }
+    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
+    if (name == NULL) {
+        return;
+    }
+    const char *doc = emu_form(req, "PolicyDocument");
+    if (doc == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at 'policyDocument' failed to "
+                 "satisfy constraint: Member must not be null");
+        return;
+    }
+    if (!iam_doc_ok(resp, doc) || !iam_entity_or_fail(req, resp, k, ent)) {
+        return;
+    }
+    sqlite3_stmt *st = iam_kind_stmt(k,
+                                     "INSERT OR REPLACE INTO iam_entity_policies (account, "
+                                     "region, entity, kind, name, document) VALUES (?1, ?2, ?3, "
+                                     "?4, ?5, ?6)",
+                                     req, ent);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 5, name);
+    iam_bind(st, 6, doc);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+static void iam_entity_get_policy(struct emu_request *req, struct emu_response *resp,
+                                  const struct iam_kind *k)
+{
+    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    if (ent == NULL) {
+        return;
+    }
+    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
+    if (name == NULL || !iam_entity_or_fail(req, resp, k, ent)) {
+        return;
+    }
+    sqlite3_stmt *st = iam_kind_stmt(k,
+                                     "SELECT document FROM iam_entity_policies WHERE account = "
+                                     "?1 AND region = ?2 AND entity = ?3 AND kind = ?4 AND "
+                                     "name = ?5",
+                                     req, ent);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 5, name);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        emu_stmt_done(st);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s policy with name %s cannot be found.",
+                 k->label, name);
+        return;
+    }
+    const char *doc = (const char *)sqlite3_column_text(st, 0);
+    struct emu_buf b = {0};
+    struct emu_buf enc = {0};
+    emu_buf_url_encode(&enc, doc ? doc : "", doc ? strlen(doc) : 0, 0);
+    emu_buf_printf(&b, "<%sName>", k->elem);
+    emu_buf_xml_escape(&b, ent);
+    emu_buf_printf(&b, "</%sName>", k->elem);
+    emu_buf_xml_elem(&b, "PolicyName", name);
+    emu_buf_xml_elem(&b, "PolicyDocument", enc.data ? enc.data : "");
+    emu_buf_release(&enc);
+    emu_stmt_done(st);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_entity_delete_policy(struct emu_request *req, struct emu_response *resp,
+                                     const struct iam_kind *k)
+{
+    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    if (ent == NULL) {
+        return;
+    }
+    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
+    if (name == NULL || !iam_entity_or_fail(req, resp, k, ent)) {
+        return;
+    }
+    sqlite3_stmt *st = iam_kind_stmt(k,
+                                     "DELETE FROM iam_entity_policies WHERE account = ?1 AND "
+                                     "region = ?2 AND entity = ?3 AND kind = ?4 AND name = ?5",
+                                     req, ent);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    iam_bind(st, 5, name);
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (sqlite3_changes(emu_db()) == 0) {
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s policy with name %s cannot be found.",
+                 k->label, name);
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
+static void iam_entity_list_policies(struct emu_request *req, struct emu_response *resp,
+                                     const struct iam_kind *k)
+{
+    long max, off;
+    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    if (ent == NULL || iam_paging(req, resp, &max, &off) < 0 ||
+        !iam_entity_or_fail(req, resp, k, ent)) {
+        return;
+    }
+    sqlite3_stmt *st = iam_kind_stmt(k,
+                                     "SELECT name FROM iam_entity_policies WHERE account = ?1 "
+                                     "AND region = ?2 AND entity = ?3 AND kind = ?4 ORDER BY "
+                                     "name LIMIT ?5 OFFSET ?6",
+                                     req, ent);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    sqlite3_bind_int64(st, 5, max + 1);
+    sqlite3_bind_int64(st, 6, off);
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<PolicyNames>");
+    long n = 0;
+    int more = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n++ == max) {
+            more = 1;
+            break;
+        }
+        emu_buf_xml_elem(&b, "member", (const char *)sqlite3_column_text(st, 0));
+    }
+    emu_stmt_done(st);
+    emu_buf_puts(&b, "</PolicyNames>");
+    iam_list_end(&b, more, off, max);
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+static void iam_create_user(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_create(req, resp, &iam_user_kind);
+}
+static void iam_get_user(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_get(req, resp, &iam_user_kind);
+}
+static void iam_delete_user(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_delete(req, resp, &iam_user_kind);
+}
+static void iam_put_user_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_put_policy(req, resp, &iam_user_kind);
+}
+static void iam_get_user_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_get_policy(req, resp, &iam_user_kind);
+}
+static void iam_delete_user_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_delete_policy(req, resp, &iam_user_kind);
+}
+static void iam_list_user_policies(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_list_policies(req, resp, &iam_user_kind);
+}
+static void iam_create_group(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_create(req, resp, &iam_group_kind);
+}
+static void iam_get_group(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_get(req, resp, &iam_group_kind);
+}
+static void iam_delete_group(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_delete(req, resp, &iam_group_kind);
+}
+static void iam_put_group_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_put_policy(req, resp, &iam_group_kind);
+}
+static void iam_get_group_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_get_policy(req, resp, &iam_group_kind);
+}
+static void iam_delete_group_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_delete_policy(req, resp, &iam_group_kind);
+}
+static void iam_list_group_policies(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_list_policies(req, resp, &iam_group_kind);
 }
 
 /* ---------------------------------------------------------------- table */
@@ -952,12 +1820,38 @@ static const struct emu_op iam_ops[] = {
     {"CreatePolicy", "POST", "/", NULL, iam_create_policy, EMU_OP_WRITE},
     {"GetPolicy", "POST", "/", NULL, iam_get_policy, 0},
     {"DeletePolicy", "POST", "/", NULL, iam_delete_policy, EMU_OP_WRITE},
+    {"UpdateAssumeRolePolicy", "POST", "/", NULL, iam_update_assume_role_policy, EMU_OP_WRITE},
+    {"UpdateRole", "POST", "/", NULL, iam_update_role, EMU_OP_WRITE},
+    {"CreatePolicyVersion", "POST", "/", NULL, iam_create_policy_version, EMU_OP_WRITE},
+    {"GetPolicyVersion", "POST", "/", NULL, iam_get_policy_version, 0},
+    {"ListPolicyVersions", "POST", "/", NULL, iam_list_policy_versions, 0},
+    {"DeletePolicyVersion", "POST", "/", NULL, iam_delete_policy_version, EMU_OP_WRITE},
+    {"CreateUser", "POST", "/", NULL, iam_create_user, EMU_OP_WRITE},
+    {"GetUser", "POST", "/", NULL, iam_get_user, 0},
+    {"DeleteUser", "POST", "/", NULL, iam_delete_user, EMU_OP_WRITE},
+    {"PutUserPolicy", "POST", "/", NULL, iam_put_user_policy, EMU_OP_WRITE},
+    {"GetUserPolicy", "POST", "/", NULL, iam_get_user_policy, 0},
+    {"DeleteUserPolicy", "POST", "/", NULL, iam_delete_user_policy, EMU_OP_WRITE},
+    {"ListUserPolicies", "POST", "/", NULL, iam_list_user_policies, 0},
+    {"CreateGroup", "POST", "/", NULL, iam_create_group, EMU_OP_WRITE},
+    {"GetGroup", "POST", "/", NULL, iam_get_group, 0},
+    {"DeleteGroup", "POST", "/", NULL, iam_delete_group, EMU_OP_WRITE},
+    {"PutGroupPolicy", "POST", "/", NULL, iam_put_group_policy, EMU_OP_WRITE},
+    {"GetGroupPolicy", "POST", "/", NULL, iam_get_group_policy, 0},
+    {"DeleteGroupPolicy", "POST", "/", NULL, iam_delete_group_policy, EMU_OP_WRITE},
+    {"ListGroupPolicies", "POST", "/", NULL, iam_list_group_policies, 0},
 };
 
 /* Journal/fault resource: the role name or policy ARN. */
 static void iam_resource(struct emu_request *req, struct emu_buf *out)
 {
     const char *v = emu_form(req, "RoleName");
+    if (v == NULL) {
+        v = emu_form(req, "UserName");
+    }
+    if (v == NULL) {
+        v = emu_form(req, "GroupName");
+    }
     if (v == NULL) {
         v = emu_form(req, "PolicyArn");
     }

@@ -1,6 +1,7 @@
 /*
  * test_iam.c - the IAM slice (query protocol) against a real greenroom:
- * roles, inline and managed policies, with their errors. One tcase per
+ * roles (and their updates), inline and managed policies, policy versions,
+ * users and groups with their inline policies, with their errors. One tcase per
  * group of operations.
  */
 #include <check.h>
@@ -13,6 +14,7 @@
 static struct gr_server srv;
 static const char *const form_hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
 #define DOC "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D"
+#define DOC2 "%7B%22Version%22%3A%222012-10-17%22%2C%22Id%22%3A%222%22%7D"
 
 static void setup(void)
 {
@@ -176,6 +178,183 @@ START_TEST(test_managed_policies)
 }
 END_TEST
 
+
+START_TEST(test_role_updates)
+{
+    struct gr_resp r = iam2("Action=CreateRole&RoleName=ru&AssumeRolePolicyDocument=" DOC, NULL);
+    gr_resp_free(&r);
+    /* a new trust policy */
+    r = iam2("Action=UpdateAssumeRolePolicy&RoleName=ru&PolicyDocument=", DOC2);
+    expect(&r, 200, "<UpdateAssumeRolePolicyResponse");
+    r = iam2("Action=GetRole&RoleName=ru", NULL);
+    expect(&r, 200, "<AssumeRolePolicyDocument>" DOC2 "</AssumeRolePolicyDocument>");
+    r = iam2("Action=UpdateAssumeRolePolicy&RoleName=ru&PolicyDocument=%7Bbad", NULL);
+    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
+    r = iam2("Action=UpdateAssumeRolePolicy&RoleName=ghost&PolicyDocument=", DOC2);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=UpdateAssumeRolePolicy&RoleName=ru", NULL);
+    expect(&r, 400, "policyDocument");
+    /* description and session length */
+    r = iam2("Action=UpdateRole&RoleName=ru&Description=new%20words&MaxSessionDuration=7200", NULL);
+    expect(&r, 200, "<UpdateRoleResponse");
+    r = iam2("Action=GetRole&RoleName=ru", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "<Description>new words</Description>"));
+    expect(&r, 200, "<MaxSessionDuration>7200</MaxSessionDuration>");
+    r = iam2("Action=UpdateRole&RoleName=ru&Description=only", NULL);
+    expect(&r, 200, "<UpdateRoleResponse");
+    r = iam2("Action=GetRole&RoleName=ru", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "<Description>only</Description>"));
+    expect(&r, 200, "<MaxSessionDuration>7200</MaxSessionDuration>");
+    r = iam2("Action=UpdateRole&RoleName=ru&MaxSessionDuration=60", NULL);
+    expect(&r, 400, "greater than or equal to 3600");
+    r = iam2("Action=UpdateRole&RoleName=ru&MaxSessionDuration=99999", NULL);
+    expect(&r, 400, "less than or equal to 43200");
+    r = iam2("Action=UpdateRole&RoleName=ghost&Description=x", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+}
+END_TEST
+
+START_TEST(test_policy_versions)
+{
+    const char *arn = "arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fvp";
+    struct gr_resp r = iam2("Action=CreatePolicy&PolicyName=vp&PolicyDocument=" DOC, NULL);
+    expect(&r, 200, "<DefaultVersionId>v1</DefaultVersionId>");
+    char body[512];
+    snprintf(body, sizeof(body), "%s&PolicyDocument=%s", arn, DOC2);
+    r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
+    ck_assert_ptr_nonnull(strstr(r.body, "<VersionId>v2</VersionId>"));
+    expect(&r, 200, "<IsDefaultVersion>false</IsDefaultVersion>");
+    r = iam2("Action=GetPolicy&PolicyArn=", arn);
+    expect(&r, 200, "<DefaultVersionId>v1</DefaultVersionId>");
+    snprintf(body, sizeof(body), "%s&SetAsDefault=true&PolicyDocument=%s", arn, DOC2);
+    r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
+    ck_assert_ptr_nonnull(strstr(r.body, "<VersionId>v3</VersionId>"));
+    expect(&r, 200, "<IsDefaultVersion>true</IsDefaultVersion>");
+    r = iam2("Action=GetPolicy&PolicyArn=", arn);
+    expect(&r, 200, "<DefaultVersionId>v3</DefaultVersionId>");
+    snprintf(body, sizeof(body), "%s&VersionId=v3", arn);
+    r = iam2("Action=GetPolicyVersion&PolicyArn=", body);
+    ck_assert_ptr_nonnull(strstr(r.body, "<Document>" DOC2 "</Document>"));
+    expect(&r, 200, "<IsDefaultVersion>true</IsDefaultVersion>");
+    snprintf(body, sizeof(body), "%s&VersionId=v1", arn);
+    r = iam2("Action=GetPolicyVersion&PolicyArn=", body);
+    expect(&r, 200, "<Document>" DOC "</Document>");
+    snprintf(body, sizeof(body), "%s&VersionId=v9", arn);
+    r = iam2("Action=GetPolicyVersion&PolicyArn=", body);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    snprintf(body, sizeof(body), "%s&VersionId=bad", arn);
+    r = iam2("Action=GetPolicyVersion&PolicyArn=", body);
+    expect(&r, 400, "<Code>ValidationError</Code>");
+    r = iam2("Action=ListPolicyVersions&PolicyArn=", arn);
+    ck_assert_int_eq(r.status, 200);
+    char *v3 = strstr(r.body, "<VersionId>v3</VersionId>");
+    char *v1 = strstr(r.body, "<VersionId>v1</VersionId>");
+    ck_assert_ptr_nonnull(v3);
+    ck_assert_ptr_nonnull(v1);
+    ck_assert(v3 < v1); /* newest first */
+    gr_resp_free(&r);
+    /* the default cannot go; others can */
+    snprintf(body, sizeof(body), "%s&VersionId=v3", arn);
+    r = iam2("Action=DeletePolicyVersion&PolicyArn=", body);
+    expect(&r, 409, "Cannot delete the default version of a policy.");
+    r = iam2("Action=DeletePolicy&PolicyArn=", arn);
+    expect(&r, 409, "<Code>DeleteConflict</Code>");
+    snprintf(body, sizeof(body), "%s&VersionId=v2", arn);
+    r = iam2("Action=DeletePolicyVersion&PolicyArn=", body);
+    expect(&r, 200, "<DeletePolicyVersionResponse");
+    r = iam2("Action=DeletePolicyVersion&PolicyArn=", body);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    /* at most 5 versions */
+    snprintf(body, sizeof(body), "%s&PolicyDocument=%s", arn, DOC);
+    for (int i = 0; i < 3; i++) {
+        r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
+        expect(&r, 200, "<VersionId>v");
+    }
+    r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
+    expect(&r, 409, "<Code>LimitExceeded</Code>");
+    r = iam2("Action=CreatePolicyVersion&PolicyArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%"
+             "2Fghost&PolicyDocument=",
+             DOC);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    snprintf(body, sizeof(body), "%s&PolicyDocument=%%7B", arn);
+    r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
+    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
+}
+END_TEST
+
+START_TEST(test_users)
+{
+    struct gr_resp r = iam2("Action=CreateUser&UserName=u1&Path=%2Fteam%2F", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "<UserId>AIDA"));
+    expect(&r, 200, "<Arn>arn:aws:iam::000000000000:user/team/u1</Arn>");
+    r = iam2("Action=CreateUser&UserName=u1", NULL);
+    expect(&r, 409, "<Code>EntityAlreadyExists</Code>");
+    r = iam2("Action=CreateUser&UserName=bad%20name", NULL);
+    expect(&r, 400, "<Code>ValidationError</Code>");
+    r = iam2("Action=GetUser&UserName=u1", NULL);
+    expect(&r, 200, "<UserName>u1</UserName>");
+    r = iam2("Action=GetUser&UserName=ghost", NULL);
+    expect(&r, 404, "The user with name ghost cannot be found.");
+    r = iam2("Action=PutUserPolicy&UserName=u1&PolicyName=up&PolicyDocument=" DOC, NULL);
+    expect(&r, 200, "<PutUserPolicyResponse");
+    r = iam2("Action=PutUserPolicy&UserName=ghost&PolicyName=up&PolicyDocument=" DOC, NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=PutUserPolicy&UserName=u1&PolicyName=up2&PolicyDocument=%7B", NULL);
+    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
+    r = iam2("Action=GetUserPolicy&UserName=u1&PolicyName=up", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "<UserName>u1</UserName>"));
+    expect(&r, 200, "<PolicyDocument>" DOC "</PolicyDocument>");
+    r = iam2("Action=GetUserPolicy&UserName=u1&PolicyName=nope", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=ListUserPolicies&UserName=u1", NULL);
+    expect(&r, 200, "<PolicyNames><member>up</member></PolicyNames>");
+    r = iam2("Action=DeleteUser&UserName=u1", NULL);
+    expect(&r, 409, "must delete policies first");
+    r = iam2("Action=DeleteUserPolicy&UserName=u1&PolicyName=up", NULL);
+    expect(&r, 200, "<DeleteUserPolicyResponse");
+    r = iam2("Action=DeleteUserPolicy&UserName=u1&PolicyName=up", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=DeleteUser&UserName=u1", NULL);
+    expect(&r, 200, "<DeleteUserResponse");
+    r = iam2("Action=DeleteUser&UserName=u1", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+}
+END_TEST
+
+START_TEST(test_groups)
+{
+    struct gr_resp r = iam2("Action=CreateGroup&GroupName=g1", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "<GroupId>AGPA"));
+    expect(&r, 200, "<Arn>arn:aws:iam::000000000000:group/g1</Arn>");
+    r = iam2("Action=CreateGroup&GroupName=g1", NULL);
+    expect(&r, 409, "<Code>EntityAlreadyExists</Code>");
+    /* a user and a group of the same name are different things */
+    r = iam2("Action=GetUser&UserName=g1", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=GetGroup&GroupName=g1", NULL);
+    expect(&r, 200, "<GroupName>g1</GroupName>");
+    r = iam2("Action=PutGroupPolicy&GroupName=g1&PolicyName=gp&PolicyDocument=" DOC, NULL);
+    expect(&r, 200, "<PutGroupPolicyResponse");
+    r = iam2("Action=PutGroupPolicy&GroupName=ghost&PolicyName=gp&PolicyDocument=" DOC, NULL);
+    expect(&r, 404, "The group with name ghost cannot be found.");
+    r = iam2("Action=GetGroupPolicy&GroupName=g1&PolicyName=gp", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "<GroupName>g1</GroupName>"));
+    expect(&r, 200, "<PolicyDocument>" DOC "</PolicyDocument>");
+    r = iam2("Action=ListGroupPolicies&GroupName=g1", NULL);
+    expect(&r, 200, "<member>gp</member>");
+    r = iam2("Action=DeleteGroup&GroupName=g1", NULL);
+    expect(&r, 409, "<Code>DeleteConflict</Code>");
+    r = iam2("Action=DeleteGroupPolicy&GroupName=g1&PolicyName=gp", NULL);
+    expect(&r, 200, "<DeleteGroupPolicyResponse");
+    r = iam2("Action=DeleteGroupPolicy&GroupName=g1&PolicyName=gp", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    r = iam2("Action=DeleteGroup&GroupName=g1", NULL);
+    expect(&r, 200, "<DeleteGroupResponse");
+    r = iam2("Action=DeleteGroup&GroupName=g1", NULL);
+    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("iam");
@@ -191,6 +370,21 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_managed_policies);
     suite_add_tcase(s, tc);
+    const struct {
+        const char *name;
+        const TTest *test;
+    } more[] = {
+        {"RoleUpdates", test_role_updates},
+        {"PolicyVersions", test_policy_versions},
+        {"Users", test_users},
+        {"Groups", test_groups},
+    };
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+        tc = tcase_create(more[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, more[i].test);
+        suite_add_tcase(s, tc);
+    }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
