@@ -8,7 +8,10 @@
  *                PublishVersion checked against our CodeSha256/RevisionId;
  *                creates the stage alias only when it did not exist
  *     api        find or create the REST API
- *     events     event wiring on the alias (permissions, subscriptions, rules)
+ *     events     event wiring on the alias (permissions, subscriptions, rules);
+ *                undo also puts back an s3 bucket's previous notification
+ *                configuration and a stream event's mapping (deleted when
+ *                the deploy created it, else its BatchSize/Enabled)
  *     endpoints  under the REST API lock: methods/integrations, then a
  *                deployment created WITHOUT a stage
  *   commit (moves traffic; `recover` completes it once started)
@@ -792,6 +795,180 @@ static int api_undo(struct txn *t, cJSON *row, struct dep_err *err)
 
 /* ------------------------------------------------------------ events */
 
+/* The bucket's notification configuration as S3 answers it (raw XML, new
+ * string; "" when the answer has no body). Returns 0 or -1. */
+static int s3_notification_xml(struct txn *t, const char *bucket, char **xml, struct dep_err *err)
+{
+    struct dep_http_req req = {0};
+    struct dep_http_resp resp = {0};
+    char path[1024];
+    char *b = dep_urlencode(bucket, 0);
+    snprintf(path, sizeof(path), "/%s", b ? b : "");
+    free(b);
+    req.service = "s3";
+    req.region = t->region;
+    req.operation = "GetBucketNotificationConfiguration";
+    req.resource = bucket;
+    req.proto = DEP_PROTO_REST_XML;
+    req.method = "GET";
+    req.path = path;
+    req.query = "notification=";
+    *xml = NULL;
+    int rc = dep_http_call(&req, &resp, err);
+    if (rc == 0) {
+        *xml = malloc(resp.body_len + 1);
+        if (!*xml) {
+            abort();
+        }
+        if (resp.body_len) {
+            memcpy(*xml, resp.body, resp.body_len);
+        }
+        (*xml)[resp.body_len] = 0;
+    }
+    dep_http_resp_release(&resp);
+    return rc;
+}
+
+/* UUIDs of the event source mappings of stream_arn on function_arn (new
+ * array). Returns 0 or -1. */
+static int esm_list(struct txn *t, const char *stream_arn, const char *function_arn, cJSON **uuids,
+                    struct dep_err *err)
+{
+    char *sa = dep_urlencode(stream_arn, 0), *fa = dep_urlencode(function_arn, 0);
+    size_t qn = strlen(sa) + strlen(fa) + 64;
+    char *q = malloc(qn);
+    cJSON *out = NULL;
+    if (!q) {
+        abort();
+    }
+    snprintf(q, qn, "EventSourceArn=%s&FunctionName=%s&MaxItems=100", sa, fa);
+    free(sa);
+    free(fa);
+    *uuids = NULL;
+    int rc = dep_rest_json("lambda", t->region, "ListEventSourceMappings", function_arn, "GET",
+                           "/2015-03-31/event-source-mappings/", q, NULL, &out, err);
+    free(q);
+    if (rc == 0) {
+        *uuids = cJSON_CreateArray();
+        cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(out, "EventSourceMappings"))
+        {
+            if (*txn_jstr(m, "UUID")) {
+                cJSON_AddItemToArray(*uuids, cJSON_CreateString(txn_jstr(m, "UUID")));
+            }
+        }
+    }
+    cJSON_Delete(out);
+    return rc;
+}
+
+/* Record in rec what undo needs to put a stream event's mapping back: the
+ * existing mapping's BatchSize/Enabled/FunctionArn (variable eventID:<name>
+ * set), else the mappings already there (undo deletes any other). */
+static int stream_record(struct txn *t, struct dep_event *e, const char *alias_arn, cJSON *rec,
+                         struct dep_err *err)
+{
+    char var[300], path[512];
+    snprintf(var, sizeof(var), "eventID:%s", e->name);
+    const char *uuid = dep_cmd_var(t->c, var);
+    const char *stream = txn_jstr(e->config, "streamArn");
+    cJSON_AddStringToObject(rec, "streamArn", stream);
+    cJSON_AddStringToObject(rec, "endpoint", alias_arn);
+    if (uuid && *uuid) {
+        cJSON *out = NULL;
+        char *u = dep_urlencode(uuid, 0);
+        snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", u ? u : "");
+        free(u);
+        cJSON_AddStringToObject(rec, "uuid", uuid);
+        if (dep_rest_json("lambda", t->region, "GetEventSourceMapping", uuid, "GET", path, NULL,
+                          NULL, &out, err) < 0) {
+            cJSON_Delete(out);
+            if (!not_found(err)) {
+                return -1;
+            }
+            dep_err_clear(err); /* the update will fail: nothing to undo */
+            cJSON_AddBoolToObject(rec, "hadMapping", 0);
+            return 0;
+        }
+        const char *state = txn_jstr(out, "State");
+        cJSON *bs = cJSON_GetObjectItemCaseSensitive(out, "BatchSize");
+        cJSON_AddBoolToObject(rec, "hadMapping", 1);
+        cJSON_AddNumberToObject(rec, "batchSize", cJSON_IsNumber(bs) ? bs->valuedouble : 100);
+        cJSON_AddBoolToObject(rec, "enabled",
+                              strcmp(state, "Enabled") == 0 || strcmp(state, "Enabling") == 0 ||
+                                  strcmp(state, "Updating") == 0);
+        cJSON_AddStringToObject(rec, "functionArn", txn_jstr(out, "FunctionArn"));
+        cJSON_Delete(out);
+        return 0;
+    }
+    cJSON *uuids = NULL;
+    if (*stream && esm_list(t, stream, alias_arn, &uuids, err) < 0) {
+        return -1;
+    }
+    cJSON_AddBoolToObject(rec, "hadMapping", 0);
+    cJSON_AddItemToObject(rec, "prevUuids", uuids ? uuids : cJSON_CreateArray());
+    return 0;
+}
+
+/* Put a stream event's mapping back as rec recorded it. Returns 0 or -1. */
+static int stream_undo(struct txn *t, cJSON *rec, struct dep_err *err)
+{
+    char path[512];
+    if (jtrue(rec, "hadMapping")) {
+        const char *uuid = txn_jstr(rec, "uuid");
+        cJSON *req = cJSON_CreateObject(), *out = NULL;
+        cJSON *bs = cJSON_GetObjectItemCaseSensitive(rec, "batchSize");
+        cJSON_AddNumberToObject(req, "BatchSize", cJSON_IsNumber(bs) ? bs->valuedouble : 100);
+        cJSON_AddBoolToObject(req, "Enabled", jtrue(rec, "enabled"));
+        if (*txn_jstr(rec, "functionArn")) {
+            cJSON_AddStringToObject(req, "FunctionName", txn_jstr(rec, "functionArn"));
+        }
+        int rc = dep_lambda_update_event_source_mapping(t->region, uuid, req, &out, err);
+        cJSON_Delete(req);
+        cJSON_Delete(out);
+        if (rc < 0 && !not_found(err)) {
+            return -1;
+        }
+        dep_err_clear(err);
+        return 0;
+    }
+    if (!*txn_jstr(rec, "streamArn") ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(rec, "prevUuids"))) {
+        return 0;
+    }
+    cJSON *now = NULL;
+    if (esm_list(t, txn_jstr(rec, "streamArn"), txn_jstr(rec, "endpoint"), &now, err) < 0) {
+        return -1;
+    }
+    cJSON *u;
+    int rc = 0;
+    cJSON_ArrayForEach(u, now)
+    {
+        if (in_array(cJSON_GetObjectItemCaseSensitive(rec, "prevUuids"), u->valuestring)) {
+            continue;
+        }
+        char *ue = dep_urlencode(u->valuestring, 0);
+        snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", ue ? ue : "");
+        free(ue);
+        cJSON *out = NULL;
+        if (dep_rest_json("lambda", t->region, "DeleteEventSourceMapping", u->valuestring,
+                          "DELETE", path, NULL, NULL, &out, err) < 0 &&
+            !not_found(err)) {
+            rc = -1;
+        } else {
+            dep_err_clear(err);
+        }
+        cJSON_Delete(out);
+    }
+    cJSON_Delete(now);
+    return rc;
+}
+
+static int is_stream(const char *type)
+{
+    return strcmp(type, "dynamodbstream") == 0 || strcmp(type, "kinesisstream") == 0;
+}
+
 static int events_apply(struct txn *t, cJSON *row, struct dep_err *err)
 {
     const char *name = txn_jstr(row, "item");
@@ -834,6 +1011,23 @@ static int events_apply(struct txn *t, cJSON *row, struct dep_err *err)
             cJSON_AddBoolToObject(rec, "hadRule", had);
         } else {
             dep_sid_event(f->lambda_name, e->name, t->stage, sid, sizeof(sid));
+        }
+        if (strcmp(e->type, "s3") == 0 && *txn_jstr(e->config, "bucket")) {
+            /* undo puts the whole previous configuration back */
+            char *xml = NULL;
+            if (s3_notification_xml(t, txn_jstr(e->config, "bucket"), &xml, err) < 0) {
+                cJSON_Delete(rec);
+                cJSON_Delete(recs);
+                return -1;
+            }
+            cJSON_AddStringToObject(rec, "bucket", txn_jstr(e->config, "bucket"));
+            cJSON_AddStringToObject(rec, "prevNotification", xml);
+            free(xml);
+        }
+        if (is_stream(e->type) && stream_record(t, e, alias_arn, rec, err) < 0) {
+            cJSON_Delete(rec);
+            cJSON_Delete(recs);
+            return -1;
         }
         int had_sid = alias_existed && in_array(bsids, sid);
         cJSON_AddStringToObject(rec, "sid", sid);
@@ -925,6 +1119,24 @@ static int events_undo(struct txn *t, cJSON *row, struct dep_err *err)
     cJSON_ArrayForEach(rec, recs)
     {
         const char *fn = txn_jstr(rec, "fn");
+        /* the bucket first: S3 checks the Lambda destinations it is given */
+        if (strcmp(txn_jstr(rec, "type"), "s3") == 0 && *txn_jstr(rec, "bucket") &&
+            cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rec, "prevNotification"))) {
+            const char *prev = txn_jstr(rec, "prevNotification");
+            if (!*prev) {
+                prev = "<NotificationConfiguration "
+                       "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>";
+            }
+            if (dep_s3_put_bucket_notification(t->region, txn_jstr(rec, "bucket"), prev, err) <
+                    0 &&
+                !dep_err_is(err, "NoSuchBucket")) {
+                return -1;
+            }
+            dep_err_clear(err);
+        }
+        if (is_stream(txn_jstr(rec, "type")) && stream_undo(t, rec, err) < 0) {
+            return -1;
+        }
         if (!jtrue(rec, "hadSid")) {
             if (dep_lambda_remove_permission(t->region, fn, txn_jstr(rec, "sid"), t->stage, err) <
                     0 &&
