@@ -426,11 +426,11 @@ def bench_rehearse():
         skipped("stagehand rehearse full sweep", e)
     # a sample of cases (no timeout kind) against a durable and an --ephemeral greenroom (no
     # fsync): where the server time goes (greenroom's journal)
-    n = 24 if b.QUICK else 60
+    n = 24 if b.QUICK else 40
     for label, gargs in (("durable state dir", ()), ("--ephemeral, no fsync", ("--ephemeral",))):
         try:
             per, top = [], ""
-            for _ in range(b.REPEAT):
+            for _ in range(1 if b.QUICK else 2):
                 stats = {}
                 dt, out = rehearse_once("--kinds=error,throttle,reset,kill", f"--max-cases={n}",
                                         "--seed=1", "--output", "json", gargs=gargs,
