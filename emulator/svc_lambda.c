@@ -1316,6 +1316,22 @@ static void lambda_get_function_configuration(struct emu_request *req, struct em
 
 /* MaxItems/Marker of a list call (Marker: an offset we handed out).
  * Returns 0, -1 with resp failed. */
+static int lfn_max_items(struct emu_request *req, struct emu_response *resp, long *max, long dflt)
+{
+    *max = dflt;
+    const char *m = emu_query(req, "MaxItems");
+    if (m != NULL) {
+        char *end = NULL;
+        *max = strtol(m, &end, 10);
+        if (end == m || *end != 0 || *max < 1 || *max > 10000) {
+            lfn_validation(resp, m, "maxItems",
+                           "Member must have value less than or equal to 10000");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int lfn_paging(struct emu_request *req, struct emu_response *resp, long *max, long *off,
                       long dflt)
 {
@@ -1343,47 +1359,109 @@ static int lfn_paging(struct emu_request *req, struct emu_response *resp, long *
     return 0;
 }
 
-/* Renders rows (name, version) of a version query into an array. */
-static void lfn_list_versions_rows(struct emu_request *req, sqlite3_stmt *st, cJSON *arr, long max,
-                                   int *more)
+/* Renders the current row of a query of LFN_VER_COLS (new tree). */
+static cJSON *lfn_render_row(struct emu_request *req, sqlite3_stmt *st)
 {
-    long n = 0;
-    *more = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n++ == max) {
-            *more = 1;
-            break;
-        }
-        char name[72];
-        char version[16];
-        snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(version, sizeof(version), "%s", (const char *)sqlite3_column_text(st, 1));
-        struct lfn_ver v;
-        v.config = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
-        v.description = emu_col_dup(st, 3);
-        snprintf(v.version, sizeof(v.version), "%s", version);
-        snprintf(v.code_sha, sizeof(v.code_sha), "%s", (const char *)sqlite3_column_text(st, 4));
-        snprintf(v.code_hex, sizeof(v.code_hex), "%s", (const char *)sqlite3_column_text(st, 5));
-        v.code_size = sqlite3_column_int64(st, 6);
-        snprintf(v.revision, sizeof(v.revision), "%s", (const char *)sqlite3_column_text(st, 7));
-        snprintf(v.last_modified, sizeof(v.last_modified), "%s",
-                 (const char *)sqlite3_column_text(st, 8));
-        if (v.config == NULL) {
-            v.config = cJSON_CreateObject();
-        }
-        cJSON_AddItemToArray(
-            arr, lfn_render(req, name, &v, strcmp(version, "$LATEST") == 0 ? NULL : version));
-        lfn_ver_release(&v);
+    char name[72];
+    snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(st, 0));
+    struct lfn_ver v;
+    v.config = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
+    v.description = emu_col_dup(st, 3);
+    snprintf(v.version, sizeof(v.version), "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(v.code_sha, sizeof(v.code_sha), "%s", (const char *)sqlite3_column_text(st, 4));
+    snprintf(v.code_hex, sizeof(v.code_hex), "%s", (const char *)sqlite3_column_text(st, 5));
+    v.code_size = sqlite3_column_int64(st, 6);
+    snprintf(v.revision, sizeof(v.revision), "%s", (const char *)sqlite3_column_text(st, 7));
+    snprintf(v.last_modified, sizeof(v.last_modified), "%s",
+             (const char *)sqlite3_column_text(st, 8));
+    if (v.config == NULL) {
+        v.config = cJSON_CreateObject();
     }
+    cJSON *o = lfn_render(req, name, &v, strcmp(v.version, "$LATEST") == 0 ? NULL : v.version);
+    lfn_ver_release(&v);
+    return o;
 }
 
 #define LFN_VER_COLS                                                                               \
     "name, version, config, description, code_sha, code_hex, code_size, revision, last_modified"
 
+/* ListFunctions markers are opaque tokens: base64 of "<name>/<key>" of the
+ * last item returned (key: -1 for $LATEST, else the version number), so a
+ * page continues after that item even when functions come and go between
+ * calls (keyset paging, not an offset). */
+static char *lfn_marker_make(const char *name, long long key)
+{
+    char raw[128];
+    int n = snprintf(raw, sizeof(raw), "%s/%lld", name, key);
+    char *m = lfn_b64(raw, (size_t)(n > 0 ? n : 0));
+    for (char *p = m; p != NULL && *p; p++) {
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p; /* URL-safe alphabet */
+        if (*p == '=') {
+            *p = 0; /* no padding: nothing to escape in a query string */
+            break;
+        }
+    }
+    return m;
+}
+
+/* Returns 0 with name/key of a marker, -1 when it is not one of ours. */
+static int lfn_marker_parse(const char *marker, char name[72], long long *key)
+{
+    size_t len = 0;
+    char std[160];
+    if (strlen(marker) >= sizeof(std)) {
+        return -1;
+    }
+    snprintf(std, sizeof(std), "%s", marker);
+    size_t sl = 0;
+    for (char *p = std; *p; p++, sl++) {
+        *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+    }
+    while (sl % 4 != 0 && sl + 1 < sizeof(std)) {
+        std[sl++] = '=';
+        std[sl] = 0;
+    }
+    unsigned char *raw = lfn_unb64(std, &len);
+    int rc = -1;
+    if (raw == NULL || len == 0 || len > 100) {
+        goto out;
+    }
+    char text[128];
+    memcpy(text, raw, len);
+    text[len] = 0;
+    char *slash = strrchr(text, '/');
+    if (slash == NULL || slash == text || (size_t)(slash - text) >= 72) {
+        goto out;
+    }
+    *slash = 0;
+    char *end = NULL;
+    *key = strtoll(slash + 1, &end, 10);
+    if (end == slash + 1 || *end != 0 || *key < -1) {
+        goto out;
+    }
+    struct lfn_ref ref;
+    if (lfn_parse_name(text, &ref) != 0 || ref.qual[0] != 0 || strcmp(ref.name, text) != 0) {
+        goto out;
+    }
+    snprintf(name, 72, "%s", text);
+    rc = 0;
+out:
+    free(raw);
+    return rc;
+}
+
 static void lambda_list_functions(struct emu_request *req, struct emu_response *resp)
 {
-    long max, off;
-    if (lfn_paging(req, resp, &max, &off, 50) != 0) {
+    long max;
+    if (lfn_max_items(req, resp, &max, 50) != 0) {
+        return;
+    }
+    char after_name[72] = "";
+    long long after_key = -2;
+    const char *marker = emu_query(req, "Marker");
+    if (marker != NULL && marker[0] != 0 &&
+        lfn_marker_parse(marker, after_name, &after_key) != 0) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Invalid marker: %s", marker);
         return;
     }
     const char *fv = emu_query(req, "FunctionVersion");
@@ -1392,9 +1470,11 @@ static void lambda_list_functions(struct emu_request *req, struct emu_response *
         return;
     }
     sqlite3_stmt *st = emu_stmt(
-        "SELECT " LFN_VER_COLS " FROM lambda_versions WHERE account = ?1 AND region = ?2 AND "
-        "(?3 = 1 OR version = '$LATEST') ORDER BY name, version = '$LATEST' DESC, "
-        "CAST(version AS INTEGER) LIMIT ?4 OFFSET ?5");
+        "SELECT " LFN_VER_COLS ", CASE WHEN version = '$LATEST' THEN -1 ELSE CAST(version AS "
+        "INTEGER) END AS k FROM lambda_versions WHERE account = ?1 AND region = ?2 AND "
+        "(?3 = 1 OR version = '$LATEST') AND (name > ?5 OR (name = ?5 AND "
+        "(CASE WHEN version = '$LATEST' THEN -1 ELSE CAST(version AS INTEGER) END) > ?6)) "
+        "ORDER BY name, k LIMIT ?4");
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
@@ -1403,16 +1483,28 @@ static void lambda_list_functions(struct emu_request *req, struct emu_response *
     lfn_bind(st, 2, req->region);
     sqlite3_bind_int(st, 3, fv != NULL);
     sqlite3_bind_int64(st, 4, max + 1);
-    sqlite3_bind_int64(st, 5, off);
+    lfn_bind(st, 5, after_name);
+    sqlite3_bind_int64(st, 6, after_key);
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "Functions");
     int more = 0;
-    lfn_list_versions_rows(req, st, arr, max, &more);
+    char last_name[72] = "";
+    long long last_key = -1;
+    long n = 0;
+    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(last_name, sizeof(last_name), "%s", (const char *)sqlite3_column_text(st, 0));
+        last_key = sqlite3_column_int64(st, 9);
+        n++;
+        cJSON_AddItemToArray(arr, lfn_render_row(req, st));
+    }
+    if (n == max && sqlite3_step(st) == SQLITE_ROW) {
+        more = 1;
+    }
     emu_stmt_done(st);
     if (more) {
-        char mk[32];
-        snprintf(mk, sizeof(mk), "%ld", off + max);
-        cJSON_AddStringToObject(o, "NextMarker", mk);
+        char *mk = lfn_marker_make(last_name, last_key);
+        cJSON_AddStringToObject(o, "NextMarker", mk ? mk : "");
+        free(mk);
     }
     emu_resp_json(resp, 200, o);
 }
@@ -4223,9 +4315,41 @@ static void lambda_resource(struct emu_request *req, struct emu_buf *out)
     }
 }
 
+/* The key signing Code.Location URLs lives in the state dir
+ * (lambda-url.key, made once), so URLs handed out survive a restart. A
+ * missing or unreadable file gets a fresh random key. */
+static void lfn_url_secret_load(void)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/lambda-url.key", emu_state_dir());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, lfn_url_secret, sizeof(lfn_url_secret));
+        close(fd);
+        if (n == (ssize_t)sizeof(lfn_url_secret)) {
+            return;
+        }
+    }
+    emu_random_hex((char *)lfn_url_secret, sizeof(lfn_url_secret) - 1);
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        emu_warn("lambda: cannot keep the code URL key in %s", path);
+        return;
+    }
+    ssize_t w = write(fd, lfn_url_secret, sizeof(lfn_url_secret));
+    int ok = w == (ssize_t)sizeof(lfn_url_secret) && fsync(fd) == 0;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        emu_warn("lambda: cannot keep the code URL key in %s", path);
+    }
+}
+
 static int lambda_start(void)
 {
-    emu_random_hex((char *)lfn_url_secret, sizeof(lfn_url_secret) - 1);
+    lfn_url_secret_load();
     return lambda_exec_start();
 }
 

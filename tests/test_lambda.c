@@ -365,6 +365,15 @@ START_TEST(test_get_function)
     ck_assert_int_eq(gr_request_unsigned(&srv, "GET", bad, NULL, NULL, 0, &dl), 0);
     ck_assert_int_eq(dl.status, 403);
     gr_resp_free(&dl);
+    /* the URL survives a restart (the signing key is kept in the state) */
+    char path_only[1024];
+    snprintf(path_only, sizeof(path_only), "%s", loc + strlen(srv.url));
+    gr_kill9(&srv);
+    ck_assert_int_eq(gr_restart(&srv, NULL), 0);
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", path_only, NULL, NULL, 0, &dl), 0);
+    ck_assert_int_eq(dl.status, 200);
+    ck_assert_int_eq(dl.len, z.len);
+    gr_resp_free(&dl);
     cJSON_Delete(j);
     gr_resp_free(&r);
 
@@ -429,6 +438,14 @@ START_TEST(test_list_functions)
     char *marker = strdup(cJSON_GetObjectItem(j, "NextMarker")->valuestring);
     cJSON_Delete(j);
     gr_resp_free(&r);
+    /* an opaque token, not an offset */
+    char *end = NULL;
+    strtol(marker, &end, 10);
+    ck_assert(end == marker || *end != 0);
+    /* a function deleted before the next page does not make one skipped */
+    r = lam("DELETE", "/2015-03-31/functions/la", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
     char path[256];
     snprintf(path, sizeof(path), "/2015-03-31/functions?Marker=%s&MaxItems=2", marker);
     free(marker);
@@ -439,11 +456,40 @@ START_TEST(test_list_functions)
     ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionName\":\"lc\""));
     cJSON_Delete(j);
     gr_resp_free(&r);
+    create_ok("la", "nodejs20.x", "index.handler", "node", "");
     r = lam("GET", "/2015-03-31/functions?FunctionVersion=ALL", NULL);
     j = gr_resp_json(&r);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Functions")), 4);
     cJSON_Delete(j);
     gr_resp_free(&r);
+    /* one at a time through every version, in order */
+    const char *want[] = {"la:", "lb:", "lb:1", "lc:"};
+    char mk[256] = "";
+    for (size_t i = 0; i < 4; i++) {
+        /* query parameters in sorted order: curl signs them as written */
+        snprintf(path, sizeof(path), "/2015-03-31/functions?FunctionVersion=ALL%s%s&MaxItems=1",
+                 mk[0] ? "&Marker=" : "", mk);
+        r = lam("GET", path, NULL);
+        ck_assert_int_eq(r.status, 200);
+        j = gr_resp_json(&r);
+        const cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Functions"), 0);
+        char got[128];
+        const char *v = cJSON_GetObjectItem(f, "Version")->valuestring;
+        snprintf(got, sizeof(got), "%s:%s", cJSON_GetObjectItem(f, "FunctionName")->valuestring,
+                 strcmp(v, "$LATEST") == 0 ? "" : v);
+        ck_assert_str_eq(got, want[i]);
+        const cJSON *nm = cJSON_GetObjectItem(j, "NextMarker");
+        if (i < 3) {
+            ck_assert(cJSON_IsString(nm));
+            snprintf(mk, sizeof(mk), "%s", nm->valuestring);
+        } else {
+            ck_assert_ptr_null(nm);
+        }
+        cJSON_Delete(j);
+        gr_resp_free(&r);
+    }
+    r = lam("GET", "/2015-03-31/functions?Marker=12", NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "Invalid marker");
     r = lam("GET", "/2015-03-31/functions?MaxItems=0", NULL);
     expect_error(&r, 400, "ValidationException", "maxItems");
     r = lam("GET", "/2015-03-31/functions?FunctionVersion=SOME", NULL);
