@@ -491,7 +491,7 @@ static int save_meta(struct rh *r)
 
 /* Start a child in the project copy: command "deploy" / "recover" / "v05".
  * Returns its pid (own process group), -1 on failure. */
-static pid_t spawn(struct rh *r, const char *command, const char *stage)
+static pid_t spawn(struct rh *r, const char *command, const char *stage, long call_timeout_ms)
 {
     const char *region = r->c->region;
     pid_t pid = fork();
@@ -513,9 +513,15 @@ static pid_t spawn(struct rh *r, const char *command, const char *stage)
     char att[16];
     snprintf(att, sizeof(att), "%d", r->attempts);
     setenv("STAGEHAND_MAX_ATTEMPTS", att, 1);
-    setenv("STAGEHAND_RETRY_BASE_MS", "5", 1);
-    setenv("STAGEHAND_RETRY_CAP_MS", "20", 1);
+    setenv("STAGEHAND_RETRY_BASE_MS", "1", 1);
+    setenv("STAGEHAND_RETRY_CAP_MS", "5", 1);
     setenv("STAGEHAND_CALL_TIMEOUT", "1", 1);
+    if (call_timeout_ms > 0) {
+        /* the timeout kind: the hung attempt is abandoned after this */
+        char ms[32];
+        snprintf(ms, sizeof(ms), "%ld", call_timeout_ms);
+        setenv("STAGEHAND_CALL_TIMEOUT_MS", ms, 1);
+    }
     setenv("AWS_ENDPOINT_URL", r->url, 1);
     setenv("CI", "true", 1);
     if (strcmp(command, "v05") == 0) {
@@ -565,7 +571,7 @@ static int wait_child(pid_t pid, int limit_s)
 /* Run a child to completion; returns its exit code. */
 static int run_child(struct rh *r, const char *command, const char *stage)
 {
-    pid_t pid = spawn(r, command, stage);
+    pid_t pid = spawn(r, command, stage, 0);
     return pid < 0 ? -1 : wait_child(pid, 120);
 }
 
@@ -710,8 +716,10 @@ static int parse_opts(struct rh *r)
     r->max_cases = 0;
     r->seed = 1;
     r->attempts = 2;
+    int kinds_given = 0;
     if ((v = txn_opt_value(c, "--kinds")) || (v = txn_opt_value(c, "--kind"))) {
         char buf[256];
+        kinds_given = 1;
         char *save = NULL;
         snprintf(buf, sizeof(buf), "%s", v);
         for (int i = 0; i < RH_NKINDS; i++) {
@@ -721,7 +729,7 @@ static int parse_opts(struct rh *r)
             int k = rh_kind_parse(tok);
             if (k < 0) {
                 dep_out_errorf("rehearse",
-                               "unknown fault kind %s (kinds: error,throttle,reset,timeout,kill)",
+                               "unknown fault kind %s (kinds: error,throttle,reset,timeout,kill,crash)",
                                tok);
                 return -1;
             }
@@ -764,7 +772,14 @@ static int parse_opts(struct rh *r)
     r->junit = txn_opt_value(c, "--junit");
     r->greenroom = txn_opt_value(c, "--greenroom");
     if (!r->greenroom) {
-        r->kinds[RH_CRASH] = 0; /* a crash needs a greenroom rehearse can restart */
+        if (kinds_given && r->kinds[RH_CRASH]) {
+            dep_out_errorf("rehearse",
+                           "--kinds crash needs --greenroom BIN: greenroom is crashed at call k "
+                           "and restarted on the same state, so rehearse must run it itself "
+                           "(an --endpoint-url greenroom cannot be restarted)");
+            return -1;
+        }
+        r->kinds[RH_CRASH] = 0; /* by default: a crash needs a greenroom rehearse can restart */
     }
     if ((v = txn_opt_value(c, "--watch"))) {
         char buf[512];
@@ -912,6 +927,23 @@ static int restore_pre(struct rh *r)
     return restore_meta(r);
 }
 
+/* The client timeout of the timeout kind's deploy (ms): the hung attempt is
+ * given up after this and retried; every call of the deploy answers in a
+ * few ms, so this is far past a real answer. */
+#define RH_HANG_TIMEOUT_MS 200
+
+/* Per-phase wall time of a case, in the record's "phases" (ms). */
+enum { PH_RESTORE, PH_ARM, PH_DEPLOY, PH_RECOVER, PH_CAPTURE, PH_REDEPLOY, PH_N };
+static const char *const phase_names[PH_N] = {"restore", "arm",     "deploy",
+                                              "recover", "capture", "redeploy"};
+
+static void phase_add(double *ph, int i, double *mark)
+{
+    double now = txn_ms();
+    ph[i] += now - *mark;
+    *mark = now;
+}
+
 /* Run one case; appends its record to cases. Returns 1 when it violated. */
 static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *target,
                     struct rh_stage_img *imgs, int n_imgs, cJSON *cases)
@@ -919,7 +951,7 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
     const char *stage = r->c->stage;
     const char *deploy_cmd = r->v05 ? "v05" : "deploy";
     char result[128] = "ok", detail[2048] = "", obuf[32];
-    double t0 = txn_ms();
+    double t0 = txn_ms(), mark = t0, ph[PH_N] = {0};
     struct dep_err err;
     dep_err_clear(&err);
     cJSON *rec = cJSON_CreateObject();
@@ -934,6 +966,7 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
         snprintf(detail, sizeof(detail), "could not restore the pre-deploy snapshot");
         goto done;
     }
+    phase_add(ph, PH_RESTORE, &mark);
     cJSON *rules = rh_fault_rules(kind, k, r->attempts);
     char *rb = cJSON_PrintUnformatted(rules);
     cJSON_Delete(rules);
@@ -945,10 +978,12 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
         snprintf(detail, sizeof(detail), "could not install the fault rule (HTTP %ld)", st);
         goto done;
     }
-    pid_t pid = spawn(r, deploy_cmd, stage);
+    phase_add(ph, PH_ARM, &mark);
+    pid_t pid = spawn(r, deploy_cmd, stage, kind == RH_TIMEOUT ? RH_HANG_TIMEOUT_MS : 0);
     int code;
     if (kind == RH_KILL) {
-        /* Wait until call k is in flight (k-1 answered), then kill. */
+        /* Wait until call k is in flight (greenroom numbers a call when it
+         * arrives: the journal's "last" reaches it), then kill. */
         int killed = 0;
         double deadline = txn_ms() + 60000.0;
         while (!killed && txn_ms() < deadline) {
@@ -957,11 +992,8 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
                 code = WIFEXITED(stt) ? WEXITSTATUS(stt) : -1;
                 goto waited;
             }
-            cJSON *cl = ctl_calls(r, seq0, 0);
-            int n = cJSON_GetArraySize(cl);
-            cJSON_Delete(cl);
-            if (n >= k - 1) {
-                usleep(30000);
+            long last = ctl_last_seq(r);
+            if (last >= 0 && last - seq0 >= k) {
                 kill(-pid, SIGKILL);
                 killed = 1;
             } else {
@@ -984,6 +1016,7 @@ waited:
         cJSON_AddBoolToObject(rec, "restarted", 1);
     }
     ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL);
+    phase_add(ph, PH_DEPLOY, &mark);
     cJSON_AddStringToObject(rec, "outcome", outcome_name(code, obuf, sizeof(obuf)));
     cJSON_AddNumberToObject(rec, "exit", code);
     {
@@ -1005,6 +1038,7 @@ waited:
         /* The deployer died: recover must bring the stage to all-old or all-new. */
         int rc2 = run_child(r, "recover", stage);
         cJSON_AddNumberToObject(rec, "recoverExit", rc2);
+        phase_add(ph, PH_RECOVER, &mark);
         if (rc2 != 0) {
             snprintf(result, sizeof(result), "recover failed");
             snprintf(detail, sizeof(detail),
@@ -1068,12 +1102,15 @@ waited:
         cJSON_Delete(exact);
         cJSON_Delete(now);
     }
+    phase_add(ph, PH_CAPTURE, &mark);
     /* Invariant 4: after a failure, recovery then a plain deploy succeeds. */
     if (code != 0) {
         if (!r->v05 && kind != RH_KILL && kind != RH_CRASH) {
             run_child(r, "recover", stage);
+            phase_add(ph, PH_RECOVER, &mark);
         }
         int rc3 = run_child(r, deploy_cmd, stage);
+        phase_add(ph, PH_REDEPLOY, &mark);
         cJSON_AddNumberToObject(rec, "redeployExit", rc3);
         if (rc3 != 0) {
             snprintf(result, sizeof(result), "invariant 4 violated");
@@ -1089,8 +1126,15 @@ waited:
             cJSON_Delete(shape);
         }
         cJSON_Delete(now);
+        phase_add(ph, PH_CAPTURE, &mark);
     }
 done:
+    {
+        cJSON *po = cJSON_AddObjectToObject(rec, "phases");
+        for (int i = 0; i < PH_N; i++) {
+            cJSON_AddNumberToObject(po, phase_names[i], ph[i]);
+        }
+    }
     cJSON_AddStringToObject(rec, "result", result);
     cJSON_AddStringToObject(rec, "detail", detail);
     cJSON_AddNumberToObject(rec, "ms", txn_ms() - t0);

@@ -13,7 +13,8 @@
  * exponential backoff and full jitter, honouring Retry-After; bounded by
  * STAGEHAND_MAX_ATTEMPTS (default 6), STAGEHAND_RETRY_BUDGET_MS (120000),
  * STAGEHAND_RETRY_BASE_MS (200), STAGEHAND_RETRY_CAP_MS (20000); each attempt
- * bounded by STAGEHAND_CALL_TIMEOUT seconds (default 60).
+ * bounded by STAGEHAND_CALL_TIMEOUT seconds (default 60), or by
+ * STAGEHAND_CALL_TIMEOUT_MS milliseconds when set (rehearse's children).
  *
  * Errors of every protocol (rest-xml, query XML, json, rest-json with
  * x-amzn-ErrorType) are parsed into struct dep_err. Also here: the shared
@@ -997,6 +998,9 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
     long cap_ms = env_long("STAGEHAND_RETRY_CAP_MS", 20000, 0, 3600000);
     long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms
                                           : env_long("STAGEHAND_CALL_TIMEOUT", 60, 1, 86400) * 1000;
+    if (req->timeout_ms <= 0 && getenv("STAGEHAND_CALL_TIMEOUT_MS")) {
+        timeout_ms = env_long("STAGEHAND_CALL_TIMEOUT_MS", timeout_ms, 1, 86400000L);
+    }
     long start = now_ms();
     struct dep_err local;
     int attempt, rc = -1;

@@ -26,6 +26,11 @@ s = d.getElementsByTagName("testsuite")[0]
 assert s.getAttribute("tests") == str(len(d.getElementsByTagName("testcase")))
 print(len(d.getElementsByTagName("testcase")), len(d.getElementsByTagName("failure")))' "$GR_TMP/rehearse.xml")"
 
+# --- crash without --greenroom BIN is refused (exit 2), saying why
+sh_run rehearse -s dev -r us-east-1 --kinds=error,crash
+expect_eq "crash without --greenroom: exit 2" 2 "$SH_RC"
+check "crash without --greenroom: says it needs --greenroom BIN" grep -q "crash needs --greenroom BIN" "$GR_TMP/sh.out"
+
 # --- greenroom itself crashes at call k (rehearse runs its own greenroom and restarts it)
 sh_run rehearse -s dev -r us-east-1 --greenroom="$GREENROOM_BIN" --kinds=crash --max-cases=4 --seed=2
 expect_eq "crash sweep (own greenroom, restarted): exit 0" 0 "$SH_RC"
