@@ -1710,6 +1710,50 @@ START_TEST(test_invoke_async_sns_destination)
 }
 END_TEST
 
+START_TEST(test_invoke_async_from_sns)
+{
+    /* an SNS delivery is an internal Event invocation: same retries, same
+     * destinations, the function's policy checked once */
+    static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    char *q = make_queue("sns-failures");
+    create_ok("sf", "nodejs20.x", "index.handled", "node", "");
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/sf/policy",
+                           "{\"StatementId\":\"sns\",\"Action\":\"lambda:InvokeFunction\","
+                           "\"Principal\":\"sns.amazonaws.com\"}");
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    r = lam("PUT", "/2019-09-25/functions/sf/event-invoke-config",
+            "{\"MaximumRetryAttempts\":1,\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+            "\"arn:aws:sqs:us-east-1:000000000000:sns-failures\"}}}");
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    const char *body = "Action=CreateTopic&Version=2010-03-31&Name=to-lambda";
+    ck_assert_int_eq(gr_request(&srv, "sns", "POST", "/", form, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    body = "Action=Subscribe&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A"
+           "000000000000%3Ato-lambda&Protocol=lambda&Endpoint=arn%3Aaws%3Alambda%3Aus-east-1%3A"
+           "000000000000%3Afunction%3Asf";
+    ck_assert_int_eq(gr_request(&srv, "sns", "POST", "/", form, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    body = "Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A"
+           "000000000000%3Ato-lambda&Message=hello-async";
+    ck_assert_int_eq(gr_request(&srv, "sns", "POST", "/", form, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    cJSON *rec = queue_wait(q, 30);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_str_eq(jpath(rec, "requestContext", "condition")->valuestring, "RetriesExhausted");
+    ck_assert_int_eq(jpath(rec, "requestContext", "approximateInvokeCount")->valueint, 2);
+    const cJSON *rec0 = cJSON_GetArrayItem(jpath(rec, "requestPayload", "Records"), 0);
+    ck_assert_str_eq(jpath(rec0, "Sns", "Message")->valuestring, "hello-async");
+    cJSON_Delete(rec);
+    ck_assert_int_eq(journal_count("lambda", "Invoke", "sf:$LATEST"), 1);
+    free(q);
+}
+END_TEST
+
 START_TEST(test_invoke_python)
 {
     char buf[256];
@@ -2155,6 +2199,7 @@ static Suite *lambda_suite(void)
         {"EventInvokeConfig", test_event_invoke_config},
         {"InvokeAsyncRetries", test_invoke_async_retries},
         {"InvokeAsyncSnsDestination", test_invoke_async_sns_destination},
+        {"InvokeAsyncFromSns", test_invoke_async_from_sns},
         {"InvokePython", test_invoke_python},
         {"InvokeProvided", test_invoke_provided},
         {"InvokeWeightedAlias", test_invoke_weighted_alias},
