@@ -1070,9 +1070,9 @@ static void iam_update_role(struct emu_request *req, struct emu_response *resp)
     if (!iam_role_or_fail(req, resp, name)) {
         return;
     }
-    sqlite3_stmt *st = emu_stmt(
-        "UPDATE iam_roles SET description = coalesce(?4, description), max_session = "
-        "coalesce(?5, max_session) WHERE account = ?1 AND region = ?2 AND name = ?3");
+    sqlite3_stmt *st =
+        emu_stmt("UPDATE iam_roles SET description = coalesce(?4, description), max_session = "
+                 "coalesce(?5, max_session) WHERE account = ?1 AND region = ?2 AND name = ?3");
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
@@ -1385,11 +1385,11 @@ static void iam_delete_policy_version(struct emu_request *req, struct emu_respon
 
 /* What differs between users and groups. */
 struct iam_kind {
-    const char *param;        /* "UserName" */
-    const char *member;       /* "userName" */
-    const char *label;        /* "user" (messages, ARNs) */
-    const char *elem;         /* "User" */
-    const char *id_prefix;    /* "AIDA" */
+    const char *param;     /* "UserName" */
+    const char *member;    /* "userName" */
+    const char *label;     /* "user" (messages, ARNs) */
+    const char *elem;      /* "User" */
+    const char *id_prefix; /* "AIDA" */
 };
 
 static const struct iam_kind iam_user_kind = {"UserName", "userName", "user", "User", "AIDA"};
@@ -1417,8 +1417,7 @@ static sqlite3_stmt *iam_kind_stmt(const struct iam_kind *k, const char *sql,
 static int iam_entity_or_fail(struct emu_request *req, struct emu_response *resp,
                               const struct iam_kind *k, const char *name)
 {
-    sqlite3_stmt *st =
-        iam_kind_stmt(k, IAM_ENTITY_EXISTS_SQL, req, name);
+    sqlite3_stmt *st = iam_kind_stmt(k, IAM_ENTITY_EXISTS_SQL, req, name);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return 0;
@@ -1429,8 +1428,7 @@ static int iam_entity_or_fail(struct emu_request *req, struct emu_response *resp
         return 1;
     }
     if (rc == SQLITE_DONE) {
-        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label,
-                 name);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label, name);
     } else {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
     }
@@ -1463,8 +1461,7 @@ static void iam_entity_create(struct emu_request *req, struct emu_response *resp
     if (path == NULL) {
         return;
     }
-    sqlite3_stmt *st =
-        iam_kind_stmt(k, IAM_ENTITY_EXISTS_SQL, req, name);
+    sqlite3_stmt *st = iam_kind_stmt(k, IAM_ENTITY_EXISTS_SQL, req, name);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
@@ -1530,16 +1527,14 @@ static void iam_entity_get(struct emu_request *req, struct emu_response *resp,
     }
     if (sqlite3_step(st) != SQLITE_ROW) {
         emu_stmt_done(st);
-        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label,
-                 name);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label, name);
         return;
     }
     struct emu_buf b = {0};
-    iam_entity_xml(&b, k, (const char *)sqlite3_column_text(st, 0),
-                   (const char *)sqlite3_column_text(st, 1),
-                   (const char *)sqlite3_column_text(st, 2),
-                   (const char *)sqlite3_column_text(st, 3),
-                   (const char *)sqlite3_column_text(st, 4));
+    iam_entity_xml(
+        &b, k, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+        (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+        (const char *)sqlite3_column_text(st, 4));
     emu_stmt_done(st);
     if (k == &iam_group_kind) {
         emu_buf_puts(&b, "<Users/><IsTruncated>false</IsTruncated>");
@@ -1655,8 +1650,8 @@ static void iam_entity_get_policy(struct emu_request *req, struct emu_response *
     iam_bind(st, 5, name);
     if (sqlite3_step(st) != SQLITE_ROW) {
         emu_stmt_done(st);
-        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s policy with name %s cannot be found.",
-                 k->label, name);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s policy with name %s cannot be found.", k->label,
+                 name);
         return;
     }
     const char *doc = (const char *)sqlite3_column_text(st, 0);
@@ -1701,8 +1696,8 @@ static void iam_entity_delete_policy(struct emu_request *req, struct emu_respons
         return;
     }
     if (sqlite3_changes(emu_db()) == 0) {
-        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s policy with name %s cannot be found.",
-                 k->label, name);
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s policy with name %s cannot be found.", k->label,
+                 name);
         return;
     }
     emu_resp_query(req, resp, NULL);

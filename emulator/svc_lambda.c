@@ -1061,10 +1061,10 @@ static int lfn_publish(struct emu_request *req, struct emu_response *resp, const
         if (lfn_load_ver(req, name, lv, &prev) == 1) {
             /* configuration members compared whatever their order; the
              * function's description counts, PublishVersion's does not */
-            int same = cJSON_Compare(latest.config, prev.config, 1) &&
-                       strcmp(latest.code_sha, prev.code_sha) == 0 &&
-                       (pdesc == NULL || strcmp(pdesc, latest.description ? latest.description
-                                                                          : "") == 0);
+            int same =
+                cJSON_Compare(latest.config, prev.config, 1) &&
+                strcmp(latest.code_sha, prev.code_sha) == 0 &&
+                (pdesc == NULL || strcmp(pdesc, latest.description ? latest.description : "") == 0);
             if (same) {
                 free(pdesc);
                 lfn_ver_release(&latest);
@@ -1459,8 +1459,7 @@ static void lambda_list_functions(struct emu_request *req, struct emu_response *
     char after_name[72] = "";
     long long after_key = -2;
     const char *marker = emu_query(req, "Marker");
-    if (marker != NULL && marker[0] != 0 &&
-        lfn_marker_parse(marker, after_name, &after_key) != 0) {
+    if (marker != NULL && marker[0] != 0 && lfn_marker_parse(marker, after_name, &after_key) != 0) {
         emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Invalid marker: %s", marker);
         return;
     }
@@ -3201,8 +3200,8 @@ static void lfn_invoke(struct emu_request *req, struct emu_response *resp, const
                 job->max_age = x->valuedouble;
             }
             const cJSON *dc = cJSON_GetObjectItemCaseSensitive(eic, "DestinationConfig");
-            const char *d = lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnSuccess"),
-                                    "Destination");
+            const char *d =
+                lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnSuccess"), "Destination");
             snprintf(job->on_success, sizeof(job->on_success), "%s", d ? d : "");
             d = lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnFailure"), "Destination");
             snprintf(job->on_failure, sizeof(job->on_failure), "%s", d ? d : "");
@@ -3271,8 +3270,8 @@ static void lambda_invoke_async(struct emu_request *req, struct emu_response *re
 static int lfn_eic_target(struct emu_request *req, struct emu_response *resp, struct lfn_ref *ref,
                           char qualkey[132])
 {
-    if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), emu_query(req, "Qualifier"),
-                     ref) != 0 ||
+    if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), emu_query(req, "Qualifier"), ref) !=
+            0 ||
         !lfn_exists_or_fail(req, resp, ref->name)) {
         return -1;
     }
@@ -3466,8 +3465,8 @@ static void lambda_update_function_event_invoke_config(struct emu_request *req,
     lfn_eic_write(req, resp, 1);
 }
 
-static void lfn_eic_not_found(struct emu_request *req, struct emu_response *resp,
-                              const char *name, const char *qualkey)
+static void lfn_eic_not_found(struct emu_request *req, struct emu_response *resp, const char *name,
+                              const char *qualkey)
 {
     char arn[400];
     lfn_arn(arn, sizeof(arn), req, name, qualkey);
@@ -4224,13 +4223,15 @@ static const struct emu_op lambda_ops[] = {
      EMU_OP_NO_TXN},
     {"InvokeAsync", "POST", "/2014-11-13/functions/{FunctionName}/invoke-async", NULL,
      lambda_invoke_async, EMU_OP_NO_TXN},
-    {"PutFunctionEventInvokeConfig", "PUT", "/2019-09-25/functions/{FunctionName}/event-invoke-config",
-     NULL, lambda_put_function_event_invoke_config, EMU_OP_WRITE | EMU_OP_JSON},
+    {"PutFunctionEventInvokeConfig", "PUT",
+     "/2019-09-25/functions/{FunctionName}/event-invoke-config", NULL,
+     lambda_put_function_event_invoke_config, EMU_OP_WRITE | EMU_OP_JSON},
     {"UpdateFunctionEventInvokeConfig", "POST",
      "/2019-09-25/functions/{FunctionName}/event-invoke-config", NULL,
      lambda_update_function_event_invoke_config, EMU_OP_WRITE | EMU_OP_JSON},
-    {"GetFunctionEventInvokeConfig", "GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config",
-     NULL, lambda_get_function_event_invoke_config, 0},
+    {"GetFunctionEventInvokeConfig", "GET",
+     "/2019-09-25/functions/{FunctionName}/event-invoke-config", NULL,
+     lambda_get_function_event_invoke_config, 0},
     {"DeleteFunctionEventInvokeConfig", "DELETE",
      "/2019-09-25/functions/{FunctionName}/event-invoke-config", NULL,
      lambda_delete_function_event_invoke_config, EMU_OP_WRITE},

@@ -178,7 +178,6 @@ START_TEST(test_managed_policies)
 }
 END_TEST
 
-
 START_TEST(test_role_updates)
 {
     struct gr_resp r = iam2("Action=CreateRole&RoleName=ru&AssumeRolePolicyDocument=" DOC, NULL);

@@ -1405,8 +1405,7 @@ static char *make_queue(const char *name)
     char body[256];
     snprintf(body, sizeof(body), "{\"QueueName\":\"%s\"}", name);
     struct gr_resp r;
-    ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", sqs_json_hdr, body, strlen(body), &r),
-                     0);
+    ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", sqs_json_hdr, body, strlen(body), &r), 0);
     if (r.status != 200) {
         fprintf(stderr, "CreateQueue: %ld %s\n", r.status, r.body);
     }
@@ -1446,9 +1445,8 @@ static cJSON *queue_wait(const char *url, int seconds)
 static int journal_count(const char *service, const char *op, const char *resource)
 {
     struct gr_resp r;
-    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls?since=0", NULL, NULL, 0,
-                                         &r),
-                     0);
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, "GET", "/_greenroom/calls?since=0", NULL, NULL, 0, &r), 0);
     ck_assert_int_eq(r.status, 200);
     cJSON *j = cJSON_Parse(r.body);
     gr_resp_free(&r);
@@ -1493,9 +1491,9 @@ START_TEST(test_event_invoke_config)
     ck_assert_str_eq(cJSON_GetObjectItem(j, "FunctionArn")->valuestring,
                      "arn:aws:lambda:us-east-1:000000000000:function:ec:$LATEST");
     ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "LastModified")));
-    ck_assert_str_eq(jpath(jpath(j, "DestinationConfig", "OnFailure"), "Destination", NULL)
-                         ->valuestring,
-                     "arn:aws:sqs:us-east-1:000000000000:dlq");
+    ck_assert_str_eq(
+        jpath(jpath(j, "DestinationConfig", "OnFailure"), "Destination", NULL)->valuestring,
+        "arn:aws:sqs:us-east-1:000000000000:dlq");
     ck_assert(cJSON_IsObject(jpath(j, "DestinationConfig", "OnSuccess")));
     cJSON_Delete(j);
     gr_resp_free(&r);
