@@ -1745,9 +1745,21 @@ static void iam_create_user(struct emu_request *req, struct emu_response *resp)
 {
     iam_entity_create(req, resp, &iam_user_kind);
 }
+/* GetUser without UserName answers the caller: greenroom's credentials
+ * are the account's root, which AWS describes by account id and root ARN. */
 static void iam_get_user(struct emu_request *req, struct emu_response *resp)
 {
-    iam_entity_get(req, resp, &iam_user_kind);
+    if (emu_form(req, "UserName") != NULL) {
+        iam_entity_get(req, resp, &iam_user_kind);
+        return;
+    }
+    struct emu_buf b = {0};
+    emu_buf_puts(&b, "<User>");
+    emu_buf_xml_elem(&b, "UserId", req->account);
+    emu_buf_printf(&b, "<Arn>arn:aws:iam::%s:root</Arn>", req->account);
+    emu_buf_puts(&b, "<CreateDate>2020-01-01T00:00:00Z</CreateDate></User>");
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
 }
 static void iam_delete_user(struct emu_request *req, struct emu_response *resp)
 {

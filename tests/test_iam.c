@@ -294,6 +294,9 @@ START_TEST(test_users)
     expect(&r, 200, "<UserName>u1</UserName>");
     r = iam2("Action=GetUser&UserName=ghost", NULL);
     expect(&r, 404, "The user with name ghost cannot be found.");
+    /* without a name: the caller (the account's root) */
+    r = iam2("Action=GetUser", NULL);
+    expect(&r, 200, "<Arn>arn:aws:iam::000000000000:root</Arn>");
     r = iam2("Action=PutUserPolicy&UserName=u1&PolicyName=up&PolicyDocument=" DOC, NULL);
     expect(&r, 200, "<PutUserPolicyResponse");
     r = iam2("Action=PutUserPolicy&UserName=ghost&PolicyName=up&PolicyDocument=" DOC, NULL);
