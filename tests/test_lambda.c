@@ -2,7 +2,9 @@
  * test_lambda.c - Lambda against a real greenroom: functions, versions,
  * aliases (weights), permissions, tags, event source mappings, and real
  * execution of the node, python and provided handlers of fixtures/lambda
- * (success, handled error, thrown error, timeout, weighted routing).
+ * (success, handled error, thrown error, timeout, weighted routing), and
+ * asynchronous invocation: event invoke configs, retries (scaled down with
+ * GREENROOM_LAMBDA_RETRY_SCALE) and OnSuccess/OnFailure destinations.
  * One tcase per operation; every validation has a negative case.
  */
 #include <check.h>
