@@ -1510,22 +1510,34 @@ static void lambda_list_functions(struct emu_request *req, struct emu_response *
 
 static void lambda_list_versions_by_function(struct emu_request *req, struct emu_response *resp)
 {
-    long max, off;
+    long max;
     struct lfn_ref ref;
     if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, &ref) != 0 ||
-        lfn_paging(req, resp, &max, &off, 50) != 0 || !lfn_exists_or_fail(req, resp, ref.name)) {
+        lfn_max_items(req, resp, &max, 50) != 0 || !lfn_exists_or_fail(req, resp, ref.name)) {
+        return;
+    }
+    /* opaque keyset marker, as ListFunctions (the name in it must match) */
+    char mname[72] = "";
+    long long after_key = -2;
+    const char *marker = emu_query(req, "Marker");
+    if (marker != NULL && marker[0] != 0 &&
+        (lfn_marker_parse(marker, mname, &after_key) != 0 || strcmp(mname, ref.name) != 0)) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Invalid marker: %s", marker);
         return;
     }
     sqlite3_stmt *st = emu_stmt(
-        "SELECT " LFN_VER_COLS " FROM lambda_versions WHERE account = ?1 AND region = ?2 AND "
-        "name = ?3 ORDER BY version = '$LATEST' DESC, CAST(version AS INTEGER) LIMIT ?4 OFFSET ?5");
+        "SELECT " LFN_VER_COLS ", CASE WHEN version = '$LATEST' THEN -1 ELSE CAST(version AS "
+        "INTEGER) END AS k FROM lambda_versions WHERE account = ?1 AND region = ?2 AND "
+        "name = ?3 AND (CASE WHEN version = '$LATEST' THEN -1 ELSE CAST(version AS INTEGER) "
+        "END) > ?5 ORDER BY k LIMIT ?4");
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
     lfn_bind3(st, req, ref.name);
     sqlite3_bind_int64(st, 4, max + 1);
-    sqlite3_bind_int64(st, 5, off);
+    sqlite3_bind_int64(st, 5, after_key);
+    long long last_key = -1;
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "Versions");
     int more = 0;
@@ -1536,6 +1548,7 @@ static void lambda_list_versions_by_function(struct emu_request *req, struct emu
             more = 1;
             break;
         }
+        last_key = sqlite3_column_int64(st, 9);
         struct lfn_ver v;
         memset(&v, 0, sizeof(v));
         snprintf(v.version, sizeof(v.version), "%s", (const char *)sqlite3_column_text(st, 1));
@@ -1555,9 +1568,9 @@ static void lambda_list_versions_by_function(struct emu_request *req, struct emu
     }
     emu_stmt_done(st);
     if (more) {
-        char mk[32];
-        snprintf(mk, sizeof(mk), "%ld", off + max);
-        cJSON_AddStringToObject(o, "NextMarker", mk);
+        char *mk = lfn_marker_make(ref.name, last_key);
+        cJSON_AddStringToObject(o, "NextMarker", mk ? mk : "");
+        free(mk);
     }
     emu_resp_json(resp, 200, o);
 }
