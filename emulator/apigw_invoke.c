@@ -571,40 +571,6 @@ static int valid_utf8(const unsigned char *s, size_t n)
     return 1;
 }
 
-static char *b64(const unsigned char *s, size_t n)
-{
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out == NULL) {
-        abort();
-    }
-    EVP_EncodeBlock((unsigned char *)out, s, (int)n);
-    return out;
-}
-
-/* Decodes base64 into a new buffer; returns NULL on bad input. */
-static unsigned char *unb64(const char *s, size_t *outlen)
-{
-    size_t n = strlen(s);
-    unsigned char *out = malloc(n / 4 * 3 + 4);
-    if (out == NULL) {
-        abort();
-    }
-    if (n % 4 != 0) {
-        free(out);
-        return NULL;
-    }
-    int len = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
-    if (len < 0) {
-        free(out);
-        return NULL;
-    }
-    for (size_t i = n; i > 0 && s[i - 1] == '='; i--) {
-        len--;
-    }
-    *outlen = (size_t)len;
-    return out;
-}
-
 /* Is the media type (may carry parameters) one of the deployment's
  * binaryMediaTypes? Wildcards: any type, or any subtype of a type. */
 static int binary_type(const struct inv *v, const char *media)
@@ -688,7 +654,7 @@ static cJSON *proxy_event(struct inv *v)
         cJSON_AddStringToObject(e, "body", req->body);
         cJSON_AddBoolToObject(e, "isBase64Encoded", 0);
     } else {
-        char *enc = b64((const unsigned char *)req->body, req->body_len);
+        char *enc = emu_base64_encode(req->body, req->body_len);
         cJSON_AddStringToObject(e, "body", enc);
         free(enc);
         cJSON_AddBoolToObject(e, "isBase64Encoded", 1);
@@ -1123,7 +1089,7 @@ static void integration_aws_proxy(struct inv *v, struct emu_response *resp, cons
      * of the API's binary media types; otherwise the text goes out as is */
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "isBase64Encoded")) && accept_binary(v)) {
         size_t dl = 0;
-        unsigned char *dec = unb64(b, &dl);
+        unsigned char *dec = emu_base64_decode(b, &dl);
         if (dec == NULL) {
             emu_warn("apigateway %s/%s: proxy response body is not base64", v->api, v->stage);
             reply_internal(v, resp, 502);

@@ -244,7 +244,7 @@ static int chunk_line(struct emu_body *b)
                 unsigned char md[32];
                 unsigned int l = 0;
                 EVP_DigestFinal_ex(b->chunk_sha, md, &l);
-                sigv4_hex(md, 32, hex);
+                emu_hex(md, 32, hex);
                 if (sigv4_chunk_verify(&b->o.chain, hex, b->chunk_sig) != 0) {
                     return fail(b, AWS_SIGNATURE_DOES_NOT_MATCH, NULL);
                 }
@@ -319,7 +319,7 @@ static int feed_chunked(struct emu_body *b, const char *p, size_t len)
                     unsigned char md[32];
                     unsigned int l = 0;
                     EVP_DigestFinal_ex(b->chunk_sha, md, &l);
-                    sigv4_hex(md, 32, hex);
+                    emu_hex(md, 32, hex);
                     if (sigv4_chunk_verify(&b->o.chain, hex, b->chunk_sig) != 0) {
                         return fail(b, AWS_SIGNATURE_DOES_NOT_MATCH, NULL);
                     }
@@ -391,7 +391,7 @@ int emu_body_finish(struct emu_body *b, struct emu_request *req, char raw_sha256
     if (b->raw && raw_sha256_hex) {
         unsigned char md[32];
         md_final(b->raw, md);
-        sigv4_hex(md, 32, raw_sha256_hex);
+        emu_hex(md, 32, raw_sha256_hex);
     }
     if (!b->o.stream) {
         req->body_len = b->mem.len;

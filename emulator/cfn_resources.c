@@ -526,13 +526,6 @@ static void fn_split(const char *fn, char *name, size_t nlen, char *qual, size_t
     snprintf(name, nlen, "%s", fn);
 }
 
-static char *b64(const unsigned char *data, size_t len)
-{
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    return out;
-}
-
 /* Builds a zip holding one file (index.js / index.py) with the inline code;
  * returns its base64 (caller frees) or NULL. */
 static char *zip_inline(const char *runtime, const char *code)
@@ -578,7 +571,7 @@ static char *zip_inline(const char *runtime, const char *code)
     }
     data = malloc(zst.size + 1);
     if (data != NULL && zip_source_read(src, data, zst.size) == (zip_int64_t)zst.size) {
-        out = b64(data, zst.size);
+        out = emu_base64_encode(data, zst.size);
     }
     zip_source_close(src);
     zip_source_free(src);

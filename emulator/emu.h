@@ -87,6 +87,15 @@ void emu_buf_url_encode(struct emu_buf *b, const char *s, size_t len, int keep_s
 /* Parses "a=1&b&c=3" into l (values decoded). Returns 0, -1 on bad escapes. */
 int emu_parse_query(struct emu_kvlist *l, const char *s, size_t len, int plus_is_space);
 
+/* Lower-case hex of d[0..n) into out, which holds 2n+1 bytes. */
+void emu_hex(const unsigned char *d, size_t n, char *out);
+/* Standard base64 (padded) of data: a new string, caller frees. */
+char *emu_base64_encode(const void *data, size_t len);
+/* Decodes standard padded base64 (no whitespace). Returns a new buffer
+ * (NUL-terminated, caller frees) and its length in *outlen, or NULL when
+ * the input is not base64. */
+unsigned char *emu_base64_decode(const char *in, size_t *outlen);
+
 /* ------------------------------------------------------------------ errors */
 
 /* The catalogue lives in errors.def: one row per AWS error. */

@@ -342,17 +342,12 @@ void evw_md5_hex(const void *data, size_t len, char out[33])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    static const char hex[] = "0123456789abcdef";
     if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16) {
         memset(out, '0', 32);
         out[32] = 0;
         return;
     }
-    for (unsigned int i = 0; i < 16; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[32] = 0;
+    emu_hex(md, 16, out);
 }
 
 const char *evw_json_str(const cJSON *obj, const char *name)

@@ -156,7 +156,6 @@ int s3_blob_copy_range(const char *src_blob, uint64_t off, uint64_t len, char bl
  * or -1 with resp failed. Caller frees the three strings in every case. */
 int s3_copy_source_load(struct emu_request *req, struct emu_response *resp, struct s3_obj *o,
                         char **sbucket, char **skey, char **sver);
-void s3_hex(const unsigned char *d, size_t n, char *out);
 
 /* s3_multipart.c */
 void s3_create_multipart_upload(struct emu_request *req, struct emu_response *resp);

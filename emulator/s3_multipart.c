@@ -267,7 +267,7 @@ static int s3_upload_part_txn(struct emu_request *req, struct emu_response *resp
         snprintf(algo, sizeof(algo), "%s", up.checksum_algo);
         s3_upload_checksum(a->u, algo, sum);
     }
-    s3_hex(a->u->md5, 16, etag);
+    emu_hex(a->u->md5, 16, etag);
     int rc =
         s3_part_store(req, &b, up.upload_id, a->pn, (int64_t)a->u->size, etag, a->blob, algo, sum);
     s3_upload_row_release(&up);
@@ -361,7 +361,7 @@ void s3_upload_part_copy(struct emu_request *req, struct emu_response *resp)
             goto out;
         }
     }
-    s3_hex(md5, 16, etag);
+    emu_hex(md5, 16, etag);
     if (s3_part_store(req, &b, up.upload_id, pn, (int64_t)len, etag, blob, NULL, NULL) != 0) {
         char path[1024];
         s3_blob_path(blob, path, sizeof(path));
@@ -690,7 +690,7 @@ static int s3_complete_concat(const struct s3_part_row *parts, size_t nparts,
     unsigned char md[16];
     char hex[33];
     EVP_DigestFinal_ex(ctx, md, NULL);
-    s3_hex(md, 16, hex);
+    emu_hex(md, 16, hex);
     snprintf(etag, 48, "%s-%zu", hex, nparts);
     if (s3_blob_adopt(tmp, blob) != 0) {
         goto out;

@@ -30,16 +30,6 @@
 
 static const char *const s3_algos[] = {"crc32", "crc32c", "sha1", "sha256", "crc64nvme", NULL};
 
-void s3_hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[d[i] >> 4];
-        out[2 * i + 1] = hx[d[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 /* --------------------------------------------------------------- metadata */
 
 void s3_meta_release(struct s3_meta *m)
@@ -672,7 +662,7 @@ static int s3_put_object_txn(struct emu_request *req, struct emu_response *resp,
         goto out;
     }
     char etag[33], vid[40];
-    s3_hex(u->md5, 16, etag);
+    emu_hex(u->md5, 16, etag);
     struct s3_newobj n = {
         .size = (int64_t)u->size,
         .etag = etag,

@@ -24,22 +24,12 @@
 
 #include "sigv4.h"
 
-void sigv4_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 void sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    sigv4_hex(md, 32, out);
+    emu_hex(md, 32, out);
 }
 
 static void hmac(const unsigned char *key, size_t klen, const void *data, size_t dlen,
@@ -326,7 +316,7 @@ static int check_one(const struct emu_request *req, const struct sigv4_auth *a,
     hmac(key, 32, sts.data, sts.len, sig);
     emu_buf_release(&sts);
     char hex[65];
-    sigv4_hex(sig, 32, hex);
+    emu_hex(sig, 32, hex);
     return strcasecmp(hex, a->signature) == 0 ? 0 : -1;
 }
 
@@ -362,7 +352,7 @@ int sigv4_chunk_verify(struct sigv4_chunk_chain *c, const char *data_sha256_hex,
     hmac(c->key, 32, sts.data, sts.len, sig);
     emu_buf_release(&sts);
     char hex[65];
-    sigv4_hex(sig, 32, hex);
+    emu_hex(sig, 32, hex);
     if (strcasecmp(hex, signature) != 0) {
         return -1;
     }

@@ -37,8 +37,7 @@ double sigv4_parse_amz_date(const char *s);
 void sigv4_signing_key(const char *secret, const char *date, const char *region,
                        const char *service, unsigned char out[32]);
 
-/* Hex helpers. */
-void sigv4_hex(const unsigned char *in, size_t n, char *out);
+/* Hex SHA-256 of data. */
 void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* The chain of chunk signatures of STREAMING-AWS4-HMAC-SHA256-PAYLOAD. */

@@ -554,7 +554,7 @@ void s3_owner_id(const char *account, char out[65])
     char in[64];
     snprintf(in, sizeof(in), "greenroom-owner:%s", account);
     EVP_Digest(in, strlen(in), d, &n, EVP_sha256(), NULL);
-    s3_hex(d, 32, out);
+    emu_hex(d, 32, out);
 }
 
 void s3_owner_xml(struct emu_buf *b, const char *account)

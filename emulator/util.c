@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "emu.h"
 
 struct emu_config emu_cfg = {
@@ -301,6 +303,52 @@ int emu_parse_query(struct emu_kvlist *l, const char *s, size_t len, int plus_is
         i = j + 1;
     }
     return 0;
+}
+
+/* --------------------------------------------------------- hex and base64 */
+
+void emu_hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+char *emu_base64_encode(const void *data, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out == NULL) {
+        abort();
+    }
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+unsigned char *emu_base64_decode(const char *in, size_t *outlen)
+{
+    size_t n = strlen(in);
+    if (n % 4 != 0) {
+        return NULL;
+    }
+    unsigned char *out = malloc(n / 4 * 3 + 4);
+    if (out == NULL) {
+        abort();
+    }
+    int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
+    if (len < 0) {
+        free(out);
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts the padding as zero bytes */
+    for (size_t i = n; i > 0 && in[i - 1] == '='; i--) {
+        len--;
+    }
+    out[len] = 0;
+    *outlen = (size_t)len;
+    return out;
 }
 
 /* -------------------------------------------------------------------- time */

@@ -1444,17 +1444,6 @@ static char *java_url_encode(const char *s)
     return emu_buf_take(&b);
 }
 
-static char *b64_encode(const char *s, size_t n)
-{
-    size_t cap = 4 * ((n + 2) / 3) + 1;
-    char *out = malloc(cap);
-    if (out == NULL) {
-        abort();
-    }
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-    return out;
-}
-
 /* Returns decoded bytes (NUL-terminated, caller frees) or NULL. */
 static char *b64_decode(const char *s)
 {
@@ -1585,7 +1574,7 @@ static cJSON *call_util(struct vtl_run *r, const char *m, cJSON **args, size_t n
             s = dupn(a, strlen(a));
         }
     } else if (strcmp(m, "base64Encode") == 0) {
-        s = b64_encode(a, strlen(a));
+        s = emu_base64_encode(a, strlen(a));
     } else if (strcmp(m, "base64Decode") == 0) {
         s = b64_decode(a);
     } else if (strcmp(m, "parseJson") == 0) {
