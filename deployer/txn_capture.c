@@ -9,6 +9,10 @@
  *  "functions": {"<name>": {"lambda","exists","alias":{"exists","version","routing"},"sids":[]}},
  *  "api": {"name","exists","id","stage":{"exists","deploymentId","variables":{}}},
  *  "subscriptions": {"<topicArn>": ["<endpoint>", ...]},   (only our alias endpoints)
+ *  "notifications": {"<bucket>": ["<Kind> <configuration without Id>", ...]},  (s3 events'
+ *                   buckets, every configuration, sorted)
+ *  "mappings": {"<streamArn>": ["<BatchSize> <State>", ...]},  (stream events, mappings on
+ *                   our alias, sorted; no UUIDs)
  *  "meta": {"bucket","key","exists","body","etag"}}
  */
 #include <stdio.h>
@@ -378,6 +382,155 @@ static int capture_subscriptions(struct txn *t, cJSON *state, struct dep_err *er
     return 0;
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort an array of strings in place. */
+static void sort_strings(cJSON *arr)
+{
+    int n = cJSON_GetArraySize(arr);
+    if (n < 2) {
+        return;
+    }
+    char **v = calloc((size_t)n, sizeof(char *));
+    if (!v) {
+        abort();
+    }
+    for (int i = 0; i < n; i++) {
+        const char *sv = cJSON_GetStringValue(cJSON_GetArrayItem(arr, i));
+        v[i] = strdup(sv ? sv : "");
+    }
+    qsort(v, (size_t)n, sizeof(char *), cmp_cstr);
+    for (int i = 0; i < n; i++) {
+        cJSON_ReplaceItemInArray(arr, i, cJSON_CreateString(v[i] ? v[i] : ""));
+        free(v[i]);
+    }
+    free(v);
+}
+
+static void strip_ids(cJSON *o)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "Id");
+    cJSON *it;
+    cJSON_ArrayForEach(it, o)
+    {
+        if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
+            strip_ids(it);
+        }
+    }
+}
+
+/* The buckets of s3 events: every notification configuration (Ids left
+ * out: S3 makes them up), and the streams of stream events: the mappings
+ * on our alias. */
+static int capture_event_targets(struct txn *t, cJSON *state, struct dep_err *err)
+{
+    struct dep_project *p = &t->c->project;
+    cJSON *notes = cJSON_AddObjectToObject(state, "notifications");
+    cJSON *maps = cJSON_AddObjectToObject(state, "mappings");
+    for (int i = 0; i < p->n_functions; i++) {
+        struct dep_function *f = &p->functions[i];
+        for (int j = 0; j < f->n_events; j++) {
+            struct dep_event *e = &f->events[j];
+            if (strcmp(e->type, "s3") == 0) {
+                const char *bucket = txn_jstr(e->config, "bucket");
+                if (!*bucket || strstr(bucket, "${") ||
+                    cJSON_GetObjectItemCaseSensitive(notes, bucket)) {
+                    continue;
+                }
+                cJSON *cur = NULL, *list = cJSON_CreateArray();
+                if (dep_s3_get_bucket_notification(t->region, bucket, &cur, err) < 0) {
+                    cJSON_Delete(list);
+                    if (!dep_err_is(err, "NoSuchBucket")) {
+                        return -1;
+                    }
+                    dep_err_clear(err);
+                    cJSON_AddItemToObject(notes, bucket, cJSON_CreateString("(no bucket)"));
+                    continue;
+                }
+                cJSON *root = cJSON_GetObjectItemCaseSensitive(cur, "NotificationConfiguration");
+                cJSON *it;
+                if (!cJSON_IsObject(root)) {
+                    root = NULL;
+                }
+                cJSON_ArrayForEach(it, root)
+                {
+                    cJSON *one;
+                    cJSON *items = cJSON_IsArray(it) ? cJSON_Duplicate(it, 1) : cJSON_CreateArray();
+                    if (!cJSON_IsArray(it)) {
+                        cJSON_AddItemToArray(items, cJSON_Duplicate(it, 1));
+                    }
+                    cJSON_ArrayForEach(one, items)
+                    {
+                        if (cJSON_IsObject(one)) {
+                            strip_ids(one);
+                        }
+                        char *txt = cJSON_PrintUnformatted(one);
+                        size_t n = strlen(it->string) + strlen(txt ? txt : "") + 2;
+                        char *line = malloc(n);
+                        if (!line) {
+                            abort();
+                        }
+                        snprintf(line, n, "%s %s", it->string, txt ? txt : "");
+                        cJSON_AddItemToArray(list, cJSON_CreateString(line));
+                        free(line);
+                        free(txt);
+                    }
+                    cJSON_Delete(items);
+                }
+                cJSON_Delete(cur);
+                sort_strings(list);
+                cJSON_AddItemToObject(notes, bucket, list);
+            } else if (strcmp(e->type, "dynamodbstream") == 0 ||
+                       strcmp(e->type, "kinesisstream") == 0) {
+                const char *stream = txn_jstr(e->config, "streamArn");
+                char alias_arn[512];
+                if (!*stream || strstr(stream, "${") ||
+                    cJSON_GetObjectItemCaseSensitive(maps, stream)) {
+                    continue;
+                }
+                dep_lambda_arn(t->region, t->account, f->lambda_name, t->stage, alias_arn,
+                               sizeof(alias_arn));
+                char *sa = dep_urlencode(stream, 0), *fa = dep_urlencode(alias_arn, 0);
+                size_t qn = strlen(sa) + strlen(fa) + 64;
+                char *q = malloc(qn);
+                if (!q) {
+                    abort();
+                }
+                snprintf(q, qn, "EventSourceArn=%s&FunctionName=%s&MaxItems=100", sa, fa);
+                free(sa);
+                free(fa);
+                cJSON *out = NULL;
+                int rc = dep_rest_json("lambda", t->region, "ListEventSourceMappings", alias_arn,
+                                       "GET", "/2015-03-31/event-source-mappings/", q, NULL, &out,
+                                       err);
+                free(q);
+                if (rc < 0 && !not_found(err)) {
+                    cJSON_Delete(out);
+                    return -1;
+                }
+                dep_err_clear(err);
+                cJSON *list = cJSON_CreateArray();
+                cJSON *m;
+                cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(out, "EventSourceMappings"))
+                {
+                    char line[128];
+                    cJSON *bs = cJSON_GetObjectItemCaseSensitive(m, "BatchSize");
+                    snprintf(line, sizeof(line), "%d %s", cJSON_IsNumber(bs) ? bs->valueint : 0,
+                             txn_jstr(m, "State"));
+                    cJSON_AddItemToArray(list, cJSON_CreateString(line));
+                }
+                cJSON_Delete(out);
+                sort_strings(list);
+                cJSON_AddItemToObject(maps, stream, list);
+            }
+        }
+    }
+    return 0;
+}
+
 static int capture_meta(struct txn *t, cJSON *state, struct dep_err *err)
 {
     char *body = NULL;
@@ -405,7 +558,7 @@ int txn_capture(struct txn *t, cJSON **out, struct dep_err *err)
     *out = NULL;
     if (capture_meta(t, state, err) < 0 || capture_stack(t, state, err) < 0 ||
         capture_functions(t, state, err) < 0 || capture_api(t, state, err) < 0 ||
-        capture_subscriptions(t, state, err) < 0) {
+        capture_subscriptions(t, state, err) < 0 || capture_event_targets(t, state, err) < 0) {
         cJSON_Delete(state);
         return -1;
     }

@@ -964,6 +964,75 @@ static int stream_undo(struct txn *t, cJSON *rec, struct dep_err *err)
     return rc;
 }
 
+/* The statement sid of fn:qualifier's resource policy (new object), NULL
+ * when absent. Returns 0 or -1. */
+static int policy_statement(struct txn *t, const char *fn, const char *sid, cJSON **st,
+                            struct dep_err *err)
+{
+    cJSON *out = NULL;
+    *st = NULL;
+    if (dep_lambda_get_policy(t->region, fn, t->stage, &out, err) < 0) {
+        cJSON_Delete(out);
+        if (not_found(err)) {
+            dep_err_clear(err);
+            return 0;
+        }
+        return -1;
+    }
+    cJSON *pol = cJSON_Parse(txn_jstr(out, "Policy"));
+    cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(pol, "Statement"))
+    {
+        if (strcmp(txn_jstr(it, "Sid"), sid) == 0) {
+            *st = cJSON_Duplicate(it, 1);
+            break;
+        }
+    }
+    cJSON_Delete(pol);
+    cJSON_Delete(out);
+    return 0;
+}
+
+/* Put back a permission the wiring replaced (RemovePermission then
+ * AddPermission) when it is missing now. Returns 0 or -1. */
+static int permission_restore(struct txn *t, const char *fn, const char *sid, const cJSON *st,
+                              struct dep_err *err)
+{
+    cJSON *now = NULL;
+    if (policy_statement(t, fn, sid, &now, err) < 0) {
+        return -1;
+    }
+    if (now) {
+        cJSON_Delete(now);
+        return 0;
+    }
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(st, "Principal");
+    const char *principal = cJSON_IsString(pr) ? pr->valuestring : txn_jstr(pr, "Service");
+    const cJSON *cond = cJSON_GetObjectItemCaseSensitive(st, "Condition");
+    const char *src_arn =
+        txn_jstr(cJSON_GetObjectItemCaseSensitive(cond, "ArnLike"), "AWS:SourceArn");
+    const char *src_acct =
+        txn_jstr(cJSON_GetObjectItemCaseSensitive(cond, "StringEquals"), "AWS:SourceAccount");
+    const char *action = txn_jstr(st, "Action");
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "StatementId", sid);
+    cJSON_AddStringToObject(req, "Action", *action ? action : "lambda:InvokeFunction");
+    cJSON_AddStringToObject(req, "Principal", principal);
+    if (*src_arn) {
+        cJSON_AddStringToObject(req, "SourceArn", src_arn);
+    }
+    if (*src_acct) {
+        cJSON_AddStringToObject(req, "SourceAccount", src_acct);
+    }
+    int rc = dep_lambda_add_permission(t->region, fn, t->stage, req, NULL, err);
+    cJSON_Delete(req);
+    if (rc < 0 && dep_err_is(err, "ResourceConflictException")) {
+        dep_err_clear(err);
+        rc = 0;
+    }
+    return rc;
+}
+
 static int is_stream(const char *type)
 {
     return strcmp(type, "dynamodbstream") == 0 || strcmp(type, "kinesisstream") == 0;
@@ -1032,6 +1101,18 @@ static int events_apply(struct txn *t, cJSON *row, struct dep_err *err)
         int had_sid = alias_existed && in_array(bsids, sid);
         cJSON_AddStringToObject(rec, "sid", sid);
         cJSON_AddBoolToObject(rec, "hadSid", had_sid);
+        if (had_sid) {
+            /* the wiring replaces it (remove + add): undo puts this one back */
+            cJSON *st = NULL;
+            if (policy_statement(t, f->lambda_name, sid, &st, err) < 0) {
+                cJSON_Delete(rec);
+                cJSON_Delete(recs);
+                return -1;
+            }
+            if (st) {
+                cJSON_AddItemToObject(rec, "prevStatement", st);
+            }
+        }
         int had_sub = 1;
         if (strcmp(e->type, "sns") == 0) {
             cJSON *eps = NULL;
@@ -1119,7 +1200,12 @@ static int events_undo(struct txn *t, cJSON *row, struct dep_err *err)
     cJSON_ArrayForEach(rec, recs)
     {
         const char *fn = txn_jstr(rec, "fn");
-        /* the bucket first: S3 checks the Lambda destinations it is given */
+        cJSON *pst = cJSON_GetObjectItemCaseSensitive(rec, "prevStatement");
+        if (jtrue(rec, "hadSid") && cJSON_IsObject(pst) &&
+            permission_restore(t, fn, txn_jstr(rec, "sid"), pst, err) < 0) {
+            return -1;
+        }
+        /* the bucket next: S3 checks the Lambda destinations it is given */
         if (strcmp(txn_jstr(rec, "type"), "s3") == 0 && *txn_jstr(rec, "bucket") &&
             cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rec, "prevNotification"))) {
             const char *prev = txn_jstr(rec, "prevNotification");

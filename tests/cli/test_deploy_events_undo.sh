@@ -4,7 +4,8 @@
 # previous deploy's filter, then nothing at all when the deploy added the event), a stream mapping
 # the deploy created is deleted, and an existing mapping gets its previous BatchSize/Enabled back.
 # The failure is a 503 on UpdateAlias (commit phase), so every prepare step, events included, is
-# compensated.
+# compensated. `status` shows the bucket's configurations and the mappings, and a rehearse sweep of
+# the project holds every invariant.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -93,6 +94,17 @@ check "the next deploy succeeds" test "$SH_RC" = 0
 expect_eq "redeployed: prefix new/" "new/" "$(prefixes)"
 expect_eq "redeployed: BatchSize 50, disabled" "50 Disabled" "$(esm "$STREAM")"
 expect_eq "redeployed: the new stream's mapping" "7 Enabled" "$(esm "$FRESH")"
+
+# --- status shows the wiring; rehearse checks it (invariants hold with s3 and stream events)
+expect_eq "status: the bucket's configuration and the mappings" "1 new/ 2" "$("$SH" status -s dev -r us-east-1 \
+    --endpoint-url "$GR_URL" --output json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["result"]["state"]
+n = s["notifications"]["cd-example-uploads-undo"]
+print(len(n), "new/" if "new/" in n[0] else n, len(s["mappings"]))')"
+sh_run rehearse -s dev -r us-east-1 --kinds=error,kill --max-cases=8 --seed=3
+expect_eq "rehearse with s3 and stream events: exit 0" 0 "$SH_RC"
+[ "$SH_RC" = 0 ] || tail -20 "$GR_TMP/sh.out"
 
 txn_teardown
 finish
