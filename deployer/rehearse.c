@@ -11,8 +11,12 @@
  *      snapshot and _meta, install the rule that fires at call k (counted from
  *      its installation, so only the deploy's calls count), run the deploy
  *      (killing it while call k hangs for kind kill), clear the rules, capture,
- *      check invariants 1-3, then recovery (`recover` + `deploy`, or the v0.5
- *      flow again) and invariant 4.
+ *      check invariants 1-3, then, when the deploy failed, recovery
+ *      (`recover` + `deploy`, or the v0.5 flow again) and invariant 4 (a
+ *      deploy that succeeded was checked against the target directly).
+ *      Children retry after 1-5 ms; the timeout kind's deploy gives up the
+ *      hung attempt after RH_HANG_TIMEOUT_MS (STAGEHAND_CALL_TIMEOUT_MS).
+ *      Each case record carries its per-phase wall times ("phases").
  *   4. Table, summary, --junit FILE, --output json; exit DEP_EXIT_INVARIANT on
  *      any violation with the replay command (--only k --kind K).
  *
