@@ -1628,6 +1628,27 @@ static int s3_starts(const char *s, const char *p)
 /* Walks the latest objects of a bucket per a; appends <Contents> (with
  * owner when owner != 0) and <CommonPrefixes>. Sets *count, *truncated and
  * next (the last key or prefix returned). Returns 0 or -1. */
+/* The listing query from its one lower bound: keys after start when start
+ * sorts at or after the prefix, else keys from the prefix on. (Two bounds in
+ * one WHERE would let SQLite seek on only one of them and scan from the
+ * prefix up to start: page time would grow with the page's position.) */
+static sqlite3_stmt *s3_list_query(const char *bucket, const char *prefix, const char *start)
+{
+    int after = strcmp(start, prefix) >= 0;
+    sqlite3_stmt *st =
+        after ? emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts FROM s3_objects "
+                         "WHERE bucket = ?1 AND is_latest = 1 AND delete_marker = 0 AND key > ?2 "
+                         "ORDER BY key")
+              : emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts FROM s3_objects "
+                         "WHERE bucket = ?1 AND is_latest = 1 AND delete_marker = 0 AND key >= ?2 "
+                         "ORDER BY key");
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, after ? start : prefix, -1, SQLITE_TRANSIENT);
+    }
+    return st;
+}
+
 static int s3_list_walk(const struct emu_request *req, const struct s3_bucket *b,
                         const struct s3_list_args *a, int owner, struct emu_buf *contents,
                         struct emu_buf *prefixes, int *count, int *truncated, struct emu_buf *next)
@@ -1639,15 +1660,10 @@ static int s3_list_walk(const struct emu_request *req, const struct s3_bucket *b
     int skip_cp = a->delimiter != NULL && a->start[0] != 0 &&
                   strlen(a->start) >= strlen(a->delimiter) &&
                   strcmp(a->start + strlen(a->start) - strlen(a->delimiter), a->delimiter) == 0;
-    sqlite3_stmt *st = emu_stmt(
-        "SELECT key, size, etag, mtime, checksum_algo, parts FROM s3_objects WHERE bucket = ?1 AND "
-        "is_latest = 1 AND delete_marker = 0 AND key >= ?2 AND key > ?3 ORDER BY key");
+    sqlite3_stmt *st = s3_list_query(b->name, a->prefix, a->start);
     if (st == NULL) {
         return -1;
     }
-    sqlite3_bind_text(st, 1, b->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, a->prefix, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, a->start, -1, SQLITE_TRANSIENT);
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(st, 0);
         if (strncmp(k, a->prefix, plen) != 0) {
@@ -1681,9 +1697,13 @@ static int s3_list_walk(const struct emu_request *req, const struct s3_bucket *b
                 memcpy(skip, last_cp, cl);
                 skip[cl] = (char)0xff;
                 skip[cl + 1] = 0;
-                sqlite3_reset(st);
-                sqlite3_bind_text(st, 3, skip, -1, SQLITE_TRANSIENT);
+                emu_stmt_done(st);
+                st = s3_list_query(b->name, a->prefix, skip);
                 free(skip);
+                if (st == NULL) {
+                    free(last_cp);
+                    return -1;
+                }
                 continue;
             }
         }
