@@ -13,7 +13,7 @@
  * principal and ARN, outside any transaction. As in AWS, a Lambda
  * destination is validated when the configuration is written: the function
  * must exist and allow s3.amazonaws.com (Lambda GetPolicy). Topic and queue
- * destinations are stored but not delivered.
+ * destinations get the same record through SNS Publish / SQS SendMessage.
  */
 #include <ctype.h>
 #include <fnmatch.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "events_wire.h"
 #include "s3_int.h"
 
 static const char *const s3_events_known[] = {
@@ -498,73 +499,81 @@ void s3_notify(const struct emu_request *req, const struct s3_bucket *b, const c
     free(json);
     cJSON *o;
     int queued = 0;
-    cJSON_ArrayForEach(o, cJSON_GetObjectItem(doc, "LambdaFunctionConfigurations"))
-    {
-        const char *fn = cJSON_GetStringValue(cJSON_GetObjectItem(o, "LambdaFunctionArn"));
-        if (fn == NULL || !s3_config_matches(o, event, key)) {
-            continue;
-        }
-        char t[32], owner[65], seq[24], src[128];
-        emu_time_iso(t, emu_now());
-        s3_owner_id(b->account, owner);
-        snprintf(seq, sizeof(seq), "%016llX", (unsigned long long)(emu_now() * 1e6));
-        snprintf(src, sizeof(src), "arn:aws:s3:::%s", b->name);
-        cJSON *root = cJSON_CreateObject();
-        cJSON *recs = cJSON_AddArrayToObject(root, "Records");
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddItemToArray(recs, r);
-        cJSON_AddStringToObject(r, "eventVersion", "2.1");
-        cJSON_AddStringToObject(r, "eventSource", "aws:s3");
-        cJSON_AddStringToObject(r, "awsRegion", b->region);
-        cJSON_AddStringToObject(r, "eventTime", t);
-        cJSON_AddStringToObject(r, "eventName", event);
-        cJSON *ui = cJSON_AddObjectToObject(r, "userIdentity");
-        char principal[64];
-        snprintf(principal, sizeof(principal), "AWS:%s", req->account);
-        cJSON_AddStringToObject(ui, "principalId", principal);
-        cJSON *rp = cJSON_AddObjectToObject(r, "requestParameters");
-        cJSON_AddStringToObject(rp, "sourceIPAddress", "127.0.0.1");
-        cJSON *re = cJSON_AddObjectToObject(r, "responseElements");
-        cJSON_AddStringToObject(re, "x-amz-request-id", req->request_id);
-        cJSON_AddStringToObject(re, "x-amz-id-2", req->request_id);
-        cJSON *s3 = cJSON_AddObjectToObject(r, "s3");
-        cJSON_AddStringToObject(s3, "s3SchemaVersion", "1.0");
-        cJSON_AddStringToObject(s3, "configurationId",
-                                cJSON_GetStringValue(cJSON_GetObjectItem(o, "Id")));
-        cJSON *bk = cJSON_AddObjectToObject(s3, "bucket");
-        cJSON_AddStringToObject(bk, "name", b->name);
-        cJSON *oi = cJSON_AddObjectToObject(bk, "ownerIdentity");
-        cJSON_AddStringToObject(oi, "principalId", owner);
-        cJSON_AddStringToObject(bk, "arn", src);
-        cJSON *ob = cJSON_AddObjectToObject(s3, "object");
-        char *ek = s3_event_key(key);
-        cJSON_AddStringToObject(ob, "key", ek);
-        free(ek);
-        if (strncmp(event, "ObjectCreated:", 14) == 0) {
-            cJSON_AddNumberToObject(ob, "size", (double)size);
-            if (etag != NULL) {
-                cJSON_AddStringToObject(ob, "eTag", etag);
+    /* one record per matching configuration, whatever its destination */
+    static const char *const kinds[][2] = {
+        {"LambdaFunctionConfigurations", "LambdaFunctionArn"},
+        {"TopicConfigurations", "TopicArn"},
+        {"QueueConfigurations", "QueueArn"},
+    };
+    for (size_t kind = 0; kind < sizeof(kinds) / sizeof(kinds[0]); kind++) {
+        cJSON_ArrayForEach(o, cJSON_GetObjectItem(doc, kinds[kind][0]))
+        {
+            const char *fn = cJSON_GetStringValue(cJSON_GetObjectItem(o, kinds[kind][1]));
+            if (fn == NULL || !s3_config_matches(o, event, key)) {
+                continue;
             }
+            char t[32], owner[65], seq[24], src[128];
+            emu_time_iso(t, emu_now());
+            s3_owner_id(b->account, owner);
+            snprintf(seq, sizeof(seq), "%016llX", (unsigned long long)(emu_now() * 1e6));
+            snprintf(src, sizeof(src), "arn:aws:s3:::%s", b->name);
+            cJSON *root = cJSON_CreateObject();
+            cJSON *recs = cJSON_AddArrayToObject(root, "Records");
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddItemToArray(recs, r);
+            cJSON_AddStringToObject(r, "eventVersion", "2.1");
+            cJSON_AddStringToObject(r, "eventSource", "aws:s3");
+            cJSON_AddStringToObject(r, "awsRegion", b->region);
+            cJSON_AddStringToObject(r, "eventTime", t);
+            cJSON_AddStringToObject(r, "eventName", event);
+            cJSON *ui = cJSON_AddObjectToObject(r, "userIdentity");
+            char principal[64];
+            snprintf(principal, sizeof(principal), "AWS:%s", req->account);
+            cJSON_AddStringToObject(ui, "principalId", principal);
+            cJSON *rp = cJSON_AddObjectToObject(r, "requestParameters");
+            cJSON_AddStringToObject(rp, "sourceIPAddress", "127.0.0.1");
+            cJSON *re = cJSON_AddObjectToObject(r, "responseElements");
+            cJSON_AddStringToObject(re, "x-amz-request-id", req->request_id);
+            cJSON_AddStringToObject(re, "x-amz-id-2", req->request_id);
+            cJSON *s3 = cJSON_AddObjectToObject(r, "s3");
+            cJSON_AddStringToObject(s3, "s3SchemaVersion", "1.0");
+            cJSON_AddStringToObject(s3, "configurationId",
+                                    cJSON_GetStringValue(cJSON_GetObjectItem(o, "Id")));
+            cJSON *bk = cJSON_AddObjectToObject(s3, "bucket");
+            cJSON_AddStringToObject(bk, "name", b->name);
+            cJSON *oi = cJSON_AddObjectToObject(bk, "ownerIdentity");
+            cJSON_AddStringToObject(oi, "principalId", owner);
+            cJSON_AddStringToObject(bk, "arn", src);
+            cJSON *ob = cJSON_AddObjectToObject(s3, "object");
+            char *ek = s3_event_key(key);
+            cJSON_AddStringToObject(ob, "key", ek);
+            free(ek);
+            if (strncmp(event, "ObjectCreated:", 14) == 0) {
+                cJSON_AddNumberToObject(ob, "size", (double)size);
+                if (etag != NULL) {
+                    cJSON_AddStringToObject(ob, "eTag", etag);
+                }
+            }
+            if (version != NULL && strcmp(version, "null") != 0) {
+                cJSON_AddStringToObject(ob, "versionId", version);
+            }
+            cJSON_AddStringToObject(ob, "sequencer", seq);
+            char *payload = cJSON_PrintUnformatted(root);
+            cJSON_Delete(root);
+            sqlite3_stmt *st = emu_stmt("INSERT INTO s3_events(account, region, function_arn,"
+                                        " source_arn, payload) VALUES (?, ?, ?, ?, ?)");
+            if (st != NULL && payload != NULL) {
+                sqlite3_bind_text(st, 1, b->account, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 2, b->region, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 3, fn, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 4, src, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 5, payload, -1, SQLITE_TRANSIENT);
+                sqlite3_step(st);
+                queued = 1;
+            }
+            emu_stmt_done(st);
+            free(payload);
         }
-        if (version != NULL && strcmp(version, "null") != 0) {
-            cJSON_AddStringToObject(ob, "versionId", version);
-        }
-        cJSON_AddStringToObject(ob, "sequencer", seq);
-        char *payload = cJSON_PrintUnformatted(root);
-        cJSON_Delete(root);
-        sqlite3_stmt *st = emu_stmt("INSERT INTO s3_events(account, region, function_arn,"
-                                    " source_arn, payload) VALUES (?, ?, ?, ?, ?)");
-        if (st != NULL && payload != NULL) {
-            sqlite3_bind_text(st, 1, b->account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, b->region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, fn, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 4, src, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 5, payload, -1, SQLITE_TRANSIENT);
-            sqlite3_step(st);
-            queued = 1;
-        }
-        emu_stmt_done(st);
-        free(payload);
     }
     cJSON_Delete(doc);
     if (queued) {
@@ -580,13 +589,29 @@ struct s3_event_row {
     char *payload;
 };
 
-/* Invokes one function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:Q]). */
+/* Delivers one record: an SNS topic gets it published (subject "Amazon S3
+ * Notification", as S3 does), an SQS queue gets it as a message, a Lambda
+ * function (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:Q]) is invoked
+ * asynchronously. */
 static void s3_deliver_one(const struct s3_event_row *e)
 {
     char region[32], account[16], name[256], qual[128] = "";
     const char *p = e->fn;
+    if (strncmp(p, "arn:aws:sns:", 12) == 0 || strncmp(p, "arn:aws:sqs:", 12) == 0) {
+        struct evw_result r;
+        memset(&r, 0, sizeof(r));
+        if (strncmp(p, "arn:aws:sns:", 12) == 0) {
+            evw_sns_publish(p, "Amazon S3 Notification", e->payload, &r);
+        } else {
+            evw_sqs_send(p, e->payload, NULL, NULL, NULL, &r);
+        }
+        if (r.status < 200 || r.status > 299) {
+            emu_warn("s3: notification to %s failed: %d %s", p, r.status, r.code);
+        }
+        return;
+    }
     if (strncmp(p, "arn:aws:lambda:", 15) != 0) {
-        emu_warn("s3: notification to a non-Lambda ARN %s skipped", e->fn);
+        emu_warn("s3: notification to %s skipped: not a Lambda, SNS or SQS ARN", e->fn);
         return;
     }
     p += 15;
