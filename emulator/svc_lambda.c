@@ -194,59 +194,6 @@ static const char *lfn_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Base64 of data (caller frees). */
-static char *lfn_b64(const void *data, size_t len)
-{
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    if (out == NULL) {
-        return NULL;
-    }
-    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    return out;
-}
-
-/* Decodes base64 (no whitespace). Returns a buffer (caller frees) and its
- * length, or NULL when malformed. */
-static unsigned char *lfn_unb64(const char *in, size_t *outlen)
-{
-    size_t n = strlen(in);
-    if (n % 4 != 0) {
-        return NULL;
-    }
-    unsigned char *out = malloc(n / 4 * 3 + 1);
-    if (out == NULL) {
-        return NULL;
-    }
-    if (n == 0) {
-        *outlen = 0;
-        return out;
-    }
-    int r = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-    if (r < 0) {
-        free(out);
-        return NULL;
-    }
-    size_t pad = 0;
-    if (in[n - 1] == '=') {
-        pad++;
-    }
-    if (in[n - 2] == '=') {
-        pad++;
-    }
-    *outlen = (size_t)r - pad;
-    return out;
-}
-
-static void lfn_hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[d[i] >> 4];
-        out[2 * i + 1] = hx[d[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 /* --------------------------------------------------------- name parsing */
 
 struct lfn_ref {
@@ -650,7 +597,7 @@ static int lfn_code_take(struct emu_request *req, struct emu_response *resp, con
                      "Please provide a source for function code.");
             return -1;
         }
-        data = lfn_unb64(zip_b64, &len);
+        data = emu_base64_decode(zip_b64, &len);
         if (data == NULL) {
             emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE,
                      "Could not unzip uploaded file. Please check your file, then try to upload "
@@ -726,8 +673,8 @@ static int lfn_code_take(struct emu_request *req, struct emu_response *resp, con
     }
     unsigned char digest[32];
     SHA256(data, len, digest);
-    lfn_hex(digest, 32, hex);
-    char *b = lfn_b64(digest, 32);
+    emu_hex(digest, 32, hex);
+    char *b = emu_base64_encode(digest, 32);
     snprintf(sha, 48, "%s", b ? b : "");
     free(b);
     *size = (long long)len;
@@ -1233,7 +1180,7 @@ static void lfn_code_url(struct emu_buf *b, const char *hex)
     HMAC(EVP_sha256(), lfn_url_secret, sizeof(lfn_url_secret), (const unsigned char *)hex,
          strlen(hex), mac, &mlen);
     char token[65];
-    lfn_hex(mac, 16, token);
+    emu_hex(mac, 16, token);
     emu_buf_printf(b, "%s/_greenroom/lambda-code/%s.zip?X-Amz-Signature=%s", emu_base_url(), hex,
                    token);
 }
@@ -1393,7 +1340,7 @@ static char *lfn_marker_make(const char *name, long long key)
 {
     char raw[128];
     int n = snprintf(raw, sizeof(raw), "%s/%lld", name, key);
-    char *m = lfn_b64(raw, (size_t)(n > 0 ? n : 0));
+    char *m = emu_base64_encode(raw, (size_t)(n > 0 ? n : 0));
     for (char *p = m; p != NULL && *p; p++) {
         *p = *p == '+' ? '-' : *p == '/' ? '_' : *p; /* URL-safe alphabet */
         if (*p == '=') {
@@ -1421,7 +1368,7 @@ static int lfn_marker_parse(const char *marker, char name[72], long long *key)
         std[sl++] = '=';
         std[sl] = 0;
     }
-    unsigned char *raw = lfn_unb64(std, &len);
+    unsigned char *raw = emu_base64_decode(std, &len);
     int rc = -1;
     if (raw == NULL || len == 0 || len > 100) {
         goto out;
@@ -3258,7 +3205,7 @@ static void lfn_invoke(struct emu_request *req, struct emu_response *resp, const
                         r.error == LAMBDA_HANDLED ? "Handled" : "Unhandled");
     }
     if (log_type != NULL && strcmp(log_type, "Tail") == 0) {
-        char *b64 = lfn_b64(r.log_tail ? r.log_tail : "", r.log_tail_len);
+        char *b64 = emu_base64_encode(r.log_tail ? r.log_tail : "", r.log_tail_len);
         emu_resp_header(resp, "X-Amz-Log-Result", "%s", b64 ? b64 : "");
         free(b64);
     }
