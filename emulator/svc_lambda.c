@@ -4300,7 +4300,8 @@ static void lfn_url_secret_load(void)
         return;
     }
     ssize_t w = write(fd, lfn_url_secret, sizeof(lfn_url_secret));
-    int ok = w == (ssize_t)sizeof(lfn_url_secret) && fsync(fd) == 0;
+    /* an ephemeral state dir dies with the process: nothing to make durable */
+    int ok = w == (ssize_t)sizeof(lfn_url_secret) && (emu_cfg.ephemeral || fsync(fd) == 0);
     close(fd);
     if (!ok || rename(tmp, path) != 0) {
         unlink(tmp);
