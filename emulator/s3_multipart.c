@@ -6,7 +6,9 @@
  * Each part is its own blob file (s3_parts.blob), written before the row
  * that names it. Completion concatenates the chosen parts into a new blob,
  * writes the object version and drops every part of the upload in the same
- * transaction; part files are queued for deletion (s3_gc).
+ * transaction; part files are queued for deletion (s3_gc). The completion
+ * is remembered (s3_completed, bounded) so a retried Complete with the same
+ * parts gets the first answer again, as on AWS.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -707,19 +709,203 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------ completed-upload records */
+
+/* A completed upload is remembered in s3_completed so that a retried
+ * CompleteMultipartUpload (the client lost the first answer) gets the same
+ * answer again, as on AWS. Records are kept for a day, and at most the
+ * latest S3_COMPLETED_PER_BUCKET per bucket. */
+#define S3_COMPLETED_SECONDS (24.0 * 3600.0)
+#define S3_COMPLETED_PER_BUCKET 1000
+
+/* Renders the CompleteMultipartUploadResult (and its headers) into resp.
+ * vid NULL: no x-amz-version-id. sum "" or NULL: no checksum. */
+static void s3_complete_result(struct emu_response *resp, const char *bucket, const char *key,
+                               const char *etag, const char *algo, const char *sum, const char *vid)
+{
+    struct emu_buf o = {0};
+    emu_buf_puts(&o, "<CompleteMultipartUploadResult xmlns=\"" S3_NS "\"><Location>");
+    emu_buf_xml_escape(&o, emu_base_url());
+    emu_buf_puts(&o, "/");
+    emu_buf_url_encode(&o, bucket, strlen(bucket), 0);
+    emu_buf_puts(&o, "/");
+    emu_buf_url_encode(&o, key, strlen(key), 1);
+    emu_buf_puts(&o, "</Location>");
+    emu_buf_xml_elem(&o, "Bucket", bucket);
+    emu_buf_xml_elem(&o, "Key", key);
+    emu_buf_printf(&o, "<ETag>&quot;%s&quot;</ETag>", etag);
+    const char *un = algo != NULL ? s3_upper_algo(algo) : NULL;
+    if (un != NULL && sum != NULL && sum[0] != 0) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "Checksum%s", un);
+        emu_buf_xml_elem(&o, tag, sum);
+        emu_buf_xml_elem(&o, "ChecksumType",
+                         strchr(sum, '-') != NULL ? "COMPOSITE" : "FULL_OBJECT");
+    }
+    emu_buf_puts(&o, "</CompleteMultipartUploadResult>");
+    emu_resp_xml(resp, 200, o.data);
+    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
+    emu_buf_release(&o);
+    if (vid != NULL) {
+        emu_resp_header(resp, "x-amz-version-id", "%s", vid);
+    }
+}
+
+/* Appends "N:etag," for one part (etag unquoted) to a part-list signature. */
+static void s3_sig_add(struct emu_buf *sig, long pn, const char *etag)
+{
+    char want[80];
+    s3_unquote(etag, want, sizeof(want));
+    emu_buf_printf(sig, "%ld:%s,", pn, want);
+}
+
+/* The part list of a Complete body as a signature (see s3_sig_add) into
+ * sig. Returns 0, or -1 when a part lacks a number or an ETag. */
+static int s3_body_parts_sig(const struct s3_xml *x, struct emu_buf *sig)
+{
+    for (struct s3_xml *p = s3_xml_child(x, "Part"); p != NULL; p = s3_xml_next(p)) {
+        const char *pns = s3_xml_text(p, "PartNumber");
+        const char *et = s3_xml_text(p, "ETag");
+        char *end = NULL;
+        long pn = pns != NULL ? strtol(pns, &end, 10) : 0;
+        if (pns == NULL || et == NULL || end == pns || *end != 0) {
+            return -1;
+        }
+        s3_sig_add(sig, pn, et);
+    }
+    return 0;
+}
+
+/* Records a completion (inside Complete's commit transaction) and forgets
+ * old records of the bucket. 0 or -1. */
+static int s3_completed_add(const struct emu_request *req, const struct s3_bucket *b,
+                            const char *upload_id, const char *key, const struct s3_part_row *parts,
+                            size_t nparts, const char *etag, const char *vid, const char *algo,
+                            const char *sum)
+{
+    struct emu_buf sig = {0};
+    for (size_t i = 0; i < nparts; i++) {
+        s3_sig_add(&sig, parts[i].number, parts[i].etag);
+    }
+    double now = emu_now();
+    int rc = -1;
+    sqlite3_stmt *st = emu_stmt(
+        "INSERT OR REPLACE INTO s3_completed(upload_id, account, region, bucket, key, completed,"
+        " parts, etag, version_id, checksum_algo, checksum)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (st == NULL) {
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, b->account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, b->region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, b->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 6, now);
+    sqlite3_bind_text(st, 7, sig.data != NULL ? sig.data : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 8, etag, -1, SQLITE_TRANSIENT);
+    if (vid != NULL) {
+        sqlite3_bind_text(st, 9, vid, -1, SQLITE_TRANSIENT);
+    }
+    if (algo != NULL && algo[0] != 0 && sum != NULL && sum[0] != 0) {
+        sqlite3_bind_text(st, 10, algo, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 11, sum, -1, SQLITE_TRANSIENT);
+    }
+    int src = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (src != SQLITE_DONE) {
+        goto out;
+    }
+    /* bounded: drop what is older than a day or beyond the newest N */
+    st = emu_stmt("DELETE FROM s3_completed WHERE bucket = ?1 AND (completed < ?2 OR upload_id IN"
+                  " (SELECT upload_id FROM s3_completed WHERE bucket = ?1"
+                  " ORDER BY completed DESC LIMIT -1 OFFSET ?3))");
+    if (st == NULL) {
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, b->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 2, now - S3_COMPLETED_SECONDS);
+    sqlite3_bind_int(st, 3, S3_COMPLETED_PER_BUCKET);
+    src = sqlite3_step(st);
+    emu_stmt_done(st);
+    rc = src == SQLITE_DONE ? 0 : -1;
+out:
+    emu_buf_release(&sig);
+    (void)req;
+    return rc;
+}
+
+/* A Complete for an upload that was already completed (store locked).
+ * Returns 0 when there is no record of ?uploadId for this bucket/key;
+ * 1 when resp holds the answer: the first completion's result again when
+ * the body lists the same parts, else NoSuchUpload (or MalformedXML). */
+static int s3_completed_replay(struct emu_request *req, struct emu_response *resp,
+                               const struct s3_bucket *b)
+{
+    const char *id = emu_query(req, "uploadId");
+    const char *key = s3_key(req);
+    sqlite3_stmt *st = emu_stmt("SELECT parts, etag, version_id, checksum_algo, checksum"
+                                " FROM s3_completed WHERE upload_id = ? AND bucket = ? AND key = ?"
+                                " AND completed >= ?");
+    if (st == NULL) {
+        s3_internal(resp, "complete");
+        return 1;
+    }
+    sqlite3_bind_text(st, 1, id != NULL ? id : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, b->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 4, emu_now() - S3_COMPLETED_SECONDS);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        emu_stmt_done(st);
+        return 0;
+    }
+    char *parts = emu_col_dup(st, 0), *etag = emu_col_dup(st, 1), *vid = s3_opt_col(st, 2);
+    char *algo = s3_opt_col(st, 3), *sum = s3_opt_col(st, 4);
+    emu_stmt_done(st);
+    struct emu_buf sig = {0};
+    struct s3_xml *x = s3_body_xml(req, resp);
+    if (x != NULL) {
+        int same = strcmp(x->name, "CompleteMultipartUpload") == 0 &&
+                   s3_body_parts_sig(x, &sig) == 0 && sig.data != NULL && parts != NULL &&
+                   strcmp(sig.data, parts) == 0;
+        if (same) {
+            s3_complete_result(resp, b->name, key, etag != NULL ? etag : "", algo, sum, vid);
+        } else {
+            emu_fail(resp, S3_NO_SUCH_UPLOAD, NULL);
+            emu_fail_extra(resp, "UploadId", id != NULL ? id : "");
+        }
+    }
+    s3_xml_free(x);
+    emu_buf_release(&sig);
+    free(parts);
+    free(etag);
+    free(vid);
+    free(algo);
+    free(sum);
+    return 1;
+}
+
 /* Phase 3 of Complete (store locked): the upload and the chosen parts are
  * unchanged since phase 1, the preconditions still hold; writes the object
  * and drops the upload. Returns 0, or -1 with resp failed. */
 static int s3_complete_commit(struct emu_request *req, struct emu_response *resp,
                               const struct s3_part_row *parts, size_t nparts, const char *blob,
-                              const char *etag, int64_t total)
+                              const char *etag, int64_t total, int *replayed)
 {
     struct s3_bucket b;
     struct s3_upload_row up;
     const char *key = s3_key(req);
     int rc = -1;
-    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
-        s3_upload_load(req, resp, &b, &up) != 0) {
+    *replayed = 0;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
+        return -1;
+    }
+    /* a concurrent Complete of the same upload won the race */
+    if (s3_completed_replay(req, resp, &b) != 0) {
+        *replayed = !resp->failed;
+        return resp->failed ? -1 : 0;
+    }
+    if (s3_upload_load(req, resp, &b, &up) != 0) {
         return -1;
     }
     for (size_t i = 0; i < nparts; i++) {
@@ -768,7 +954,10 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
     };
     int wrc = s3_obj_write(req, &b, key, &n, vid);
     emu_buf_release(&sizes);
-    if (wrc != 0 || s3_upload_drop(req, up.upload_id) != 0) {
+    const char *rvid = b.versioning[0] != 0 ? vid : NULL;
+    if (wrc != 0 || s3_upload_drop(req, up.upload_id) != 0 ||
+        s3_completed_add(req, &b, up.upload_id, key, parts, nparts, etag, rvid,
+                         sum[0] ? up.checksum_algo : NULL, sum) != 0) {
         s3_internal(resp, "complete");
         goto out;
     }
@@ -796,30 +985,7 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
         }
         free(json);
     }
-    struct emu_buf o = {0};
-    emu_buf_puts(&o, "<CompleteMultipartUploadResult xmlns=\"" S3_NS "\"><Location>");
-    emu_buf_xml_escape(&o, emu_base_url());
-    emu_buf_puts(&o, "/");
-    emu_buf_url_encode(&o, b.name, strlen(b.name), 0);
-    emu_buf_puts(&o, "/");
-    emu_buf_url_encode(&o, key, strlen(key), 1);
-    emu_buf_puts(&o, "</Location>");
-    emu_buf_xml_elem(&o, "Bucket", b.name);
-    emu_buf_xml_elem(&o, "Key", key);
-    emu_buf_printf(&o, "<ETag>&quot;%s&quot;</ETag>", etag);
-    if (sum[0] != 0) {
-        char tag[32];
-        snprintf(tag, sizeof(tag), "Checksum%s", s3_upper_algo(up.checksum_algo));
-        emu_buf_xml_elem(&o, tag, sum);
-        emu_buf_puts(&o, "<ChecksumType>COMPOSITE</ChecksumType>");
-    }
-    emu_buf_puts(&o, "</CompleteMultipartUploadResult>");
-    emu_resp_xml(resp, 200, o.data);
-    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
-    emu_buf_release(&o);
-    if (b.versioning[0] != 0) {
-        emu_resp_header(resp, "x-amz-version-id", "%s", vid);
-    }
+    s3_complete_result(resp, b.name, key, etag, up.checksum_algo, sum, rvid);
     s3_notify(req, &b, key, "ObjectCreated:CompleteMultipartUpload", total, etag, vid);
     rc = 0;
 out:
@@ -844,7 +1010,7 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
     }
     int ok = 0;
     if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) == 0 &&
-        s3_upload_load(req, resp, &b, &up) == 0) {
+        s3_completed_replay(req, resp, &b) == 0 && s3_upload_load(req, resp, &b, &up) == 0) {
         x = s3_body_xml(req, resp);
         ok = x != NULL && s3_complete_check(req, resp, &b, &up, x, &parts, &nparts) == 0;
         s3_upload_row_release(&up);
@@ -872,11 +1038,12 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
         }
         return;
     }
+    int replayed = 0;
     if (emu_store_begin(1) != 0) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         ok = 0;
     } else {
-        ok = s3_complete_commit(req, resp, parts, nparts, blob, etag, total) == 0;
+        ok = s3_complete_commit(req, resp, parts, nparts, blob, etag, total, &replayed) == 0;
         if (emu_store_end(ok) != 0 && ok) {
             emu_kv_release(&resp->headers);
             emu_buf_release(&resp->body);
@@ -884,7 +1051,7 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
             ok = 0;
         }
     }
-    if (!ok) {
+    if (!ok || replayed) {
         char path[1024];
         s3_blob_path(blob, path, sizeof(path));
         unlink(path);

@@ -1857,6 +1857,77 @@ out:
     emu_buf_release(&x);
 }
 
+/* ListObjectVersions cursor: one lower bound at a time, like s3_list_query.
+ * Versions are read in (key ASC, id DESC) order from the index
+ * s3_objects_versions. S3_VER_WITHIN reads the older versions of one key
+ * (id below a version's row id); S3_VER_AFTER keys after a bound;
+ * S3_VER_FROM keys from a bound on. */
+enum s3_ver_seek { S3_VER_FROM, S3_VER_AFTER, S3_VER_WITHIN };
+
+#define S3_VER_COLS "SELECT key, version_id, is_latest, delete_marker, size, etag, mtime, id"
+
+static sqlite3_stmt *s3_ver_query(const char *bucket, enum s3_ver_seek seek, const char *key,
+                                  int64_t below_id)
+{
+    sqlite3_stmt *st = NULL;
+    switch (seek) {
+    case S3_VER_FROM:
+        st = emu_stmt(S3_VER_COLS " FROM s3_objects INDEXED BY s3_objects_versions"
+                                  " WHERE bucket = ?1 AND key >= ?2 ORDER BY key, id DESC");
+        break;
+    case S3_VER_AFTER:
+        st = emu_stmt(S3_VER_COLS " FROM s3_objects INDEXED BY s3_objects_versions"
+                                  " WHERE bucket = ?1 AND key > ?2 ORDER BY key, id DESC");
+        break;
+    case S3_VER_WITHIN:
+        st = emu_stmt(S3_VER_COLS " FROM s3_objects INDEXED BY s3_objects_versions"
+                                  " WHERE bucket = ?1 AND key = ?2 AND id < ?3 ORDER BY id DESC");
+        break;
+    }
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+        if (seek == S3_VER_WITHIN) {
+            sqlite3_bind_int64(st, 3, below_id);
+        }
+    }
+    return st;
+}
+
+/* The row id of a version of key, or -1 when there is none (or on error). */
+static int64_t s3_version_row_id(const char *bucket, const char *key, const char *version)
+{
+    int64_t id = -1;
+    sqlite3_stmt *st = emu_stmt("SELECT id FROM s3_objects WHERE bucket = ? AND key = ?"
+                                " AND version_id = ? ORDER BY id DESC LIMIT 1");
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, version, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+    }
+    emu_stmt_done(st);
+    return id;
+}
+
+/* A copy of s with 0xFF appended: sorts after every key that starts with s
+ * (0xFF never occurs in UTF-8). Caller frees; NULL on OOM. */
+static char *s3_past_prefix(const char *s, size_t len)
+{
+    char *p = malloc(len + 2);
+    if (p != NULL) {
+        memcpy(p, s, len);
+        p[len] = (char)0xff;
+        p[len + 1] = 0;
+    }
+    return p;
+}
+
+/* Page cost is O(page): the walk seeks (never scans) past the key marker,
+ * the version marker's older siblings, and each common prefix. */
 void s3_list_object_versions(struct emu_request *req, struct emu_response *resp)
 {
     struct s3_bucket b;
@@ -1879,39 +1950,62 @@ void s3_list_object_versions(struct emu_request *req, struct emu_response *resp)
         return;
     }
     struct emu_buf items = {0}, p = {0}, x = {0};
-    char *last_cp = NULL, *next_key = NULL, *next_vid = NULL;
+    char *last_cp = NULL, *next_key = NULL, *next_vid = NULL, *skip = NULL;
     size_t plen = strlen(a.prefix);
-    int count = 0, trunc = 0;
-    int passed_vm = vm == NULL;
-    int skip_cp = a.delimiter != NULL && km[0] != 0 && strlen(km) >= strlen(a.delimiter) &&
-                  strcmp(km + strlen(km) - strlen(a.delimiter), a.delimiter) == 0;
-    sqlite3_stmt *st = emu_stmt(
-        "SELECT key, version_id, is_latest, delete_marker, size, etag, mtime FROM s3_objects"
-        " WHERE bucket = ?1 AND key >= ?2 AND key >= ?3 ORDER BY key, id DESC");
-    if (st == NULL) {
-        s3_internal(resp, "list versions");
-        return;
+    int count = 0, trunc = 0, failed = 0;
+    /* The first bound: the prefix, or the key marker when it sorts at or
+     * after it (a marker that is a common prefix skips all under it). */
+    sqlite3_stmt *st = NULL;
+    enum s3_ver_seek after_seek = S3_VER_AFTER;
+    const char *after_key = km;
+    if (km[0] != 0 && strcmp(km, a.prefix) >= 0) {
+        if (a.delimiter != NULL && s3_starts(km, a.prefix)) {
+            const char *d = strstr(km + plen, a.delimiter);
+            if (d != NULL && d[strlen(a.delimiter)] == 0) {
+                skip = s3_past_prefix(km, strlen(km));
+                after_key = skip;
+                after_seek = skip != NULL ? S3_VER_FROM : S3_VER_AFTER;
+            }
+        }
+        int64_t vid = vm != NULL && skip == NULL ? s3_version_row_id(b.name, km, vm) : -1;
+        st = vid >= 0 ? s3_ver_query(b.name, S3_VER_WITHIN, km, vid)
+                      : s3_ver_query(b.name, after_seek, after_key, 0);
+        if (vid < 0) {
+            after_key = NULL; /* already past the marker */
+        }
+    } else {
+        st = s3_ver_query(b.name, S3_VER_FROM, a.prefix, 0);
+        after_key = NULL;
     }
-    sqlite3_bind_text(st, 1, b.name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, a.prefix, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, km, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    if (st == NULL) {
+        failed = 1;
+        goto render;
+    }
+    for (;;) {
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            emu_stmt_done(st);
+            st = NULL;
+            if (rc != SQLITE_DONE) {
+                failed = 1;
+                break;
+            }
+            if (after_key == NULL) {
+                break;
+            }
+            /* the marker key's older versions are done: keys after it */
+            st = s3_ver_query(b.name, after_seek, after_key, 0);
+            after_key = NULL;
+            if (st == NULL) {
+                failed = 1;
+                break;
+            }
+            continue;
+        }
         const char *k = (const char *)sqlite3_column_text(st, 0);
         const char *v = (const char *)sqlite3_column_text(st, 1);
         if (strncmp(k, a.prefix, plen) != 0) {
-            break;
-        }
-        if (km[0] != 0 && strcmp(k, km) == 0) {
-            if (!passed_vm) {
-                passed_vm = strcmp(v, vm) == 0;
-                continue;
-            }
-            if (vm == NULL) {
-                continue;
-            }
-        }
-        if (skip_cp && s3_starts(k, km)) {
-            continue;
+            break; /* every bound sorts at or after the prefix */
         }
         if (a.delimiter != NULL) {
             const char *d = strstr(k + plen, a.delimiter);
@@ -1934,6 +2028,16 @@ void s3_list_object_versions(struct emu_request *req, struct emu_response *resp)
                 free(next_vid);
                 next_key = strdup(last_cp);
                 next_vid = NULL;
+                /* seek past every version under this prefix */
+                char *past = s3_past_prefix(last_cp, cl);
+                emu_stmt_done(st);
+                st = past != NULL ? s3_ver_query(b.name, S3_VER_FROM, past, 0) : NULL;
+                free(past);
+                after_key = NULL;
+                if (st == NULL) {
+                    failed = 1;
+                    break;
+                }
                 continue;
             }
         }
@@ -1964,6 +2068,11 @@ void s3_list_object_versions(struct emu_request *req, struct emu_response *resp)
         next_vid = strdup(v);
     }
     emu_stmt_done(st);
+render:
+    if (failed) {
+        s3_internal(resp, "list versions");
+        goto out;
+    }
     emu_buf_puts(&x, "<ListVersionsResult xmlns=\"" S3_NS "\">");
     emu_buf_xml_elem(&x, "Name", b.name);
     s3_xml_key(&x, "Prefix", a.prefix, a.url);
@@ -1987,6 +2096,8 @@ void s3_list_object_versions(struct emu_request *req, struct emu_response *resp)
     }
     emu_buf_puts(&x, "</ListVersionsResult>");
     emu_resp_xml(resp, 200, x.data);
+out:
+    free(skip);
     free(last_cp);
     free(next_key);
     free(next_vid);

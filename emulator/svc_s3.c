@@ -130,6 +130,17 @@ static const char *const s3_schema[] = {
     " function_arn TEXT NOT NULL, source_arn TEXT NOT NULL, payload TEXT NOT NULL);",
     /* 2: part sizes of multipart objects ("5242880,5242880,4"), for partNumber GETs */
     "ALTER TABLE s3_objects ADD COLUMN part_sizes TEXT;",
+    /* 3: ListObjectVersions reads (key ASC, id DESC) straight off an index;
+     * completed multipart uploads are remembered for a while so that a
+     * retried CompleteMultipartUpload gets the same answer; the checksum
+     * type (COMPOSITE / FULL_OBJECT) an upload was created with */
+    "CREATE INDEX s3_objects_versions ON s3_objects(bucket, key, id DESC);"
+    "CREATE TABLE s3_completed ("
+    " upload_id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,"
+    " bucket TEXT NOT NULL, key TEXT NOT NULL, completed REAL NOT NULL, parts TEXT NOT NULL,"
+    " etag TEXT NOT NULL, version_id TEXT, checksum_algo TEXT, checksum TEXT);"
+    "CREATE INDEX s3_completed_by_bucket ON s3_completed(bucket, completed);"
+    "ALTER TABLE s3_uploads ADD COLUMN checksum_type TEXT;",
 };
 
 /* ------------------------------------------------------------- routing */
@@ -892,6 +903,13 @@ static void s3_delete_bucket(struct emu_request *req, struct emu_response *resp)
     sqlite3_bind_text(st, 1, b.name, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     emu_stmt_done(st);
+    /* the bucket's completed-upload records go with it */
+    st = rc == SQLITE_DONE ? emu_stmt("DELETE FROM s3_completed WHERE bucket = ?") : NULL;
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, b.name, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        emu_stmt_done(st);
+    }
     if (rc != SQLITE_DONE) {
         s3_internal(resp, "delete bucket");
         return;
