@@ -4,10 +4,13 @@
  * Version, Alias, Permission, EventSourceMapping, AWS::ApiGateway::RestApi,
  * Resource, Method, Deployment, Stage, AWS::IAM::Role, Policy,
  * ManagedPolicy, AWS::SNS::Topic, Subscription, TopicPolicy, AWS::SQS::Queue,
- * QueuePolicy, AWS::Events::Rule, AWS::DynamoDB::Table,
+ * QueuePolicy, AWS::Events::Rule, AWS::IAM::User, Group,
+ * AWS::ApiGateway::Authorizer, Model, ApiKey, UsagePlan, UsagePlanKey,
+ * AWS::Lambda::EventInvokeConfig, AWS::DynamoDB::Table,
  * AWS::Logs::LogGroup and AWS::CloudFormation::WaitConditionHandle (the last
  * three in CloudFormation's own table), through the owning services' public APIs
  * (emu_call_internal). Called by the stack worker without the store lock.
+ * The types recorded without a service behind them are in cfn_recorded.c.
  */
 #include "cfn_resources.h"
 
@@ -289,9 +292,12 @@ static char *doc_str(const cJSON *props, const char *name)
 
 /* ------------------------------------------------------ local resources */
 
-/* Records (or forgets, props == NULL) a resource in CloudFormation's own
- * table. Takes and releases the store lock itself. */
 static int local_put(struct cfn_res *r, const cJSON *props)
+{
+    return cfn_local_put(r, props);
+}
+
+int cfn_local_put(struct cfn_res *r, const cJSON *props)
 {
     sqlite3_stmt *st;
     char *p = NULL, *a = NULL;
@@ -2497,6 +2503,735 @@ static int wait_handle_create(struct cfn_res *r)
     return local_put(r, r->props);
 }
 
+/* ----------------------------------------------------- IAM users, groups */
+
+/* AWS::IAM::User and AWS::IAM::Group share everything but the words. */
+struct iam_principal {
+    const char *noun;       /* "User" */
+    const char *name_param; /* "UserName" */
+    const char *create, *del, *put, *del_policy;
+};
+
+static const struct iam_principal iam_user_p = {"User",       "UserName",      "CreateUser",
+                                                "DeleteUser", "PutUserPolicy", "DeleteUserPolicy"};
+static const struct iam_principal iam_group_p = {
+    "Group", "GroupName", "CreateGroup", "DeleteGroup", "PutGroupPolicy", "DeleteGroupPolicy"};
+
+static const struct iam_principal *principal_of(const struct cfn_res *r)
+{
+    return strcmp(r->type, "AWS::IAM::User") == 0 ? &iam_user_p : &iam_group_p;
+}
+
+/* Puts every inline policy of props not identical in old (NULL: all). */
+static int principal_put_policies(struct cfn_res *r, const struct iam_principal *k,
+                                  const cJSON *props, const cJSON *old)
+{
+    const cJSON *it, *o;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "Policies"))
+    {
+        int same = 0;
+        char *doc;
+        int st;
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(old, "Policies"))
+        {
+            if (cJSON_Compare(o, it, 1)) {
+                same = 1;
+            }
+        }
+        if (same) {
+            continue;
+        }
+        if (pstr(it, "PolicyName") == NULL ||
+            (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(it, "PolicyDocument")) &&
+             pstr(it, "PolicyDocument") == NULL)) {
+            res_err(r,
+                    "Properties validation failed for resource %s with message: #/Policies: "
+                    "required key [%s] not found",
+                    r->logical_id,
+                    pstr(it, "PolicyName") == NULL ? "PolicyName" : "PolicyDocument");
+            return -1;
+        }
+        doc = doc_str(it, "PolicyDocument");
+        {
+            const char *kv[] = {k->name_param,
+                                r->physical_id,
+                                "PolicyName",
+                                pstr(it, "PolicyName"),
+                                "PolicyDocument",
+                                doc,
+                                NULL};
+            st = iam_call(r, k->put, kv, NULL);
+        }
+        free(doc);
+        if (!iam_ok(st)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Deletes the inline policies of old that keep (NULL: none) does not name. */
+static int principal_remove_policies(struct cfn_res *r, const struct iam_principal *k,
+                                     const cJSON *old, const cJSON *keep)
+{
+    const cJSON *it, *o;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "Policies"))
+    {
+        const char *name = pstr(it, "PolicyName");
+        int kept = 0;
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(keep, "Policies"))
+        {
+            if (name != NULL && pstr(o, "PolicyName") != NULL &&
+                strcmp(pstr(o, "PolicyName"), name) == 0) {
+                kept = 1;
+            }
+        }
+        if (!kept && name != NULL) {
+            const char *kv[] = {k->name_param, r->physical_id, "PolicyName", name, NULL};
+            int st = iam_call(r, k->del_policy, kv, NULL);
+            if (!iam_ok(st) && !iam_gone(r, st)) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void principal_attrs(struct cfn_res *r, const struct iam_principal *k, const char *arn)
+{
+    char buf[1400];
+    if (arn == NULL || arn[0] == 0) {
+        const char *path = pstr(r->props, "Path") ? pstr(r->props, "Path") : "/";
+        snprintf(buf, sizeof(buf), "arn:aws:iam::%s:%s%s%s", r->account,
+                 k == &iam_user_p ? "user" : "group", path, r->physical_id);
+        arn = buf;
+    }
+    attr_set(r, "Arn", arn);
+}
+
+/* AWS::IAM::User / Group: Ref the name, GetAtt Arn. Groups, LoginProfile
+ * and ManagedPolicyArns are kept as properties only (greenroom's IAM has
+ * no AddUserToGroup, CreateLoginProfile, Attach{User,Group}Policy). */
+static int iam_principal_create(struct cfn_res *r)
+{
+    const struct iam_principal *k = principal_of(r);
+    char *out = NULL, *arn;
+    int st;
+    pick_name(r, k->name_param, k == &iam_user_p ? 64 : 128, 0, r->physical_id,
+              sizeof(r->physical_id));
+    if (!svc_up("iam")) {
+        principal_attrs(r, k, NULL);
+        return local_put(r, r->props);
+    }
+    {
+        const char *kv[] = {k->name_param,
+                            r->physical_id,
+                            "Path",
+                            pstr(r->props, "Path"),
+                            "PermissionsBoundary",
+                            k == &iam_user_p ? pstr(r->props, "PermissionsBoundary") : NULL,
+                            NULL};
+        st = iam_call(r, k->create, kv, &out);
+    }
+    if (!iam_ok(st)) {
+        free(out);
+        r->physical_id[0] = 0; /* an existing name is not ours to delete */
+        return -1;
+    }
+    arn = xml_text(out, "Arn");
+    principal_attrs(r, k, arn);
+    free(arn);
+    free(out);
+    return principal_put_policies(r, k, r->props, NULL);
+}
+
+static int iam_principal_update(struct cfn_res *r)
+{
+    const struct iam_principal *k = principal_of(r);
+    attr_keep(r);
+    if (!svc_up("iam")) {
+        return local_put(r, r->props);
+    }
+    if (principal_remove_policies(r, k, r->old_props, r->props) < 0) {
+        return -1;
+    }
+    return principal_put_policies(r, k, r->props, r->old_props);
+}
+
+static int iam_principal_delete(struct cfn_res *r)
+{
+    const struct iam_principal *k = principal_of(r);
+    const char *kv[] = {k->name_param, r->physical_id, NULL};
+    char *out = NULL;
+    const char *p;
+    int st;
+    if (!svc_up("iam")) {
+        return local_put(r, NULL);
+    }
+    /* every inline policy, also ones added outside the stack */
+    {
+        const char *lkv[] = {k->name_param, r->physical_id, NULL};
+        char action[64];
+        snprintf(action, sizeof(action), "List%sPolicies", k->noun);
+        st = iam_call(r, action, lkv, &out);
+    }
+    if (!iam_ok(st)) {
+        free(out);
+        return iam_gone(r, st) ? 0 : -1;
+    }
+    for (p = out ? strstr(out, "<PolicyNames>") : NULL; p != NULL && (p = strstr(p, "<member>"));
+         p += 8) {
+        char *name = xml_text(p, "member");
+        const char *dkv[] = {k->name_param, r->physical_id, "PolicyName", name, NULL};
+        int dst = name ? iam_call(r, k->del_policy, dkv, NULL) : 200;
+        free(name);
+        if (!iam_ok(dst) && !iam_gone(r, dst)) {
+            free(out);
+            return -1;
+        }
+    }
+    free(out);
+    st = iam_call(r, k->del, kv, NULL);
+    if (!iam_ok(st) && !iam_gone(r, st)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------ API Gateway: more resources */
+
+static const char *api_of(const struct cfn_res *r)
+{
+    const cJSON *p = r->props ? r->props : r->old_props;
+    const char *a = pstr(p, "RestApiId");
+    if (a == NULL && r->old_props != NULL) {
+        a = pstr(r->old_props, "RestApiId");
+    }
+    return a ? a : "";
+}
+
+static int require_props(struct cfn_res *r, const char *const *names)
+{
+    size_t i;
+    for (i = 0; names[i] != NULL; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->props, names[i]);
+        if (v == NULL || cJSON_IsNull(v)) {
+            res_err(r,
+                    "Properties validation failed for resource %s with message: #: required key "
+                    "[%s] not found",
+                    r->logical_id, names[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Patch operations replacing each changed string-ish property. map is
+ * {Prop, /path} pairs ending with NULL. */
+static cJSON *patch_changes(const struct cfn_res *r, const char *const *map)
+{
+    cJSON *ops = cJSON_CreateArray();
+    size_t i;
+    for (i = 0; map[i] != NULL; i += 2) {
+        if (pchanged(r->old_props, r->props, map[i])) {
+            char *v = pdup(r->props, map[i]);
+            patch_replace(ops, map[i + 1], v);
+            free(v);
+        }
+    }
+    return ops;
+}
+
+static int apigw_patch(struct cfn_res *r, const char *path, cJSON *ops)
+{
+    cJSON *b;
+    if (cJSON_GetArraySize(ops) == 0) {
+        cJSON_Delete(ops);
+        return 0;
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddItemToObject(b, "patchOperations", ops);
+    return rc_json(r, "apigateway", "PATCH", path, NULL, b, NULL) >= 300 ? -1 : 0;
+}
+
+static int local_id(struct cfn_res *r, const char *attr)
+{
+    emu_random_alnum(r->physical_id, 6, 1);
+    r->physical_id[6] = 0;
+    if (attr != NULL) {
+        attr_set(r, attr, r->physical_id);
+    }
+    return local_put(r, r->props);
+}
+
+/* AWS::ApiGateway::Authorizer: Ref the id, GetAtt AuthorizerId. */
+static const char *const authorizer_map[] = {"Name",
+                                             "/name",
+                                             "Type",
+                                             "/type",
+                                             "AuthorizerUri",
+                                             "/authorizerUri",
+                                             "AuthorizerCredentials",
+                                             "/authorizerCredentials",
+                                             "IdentitySource",
+                                             "/identitySource",
+                                             "IdentityValidationExpression",
+                                             "/identityValidationExpression",
+                                             "AuthorizerResultTtlInSeconds",
+                                             "/authorizerResultTtlInSeconds",
+                                             "AuthType",
+                                             "/authType",
+                                             NULL};
+
+static int apigw_authorizer_create(struct cfn_res *r)
+{
+    static const char *const req[] = {"RestApiId", "Type", "Name", NULL};
+    cJSON *b, *out = NULL;
+    char path[1200];
+    if (require_props(r, req) < 0) {
+        return -1;
+    }
+    if (!svc_up("apigateway")) {
+        return local_id(r, "AuthorizerId");
+    }
+    b = cJSON_CreateObject();
+    copy_prop(b, r->props, "Name", "name");
+    copy_prop(b, r->props, "Type", "type");
+    copy_prop(b, r->props, "ProviderARNs", "providerARNs");
+    copy_prop(b, r->props, "AuthType", "authType");
+    copy_prop(b, r->props, "AuthorizerUri", "authorizerUri");
+    copy_prop(b, r->props, "AuthorizerCredentials", "authorizerCredentials");
+    copy_prop(b, r->props, "IdentitySource", "identitySource");
+    copy_prop(b, r->props, "IdentityValidationExpression", "identityValidationExpression");
+    copy_num(b, r->props, "AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds");
+    snprintf(path, sizeof(path), "/restapis/%s/authorizers", api_of(r));
+    if (rc_json(r, "apigateway", "POST", path, NULL, b, &out) >= 300) {
+        return -1;
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "id") ? pstr(out, "id") : "");
+    attr_set(r, "AuthorizerId", r->physical_id);
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int apigw_authorizer_update(struct cfn_res *r)
+{
+    char path[1200];
+    cJSON *ops;
+    const cJSON *it;
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    ops = patch_changes(r, authorizer_map);
+    if (pchanged(r->old_props, r->props, "ProviderARNs")) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->old_props, "ProviderARNs"))
+        {
+            cJSON *o = cJSON_CreateObject();
+            char p[1200];
+            snprintf(p, sizeof(p), "/providerARNs/%s", cJSON_IsString(it) ? it->valuestring : "");
+            cJSON_AddStringToObject(o, "op", "remove");
+            cJSON_AddStringToObject(o, "path", p);
+            cJSON_AddItemToArray(ops, o);
+        }
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "ProviderARNs"))
+        {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "op", "add");
+            cJSON_AddStringToObject(o, "path", "/providerARNs");
+            cJSON_AddStringToObject(o, "value", cJSON_IsString(it) ? it->valuestring : "");
+            cJSON_AddItemToArray(ops, o);
+        }
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/authorizers/%s", api_of(r), r->physical_id);
+    return apigw_patch(r, path, ops);
+}
+
+static int apigw_authorizer_delete(struct cfn_res *r)
+{
+    char path[1200];
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/authorizers/%s", api_of(r), r->physical_id);
+    return apigw_del(r, path);
+}
+
+/* AWS::ApiGateway::Model: Ref the model name (no attributes). A model name
+ * is alphanumeric, so a generated one is the logical id and 12 random
+ * characters. */
+static int apigw_model_create(struct cfn_res *r)
+{
+    static const char *const req[] = {"RestApiId", NULL};
+    cJSON *b;
+    char path[1200], *schema;
+    if (require_props(r, req) < 0) {
+        return -1;
+    }
+    if (pstr(r->props, "Name") != NULL) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(r->props, "Name"));
+    } else {
+        char rnd[16];
+        size_t i, j = 0;
+        for (i = 0; r->logical_id[i] && j < 100; i++) {
+            if (isalnum((unsigned char)r->logical_id[i])) {
+                r->physical_id[j++] = r->logical_id[i];
+            }
+        }
+        emu_random_alnum(rnd, 12, 0);
+        rnd[12] = 0;
+        snprintf(r->physical_id + j, sizeof(r->physical_id) - j, "%s", rnd);
+    }
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", r->physical_id);
+    cJSON_AddStringToObject(b, "contentType",
+                            pstr(r->props, "ContentType") ? pstr(r->props, "ContentType")
+                                                          : "application/json");
+    copy_prop(b, r->props, "Description", "description");
+    schema = doc_str(r->props, "Schema");
+    if (schema != NULL) {
+        cJSON_AddStringToObject(b, "schema", schema);
+        free(schema);
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/models", api_of(r));
+    if (rc_json(r, "apigateway", "POST", path, NULL, b, NULL) >= 300) {
+        r->physical_id[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int apigw_model_update(struct cfn_res *r)
+{
+    char path[1200];
+    cJSON *ops;
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    ops = cJSON_CreateArray();
+    if (pchanged(r->old_props, r->props, "Description")) {
+        patch_replace(ops, "/description", pstr(r->props, "Description"));
+    }
+    if (pchanged(r->old_props, r->props, "Schema")) {
+        char *schema = doc_str(r->props, "Schema");
+        patch_replace(ops, "/schema", schema);
+        free(schema);
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/models/%s", api_of(r), r->physical_id);
+    return apigw_patch(r, path, ops);
+}
+
+static int apigw_model_delete(struct cfn_res *r)
+{
+    char path[1200];
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/restapis/%s/models/%s", api_of(r), r->physical_id);
+    return apigw_del(r, path);
+}
+
+/* AWS::ApiGateway::ApiKey: Ref the key id, GetAtt APIKeyId. */
+static int apigw_apikey_create(struct cfn_res *r)
+{
+    cJSON *b, *out = NULL, *sk;
+    const cJSON *it;
+    char name[1024];
+    pick_name(r, "Name", 1024, 0, name, sizeof(name));
+    if (!svc_up("apigateway")) {
+        emu_random_alnum(r->physical_id, 10, 1);
+        r->physical_id[10] = 0;
+        attr_set(r, "APIKeyId", r->physical_id);
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", name);
+    copy_prop(b, r->props, "Description", "description");
+    copy_prop(b, r->props, "CustomerId", "customerId");
+    copy_prop(b, r->props, "Value", "value");
+    copy_bool(b, r->props, "Enabled", "enabled");
+    copy_bool(b, r->props, "GenerateDistinctId", "generateDistinctId");
+    sk = cJSON_AddArrayToObject(b, "stageKeys");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->props, "StageKeys"))
+    {
+        cJSON *s = cJSON_CreateObject();
+        copy_prop(s, it, "RestApiId", "restApiId");
+        copy_prop(s, it, "StageName", "stageName");
+        cJSON_AddItemToArray(sk, s);
+    }
+    if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r->props, "Tags"))) {
+        cJSON_AddItemToObject(b, "tags",
+                              tags_map(cJSON_GetObjectItemCaseSensitive(r->props, "Tags")));
+    }
+    if (rc_json(r, "apigateway", "POST", "/apikeys", NULL, b, &out) >= 300) {
+        return -1;
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "id") ? pstr(out, "id") : "");
+    attr_set(r, "APIKeyId", r->physical_id);
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int apigw_apikey_update(struct cfn_res *r)
+{
+    static const char *const map[] = {"Description", "/description", "CustomerId", "/customerId",
+                                      NULL};
+    char path[1200];
+    cJSON *ops;
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    ops = patch_changes(r, map);
+    if (pchanged(r->old_props, r->props, "Enabled")) {
+        char *v = pdup(r->props, "Enabled");
+        patch_replace(ops, "/enabled", v ? v : "false");
+        free(v);
+    }
+    snprintf(path, sizeof(path), "/apikeys/%s", r->physical_id);
+    return apigw_patch(r, path, ops);
+}
+
+static int apigw_apikey_delete(struct cfn_res *r)
+{
+    char path[1200];
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/apikeys/%s", r->physical_id);
+    return apigw_del(r, path);
+}
+
+/* AWS::ApiGateway::UsagePlan: Ref the plan id, GetAtt Id. */
+static cJSON *usage_stages(const cJSON *props)
+{
+    cJSON *arr = cJSON_CreateArray();
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "ApiStages"))
+    {
+        cJSON *s = cJSON_CreateObject();
+        copy_prop(s, it, "ApiId", "apiId");
+        copy_prop(s, it, "Stage", "stage");
+        cJSON_AddItemToArray(arr, s);
+    }
+    return arr;
+}
+
+static int apigw_plan_create(struct cfn_res *r)
+{
+    cJSON *b, *out = NULL;
+    const cJSON *th = cJSON_GetObjectItemCaseSensitive(r->props, "Throttle");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(r->props, "Quota");
+    char name[1024];
+    pick_name(r, "UsagePlanName", 1024, 0, name, sizeof(name));
+    if (!svc_up("apigateway")) {
+        local_id(r, NULL);
+        attr_set(r, "Id", r->physical_id);
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", name);
+    copy_prop(b, r->props, "Description", "description");
+    cJSON_AddItemToObject(b, "apiStages", usage_stages(r->props));
+    if (cJSON_IsObject(th)) {
+        cJSON *t = cJSON_AddObjectToObject(b, "throttle");
+        copy_num(t, th, "BurstLimit", "burstLimit");
+        copy_num(t, th, "RateLimit", "rateLimit");
+    }
+    if (cJSON_IsObject(q)) {
+        cJSON *t = cJSON_AddObjectToObject(b, "quota");
+        copy_num(t, q, "Limit", "limit");
+        copy_num(t, q, "Offset", "offset");
+        copy_prop(t, q, "Period", "period");
+    }
+    if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r->props, "Tags"))) {
+        cJSON_AddItemToObject(b, "tags",
+                              tags_map(cJSON_GetObjectItemCaseSensitive(r->props, "Tags")));
+    }
+    if (rc_json(r, "apigateway", "POST", "/usageplans", NULL, b, &out) >= 300) {
+        return -1;
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(out, "id") ? pstr(out, "id") : "");
+    attr_set(r, "Id", r->physical_id);
+    cJSON_Delete(out);
+    return 0;
+}
+
+static int stage_listed(const cJSON *list, const cJSON *s)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        if (pstr(it, "apiId") && pstr(s, "apiId") && pstr(it, "stage") && pstr(s, "stage") &&
+            strcmp(pstr(it, "apiId"), pstr(s, "apiId")) == 0 &&
+            strcmp(pstr(it, "stage"), pstr(s, "stage")) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Name, description and the API stages change in place (greenroom's
+ * UpdateUsagePlan has no throttle or quota paths). */
+static int apigw_plan_update(struct cfn_res *r)
+{
+    static const char *const map[] = {"Description", "/description", NULL};
+    char path[1200];
+    cJSON *ops, *olds, *news;
+    const cJSON *it;
+    attr_keep(r);
+    if (!svc_up("apigateway")) {
+        return local_put(r, r->props);
+    }
+    ops = patch_changes(r, map);
+    if (pchanged(r->old_props, r->props, "UsagePlanName") &&
+        pstr(r->props, "UsagePlanName") != NULL) {
+        patch_replace(ops, "/name", pstr(r->props, "UsagePlanName"));
+    }
+    olds = usage_stages(r->old_props);
+    news = usage_stages(r->props);
+    cJSON_ArrayForEach(it, olds)
+    {
+        if (!stage_listed(news, it)) {
+            char v[600];
+            cJSON *o = cJSON_CreateObject();
+            snprintf(v, sizeof(v), "%s:%s", pstr(it, "apiId") ? pstr(it, "apiId") : "",
+                     pstr(it, "stage") ? pstr(it, "stage") : "");
+            cJSON_AddStringToObject(o, "op", "remove");
+            cJSON_AddStringToObject(o, "path", "/apiStages");
+            cJSON_AddStringToObject(o, "value", v);
+            cJSON_AddItemToArray(ops, o);
+        }
+    }
+    cJSON_ArrayForEach(it, news)
+    {
+        if (!stage_listed(olds, it)) {
+            char v[600];
+            cJSON *o = cJSON_CreateObject();
+            snprintf(v, sizeof(v), "%s:%s", pstr(it, "apiId") ? pstr(it, "apiId") : "",
+                     pstr(it, "stage") ? pstr(it, "stage") : "");
+            cJSON_AddStringToObject(o, "op", "add");
+            cJSON_AddStringToObject(o, "path", "/apiStages");
+            cJSON_AddStringToObject(o, "value", v);
+            cJSON_AddItemToArray(ops, o);
+        }
+    }
+    cJSON_Delete(olds);
+    cJSON_Delete(news);
+    snprintf(path, sizeof(path), "/usageplans/%s", r->physical_id);
+    return apigw_patch(r, path, ops);
+}
+
+static int apigw_plan_delete(struct cfn_res *r)
+{
+    char path[1200];
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/usageplans/%s", r->physical_id);
+    return apigw_del(r, path);
+}
+
+/* AWS::ApiGateway::UsagePlanKey: Ref (and GetAtt Id) "keyId:usagePlanId";
+ * every change replaces. */
+static int apigw_plankey_create(struct cfn_res *r)
+{
+    static const char *const req[] = {"KeyId", "KeyType", "UsagePlanId", NULL};
+    cJSON *b;
+    char path[1200];
+    if (require_props(r, req) < 0) {
+        return -1;
+    }
+    if (svc_up("apigateway")) {
+        b = cJSON_CreateObject();
+        copy_prop(b, r->props, "KeyId", "keyId");
+        copy_prop(b, r->props, "KeyType", "keyType");
+        snprintf(path, sizeof(path), "/usageplans/%s/keys", pstr(r->props, "UsagePlanId"));
+        if (rc_json(r, "apigateway", "POST", path, NULL, b, NULL) >= 300) {
+            return -1;
+        }
+    }
+    snprintf(r->physical_id, sizeof(r->physical_id), "%s:%s", pstr(r->props, "KeyId"),
+             pstr(r->props, "UsagePlanId"));
+    attr_set(r, "Id", r->physical_id);
+    return svc_up("apigateway") ? 0 : local_put(r, r->props);
+}
+
+static int apigw_plankey_delete(struct cfn_res *r)
+{
+    char path[1200];
+    const cJSON *p = r->old_props ? r->old_props : r->props;
+    if (!svc_up("apigateway")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/usageplans/%s/keys/%s",
+             pstr(p, "UsagePlanId") ? pstr(p, "UsagePlanId") : "",
+             pstr(p, "KeyId") ? pstr(p, "KeyId") : "");
+    return apigw_del(r, path);
+}
+
+/* ---------------------------------------- Lambda: EventInvokeConfig */
+
+static void eic_path(const cJSON *p, char *out, size_t olen)
+{
+    char name[300], qual[200];
+    fn_split(pstr(p, "FunctionName"), name, sizeof(name), qual, sizeof(qual));
+    snprintf(out, olen, "/2019-09-25/functions/%s/event-invoke-config?Qualifier=%s", name,
+             pstr(p, "Qualifier") ? pstr(p, "Qualifier") : (qual[0] ? qual : "$LATEST"));
+}
+
+/* Put (create and in-place update): the whole configuration. */
+static int lambda_eic_put(struct cfn_res *r)
+{
+    static const char *const req[] = {"FunctionName", "Qualifier", NULL};
+    cJSON *b;
+    const cJSON *dc = cJSON_GetObjectItemCaseSensitive(r->props, "DestinationConfig");
+    char path[1200];
+    if (require_props(r, req) < 0) {
+        return -1;
+    }
+    if (r->physical_id[0] == 0) {
+        char u[40];
+        emu_uuid(u);
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", u);
+    }
+    attr_keep(r);
+    if (!svc_up("lambda")) {
+        return local_put(r, r->props);
+    }
+    b = cJSON_CreateObject();
+    copy_num(b, r->props, "MaximumRetryAttempts", NULL);
+    copy_num(b, r->props, "MaximumEventAgeInSeconds", NULL);
+    if (cJSON_IsObject(dc)) {
+        cJSON_AddItemToObject(b, "DestinationConfig", cJSON_Duplicate(dc, 1));
+    }
+    eic_path(r->props, path, sizeof(path));
+    if (rc_json(r, "lambda", "PUT", path, NULL, b, NULL) >= 300) {
+        if (r->old_props == NULL) {
+            r->physical_id[0] = 0;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int lambda_eic_delete(struct cfn_res *r)
+{
+    char path[1200];
+    int st;
+    if (!svc_up("lambda")) {
+        return local_put(r, NULL);
+    }
+    eic_path(r->old_props ? r->old_props : r->props, path, sizeof(path));
+    st = rc_call(r, "lambda", "DELETE", path, NULL, NULL, NULL, NULL);
+    return (st >= 300 && st != 404) ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------- table */
 
 static const struct cfn_rtype cfn_rtypes[] = {
@@ -2548,6 +3283,22 @@ static const struct cfn_rtype cfn_rtypes[] = {
      local_delete, "", NULL, 0},
     {"AWS::Logs::LogGroup", NULL, logs_group_create, local_update, local_delete, "LogGroupName",
      "LogGroupName", 0},
+    {"AWS::IAM::User", "iam", iam_principal_create, iam_principal_update, iam_principal_delete,
+     "UserName", "UserName", 2},
+    {"AWS::IAM::Group", "iam", iam_principal_create, iam_principal_update, iam_principal_delete,
+     "GroupName", "GroupName", 2},
+    {"AWS::ApiGateway::Authorizer", "apigateway", apigw_authorizer_create, apigw_authorizer_update,
+     apigw_authorizer_delete, "RestApiId", NULL, 0},
+    {"AWS::ApiGateway::Model", "apigateway", apigw_model_create, apigw_model_update,
+     apigw_model_delete, "ContentType,Name,RestApiId", "Name", 0},
+    {"AWS::ApiGateway::ApiKey", "apigateway", apigw_apikey_create, apigw_apikey_update,
+     apigw_apikey_delete, "Name,Value,GenerateDistinctId", "Name", 0},
+    {"AWS::ApiGateway::UsagePlan", "apigateway", apigw_plan_create, apigw_plan_update,
+     apigw_plan_delete, "", "UsagePlanName", 0},
+    {"AWS::ApiGateway::UsagePlanKey", "apigateway", apigw_plankey_create, NULL,
+     apigw_plankey_delete, "*", NULL, 0},
+    {"AWS::Lambda::EventInvokeConfig", "lambda", lambda_eic_put, lambda_eic_put, lambda_eic_delete,
+     "FunctionName,Qualifier", NULL, 0},
 };
 
 const struct cfn_rtype *cfn_rtype_find(const char *type)
@@ -2561,7 +3312,7 @@ const struct cfn_rtype *cfn_rtype_find(const char *type)
             return &cfn_rtypes[i];
         }
     }
-    return NULL;
+    return cfn_recorded_find(type);
 }
 
 int cfn_rtype_replaces(const struct cfn_rtype *t, const cJSON *old_props, const cJSON *new_props)

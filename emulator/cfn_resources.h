@@ -6,11 +6,14 @@
  * (emu_call_internal); it must be called WITHOUT the store lock held. When
  * the owning service is not served (emu_service_find() == NULL) the resource
  * is recorded in CloudFormation's own table (cfn_local) with the identifiers
- * and attributes AWS would give it. AWS::DynamoDB::Table and
- * AWS::Logs::LogGroup always live in that table.
+ * and attributes AWS would give it. AWS::DynamoDB::Table,
+ * AWS::Logs::LogGroup and the types of cfn_recorded.c always live in that
+ * table.
  */
 #ifndef CFN_RESOURCES_H
 #define CFN_RESOURCES_H
+
+#include <stddef.h>
 
 #include <cjson/cJSON.h>
 
@@ -46,6 +49,20 @@ struct cfn_rtype {
 
 /* The row for a type, or NULL when CloudFormation does not support it. */
 const struct cfn_rtype *cfn_rtype_find(const char *type);
+
+/* The row of a type recorded in CloudFormation's own table without a
+ * service behind it (cfn_recorded.c), or NULL. */
+const struct cfn_rtype *cfn_recorded_find(const char *type);
+
+/* Records r (its physical_id, props and r->attrs) in CloudFormation's own
+ * table, or forgets it when props is NULL. Takes and releases the store
+ * lock. Returns 0, or -1 with r->err set. */
+int cfn_local_put(struct cfn_res *r, const cJSON *props);
+
+/* The resource types of a template's Resources that AWS would not
+ * recognise (neither served, recorded, custom nor of an AWS service), as
+ * "A, B" in out. Returns how many. */
+int cfn_types_unrecognized(const cJSON *resources, char *out, size_t outlen);
 
 /* Whether changing old -> new properties requires a replacement: 1 yes, 0 no. */
 int cfn_rtype_replaces(const struct cfn_rtype *t, const cJSON *old_props, const cJSON *new_props);

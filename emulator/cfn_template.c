@@ -6,6 +6,7 @@
  * Fn::Equals/And/Or/Not), pseudo parameters and dependency ordering.
  */
 #include "cfn_template.h"
+#include "cfn_resources.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -717,6 +718,10 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
                      it->string);
             goto out;
         }
+    }
+    if (cfn_types_unrecognized(resources, list, sizeof(list)) > 0) {
+        snprintf(err, elen, "Template format error: Unrecognized resource types: [%s]", list);
+        goto out;
     }
     bad = cJSON_CreateArray();
     cJSON_ArrayForEach(it, resources)

@@ -274,10 +274,10 @@ START_TEST(test_validation)
     ck_assert_str_eq(err, "Template format error: Unresolved resource dependencies [Ghost] in the "
                           "Resources block of the template");
     ck_assert_int_eq(
-        check_msg(
-            "{\"Resources\":{\"A\":{\"Type\":\"X::Y\",\"DependsOn\":\"B\"},"
-            "\"B\":{\"Type\":\"X::Y\",\"Properties\":{\"p\":{\"Fn::GetAtt\":[\"A\",\"Arn\"]}}}}}",
-            err, sizeof(err)),
+        check_msg("{\"Resources\":{\"A\":{\"Type\":\"AWS::SNS::Topic\",\"DependsOn\":\"B\"},"
+                  "\"B\":{\"Type\":\"AWS::SNS::Topic\",\"Properties\":{\"p\":{\"Fn::GetAtt\":["
+                  "\"A\",\"Arn\"]}}}}}",
+                  err, sizeof(err)),
         -1);
     ck_assert_str_eq(err, "Circular dependency between resources: [A, B]");
     ck_assert_int_eq(check_msg("{\"Resources\":{}}", err, sizeof(err)), -1);
@@ -289,11 +289,21 @@ START_TEST(test_validation)
         check_msg("{\"Resources\":{\"A\":{\"Type\":\"X\"}},\"Bogus\":1}", err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "Invalid template property or properties [Bogus]") != NULL, "%s",
                   err);
-    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Type\":\"X\"}},\"Outputs\":{\"O\":{"
-                               "\"Value\":{\"Ref\":\"Nope\"}}}}",
+    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Type\":\"AWS::SNS::Topic\"}},"
+                               "\"Outputs\":{\"O\":{\"Value\":{\"Ref\":\"Nope\"}}}}",
                                err, sizeof(err)),
                      -1);
     ck_assert_msg(strstr(err, "in the Outputs block") != NULL, "%s", err);
+    /* types AWS does not know at all, each named once, in template order */
+    ck_assert_int_eq(check_msg("{\"Resources\":{\"A\":{\"Type\":\"X\"},\"B\":{\"Type\":"
+                               "\"AWS::Nope::Thing\"},\"C\":{\"Type\":\"X\"},\"D\":{\"Type\":"
+                               "\"AWS::GameLift::Fleet\"},\"E\":{\"Type\":\"Custom::Mine\"},"
+                               "\"F\":{\"Type\":\"AWS::Kinesis::Stream\"},\"G\":{\"Type\":"
+                               "\"AWS::S3\"}}}",
+                               err, sizeof(err)),
+                     -1);
+    ck_assert_str_eq(err, "Template format error: Unrecognized resource types: [X, "
+                          "AWS::Nope::Thing, AWS::S3]");
     ck_assert_int_eq(check_msg("{\"Resources\":", err, sizeof(err)), -2);
     ck_assert_msg(strstr(err, "Template format error") != NULL, "%s", err);
 }

@@ -716,11 +716,12 @@ START_TEST(test_validate_template)
     ck_assert_ptr_nonnull(strstr(body, "require capabilities: [AWS::IAM::Role, AWS::IAM::Policy]"));
     ck_assert_ptr_nonnull(strstr(body, "<Description>"));
     free(body);
-    ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody",
-                         "{\"Resources\":{\"A\":{\"Type\":\"X\",\"DependsOn\":\"B\"},\"B\":{"
-                         "\"Type\":\"X\",\"DependsOn\":\"A\"}}}",
-                         NULL),
-                     400);
+    ck_assert_int_eq(
+        CFN(&body, "ValidateTemplate", "TemplateBody",
+            "{\"Resources\":{\"A\":{\"Type\":\"AWS::SNS::Topic\",\"DependsOn\":\"B\"},\"B\":{"
+            "\"Type\":\"AWS::SNS::Topic\",\"DependsOn\":\"A\"}}}",
+            NULL),
+        400);
     ck_assert_ptr_nonnull(strstr(body, "Circular dependency between resources: [A, B]"));
     free(body);
     ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody", "Resources: [", NULL), 400);
@@ -1383,7 +1384,7 @@ START_TEST(test_create_rollback)
         body, "The following resource(s) failed to create: [Broken]. Rollback requested by user."));
     free(body);
     CFN(&body, "DescribeStackEvents", "StackName", "rb", NULL);
-    ck_assert_ptr_nonnull(strstr(body, "Unsupported resource type AWS::Greenroom::Unsupported"));
+    ck_assert_ptr_nonnull(strstr(body, "Unsupported resource type AWS::GameLift::Alias"));
     ck_assert_int_eq(count(body, "<ResourceStatus>DELETE_COMPLETE</ResourceStatus>"), 4);
     free(body);
     /* a rolled-back stack cannot be updated, only deleted */
@@ -1442,7 +1443,7 @@ START_TEST(test_update_rollback)
         "\"R\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{\"AssumeRolePolicyDocument\":{},"
         "\"Policies\":[{\"PolicyName\":\"p2\",\"PolicyDocument\":{}}]}},"
         "\"B\":{\"Type\":\"AWS::S3::Bucket\"},"
-        "\"X\":{\"Type\":\"AWS::Greenroom::Nope\",\"DependsOn\":[\"Q\",\"T\",\"R\",\"B\"]}},"
+        "\"X\":{\"Type\":\"AWS::GameLift::Script\",\"DependsOn\":[\"Q\",\"T\",\"R\",\"B\"]}},"
         "\"Outputs\":{\"Q\":{\"Value\":{\"Ref\":\"Q\"}}}}";
     char *before, *after, *body = NULL, *url;
     char vt[32];

@@ -69,7 +69,7 @@ check "create-stack failing" aws2 cloudformation create-stack --stack-name bad -
 reason=$(aws2 cloudformation describe-stack-events --stack-name bad --output text \
     --query 'StackEvents[?ResourceStatus==`CREATE_FAILED` || LogicalResourceId==`bad`].[ResourceStatus, ResourceStatusReason]')
 expect_contains "failing stack ROLLBACK_COMPLETE" "ROLLBACK_COMPLETE" "$reason"
-expect_contains "unsupported type reason" "Unsupported resource type AWS::Greenroom::Unsupported" "$reason"
+expect_contains "unsupported type reason" "Unsupported resource type AWS::GameLift::Alias" "$reason"
 expect_eq "rolled-back bucket gone from S3" "" "$(aws2 s3api list-buckets --query 'Buckets[?starts_with(Name, `bad-`)].Name' --output text)"
 
 # --- delete, then describe by id

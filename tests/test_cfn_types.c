@@ -1,0 +1,725 @@
+/*
+ * test_cfn_types.c - CloudFormation's wider set of resource types, through
+ * signed query requests: the IAM, API Gateway and Lambda types provisioned
+ * into greenroom's services (checked through those services' APIs), the
+ * types recorded by CloudFormation itself (Ref and Fn::GetAtt in AWS's
+ * formats, required properties), updates in place and by replacement,
+ * deletion, and the template error for types AWS does not know.
+ */
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+
+static struct gr_server srv;
+
+static void setup(void)
+{
+    gr_set_credentials("test", "test", "us-east-1");
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+}
+
+static void teardown(void)
+{
+    gr_stop(&srv);
+}
+
+static char *fixture(const char *name)
+{
+    char path[1024];
+    const char *dir = getenv("FIXTURES_DIR");
+    char *s;
+    snprintf(path, sizeof(path), "%s/cloudformation/%s", dir ? dir : "fixtures", name);
+    s = gr_read_file(path, NULL);
+    ck_assert_msg(s != NULL, "cannot read %s", path);
+    return s;
+}
+
+static void buf_enc(char **buf, size_t *len, size_t *cap, const char *s, int encode)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (*len + 4 > *cap) {
+            *cap = *cap * 2 + 64;
+            *buf = realloc(*buf, *cap);
+        }
+        if (!encode || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            (*buf)[(*len)++] = (char)c;
+        } else {
+            (*buf)[(*len)++] = '%';
+            (*buf)[(*len)++] = hex[c >> 4];
+            (*buf)[(*len)++] = hex[c & 15];
+        }
+    }
+    (*buf)[*len] = 0;
+}
+
+/* A query-protocol call: service, version, Action, then key/value pairs
+ * ending with NULL. Returns the status; *out gets the body (caller frees). */
+static long vquery(const char *service, const char *version, char **out, const char *action,
+                   va_list ap)
+{
+    static const char *const hdr[] = {
+        "Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
+    char *buf = malloc(64);
+    size_t len = 0, cap = 64;
+    const char *k;
+    struct gr_resp r;
+    long status;
+    buf[0] = 0;
+    buf_enc(&buf, &len, &cap, "Action=", 0);
+    buf_enc(&buf, &len, &cap, action, 1);
+    buf_enc(&buf, &len, &cap, "&Version=", 0);
+    buf_enc(&buf, &len, &cap, version, 1);
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+        buf_enc(&buf, &len, &cap, "&", 0);
+        buf_enc(&buf, &len, &cap, k, 1);
+        buf_enc(&buf, &len, &cap, "=", 0);
+        buf_enc(&buf, &len, &cap, v, 1);
+    }
+    ck_assert_int_eq(gr_request(&srv, service, "POST", "/", hdr, buf, len, &r), 0);
+    free(buf);
+    status = r.status;
+    if (out != NULL) {
+        *out = strdup(r.body ? r.body : "");
+    }
+    gr_resp_free(&r);
+    return status;
+}
+
+static long CFN(char **out, const char *action, ...)
+{
+    va_list ap;
+    long st;
+    va_start(ap, action);
+    st = vquery("cloudformation", "2010-05-15", out, action, ap);
+    va_end(ap);
+    return st;
+}
+
+static long IAM(char **out, const char *action, ...)
+{
+    va_list ap;
+    long st;
+    va_start(ap, action);
+    st = vquery("iam", "2010-05-08", out, action, ap);
+    va_end(ap);
+    return st;
+}
+
+static long rest(const char *service, const char *method, const char *path, char **out)
+{
+    static const char *const hdr[] = {"Accept: application/json", NULL};
+    struct gr_resp r;
+    long status;
+    ck_assert_int_eq(gr_request(&srv, service, method, path, hdr, NULL, 0, &r), 0);
+    status = r.status;
+    if (out != NULL) {
+        *out = strdup(r.body ? r.body : "");
+    }
+    gr_resp_free(&r);
+    return status;
+}
+
+/* First text of <tag> in xml (NULL: none); caller frees. */
+static char *xml_get(const char *xml, const char *tag)
+{
+    char open[128], close[128];
+    const char *s, *e;
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    s = xml ? strstr(xml, open) : NULL;
+    if (s == NULL) {
+        return NULL;
+    }
+    s += strlen(open);
+    e = strstr(s, close);
+    return e ? strndup(s, (size_t)(e - s)) : NULL;
+}
+
+static char *stack_status(const char *stack)
+{
+    char *body = NULL, *st;
+    CFN(&body, "DescribeStacks", "StackName", stack, NULL);
+    st = xml_get(body, "StackStatus");
+    free(body);
+    return st ? st : strdup("");
+}
+
+static void expect_status(const char *stack, const char *want)
+{
+    char *st = NULL;
+    int i;
+    for (i = 0; i < 4000; i++) {
+        size_t n;
+        free(st);
+        st = stack_status(stack);
+        n = strlen(st);
+        if (n < 12 || strcmp(st + n - 12, "_IN_PROGRESS") != 0) {
+            break;
+        }
+        usleep(2000);
+    }
+    if (strcmp(st, want) != 0) {
+        char *ev = NULL;
+        CFN(&ev, "DescribeStackEvents", "StackName", stack, NULL);
+        ck_abort_msg("stack %s is %s, expected %s; events: %.3000s", stack, st, want, ev ? ev : "");
+    }
+    free(st);
+}
+
+static char *output(const char *stack, const char *key)
+{
+    char *body = NULL, needle[256], *out = NULL;
+    const char *p;
+    CFN(&body, "DescribeStacks", "StackName", stack, NULL);
+    snprintf(needle, sizeof(needle), "<OutputKey>%s</OutputKey>", key);
+    p = strstr(body, needle);
+    if (p != NULL) {
+        out = xml_get(p, "OutputValue");
+    }
+    free(body);
+    ck_assert_msg(out != NULL, "no output %s on %s", key, stack);
+    return out;
+}
+
+/* Asserts that output key of stack matches the extended regex re. */
+static void output_like(const char *stack, const char *key, const char *re)
+{
+    char *v = output(stack, key);
+    regex_t rx;
+    ck_assert_int_eq(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+    ck_assert_msg(regexec(&rx, v, 0, NULL, 0) == 0, "output %s = '%s' does not match %s", key, v,
+                  re);
+    regfree(&rx);
+    free(v);
+}
+
+/* CreateStack or UpdateStack with CAPABILITY_NAMED_IAM and up to two
+ * parameters (k1/v1, k2/v2 may be NULL). Returns the status. */
+static long stack_op(const char *action, const char *name, const char *tmpl, const char *k1,
+                     const char *v1, const char *k2, const char *v2, char **out)
+{
+    if (k2 != NULL) {
+        return CFN(out, action, "StackName", name, "TemplateBody", tmpl, "Capabilities.member.1",
+                   "CAPABILITY_NAMED_IAM", "Parameters.member.1.ParameterKey", k1,
+                   "Parameters.member.1.ParameterValue", v1, "Parameters.member.2.ParameterKey", k2,
+                   "Parameters.member.2.ParameterValue", v2, NULL);
+    }
+    if (k1 != NULL) {
+        return CFN(out, action, "StackName", name, "TemplateBody", tmpl, "Capabilities.member.1",
+                   "CAPABILITY_NAMED_IAM", "Parameters.member.1.ParameterKey", k1,
+                   "Parameters.member.1.ParameterValue", v1, NULL);
+    }
+    return CFN(out, action, "StackName", name, "TemplateBody", tmpl, "Capabilities.member.1",
+               "CAPABILITY_NAMED_IAM", NULL);
+}
+
+static void stack_ok(const char *action, const char *name, const char *tmpl, const char *k1,
+                     const char *v1, const char *k2, const char *v2)
+{
+    char *body = NULL;
+    long st = stack_op(action, name, tmpl, k1, v1, k2, v2, &body);
+    ck_assert_msg(st == 200, "%s %s: %ld %s", action, name, st, body);
+    free(body);
+    expect_status(name, strcmp(action, "CreateStack") == 0 ? "CREATE_COMPLETE" : "UPDATE_COMPLETE");
+}
+
+static void delete_stack(const char *name)
+{
+    char *body = NULL, *id;
+    CFN(&body, "DescribeStacks", "StackName", name, NULL);
+    id = xml_get(body, "StackId");
+    free(body);
+    ck_assert_ptr_nonnull(id);
+    ck_assert_int_eq(CFN(&body, "DeleteStack", "StackName", name, NULL), 200);
+    free(body);
+    expect_status(id, "DELETE_COMPLETE");
+    free(id);
+}
+
+/* GET path on service: the status. */
+static long get_status(const char *service, const char *fmt, const char *a, const char *b)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), fmt, a, b ? b : "");
+    return rest(service, "GET", path, NULL);
+}
+
+/* ------------------------------------------------------------------ IAM */
+
+START_TEST(test_iam_types)
+{
+    char *t = fixture("more-types.yaml"), *body = NULL, *user, *group, *user2, *arn, *key;
+    stack_ok("CreateStack", "iamt", t, NULL, NULL, NULL, NULL);
+    /* Ref and GetAtt as AWS gives them */
+    output_like("iamt", "UserName", "^iamt-User-[A-Za-z0-9]{13}$");
+    output_like("iamt", "UserArn", "^arn:aws:iam::000000000000:user/iamt-User-[A-Za-z0-9]{13}$");
+    output_like("iamt", "GroupName", "^iamt-Group-[A-Za-z0-9]{13}$");
+    output_like("iamt", "GroupArn",
+                "^arn:aws:iam::000000000000:group/teams/iamt-Group-[A-Za-z0-9]{13}$");
+    output_like("iamt", "KeyId", "^AKIA[A-Z0-9]{16}$");
+    output_like("iamt", "KeySecret", "^[A-Za-z0-9]{40}$");
+    output_like("iamt", "ProfileName", "^iamt-Profile-[A-Za-z0-9]{13}$");
+    output_like("iamt", "ProfileArn",
+                "^arn:aws:iam::000000000000:instance-profile/apps/iamt-Profile-[A-Za-z0-9]{13}$");
+    output_like("iamt", "Membership", "^iamt-Membership-[A-Za-z0-9]{13}$");
+    /* really in IAM, with their inline policies */
+    user = output("iamt", "UserName");
+    group = output("iamt", "GroupName");
+    ck_assert_int_eq(IAM(&body, "GetUser", "UserName", user, NULL), 200);
+    ck_assert_ptr_nonnull(strstr(body, "<Path>/</Path>"));
+    free(body);
+    ck_assert_int_eq(IAM(&body, "GetUserPolicy", "UserName", user, "PolicyName", "greet", NULL),
+                     200);
+    ck_assert_msg(strstr(body, "hello") != NULL, "%s", body);
+    free(body);
+    ck_assert_int_eq(IAM(&body, "GetGroupPolicy", "GroupName", group, "PolicyName", "read", NULL),
+                     200);
+    free(body);
+    /* in place: the policy changes, the user stays */
+    key = output("iamt", "KeyId");
+    stack_ok("UpdateStack", "iamt", t, "Greeting", "bonjour", NULL, NULL);
+    user2 = output("iamt", "UserName");
+    ck_assert_str_eq(user, user2);
+    free(user2);
+    ck_assert_int_eq(IAM(&body, "GetUserPolicy", "UserName", user, "PolicyName", "greet", NULL),
+                     200);
+    ck_assert_msg(strstr(body, "bonjour") != NULL, "%s", body);
+    free(body);
+    /* replacement: a new UserName makes a new user (and a new access key
+     * for it); the old user is deleted */
+    stack_ok("UpdateStack", "iamt", t, "UserName", "named-user", NULL, NULL);
+    user2 = output("iamt", "UserName");
+    ck_assert_str_eq(user2, "named-user");
+    arn = output("iamt", "UserArn");
+    ck_assert_str_eq(arn, "arn:aws:iam::000000000000:user/named-user");
+    ck_assert_int_eq(IAM(&body, "GetUser", "UserName", "named-user", NULL), 200);
+    free(body);
+    ck_assert_int_eq(IAM(&body, "GetUser", "UserName", user, NULL), 404);
+    free(body);
+    {
+        char *key2 = output("iamt", "KeyId");
+        ck_assert_str_ne(key, key2);
+        free(key2);
+    }
+    /* a name taken outside the stack fails the create like AWS */
+    ck_assert_int_eq(IAM(&body, "CreateUser", "UserName", "taken", NULL), 200);
+    free(body);
+    ck_assert_int_eq(
+        stack_op("CreateStack", "iamt2", t, "UserName", "taken", "KeyName", "k2", &body), 200);
+    free(body);
+    expect_status("iamt2", "ROLLBACK_COMPLETE");
+    CFN(&body, "DescribeStackEvents", "StackName", "iamt2", NULL);
+    ck_assert_msg(strstr(body, "already exists") != NULL, "%s", body);
+    free(body);
+    ck_assert_int_eq(IAM(&body, "GetUser", "UserName", "taken", NULL), 200);
+    free(body);
+    /* delete: users and groups go, with their policies */
+    delete_stack("iamt");
+    ck_assert_int_eq(IAM(&body, "GetUser", "UserName", "named-user", NULL), 404);
+    free(body);
+    ck_assert_int_eq(IAM(&body, "GetGroup", "GroupName", group, NULL), 404);
+    free(body);
+    free(arn);
+    free(user2);
+    free(key);
+    free(user);
+    free(group);
+    free(t);
+}
+END_TEST
+
+/* ---------------------------------------------------------- API Gateway */
+
+START_TEST(test_apigateway_types)
+{
+    char *t = fixture("more-types.yaml"), *body = NULL, *api, *auth, *key, *plan, *v;
+    stack_ok("CreateStack", "apit", t, NULL, NULL, NULL, NULL);
+    api = output("apit", "ApiId");
+    auth = output("apit", "AuthId");
+    key = output("apit", "ApiKeyId");
+    plan = output("apit", "PlanId");
+    v = output("apit", "AuthAttr");
+    ck_assert_str_eq(v, auth);
+    free(v);
+    v = output("apit", "ApiKeyAttr");
+    ck_assert_str_eq(v, key);
+    free(v);
+    v = output("apit", "PlanAttr");
+    ck_assert_str_eq(v, plan);
+    free(v);
+    output_like("apit", "Model", "^Book[A-Za-z0-9]{12}$");
+    output_like("apit", "ValidatorId", "^[a-z0-9]{6}$");
+    output_like("apit", "ResponseId", "^[a-z0-9]{6}$");
+    {
+        char *a = output("apit", "ValidatorId"), *b = output("apit", "ValidatorAttr");
+        ck_assert_str_eq(a, b);
+        free(a);
+        free(b);
+    }
+    {
+        char want[256], *pk = output("apit", "PlanKey");
+        snprintf(want, sizeof(want), "%s:%s", key, plan);
+        ck_assert_str_eq(pk, want);
+        free(pk);
+    }
+    /* in API Gateway */
+    {
+        char path[512];
+        snprintf(path, sizeof(path), "/restapis/%s/authorizers/%s", api, auth);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "\"name\":\"hello-auth\"") && strstr(body, "TOKEN"), "%s", body);
+        free(body);
+        v = output("apit", "Model");
+        snprintf(path, sizeof(path), "/restapis/%s/models/%s", api, v);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "a book (hello)") != NULL, "%s", body);
+        free(body);
+        free(v);
+        snprintf(path, sizeof(path), "/apikeys/%s", key);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "\"name\":\"first-key\"") && strstr(body, "\"enabled\":true"),
+                      "%s", body);
+        free(body);
+        snprintf(path, sizeof(path), "/usageplans/%s", plan);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "hello-plan") && strstr(body, "\"burstLimit\":10"), "%s", body);
+        free(body);
+        snprintf(path, sizeof(path), "/usageplans/%s/keys", plan);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, key) != NULL, "%s", body);
+        free(body);
+    }
+    /* in place (authorizer, model, plan keep their ids) and replacement
+     * (a new API key name makes a new key, re-attached to the plan) */
+    stack_ok("UpdateStack", "apit", t, "Greeting", "salut", "KeyName", "second-key");
+    v = output("apit", "AuthId");
+    ck_assert_str_eq(v, auth);
+    free(v);
+    v = output("apit", "PlanId");
+    ck_assert_str_eq(v, plan);
+    free(v);
+    ck_assert_int_eq(get_status("apigateway", "/restapis/%s/authorizers/%s", api, auth), 200);
+    {
+        char path[512], *key2 = output("apit", "ApiKeyId");
+        snprintf(path, sizeof(path), "/restapis/%s/authorizers/%s", api, auth);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "salut-auth") != NULL, "%s", body);
+        free(body);
+        snprintf(path, sizeof(path), "/usageplans/%s", plan);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "salut-plan") != NULL, "%s", body);
+        free(body);
+        ck_assert_str_ne(key2, key);
+        ck_assert_int_eq(get_status("apigateway", "/apikeys/%s%s", key, NULL), 404);
+        ck_assert_int_eq(get_status("apigateway", "/apikeys/%s%s", key2, NULL), 200);
+        snprintf(path, sizeof(path), "/usageplans/%s/keys", plan);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, key2) != NULL && strstr(body, key) == NULL, "%s", body);
+        free(body);
+        v = output("apit", "Model");
+        snprintf(path, sizeof(path), "/restapis/%s/models/%s", api, v);
+        ck_assert_int_eq(rest("apigateway", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "a book (salut)") != NULL, "%s", body);
+        free(body);
+        free(v);
+        delete_stack("apit");
+        ck_assert_int_eq(get_status("apigateway", "/apikeys/%s%s", key2, NULL), 404);
+        ck_assert_int_eq(get_status("apigateway", "/usageplans/%s%s", plan, NULL), 404);
+        ck_assert_int_eq(get_status("apigateway", "/restapis/%s%s", api, NULL), 404);
+        free(key2);
+    }
+    free(api);
+    free(auth);
+    free(key);
+    free(plan);
+    free(t);
+}
+END_TEST
+
+/* --------------------------------------------------------------- Lambda */
+
+START_TEST(test_lambda_types)
+{
+    char *t = fixture("more-types.yaml"), *body = NULL, *fn, *arn, *v, path[512];
+    stack_ok("CreateStack", "lamt", t, NULL, NULL, NULL, NULL);
+    fn = output("lamt", "FnName");
+    arn = output("lamt", "FnArn");
+    output_like("lamt", "Async", "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    v = output("lamt", "UrlArn");
+    ck_assert_str_eq(v, arn);
+    free(v);
+    v = output("lamt", "UrlRef");
+    ck_assert_str_eq(v, arn);
+    free(v);
+    output_like("lamt", "Url", "^https://[a-z0-9]{32}\\.lambda-url\\.us-east-1\\.on\\.aws/$");
+    snprintf(path, sizeof(path),
+             "/2019-09-25/functions/%s/event-invoke-config?Qualifier=%%24LATEST", fn);
+    ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
+    ck_assert_msg(strstr(body, "\"MaximumRetryAttempts\":1") &&
+                      strstr(body, "\"MaximumEventAgeInSeconds\":300"),
+                  "%s", body);
+    free(body);
+    /* in place */
+    stack_ok("UpdateStack", "lamt", t, "Retries", "0", NULL, NULL);
+    ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
+    ck_assert_msg(strstr(body, "\"MaximumRetryAttempts\":0") != NULL, "%s", body);
+    free(body);
+    delete_stack("lamt");
+    ck_assert_int_eq(rest("lambda", "GET", path, NULL), 404);
+    free(fn);
+    free(arn);
+    free(t);
+}
+END_TEST
+
+/* ------------------------------------------------------- recorded types */
+
+START_TEST(test_recorded_types)
+{
+    char *t = fixture("recorded-types.yaml"), *body = NULL, *v, *w;
+    stack_ok("CreateStack", "rec", t, NULL, NULL, NULL, NULL);
+    output_like("rec", "StreamName", "^rec-Stream-[A-Za-z0-9]{13}$");
+    output_like("rec", "StreamArn",
+                "^arn:aws:kinesis:us-east-1:000000000000:stream/rec-Stream-[A-Za-z0-9]{13}$");
+    output_like("rec", "AlarmName", "^rec-Alarm-[A-Za-z0-9]{13}$");
+    output_like("rec", "AlarmArn",
+                "^arn:aws:cloudwatch:us-east-1:000000000000:alarm:rec-Alarm-[A-Za-z0-9]{13}$");
+    output_like("rec", "PoolId", "^us-east-1_[A-Za-z0-9]{9}$");
+    v = output("rec", "PoolId");
+    {
+        char want[512];
+        w = output("rec", "PoolArn");
+        snprintf(want, sizeof(want), "arn:aws:cognito-idp:us-east-1:000000000000:userpool/%s", v);
+        ck_assert_str_eq(w, want);
+        free(w);
+        w = output("rec", "PoolProvider");
+        snprintf(want, sizeof(want), "cognito-idp.us-east-1.amazonaws.com/%s", v);
+        ck_assert_str_eq(w, want);
+        free(w);
+        w = output("rec", "PoolUrl");
+        snprintf(want, sizeof(want), "https://cognito-idp.us-east-1.amazonaws.com/%s", v);
+        ck_assert_str_eq(w, want);
+        free(w);
+    }
+    free(v);
+    output_like("rec", "ClientId", "^[a-z0-9]{26}$");
+    output_like("rec", "ClientSecret", "^[a-z0-9]{51}$");
+    output_like("rec", "IdentityPoolId",
+                "^us-east-1:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    output_like("rec", "IdentityPoolName", "^Identities_[A-Za-z0-9]{12}$");
+    output_like("rec", "KeyId", "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    output_like("rec", "KeyArn", "^arn:aws:kms:us-east-1:000000000000:key/[0-9a-f-]{36}$");
+    output_like("rec", "Alias", "^alias/rec-data$");
+    output_like("rec", "SgId", "^sg-[0-9a-f]{17}$");
+    output_like("rec", "SgVpc", "^vpc-[0-9a-f]{17}$");
+    v = output("rec", "SgId");
+    w = output("rec", "SgGroupId");
+    ck_assert_str_eq(v, w);
+    free(v);
+    free(w);
+    output_like("rec", "SubName", "^rec-Sub-[A-Za-z0-9]{13}$");
+    output_like("rec", "MetricName", "^rec-Metric-[A-Za-z0-9]{13}$");
+    output_like("rec", "ParamName", "^CFN-Param-[A-Za-z0-9]{12}$");
+    output_like("rec", "ParamValue", "^one$");
+    output_like("rec", "CdnId", "^E[A-Z0-9]{13}$");
+    output_like("rec", "CdnDomain", "^d[a-z0-9]{13}\\.cloudfront\\.net$");
+    output_like("rec", "Record", "^api\\.example\\.com\\.$");
+    output_like("rec", "Cert", "^arn:aws:acm:us-east-1:000000000000:certificate/[0-9a-f-]{36}$");
+    output_like("rec", "GlobalArn",
+                "^arn:aws:dynamodb:us-east-1:000000000000:table/rec-Global-[A-Za-z0-9]{13}$");
+    output_like("rec", "GlobalStream",
+                "^arn:aws:dynamodb:us-east-1:000000000000:table/"
+                "rec-Global-[A-Za-z0-9]{13}/stream/20[0-9-]+T[0-9:.]+$");
+    /* in place: same physical ids, the attributes that follow properties
+     * follow them, the others stay */
+    {
+        char *param = output("rec", "ParamName"), *stream = output("rec", "StreamName");
+        char *pool = output("rec", "PoolId"), *secret = output("rec", "ClientSecret");
+        char *idname = output("rec", "IdentityPoolName");
+        stack_ok("UpdateStack", "rec", t, "ParamValue", "two", "AlarmPeriods", "3");
+        v = output("rec", "ParamName");
+        ck_assert_str_eq(v, param);
+        free(v);
+        output_like("rec", "ParamValue", "^two$");
+        v = output("rec", "StreamName");
+        ck_assert_str_eq(v, stream);
+        free(v);
+        v = output("rec", "PoolId");
+        ck_assert_str_eq(v, pool);
+        free(v);
+        v = output("rec", "ClientSecret");
+        ck_assert_str_eq(v, secret);
+        free(v);
+        v = output("rec", "IdentityPoolName");
+        ck_assert_str_eq(v, idname);
+        free(v);
+        CFN(&body, "DescribeStackEvents", "StackName", "rec", NULL);
+        ck_assert_ptr_null(strstr(body, "<ResourceStatus>DELETE_COMPLETE</ResourceStatus>"));
+        free(body);
+        /* replacement: a stream name is a replacement; the subscription
+         * filter follows the new stream's ARN */
+        stack_ok("UpdateStack", "rec", t, "ParamValue", "two", "StreamName", "my-stream");
+        output_like("rec", "StreamName", "^my-stream$");
+        output_like("rec", "StreamArn",
+                    "^arn:aws:kinesis:us-east-1:000000000000:stream/my-stream$");
+        CFN(&body, "DescribeStackEvents", "StackName", "rec", NULL);
+        ck_assert_ptr_nonnull(strstr(body, stream));
+        ck_assert_ptr_nonnull(strstr(body, "<ResourceStatus>DELETE_COMPLETE</ResourceStatus>"));
+        free(body);
+        free(param);
+        free(stream);
+        free(pool);
+        free(secret);
+        free(idname);
+    }
+    /* a second stack cannot take the same stream name */
+    ck_assert_int_eq(
+        stack_op("CreateStack", "rec2", t, "StreamName", "my-stream", NULL, NULL, &body), 200);
+    free(body);
+    expect_status("rec2", "ROLLBACK_COMPLETE");
+    CFN(&body, "DescribeStackEvents", "StackName", "rec2", NULL);
+    ck_assert_msg(strstr(body, "Resource of type &apos;AWS::Kinesis::Stream&apos; with identifier "
+                               "&apos;my-stream&apos; already exists.") != NULL,
+                  "%s", body);
+    free(body);
+    /* the first stack's stream is untouched by that rollback */
+    output_like("rec", "StreamName", "^my-stream$");
+    delete_stack("rec");
+    /* after the delete the name is free again */
+    stack_ok("CreateStack", "rec3", t, "StreamName", "my-stream", NULL, NULL);
+    delete_stack("rec3");
+    free(t);
+}
+END_TEST
+
+START_TEST(test_recorded_validation)
+{
+    static const struct {
+        const char *tmpl, *reason;
+    } cases[] = {
+        {"{\"Resources\":{\"P\":{\"Type\":\"AWS::SSM::Parameter\",\"Properties\":{\"Type\":"
+         "\"String\"}}}}",
+         "Properties validation failed for resource P with message: #: required key [Value] not "
+         "found"},
+        {"{\"Resources\":{\"A\":{\"Type\":\"AWS::CloudWatch::Alarm\",\"Properties\":{"
+         "\"ComparisonOperator\":\"GreaterThanThreshold\"}}}}",
+         "Properties validation failed for resource A with message: #: required key "
+         "[EvaluationPeriods] not found"},
+        {"{\"Resources\":{\"A\":{\"Type\":\"AWS::KMS::Alias\",\"Properties\":{\"AliasName\":"
+         "\"nope\",\"TargetKeyId\":\"k\"}}}}",
+         "Properties validation failed for resource A with message: #/AliasName: failed "
+         "validation constraint for keyword [pattern]"},
+        {"{\"Resources\":{\"G\":{\"Type\":\"AWS::EC2::SecurityGroup\"}}}",
+         "Properties validation failed for resource G with message: #: required key "
+         "[GroupDescription] not found"},
+        {"{\"Resources\":{\"A\":{\"Type\":\"AWS::ApiGateway::Authorizer\",\"Properties\":{"
+         "\"Name\":\"n\",\"Type\":\"TOKEN\"}}}}",
+         "Properties validation failed for resource A with message: #: required key [RestApiId] "
+         "not found"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[32], *body = NULL;
+        snprintf(name, sizeof(name), "val%zu", i);
+        ck_assert_int_eq(
+            CFN(&body, "CreateStack", "StackName", name, "TemplateBody", cases[i].tmpl, NULL), 200);
+        free(body);
+        expect_status(name, "ROLLBACK_COMPLETE");
+        CFN(&body, "DescribeStackEvents", "StackName", name, NULL);
+        ck_assert_msg(strstr(body, cases[i].reason) != NULL, "case %zu: %s", i, body);
+        ck_assert_ptr_nonnull(strstr(body, "<ResourceStatus>CREATE_FAILED</ResourceStatus>"));
+        free(body);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------- unrecognised types */
+
+START_TEST(test_unrecognized_types)
+{
+    static const char *const tmpl =
+        "{\"Resources\":{\"A\":{\"Type\":\"AWS::Nope::Thing\"},\"B\":{\"Type\":"
+        "\"AWS::SNS::Topic\"},\"C\":{\"Type\":\"Mine::Own::Type\"}}}";
+    static const char *const msg =
+        "<Code>ValidationError</Code><Message>Template format error: Unrecognized resource "
+        "types: [AWS::Nope::Thing, Mine::Own::Type]</Message>";
+    char *body = NULL;
+    ck_assert_int_eq(CFN(&body, "ValidateTemplate", "TemplateBody", tmpl, NULL), 400);
+    ck_assert_msg(strstr(body, msg) != NULL, "%s", body);
+    free(body);
+    ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "unk", "TemplateBody", tmpl, NULL),
+                     400);
+    ck_assert_msg(strstr(body, msg) != NULL, "%s", body);
+    free(body);
+    ck_assert_int_eq(CFN(&body, "CreateChangeSet", "StackName", "unk", "ChangeSetName", "cs",
+                         "ChangeSetType", "CREATE", "TemplateBody", tmpl, NULL),
+                     400);
+    ck_assert_msg(strstr(body, msg) != NULL, "%s", body);
+    free(body);
+    ck_assert_int_eq(CFN(&body, "DescribeStacks", "StackName", "unk", NULL), 400);
+    free(body);
+    /* an existing stack: UpdateStack refuses too and the stack is untouched */
+    ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "unk2", "TemplateBody",
+                         "{\"Resources\":{\"B\":{\"Type\":\"AWS::SNS::Topic\"}}}", NULL),
+                     200);
+    free(body);
+    expect_status("unk2", "CREATE_COMPLETE");
+    ck_assert_int_eq(CFN(&body, "UpdateStack", "StackName", "unk2", "TemplateBody", tmpl, NULL),
+                     400);
+    ck_assert_msg(strstr(body, msg) != NULL, "%s", body);
+    free(body);
+    expect_status("unk2", "CREATE_COMPLETE");
+    /* a real AWS type greenroom does not provision fails the resource */
+    ck_assert_int_eq(CFN(&body, "CreateStack", "StackName", "unk3", "TemplateBody",
+                         "{\"Resources\":{\"F\":{\"Type\":\"AWS::GameLift::Fleet\"}}}", NULL),
+                     200);
+    free(body);
+    expect_status("unk3", "ROLLBACK_COMPLETE");
+    CFN(&body, "DescribeStackEvents", "StackName", "unk3", NULL);
+    ck_assert_ptr_nonnull(strstr(body, "Unsupported resource type AWS::GameLift::Fleet"));
+    free(body);
+}
+END_TEST
+
+int main(void)
+{
+    const struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {
+        {"IAM types", test_iam_types},
+        {"API Gateway types", test_apigateway_types},
+        {"Lambda types", test_lambda_types},
+        {"recorded types", test_recorded_types},
+        {"recorded validation", test_recorded_validation},
+        {"unrecognized types", test_unrecognized_types},
+    };
+    Suite *s = suite_create("cfn_types");
+    SRunner *sr;
+    size_t i;
+    int failed;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, cases[i].fn);
+        tcase_set_timeout(tc, 120);
+        suite_add_tcase(s, tc);
+    }
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
