@@ -22,20 +22,6 @@
 
 #define STEP "resources deploy"
 
-static long env_ms(const char *name, long def)
-{
-    const char *v = getenv(name);
-    char *end = NULL;
-    long r;
-
-    if (!v || !*v) {
-        return def;
-    }
-    errno = 0;
-    r = strtol(v, &end, 10);
-    return errno || !end || *end || r < 0 ? def : r;
-}
-
 static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -199,8 +185,8 @@ int dep_step_resources_deploy(struct dep_ctx *c)
     out = NULL;
     /* poll */
     {
-        long poll = env_ms("STAGEHAND_POLL_MS", dep_transport_is_custom() ? 250 : 5000);
-        long limit = env_ms("STAGEHAND_STACK_TIMEOUT", 3600) * 1000;
+        long poll = dep_env_long("STAGEHAND_POLL_MS", dep_transport_is_custom() ? 250 : 5000, 0, 3600000);
+        long limit = dep_env_long("STAGEHAND_STACK_TIMEOUT", 3600, 0, 86400L * 365) * 1000;
         long waited = 0;
         for (;;) {
             if (dep_cfn_describe_stacks(c->region, stack_id, &out, &err) < 0) {

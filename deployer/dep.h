@@ -180,6 +180,9 @@ const struct dep_creds *dep_transport_creds(void);
 const char *dep_endpoint(const char *service, const char *region, char *buf, size_t n);
 /* 1 when a custom endpoint is in use (greenroom), 0 for real AWS. */
 int dep_transport_is_custom(void);
+/* The integer environment variable name when set and within [min, max],
+ * else def (the STAGEHAND_* knobs). */
+long dep_env_long(const char *name, long def, long min, long max);
 /* Label upload progress of this thread's calls that have a body (NULL
  * stops); the label is copied. Used around CreateFunction/UpdateFunctionCode. */
 void dep_transport_set_progress_label(const char *label);

@@ -212,18 +212,16 @@ void txn_lock_release(struct txn_lock *l)
         return;
     }
     struct dep_err err;
-    int rc = -1;
-    /* A lease left behind blocks the stage until it expires: try hard. */
-    for (int i = 0; i < 3 && rc < 0; i++) {
+    struct txn_settle s;
+    int rc;
+    /* A lease left behind blocks the stage until it expires: a short outage
+     * is waited out. 404/412: gone, or no longer ours. */
+    txn_settle_start(&s);
+    do {
         dep_err_clear(&err);
         rc = dep_s3_delete_object(l->region, l->bucket, l->key, l->etag, &err);
-        if (rc < 0 && (err.http_status == 404 || err.http_status == 412)) {
-            break; /* gone, or no longer ours */
-        }
-        if (rc < 0 && i < 2) {
-            usleep(50000);
-        }
-    }
+    } while (rc < 0 && err.http_status != 404 && err.http_status != 412 &&
+             txn_settle_again(&s, &err));
     if (rc < 0) {
         char buf[1400];
         dep_out_warn("could not release the lock %s: %s (it expires at its lease end; a dead "

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "txn.h"
 
@@ -56,6 +57,25 @@ double txn_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void txn_settle_start(struct txn_settle *s)
+{
+    s->deadline = txn_ms() + 1000.0 * (double)dep_env_long("STAGEHAND_SETTLE_SECONDS", 20, 0, 3600);
+    s->wait_ms = 50;
+}
+
+int txn_settle_again(struct txn_settle *s, const struct dep_err *err)
+{
+    int transient = err->kind == DEP_ERR_TRANSPORT || err->http_status >= 500 ||
+                    err->http_status == 429 || txn_err_code(err, "Throttling") ||
+                    txn_err_code(err, "ThrottlingException") || txn_err_code(err, "SlowDown");
+    if (!transient || txn_ms() + (double)s->wait_ms > s->deadline) {
+        return 0;
+    }
+    usleep((useconds_t)s->wait_ms * 1000);
+    s->wait_ms = s->wait_ms * 2 > 1000 ? 1000 : s->wait_ms * 2;
+    return 1;
 }
 
 /* Read an object with its ETag; *out NULL when absent. Returns 0 or -1. */

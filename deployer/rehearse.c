@@ -26,14 +26,20 @@
  * the crash kind). The control plane is not AWS: it is plain unsigned HTTP
  * (libcurl here, no SigV4).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -369,6 +375,7 @@ struct rh {
     pid_t gr_pid;
     int gr_port;
     char gr_state[PATH_MAX + 16];
+    int jobs; /* parallel workers, each with its own greenroom (needs --greenroom) */
 };
 
 static size_t rh_write(char *p, size_t sz, size_t nm, void *ud)
@@ -463,34 +470,129 @@ static int run_quiet(char *const argv[])
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The project's _meta is small (variables files): it is copied in-process,
+ * not with cp/rm children, once or twice per case. */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Remove a tree; 0 (also when it did not exist) or -1. */
+static int rm_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        return errno == ENOENT ? 0 : -1;
+    }
+    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int copy_file(const char *src, const char *dst, mode_t mode)
+{
+    char buf[65536];
+    int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
+    if (in < 0 || (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777)) < 0) {
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w <= 0) {
+                goto out;
+            }
+            off += w;
+        }
+    }
+    rc = 0;
+out:
+    if (in >= 0) {
+        close(in);
+    }
+    if (out >= 0 && close(out) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Copy the tree src to dst (which must not exist): directories and regular
+ * files, with their modes; anything else is skipped. 0 or -1. */
+static int copy_tree(const char *src, const char *dst)
+{
+    struct stat sb;
+    if (lstat(src, &sb) != 0) {
+        return -1;
+    }
+    if (S_ISREG(sb.st_mode)) {
+        return copy_file(src, dst, sb.st_mode);
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        return 0;
+    }
+    if (mkdir(dst, sb.st_mode & 07777) != 0) {
+        return -1;
+    }
+    DIR *d = opendir(src);
+    struct dirent *e;
+    int rc = d ? 0 : -1;
+    while (d && rc == 0 && (e = readdir(d)) != NULL) {
+        char s2[PATH_MAX], d2[PATH_MAX];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        if (snprintf(s2, sizeof(s2), "%s/%s", src, e->d_name) >= (int)sizeof(s2) ||
+            snprintf(d2, sizeof(d2), "%s/%s", dst, e->d_name) >= (int)sizeof(d2)) {
+            rc = -1;
+            break;
+        }
+        rc = copy_tree(s2, d2);
+    }
+    if (d) {
+        closedir(d);
+    }
+    return rc;
+}
+
 static int restore_meta(struct rh *r)
 {
     char dst[PATH_MAX + 32];
+    struct stat sb;
     snprintf(dst, sizeof(dst), "%s/_meta", r->work);
-    char *rm[] = {"rm", "-rf", dst, NULL};
-    if (run_quiet(rm) != 0) {
+    if (rm_tree(dst) != 0) {
         return -1;
     }
-    struct stat sb;
     if (stat(r->saved_meta, &sb) != 0) {
         return 0;
     }
-    char *cp[] = {"cp", "-a", r->saved_meta, dst, NULL};
-    return run_quiet(cp);
+    return copy_tree(r->saved_meta, dst);
 }
 
 static int save_meta(struct rh *r)
 {
     char src[PATH_MAX + 32];
-    snprintf(src, sizeof(src), "%s/_meta", r->work);
-    char *rm[] = {"rm", "-rf", r->saved_meta, NULL};
-    run_quiet(rm);
     struct stat sb;
+    snprintf(src, sizeof(src), "%s/_meta", r->work);
+    if (rm_tree(r->saved_meta) != 0) {
+        return -1;
+    }
     if (stat(src, &sb) != 0) {
         return 0;
     }
-    char *cp[] = {"cp", "-a", src, r->saved_meta, NULL};
-    return run_quiet(cp);
+    return copy_tree(src, r->saved_meta);
 }
 
 /* Start a child in the project copy: command "deploy" / "recover" / "v05".
@@ -707,6 +809,9 @@ static const char *outcome_name(int code, char *buf, size_t n)
     return buf;
 }
 
+/* Upper bound of --jobs. */
+#define RH_MAX_JOBS 32
+
 /* Parse the options; returns 0 or -1 (message printed). */
 static int parse_opts(struct rh *r)
 {
@@ -775,6 +880,24 @@ static int parse_opts(struct rh *r)
     }
     r->junit = txn_opt_value(c, "--junit");
     r->greenroom = txn_opt_value(c, "--greenroom");
+    r->jobs = 0; /* default: see cmd_rehearse */
+    if ((v = txn_opt_value(c, "--jobs"))) {
+        char *end = NULL;
+        long j = strtol(v, &end, 10);
+        if (!end || *end || j < 1 || j > RH_MAX_JOBS) {
+            dep_out_errorf("rehearse", "--jobs wants a number from 1 to %d", RH_MAX_JOBS);
+            return -1;
+        }
+        if (j > 1 && !r->greenroom) {
+            dep_out_errorf("rehearse",
+                           "--jobs %ld needs --greenroom BIN: each worker runs its own greenroom "
+                           "(one --endpoint-url greenroom has one state, so its cases run one "
+                           "at a time)",
+                           j);
+            return -1;
+        }
+        r->jobs = (int)j;
+    }
     if (!r->greenroom) {
         if (kinds_given && r->kinds[RH_CRASH]) {
             dep_out_errorf("rehearse",
@@ -956,6 +1079,7 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
     const char *deploy_cmd = r->v05 ? "v05" : "deploy";
     char result[128] = "ok", detail[2048] = "", obuf[32];
     double t0 = txn_ms(), mark = t0, ph[PH_N] = {0};
+    int restarted = 0;
     struct dep_err err;
     dep_err_clear(&err);
     cJSON *rec = cJSON_CreateObject();
@@ -1001,23 +1125,51 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
                 kill(-pid, SIGKILL);
                 killed = 1;
             } else {
-                usleep(1000);
+                usleep(2000); /* call k hangs until the kill: no hurry, no race */
             }
         }
         if (!killed) {
             kill(-pid, SIGKILL);
         }
+    } else if (kind == RH_CRASH && r->gr_pid > 0) {
+        /* Greenroom dies at call k; bring it back at once, as a supervisor
+         * would, while the deployer retries (or gives up) on its own. */
+        double deadline = txn_ms() + 120000.0;
+        while (txn_ms() < deadline) {
+            int stt = 0;
+            if (waitpid(pid, &stt, WNOHANG) == pid) {
+                code = WIFEXITED(stt) ? WEXITSTATUS(stt) : WIFSIGNALED(stt) ? 128 + WTERMSIG(stt) : -1;
+                goto waited;
+            }
+            if (!restarted && waitpid(r->gr_pid, &stt, WNOHANG) == r->gr_pid) {
+                r->gr_pid = 0;
+                restarted = 1;
+                if (gr_restart(r) < 0) {
+                    kill(-pid, SIGKILL);
+                    wait_child(pid, 5);
+                    snprintf(result, sizeof(result), "error");
+                    snprintf(detail, sizeof(detail),
+                             "greenroom did not come back after the crash at call %d", k);
+                    goto done;
+                }
+                cJSON_AddBoolToObject(rec, "restarted", 1);
+            } else {
+                usleep(1000);
+            }
+        }
     }
     code = wait_child(pid, 120);
 waited:
     if (kind == RH_CRASH && ctl(r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
+        if (!restarted) {
+            cJSON_AddBoolToObject(rec, "restarted", 1);
+        }
         if (gr_restart(r) < 0) {
             snprintf(result, sizeof(result), "error");
             snprintf(detail, sizeof(detail),
                      "greenroom did not come back after the crash at call %d", k);
             goto done;
         }
-        cJSON_AddBoolToObject(rec, "restarted", 1);
     }
     ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL);
     phase_add(ph, PH_DEPLOY, &mark);
@@ -1159,6 +1311,298 @@ static void print_row(const cJSON *c)
     fflush(stdout);
 }
 
+/* Where rehearse's temp dir goes: $TMPDIR when set, else /dev/shm when it
+ * is a writable tmpfs with room (greenroom's files and fsyncs then cost no
+ * disk I/O; a crashed greenroom still restarts on its state, which lives
+ * as long as the machine), else /tmp. */
+static const char *rh_tmp_base(void)
+{
+    const char *t = getenv("TMPDIR");
+    struct statfs fs;
+    if (t && *t) {
+        return t;
+    }
+    if (statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC &&
+        (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_bsize >= (512ULL << 20) &&
+        access("/dev/shm", W_OK | X_OK) == 0) {
+        return "/dev/shm";
+    }
+    return "/tmp";
+}
+
+/* ------------------------------------------------------ parallel sweep */
+
+/* What a sweep's cases share (read-only in the workers). */
+struct rh_sweep {
+    const struct rh_case *todo;
+    int nt;
+    const cJSON *calls;
+    cJSON *target;
+    struct rh_stage_img *imgs;
+    int n_imgs;
+};
+
+struct rh_worker {
+    pid_t pid;
+    int to_fd;           /* case indexes, 4 bytes each; closed: no more */
+    int from_fd;         /* one JSON record per line */
+    int cur;             /* the case it runs, -1 when idle */
+    struct dep_buf line; /* partial record */
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A worker process: its own copy of the pre-deploy greenroom state and of
+ * the project, its own greenroom; runs the cases whose indexes arrive on
+ * in_fd and writes each record as one line to out_fd. Never returns. */
+static void rh_worker_main(struct rh *r, int id, const struct rh_sweep *sw, int in_fd, int out_fd)
+{
+    char tpl_state[sizeof(r->gr_state)], tpl_work[sizeof(r->work)];
+    memcpy(tpl_state, r->gr_state, sizeof(tpl_state));
+    memcpy(tpl_work, r->work, sizeof(tpl_work));
+    snprintf(r->gr_state, sizeof(r->gr_state), "%s/greenroom-%d", r->tmp, id);
+    snprintf(r->work, sizeof(r->work), "%s/project-%d", r->tmp, id);
+    snprintf(r->log, sizeof(r->log), "%s/children-%d.log", r->tmp, id);
+    r->curl = curl_easy_init(); /* the parent's handle and its connections stay the parent's */
+    r->gr_pid = 0;
+    char *cp_state[] = {"cp", "-a", tpl_state, r->gr_state, NULL};
+    char *cp_work[] = {"cp", "-a", tpl_work, r->work, NULL};
+    if (!r->curl || run_quiet(cp_state) != 0 || run_quiet(cp_work) != 0 || gr_up(r, 0) < 0) {
+        _exit(3);
+    }
+    int32_t idx;
+    for (;;) {
+        ssize_t n = read(in_fd, &idx, sizeof(idx));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n != (ssize_t)sizeof(idx) || idx < 0 || idx >= sw->nt) {
+            break;
+        }
+        cJSON *one = cJSON_CreateArray();
+        run_case(r, sw->todo[idx].k, sw->todo[idx].kind, sw->calls, sw->target, sw->imgs,
+                 sw->n_imgs, one);
+        cJSON *rec = cJSON_GetArrayItem(one, 0);
+        cJSON_AddNumberToObject(rec, "worker", id);
+        char *line = cJSON_PrintUnformatted(rec);
+        cJSON_Delete(one);
+        int wr = line ? write_all(out_fd, line, strlen(line)) : -1;
+        if (wr == 0) {
+            wr = write_all(out_fd, "\n", 1);
+        }
+        free(line);
+        if (wr < 0) {
+            break;
+        }
+    }
+    gr_down(r);
+    _exit(0);
+}
+
+/* Hand worker w its next case (or, when none is left, end its input). */
+static void rh_dispatch(struct rh_worker *w, int *next, int nt)
+{
+    int32_t idx = *next;
+    w->cur = -1;
+    if (*next < nt && w->to_fd >= 0 && write_all(w->to_fd, &idx, sizeof(idx)) == 0) {
+        w->cur = (*next)++;
+        return;
+    }
+    if (w->to_fd >= 0) {
+        close(w->to_fd);
+        w->to_fd = -1;
+    }
+}
+
+/* The record of a case no worker could run (new). */
+static cJSON *rh_lost_case(const struct rh_case *c, const char *why)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddNumberToObject(rec, "k", c->k);
+    cJSON_AddStringToObject(rec, "kind", rh_kind_name(c->kind));
+    cJSON_AddStringToObject(rec, "result", "error");
+    cJSON_AddStringToObject(rec, "detail", why);
+    cJSON_AddNumberToObject(rec, "ms", 0);
+    return rec;
+}
+
+/* Run the sweep's cases on r->jobs workers (processes, each with its own
+ * greenroom started on a copy of the stopped primary's state, which holds
+ * the pre-deploy snapshot); records go to cases in case order, and rows
+ * are printed in that order as soon as they are contiguous. Returns 0, -1
+ * when no worker could be started. */
+static int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int human)
+{
+    int nw = r->jobs < sw->nt ? r->jobs : sw->nt;
+    struct rh_worker w[RH_MAX_JOBS];
+    cJSON **slot = calloc((size_t)sw->nt, sizeof(*slot));
+    int next = 0, done = 0, printed = 0, alive = 0;
+    if (!slot) {
+        return -1;
+    }
+    gr_down(r); /* its state dir is now the template of every worker's */
+    fflush(stdout);
+    fflush(stderr);
+    for (int i = 0; i < nw; i++) {
+        int to[2], from[2];
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].to_fd = w[i].from_fd = -1;
+        w[i].cur = -1;
+        if (pipe(to) != 0) {
+            continue;
+        }
+        if (pipe(from) != 0) {
+            close(to[0]);
+            close(to[1]);
+            continue;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(to[1]);
+            close(from[0]);
+            for (int j = 0; j < i; j++) { /* other workers' pipes */
+                if (w[j].to_fd >= 0) {
+                    close(w[j].to_fd);
+                }
+                if (w[j].from_fd >= 0) {
+                    close(w[j].from_fd);
+                }
+            }
+            signal(SIGPIPE, SIG_IGN);
+            rh_worker_main(r, i, sw, to[0], from[1]);
+        }
+        close(to[0]);
+        close(from[1]);
+        if (pid < 0) {
+            close(to[1]);
+            close(from[0]);
+            continue;
+        }
+        w[i].pid = pid;
+        w[i].to_fd = to[1];
+        w[i].from_fd = from[0];
+        alive++;
+    }
+    if (alive == 0) {
+        free(slot);
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a dead worker's pipe: the write fails instead */
+    for (int i = 0; i < nw; i++) {
+        if (w[i].pid > 0) {
+            rh_dispatch(&w[i], &next, sw->nt);
+        }
+    }
+    while (alive > 0 && done < sw->nt) {
+        struct pollfd pf[RH_MAX_JOBS];
+        int map[RH_MAX_JOBS], np = 0;
+        for (int i = 0; i < nw; i++) {
+            if (w[i].from_fd >= 0) {
+                pf[np].fd = w[i].from_fd;
+                pf[np].events = POLLIN;
+                pf[np].revents = 0;
+                map[np++] = i;
+            }
+        }
+        if (poll(pf, (nfds_t)np, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        for (int p = 0; p < np; p++) {
+            if (!(pf[p].revents & (POLLIN | POLLHUP | POLLERR))) {
+                continue;
+            }
+            struct rh_worker *x = &w[map[p]];
+            char buf[8192];
+            ssize_t n = read(x->from_fd, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) { /* the worker is gone */
+                if (x->cur >= 0) {
+                    char why[256];
+                    snprintf(why, sizeof(why),
+                             "rehearse worker %d died during this case (greenroom log: "
+                             "%s/children-%d.log)",
+                             map[p], r->tmp, map[p]);
+                    slot[x->cur] = rh_lost_case(&sw->todo[x->cur], why);
+                    done++;
+                    x->cur = -1;
+                }
+                close(x->from_fd);
+                x->from_fd = -1;
+                if (x->to_fd >= 0) {
+                    close(x->to_fd);
+                    x->to_fd = -1;
+                }
+                alive--;
+                continue;
+            }
+            dep_buf_append(&x->line, buf, (size_t)n);
+            char *nl;
+            while (x->line.data && (nl = memchr(x->line.data, '\n', x->line.len)) != NULL) {
+                *nl = 0;
+                cJSON *rec = cJSON_Parse(x->line.data);
+                size_t used = (size_t)(nl - x->line.data) + 1;
+                memmove(x->line.data, nl + 1, x->line.len - used + 1); /* and its NUL */
+                x->line.len -= used;
+                if (x->cur >= 0 && !slot[x->cur]) {
+                    slot[x->cur] = rec ? rec : rh_lost_case(&sw->todo[x->cur], "unreadable record");
+                    done++;
+                } else {
+                    cJSON_Delete(rec);
+                }
+                rh_dispatch(x, &next, sw->nt);
+            }
+        }
+        while (human && printed < sw->nt && slot[printed]) {
+            print_row(slot[printed++]);
+        }
+    }
+    for (int i = 0; i < nw; i++) {
+        if (w[i].to_fd >= 0) {
+            close(w[i].to_fd);
+        }
+    }
+    for (int i = 0; i < nw; i++) {
+        if (w[i].pid > 0) {
+            wait_child(w[i].pid, 30);
+        }
+        if (w[i].from_fd >= 0) {
+            close(w[i].from_fd);
+        }
+        dep_buf_release(&w[i].line);
+    }
+    for (int i = 0; i < sw->nt; i++) {
+        if (!slot[i]) {
+            slot[i] = rh_lost_case(&sw->todo[i], "no rehearse worker was left to run this case");
+        }
+        if (human && i >= printed) {
+            print_row(slot[i]);
+        }
+        cJSON_AddItemToArray(cases, slot[i]);
+    }
+    free(slot);
+    return 0;
+}
+
 int cmd_rehearse(struct dep_ctx *c)
 {
     struct rh r;
@@ -1202,10 +1646,16 @@ int cmd_rehearse(struct dep_ctx *c)
         cJSON_Delete(cases);
         return DEP_EXIT_PROJECT;
     }
+    if (r.jobs == 0) {
+        /* Cases spend much of their time waiting (children starting, hung
+         * calls, retries): one more worker than cores keeps them busy. */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        r.jobs = !r.greenroom ? 1 : cpus < 1 ? 2 : cpus + 1 > RH_MAX_JOBS ? RH_MAX_JOBS : (int)cpus + 1;
+    }
     r.curl = curl_easy_init();
     if (r.greenroom) {
         snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX",
-                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+                 rh_tmp_base());
         if (!mkdtemp(r.tmp)) {
             dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
             goto out;
@@ -1224,7 +1674,7 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     if (!r.tmp[0]) {
         snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX",
-                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+                 rh_tmp_base());
         if (!mkdtemp(r.tmp)) {
             dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
             goto out;
@@ -1294,6 +1744,9 @@ int cmd_rehearse(struct dep_ctx *c)
         printf("rehearse %s flow for stage %s in %s: clean deploy made N=%d calls in %.0f ms\n",
                r.v05 ? "v0.5 six-command" : "transactional deploy", c->stage, c->region, n,
                learn_ms);
+        if (r.jobs > 1) {
+            printf("cases run on %d workers, each with its own greenroom\n", r.jobs);
+        }
     }
     /* 3. the cases */
     struct rh_case *todo = calloc((size_t)n * RH_NKINDS + 1, sizeof(*todo));
@@ -1321,13 +1774,25 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     int violations = 0;
     cJSON *first_bad = NULL;
-    for (int i = 0; i < nt; i++) {
-        int bad = run_case(&r, todo[i].k, todo[i].kind, calls, target, imgs, n_imgs, cases);
-        cJSON *rec = cJSON_GetArrayItem(cases, cJSON_GetArraySize(cases) - 1);
-        if (human) {
-            print_row(rec);
+    if (r.jobs > 1 && nt > 1) {
+        struct rh_sweep sw = {todo, nt, calls, target, imgs, n_imgs};
+        if (rh_run_parallel(&r, &sw, cases, human) < 0) {
+            dep_out_errorf("rehearse", "could not start the rehearse workers");
+            free(todo);
+            goto out;
         }
-        if (bad) {
+    } else {
+        for (int i = 0; i < nt; i++) {
+            run_case(&r, todo[i].k, todo[i].kind, calls, target, imgs, n_imgs, cases);
+            if (human) {
+                print_row(cJSON_GetArrayItem(cases, cJSON_GetArraySize(cases) - 1));
+            }
+        }
+    }
+    cJSON *rec;
+    cJSON_ArrayForEach(rec, cases)
+    {
+        if (strcmp(txn_jstr(rec, "result"), "ok") != 0) {
             violations++;
             if (!first_bad) {
                 first_bad = rec;
@@ -1335,19 +1800,22 @@ int cmd_rehearse(struct dep_ctx *c)
         }
     }
     free(todo);
-    ctl(&r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
+    if (r.gr_pid > 0 || !r.greenroom) {
+        ctl(&r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
+    }
     double total = txn_ms() - t0;
     if (human) {
         printf("\n%d case(s) over N=%d calls, %d violation(s), %.1f s (flow %s)\n", nt, n,
                violations, total / 1000.0, r.v05 ? "v05" : "deploy");
         if (first_bad) {
             printf("first violation: k=%d %s (%s %s %s): %s\n  replay: stagehand rehearse -s %s -r "
-                   "%s --endpoint-url %s%s "
+                   "%s %s %s%s "
                    "--only %d --kind %s\n",
                    (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble,
                    txn_jstr(first_bad, "kind"), txn_jstr(first_bad, "service"),
                    txn_jstr(first_bad, "operation"), txn_jstr(first_bad, "resource"),
-                   txn_jstr(first_bad, "detail"), c->stage, c->region, r.url,
+                   txn_jstr(first_bad, "detail"), c->stage, c->region,
+                   r.greenroom ? "--greenroom" : "--endpoint-url", r.greenroom ? r.greenroom : r.url,
                    r.v05 ? " --flow v05" : "",
                    (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble,
                    txn_jstr(first_bad, "kind"));

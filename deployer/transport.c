@@ -584,7 +584,7 @@ static struct {
     pthread_mutex_t lock;
 } T = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static long env_long(const char *name, long def, long min, long max)
+long dep_env_long(const char *name, long def, long min, long max)
 {
     const char *v = getenv(name);
     char *end = NULL;
@@ -992,14 +992,14 @@ int dep_http_call(const struct dep_http_req *req, struct dep_http_resp *resp, st
 {
     CURL *h = thread_curl();
     char base[512], url[8192], sigv4[160], userpwd[512], hb[64];
-    long max_attempts = env_long("STAGEHAND_MAX_ATTEMPTS", 6, 1, 100);
-    long budget = env_long("STAGEHAND_RETRY_BUDGET_MS", 120000, 0, 86400000L);
-    long base_ms = env_long("STAGEHAND_RETRY_BASE_MS", 200, 0, 600000);
-    long cap_ms = env_long("STAGEHAND_RETRY_CAP_MS", 20000, 0, 3600000);
+    long max_attempts = dep_env_long("STAGEHAND_MAX_ATTEMPTS", 6, 1, 100);
+    long budget = dep_env_long("STAGEHAND_RETRY_BUDGET_MS", 120000, 0, 86400000L);
+    long base_ms = dep_env_long("STAGEHAND_RETRY_BASE_MS", 200, 0, 600000);
+    long cap_ms = dep_env_long("STAGEHAND_RETRY_CAP_MS", 20000, 0, 3600000);
     long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms
-                                          : env_long("STAGEHAND_CALL_TIMEOUT", 60, 1, 86400) * 1000;
+                                          : dep_env_long("STAGEHAND_CALL_TIMEOUT", 60, 1, 86400) * 1000;
     if (req->timeout_ms <= 0 && getenv("STAGEHAND_CALL_TIMEOUT_MS")) {
-        timeout_ms = env_long("STAGEHAND_CALL_TIMEOUT_MS", timeout_ms, 1, 86400000L);
+        timeout_ms = dep_env_long("STAGEHAND_CALL_TIMEOUT_MS", timeout_ms, 1, 86400000L);
     }
     long start = now_ms();
     struct dep_err local;

@@ -178,4 +178,18 @@ const char *txn_now_iso(char *buf, size_t n);
 /* Milliseconds on a monotonic clock. */
 double txn_ms(void);
 
+/* After the commit point the stage is all-new; what is left (the journal
+ * marked committed, the release recorded, the lock released) is not given
+ * up on a short outage. A settle loop: struct txn_settle s; txn_settle_start(&s);
+ * do { ... } while (failed && txn_settle_again(&s, &err)); retries transient
+ * errors (no answer, 5xx, throttling) with backoff from 50 ms to 1 s for up
+ * to STAGEHAND_SETTLE_SECONDS (default 20). */
+struct txn_settle {
+    double deadline;
+    long wait_ms;
+};
+void txn_settle_start(struct txn_settle *s);
+/* 1 (after sleeping) when err is transient and time is left, else 0. */
+int txn_settle_again(struct txn_settle *s, const struct dep_err *err);
+
 #endif

@@ -43,7 +43,7 @@ int txn_opt_flag(const struct dep_ctx *c, const char *flag)
  * positional names, in order: the i-th bare value option takes names[i]. */
 static const char *const value_opts[] = {"--kinds",     "--kind", "--only",  "--seed",
                                          "--max-cases", "--flow", "--junit", "--watch",
-                                         "--greenroom", NULL};
+                                         "--greenroom", "--jobs", NULL};
 
 static int is_value_opt(const char *a)
 {
@@ -491,32 +491,94 @@ static int compensate(struct txn *t, int from, const struct dep_err *cause)
     return DEP_EXIT_ROLLED_BACK;
 }
 
-/* Mark committed, record the release. Returns an exit code. */
+/* After a conditional write was refused (412), did our own earlier attempt
+ * land (its answer lost)? 1 when the remote journal is this transaction's,
+ * in the phase we wrote (t->journal_etag then follows it). */
+static int journal_landed(struct txn *t, const struct dep_err *err)
+{
+    cJSON *remote = NULL;
+    struct dep_err e2;
+    int landed = 0;
+    if (err->http_status != 412 && !txn_err_code(err, "MetaConflict")) {
+        return 0;
+    }
+    dep_err_clear(&e2);
+    if (txn_journal_read(t, &remote, &e2) == 0 && remote &&
+        strcmp(txn_jstr(remote, "txn"), t->id) == 0 &&
+        strcmp(txn_jstr(remote, "phase"), txn_jstr(t->journal, "phase")) == 0) {
+        landed = 1;
+        t->journal_dirty = 0;
+    }
+    cJSON_Delete(remote);
+    return landed;
+}
+
+/* Record the release of this transaction in releases.json, unless the
+ * last release is the same (a deploy that changed nothing is not a new
+ * release: rollback goes to the previous different one) or it is already
+ * there (an earlier attempt whose answer was lost). Returns 0 or -1. */
+static int record_release(struct txn *t, struct dep_err *err)
+{
+    if (!t->releases && txn_releases_load(t, err) < 0) {
+        return -1;
+    }
+    cJSON *rels = cJSON_GetObjectItemCaseSensitive(t->releases, "releases");
+    cJSON *last = cJSON_GetArrayItem(rels, cJSON_GetArraySize(rels) - 1);
+    cJSON *x;
+    cJSON_ArrayForEach(x, rels)
+    {
+        if (strcmp(txn_jstr(x, "txn"), t->id) == 0) {
+            return 0;
+        }
+    }
+    cJSON *rel = release_record(t);
+    if (last &&
+        cJSON_Compare(cJSON_GetObjectItemCaseSensitive(last, "aliases"),
+                      cJSON_GetObjectItemCaseSensitive(rel, "aliases"), 1) &&
+        strcmp(txn_jstr(last, "deploymentId"), txn_jstr(rel, "deploymentId")) == 0) {
+        cJSON_Delete(rel);
+        return 0;
+    }
+    if (txn_releases_push(t, rel, err) < 0) {
+        cJSON_Delete(t->releases); /* reloaded by the next attempt */
+        t->releases = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Mark committed, record the release. The stage is all-new at this point:
+ * a short outage is waited out (txn_settle), a longer one leaves warnings
+ * (and `stagehand recover` finishes the bookkeeping). Returns an exit code. */
 static int committed(struct txn *t)
 {
     struct dep_err err;
+    struct txn_settle s;
     char ebuf[1400];
-    dep_err_clear(&err);
+    int rc;
     jset(t->journal, "phase", "committed");
-    if (txn_journal_write(t, &err) < 0) {
+    txn_settle_start(&s);
+    do {
+        dep_err_clear(&err);
+        rc = txn_journal_write(t, &err);
+        if (rc < 0 && journal_landed(t, &err)) {
+            rc = 0;
+        }
+    } while (rc < 0 && txn_settle_again(&s, &err));
+    if (rc < 0) {
         dep_out_warn("journal write failed after commit: %s",
                      dep_err_str(&err, ebuf, sizeof(ebuf)));
-        dep_err_clear(&err);
     }
-    if (t->releases || txn_releases_load(t, &err) == 0) {
-        cJSON *rel = release_record(t);
-        cJSON *rels = cJSON_GetObjectItemCaseSensitive(t->releases, "releases");
-        cJSON *last = cJSON_GetArrayItem(rels, cJSON_GetArraySize(rels) - 1);
-        /* A deploy that changed nothing is not a new release (rollback
-         * goes to the previous different one). */
-        if (last &&
-            cJSON_Compare(cJSON_GetObjectItemCaseSensitive(last, "aliases"),
-                          cJSON_GetObjectItemCaseSensitive(rel, "aliases"), 1) &&
-            strcmp(txn_jstr(last, "deploymentId"), txn_jstr(rel, "deploymentId")) == 0) {
-            cJSON_Delete(rel);
-        } else if (txn_releases_push(t, rel, &err) < 0) {
-            dep_out_warn("could not record the release: %s", dep_err_str(&err, ebuf, sizeof(ebuf)));
-        }
+    txn_settle_start(&s);
+    int conflicts = 0; /* someone else wrote releases.json: reload and push again */
+    do {
+        dep_err_clear(&err);
+        rc = record_release(t, &err);
+    } while (rc < 0 && (txn_settle_again(&s, &err) ||
+                        ((err.http_status == 412 || txn_err_code(&err, "MetaConflict")) &&
+                         ++conflicts < 3)));
+    if (rc < 0) {
+        dep_out_warn("could not record the release: %s", dep_err_str(&err, ebuf, sizeof(ebuf)));
     }
     return DEP_EXIT_OK;
 }

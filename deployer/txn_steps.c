@@ -24,7 +24,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/sha.h>
@@ -494,6 +496,24 @@ static int sha_mismatch(const char *fn, const char *op, const cJSON *out, const 
     return 0;
 }
 
+/* Attempts of code_upload_publish when $LATEST moves under us. */
+#define LATEST_ATTEMPTS 8
+
+/* Before another attempt at $LATEST: a random wait (full jitter, 25 ms
+ * doubling per attempt, at most 800 ms), so that two stages' deploys racing
+ * for one function's $LATEST do not retry in lockstep. */
+static void latest_backoff(int attempt)
+{
+    static __thread unsigned seed;
+    if (!seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = (unsigned)ts.tv_nsec ^ ((unsigned)getpid() << 16) ^ (unsigned)(uintptr_t)&seed;
+    }
+    long cap = 25L << (attempt < 5 ? attempt : 5);
+    usleep((useconds_t)(rand_r(&seed) % (cap + 1)) * 1000);
+}
+
 /* Upload to $LATEST and publish exactly that; version into ver. */
 static int code_upload_publish(struct txn *t, struct dep_function *f, const struct dep_zip *zip,
                                cJSON *cfg, cJSON *redo, char *ver, size_t vn, struct dep_err *err)
@@ -501,7 +521,7 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
     const char *fn = f->lambda_name;
     char *zip64 = dep_base64(zip->data, zip->len);
     int rc = -1;
-    for (int attempt = 0; attempt < 4; attempt++) {
+    for (int attempt = 0; attempt < LATEST_ATTEMPTS; attempt++) {
         cJSON *out = NULL;
         char rev[128] = "";
         if (dep_lambda_get_function(t->region, fn, NULL, &out, err) < 0) {
@@ -565,6 +585,7 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
                         dep_err_is(err, "ResourceConflictException")) {
                         dep_out_info("%s: $LATEST changed under us (%s); retrying", fn, err->code);
                         dep_err_clear(err);
+                        latest_backoff(attempt);
                         continue;
                     }
                     goto out;
@@ -602,6 +623,7 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
                  strstr(err->message, "is different from current CodeSHA256") != NULL)) {
                 dep_out_info("%s: $LATEST changed before publishing (%s); retrying", fn, err->code);
                 dep_err_clear(err);
+                latest_backoff(attempt);
                 continue;
             }
             goto out;
@@ -616,7 +638,8 @@ static int code_upload_publish(struct txn *t, struct dep_function *f, const stru
         goto out;
     }
     dep_err_local(err, "LatestContended",
-                  "%s: $LATEST kept changing under us; gave up after 4 attempts", fn);
+                  "%s: $LATEST kept changing under us; gave up after %d attempts", fn,
+                  LATEST_ATTEMPTS);
 out:
     free(zip64);
     return rc;

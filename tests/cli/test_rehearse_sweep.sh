@@ -4,7 +4,8 @@
 # with the right counts); the same sweep with --flow v05 reports invariant-1 violations naming the
 # faulted call and the replay command; a deliberately broken compensation (the test hook
 # STAGEHAND_TEST_SKIP_UNDO skips one step's undo) is caught; --output json carries the cases;
-# greenroom crashing at call k (rehearse's own greenroom, restarted); a watched second stage.
+# greenroom crashing at call k (rehearse's own greenroom, restarted); parallel workers (--jobs) run
+# the same cases with the same results as one; a watched second stage.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -36,6 +37,26 @@ sh_run rehearse -s dev -r us-east-1 --greenroom="$GREENROOM_BIN" --kinds=crash -
 expect_eq "crash sweep (own greenroom, restarted): exit 0" 0 "$SH_RC"
 [ "$SH_RC" = 0 ] || tail -20 "$GR_TMP/sh.out"
 check "crash sweep: 4 crash cases ran" test "$(grep -cE '^ *[0-9]+ .* crash ' "$GR_TMP/sh.out")" -eq 4
+
+# --- parallel workers (each with its own greenroom) run the same cases as one worker, same order
+for J in 1 3; do
+    sh_run rehearse -s dev -r us-east-1 --greenroom="$GREENROOM_BIN" --jobs "$J" \
+        --kinds=error,timeout,kill,crash --max-cases=12 --seed=4 --output json
+    expect_eq "sampled sweep on $J worker(s): exit 0" 0 "$SH_RC"
+    [ "$SH_RC" = 0 ] || tail -20 "$GR_TMP/sh.out"
+    python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["result"]["cases"]
+print(" ".join("%d:%s:%s" % (x["k"], x["kind"], x["result"]) for x in c))
+print("workers", len(set(x.get("worker", 0) for x in c)))' "$GR_TMP/sh.out" >"$GR_TMP/jobs$J.txt"
+done
+expect_eq "parallel sweep: the same 12 cases, in the same order, with the same results" \
+    "$(head -1 "$GR_TMP/jobs1.txt")" "$(head -1 "$GR_TMP/jobs3.txt")"
+check "parallel sweep: 12 cases" test "$(head -1 "$GR_TMP/jobs3.txt" | wc -w)" -eq 12
+expect_eq "parallel sweep: cases were spread over 3 workers" "workers 3" "$(tail -1 "$GR_TMP/jobs3.txt")"
+sh_run rehearse -s dev -r us-east-1 --jobs 2 --kinds=error
+expect_eq "--jobs 2 without --greenroom: exit 2" 2 "$SH_RC"
+check "--jobs without --greenroom: says why" grep -q "needs --greenroom BIN" "$GR_TMP/sh.out"
 
 # --- another stage is watched: production is deployed first and must never change
 sh_run rehearse -s dev -r us-east-1 --watch production --kinds=error,kill --max-cases=4 --seed=11
