@@ -9,7 +9,9 @@
  * GetUserPolicy, DeleteUserPolicy, ListUserPolicies, CreateGroup, GetGroup,
  * DeleteGroup, PutGroupPolicy, GetGroupPolicy, DeleteGroupPolicy,
  * ListGroupPolicies (enough for CloudFormation updates of roles and
- * policies). Users and groups share one table (kind "user"/"group").
+ * policies). Users and groups share one table (kind "user"/"group"); one
+ * handler per inline-policy action serves roles, users and groups alike,
+ * told what differs by a struct iam_kind.
  *
  * IAM is global: every row is stored with region "global" whatever region the
  * request was signed for. Policy documents are returned URL-encoded, as AWS
@@ -99,17 +101,29 @@ static const char *iam_name_or_fail(struct emu_request *req, struct emu_response
     return v;
 }
 
-/* Checks a policy document parses as a JSON object; fails with
- * MalformedPolicyDocument otherwise. Returns 1 when valid. */
-static int iam_doc_ok(struct emu_response *resp, const char *doc)
+/* The policy document in the form parameter param (member in messages),
+ * which must be present (else ValidationError) and parse as a JSON object
+ * (else MalformedPolicyDocument). Returns it (borrowed), or NULL when resp
+ * holds the error. */
+static const char *iam_doc_or_fail(struct emu_request *req, struct emu_response *resp,
+                                   const char *param, const char *member)
 {
-    cJSON *j = doc ? cJSON_Parse(doc) : NULL;
+    const char *doc = emu_form(req, param);
+    if (doc == NULL) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                 "Member must not be null",
+                 member);
+        return NULL;
+    }
+    cJSON *j = cJSON_Parse(doc);
     int ok = j != NULL && cJSON_IsObject(j);
     cJSON_Delete(j);
     if (!ok) {
         emu_fail(resp, IAM_MALFORMED_POLICY_DOCUMENT, "This policy contains invalid Json");
+        return NULL;
     }
-    return ok;
+    return doc;
 }
 
 /* A path parameter: default "/", must start and end with '/'. */
@@ -138,6 +152,71 @@ static void iam_bind(sqlite3_stmt *st, int i, const char *s)
     }
 }
 
+/* A cached statement (static SQL: the cache is keyed by the pointer) with
+ * ?1 account, ?2 IAM_REGION and ?3 key bound; NULL on a store error. The
+ * caller returns it with emu_stmt_done. */
+static sqlite3_stmt *iam_stmt(const char *sql, const char *account, const char *key)
+{
+    sqlite3_stmt *st = emu_stmt(sql);
+    if (st != NULL) {
+        iam_bind(st, 1, account);
+        iam_bind(st, 2, IAM_REGION);
+        iam_bind(st, 3, key);
+    }
+    return st;
+}
+
+/* Runs a write statement binding account, region, key, then the texts a4
+ * and a5 when not NULL (unbound parameters are NULL). Returns 1; on a store
+ * error fails resp with InternalFailure and returns 0. */
+static int iam_exec_or_fail(struct emu_response *resp, const char *sql, const char *account,
+                            const char *key, const char *a4, const char *a5)
+{
+    sqlite3_stmt *st = iam_stmt(sql, account, key);
+    int rc = SQLITE_ERROR;
+    if (st != NULL) {
+        if (a4 != NULL) {
+            iam_bind(st, 4, a4);
+        }
+        if (a5 != NULL) {
+            iam_bind(st, 5, a5);
+        }
+        rc = sqlite3_step(st);
+        emu_stmt_done(st);
+    }
+    if (rc != SQLITE_DONE) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return 0;
+    }
+    return 1;
+}
+
+/* The first column of the one-row query sql keyed by account and key as
+ * an int (a count); -1 on error. */
+static int iam_count(const char *sql, const char *account, const char *key)
+{
+    sqlite3_stmt *st = iam_stmt(sql, account, key);
+    if (st == NULL) {
+        return -1;
+    }
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    emu_stmt_done(st);
+    return n;
+}
+
+/* Returns 1 when the one-row query sql keyed by account and key finds a
+ * row, 0 when not, -1 on a store error. */
+static int iam_exists(const char *sql, const char *account, const char *key)
+{
+    sqlite3_stmt *st = iam_stmt(sql, account, key);
+    if (st == NULL) {
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Appends <Role>...</Role> children for the current row of a SELECT of
  * name, role_id, path, arn, assume_doc, description, max_session, created. */
 static void iam_role_xml(struct emu_buf *b, sqlite3_stmt *st)
@@ -161,36 +240,157 @@ static void iam_role_xml(struct emu_buf *b, sqlite3_stmt *st)
 
 #define IAM_ROLE_COLS "name, role_id, path, arn, assume_doc, description, max_session, created"
 
-/* Returns 1 when the role exists in account, 0 when not, -1 on a store error. */
-static int iam_role_present(const char *account, const char *name)
+/* --------------------------------------------- roles, users and groups */
+
+/* What differs between the principals that hold inline policies. Roles
+ * live in their own tables (iam_roles, iam_role_policies, keyed by role);
+ * users and groups share iam_entities and iam_entity_policies (keyed by
+ * entity and told apart by kind). The SQL is per principal because the
+ * statement cache is keyed by the SQL pointer. In all of it ?1 is the
+ * account, ?2 the region, ?3 the principal's name and ?4 the kind (bound
+ * only when kind is set: the role tables have no kind column); policy
+ * statements take the policy name as ?5 (and the document as ?6), list
+ * statements LIMIT ?5 OFFSET ?6. */
+struct iam_kind {
+    const char *param;     /* "UserName" */
+    const char *member;    /* "userName" (validation messages) */
+    size_t max;            /* longest name */
+    const char *label;     /* "user" (messages, ARNs) */
+    const char *elem;      /* "User" (XML) */
+    const char *id_prefix; /* "AIDA" */
+    const char *kind;      /* "user", bound as ?4; NULL for roles */
+    const char *exists_sql;
+    const char *put_policy_sql;    /* INSERT OR REPLACE ... ?5 name, ?6 document */
+    const char *get_policy_sql;    /* SELECT document ... ?5 name */
+    const char *delete_policy_sql; /* DELETE ... ?5 name */
+    const char *list_policies_sql; /* SELECT name ... LIMIT ?5 OFFSET ?6 */
+};
+
+static const char IAM_ROLE_EXISTS_SQL[] =
+    "SELECT 1 FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3";
+
+static const struct iam_kind iam_role_kind = {
+    .param = "RoleName",
+    .member = "roleName",
+    .max = 64,
+    .label = "role",
+    .elem = "Role",
+    .id_prefix = "AROA",
+    .kind = NULL,
+    .exists_sql = IAM_ROLE_EXISTS_SQL,
+    .put_policy_sql = "INSERT OR REPLACE INTO iam_role_policies (account, region, role, name, "
+                      "document) VALUES (?1, ?2, ?3, ?5, ?6)",
+    .get_policy_sql = "SELECT document FROM iam_role_policies WHERE account = ?1 AND region = ?2 "
+                      "AND role = ?3 AND name = ?5",
+    .delete_policy_sql = "DELETE FROM iam_role_policies WHERE account = ?1 AND region = ?2 AND "
+                         "role = ?3 AND name = ?5",
+    .list_policies_sql = "SELECT name FROM iam_role_policies WHERE account = ?1 AND region = ?2 "
+                         "AND role = ?3 ORDER BY name LIMIT ?5 OFFSET ?6",
+};
+
+static const char IAM_ENTITY_EXISTS_SQL[] =
+    "SELECT 1 FROM iam_entities WHERE account = ?1 AND region = ?2 AND name = ?3 AND kind = ?4";
+static const char IAM_ENTITY_PUT_POLICY_SQL[] =
+    "INSERT OR REPLACE INTO iam_entity_policies (account, region, entity, kind, name, document) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char IAM_ENTITY_GET_POLICY_SQL[] =
+    "SELECT document FROM iam_entity_policies WHERE account = ?1 AND region = ?2 AND entity = ?3 "
+    "AND kind = ?4 AND name = ?5";
+static const char IAM_ENTITY_DELETE_POLICY_SQL[] =
+    "DELETE FROM iam_entity_policies WHERE account = ?1 AND region = ?2 AND entity = ?3 AND "
+    "kind = ?4 AND name = ?5";
+static const char IAM_ENTITY_LIST_POLICIES_SQL[] =
+    "SELECT name FROM iam_entity_policies WHERE account = ?1 AND region = ?2 AND entity = ?3 AND "
+    "kind = ?4 ORDER BY name LIMIT ?5 OFFSET ?6";
+
+static const struct iam_kind iam_user_kind = {
+    .param = "UserName",
+    .member = "userName",
+    .max = 128,
+    .label = "user",
+    .elem = "User",
+    .id_prefix = "AIDA",
+    .kind = "user",
+    .exists_sql = IAM_ENTITY_EXISTS_SQL,
+    .put_policy_sql = IAM_ENTITY_PUT_POLICY_SQL,
+    .get_policy_sql = IAM_ENTITY_GET_POLICY_SQL,
+    .delete_policy_sql = IAM_ENTITY_DELETE_POLICY_SQL,
+    .list_policies_sql = IAM_ENTITY_LIST_POLICIES_SQL,
+};
+static const struct iam_kind iam_group_kind = {
+    .param = "GroupName",
+    .member = "groupName",
+    .max = 128,
+    .label = "group",
+    .elem = "Group",
+    .id_prefix = "AGPA",
+    .kind = "group",
+    .exists_sql = IAM_ENTITY_EXISTS_SQL,
+    .put_policy_sql = IAM_ENTITY_PUT_POLICY_SQL,
+    .get_policy_sql = IAM_ENTITY_GET_POLICY_SQL,
+    .delete_policy_sql = IAM_ENTITY_DELETE_POLICY_SQL,
+    .list_policies_sql = IAM_ENTITY_LIST_POLICIES_SQL,
+};
+
+/* The statement sql of kind k with ?1..?3 (and ?4, the kind, when k has
+ * one) bound; NULL on a store error. Return it with emu_stmt_done. */
+static sqlite3_stmt *iam_kind_stmt(const struct iam_kind *k, const char *sql,
+                                   const struct emu_request *req, const char *name)
 {
-    sqlite3_stmt *st =
-        emu_stmt("SELECT 1 FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3");
-    if (st == NULL) {
-        return -1;
+    sqlite3_stmt *st = iam_stmt(sql, req->account, name);
+    if (st != NULL && k->kind != NULL) {
+        iam_bind(st, 4, k->kind);
     }
-    iam_bind(st, 1, account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, name);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return st;
 }
 
-/* Same, failing the response with NoSuchEntity / InternalFailure. Returns 1
- * when the role exists. */
-static int iam_role_or_fail(struct emu_request *req, struct emu_response *resp, const char *name)
+/* Runs the write statement sql of kind k for the principal name, binding
+ * a5 and a6 (when not NULL) as ?5 and ?6. Returns 1; on a store error
+ * fails resp with InternalFailure and returns 0. */
+static int iam_kind_exec_or_fail(struct emu_response *resp, const struct iam_kind *k,
+                                 const char *sql, const struct emu_request *req, const char *name,
+                                 const char *a5, const char *a6)
 {
-    int r = iam_role_present(req->account, name);
-    if (r < 0) {
+    sqlite3_stmt *st = iam_kind_stmt(k, sql, req, name);
+    int rc = SQLITE_ERROR;
+    if (st != NULL) {
+        if (a5 != NULL) {
+            iam_bind(st, 5, a5);
+        }
+        if (a6 != NULL) {
+            iam_bind(st, 6, a6);
+        }
+        rc = sqlite3_step(st);
+        emu_stmt_done(st);
+    }
+    if (rc != SQLITE_DONE) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return 0;
     }
-    if (r == 0) {
-        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The role with name %s cannot be found.", name);
+    return 1;
+}
+
+/* 1 when the principal exists (else fails resp with NoSuchEntity or
+ * InternalFailure and returns 0). */
+static int iam_entity_or_fail(struct emu_request *req, struct emu_response *resp,
+                              const struct iam_kind *k, const char *name)
+{
+    sqlite3_stmt *st = iam_kind_stmt(k, k->exists_sql, req, name);
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return 0;
     }
-    return 1;
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    if (rc == SQLITE_ROW) {
+        return 1;
+    }
+    if (rc == SQLITE_DONE) {
+        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label, name);
+    } else {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    }
+    return 0;
 }
 
 int iam_role_exists(const char *account, const char *role_arn)
@@ -211,7 +411,7 @@ int iam_role_exists(const char *account, const char *role_arn)
         return 0;
     }
     const char *name = strrchr(colon + 1, '/') + 1;
-    return iam_role_present(account, name) == 1;
+    return iam_exists(IAM_ROLE_EXISTS_SQL, account, name) == 1;
 }
 
 /* --------------------------------------------------------------- roles */
@@ -222,14 +422,9 @@ static void iam_create_role(struct emu_request *req, struct emu_response *resp)
     if (name == NULL) {
         return;
     }
-    const char *doc = emu_form(req, "AssumeRolePolicyDocument");
+    const char *doc =
+        iam_doc_or_fail(req, resp, "AssumeRolePolicyDocument", "assumeRolePolicyDocument");
     if (doc == NULL) {
-        emu_fail(resp, AWS_VALIDATION_ERROR,
-                 "1 validation error detected: Value null at 'assumeRolePolicyDocument' failed "
-                 "to satisfy constraint: Member must not be null");
-        return;
-    }
-    if (!iam_doc_ok(resp, doc)) {
         return;
     }
     const char *path = iam_path_or_fail(req, resp);
@@ -249,7 +444,7 @@ static void iam_create_role(struct emu_request *req, struct emu_response *resp)
             return;
         }
     }
-    int r = iam_role_present(req->account, name);
+    int r = iam_exists(IAM_ROLE_EXISTS_SQL, req->account, name);
     if (r != 0) {
         if (r < 0) {
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
@@ -265,16 +460,14 @@ static void iam_create_role(struct emu_request *req, struct emu_response *resp)
     char arn[600];
     snprintf(arn, sizeof(arn), "arn:aws:iam::%s:role%s%s", req->account, path, name);
 
-    sqlite3_stmt *st = emu_stmt(
+    sqlite3_stmt *st = iam_stmt(
         "INSERT INTO iam_roles (account, region, name, role_id, path, arn, assume_doc, "
-        "description, max_session, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        "description, max_session, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        req->account, name);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, name);
     iam_bind(st, 4, id);
     iam_bind(st, 5, path);
     iam_bind(st, 6, arn);
@@ -314,15 +507,13 @@ static void iam_get_role(struct emu_request *req, struct emu_response *resp)
     if (name == NULL) {
         return;
     }
-    sqlite3_stmt *st = emu_stmt("SELECT " IAM_ROLE_COLS
-                                " FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3");
+    sqlite3_stmt *st = iam_stmt("SELECT " IAM_ROLE_COLS
+                                " FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3",
+                                req->account, name);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, name);
     if (sqlite3_step(st) != SQLITE_ROW) {
         emu_stmt_done(st);
         emu_fail(resp, IAM_NO_SUCH_ENTITY, "The role with name %s cannot be found.", name);
@@ -337,25 +528,10 @@ static void iam_get_role(struct emu_request *req, struct emu_response *resp)
     emu_buf_release(&b);
 }
 
-/* Counts rows of a per-role table; -1 on error. */
-static int iam_count(const char *sql, const char *account, const char *role)
-{
-    sqlite3_stmt *st = emu_stmt(sql);
-    if (st == NULL) {
-        return -1;
-    }
-    iam_bind(st, 1, account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, role);
-    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    emu_stmt_done(st);
-    return n;
-}
-
 static void iam_delete_role(struct emu_request *req, struct emu_response *resp)
 {
     const char *name = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
-    if (name == NULL || !iam_role_or_fail(req, resp, name)) {
+    if (name == NULL || !iam_entity_or_fail(req, resp, &iam_role_kind, name)) {
         return;
     }
     int inl = iam_count("SELECT count(*) FROM iam_role_policies WHERE account = ?1 AND region = ?2 "
@@ -377,19 +553,9 @@ static void iam_delete_role(struct emu_request *req, struct emu_response *resp)
                  "Cannot delete entity, must detach all policies first.");
         return;
     }
-    sqlite3_stmt *st =
-        emu_stmt("DELETE FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, name);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_exec_or_fail(resp,
+                          "DELETE FROM iam_roles WHERE account = ?1 AND region = ?2 AND name = ?3",
+                          req->account, name, NULL, NULL)) {
         return;
     }
     emu_resp_query(req, resp, NULL);
@@ -425,14 +591,56 @@ static int iam_paging(struct emu_request *req, struct emu_response *resp, long *
     return 0;
 }
 
-/* Closes a list: IsTruncated and Marker from the extra row fetched. */
-static void iam_list_end(struct emu_buf *b, int more, long off, long max)
+/* Answers a list call: binds LIMIT max + 1 OFFSET off as ?limit_param and
+ * the next parameter of st (NULL: fails InternalFailure), lets row() append
+ * each of at most max rows inside <tag> (ctx is row's, borrowed), then IsTruncated and the Marker
+ * of the next page when the extra row came. Returns st with emu_stmt_done. */
+static void iam_list_answer(struct emu_request *req, struct emu_response *resp, sqlite3_stmt *st,
+                            int limit_param, long max, long off, const char *tag,
+                            void (*row)(struct emu_buf *b, sqlite3_stmt *st, const void *ctx),
+                            const void *ctx)
 {
-    if (more) {
-        emu_buf_printf(b, "<IsTruncated>true</IsTruncated><Marker>%ld</Marker>", off + max);
-    } else {
-        emu_buf_puts(b, "<IsTruncated>false</IsTruncated>");
+    if (st == NULL) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
     }
+    sqlite3_bind_int64(st, limit_param, max + 1);
+    sqlite3_bind_int64(st, limit_param + 1, off);
+    struct emu_buf b = {0};
+    emu_buf_printf(&b, "<%s>", tag);
+    long n = 0;
+    int more = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n++ == max) {
+            more = 1;
+            break;
+        }
+        row(&b, st, ctx);
+    }
+    emu_stmt_done(st);
+    emu_buf_printf(&b, "</%s>", tag);
+    if (more) {
+        emu_buf_printf(&b, "<IsTruncated>true</IsTruncated><Marker>%ld</Marker>", off + max);
+    } else {
+        emu_buf_puts(&b, "<IsTruncated>false</IsTruncated>");
+    }
+    emu_resp_query(req, resp, b.data);
+    emu_buf_release(&b);
+}
+
+/* A row of name (column 0) as <member>. */
+static void iam_name_row(struct emu_buf *b, sqlite3_stmt *st, const void *ctx)
+{
+    (void)ctx;
+    emu_buf_xml_elem(b, "member", (const char *)sqlite3_column_text(st, 0));
+}
+
+static void iam_role_row(struct emu_buf *b, sqlite3_stmt *st, const void *ctx)
+{
+    (void)ctx;
+    emu_buf_puts(b, "<member>");
+    iam_role_xml(b, st);
+    emu_buf_puts(b, "</member>");
 }
 
 static void iam_list_roles(struct emu_request *req, struct emu_response *resp)
@@ -442,187 +650,11 @@ static void iam_list_roles(struct emu_request *req, struct emu_response *resp)
         return;
     }
     const char *prefix = emu_form(req, "PathPrefix");
-    sqlite3_stmt *st = emu_stmt("SELECT " IAM_ROLE_COLS " FROM iam_roles WHERE account = ?1 AND "
+    sqlite3_stmt *st = iam_stmt("SELECT " IAM_ROLE_COLS " FROM iam_roles WHERE account = ?1 AND "
                                 "region = ?2 AND substr(path, 1, length(?3)) = ?3 "
-                                "ORDER BY name LIMIT ?4 OFFSET ?5");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, prefix ? prefix : "/");
-    sqlite3_bind_int64(st, 4, max + 1);
-    sqlite3_bind_int64(st, 5, off);
-    struct emu_buf b = {0};
-    emu_buf_puts(&b, "<Roles>");
-    long n = 0;
-    int more = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n == max) {
-            more = 1;
-            break;
-        }
-        emu_buf_puts(&b, "<member>");
-        iam_role_xml(&b, st);
-        emu_buf_puts(&b, "</member>");
-        n++;
-    }
-    emu_stmt_done(st);
-    emu_buf_puts(&b, "</Roles>");
-    iam_list_end(&b, more, off, max);
-    emu_resp_query(req, resp, b.data);
-    emu_buf_release(&b);
-}
-
-/* -------------------------------------------------------- inline policies */
-
-static void iam_put_role_policy(struct emu_request *req, struct emu_response *resp)
-{
-    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
-    if (role == NULL) {
-        return;
-    }
-    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
-    if (name == NULL) {
-        return;
-    }
-    const char *doc = emu_form(req, "PolicyDocument");
-    if (doc == NULL) {
-        emu_fail(resp, AWS_VALIDATION_ERROR,
-                 "1 validation error detected: Value null at 'policyDocument' failed to "
-                 "satisfy constraint: Member must not be null");
-        return;
-    }
-    if (!iam_doc_ok(resp, doc) || !iam_role_or_fail(req, resp, role)) {
-        return;
-    }
-    sqlite3_stmt *st = emu_stmt("INSERT OR REPLACE INTO iam_role_policies (account, region, role, "
-                                "name, document) VALUES (?1, ?2, ?3, ?4, ?5)");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, role);
-    iam_bind(st, 4, name);
-    iam_bind(st, 5, doc);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_query(req, resp, NULL);
-}
-
-static void iam_get_role_policy(struct emu_request *req, struct emu_response *resp)
-{
-    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
-    if (role == NULL) {
-        return;
-    }
-    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
-    if (name == NULL || !iam_role_or_fail(req, resp, role)) {
-        return;
-    }
-    sqlite3_stmt *st = emu_stmt("SELECT document FROM iam_role_policies WHERE account = ?1 AND "
-                                "region = ?2 AND role = ?3 AND name = ?4");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, role);
-    iam_bind(st, 4, name);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        emu_stmt_done(st);
-        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The role policy with name %s cannot be found.", name);
-        return;
-    }
-    const char *doc = (const char *)sqlite3_column_text(st, 0);
-    struct emu_buf b = {0};
-    struct emu_buf enc = {0};
-    emu_buf_url_encode(&enc, doc ? doc : "", doc ? strlen(doc) : 0, 0);
-    emu_buf_xml_elem(&b, "RoleName", role);
-    emu_buf_xml_elem(&b, "PolicyName", name);
-    emu_buf_xml_elem(&b, "PolicyDocument", enc.data ? enc.data : "");
-    emu_buf_release(&enc);
-    emu_stmt_done(st);
-    emu_resp_query(req, resp, b.data);
-    emu_buf_release(&b);
-}
-
-static void iam_delete_role_policy(struct emu_request *req, struct emu_response *resp)
-{
-    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
-    if (role == NULL) {
-        return;
-    }
-    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
-    if (name == NULL || !iam_role_or_fail(req, resp, role)) {
-        return;
-    }
-    sqlite3_stmt *st = emu_stmt("DELETE FROM iam_role_policies WHERE account = ?1 AND region = ?2 "
-                                "AND role = ?3 AND name = ?4");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, role);
-    iam_bind(st, 4, name);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    if (sqlite3_changes(emu_db()) == 0) {
-        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The role policy with name %s cannot be found.", name);
-        return;
-    }
-    emu_resp_query(req, resp, NULL);
-}
-
-static void iam_list_role_policies(struct emu_request *req, struct emu_response *resp)
-{
-    long max, off;
-    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
-    if (role == NULL || iam_paging(req, resp, &max, &off) < 0 ||
-        !iam_role_or_fail(req, resp, role)) {
-        return;
-    }
-    sqlite3_stmt *st = emu_stmt("SELECT name FROM iam_role_policies WHERE account = ?1 AND "
-                                "region = ?2 AND role = ?3 ORDER BY name LIMIT ?4 OFFSET ?5");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, role);
-    sqlite3_bind_int64(st, 4, max + 1);
-    sqlite3_bind_int64(st, 5, off);
-    struct emu_buf b = {0};
-    emu_buf_puts(&b, "<PolicyNames>");
-    long n = 0;
-    int more = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n++ == max) {
-            more = 1;
-            break;
-        }
-        emu_buf_xml_elem(&b, "member", (const char *)sqlite3_column_text(st, 0));
-    }
-    emu_stmt_done(st);
-    emu_buf_puts(&b, "</PolicyNames>");
-    iam_list_end(&b, more, off, max);
-    emu_resp_query(req, resp, b.data);
-    emu_buf_release(&b);
+                                "ORDER BY name LIMIT ?4 OFFSET ?5",
+                                req->account, prefix ? prefix : "/");
+    iam_list_answer(req, resp, st, 4, max, off, "Roles", iam_role_row, NULL);
 }
 
 /* ------------------------------------------------------ managed policies */
@@ -634,17 +666,8 @@ static int iam_policy_present(const char *account, const char *arn)
     if (strncmp(arn, "arn:aws:iam::aws:policy/", 24) == 0) {
         return 1;
     }
-    sqlite3_stmt *st =
-        emu_stmt("SELECT 1 FROM iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3");
-    if (st == NULL) {
-        return -1;
-    }
-    iam_bind(st, 1, account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return iam_exists("SELECT 1 FROM iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3",
+                      account, arn);
 }
 
 /* The PolicyArn parameter, checked to look like an IAM policy ARN. */
@@ -665,14 +688,28 @@ static const char *iam_policy_arn_or_fail(struct emu_request *req, struct emu_re
     return arn;
 }
 
-static void iam_attach_role_policy(struct emu_request *req, struct emu_response *resp)
+/* RoleName and PolicyArn of an attach or detach call, checked in that
+ * order, then the role's existence. Returns the ARN and sets *role (both
+ * borrowed from the request), or NULL when resp holds the error. */
+static const char *iam_role_arn_or_fail(struct emu_request *req, struct emu_response *resp,
+                                        const char **role)
 {
-    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
-    if (role == NULL) {
-        return;
+    *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
+    if (*role == NULL) {
+        return NULL;
     }
     const char *arn = iam_policy_arn_or_fail(req, resp);
-    if (arn == NULL || !iam_role_or_fail(req, resp, role)) {
+    if (arn == NULL || !iam_entity_or_fail(req, resp, &iam_role_kind, *role)) {
+        return NULL;
+    }
+    return arn;
+}
+
+static void iam_attach_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    const char *role;
+    const char *arn = iam_role_arn_or_fail(req, resp, &role);
+    if (arn == NULL) {
         return;
     }
     int r = iam_policy_present(req->account, arn);
@@ -685,20 +722,11 @@ static void iam_attach_role_policy(struct emu_request *req, struct emu_response 
         }
         return;
     }
-    sqlite3_stmt *st = emu_stmt("INSERT OR IGNORE INTO iam_role_attached (account, region, role, "
-                                "policy_arn) VALUES (?1, ?2, ?3, ?4)");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, role);
-    iam_bind(st, 4, arn);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_exec_or_fail(
+            resp,
+            "INSERT OR IGNORE INTO iam_role_attached (account, region, role, policy_arn) "
+            "VALUES (?1, ?2, ?3, ?4)",
+            req->account, role, arn, NULL)) {
         return;
     }
     emu_resp_query(req, resp, NULL);
@@ -706,28 +734,16 @@ static void iam_attach_role_policy(struct emu_request *req, struct emu_response 
 
 static void iam_detach_role_policy(struct emu_request *req, struct emu_response *resp)
 {
-    const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
-    if (role == NULL) {
+    const char *role;
+    const char *arn = iam_role_arn_or_fail(req, resp, &role);
+    if (arn == NULL) {
         return;
     }
-    const char *arn = iam_policy_arn_or_fail(req, resp);
-    if (arn == NULL || !iam_role_or_fail(req, resp, role)) {
-        return;
-    }
-    sqlite3_stmt *st = emu_stmt("DELETE FROM iam_role_attached WHERE account = ?1 AND region = ?2 "
-                                "AND role = ?3 AND policy_arn = ?4");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, role);
-    iam_bind(st, 4, arn);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_exec_or_fail(
+            resp,
+            "DELETE FROM iam_role_attached WHERE account = ?1 AND region = ?2 AND role = ?3 "
+            "AND policy_arn = ?4",
+            req->account, role, arn, NULL)) {
         return;
     }
     if (sqlite3_changes(emu_db()) == 0) {
@@ -737,46 +753,30 @@ static void iam_detach_role_policy(struct emu_request *req, struct emu_response 
     emu_resp_query(req, resp, NULL);
 }
 
+/* A row of policy_arn as <member> with the policy's name. */
+static void iam_attached_row(struct emu_buf *b, sqlite3_stmt *st, const void *ctx)
+{
+    (void)ctx;
+    const char *arn = (const char *)sqlite3_column_text(st, 0);
+    const char *slash = arn ? strrchr(arn, '/') : NULL;
+    emu_buf_puts(b, "<member>");
+    emu_buf_xml_elem(b, "PolicyName", slash ? slash + 1 : "");
+    emu_buf_xml_elem(b, "PolicyArn", arn);
+    emu_buf_puts(b, "</member>");
+}
+
 static void iam_list_attached_role_policies(struct emu_request *req, struct emu_response *resp)
 {
     long max, off;
     const char *role = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
     if (role == NULL || iam_paging(req, resp, &max, &off) < 0 ||
-        !iam_role_or_fail(req, resp, role)) {
+        !iam_entity_or_fail(req, resp, &iam_role_kind, role)) {
         return;
     }
-    sqlite3_stmt *st = emu_stmt("SELECT policy_arn FROM iam_role_attached WHERE account = ?1 AND "
-                                "region = ?2 AND role = ?3 ORDER BY policy_arn LIMIT ?4 OFFSET ?5");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, role);
-    sqlite3_bind_int64(st, 4, max + 1);
-    sqlite3_bind_int64(st, 5, off);
-    struct emu_buf b = {0};
-    emu_buf_puts(&b, "<AttachedPolicies>");
-    long n = 0;
-    int more = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n++ == max) {
-            more = 1;
-            break;
-        }
-        const char *arn = (const char *)sqlite3_column_text(st, 0);
-        const char *slash = arn ? strrchr(arn, '/') : NULL;
-        emu_buf_puts(&b, "<member>");
-        emu_buf_xml_elem(&b, "PolicyName", slash ? slash + 1 : "");
-        emu_buf_xml_elem(&b, "PolicyArn", arn);
-        emu_buf_puts(&b, "</member>");
-    }
-    emu_stmt_done(st);
-    emu_buf_puts(&b, "</AttachedPolicies>");
-    iam_list_end(&b, more, off, max);
-    emu_resp_query(req, resp, b.data);
-    emu_buf_release(&b);
+    sqlite3_stmt *st = iam_stmt("SELECT policy_arn FROM iam_role_attached WHERE account = ?1 AND "
+                                "region = ?2 AND role = ?3 ORDER BY policy_arn LIMIT ?4 OFFSET ?5",
+                                req->account, role);
+    iam_list_answer(req, resp, st, 4, max, off, "AttachedPolicies", iam_attached_row, NULL);
 }
 
 /* Appends <Policy> children for a row of name, policy_id, path, arn,
@@ -804,14 +804,8 @@ static void iam_create_policy(struct emu_request *req, struct emu_response *resp
     if (name == NULL) {
         return;
     }
-    const char *doc = emu_form(req, "PolicyDocument");
+    const char *doc = iam_doc_or_fail(req, resp, "PolicyDocument", "policyDocument");
     if (doc == NULL) {
-        emu_fail(resp, AWS_VALIDATION_ERROR,
-                 "1 validation error detected: Value null at 'policyDocument' failed to "
-                 "satisfy constraint: Member must not be null");
-        return;
-    }
-    if (!iam_doc_ok(resp, doc)) {
         return;
     }
     const char *path = iam_path_or_fail(req, resp);
@@ -835,15 +829,13 @@ static void iam_create_policy(struct emu_request *req, struct emu_response *resp
     char created[32];
     emu_time_iso(created, emu_now());
     sqlite3_stmt *st =
-        emu_stmt("INSERT INTO iam_policies (account, region, name, policy_id, path, arn, "
-                 "document, description, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+        iam_stmt("INSERT INTO iam_policies (account, region, name, policy_id, path, arn, "
+                 "document, description, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 req->account, name);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, name);
     iam_bind(st, 4, id);
     iam_bind(st, 5, path);
     iam_bind(st, 6, arn);
@@ -856,21 +848,11 @@ static void iam_create_policy(struct emu_request *req, struct emu_response *resp
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    st = emu_stmt("INSERT INTO iam_policy_versions (account, region, arn, version_id, document, "
-                  "created) VALUES (?1, ?2, ?3, 'v1', ?4, ?5)");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
-    iam_bind(st, 4, doc);
-    iam_bind(st, 5, created);
-    rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_exec_or_fail(
+            resp,
+            "INSERT INTO iam_policy_versions (account, region, arn, version_id, document, "
+            "created) VALUES (?1, ?2, ?3, 'v1', ?4, ?5)",
+            req->account, arn, doc, created)) {
         return;
     }
     struct emu_buf b = {0};
@@ -892,14 +874,12 @@ static void iam_create_policy(struct emu_request *req, struct emu_response *resp
 /* Number of roles a policy is attached to; -1 on error. */
 static int iam_attachments(const char *account, const char *arn)
 {
-    sqlite3_stmt *st = emu_stmt("SELECT count(*) FROM iam_role_attached WHERE account = ?1 AND "
-                                "region = ?2 AND policy_arn = ?3");
+    sqlite3_stmt *st = iam_stmt("SELECT count(*) FROM iam_role_attached WHERE account = ?1 AND "
+                                "region = ?2 AND policy_arn = ?3",
+                                account, arn);
     if (st == NULL) {
         return -1;
     }
-    iam_bind(st, 1, account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
     int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     emu_stmt_done(st);
     return n;
@@ -912,17 +892,15 @@ static void iam_get_policy(struct emu_request *req, struct emu_response *resp)
         return;
     }
     int attached = iam_attachments(req->account, arn);
-    sqlite3_stmt *st = emu_stmt("SELECT name, policy_id, path, arn, description, created, "
+    sqlite3_stmt *st = iam_stmt("SELECT name, policy_id, path, arn, description, created, "
                                 "default_version FROM iam_policies WHERE account = ?1 AND "
-                                "region = ?2 AND arn = ?3");
+                                "region = ?2 AND arn = ?3",
+                                req->account, arn);
     if (st == NULL || attached < 0) {
         emu_stmt_done(st);
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
     if (sqlite3_step(st) != SQLITE_ROW) {
         emu_stmt_done(st);
         emu_fail(resp, IAM_NO_SUCH_ENTITY, "Policy %s was not found.", arn);
@@ -965,38 +943,19 @@ static void iam_delete_policy(struct emu_request *req, struct emu_response *resp
                  "delete the policy's non-default versions.");
         return;
     }
-    sqlite3_stmt *st =
-        emu_stmt("DELETE FROM iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_exec_or_fail(
+            resp, "DELETE FROM iam_policies WHERE account = ?1 AND region = ?2 AND arn = ?3",
+            req->account, arn, NULL, NULL)) {
         return;
     }
     if (sqlite3_changes(emu_db()) == 0) {
         emu_fail(resp, IAM_NO_SUCH_ENTITY, "Policy %s was not found.", arn);
         return;
     }
-    st = emu_stmt("DELETE FROM iam_policy_versions WHERE account = ?1 AND region = ?2 AND "
-                  "arn = ?3");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
-    rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_exec_or_fail(resp,
+                          "DELETE FROM iam_policy_versions WHERE account = ?1 AND region = ?2 AND "
+                          "arn = ?3",
+                          req->account, arn, NULL, NULL)) {
         return;
     }
     emu_resp_query(req, resp, NULL);
@@ -1010,30 +969,14 @@ static void iam_update_assume_role_policy(struct emu_request *req, struct emu_re
     if (name == NULL) {
         return;
     }
-    const char *doc = emu_form(req, "PolicyDocument");
-    if (doc == NULL) {
-        emu_fail(resp, AWS_VALIDATION_ERROR,
-                 "1 validation error detected: Value null at 'policyDocument' failed to "
-                 "satisfy constraint: Member must not be null");
+    const char *doc = iam_doc_or_fail(req, resp, "PolicyDocument", "policyDocument");
+    if (doc == NULL || !iam_entity_or_fail(req, resp, &iam_role_kind, name)) {
         return;
     }
-    if (!iam_doc_ok(resp, doc) || !iam_role_or_fail(req, resp, name)) {
-        return;
-    }
-    sqlite3_stmt *st = emu_stmt("UPDATE iam_roles SET assume_doc = ?4 WHERE account = ?1 AND "
-                                "region = ?2 AND name = ?3");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, name);
-    iam_bind(st, 4, doc);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_exec_or_fail(resp,
+                          "UPDATE iam_roles SET assume_doc = ?4 WHERE account = ?1 AND "
+                          "region = ?2 AND name = ?3",
+                          req->account, name, doc, NULL)) {
         return;
     }
     emu_resp_query(req, resp, NULL);
@@ -1067,19 +1010,17 @@ static void iam_update_role(struct emu_request *req, struct emu_response *resp)
             return;
         }
     }
-    if (!iam_role_or_fail(req, resp, name)) {
+    if (!iam_entity_or_fail(req, resp, &iam_role_kind, name)) {
         return;
     }
     sqlite3_stmt *st =
-        emu_stmt("UPDATE iam_roles SET description = coalesce(?4, description), max_session = "
-                 "coalesce(?5, max_session) WHERE account = ?1 AND region = ?2 AND name = ?3");
+        iam_stmt("UPDATE iam_roles SET description = coalesce(?4, description), max_session = "
+                 "coalesce(?5, max_session) WHERE account = ?1 AND region = ?2 AND name = ?3",
+                 req->account, name);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, name);
     iam_bind(st, 4, desc);
     if (ms != NULL) {
         sqlite3_bind_int64(st, 5, max_session);
@@ -1101,14 +1042,12 @@ static void iam_update_role(struct emu_request *req, struct emu_response *resp)
  * policy does not exist, -1 on error. */
 static int iam_policy_default(const char *account, const char *arn, char out[32])
 {
-    sqlite3_stmt *st = emu_stmt("SELECT default_version FROM iam_policies WHERE account = ?1 AND "
-                                "region = ?2 AND arn = ?3");
+    sqlite3_stmt *st = iam_stmt("SELECT default_version FROM iam_policies WHERE account = ?1 AND "
+                                "region = ?2 AND arn = ?3",
+                                account, arn);
     if (st == NULL) {
         return -1;
     }
-    iam_bind(st, 1, account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         snprintf(out, 32, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -1178,28 +1117,6 @@ static void iam_version_xml(struct emu_buf *b, const char *doc, const char *id, 
     emu_buf_xml_elem(b, "CreateDate", created);
 }
 
-/* Runs a write statement binding account, region, arn then texts ?4.. */
-static int iam_exec(const char *sql, const char *account, const char *arn, const char *a4,
-                    const char *a5)
-{
-    sqlite3_stmt *st = emu_stmt(sql);
-    if (st == NULL) {
-        return -1;
-    }
-    iam_bind(st, 1, account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
-    if (a4 != NULL) {
-        iam_bind(st, 4, a4);
-    }
-    if (a5 != NULL) {
-        iam_bind(st, 5, a5);
-    }
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 static void iam_create_policy_version(struct emu_request *req, struct emu_response *resp)
 {
     char def[32];
@@ -1207,14 +1124,8 @@ static void iam_create_policy_version(struct emu_request *req, struct emu_respon
     if (arn == NULL) {
         return;
     }
-    const char *doc = emu_form(req, "PolicyDocument");
+    const char *doc = iam_doc_or_fail(req, resp, "PolicyDocument", "policyDocument");
     if (doc == NULL) {
-        emu_fail(resp, AWS_VALIDATION_ERROR,
-                 "1 validation error detected: Value null at 'policyDocument' failed to "
-                 "satisfy constraint: Member must not be null");
-        return;
-    }
-    if (!iam_doc_ok(resp, doc)) {
         return;
     }
     const char *sd = emu_form(req, "SetAsDefault");
@@ -1243,15 +1154,13 @@ static void iam_create_policy_version(struct emu_request *req, struct emu_respon
     snprintf(id, sizeof(id), "v%d", next);
     char created[32];
     emu_time_iso(created, emu_now());
-    sqlite3_stmt *st = emu_stmt("INSERT INTO iam_policy_versions (account, region, arn, "
-                                "version_id, document, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    sqlite3_stmt *st = iam_stmt("INSERT INTO iam_policy_versions (account, region, arn, "
+                                "version_id, document, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                req->account, arn);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
     iam_bind(st, 4, id);
     iam_bind(st, 5, doc);
     iam_bind(st, 6, created);
@@ -1259,15 +1168,19 @@ static void iam_create_policy_version(struct emu_request *req, struct emu_respon
     emu_stmt_done(st);
     char nexts[16];
     snprintf(nexts, sizeof(nexts), "%d", next + 1);
-    if (rc != SQLITE_DONE ||
-        iam_exec("UPDATE iam_policies SET next_version = CAST(?4 AS INTEGER) WHERE account = ?1 "
-                 "AND region = ?2 AND arn = ?3",
-                 req->account, arn, nexts, NULL) != 0 ||
-        (set_default &&
-         iam_exec("UPDATE iam_policies SET default_version = ?4, document = ?5 WHERE account = ?1 "
-                  "AND region = ?2 AND arn = ?3",
-                  req->account, arn, id, doc) != 0)) {
+    if (rc != SQLITE_DONE) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    if (!iam_exec_or_fail(resp,
+                          "UPDATE iam_policies SET next_version = CAST(?4 AS INTEGER) WHERE "
+                          "account = ?1 AND region = ?2 AND arn = ?3",
+                          req->account, arn, nexts, NULL) ||
+        (set_default &&
+         !iam_exec_or_fail(resp,
+                           "UPDATE iam_policies SET default_version = ?4, document = ?5 WHERE "
+                           "account = ?1 AND region = ?2 AND arn = ?3",
+                           req->account, arn, id, doc))) {
         return;
     }
     struct emu_buf b = {0};
@@ -1286,15 +1199,13 @@ static void iam_get_policy_version(struct emu_request *req, struct emu_response 
     if (id == NULL) {
         return;
     }
-    sqlite3_stmt *st = emu_stmt("SELECT document, created FROM iam_policy_versions WHERE "
-                                "account = ?1 AND region = ?2 AND arn = ?3 AND version_id = ?4");
+    sqlite3_stmt *st = iam_stmt("SELECT document, created FROM iam_policy_versions WHERE "
+                                "account = ?1 AND region = ?2 AND arn = ?3 AND version_id = ?4",
+                                req->account, arn);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
     iam_bind(st, 4, id);
     if (sqlite3_step(st) != SQLITE_ROW) {
         emu_stmt_done(st);
@@ -1312,6 +1223,16 @@ static void iam_get_policy_version(struct emu_request *req, struct emu_response 
     emu_buf_release(&b);
 }
 
+/* A row of version_id, created as <member>; ctx is the default version. */
+static void iam_version_row(struct emu_buf *b, sqlite3_stmt *st, const void *ctx)
+{
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    emu_buf_puts(b, "<member>");
+    iam_version_xml(b, NULL, id, strcmp(id, (const char *)ctx) == 0,
+                    (const char *)sqlite3_column_text(st, 1), 0);
+    emu_buf_puts(b, "</member>");
+}
+
 static void iam_list_policy_versions(struct emu_request *req, struct emu_response *resp)
 {
     long max, off;
@@ -1321,38 +1242,11 @@ static void iam_list_policy_versions(struct emu_request *req, struct emu_respons
         return;
     }
     /* newest first, as AWS lists them */
-    sqlite3_stmt *st = emu_stmt("SELECT version_id, created FROM iam_policy_versions WHERE "
+    sqlite3_stmt *st = iam_stmt("SELECT version_id, created FROM iam_policy_versions WHERE "
                                 "account = ?1 AND region = ?2 AND arn = ?3 ORDER BY "
-                                "CAST(substr(version_id, 2) AS INTEGER) DESC LIMIT ?4 OFFSET ?5");
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 1, req->account);
-    iam_bind(st, 2, IAM_REGION);
-    iam_bind(st, 3, arn);
-    sqlite3_bind_int64(st, 4, max + 1);
-    sqlite3_bind_int64(st, 5, off);
-    struct emu_buf b = {0};
-    emu_buf_puts(&b, "<Versions>");
-    long n = 0;
-    int more = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n++ == max) {
-            more = 1;
-            break;
-        }
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        emu_buf_puts(&b, "<member>");
-        iam_version_xml(&b, NULL, id, strcmp(id, def) == 0,
-                        (const char *)sqlite3_column_text(st, 1), 0);
-        emu_buf_puts(&b, "</member>");
-    }
-    emu_stmt_done(st);
-    emu_buf_puts(&b, "</Versions>");
-    iam_list_end(&b, more, off, max);
-    emu_resp_query(req, resp, b.data);
-    emu_buf_release(&b);
+                                "CAST(substr(version_id, 2) AS INTEGER) DESC LIMIT ?4 OFFSET ?5",
+                                req->account, arn);
+    iam_list_answer(req, resp, st, 4, max, off, "Versions", iam_version_row, def);
 }
 
 static void iam_delete_policy_version(struct emu_request *req, struct emu_response *resp)
@@ -1367,10 +1261,10 @@ static void iam_delete_policy_version(struct emu_request *req, struct emu_respon
         emu_fail(resp, IAM_DELETE_CONFLICT, "Cannot delete the default version of a policy.");
         return;
     }
-    if (iam_exec("DELETE FROM iam_policy_versions WHERE account = ?1 AND region = ?2 AND "
-                 "arn = ?3 AND version_id = ?4",
-                 req->account, arn, id, NULL) != 0) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_exec_or_fail(resp,
+                          "DELETE FROM iam_policy_versions WHERE account = ?1 AND region = ?2 AND "
+                          "arn = ?3 AND version_id = ?4",
+                          req->account, arn, id, NULL)) {
         return;
     }
     if (sqlite3_changes(emu_db()) == 0) {
@@ -1382,58 +1276,6 @@ static void iam_delete_policy_version(struct emu_request *req, struct emu_respon
 }
 
 /* ------------------------------------------------------- users and groups */
-
-/* What differs between users and groups. */
-struct iam_kind {
-    const char *param;     /* "UserName" */
-    const char *member;    /* "userName" */
-    const char *label;     /* "user" (messages, ARNs) */
-    const char *elem;      /* "User" */
-    const char *id_prefix; /* "AIDA" */
-};
-
-static const struct iam_kind iam_user_kind = {"UserName", "userName", "user", "User", "AIDA"};
-static const struct iam_kind iam_group_kind = {"GroupName", "groupName", "group", "Group", "AGPA"};
-
-static const char IAM_ENTITY_EXISTS_SQL[] =
-    "SELECT 1 FROM iam_entities WHERE account = ?1 AND region = ?2 AND name = ?3 AND kind = ?4";
-
-/* A cached statement (static SQL: the cache is keyed by the pointer) with
- * account, region, name and the kind bound as ?1 ?2 ?3 ?4. */
-static sqlite3_stmt *iam_kind_stmt(const struct iam_kind *k, const char *sql,
-                                   const struct emu_request *req, const char *name)
-{
-    sqlite3_stmt *st = emu_stmt(sql);
-    if (st != NULL) {
-        iam_bind(st, 1, req->account);
-        iam_bind(st, 2, IAM_REGION);
-        iam_bind(st, 3, name);
-        iam_bind(st, 4, k->label);
-    }
-    return st;
-}
-
-/* 1 when the entity exists (else fails resp with NoSuchEntity). */
-static int iam_entity_or_fail(struct emu_request *req, struct emu_response *resp,
-                              const struct iam_kind *k, const char *name)
-{
-    sqlite3_stmt *st = iam_kind_stmt(k, IAM_ENTITY_EXISTS_SQL, req, name);
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return 0;
-    }
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc == SQLITE_ROW) {
-        return 1;
-    }
-    if (rc == SQLITE_DONE) {
-        emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label, name);
-    } else {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-    }
-    return 0;
-}
 
 static void iam_entity_xml(struct emu_buf *b, const struct iam_kind *k, const char *path,
                            const char *name, const char *id, const char *arn, const char *created)
@@ -1453,7 +1295,7 @@ static void iam_entity_xml(struct emu_buf *b, const struct iam_kind *k, const ch
 static void iam_entity_create(struct emu_request *req, struct emu_response *resp,
                               const struct iam_kind *k)
 {
-    const char *name = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    const char *name = iam_name_or_fail(req, resp, k->param, k->member, k->max);
     if (name == NULL) {
         return;
     }
@@ -1512,7 +1354,7 @@ static void iam_entity_create(struct emu_request *req, struct emu_response *resp
 static void iam_entity_get(struct emu_request *req, struct emu_response *resp,
                            const struct iam_kind *k)
 {
-    const char *name = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    const char *name = iam_name_or_fail(req, resp, k->param, k->member, k->max);
     if (name == NULL) {
         return;
     }
@@ -1546,7 +1388,7 @@ static void iam_entity_get(struct emu_request *req, struct emu_response *resp,
 static void iam_entity_delete(struct emu_request *req, struct emu_response *resp,
                               const struct iam_kind *k)
 {
-    const char *name = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    const char *name = iam_name_or_fail(req, resp, k->param, k->member, k->max);
     if (name == NULL || !iam_entity_or_fail(req, resp, k, name)) {
         return;
     }
@@ -1569,80 +1411,66 @@ static void iam_entity_delete(struct emu_request *req, struct emu_response *resp
         }
         return;
     }
-    st = iam_kind_stmt(k,
-                       "DELETE FROM iam_entities WHERE account = ?1 AND region = ?2 AND name = ?3 "
-                       "AND kind = ?4",
-                       req, name);
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_kind_exec_or_fail(
+            resp, k,
+            "DELETE FROM iam_entities WHERE account = ?1 AND region = ?2 AND name = ?3 "
+            "AND kind = ?4",
+            req, name, NULL, NULL)) {
         return;
     }
     emu_resp_query(req, resp, NULL);
 }
 
+/* The principal and the PolicyName of an inline-policy call, and when doc
+ * is not NULL the PolicyDocument (which must parse), checked in that order,
+ * then the principal's existence. Returns the principal's name and sets
+ * *name (and *doc), all borrowed from the request; NULL when resp holds the
+ * error. */
+static const char *iam_inline_or_fail(struct emu_request *req, struct emu_response *resp,
+                                      const struct iam_kind *k, const char **name, const char **doc)
+{
+    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, k->max);
+    if (ent == NULL) {
+        return NULL;
+    }
+    *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
+    if (*name == NULL) {
+        return NULL;
+    }
+    if (doc != NULL) {
+        *doc = iam_doc_or_fail(req, resp, "PolicyDocument", "policyDocument");
+        if (*doc == NULL) {
+            return NULL;
+        }
+    }
+    return iam_entity_or_fail(req, resp, k, ent) ? ent : NULL;
+}
+
+/* PutRolePolicy, PutUserPolicy, PutGroupPolicy. */
 static void iam_entity_put_policy(struct emu_request *req, struct emu_response *resp,
                                   const struct iam_kind *k)
 {
-    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    const char *name, *doc;
+    const char *ent = iam_inline_or_fail(req, resp, k, &name, &doc);
     if (ent == NULL) {
         return;
     }
-    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
-    if (name == NULL) {
-        return;
-    }
-    const char *doc = emu_form(req, "PolicyDocument");
-    if (doc == NULL) {
-        emu_fail(resp, AWS_VALIDATION_ERROR,
-                 "1 validation error detected: Value null at 'policyDocument' failed to "
-                 "satisfy constraint: Member must not be null");
-        return;
-    }
-    if (!iam_doc_ok(resp, doc) || !iam_entity_or_fail(req, resp, k, ent)) {
-        return;
-    }
-    sqlite3_stmt *st = iam_kind_stmt(k,
-                                     "INSERT OR REPLACE INTO iam_entity_policies (account, "
-                                     "region, entity, kind, name, document) VALUES (?1, ?2, ?3, "
-                                     "?4, ?5, ?6)",
-                                     req, ent);
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 5, name);
-    iam_bind(st, 6, doc);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_kind_exec_or_fail(resp, k, k->put_policy_sql, req, ent, name, doc)) {
         return;
     }
     emu_resp_query(req, resp, NULL);
 }
 
+/* GetRolePolicy, GetUserPolicy, GetGroupPolicy. */
 static void iam_entity_get_policy(struct emu_request *req, struct emu_response *resp,
                                   const struct iam_kind *k)
 {
-    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    const char *name;
+    const char *ent = iam_inline_or_fail(req, resp, k, &name, NULL);
     if (ent == NULL) {
         return;
     }
-    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
-    if (name == NULL || !iam_entity_or_fail(req, resp, k, ent)) {
-        return;
-    }
-    sqlite3_stmt *st = iam_kind_stmt(k,
-                                     "SELECT document FROM iam_entity_policies WHERE account = "
-                                     "?1 AND region = ?2 AND entity = ?3 AND kind = ?4 AND "
-                                     "name = ?5",
-                                     req, ent);
+    sqlite3_stmt *st = iam_kind_stmt(k, k->get_policy_sql, req, ent);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
@@ -1669,30 +1497,16 @@ static void iam_entity_get_policy(struct emu_request *req, struct emu_response *
     emu_buf_release(&b);
 }
 
+/* DeleteRolePolicy, DeleteUserPolicy, DeleteGroupPolicy. */
 static void iam_entity_delete_policy(struct emu_request *req, struct emu_response *resp,
                                      const struct iam_kind *k)
 {
-    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    const char *name;
+    const char *ent = iam_inline_or_fail(req, resp, k, &name, NULL);
     if (ent == NULL) {
         return;
     }
-    const char *name = iam_name_or_fail(req, resp, "PolicyName", "policyName", 128);
-    if (name == NULL || !iam_entity_or_fail(req, resp, k, ent)) {
-        return;
-    }
-    sqlite3_stmt *st = iam_kind_stmt(k,
-                                     "DELETE FROM iam_entity_policies WHERE account = ?1 AND "
-                                     "region = ?2 AND entity = ?3 AND kind = ?4 AND name = ?5",
-                                     req, ent);
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 5, name);
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    if (!iam_kind_exec_or_fail(resp, k, k->delete_policy_sql, req, ent, name, NULL)) {
         return;
     }
     if (sqlite3_changes(emu_db()) == 0) {
@@ -1703,44 +1517,36 @@ static void iam_entity_delete_policy(struct emu_request *req, struct emu_respons
     emu_resp_query(req, resp, NULL);
 }
 
+/* ListRolePolicies, ListUserPolicies, ListGroupPolicies. */
 static void iam_entity_list_policies(struct emu_request *req, struct emu_response *resp,
                                      const struct iam_kind *k)
 {
     long max, off;
-    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, 128);
+    const char *ent = iam_name_or_fail(req, resp, k->param, k->member, k->max);
     if (ent == NULL || iam_paging(req, resp, &max, &off) < 0 ||
         !iam_entity_or_fail(req, resp, k, ent)) {
         return;
     }
-    sqlite3_stmt *st = iam_kind_stmt(k,
-                                     "SELECT name FROM iam_entity_policies WHERE account = ?1 "
-                                     "AND region = ?2 AND entity = ?3 AND kind = ?4 ORDER BY "
-                                     "name LIMIT ?5 OFFSET ?6",
-                                     req, ent);
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    sqlite3_bind_int64(st, 5, max + 1);
-    sqlite3_bind_int64(st, 6, off);
-    struct emu_buf b = {0};
-    emu_buf_puts(&b, "<PolicyNames>");
-    long n = 0;
-    int more = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n++ == max) {
-            more = 1;
-            break;
-        }
-        emu_buf_xml_elem(&b, "member", (const char *)sqlite3_column_text(st, 0));
-    }
-    emu_stmt_done(st);
-    emu_buf_puts(&b, "</PolicyNames>");
-    iam_list_end(&b, more, off, max);
-    emu_resp_query(req, resp, b.data);
-    emu_buf_release(&b);
+    sqlite3_stmt *st = iam_kind_stmt(k, k->list_policies_sql, req, ent);
+    iam_list_answer(req, resp, st, 5, max, off, "PolicyNames", iam_name_row, NULL);
 }
 
+static void iam_put_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_put_policy(req, resp, &iam_role_kind);
+}
+static void iam_get_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_get_policy(req, resp, &iam_role_kind);
+}
+static void iam_delete_role_policy(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_delete_policy(req, resp, &iam_role_kind);
+}
+static void iam_list_role_policies(struct emu_request *req, struct emu_response *resp)
+{
+    iam_entity_list_policies(req, resp, &iam_role_kind);
+}
 static void iam_create_user(struct emu_request *req, struct emu_response *resp)
 {
     iam_entity_create(req, resp, &iam_user_kind);
