@@ -447,6 +447,16 @@ static void sqs_queue_release(struct sqs_queue *q)
     q->attrs = NULL;
 }
 
+/* Binds the queue's account, region and name as parameters first, first + 1
+ * and first + 2 of st. */
+static void sqs_bind_queue(sqlite3_stmt *st, int first, const char *account, const char *region,
+                           const char *name)
+{
+    sqlite3_bind_text(st, first, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 1, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 2, name, -1, SQLITE_TRANSIENT);
+}
+
 static int sqs_valid_name(const char *name)
 {
     size_t n = strlen(name);
@@ -517,9 +527,7 @@ static int sqs_queue_load(const char *account, const char *region, const char *n
     if (st == NULL) {
         return -1;
     }
-    sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+    sqs_bind_queue(st, 1, account, region, name);
     int rc = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *a = (const char *)sqlite3_column_text(st, 0);
@@ -682,9 +690,7 @@ static cJSON *sqs_all_attrs(const struct sqs_queue *q)
         sqlite3_stmt *st = emu_stmt(counts[i]);
         long long n = 0;
         if (st) {
-            sqlite3_bind_text(st, 1, q->account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, q->region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, q->name, -1, SQLITE_TRANSIENT);
+            sqs_bind_queue(st, 1, q->account, q->region, q->name);
             sqlite3_bind_double(st, 4, now);
             if (sqlite3_step(st) == SQLITE_ROW) {
                 n = sqlite3_column_int64(st, 0);
@@ -710,9 +716,7 @@ static int sqs_save_attrs(const struct sqs_queue *q)
     if (st && text) {
         sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
         sqlite3_bind_double(st, 2, emu_now());
-        sqlite3_bind_text(st, 3, q->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, q->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, q->name, -1, SQLITE_TRANSIENT);
+        sqs_bind_queue(st, 3, q->account, q->region, q->name);
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     }
     emu_stmt_done(st);
@@ -905,26 +909,29 @@ out:
     sqs_input_free(req, in);
 }
 
-static void sqs_delete_queue(struct emu_request *req, struct emu_response *resp)
+/* DeleteQueue runs both statements, PurgeQueue the first: each is bound to
+ * the queue's account, region and name. */
+static const char *const sqs_drop_sql[2] = {
+    "DELETE FROM sqs_messages WHERE account = ? AND region = ? AND queue = ?",
+    "DELETE FROM sqs_queues WHERE account = ? AND region = ? AND name = ?",
+};
+
+/* Runs the first n statements of sqs_drop_sql on the request's queue and
+ * answers with an empty result. */
+static void sqs_drop(struct emu_request *req, struct emu_response *resp, int n)
 {
     cJSON *in = sqs_input(req);
     struct sqs_queue q = {0};
     if (sqs_queue_from_req(req, resp, in, &q) != 0) {
         goto out;
     }
-    static const char *const sqls[2] = {
-        "DELETE FROM sqs_messages WHERE account = ? AND region = ? AND queue = ?",
-        "DELETE FROM sqs_queues WHERE account = ? AND region = ? AND name = ?",
-    };
-    for (int i = 0; i < 2; i++) {
-        sqlite3_stmt *st = emu_stmt(sqls[i]);
+    for (int i = 0; i < n; i++) {
+        sqlite3_stmt *st = emu_stmt(sqs_drop_sql[i]);
         if (st == NULL) {
             sqs_fail(req, resp, AWS_INTERNAL_FAILURE, NULL);
             goto out;
         }
-        sqlite3_bind_text(st, 1, q.account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, q.region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, q.name, -1, SQLITE_TRANSIENT);
+        sqs_bind_queue(st, 1, q.account, q.region, q.name);
         sqlite3_step(st);
         emu_stmt_done(st);
     }
@@ -934,28 +941,14 @@ out:
     sqs_input_free(req, in);
 }
 
+static void sqs_delete_queue(struct emu_request *req, struct emu_response *resp)
+{
+    sqs_drop(req, resp, 2);
+}
+
 static void sqs_purge_queue(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *in = sqs_input(req);
-    struct sqs_queue q = {0};
-    if (sqs_queue_from_req(req, resp, in, &q) != 0) {
-        goto out;
-    }
-    sqlite3_stmt *st =
-        emu_stmt("DELETE FROM sqs_messages WHERE account = ? AND region = ? AND queue = ?");
-    if (st == NULL) {
-        sqs_fail(req, resp, AWS_INTERNAL_FAILURE, NULL);
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, q.account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, q.region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, q.name, -1, SQLITE_TRANSIENT);
-    sqlite3_step(st);
-    emu_stmt_done(st);
-    sqs_reply(req, resp, NULL);
-out:
-    sqs_queue_release(&q);
-    sqs_input_free(req, in);
+    sqs_drop(req, resp, 1);
 }
 
 /* Collects AttributeNames (and MessageSystemAttributeNames) into a set. */
@@ -1055,9 +1048,7 @@ static cJSON *sqs_tags_load(const struct sqs_queue *q)
         emu_stmt("SELECT tags FROM sqs_queues WHERE account = ? AND region = ? AND name = ?");
     cJSON *tags = NULL;
     if (st) {
-        sqlite3_bind_text(st, 1, q->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, q->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, q->name, -1, SQLITE_TRANSIENT);
+        sqs_bind_queue(st, 1, q->account, q->region, q->name);
         if (sqlite3_step(st) == SQLITE_ROW) {
             const char *t = (const char *)sqlite3_column_text(st, 0);
             tags = cJSON_Parse(t ? t : "{}");
@@ -1074,16 +1065,16 @@ static void sqs_tags_save(const struct sqs_queue *q, const cJSON *tags)
         emu_stmt("UPDATE sqs_queues SET tags = ? WHERE account = ? AND region = ? AND name = ?");
     if (st && text) {
         sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, q->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, q->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, q->name, -1, SQLITE_TRANSIENT);
+        sqs_bind_queue(st, 2, q->account, q->region, q->name);
         sqlite3_step(st);
     }
     emu_stmt_done(st);
     free(text);
 }
 
-static void sqs_tag_queue(struct emu_request *req, struct emu_response *resp)
+/* TagQueue (add: the Tags map is merged in) and UntagQueue (the TagKeys
+ * listed are removed). */
+static void sqs_tags_edit(struct emu_request *req, struct emu_response *resp, int add)
 {
     cJSON *in = sqs_input(req);
     struct sqs_queue q = {0};
@@ -1093,10 +1084,13 @@ static void sqs_tag_queue(struct emu_request *req, struct emu_response *resp)
     }
     tags = sqs_tags_load(&q);
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(in, "Tags"))
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(in, add ? "Tags" : "TagKeys"))
     {
-        if (cJSON_IsString(it)) {
-            cJSON_DeleteItemFromObjectCaseSensitive(tags, it->string);
+        if (!cJSON_IsString(it)) {
+            continue;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(tags, add ? it->string : it->valuestring);
+        if (add) {
             cJSON_AddStringToObject(tags, it->string, it->valuestring);
         }
     }
@@ -1108,28 +1102,14 @@ out:
     sqs_input_free(req, in);
 }
 
+static void sqs_tag_queue(struct emu_request *req, struct emu_response *resp)
+{
+    sqs_tags_edit(req, resp, 1);
+}
+
 static void sqs_untag_queue(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *in = sqs_input(req);
-    struct sqs_queue q = {0};
-    cJSON *tags = NULL;
-    if (sqs_queue_from_req(req, resp, in, &q) != 0) {
-        goto out;
-    }
-    tags = sqs_tags_load(&q);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(in, "TagKeys"))
-    {
-        if (cJSON_IsString(it)) {
-            cJSON_DeleteItemFromObjectCaseSensitive(tags, it->valuestring);
-        }
-    }
-    sqs_tags_save(&q, tags);
-    sqs_reply(req, resp, NULL);
-out:
-    cJSON_Delete(tags);
-    sqs_queue_release(&q);
-    sqs_input_free(req, in);
+    sqs_tags_edit(req, resp, 0);
 }
 
 static void sqs_list_queue_tags(struct emu_request *req, struct emu_response *resp)
@@ -1352,9 +1332,7 @@ static int sqs_enqueue(const struct emu_request *req, const struct sqs_queue *q,
         sqlite3_stmt *st = emu_stmt("SELECT id, seq FROM sqs_messages WHERE account = ? AND"
                                     " region = ? AND queue = ? AND dedup_id = ? AND sent > ?");
         if (st) {
-            sqlite3_bind_text(st, 1, q->account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, q->region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, q->name, -1, SQLITE_TRANSIENT);
+            sqs_bind_queue(st, 1, q->account, q->region, q->name);
             sqlite3_bind_text(st, 4, dedup, -1, SQLITE_TRANSIENT);
             sqlite3_bind_double(st, 5, emu_now() - 300);
             if (sqlite3_step(st) == SQLITE_ROW) {
@@ -1384,9 +1362,7 @@ static int sqs_enqueue(const struct emu_request *req, const struct sqs_queue *q,
         " visible_at, group_id, dedup_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     int ok = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, q->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, q->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, q->name, -1, SQLITE_TRANSIENT);
+        sqs_bind_queue(st, 1, q->account, q->region, q->name);
         sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 5, m->body, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 6, md5, -1, SQLITE_TRANSIENT);
@@ -1418,6 +1394,27 @@ static int sqs_enqueue(const struct emu_request *req, const struct sqs_queue *q,
     return 0;
 }
 
+/* One message to send, from SendMessage's input or a SendMessageBatch entry
+ * e: adds MessageId, MD5s (and SequenceNumber) to r. Returns 0, or -1 with
+ * *err and msg. Store locked. */
+static int sqs_send_entry(const struct emu_request *req, const struct sqs_queue *q, const cJSON *e,
+                          cJSON *r, enum emu_error *err, char *msg, size_t mlen)
+{
+    struct sqs_send m = {
+        .body = evw_json_str(e, "MessageBody"),
+        .attrs = cJSON_GetObjectItemCaseSensitive(e, "MessageAttributes"),
+        .delay = -1,
+        .group_id = evw_json_str(e, "MessageGroupId"),
+        .dedup_id = evw_json_str(e, "MessageDeduplicationId"),
+    };
+    if (in_int(e, "DelaySeconds", &m.delay) < 0) {
+        *err = AWS_INVALID_PARAMETER_VALUE;
+        snprintf(msg, mlen, "DelaySeconds must be an integer.");
+        return -1;
+    }
+    return sqs_enqueue(req, q, &m, r, err, msg, mlen);
+}
+
 static void sqs_send_message(struct emu_request *req, struct emu_response *resp)
 {
     cJSON *in = sqs_input(req);
@@ -1425,21 +1422,10 @@ static void sqs_send_message(struct emu_request *req, struct emu_response *resp)
     if (sqs_queue_from_req(req, resp, in, &q) != 0) {
         goto out;
     }
-    struct sqs_send m = {
-        .body = evw_json_str(in, "MessageBody"),
-        .attrs = cJSON_GetObjectItemCaseSensitive(in, "MessageAttributes"),
-        .delay = -1,
-        .group_id = evw_json_str(in, "MessageGroupId"),
-        .dedup_id = evw_json_str(in, "MessageDeduplicationId"),
-    };
-    if (in_int(in, "DelaySeconds", &m.delay) < 0) {
-        sqs_fail(req, resp, AWS_INVALID_PARAMETER_VALUE, "DelaySeconds must be an integer.");
-        goto out;
-    }
     cJSON *o = cJSON_CreateObject();
     enum emu_error err = AWS_INTERNAL_FAILURE;
     char msg[512];
-    if (sqs_enqueue(req, &q, &m, o, &err, msg, sizeof(msg)) != 0) {
+    if (sqs_send_entry(req, &q, in, o, &err, msg, sizeof(msg)) != 0) {
         cJSON_Delete(o);
         sqs_fail(req, resp, err, "%s", msg);
         goto out;
@@ -1503,7 +1489,15 @@ static void add_failed(cJSON *failed, const char *id, enum emu_error err, const 
     cJSON_AddItemToArray(failed, f);
 }
 
-static void sqs_send_message_batch(struct emu_request *req, struct emu_response *resp)
+/* The *Batch calls: checks the entries, runs entry() on each (which adds
+ * its result fields to an object holding the entry's Id, or says why the
+ * entry failed) and answers Successful and Failed. notify: wake receivers
+ * after the batch. */
+static void sqs_batch(struct emu_request *req, struct emu_response *resp,
+                      int (*entry)(const struct emu_request *req, const struct sqs_queue *q,
+                                   const cJSON *e, cJSON *r, enum emu_error *err, char *msg,
+                                   size_t mlen),
+                      int notify)
 {
     cJSON *in = sqs_input(req);
     struct sqs_queue q = {0};
@@ -1520,30 +1514,20 @@ static void sqs_send_message_batch(struct emu_request *req, struct emu_response 
     cJSON_ArrayForEach(e, entries)
     {
         const char *id = evw_json_str(e, "Id");
-        struct sqs_send m = {
-            .body = evw_json_str(e, "MessageBody"),
-            .attrs = cJSON_GetObjectItemCaseSensitive(e, "MessageAttributes"),
-            .delay = -1,
-            .group_id = evw_json_str(e, "MessageGroupId"),
-            .dedup_id = evw_json_str(e, "MessageDeduplicationId"),
-        };
         enum emu_error err = AWS_INTERNAL_FAILURE;
         char msg[512];
-        if (in_int(e, "DelaySeconds", &m.delay) < 0) {
-            add_failed(failed, id, AWS_INVALID_PARAMETER_VALUE, "DelaySeconds must be an integer.",
-                       sqs_is_json(req));
-            continue;
-        }
         cJSON *r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "Id", id);
-        if (sqs_enqueue(req, &q, &m, r, &err, msg, sizeof(msg)) != 0) {
+        if (entry(req, &q, e, r, &err, msg, sizeof(msg)) != 0) {
             cJSON_Delete(r);
             add_failed(failed, id, err, msg, sqs_is_json(req));
             continue;
         }
         cJSON_AddItemToArray(ok, r);
     }
-    sqs_notify();
+    if (notify) {
+        sqs_notify();
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "Successful", ok);
     cJSON_AddItemToObject(o, "Failed", failed);
@@ -1551,6 +1535,11 @@ static void sqs_send_message_batch(struct emu_request *req, struct emu_response 
 out:
     sqs_queue_release(&q);
     sqs_input_free(req, in);
+}
+
+static void sqs_send_message_batch(struct emu_request *req, struct emu_response *resp)
+{
+    sqs_batch(req, resp, sqs_send_entry, 1);
 }
 
 /* Receipt handles: "AQEB" + 16 hex digits of the message seq + 48 random hex. */
@@ -1647,9 +1636,7 @@ static cJSON *sqs_take(const struct sqs_queue *q, long max, long vis)
     sqlite3_stmt *st = emu_stmt("DELETE FROM sqs_messages WHERE account = ? AND region = ?"
                                 " AND queue = ? AND sent < ?");
     if (st) {
-        sqlite3_bind_text(st, 1, q->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, q->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, q->name, -1, SQLITE_TRANSIENT);
+        sqs_bind_queue(st, 1, q->account, q->region, q->name);
         sqlite3_bind_double(st, 4, now - (double)retention);
         sqlite3_step(st);
         emu_stmt_done(st);
@@ -1669,9 +1656,7 @@ static cJSON *sqs_take(const struct sqs_queue *q, long max, long vis)
     if (st == NULL) {
         return msgs;
     }
-    sqlite3_bind_text(st, 1, q->account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, q->region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, q->name, -1, SQLITE_TRANSIENT);
+    sqs_bind_queue(st, 1, q->account, q->region, q->name);
     sqlite3_bind_double(st, 4, now);
     sqlite3_bind_int(st, 5, fifo);
     sqlite3_bind_double(st, 6, now);
@@ -1871,9 +1856,7 @@ static int sqs_delete_one(const struct sqs_queue *q, const char *handle)
                                 " region = ? AND queue = ?");
     if (st) {
         sqlite3_bind_int64(st, 1, seq);
-        sqlite3_bind_text(st, 2, q->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, q->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, q->name, -1, SQLITE_TRANSIENT);
+        sqs_bind_queue(st, 2, q->account, q->region, q->name);
         sqlite3_step(st);
     }
     emu_stmt_done(st);
@@ -1904,47 +1887,34 @@ out:
     sqs_input_free(req, in);
 }
 
-static void sqs_delete_message_batch(struct emu_request *req, struct emu_response *resp)
+/* A DeleteMessageBatch entry. Returns 0, or -1 with *err and msg. */
+static int sqs_delete_entry(const struct emu_request *req, const struct sqs_queue *q,
+                            const cJSON *e, cJSON *r, enum emu_error *err, char *msg, size_t mlen)
 {
-    cJSON *in = sqs_input(req);
-    struct sqs_queue q = {0};
-    if (sqs_queue_from_req(req, resp, in, &q) != 0) {
-        goto out;
+    (void)req;
+    (void)r;
+    if (sqs_delete_one(q, evw_json_str(e, "ReceiptHandle")) != 0) {
+        *err = SQS_RECEIPT_HANDLE_INVALID;
+        snprintf(msg, mlen, "The input receipt handle is invalid.");
+        return -1;
     }
-    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(in, "Entries");
-    if (sqs_check_batch(req, resp, entries) != 0) {
-        goto out;
-    }
-    cJSON *ok = cJSON_CreateArray();
-    cJSON *failed = cJSON_CreateArray();
-    const cJSON *e;
-    cJSON_ArrayForEach(e, entries)
-    {
-        const char *id = evw_json_str(e, "Id");
-        const char *h = evw_json_str(e, "ReceiptHandle");
-        if (sqs_delete_one(&q, h) != 0) {
-            char msg[256];
-            snprintf(msg, sizeof(msg), "The input receipt handle is invalid.");
-            add_failed(failed, id, SQS_RECEIPT_HANDLE_INVALID, msg, sqs_is_json(req));
-            continue;
-        }
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "Id", id);
-        cJSON_AddItemToArray(ok, r);
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "Successful", ok);
-    cJSON_AddItemToObject(o, "Failed", failed);
-    sqs_reply(req, resp, o);
-out:
-    sqs_queue_release(&q);
-    sqs_input_free(req, in);
+    return 0;
 }
 
-/* Changes one in-flight message's visibility. Returns 0 or -1 with *err. */
-static int sqs_change_one(const struct sqs_queue *q, const char *handle, const cJSON *e,
-                          enum emu_error *err, char *msg, size_t mlen)
+static void sqs_delete_message_batch(struct emu_request *req, struct emu_response *resp)
 {
+    sqs_batch(req, resp, sqs_delete_entry, 0);
+}
+
+/* Changes the visibility of the in-flight message named by e's
+ * ReceiptHandle (ChangeMessageVisibility's input or a batch entry).
+ * Returns 0 or -1 with *err and msg. Store locked. */
+static int sqs_change_entry(const struct emu_request *req, const struct sqs_queue *q,
+                            const cJSON *e, cJSON *r, enum emu_error *err, char *msg, size_t mlen)
+{
+    (void)req;
+    (void)r;
+    const char *handle = evw_json_str(e, "ReceiptHandle");
     long long seq;
     long vis = 0;
     if (sqs_parse_receipt(handle, &seq) != 0) {
@@ -1967,9 +1937,7 @@ static int sqs_change_one(const struct sqs_queue *q, const char *handle, const c
     if (st) {
         sqlite3_bind_double(st, 1, emu_now() + (double)vis);
         sqlite3_bind_int64(st, 2, seq);
-        sqlite3_bind_text(st, 3, q->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, q->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, q->name, -1, SQLITE_TRANSIENT);
+        sqs_bind_queue(st, 3, q->account, q->region, q->name);
         sqlite3_bind_text(st, 6, handle, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) == SQLITE_DONE) {
             changed = sqlite3_changes(emu_db());
@@ -1993,7 +1961,7 @@ static void sqs_change_message_visibility(struct emu_request *req, struct emu_re
     }
     enum emu_error err = AWS_INTERNAL_FAILURE;
     char msg[512];
-    if (sqs_change_one(&q, evw_json_str(in, "ReceiptHandle"), in, &err, msg, sizeof(msg)) != 0) {
+    if (sqs_change_entry(req, &q, in, NULL, &err, msg, sizeof(msg)) != 0) {
         sqs_fail(req, resp, err, "%s", msg);
         goto out;
     }
@@ -2006,39 +1974,7 @@ out:
 
 static void sqs_change_message_visibility_batch(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *in = sqs_input(req);
-    struct sqs_queue q = {0};
-    if (sqs_queue_from_req(req, resp, in, &q) != 0) {
-        goto out;
-    }
-    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(in, "Entries");
-    if (sqs_check_batch(req, resp, entries) != 0) {
-        goto out;
-    }
-    cJSON *ok = cJSON_CreateArray();
-    cJSON *failed = cJSON_CreateArray();
-    const cJSON *e;
-    cJSON_ArrayForEach(e, entries)
-    {
-        const char *id = evw_json_str(e, "Id");
-        enum emu_error err = AWS_INTERNAL_FAILURE;
-        char msg[512];
-        if (sqs_change_one(&q, evw_json_str(e, "ReceiptHandle"), e, &err, msg, sizeof(msg)) != 0) {
-            add_failed(failed, id, err, msg, sqs_is_json(req));
-            continue;
-        }
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "Id", id);
-        cJSON_AddItemToArray(ok, r);
-    }
-    sqs_notify();
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "Successful", ok);
-    cJSON_AddItemToObject(o, "Failed", failed);
-    sqs_reply(req, resp, o);
-out:
-    sqs_queue_release(&q);
-    sqs_input_free(req, in);
+    sqs_batch(req, resp, sqs_change_entry, 1);
 }
 
 /* ------------------------------------------- Lambda event source mappings */
