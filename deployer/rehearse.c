@@ -706,6 +706,20 @@ static int capture(struct rh *r, const char *stage, cJSON **out, struct dep_err 
         dep_project_load_vars(&cx.project, stage, cx.region, 1, err) < 0) {
         goto out;
     }
+    /* Before the first deploy there are no variables files: the built-ins
+     * a deploy writes first (project, stage, region) resolve ${stage} etc. */
+    if (!cJSON_GetObjectItemCaseSensitive(cx.project.vars_common, "project")) {
+        if (!cx.project.vars_common) {
+            cx.project.vars_common = cJSON_CreateObject();
+        }
+        cJSON_AddStringToObject(cx.project.vars_common, "project", cx.project.name);
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(cx.project.vars_stage, "stage")) {
+        dep_project_set_var(&cx.project, 0, "stage", cJSON_CreateString(stage));
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(cx.project.vars_region, "region")) {
+        dep_project_set_var(&cx.project, 1, "region", cJSON_CreateString(cx.region));
+    }
     if (dep_project_populate(&cx.project, 0, err) < 0 || txn_init(&t, &cx, err) < 0) {
         goto out;
     }

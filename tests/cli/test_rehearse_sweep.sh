@@ -90,5 +90,13 @@ STAGEHAND_TEST_SKIP_UNDO=stack sh_run rehearse -s dev -r us-east-1 --kinds=error
 expect_eq "broken compensation: exit 8" 8 "$SH_RC"
 check "broken compensation: the stack is named" grep -qE "first violation: .*field stack" "$GR_TMP/sh.out"
 
+# --- a project whose meta bucket is named after the stage (custom.meta.name "mini-meta-${stage}"),
+# rehearsed before its first deploy: the pre-deploy state must resolve ${stage} like the deploy does
+MINI="$GR_TMP/mini.$RANDOM"
+cp -a "${FIXTURES_DIR:-$(dirname "$0")/../../fixtures}/projects/mini" "$MINI"
+(cd "$MINI" && sh_run rehearse -s dev -r us-east-1 --kinds=error --max-cases=8 --seed=3 && echo "$SH_RC" >"$GR_TMP/mini.rc")
+expect_eq "stage-named meta bucket, never deployed: failed deploys leave it as it was" 0 "$(cat "$GR_TMP/mini.rc")"
+[ "$(cat "$GR_TMP/mini.rc")" = 0 ] || tail -5 "$GR_TMP/sh.out"
+
 txn_teardown
 finish
