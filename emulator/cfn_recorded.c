@@ -17,7 +17,12 @@
  * AWS::CertificateManager::Certificate, AWS::StepFunctions::StateMachine,
  * Activity, AWS::Elasticsearch::Domain, AWS::OpenSearchService::Domain,
  * AWS::ApplicationAutoScaling::ScalableTarget, ScalingPolicy,
- * AWS::SecretsManager::Secret, AWS::ECR::Repository, and the types of
+ * AWS::SecretsManager::Secret, AWS::ECR::Repository, AWS::RDS::DBInstance,
+ * DBCluster, DBSubnetGroup, AWS::ElastiCache::CacheCluster, SubnetGroup,
+ * AWS::EC2::VPC, Subnet, InternetGateway, VPCGatewayAttachment, RouteTable,
+ * Route, SubnetRouteTableAssociation, EIP, NatGateway,
+ * AWS::Events::EventBus, AWS::ApiGateway::DomainName, BasePathMapping,
+ * Account, AWS::SDB::Domain, and the types of
  * served services whose operations greenroom lacks: AWS::IAM::AccessKey,
  * InstanceProfile, UserToGroupAddition, AWS::ApiGateway::GatewayResponse,
  * RequestValidator, AWS::Lambda::Url.
@@ -158,6 +163,41 @@ static void rec_lambda_arn(struct rec_ctx *c, struct emu_buf *out)
     }
 }
 
+/* A database's port: the Port property, else the engine's default.
+ * Returns a static or property-owned string. */
+static const char *rec_db_port(const cJSON *props)
+{
+    static __thread char port[32];
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(props, "Port");
+    const char *engine = rec_pstr(props, "Engine");
+    if (cJSON_IsString(p)) {
+        return p->valuestring;
+    }
+    if (cJSON_IsNumber(p)) {
+        snprintf(port, sizeof(port), "%d", p->valueint);
+        return port;
+    }
+    if (engine == NULL) {
+        return "3306";
+    }
+    if (strstr(engine, "postgres") != NULL) {
+        return "5432";
+    }
+    if (strncmp(engine, "oracle", 6) == 0) {
+        return "1521";
+    }
+    if (strncmp(engine, "sqlserver", 9) == 0) {
+        return "1433";
+    }
+    if (strcmp(engine, "redis") == 0) {
+        return "6379";
+    }
+    if (strcmp(engine, "memcached") == 0) {
+        return "11211";
+    }
+    return "3306";
+}
+
 /* The '}' closing a "${" whose body starts at p (nested ${...} skipped),
  * or NULL. */
 static const char *rec_close(const char *p, const char *end)
@@ -221,6 +261,13 @@ static char *rec_expand(struct rec_ctx *c, const char *tmpl, size_t tlen)
             emu_buf_puts(&b, c->r->stack_name);
         } else if (strcmp(key, "LogicalId") == 0) {
             emu_buf_puts(&b, c->r->logical_id);
+        } else if (strcmp(key, "DbPort") == 0) {
+            emu_buf_puts(&b, rec_db_port(c->r->props));
+        } else if (strcmp(key, "Octet") == 0) {
+            struct emu_buf h = {0};
+            rec_chars(c->seed, c->idx++, "0123456789", 3, &h);
+            emu_buf_printf(&b, "%ld", strtol(h.data ? h.data : "0", NULL, 10) % 254 + 1);
+            emu_buf_release(&h);
         } else if (strcmp(key, "LambdaArn") == 0) {
             rec_lambda_arn(c, &b);
         } else if (strcmp(key, "Time") == 0) {
@@ -346,7 +393,8 @@ static void rec_attrs(const struct rec_type *t, struct rec_ctx *c, int update)
             cJSON_DeleteItemFromObjectCaseSensitive(r->attrs, name);
         } else {
             size_t tlen = (size_t)(e - eq - 1);
-            int dep = memmem(eq + 1, tlen, "${P:", 4) != NULL;
+            int dep = memmem(eq + 1, tlen, "${P:", 4) != NULL ||
+                      memmem(eq + 1, tlen, "${DbPort}", 9) != NULL;
             if (!update || dep || !cJSON_HasObjectItem(r->attrs, name)) {
                 rec_attr_set(c, r->attrs, name, eq + 1, tlen);
             }
@@ -593,7 +641,7 @@ static const struct rec_type rec_types[] = {
      "${Region}:${Uuid}", "Id=${Ref};Name=${P:IdentityPoolName|${Name}}",
      "AllowUnauthenticatedIdentities", 0, NULL},
     {REC("AWS::Cognito::IdentityPoolRoleAttachment", "IdentityPoolId", NULL, 0), NAME_STACK, 128, 0,
-     "${P:IdentityPoolId}", "Id=${Ref}", "IdentityPoolId", 0, NULL},
+     "${LogicalId}-${alnum:13}", "Id=${Ref}", "IdentityPoolId", 0, NULL},
     /* KMS */
     {REC("AWS::KMS::Key", "KeySpec,KeyUsage,MultiRegion", NULL, 0), NAME_STACK, 0, 0, "${Uuid}",
      "Arn=arn:${Partition}:kms:${Region}:${AccountId}:key/${Ref};KeyId=${Ref}", "", 0, NULL},
@@ -687,6 +735,87 @@ static const struct rec_type rec_types[] = {
      "Arn=arn:${Partition}:ecr:${Region}:${AccountId}:repository/${Name};"
      "RepositoryUri=${AccountId}.dkr.ecr.${Region}.amazonaws.com/${Name}",
      "", 1, NULL},
+    /* RDS, ElastiCache */
+    {REC("AWS::RDS::DBInstance",
+         "DBInstanceIdentifier,DBName,MasterUsername,DBSubnetGroupName,KmsKeyId,StorageEncrypted,"
+         "CharacterSetName,DBClusterIdentifier,AvailabilityZone,SourceRegion,Timezone",
+         "DBInstanceIdentifier", 0),
+     NAME_STACK, 63, 1, "${Name}",
+     "Endpoint.Address=${Name}.c${lower:11}.${Region}.rds.amazonaws.com;Endpoint.Port=${DbPort};"
+     "DBInstanceArn=arn:${Partition}:rds:${Region}:${AccountId}:db:${Name};"
+     "DbiResourceId=db-${UPPER:26}",
+     "DBInstanceClass", 1, NULL},
+    {REC("AWS::RDS::DBCluster",
+         "DBClusterIdentifier,DatabaseName,MasterUsername,DBSubnetGroupName,KmsKeyId,"
+         "StorageEncrypted,AvailabilityZones,EngineMode,SourceRegion",
+         "DBClusterIdentifier", 0),
+     NAME_STACK, 63, 1, "${Name}",
+     "Endpoint.Address=${Name}.cluster-c${lower:11}.${Region}.rds.amazonaws.com;"
+     "Endpoint.Port=${DbPort};"
+     "ReadEndpoint.Address=${Name}.cluster-ro-c${lower:11}.${Region}.rds.amazonaws.com;"
+     "DBClusterArn=arn:${Partition}:rds:${Region}:${AccountId}:cluster:${Name};"
+     "DBClusterResourceId=cluster-${UPPER:26}",
+     "Engine", 1, NULL},
+    {REC("AWS::RDS::DBSubnetGroup", "DBSubnetGroupName", "DBSubnetGroupName", 0), NAME_STACK, 255,
+     1, "${Name}", "", "DBSubnetGroupDescription,SubnetIds", 1, NULL},
+    {REC("AWS::ElastiCache::CacheCluster",
+         "ClusterName,Engine,CacheSubnetGroupName,Port,AZMode,PreferredAvailabilityZone,"
+         "SnapshotArns,SnapshotName",
+         "ClusterName", 0),
+     NAME_STACK, 40, 1, "${Name}",
+     "RedisEndpoint.Address=${Name}.${lower:6}.0001.${Region}.cache.amazonaws.com;"
+     "RedisEndpoint.Port=${DbPort};"
+     "ConfigurationEndpoint.Address=${Name}.${lower:6}.cfg.${Region}.cache.amazonaws.com;"
+     "ConfigurationEndpoint.Port=${DbPort}",
+     "CacheNodeType,Engine,NumCacheNodes", 1, NULL},
+    {REC("AWS::ElastiCache::SubnetGroup", "CacheSubnetGroupName", "CacheSubnetGroupName", 0),
+     NAME_STACK, 255, 1, "${Name}", "", "Description,SubnetIds", 1, NULL},
+    /* EC2 networking */
+    {REC("AWS::EC2::VPC", "CidrBlock,Ipv4IpamPoolId,Ipv4NetmaskLength", NULL, 0), NAME_STACK, 0, 0,
+     "vpc-${hex:17}",
+     "CidrBlock=${P:CidrBlock};CidrBlockAssociations=[vpc-cidr-assoc-${hex:17}];"
+     "DefaultNetworkAcl=acl-${hex:17};DefaultSecurityGroup=sg-${hex:17};Ipv6CidrBlocks=[];"
+     "VpcId=${Ref}",
+     "", 0, NULL},
+    {REC("AWS::EC2::Subnet", "AvailabilityZone,AvailabilityZoneId,CidrBlock,VpcId,OutpostArn", NULL,
+         0),
+     NAME_STACK, 0, 0, "subnet-${hex:17}",
+     "AvailabilityZone=${P:AvailabilityZone|${Region}a};CidrBlock=${P:CidrBlock};"
+     "Ipv6CidrBlocks=[];NetworkAclAssociationId=aclassoc-${hex:17};SubnetId=${Ref};"
+     "VpcId=${P:VpcId}",
+     "VpcId", 0, NULL},
+    {REC("AWS::EC2::InternetGateway", "", NULL, 0), NAME_STACK, 0, 0, "igw-${hex:17}",
+     "InternetGatewayId=${Ref}", "", 0, NULL},
+    {REC("AWS::EC2::VPCGatewayAttachment", "VpcId", NULL, 0), NAME_STACK, 0, 0, "${Name}", "",
+     "VpcId", 0, NULL},
+    {REC("AWS::EC2::RouteTable", "VpcId", NULL, 0), NAME_STACK, 0, 0, "rtb-${hex:17}",
+     "RouteTableId=${Ref}", "VpcId", 0, NULL},
+    {REC("AWS::EC2::Route", "RouteTableId,DestinationCidrBlock,DestinationIpv6CidrBlock", NULL, 0),
+     NAME_STACK, 0, 0, "${P:RouteTableId}|${P:DestinationCidrBlock|${P:DestinationIpv6CidrBlock}}",
+     "CidrBlock=${P:DestinationCidrBlock|}", "RouteTableId", 0, NULL},
+    {REC("AWS::EC2::SubnetRouteTableAssociation", "SubnetId", NULL, 0), NAME_STACK, 0, 0,
+     "rtbassoc-${hex:17}", "Id=${Ref}", "RouteTableId,SubnetId", 0, NULL},
+    {REC("AWS::EC2::EIP", "Domain,NetworkBorderGroup", NULL, 0), NAME_STACK, 0, 0,
+     "54.${Octet}.${Octet}.${Octet}", "AllocationId=eipalloc-${hex:17};PublicIp=${Ref}", "", 0,
+     NULL},
+    {REC("AWS::EC2::NatGateway", "SubnetId,AllocationId,ConnectivityType,PrivateIpAddress", NULL,
+         0),
+     NAME_STACK, 0, 0, "nat-${hex:17}", "NatGatewayId=${Ref}", "SubnetId", 0, NULL},
+    /* EventBridge buses, API Gateway custom domains and account, SimpleDB */
+    {REC("AWS::Events::EventBus", "Name,EventSourceName", "Name", 0), NAME_STACK, 256, 0, "${Name}",
+     "Arn=arn:${Partition}:events:${Region}:${AccountId}:event-bus/${Name};Name=${Name}", "Name", 1,
+     NULL},
+    {REC("AWS::ApiGateway::DomainName", "DomainName", "DomainName", 0), NAME_STACK, 0, 0,
+     "${P:DomainName}",
+     "DistributionDomainName=d${lower:13}.cloudfront.net;DistributionHostedZoneId=Z2FDTNDATAQYW2;"
+     "RegionalDomainName=d-${lower:10}.execute-api.${Region}.amazonaws.com;"
+     "RegionalHostedZoneId=Z1UJRXOUMOOFQ8",
+     "DomainName", 1, NULL},
+    {REC("AWS::ApiGateway::BasePathMapping", "DomainName", NULL, 0), NAME_STACK, 0, 0, "${Name}",
+     "", "DomainName", 0, NULL},
+    {REC("AWS::ApiGateway::Account", "", NULL, 0), NAME_STACK, 0, 0, "${Name}", "Id=${Ref}", "", 0,
+     NULL},
+    {REC("AWS::SDB::Domain", "", NULL, 0), NAME_STACK, 255, 0, "${Name}", "", "", 0, NULL},
     /* served services without the operations behind these types */
     {REC("AWS::IAM::AccessKey", "Serial,UserName", NULL, 1), NAME_STACK, 0, 0, "AKIA${UPPER:16}",
      "SecretAccessKey=${alnum:40}", "UserName", 0, NULL},

@@ -6,7 +6,7 @@
  * ManagedPolicy, AWS::SNS::Topic, Subscription, TopicPolicy, AWS::SQS::Queue,
  * QueuePolicy, AWS::Events::Rule, AWS::IAM::User, Group,
  * AWS::ApiGateway::Authorizer, Model, ApiKey, UsagePlan, UsagePlanKey,
- * AWS::Lambda::EventInvokeConfig, AWS::DynamoDB::Table,
+ * AWS::Lambda::EventInvokeConfig, AWS::IoT::TopicRule, AWS::DynamoDB::Table,
  * AWS::Logs::LogGroup and AWS::CloudFormation::WaitConditionHandle (the last
  * three in CloudFormation's own table), through the owning services' public APIs
  * (emu_call_internal). Called by the stack worker without the store lock.
@@ -2397,29 +2397,51 @@ static int events_remove_targets(struct cfn_res *r, const cJSON *old, const cJSO
     return rc_json(r, "events", "POST", "/", "AWSEvents.RemoveTargets", b, NULL) >= 300 ? -1 : 0;
 }
 
+/* The rule name in a Ref: "bus|rule" on a bus other than the default. */
+static const char *rule_name(const struct cfn_res *r)
+{
+    const char *bar = strchr(r->physical_id, '|');
+    return bar ? bar + 1 : r->physical_id;
+}
+
 static int events_rule_create(struct cfn_res *r)
 {
-    pick_name(r, "Name", 64, 0, r->physical_id, sizeof(r->physical_id));
-    if (!svc_up("events")) {
+    char name[300];
+    const char *bus = pstr(r->props, "EventBusName");
+    pick_name(r, "Name", 64, 0, name, sizeof(name));
+    if (bus != NULL && bus[0] != 0 && strcmp(bus, "default") != 0) {
+        const char *slash = strstr(bus, ":event-bus/");
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s|%s", slash ? slash + 11 : bus, name);
+    } else {
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", name);
+    }
+    /* greenroom's events serves the default bus only: a rule on another
+     * bus is recorded */
+    if (!svc_up("events") || strchr(r->physical_id, '|') != NULL) {
         char buf[1200];
         snprintf(buf, sizeof(buf), "arn:aws:events:%s:%s:rule/%s", r->region, r->account,
                  r->physical_id);
+        for (char *c = buf; *c; c++) {
+            if (*c == '|') {
+                *c = '/';
+            }
+        }
         attr_set(r, "Arn", buf);
         return local_put(r, r->props);
     }
-    return events_put(r, r->physical_id);
+    return events_put(r, name);
 }
 
 static int events_rule_update(struct cfn_res *r)
 {
     attr_keep(r);
-    if (!svc_up("events")) {
+    if (!svc_up("events") || strchr(r->physical_id, '|') != NULL) {
         return local_put(r, r->props);
     }
     if (events_remove_targets(r, r->old_props, r->props) < 0) {
         return -1;
     }
-    return events_put(r, r->physical_id);
+    return events_put(r, rule_name(r));
 }
 
 static int events_rule_delete(struct cfn_res *r)
@@ -2427,20 +2449,133 @@ static int events_rule_delete(struct cfn_res *r)
     cJSON *b;
     int st;
     const cJSON *p = r->old_props ? r->old_props : r->props;
-    if (!svc_up("events")) {
+    if (!svc_up("events") || strchr(r->physical_id, '|') != NULL) {
         return local_put(r, NULL);
     }
     if (events_remove_targets(r, p, NULL) < 0 && strstr(r->err, "ResourceNotFound") == NULL) {
         return -1;
     }
     b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "Name", r->physical_id);
+    cJSON_AddStringToObject(b, "Name", rule_name(r));
     copy_prop(b, p, "EventBusName", NULL);
     st = rc_json(r, "events", "POST", "/", "AWSEvents.DeleteRule", b, NULL);
     if (st >= 300 && strstr(r->err, "ResourceNotFound") == NULL && st != 404) {
         return -1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------ IoT topic rules */
+
+/* A CloudFormation property tree in the IoT API's spelling: every key's
+ * first letter lower-cased ("DynamoDBv2" -> "dynamoDBv2"). New tree. */
+static cJSON *iot_keys(const cJSON *v)
+{
+    cJSON *out;
+    const cJSON *it;
+    if (cJSON_IsObject(v)) {
+        out = cJSON_CreateObject();
+        cJSON_ArrayForEach(it, v)
+        {
+            char key[256];
+            snprintf(key, sizeof(key), "%s", it->string ? it->string : "");
+            key[0] = (char)tolower((unsigned char)key[0]);
+            cJSON_AddItemToObject(out, key, iot_keys(it));
+        }
+        return out;
+    }
+    if (cJSON_IsArray(v)) {
+        out = cJSON_CreateArray();
+        cJSON_ArrayForEach(it, v)
+        {
+            cJSON_AddItemToArray(out, iot_keys(it));
+        }
+        return out;
+    }
+    return cJSON_Duplicate(v, 1);
+}
+
+/* Create (POST) or replace (PATCH) the rule named by physical_id. */
+static int iot_rule_put(struct cfn_res *r, int replace)
+{
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(r->props, "TopicRulePayload");
+    cJSON *b;
+    char path[1200];
+    if (!cJSON_IsObject(payload) || pstr(payload, "Sql") == NULL ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(payload, "Actions"))) {
+        res_err(r,
+                "Properties validation failed for resource %s with message: #: required key [%s] "
+                "not found",
+                r->logical_id,
+                !cJSON_IsObject(payload)       ? "TopicRulePayload"
+                : pstr(payload, "Sql") == NULL ? "TopicRulePayload/Sql"
+                                               : "TopicRulePayload/Actions");
+        return -1;
+    }
+    b = iot_keys(payload);
+    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(b, "ruleDisabled"))) {
+        int off =
+            strcmp(cJSON_GetObjectItemCaseSensitive(b, "ruleDisabled")->valuestring, "true") == 0;
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "ruleDisabled");
+        cJSON_AddBoolToObject(b, "ruleDisabled", off);
+    }
+    snprintf(path, sizeof(path), "/rules/%s", r->physical_id);
+    return rc_json(r, "iot", replace ? "PATCH" : "POST", path, NULL, b, NULL) >= 300 ? -1 : 0;
+}
+
+/* AWS::IoT::TopicRule: Ref the rule name, GetAtt Arn. A generated name is
+ * the logical id, '_' and 12 random characters (rule names are [A-Za-z0-9_]). */
+static int iot_rule_create(struct cfn_res *r)
+{
+    char buf[1400];
+    if (pstr(r->props, "RuleName") != NULL) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(r->props, "RuleName"));
+    } else {
+        char rnd[16];
+        size_t i, j = 0;
+        for (i = 0; r->logical_id[i] && j < 100; i++) {
+            if (isalnum((unsigned char)r->logical_id[i]) || r->logical_id[i] == '_') {
+                r->physical_id[j++] = r->logical_id[i];
+            }
+        }
+        emu_random_alnum(rnd, 12, 0);
+        rnd[12] = 0;
+        snprintf(r->physical_id + j, sizeof(r->physical_id) - j, "_%s", rnd);
+    }
+    snprintf(buf, sizeof(buf), "arn:aws:iot:%s:%s:rule/%s", r->region, r->account, r->physical_id);
+    attr_set(r, "Arn", buf);
+    if (!svc_up("iot")) {
+        return local_put(r, r->props);
+    }
+    if (iot_rule_put(r, 0) < 0) {
+        if (strstr(r->err, "already exists") != NULL) {
+            r->physical_id[0] = 0;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int iot_rule_update(struct cfn_res *r)
+{
+    attr_keep(r);
+    if (!svc_up("iot")) {
+        return local_put(r, r->props);
+    }
+    return iot_rule_put(r, 1);
+}
+
+static int iot_rule_delete(struct cfn_res *r)
+{
+    char path[1200];
+    int st;
+    if (!svc_up("iot")) {
+        return local_put(r, NULL);
+    }
+    snprintf(path, sizeof(path), "/rules/%s", r->physical_id);
+    st = rc_call(r, "iot", "DELETE", path, NULL, NULL, NULL, NULL);
+    /* IoT answers a missing rule with 401 UnauthorizedException, like AWS */
+    return (st >= 300 && st != 404 && st != 401) ? -1 : 0;
 }
 
 /* ------------------------------------------------ DynamoDB, Logs (local) */
@@ -3297,6 +3432,8 @@ static const struct cfn_rtype cfn_rtypes[] = {
      apigw_plan_delete, "", "UsagePlanName", 0},
     {"AWS::ApiGateway::UsagePlanKey", "apigateway", apigw_plankey_create, NULL,
      apigw_plankey_delete, "*", NULL, 0},
+    {"AWS::IoT::TopicRule", "iot", iot_rule_create, iot_rule_update, iot_rule_delete, "RuleName",
+     "RuleName", 0},
     {"AWS::Lambda::EventInvokeConfig", "lambda", lambda_eic_put, lambda_eic_put, lambda_eic_delete,
      "FunctionName,Qualifier", NULL, 0},
 };
