@@ -22,6 +22,11 @@
  * The process's stdout/stderr go through a pipe read by one thread per
  * sandbox, appended to the function's log file and to the sandbox's tail
  * buffer (the last 4 KB of the current invocation, for LogType Tail).
+ * The same thread enforces MemorySize: it polls the process's RSS every
+ * LX_MEM_POLL_MS and kills the process group past the limit, which the
+ * invoker answers as Lambda does (Unhandled, Runtime.OutOfMemory, "Runtime
+ * exited with error: signal: killed"); the peak RSS is REPORT's Max Memory
+ * Used.
  * A reaper thread kills sandboxes idle longer than LX_IDLE_SECONDS
  * (GREENROOM_LAMBDA_IDLE_SECONDS overrides). At most LX_MAX_PER_KEY
  * sandboxes run one version at once (GREENROOM_LAMBDA_CONCURRENCY
@@ -56,6 +61,7 @@
 #define LX_MAX_PER_KEY 10
 #define LX_IDLE_SECONDS 300
 #define LX_TAIL 4096
+#define LX_MEM_POLL_MS 20       /* how often the memory watch reads RSS */
 #define LX_MAX_RESPONSE 6291556 /* what Lambda lets a function answer */
 
 extern char **environ;
@@ -97,6 +103,9 @@ struct lx_sandbox {
     size_t result_len;
     char *init_error;
     int exit_status; /* waitpid status once reaped, -1 before */
+    long memory_kb;  /* MemorySize: the RSS the process may reach */
+    long peak_kb;    /* largest RSS seen (REPORT's Max Memory Used) */
+    int oom;         /* killed by the memory watch */
     char tail[LX_TAIL];
     size_t tail_len;
     struct lx_sandbox *next;
@@ -209,19 +218,57 @@ static int lx_drain_locked(struct lx_sandbox *sb)
     }
 }
 
+/* Resident set size of a process in KB, -1 when it is gone. */
+static long lx_rss_kb(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = 0;
+    char *end = NULL;
+    strtol(buf, &end, 10); /* size */
+    long pages = strtol(end, NULL, 10);
+    return pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 /* One per sandbox: copies the process's output to the log until EOF, then
- * reaps the process and marks the sandbox dead. */
+ * reaps the process and marks the sandbox dead. It also enforces MemorySize
+ * as Lambda does (a cgroup there): every LX_MEM_POLL_MS it reads the
+ * process's RSS and, past the limit, kills the process group with SIGKILL
+ * (the invoker then answers Runtime.OutOfMemory, "signal: killed").
+ * Polling, not RLIMIT_AS: node's V8 reserves far more address space than
+ * it uses (node does not even start under RLIMIT_AS=256 MB), and an rlimit
+ * would turn the kill into a catchable MemoryError / allocation failure. */
 static void *lx_reader(void *arg)
 {
     struct lx_sandbox *sb = arg;
     for (;;) {
         struct pollfd p = {.fd = sb->pipe_r, .events = POLLIN};
-        int r = poll(&p, 1, -1);
+        int r = poll(&p, 1, LX_MEM_POLL_MS);
         if (r < 0 && errno == EINTR) {
             continue;
         }
+        long rss = sb->pid > 0 ? lx_rss_kb(sb->pid) : -1;
         pthread_mutex_lock(&lx_mu);
-        int eof = r < 0 || lx_drain_locked(sb) < 0;
+        if (rss > sb->peak_kb) {
+            sb->peak_kb = rss;
+        }
+        if (rss > sb->memory_kb && sb->memory_kb > 0 && !sb->oom && sb->state != LX_DEAD) {
+            sb->oom = 1;
+            emu_info("lambda: %s:%s used %ld MB of its %ld MB: killed", sb->name, sb->version,
+                     rss / 1024, sb->memory_kb / 1024);
+            lx_kill_locked(sb);
+        }
+        int eof = r < 0 || (r > 0 && lx_drain_locked(sb) < 0);
         pthread_mutex_unlock(&lx_mu);
         if (eof) {
             break;
@@ -503,6 +550,31 @@ static void lx_abstime(struct timespec *ts, double seconds)
     ts->tv_nsec = (long)((s - (double)ts->tv_sec) * 1e9);
 }
 
+/* A signal as Lambda's Go runtime interface names it ("signal: killed"). */
+static const char *lx_signal_name(int sig)
+{
+    switch (sig) {
+    case SIGKILL:
+        return "killed";
+    case SIGABRT:
+        return "aborted";
+    case SIGSEGV:
+        return "segmentation fault";
+    case SIGTERM:
+        return "terminated";
+    case SIGBUS:
+        return "bus error";
+    case SIGILL:
+        return "illegal instruction";
+    case SIGFPE:
+        return "floating point exception";
+    case SIGINT:
+        return "interrupt";
+    default:
+        return strsignal(sig);
+    }
+}
+
 static void lx_set_result(struct lambda_result *out, enum lambda_fn_error e, const char *json)
 {
     out->error = e;
@@ -587,6 +659,7 @@ again:
         sb->pipe_r = -1;
         sb->log_fd = -1;
         sb->exit_status = -1;
+        sb->memory_kb = (long)(run->memory > 0 ? run->memory : 128) * 1024;
         pthread_cond_init(&sb->cond, NULL);
         sb->refs = 2; /* the list and this invoker */
         sb->listed = 1;
@@ -667,7 +740,7 @@ again:
         lx_abstime(&ts, left);
         pthread_cond_timedwait(&sb->cond, &lx_mu, &ts);
     }
-    if (!sb->done && !timed_out && sb->has_work && sb->init_error == NULL && !retried) {
+    if (!sb->done && !timed_out && sb->has_work && sb->init_error == NULL && !sb->oom && !retried) {
         /* The process died before it took the work (e.g. it exited right
          * after its previous answer): run it once more on a new sandbox. */
         sb->has_work = 0;
@@ -713,18 +786,20 @@ again:
             lx_abstime(&ts, 0.01);
             pthread_cond_timedwait(&sb->cond, &lx_mu, &ts);
         }
-        char how[64] = "Runtime exited without providing a reason";
+        char how[96] = "Runtime exited without providing a reason";
         const char *type = "Runtime.ExitError";
         if (sb->exit_status != -1 && WIFEXITED(sb->exit_status)) {
             snprintf(how, sizeof(how), "Runtime exited with error: exit status %d",
                      WEXITSTATUS(sb->exit_status));
         } else if (sb->exit_status != -1 && WIFSIGNALED(sb->exit_status)) {
-            snprintf(how, sizeof(how), "Runtime exited with error: signal: %s",
-                     WTERMSIG(sb->exit_status) == SIGKILL ? "killed"
-                                                          : strsignal(WTERMSIG(sb->exit_status)));
-            if (WTERMSIG(sb->exit_status) == SIGKILL || WTERMSIG(sb->exit_status) == SIGABRT) {
-                type = "Runtime.OutOfMemory";
-            }
+            snprintf(how, sizeof(how), "Runtime exited with error: signal: %s%s",
+                     lx_signal_name(WTERMSIG(sb->exit_status)),
+                     WCOREDUMP(sb->exit_status) ? " (core dumped)" : "");
+        }
+        if (sb->oom) {
+            /* what Lambda answers when its memory cgroup killed the runtime */
+            type = "Runtime.OutOfMemory";
+            snprintf(how, sizeof(how), "Runtime exited with error: signal: killed");
         }
         char msg[300];
         snprintf(msg, sizeof(msg),
@@ -744,7 +819,8 @@ again:
     snprintf(line, sizeof(line),
              "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d "
              "ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t\n",
-             id, id, ms, (int)ms + 1, run->memory, run->memory < 64 ? run->memory : 64);
+             id, id, ms, (int)ms + 1, run->memory,
+             sb->peak_kb > 0 ? (int)((sb->peak_kb + 1023) / 1024) : 1);
     lx_log_locked(sb, line);
     out->log_tail = malloc(sb->tail_len + 1);
     if (out->log_tail != NULL) {

@@ -39,6 +39,7 @@
  * AccessDeniedException. Clients' own calls are not checked (no IAM).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -87,6 +88,13 @@ static const char *const lambda_schema[] = {
     "CREATE TABLE lambda_event_configs (account TEXT NOT NULL, region TEXT NOT NULL,"
     " name TEXT NOT NULL, qualifier TEXT NOT NULL, config TEXT NOT NULL,"
     " last_modified REAL NOT NULL, PRIMARY KEY (account, region, name, qualifier));",
+    /* 4: the asynchronous invocation queue (one row per event acknowledged
+     * with 202 and not yet done: what it runs as JSON, the payload, how many
+     * attempts it had and when the next one is due) */
+    "CREATE TABLE lambda_async_events (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, request_id TEXT NOT NULL,"
+    " job TEXT NOT NULL, payload BLOB, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at REAL NOT NULL, enqueued REAL NOT NULL);",
 };
 
 static unsigned char lfn_url_secret[32];
@@ -1261,49 +1269,35 @@ static void lambda_get_function_configuration(struct emu_request *req, struct em
     }
 }
 
-/* MaxItems/Marker of a list call (Marker: an offset we handed out).
- * Returns 0, -1 with resp failed. */
-static int lfn_max_items(struct emu_request *req, struct emu_response *resp, long *max, long dflt)
+/* MaxItems of a list call: dflt when absent, else 1..limit (the model's
+ * bounds: 10000 for most lists, 50 for ListFunctionEventInvokeConfigs).
+ * Returns 0, -1 with resp failed (ValidationException as AWS words it). */
+static int lfn_max_items(struct emu_request *req, struct emu_response *resp, long *max, long dflt,
+                         long limit)
 {
     *max = dflt;
     const char *m = emu_query(req, "MaxItems");
-    if (m != NULL) {
-        char *end = NULL;
-        *max = strtol(m, &end, 10);
-        if (end == m || *end != 0 || *max < 1 || *max > 10000) {
-            lfn_validation(resp, m, "maxItems",
-                           "Member must have value less than or equal to 10000");
-            return -1;
-        }
+    if (m == NULL) {
+        return 0;
     }
-    return 0;
-}
-
-static int lfn_paging(struct emu_request *req, struct emu_response *resp, long *max, long *off,
-                      long dflt)
-{
-    *max = dflt;
-    *off = 0;
-    const char *m = emu_query(req, "MaxItems");
-    if (m != NULL) {
-        char *end = NULL;
-        *max = strtol(m, &end, 10);
-        if (end == m || *end != 0 || *max < 1 || *max > 10000) {
-            lfn_validation(resp, m, "maxItems",
-                           "Member must have value less than or equal to 10000");
-            return -1;
-        }
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(m, &end, 10);
+    if (end == m || *end != 0 || errno != 0) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Invalid value for MaxItems: %s", m);
+        return -1;
     }
-    const char *k = emu_query(req, "Marker");
-    if (k != NULL) {
-        char *end = NULL;
-        *off = strtol(k, &end, 10);
-        if (end == k || *end != 0 || *off < 0) {
-            emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Invalid marker: %s", k);
-            return -1;
-        }
+    char c[64];
+    if (v < 1) {
+        snprintf(c, sizeof(c), "Member must have value greater than or equal to 1");
+    } else if (v > limit) {
+        snprintf(c, sizeof(c), "Member must have value less than or equal to %ld", limit);
+    } else {
+        *max = v;
+        return 0;
     }
-    return 0;
+    lfn_validation(resp, m, "maxItems", c);
+    return -1;
 }
 
 /* Renders the current row of a query of LFN_VER_COLS (new tree). */
@@ -1332,15 +1326,20 @@ static cJSON *lfn_render_row(struct emu_request *req, sqlite3_stmt *st)
 #define LFN_VER_COLS                                                                               \
     "name, version, config, description, code_sha, code_hex, code_size, revision, last_modified"
 
-/* ListFunctions markers are opaque tokens: base64 of "<name>/<key>" of the
- * last item returned (key: -1 for $LATEST, else the version number), so a
- * page continues after that item even when functions come and go between
- * calls (keyset paging, not an offset). */
-static char *lfn_marker_make(const char *name, long long key)
+/* List markers are opaque tokens: URL-safe base64 (no padding) of a text
+ * naming the last item returned, so the next page continues after that item
+ * by key (keyset paging, not an offset) and items added or removed between
+ * calls neither repeat nor get skipped. The texts:
+ *   ListFunctions, ListVersionsByFunction  "<function>/<k>" (k: -1 for
+ *                                          $LATEST, else the version)
+ *   ListAliases                            "alias:<function>/<alias>"
+ *   ListFunctionEventInvokeConfigs         "eic:<function>/<qualifier>"
+ *   ListEventSourceMappings                "esm:<uuid>"
+ * A marker that is not one of ours (or of another list) is answered
+ * InvalidParameterValueException. */
+static char *lfn_marker_encode(const char *text)
 {
-    char raw[128];
-    int n = snprintf(raw, sizeof(raw), "%s/%lld", name, key);
-    char *m = emu_base64_encode(raw, (size_t)(n > 0 ? n : 0));
+    char *m = emu_base64_encode(text, strlen(text));
     for (char *p = m; p != NULL && *p; p++) {
         *p = *p == '+' ? '-' : *p == '/' ? '_' : *p; /* URL-safe alphabet */
         if (*p == '=') {
@@ -1351,56 +1350,114 @@ static char *lfn_marker_make(const char *name, long long key)
     return m;
 }
 
-/* Returns 0 with name/key of a marker, -1 when it is not one of ours. */
-static int lfn_marker_parse(const char *marker, char name[72], long long *key)
+/* Decodes a marker into text (NUL-terminated, at most len - 1 bytes and
+ * no NUL inside). Returns 0, -1 when it is not a marker of ours. */
+static int lfn_marker_decode(const char *marker, char *text, size_t len)
 {
-    size_t len = 0;
-    char std[160];
-    if (strlen(marker) >= sizeof(std)) {
+    char std[400];
+    size_t sl = strlen(marker);
+    if (sl == 0 || sl + 4 >= sizeof(std)) {
         return -1;
     }
-    snprintf(std, sizeof(std), "%s", marker);
-    size_t sl = 0;
-    for (char *p = std; *p; p++, sl++) {
-        *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+    for (size_t i = 0; i < sl; i++) {
+        char c = marker[i];
+        if (!isalnum((unsigned char)c) && c != '-' && c != '_') {
+            return -1;
+        }
+        std[i] = c == '-' ? '+' : c == '_' ? '/' : c;
     }
-    while (sl % 4 != 0 && sl + 1 < sizeof(std)) {
+    while (sl % 4 != 0) {
         std[sl++] = '=';
-        std[sl] = 0;
     }
-    unsigned char *raw = emu_base64_decode(std, &len);
+    std[sl] = 0;
+    size_t n = 0;
+    unsigned char *raw = emu_base64_decode(std, &n);
     int rc = -1;
-    if (raw == NULL || len == 0 || len > 100) {
+    if (raw == NULL || n == 0 || n >= len || memchr(raw, 0, n) != NULL) {
         goto out;
     }
-    char text[128];
-    memcpy(text, raw, len);
-    text[len] = 0;
-    char *slash = strrchr(text, '/');
-    if (slash == NULL || slash == text || (size_t)(slash - text) >= 72) {
-        goto out;
-    }
-    *slash = 0;
-    char *end = NULL;
-    *key = strtoll(slash + 1, &end, 10);
-    if (end == slash + 1 || *end != 0 || *key < -1) {
-        goto out;
-    }
-    struct lfn_ref ref;
-    if (lfn_parse_name(text, &ref) != 0 || ref.qual[0] != 0 || strcmp(ref.name, text) != 0) {
-        goto out;
-    }
-    snprintf(name, 72, "%s", text);
+    memcpy(text, raw, n);
+    text[n] = 0;
     rc = 0;
 out:
     free(raw);
     return rc;
 }
 
+/* "<prefix><scope>/<key>" -> marker (caller frees). */
+static char *lfn_key_marker(const char *prefix, const char *scope, const char *key)
+{
+    struct emu_buf b = {0};
+    emu_buf_printf(&b, "%s%s%s%s", prefix, scope, scope[0] ? "/" : "", key);
+    char *m = lfn_marker_encode(b.data ? b.data : "");
+    emu_buf_release(&b);
+    return m;
+}
+
+/* Parses a marker made by lfn_key_marker with the same prefix and scope:
+ * writes its key into key. Returns 0, -1 when it is not one. */
+static int lfn_key_marker_parse(const char *marker, const char *prefix, const char *scope,
+                                char *key, size_t keylen)
+{
+    char text[300];
+    if (lfn_marker_decode(marker, text, sizeof(text)) != 0) {
+        return -1;
+    }
+    size_t pl = strlen(prefix), sl = strlen(scope);
+    if (strncmp(text, prefix, pl) != 0 || strncmp(text + pl, scope, sl) != 0) {
+        return -1;
+    }
+    const char *k = text + pl + sl;
+    if (sl > 0) {
+        if (*k != '/') {
+            return -1;
+        }
+        k++;
+    }
+    if (*k == 0 || strlen(k) >= keylen) {
+        return -1;
+    }
+    snprintf(key, keylen, "%s", k);
+    return 0;
+}
+
+static char *lfn_marker_make(const char *name, long long key)
+{
+    char raw[128];
+    snprintf(raw, sizeof(raw), "%s/%lld", name, key);
+    return lfn_marker_encode(raw);
+}
+
+/* Returns 0 with name/key of a version marker, -1 when it is not one. */
+static int lfn_marker_parse(const char *marker, char name[72], long long *key)
+{
+    char text[128];
+    if (lfn_marker_decode(marker, text, sizeof(text)) != 0) {
+        return -1;
+    }
+    char *slash = strrchr(text, '/');
+    if (slash == NULL || slash == text || (size_t)(slash - text) >= 72) {
+        return -1;
+    }
+    *slash = 0;
+    char *end = NULL;
+    errno = 0;
+    *key = strtoll(slash + 1, &end, 10);
+    if (end == slash + 1 || *end != 0 || errno != 0 || *key < -1) {
+        return -1;
+    }
+    struct lfn_ref ref;
+    if (lfn_parse_name(text, &ref) != 0 || ref.qual[0] != 0 || strcmp(ref.name, text) != 0) {
+        return -1;
+    }
+    snprintf(name, 72, "%s", text);
+    return 0;
+}
+
 static void lambda_list_functions(struct emu_request *req, struct emu_response *resp)
 {
     long max;
-    if (lfn_max_items(req, resp, &max, 50) != 0) {
+    if (lfn_max_items(req, resp, &max, 50, 10000) != 0) {
         return;
     }
     char after_name[72] = "";
@@ -1460,7 +1517,8 @@ static void lambda_list_versions_by_function(struct emu_request *req, struct emu
     long max;
     struct lfn_ref ref;
     if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, &ref) != 0 ||
-        lfn_max_items(req, resp, &max, 50) != 0 || !lfn_exists_or_fail(req, resp, ref.name)) {
+        lfn_max_items(req, resp, &max, 50, 10000) != 0 ||
+        !lfn_exists_or_fail(req, resp, ref.name)) {
         return;
     }
     /* opaque keyset marker, as ListFunctions (the name in it must match) */
@@ -2109,17 +2167,27 @@ static void lambda_delete_alias(struct emu_request *req, struct emu_response *re
 
 static void lambda_list_aliases(struct emu_request *req, struct emu_response *resp)
 {
-    long max, off;
+    long max;
     struct lfn_ref ref;
     if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, &ref) != 0 ||
-        lfn_paging(req, resp, &max, &off, 50) != 0 || !lfn_exists_or_fail(req, resp, ref.name)) {
+        lfn_max_items(req, resp, &max, 50, 10000) != 0) {
+        return;
+    }
+    char after[132] = "";
+    const char *marker = emu_query(req, "Marker");
+    if (marker != NULL && marker[0] != 0 &&
+        lfn_key_marker_parse(marker, "alias:", ref.name, after, sizeof(after)) != 0) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Invalid marker: %s", marker);
+        return;
+    }
+    if (!lfn_exists_or_fail(req, resp, ref.name)) {
         return;
     }
     const char *fv = emu_query(req, "FunctionVersion");
     sqlite3_stmt *st = emu_stmt("SELECT alias, version, description, routing, revision FROM "
                                 "lambda_aliases WHERE account = ?1 AND region = ?2 AND name = ?3 "
-                                "AND (?4 IS NULL OR version = ?4) ORDER BY alias LIMIT ?5 "
-                                "OFFSET ?6");
+                                "AND (?4 IS NULL OR version = ?4) AND alias > ?6 ORDER BY alias "
+                                "LIMIT ?5");
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
@@ -2127,11 +2195,12 @@ static void lambda_list_aliases(struct emu_request *req, struct emu_response *re
     lfn_bind3(st, req, ref.name);
     lfn_bind(st, 4, fv);
     sqlite3_bind_int64(st, 5, max + 1);
-    sqlite3_bind_int64(st, 6, off);
+    lfn_bind(st, 6, after);
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "Aliases");
     long n = 0;
     int more = 0;
+    char last[132] = "";
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (n++ == max) {
             more = 1;
@@ -2139,21 +2208,21 @@ static void lambda_list_aliases(struct emu_request *req, struct emu_response *re
         }
         struct lfn_alias a;
         memset(&a, 0, sizeof(a));
+        snprintf(last, sizeof(last), "%s", (const char *)sqlite3_column_text(st, 0));
         snprintf(a.version, sizeof(a.version), "%s", (const char *)sqlite3_column_text(st, 1));
         a.description = emu_col_dup(st, 2);
         if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
             a.routing = cJSON_Parse((const char *)sqlite3_column_text(st, 3));
         }
         snprintf(a.revision, sizeof(a.revision), "%s", (const char *)sqlite3_column_text(st, 4));
-        cJSON_AddItemToArray(
-            arr, lfn_alias_json(req, ref.name, (const char *)sqlite3_column_text(st, 0), &a));
+        cJSON_AddItemToArray(arr, lfn_alias_json(req, ref.name, last, &a));
         lfn_alias_release(&a);
     }
     emu_stmt_done(st);
     if (more) {
-        char mk[32];
-        snprintf(mk, sizeof(mk), "%ld", off + max);
-        cJSON_AddStringToObject(o, "NextMarker", mk);
+        char *mk = lfn_key_marker("alias:", ref.name, last);
+        cJSON_AddStringToObject(o, "NextMarker", mk ? mk : "");
+        free(mk);
     }
     emu_resp_json(resp, 200, o);
 }
@@ -2695,28 +2764,51 @@ static double lfn_rand01(void)
 /* ------------------------------------------------- asynchronous invocation
  *
  * An Event invocation (X-Amz-Invocation-Type: Event, InvokeAsync, and the
- * internal calls of SNS, S3 and Events) is answered 202 and runs on a worker
- * thread. On a function error (Handled or Unhandled, a timeout included) or
- * a failure to run it is retried up to MaximumRetryAttempts times (default
- * 2) as AWS does: the second attempt about 1 minute after the first, the
- * third 2 minutes after the second, unless the event is older than
- * MaximumEventAgeInSeconds (default 21600) by then. The delays and the age
- * limit are multiplied by GREENROOM_LAMBDA_RETRY_SCALE (default 1; tests set
- * e.g. 0.001 so the retries come after 60 ms and 120 ms and an age limit of
- * 60 s becomes 60 ms). Retries run through Invoke itself (emu_call_internal
- * with journal = 1, RequestResponse on the version first picked), so each
- * shows in /_greenroom/calls as an Invoke of "function:version". At the end
- * the invocation record of AWS ({version, timestamp, requestContext,
- * requestPayload, responseContext, responsePayload}) goes to the OnSuccess
- * or OnFailure destination of the qualifier's event invoke config (SQS
- * SendMessage, SNS Publish or an asynchronous Lambda Invoke, journalled). */
-
-static int lfn_async_active; /* worker threads running (atomic builtins) */
+ * internal calls of SNS, S3 and Events) is answered 202 once it is a row of
+ * lambda_async_events (committed: it survives a clean shutdown and a
+ * kill -9, and is resumed at the next start). A small pool of worker
+ * threads (GREENROOM_LAMBDA_ASYNC_WORKERS, default 8) serves the queue in
+ * order of due time; the queue holds at most GREENROOM_LAMBDA_ASYNC_MAX
+ * events (default 10000; past it Invoke answers TooManyRequestsException).
+ * In memory there is only a heap of (due time, row id); a worker loads the
+ * row when it runs the event, so a long queue costs no payload memory.
+ *
+ * On a function error (Handled or Unhandled, a timeout included) or a
+ * failure to run it, an event is retried up to MaximumRetryAttempts times
+ * (default 2) as AWS does: the second attempt about 1 minute after the
+ * first, the third 2 minutes after the second, unless the event is older
+ * than MaximumEventAgeInSeconds (default 21600) by then. A throttled
+ * attempt (reserved concurrency) is not counted: the event waits its turn
+ * again a little later, up to its maximum age. The delays and the age limit
+ * are multiplied by GREENROOM_LAMBDA_RETRY_SCALE (default 1; tests set e.g.
+ * 0.001 so the retries come after 60 ms and 120 ms and an age limit of 60 s
+ * becomes 60 ms). The first attempt goes straight to the engine (the Event
+ * call is its journal entry); retries run through Invoke itself
+ * (emu_call_internal with journal = 1, RequestResponse on the version first
+ * picked), so each shows in /_greenroom/calls as an Invoke of
+ * "function:version". At the end the invocation record of AWS ({version,
+ * timestamp, requestContext, requestPayload, responseContext,
+ * responsePayload}) goes to the OnSuccess or OnFailure destination of the
+ * qualifier's event invoke config (SQS SendMessage, SNS Publish or an
+ * asynchronous Lambda Invoke, journalled), and the row is deleted. An event
+ * of a function (or version) deleted meanwhile is dropped.
+ *
+ * At shutdown the workers finish the attempt in hand (the engine has killed
+ * the function processes by then) and are joined; an attempt cut short by
+ * the shutdown leaves its row as it was, so it runs again at the next
+ * start (at least once, as AWS). */
 
 static cJSON *lfn_eic_load(const struct emu_request *req, const char *name, const char *qualkey,
                            double *last_modified);
 
+#define LFN_ASYNC_WORKERS 8
+#define LFN_ASYNC_MAX 10000
+#define LFN_THROTTLE_DELAY 0.5 /* seconds before a throttled event tries again */
+
+/* One queued event (a row of lambda_async_events) while a worker runs it. */
 struct lfn_event_job {
+    long long id;
+    int attempts; /* attempts already made */
     struct lambda_run run;
     char *payload;
     size_t len;
@@ -2730,6 +2822,86 @@ struct lfn_event_job {
     char on_failure[360];
 };
 
+/* The in-memory index of the queue: a min-heap of (due, id). */
+struct lfn_qitem {
+    double due;
+    long long id;
+};
+
+static pthread_mutex_t lfn_q_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lfn_q_cond = PTHREAD_COND_INITIALIZER;
+static struct lfn_qitem *lfn_q;
+static size_t lfn_q_len, lfn_q_cap;
+static long lfn_q_running;  /* events a worker holds */
+static long lfn_q_reserved; /* enqueues between the bound check and the push */
+static int lfn_q_stopping;
+static pthread_t lfn_q_threads[64];
+static int lfn_q_nthreads;
+static long lfn_q_max = LFN_ASYNC_MAX;
+
+static int lfn_qitem_less(const struct lfn_qitem *a, const struct lfn_qitem *b)
+{
+    return a->due < b->due || (a->due == b->due && a->id < b->id);
+}
+
+/* Pushes (due, id) unless id is already queued (lock held). Returns 0, -1
+ * on allocation failure. */
+static int lfn_q_push_locked(double due, long long id, int dedupe)
+{
+    if (dedupe) {
+        for (size_t i = 0; i < lfn_q_len; i++) {
+            if (lfn_q[i].id == id) {
+                return 0;
+            }
+        }
+    }
+    if (lfn_q_len == lfn_q_cap) {
+        size_t cap = lfn_q_cap ? lfn_q_cap * 2 : 256;
+        struct lfn_qitem *q = realloc(lfn_q, cap * sizeof(*q));
+        if (q == NULL) {
+            return -1;
+        }
+        lfn_q = q;
+        lfn_q_cap = cap;
+    }
+    size_t i = lfn_q_len++;
+    lfn_q[i].due = due;
+    lfn_q[i].id = id;
+    while (i > 0 && lfn_qitem_less(&lfn_q[i], &lfn_q[(i - 1) / 2])) {
+        struct lfn_qitem t = lfn_q[i];
+        lfn_q[i] = lfn_q[(i - 1) / 2];
+        lfn_q[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    pthread_cond_signal(&lfn_q_cond);
+    return 0;
+}
+
+/* Removes the earliest item (lock held, queue not empty). */
+static struct lfn_qitem lfn_q_pop_locked(void)
+{
+    struct lfn_qitem top = lfn_q[0];
+    lfn_q[0] = lfn_q[--lfn_q_len];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < lfn_q_len && lfn_qitem_less(&lfn_q[l], &lfn_q[m])) {
+            m = l;
+        }
+        if (r < lfn_q_len && lfn_qitem_less(&lfn_q[r], &lfn_q[m])) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        struct lfn_qitem t = lfn_q[i];
+        lfn_q[i] = lfn_q[m];
+        lfn_q[m] = t;
+        i = m;
+    }
+    return top;
+}
+
 static double lfn_retry_scale(void)
 {
     const char *s = getenv("GREENROOM_LAMBDA_RETRY_SCALE");
@@ -2742,23 +2914,6 @@ static double lfn_retry_scale(void)
         return 1.0;
     }
     return v;
-}
-
-/* Sleeps seconds in short steps; returns -1 when greenroom is stopping. */
-static int lfn_async_sleep(double seconds)
-{
-    double until = emu_now() + seconds;
-    for (;;) {
-        if (emu_stopping()) {
-            return -1;
-        }
-        double left = until - emu_now();
-        if (left <= 0) {
-            return 0;
-        }
-        struct timespec ts = {0, left > 0.05 ? 50000000L : (long)(left * 1e9) + 1};
-        nanosleep(&ts, NULL);
-    }
 }
 
 /* A JSON text parsed, else the text as a JSON string (never NULL). */
@@ -2787,35 +2942,28 @@ struct lfn_attempt {
 };
 
 /* First attempt: straight to the engine (the Event call itself is the
- * journal entry). Throttled, the event waits its turn for a while. */
-static void lfn_attempt_direct(struct lfn_event_job *job, struct lfn_attempt *a)
+ * journal entry). Returns 1 when it was throttled (nothing ran: a is
+ * untouched), else 0 with a filled. */
+static int lfn_attempt_direct(struct lfn_event_job *job, struct lfn_attempt *a)
 {
     struct lambda_result r;
-    for (int i = 0;; i++) {
-        lambda_exec_invoke(&job->run, job->len ? job->payload : "{}", job->len ? job->len : 2,
-                           job->client_context, &r);
-        if (!r.throttled || i == 20 || emu_stopping()) {
-            break;
-        }
+    lambda_exec_invoke(&job->run, job->len ? job->payload : "{}", job->len ? job->len : 2,
+                       job->client_context, &r);
+    if (r.throttled) {
         lambda_result_release(&r);
-        sleep(1);
+        return 1;
     }
     snprintf(a->version, sizeof(a->version), "%s", job->run.version);
-    if (r.throttled) {
-        a->status = 429;
-        emu_buf_puts(&a->payload, "{\"errorMessage\":\"Rate Exceeded.\","
-                                  "\"errorType\":\"TooManyRequestsException\"}");
-    } else {
-        a->status = 200;
-        emu_buf_append(&a->payload, r.payload ? r.payload : "", r.payload_len);
-        if (r.failed || r.error == LAMBDA_UNHANDLED) {
-            snprintf(a->fn_error, sizeof(a->fn_error), "Unhandled");
-        } else if (r.error == LAMBDA_HANDLED) {
-            snprintf(a->fn_error, sizeof(a->fn_error), "Handled");
-        }
+    a->status = 200;
+    emu_buf_append(&a->payload, r.payload ? r.payload : "", r.payload_len);
+    if (r.failed || r.error == LAMBDA_UNHANDLED) {
+        snprintf(a->fn_error, sizeof(a->fn_error), "Unhandled");
+    } else if (r.error == LAMBDA_HANDLED) {
+        snprintf(a->fn_error, sizeof(a->fn_error), "Handled");
     }
-    a->ok = a->status == 200 && a->fn_error[0] == 0;
+    a->ok = a->fn_error[0] == 0;
     lambda_result_release(&r);
+    return 0;
 }
 
 /* A retry: through Invoke (journalled), on the version first picked. */
@@ -2921,64 +3069,447 @@ static void lfn_destination(const struct lfn_event_job *job, const char *arn, co
 
 static void lfn_event_job_free(struct lfn_event_job *job)
 {
+    if (job == NULL) {
+        return;
+    }
     free(job->run.env_json);
     free(job->payload);
     free(job->client_context);
     free(job);
 }
 
-static void *lfn_event_thread(void *arg)
+/* The job's description stored in its row (caller frees). */
+static char *lfn_job_json(const struct lfn_event_job *job)
 {
-    struct lfn_event_job *job = arg;
+    const struct lambda_run *r = &job->run;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "version", r->version);
+    cJSON_AddStringToObject(o, "revision", r->revision);
+    cJSON_AddStringToObject(o, "invokedArn", r->invoked_arn);
+    cJSON_AddStringToObject(o, "runtime", r->runtime);
+    cJSON_AddStringToObject(o, "handler", r->handler);
+    cJSON_AddStringToObject(o, "codeHex", r->code_hex);
+    cJSON_AddNumberToObject(o, "timeout", r->timeout);
+    cJSON_AddNumberToObject(o, "memory", r->memory);
+    if (r->env_json != NULL) {
+        cJSON_AddStringToObject(o, "env", r->env_json);
+    }
+    if (job->client_context != NULL) {
+        cJSON_AddStringToObject(o, "clientContext", job->client_context);
+    }
+    cJSON_AddStringToObject(o, "functionArn", job->function_arn);
+    cJSON_AddNumberToObject(o, "maxRetries", job->max_retries);
+    cJSON_AddNumberToObject(o, "maxAge", job->max_age);
+    cJSON_AddStringToObject(o, "onSuccess", job->on_success);
+    cJSON_AddStringToObject(o, "onFailure", job->on_failure);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* Copies a string member of o into out ("" when absent). */
+static void lfn_job_str(const cJSON *o, const char *key, char *out, size_t len)
+{
+    const char *v = lfn_str(o, key);
+    snprintf(out, len, "%s", v ? v : "");
+}
+
+/* Loads queued event id (store locked). Returns the job (caller frees with
+ * lfn_event_job_free), NULL when the row is gone or unreadable; *gone is set
+ * when the row exists but its function version does not (drop it). */
+static struct lfn_event_job *lfn_job_load(long long id, int *gone)
+{
+    *gone = 0;
+    sqlite3_stmt *st = emu_stmt("SELECT account, region, name, request_id, job, payload, attempts, "
+                                "enqueued FROM lambda_async_events WHERE id = ?1");
+    if (st == NULL) {
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    struct lfn_event_job *job = NULL;
+    cJSON *o = NULL;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        goto out;
+    }
+    o = cJSON_Parse((const char *)sqlite3_column_text(st, 4));
+    job = calloc(1, sizeof(*job));
+    if (o == NULL || job == NULL) {
+        *gone = o == NULL;
+        free(job);
+        job = NULL;
+        goto out;
+    }
+    job->id = id;
+    struct lambda_run *r = &job->run;
+    snprintf(r->account, sizeof(r->account), "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(r->region, sizeof(r->region), "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(r->name, sizeof(r->name), "%s", (const char *)sqlite3_column_text(st, 2));
+    snprintf(job->request_id, sizeof(job->request_id), "%s",
+             (const char *)sqlite3_column_text(st, 3));
+    int n = sqlite3_column_bytes(st, 5);
+    job->payload = malloc((size_t)n + 1);
+    if (job->payload != NULL) {
+        if (n > 0) {
+            memcpy(job->payload, sqlite3_column_blob(st, 5), (size_t)n);
+        }
+        job->payload[n] = 0;
+        job->len = (size_t)n;
+    }
+    job->attempts = sqlite3_column_int(st, 6);
+    job->enqueued = sqlite3_column_double(st, 7);
+    lfn_job_str(o, "version", r->version, sizeof(r->version));
+    lfn_job_str(o, "revision", r->revision, sizeof(r->revision));
+    lfn_job_str(o, "invokedArn", r->invoked_arn, sizeof(r->invoked_arn));
+    lfn_job_str(o, "runtime", r->runtime, sizeof(r->runtime));
+    lfn_job_str(o, "handler", r->handler, sizeof(r->handler));
+    lfn_job_str(o, "codeHex", r->code_hex, sizeof(r->code_hex));
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "timeout");
+    r->timeout = cJSON_IsNumber(x) ? x->valueint : 3;
+    x = cJSON_GetObjectItemCaseSensitive(o, "memory");
+    r->memory = cJSON_IsNumber(x) ? x->valueint : 128;
+    const char *env = lfn_str(o, "env");
+    r->env_json = env ? strdup(env) : NULL;
+    const char *cc = lfn_str(o, "clientContext");
+    job->client_context = cc ? strdup(cc) : NULL;
+    lfn_job_str(o, "functionArn", job->function_arn, sizeof(job->function_arn));
+    x = cJSON_GetObjectItemCaseSensitive(o, "maxRetries");
+    job->max_retries = cJSON_IsNumber(x) ? x->valueint : 2;
+    x = cJSON_GetObjectItemCaseSensitive(o, "maxAge");
+    job->max_age = cJSON_IsNumber(x) ? x->valuedouble : 21600;
+    lfn_job_str(o, "onSuccess", job->on_success, sizeof(job->on_success));
+    lfn_job_str(o, "onFailure", job->on_failure, sizeof(job->on_failure));
+out:
+    emu_stmt_done(st);
+    cJSON_Delete(o);
+    if (job == NULL) {
+        return NULL;
+    }
+    /* the version must still exist; its reserved concurrency is read now
+     * (a change since the event was queued applies) */
+    struct emu_request fake;
+    memset(&fake, 0, sizeof(fake));
+    snprintf(fake.account, sizeof(fake.account), "%s", job->run.account);
+    snprintf(fake.region, sizeof(fake.region), "%s", job->run.region);
+    st = emu_stmt("SELECT 1 FROM lambda_versions WHERE account = ?1 AND region = ?2 AND "
+                  "name = ?3 AND version = ?4");
+    int exists = 0;
+    if (st != NULL) {
+        lfn_bind3(st, &fake, job->run.name);
+        lfn_bind(st, 4, job->run.version);
+        exists = sqlite3_step(st) == SQLITE_ROW;
+        emu_stmt_done(st);
+    }
+    if (!exists) {
+        *gone = 1;
+        lfn_event_job_free(job);
+        return NULL;
+    }
+    long long reserved = 0;
+    job->run.reserved = lfn_reserved(&fake, job->run.name, &reserved) == 1 ? (int)reserved : -1;
+    return job;
+}
+
+/* Deletes a queued event (done or dropped), or records a failed attempt
+ * and when the next is due. Returns 0, -1 on a store error. */
+static int lfn_job_save(long long id, int done, int attempts, double next_at)
+{
+    if (emu_store_begin(1) != 0) {
+        return -1;
+    }
+    sqlite3_stmt *st =
+        done ? emu_stmt("DELETE FROM lambda_async_events WHERE id = ?1")
+             : emu_stmt("UPDATE lambda_async_events SET attempts = ?2, next_at = ?3 WHERE id = ?1");
+    int ok = 0;
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, id);
+        if (!done) {
+            sqlite3_bind_int(st, 2, attempts);
+            sqlite3_bind_double(st, 3, next_at);
+        }
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        emu_stmt_done(st);
+    }
+    return emu_store_end(ok) == 0 && ok ? 0 : -1;
+}
+
+/* Runs one attempt of queued event id and decides what comes next. */
+static void lfn_event_run(long long id)
+{
+    int gone = 0;
+    struct lfn_event_job *job = NULL;
+    if (emu_store_begin(0) == 0) {
+        job = lfn_job_load(id, &gone);
+        emu_store_end(1);
+    }
+    if (job == NULL) {
+        if (gone) {
+            emu_info("lambda: async event %lld dropped: its function is gone", id);
+            lfn_job_save(id, 1, 0, 0);
+        }
+        return;
+    }
     double scale = lfn_retry_scale();
     struct lfn_attempt a;
     memset(&a, 0, sizeof(a));
     const char *condition = "RetriesExhausted";
-    int count = 1;
-    lfn_attempt_direct(job, &a);
-    while (!a.ok && count <= job->max_retries) {
-        double delay = (count == 1 ? 60.0 : 120.0) * scale;
-        if (emu_now() + delay - job->enqueued > job->max_age * scale) {
+    int count = job->attempts + 1;
+    if (job->attempts == 0) {
+        if (lfn_attempt_direct(job, &a) != 0) {
+            /* throttled: not an attempt; again later while the event is young */
+            if (emu_stopping()) {
+                goto out;
+            }
+            if (emu_now() + LFN_THROTTLE_DELAY - job->enqueued <= job->max_age * scale) {
+                double due = emu_now() + LFN_THROTTLE_DELAY;
+                if (lfn_job_save(id, 0, 0, due) == 0) {
+                    pthread_mutex_lock(&lfn_q_mu);
+                    lfn_q_push_locked(due, id, 0);
+                    pthread_mutex_unlock(&lfn_q_mu);
+                }
+                goto out;
+            }
             condition = "EventAgeExceeded";
-            break;
+            count = 0;
+            a.status = 429;
+            snprintf(a.version, sizeof(a.version), "%s", job->run.version);
+            emu_buf_puts(&a.payload, "{\"errorMessage\":\"Rate Exceeded.\","
+                                     "\"errorType\":\"TooManyRequestsException\"}");
         }
-        if (lfn_async_sleep(delay) != 0) {
+    } else {
+        emu_info("lambda: async invocation %s of %s, retry %d", job->request_id, job->function_arn,
+                 job->attempts);
+        lfn_attempt_call(job, count, &a);
+    }
+    if (!a.ok && emu_stopping()) {
+        /* cut short by the shutdown (or failed as it began): the row stays
+         * as it was, the attempt runs again at the next start */
+        goto out;
+    }
+    if (!a.ok && count > 0 && count <= job->max_retries) {
+        double delay = (count == 1 ? 60.0 : 120.0) * scale;
+        if (emu_now() + delay - job->enqueued <= job->max_age * scale) {
+            emu_info("lambda: async invocation %s of %s failed (%s), retry %d due in %.3f s",
+                     job->request_id, job->function_arn, a.fn_error[0] ? a.fn_error : "error",
+                     count, delay);
+            double due = emu_now() + delay;
+            if (lfn_job_save(id, 0, count, due) == 0) {
+                pthread_mutex_lock(&lfn_q_mu);
+                lfn_q_push_locked(due, id, 0);
+                pthread_mutex_unlock(&lfn_q_mu);
+            }
             goto out;
         }
-        count++;
-        emu_info("lambda: async invocation %s of %s failed (%s), retry %d", job->request_id,
-                 job->function_arn, a.fn_error[0] ? a.fn_error : "error", count - 1);
-        emu_buf_release(&a.payload);
-        memset(&a, 0, sizeof(a));
-        lfn_attempt_call(job, count, &a);
+        condition = "EventAgeExceeded";
     }
     if (!a.ok) {
         emu_info("lambda: async invocation %s of %s failed after %d attempt(s): %.200s",
                  job->request_id, job->function_arn, count, a.payload.data ? a.payload.data : "");
     }
     const char *dest = a.ok ? job->on_success : job->on_failure;
-    if (dest[0] != 0 && !emu_stopping()) {
+    if (dest[0] != 0) {
         char *record = lfn_record(job, a.ok ? "Success" : condition, count, &a);
         if (record != NULL) {
             lfn_destination(job, dest, record);
         }
         free(record);
     }
+    if (lfn_job_save(id, 1, count, 0) != 0) {
+        emu_warn("lambda: cannot remove async event %lld from the queue", id);
+    }
 out:
     emu_buf_release(&a.payload);
     lfn_event_job_free(job);
-    __atomic_sub_fetch(&lfn_async_active, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A worker: runs due events until greenroom stops. */
+static void *lfn_async_worker(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lfn_q_mu);
+    while (!lfn_q_stopping) {
+        if (lfn_q_len == 0) {
+            pthread_cond_wait(&lfn_q_cond, &lfn_q_mu);
+            continue;
+        }
+        double wait = lfn_q[0].due - emu_now();
+        if (wait > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (wait < 1.0 ? wait : 1.0);
+            ts.tv_sec = (time_t)t;
+            ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+            pthread_cond_timedwait(&lfn_q_cond, &lfn_q_mu, &ts);
+            continue;
+        }
+        struct lfn_qitem it = lfn_q_pop_locked();
+        lfn_q_running++;
+        pthread_mutex_unlock(&lfn_q_mu);
+        lfn_event_run(it.id);
+        pthread_mutex_lock(&lfn_q_mu);
+        lfn_q_running--;
+    }
+    pthread_mutex_unlock(&lfn_q_mu);
     return NULL;
 }
 
-/* Waits (a bounded while) for the async workers at shutdown: they make
- * internal calls that need the core. */
-static void lfn_async_drain(void)
+/* Loads every queued row into the heap (at start, after a restore). */
+static void lfn_async_load(int dedupe)
 {
-    for (int i = 0; i < 100 && __atomic_load_n(&lfn_async_active, __ATOMIC_SEQ_CST) > 0; i++) {
-        struct timespec ts = {0, 50000000L};
-        nanosleep(&ts, NULL);
+    if (emu_store_begin(0) != 0) {
+        return;
     }
+    sqlite3_stmt *st = emu_stmt("SELECT id, next_at FROM lambda_async_events ORDER BY id");
+    long n = 0;
+    if (st != NULL) {
+        pthread_mutex_lock(&lfn_q_mu);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            lfn_q_push_locked(sqlite3_column_double(st, 1), sqlite3_column_int64(st, 0), dedupe);
+            n++;
+        }
+        pthread_cond_broadcast(&lfn_q_cond);
+        pthread_mutex_unlock(&lfn_q_mu);
+        emu_stmt_done(st);
+    }
+    emu_store_end(1);
+    if (n > 0) {
+        emu_info("lambda: %ld queued asynchronous event(s) resumed", n);
+    }
+}
+
+/* Reads a positive integer setting from the environment. */
+static long lfn_env_long(const char *name, long dflt, long max)
+{
+    const char *s = getenv(name);
+    if (s == NULL || s[0] == 0) {
+        return dflt;
+    }
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != 0 || errno != 0 || v < 1 || v > max) {
+        emu_warn("lambda: %s=%s ignored (1..%ld)", name, s, max);
+        return dflt;
+    }
+    return v;
+}
+
+static int lfn_async_start(void)
+{
+    lfn_q_max = lfn_env_long("GREENROOM_LAMBDA_ASYNC_MAX", LFN_ASYNC_MAX, 1000000);
+    long workers = lfn_env_long("GREENROOM_LAMBDA_ASYNC_WORKERS", LFN_ASYNC_WORKERS, 64);
+    pthread_mutex_lock(&lfn_q_mu);
+    lfn_q_stopping = 0;
+    pthread_mutex_unlock(&lfn_q_mu);
+    /* events enqueued before this start are in the heap already */
+    lfn_async_load(1);
+    for (long i = 0; i < workers; i++) {
+        if (pthread_create(&lfn_q_threads[lfn_q_nthreads], NULL, lfn_async_worker, NULL) != 0) {
+            emu_warn("lambda: cannot start async worker %ld", i);
+            break;
+        }
+        lfn_q_nthreads++;
+    }
+    return lfn_q_nthreads > 0 ? 0 : -1;
+}
+
+/* Stops the workers: each finishes its attempt (the engine was stopped, so
+ * that is quick); events still queued stay in the store. */
+static void lfn_async_stop(void)
+{
+    pthread_mutex_lock(&lfn_q_mu);
+    lfn_q_stopping = 1;
+    pthread_cond_broadcast(&lfn_q_cond);
+    pthread_mutex_unlock(&lfn_q_mu);
+    for (int i = 0; i < lfn_q_nthreads; i++) {
+        pthread_join(lfn_q_threads[i], NULL);
+    }
+    lfn_q_nthreads = 0;
+    pthread_mutex_lock(&lfn_q_mu);
+    free(lfn_q);
+    lfn_q = NULL;
+    lfn_q_len = lfn_q_cap = 0;
+    pthread_mutex_unlock(&lfn_q_mu);
+}
+
+/* After a reset or a snapshot restore: the queue is what the store holds. */
+static void lfn_async_reload(void)
+{
+    pthread_mutex_lock(&lfn_q_mu);
+    lfn_q_len = 0;
+    pthread_mutex_unlock(&lfn_q_mu);
+    lfn_async_load(1);
+}
+
+/* Queues an Event invocation: the row is committed before the caller
+ * answers 202. Takes job (freed here). Returns 0, -1 with resp failed. */
+static int lfn_async_enqueue(struct emu_request *req, struct emu_response *resp,
+                             struct lfn_event_job *job, const char *qualkey)
+{
+    int rc = -1;
+    char *text = NULL;
+    pthread_mutex_lock(&lfn_q_mu);
+    int full = (long)lfn_q_len + lfn_q_running + lfn_q_reserved >= lfn_q_max;
+    if (!full) {
+        lfn_q_reserved++;
+    }
+    pthread_mutex_unlock(&lfn_q_mu);
+    if (full) {
+        emu_warn("lambda: the asynchronous queue is full (%ld events)", lfn_q_max);
+        emu_fail(resp, LAMBDA_TOO_MANY_REQUESTS, NULL);
+        lfn_event_job_free(job);
+        return -1;
+    }
+    if (emu_store_begin(1) != 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    cJSON *eic = lfn_eic_load(req, job->run.name, qualkey, NULL);
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(eic, "MaximumRetryAttempts");
+    if (cJSON_IsNumber(x)) {
+        job->max_retries = x->valueint;
+    }
+    x = cJSON_GetObjectItemCaseSensitive(eic, "MaximumEventAgeInSeconds");
+    if (cJSON_IsNumber(x)) {
+        job->max_age = x->valuedouble;
+    }
+    const cJSON *dc = cJSON_GetObjectItemCaseSensitive(eic, "DestinationConfig");
+    const char *d = lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnSuccess"), "Destination");
+    snprintf(job->on_success, sizeof(job->on_success), "%s", d ? d : "");
+    d = lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnFailure"), "Destination");
+    snprintf(job->on_failure, sizeof(job->on_failure), "%s", d ? d : "");
+    cJSON_Delete(eic);
+    text = lfn_job_json(job);
+    sqlite3_stmt *st = emu_stmt("INSERT INTO lambda_async_events (account, region, name, "
+                                "request_id, job, payload, attempts, next_at, enqueued) VALUES "
+                                "(?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)");
+    int ok = 0;
+    if (st != NULL && text != NULL) {
+        lfn_bind3(st, req, job->run.name);
+        lfn_bind(st, 4, job->request_id);
+        lfn_bind(st, 5, text);
+        sqlite3_bind_blob(st, 6, job->payload ? job->payload : "", (int)job->len, SQLITE_TRANSIENT);
+        sqlite3_bind_double(st, 7, job->enqueued);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    emu_stmt_done(st);
+    long long id = ok ? sqlite3_last_insert_rowid(emu_db()) : 0;
+    if (emu_store_end(ok) != 0 || !ok) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        goto out;
+    }
+    pthread_mutex_lock(&lfn_q_mu);
+    if (lfn_q_push_locked(job->enqueued, id, 0) != 0) {
+        emu_warn("lambda: async event %lld waits for the next start (out of memory)", id);
+    }
+    pthread_mutex_unlock(&lfn_q_mu);
+    rc = 0;
+out:
+    pthread_mutex_lock(&lfn_q_mu);
+    lfn_q_reserved--;
+    pthread_mutex_unlock(&lfn_q_mu);
+    free(text);
+    lfn_event_job_free(job);
+    return rc;
 }
 
 /* Reads what Invoke needs under a read transaction. Returns 0 with run
@@ -3148,38 +3679,9 @@ static void lfn_invoke(struct emu_request *req, struct emu_response *resp, const
         job->enqueued = emu_now();
         job->max_retries = 2;
         job->max_age = 21600;
-        if (emu_store_begin(0) == 0) {
-            cJSON *eic = lfn_eic_load(req, run.name, qualkey, NULL);
-            emu_store_end(1);
-            const cJSON *x = cJSON_GetObjectItemCaseSensitive(eic, "MaximumRetryAttempts");
-            if (cJSON_IsNumber(x)) {
-                job->max_retries = x->valueint;
-            }
-            x = cJSON_GetObjectItemCaseSensitive(eic, "MaximumEventAgeInSeconds");
-            if (cJSON_IsNumber(x)) {
-                job->max_age = x->valuedouble;
-            }
-            const cJSON *dc = cJSON_GetObjectItemCaseSensitive(eic, "DestinationConfig");
-            const char *d =
-                lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnSuccess"), "Destination");
-            snprintf(job->on_success, sizeof(job->on_success), "%s", d ? d : "");
-            d = lfn_str(cJSON_GetObjectItemCaseSensitive(dc, "OnFailure"), "Destination");
-            snprintf(job->on_failure, sizeof(job->on_failure), "%s", d ? d : "");
-            cJSON_Delete(eic);
-        }
-        __atomic_add_fetch(&lfn_async_active, 1, __ATOMIC_SEQ_CST);
-        pthread_t th;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&th, &attr, lfn_event_thread, job) != 0) {
-            pthread_attr_destroy(&attr);
-            __atomic_sub_fetch(&lfn_async_active, 1, __ATOMIC_SEQ_CST);
-            lfn_event_job_free(job);
-            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        if (lfn_async_enqueue(req, resp, job, qualkey) != 0) {
             return;
         }
-        pthread_attr_destroy(&attr);
         if (forced_type != NULL) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "Status", 202);
@@ -3479,35 +3981,46 @@ static void lambda_list_function_event_invoke_configs(struct emu_request *req,
                                                       struct emu_response *resp)
 {
     struct lfn_ref ref;
-    long max, off;
+    long max;
     if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, &ref) != 0 ||
-        lfn_paging(req, resp, &max, &off, 50) != 0 || !lfn_exists_or_fail(req, resp, ref.name)) {
+        lfn_max_items(req, resp, &max, 50, 50) != 0) {
+        return;
+    }
+    char after[132] = "";
+    const char *marker = emu_query(req, "Marker");
+    if (marker != NULL && marker[0] != 0 &&
+        lfn_key_marker_parse(marker, "eic:", ref.name, after, sizeof(after)) != 0) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Invalid marker: %s", marker);
+        return;
+    }
+    if (!lfn_exists_or_fail(req, resp, ref.name)) {
         return;
     }
     sqlite3_stmt *st = emu_stmt("SELECT qualifier, config, last_modified FROM lambda_event_configs "
-                                "WHERE account = ?1 AND region = ?2 AND name = ?3 ORDER BY "
-                                "qualifier LIMIT ?4 OFFSET ?5");
+                                "WHERE account = ?1 AND region = ?2 AND name = ?3 AND "
+                                "qualifier > ?5 ORDER BY qualifier LIMIT ?4");
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
     lfn_bind3(st, req, ref.name);
     sqlite3_bind_int64(st, 4, max + 1);
-    sqlite3_bind_int64(st, 5, off);
+    lfn_bind(st, 5, after);
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "FunctionEventInvokeConfigs");
     long n = 0;
+    char last[132] = "";
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (n == max) {
-            char next[32];
-            snprintf(next, sizeof(next), "%ld", off + max);
-            cJSON_AddStringToObject(o, "NextMarker", next);
+            char *mk = lfn_key_marker("eic:", ref.name, last);
+            cJSON_AddStringToObject(o, "NextMarker", mk ? mk : "");
+            free(mk);
             break;
         }
+        snprintf(last, sizeof(last), "%s", (const char *)sqlite3_column_text(st, 0));
         cJSON *cfg = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
-        cJSON_AddItemToArray(arr,
-                             lfn_eic_render(req, ref.name, (const char *)sqlite3_column_text(st, 0),
-                                            cfg, sqlite3_column_double(st, 2)));
+        cJSON_AddItemToArray(
+            arr, lfn_eic_render(req, ref.name, last, cfg, sqlite3_column_double(st, 2)));
         cJSON_Delete(cfg);
         n++;
     }
@@ -3765,8 +4278,15 @@ static void lambda_delete_event_source_mapping(struct emu_request *req, struct e
 
 static void lambda_list_event_source_mappings(struct emu_request *req, struct emu_response *resp)
 {
-    long max, off;
-    if (lfn_paging(req, resp, &max, &off, 100) != 0) {
+    long max;
+    if (lfn_max_items(req, resp, &max, 100, 10000) != 0) {
+        return;
+    }
+    char after[64] = "";
+    const char *marker = emu_query(req, "Marker");
+    if (marker != NULL && marker[0] != 0 &&
+        lfn_key_marker_parse(marker, "esm:", "", after, sizeof(after)) != 0) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "Invalid marker: %s", marker);
         return;
     }
     const char *src = emu_query(req, "EventSourceArn");
@@ -3776,8 +4296,10 @@ static void lambda_list_event_source_mappings(struct emu_request *req, struct em
     if (fname != NULL && lfn_ref_from(req, resp, fname, NULL, &ref) != 0) {
         return;
     }
-    sqlite3_stmt *st = emu_stmt("SELECT config FROM lambda_esm WHERE account = ?1 AND region = ?2 "
-                                "AND (?3 IS NULL OR name = ?3) ORDER BY rowid");
+    /* keyset on the UUID: an update rewrites its row, so rowid would move */
+    sqlite3_stmt *st = emu_stmt("SELECT config, uuid FROM lambda_esm WHERE account = ?1 AND "
+                                "region = ?2 AND (?3 IS NULL OR name = ?3) AND uuid > ?4 "
+                                "ORDER BY uuid");
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
@@ -3785,10 +4307,16 @@ static void lambda_list_event_source_mappings(struct emu_request *req, struct em
     lfn_bind(st, 1, req->account);
     lfn_bind(st, 2, req->region);
     lfn_bind(st, 3, fname ? ref.name : NULL);
+    lfn_bind(st, 4, after);
+    char want[400] = "";
+    if (fname != NULL && ref.qual[0] != 0) {
+        lfn_arn(want, sizeof(want), req, ref.name, ref.qual);
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "EventSourceMappings");
-    long seen = 0, n = 0;
+    long n = 0;
     int more = 0;
+    char last[64] = "";
     while (sqlite3_step(st) == SQLITE_ROW) {
         cJSON *cfg = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
         if (cfg == NULL) {
@@ -3796,19 +4324,8 @@ static void lambda_list_event_source_mappings(struct emu_request *req, struct em
         }
         const char *s = lfn_str(cfg, "EventSourceArn");
         const char *fa = lfn_str(cfg, "FunctionArn");
-        char want[400];
-        if (fname != NULL && ref.qual[0] != 0) {
-            lfn_arn(want, sizeof(want), req, ref.name, ref.qual);
-            if (fa == NULL || strcmp(fa, want) != 0) {
-                cJSON_Delete(cfg);
-                continue;
-            }
-        }
-        if (src != NULL && (s == NULL || strcmp(s, src) != 0)) {
-            cJSON_Delete(cfg);
-            continue;
-        }
-        if (seen++ < off) {
+        if ((want[0] != 0 && (fa == NULL || strcmp(fa, want) != 0)) ||
+            (src != NULL && (s == NULL || strcmp(s, src) != 0))) {
             cJSON_Delete(cfg);
             continue;
         }
@@ -3817,13 +4334,14 @@ static void lambda_list_event_source_mappings(struct emu_request *req, struct em
             cJSON_Delete(cfg);
             break;
         }
+        snprintf(last, sizeof(last), "%s", (const char *)sqlite3_column_text(st, 1));
         cJSON_AddItemToArray(arr, cfg);
     }
     emu_stmt_done(st);
     if (more) {
-        char mk[32];
-        snprintf(mk, sizeof(mk), "%ld", off + max);
-        cJSON_AddStringToObject(o, "NextMarker", mk);
+        char *mk = lfn_key_marker("esm:", "", last);
+        cJSON_AddStringToObject(o, "NextMarker", mk ? mk : "");
+        free(mk);
     }
     emu_resp_json(resp, 200, o);
 }
@@ -4312,18 +4830,23 @@ static void lfn_url_secret_load(void)
 static int lambda_start(void)
 {
     lfn_url_secret_load();
-    return lambda_exec_start();
+    if (lambda_exec_start() != 0) {
+        return -1;
+    }
+    return lfn_async_start();
 }
 
 static void lambda_stop(void)
 {
+    /* the function processes go first: attempts in hand end at once */
     lambda_exec_stop();
-    lfn_async_drain();
+    lfn_async_stop();
 }
 
 static void lambda_reload(void)
 {
     lambda_exec_drop(NULL, NULL, NULL, NULL);
+    lfn_async_reload();
 }
 
 const struct emu_service svc_lambda = {

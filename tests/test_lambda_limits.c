@@ -1,0 +1,847 @@
+/*
+ * test_lambda_limits.c - Lambda's limits against a real greenroom: keyset
+ * paging of the List* operations (ListAliases, ListEventSourceMappings,
+ * ListFunctionEventInvokeConfigs: each item once while items are added and
+ * removed between pages, MaxItems bounds, bad markers), MemorySize
+ * enforcement (python and node functions past their memory end with
+ * Runtime.OutOfMemory "signal: killed", within it they answer), and the
+ * asynchronous invocation queue (a burst of Event invokes served by a
+ * bounded worker pool, none lost; queued events survive a restart).
+ * One tcase per behaviour; every validation has a negative case.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <zip.h>
+
+#include "harness.h"
+
+static struct gr_server srv;
+static const char *const json_hdr[] = {"Content-Type: application/json", NULL};
+#define ROLE "arn:aws:iam::000000000000:role/lambda-role"
+
+/* ------------------------------------------------------------- helpers */
+
+struct zbuf {
+    void *data;
+    size_t len;
+};
+
+/* Adds every file under dir (recursively) to za as prefix/name. */
+static void tz_add_dir(zip_t *za, const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        char path[1024], name[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "/" : "", e->d_name);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        if (S_ISDIR(st.st_mode)) {
+            tz_add_dir(za, path, name);
+            continue;
+        }
+        zip_source_t *src = zip_source_file(za, path, 0, -1);
+        ck_assert_ptr_nonnull(src);
+        zip_int64_t idx = zip_file_add(za, name, src, ZIP_FL_OVERWRITE);
+        ck_assert_int_ge(idx, 0);
+        zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                         (zip_uint32_t)((st.st_mode & 0777) | S_IFREG) << 16);
+    }
+    closedir(d);
+}
+
+/* Zips fixtures/lambda/<which> into memory (caller frees data). */
+static struct zbuf make_zip(const char *which)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/lambda/%s", getenv("FIXTURES_DIR"), which);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *ms = zip_source_buffer_create(NULL, 0, 0, &ze);
+    ck_assert_ptr_nonnull(ms);
+    zip_source_keep(ms);
+    zip_t *za = zip_open_from_source(ms, ZIP_TRUNCATE, &ze);
+    ck_assert_ptr_nonnull(za);
+    tz_add_dir(za, dir, "");
+    ck_assert_int_eq(zip_close(za), 0);
+    struct zbuf z = {0};
+    ck_assert_int_eq(zip_source_open(ms), 0);
+    zip_source_seek(ms, 0, SEEK_END);
+    z.len = (size_t)zip_source_tell(ms);
+    zip_source_seek(ms, 0, SEEK_SET);
+    z.data = malloc(z.len);
+    ck_assert_int_eq(zip_source_read(ms, z.data, z.len), (zip_int64_t)z.len);
+    zip_source_close(ms);
+    zip_source_free(ms);
+    zip_error_fini(&ze);
+    return z;
+}
+
+static char *b64(const void *data, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+static void create_role(void)
+{
+    const char *body = "Action=CreateRole&Version=2010-05-08&RoleName=lambda-role&"
+                       "AssumeRolePolicyDocument=%7B%22Version%22%3A%222012-10-17%22%7D";
+    static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "iam", "POST", "/", form, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+}
+
+/* Sends a JSON body to lambda; returns the response (caller frees). */
+static struct gr_resp lam(const char *method, const char *path, const char *body)
+{
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "lambda", method, path, body ? json_hdr : NULL, body,
+                                body ? strlen(body) : 0, &r),
+                     0);
+    return r;
+}
+
+/* Asserts status, error type and a part of the message, then frees r. */
+static void expect_error(struct gr_resp *r, long status, const char *type, const char *msg_part)
+{
+    char buf[256];
+    if (r->status != status) {
+        fprintf(stderr, "unexpected %ld: %s\n", r->status, r->body);
+    }
+    ck_assert_int_eq(r->status, status);
+    ck_assert_ptr_nonnull(gr_resp_header(r, "x-amzn-ErrorType", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(strstr(buf, type));
+    if (msg_part != NULL) {
+        if (strstr(r->body, msg_part) == NULL) {
+            fprintf(stderr, "body: %s\n", r->body);
+        }
+        ck_assert_ptr_nonnull(strstr(r->body, msg_part));
+    }
+    gr_resp_free(r);
+}
+
+/* CreateFunction from a fixture dir with extra JSON members ("" or ",..."). */
+static void create_ok(const char *name, const char *runtime, const char *handler,
+                      const char *fixture, const char *extra)
+{
+    struct zbuf z = make_zip(fixture);
+    char *zb = b64(z.data, z.len);
+    size_t n = strlen(zb) + 1024 + strlen(extra);
+    char *body = malloc(n);
+    snprintf(body, n,
+             "{\"FunctionName\":\"%s\",\"Runtime\":\"%s\",\"Handler\":\"%s\",\"Role\":\"" ROLE
+             "\",\"Code\":{\"ZipFile\":\"%s\"}%s}",
+             name, runtime, handler, zb, extra);
+    struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
+    if (r.status != 201) {
+        fprintf(stderr, "create %s: %ld %s\n", name, r.status, r.body);
+    }
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+    free(body);
+    free(zb);
+    free(z.data);
+}
+
+static void publish(const char *fn)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/versions", fn);
+    struct gr_resp r = lam("POST", path, "{}");
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+}
+
+static struct gr_resp invoke(const char *fn, const char *payload, const char *const *headers)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations", fn);
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "lambda", "POST", path, headers, payload,
+                                payload ? strlen(payload) : 0, &r),
+                     0);
+    return r;
+}
+
+static void setup(void)
+{
+    setenv("GREENROOM_LAMBDA_RETRY_SCALE", "0.001", 1);
+    gr_set_credentials("test", "test", "us-east-1");
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+    create_role();
+}
+
+static void teardown(void)
+{
+    gr_stop(&srv);
+}
+
+/* ----------------------------------------------------------- paging */
+
+/* Names seen while paging, with a count each. */
+struct seen {
+    char names[64][64];
+    int count[64];
+    int n;
+};
+
+static void seen_add(struct seen *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++) {
+        if (strcmp(s->names[i], name) == 0) {
+            s->count[i]++;
+            return;
+        }
+    }
+    ck_assert_int_lt(s->n, 64);
+    snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+    s->count[s->n++] = 1;
+}
+
+static int seen_count(const struct seen *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++) {
+        if (strcmp(s->names[i], name) == 0) {
+            return s->count[i];
+        }
+    }
+    return 0;
+}
+
+/* Pages through path (which has a '?') two items at a time, calling
+ * between(page) after each page; items are named by member of array. */
+static void page_all(const char *path, const char *array, const char *member, struct seen *s,
+                     void (*between)(int page))
+{
+    char mk[512] = "";
+    for (int page = 0; page < 40; page++) {
+        char p[1200];
+        size_t pl = strlen(path);
+        /* query in canonical (sorted) order: libcurl's SigV4 signs it as is */
+        snprintf(p, sizeof(p), "%s%s%s%s%sMaxItems=2", path, path[pl - 1] == '?' ? "" : "&",
+                 mk[0] ? "Marker=" : "", mk, mk[0] ? "&" : "");
+        struct gr_resp r = lam("GET", p, NULL);
+        if (r.status != 200) {
+            fprintf(stderr, "%s: %ld %s\n", p, r.status, r.body);
+        }
+        ck_assert_int_eq(r.status, 200);
+        cJSON *j = gr_resp_json(&r);
+        const cJSON *arr = cJSON_GetObjectItem(j, array);
+        ck_assert_int_le(cJSON_GetArraySize(arr), 2);
+        const cJSON *it = NULL;
+        cJSON_ArrayForEach(it, arr)
+        {
+            const cJSON *v = cJSON_GetObjectItem(it, member);
+            ck_assert(cJSON_IsString(v));
+            seen_add(s, v->valuestring);
+        }
+        const cJSON *nm = cJSON_GetObjectItem(j, "NextMarker");
+        int has_next = cJSON_IsString(nm);
+        /* opaque: not a number (an offset) */
+        if (has_next) {
+            char *end = NULL;
+            strtol(nm->valuestring, &end, 10);
+            ck_assert(end == nm->valuestring || *end != 0);
+            snprintf(mk, sizeof(mk), "%s", nm->valuestring);
+        }
+        cJSON_Delete(j);
+        gr_resp_free(&r);
+        if (!has_next) {
+            return;
+        }
+        if (between != NULL) {
+            between(page);
+        }
+    }
+    ck_abort_msg("paging did not end");
+}
+
+static void alias_make(const char *name)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"Name\":\"%s\",\"FunctionVersion\":\"1\"}", name);
+    struct gr_resp r = lam("POST", "/2015-03-31/functions/pg/aliases", body);
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+}
+
+/* After each page: one alias before the cursor, one after, and the first
+ * alias already seen goes away. */
+static void alias_churn(int page)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "a0-new%d", page);
+    alias_make(name);
+    snprintf(name, sizeof(name), "zz-new%d", page);
+    alias_make(name);
+    if (page == 0) {
+        struct gr_resp r = lam("DELETE", "/2015-03-31/functions/pg/aliases/b01", NULL);
+        ck_assert_int_eq(r.status, 204);
+        gr_resp_free(&r);
+    }
+}
+
+START_TEST(test_list_aliases_paging)
+{
+    create_ok("pg", "nodejs20.x", "index.handler", "node", "");
+    publish("pg");
+    char name[32];
+    for (int i = 1; i <= 9; i++) {
+        snprintf(name, sizeof(name), "b%02d", i);
+        alias_make(name);
+    }
+    struct seen s = {0};
+    page_all("/2015-03-31/functions/pg/aliases?", "Aliases", "Name", &s, alias_churn);
+    for (int i = 1; i <= 9; i++) {
+        snprintf(name, sizeof(name), "b%02d", i);
+        ck_assert_msg(seen_count(&s, name) == 1, "%s seen %d times", name, seen_count(&s, name));
+    }
+    for (int i = 0; i < s.n; i++) {
+        ck_assert_int_eq(s.count[i], 1);
+        ck_assert(strncmp(s.names[i], "a0-new", 6) != 0); /* behind the cursor */
+    }
+    ck_assert_int_gt(seen_count(&s, "zz-new0"), 0); /* ahead of it */
+
+    /* bad markers and MaxItems bounds */
+    struct gr_resp r = lam("GET", "/2015-03-31/functions/pg/aliases?Marker=2", NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "Invalid marker");
+    r = lam("GET", "/2015-03-31/functions/pg/aliases?Marker=%21%21", NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "Invalid marker");
+    r = lam("GET", "/2015-03-31/functions/pg/aliases?MaxItems=0", NULL);
+    expect_error(&r, 400, "ValidationException",
+                 "Value '0' at 'maxItems' failed to satisfy constraint: Member must have value "
+                 "greater than or equal to 1");
+    r = lam("GET", "/2015-03-31/functions/pg/aliases?MaxItems=10001", NULL);
+    expect_error(&r, 400, "ValidationException", "less than or equal to 10000");
+    r = lam("GET", "/2015-03-31/functions/pg/aliases?MaxItems=10000", NULL);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    /* a marker of another function's aliases is not one of this list */
+    create_ok("pg2", "nodejs20.x", "index.handler", "node", "");
+    r = lam("GET", "/2015-03-31/functions/pg/aliases?MaxItems=1", NULL);
+    cJSON *j = gr_resp_json(&r);
+    char path[600];
+    snprintf(path, sizeof(path), "/2015-03-31/functions/pg2/aliases?Marker=%s",
+             cJSON_GetObjectItem(j, "NextMarker")->valuestring);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", path, NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "Invalid marker");
+}
+END_TEST
+
+static char esm_uuids[64][40];
+static int esm_n;
+
+static void esm_make(const char *queue)
+{
+    char body[300];
+    snprintf(body, sizeof(body),
+             "{\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:%s\",\"FunctionName\":"
+             "\"pg\"}",
+             queue);
+    struct gr_resp r = lam("POST", "/2015-03-31/event-source-mappings", body);
+    ck_assert_int_eq(r.status, 202);
+    cJSON *j = gr_resp_json(&r);
+    ck_assert_int_lt(esm_n, 64);
+    snprintf(esm_uuids[esm_n++], sizeof(esm_uuids[0]), "%s",
+             cJSON_GetObjectItem(j, "UUID")->valuestring);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+}
+
+/* After each page: two new mappings, an update of every original one (a
+ * rewrite of its row) and the deletion of a mapping. */
+static void esm_churn(int page)
+{
+    char q[32];
+    snprintf(q, sizeof(q), "new%d", page);
+    esm_make(q);
+    esm_make(q);
+    for (int i = 0; i < 7; i++) {
+        char path[200];
+        snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", esm_uuids[i]);
+        struct gr_resp r = lam("PUT", path, "{\"BatchSize\":3}");
+        ck_assert_int_eq(r.status, 202);
+        gr_resp_free(&r);
+    }
+    if (page == 1) {
+        char path[200];
+        snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", esm_uuids[8]);
+        struct gr_resp r = lam("DELETE", path, NULL);
+        ck_assert_int_eq(r.status, 202);
+        gr_resp_free(&r);
+    }
+}
+
+START_TEST(test_list_event_source_mappings_paging)
+{
+    create_ok("pg", "nodejs20.x", "index.handler", "node", "");
+    esm_n = 0;
+    for (int i = 0; i < 7; i++) {
+        esm_make("orig");
+    }
+    struct seen s = {0};
+    page_all("/2015-03-31/event-source-mappings?FunctionName=pg", "EventSourceMappings", "UUID", &s,
+             esm_churn);
+    for (int i = 0; i < 7; i++) {
+        ck_assert_msg(seen_count(&s, esm_uuids[i]) == 1, "%s seen %d times", esm_uuids[i],
+                      seen_count(&s, esm_uuids[i]));
+    }
+    for (int i = 0; i < s.n; i++) {
+        ck_assert_int_eq(s.count[i], 1);
+    }
+    struct gr_resp r = lam("GET", "/2015-03-31/event-source-mappings?Marker=100", NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "Invalid marker");
+    r = lam("GET", "/2015-03-31/event-source-mappings?MaxItems=10001", NULL);
+    expect_error(&r, 400, "ValidationException", "less than or equal to 10000");
+    /* a marker of ListAliases is not one of this list */
+    publish("pg");
+    alias_make("x1");
+    alias_make("x2");
+    r = lam("GET", "/2015-03-31/functions/pg/aliases?MaxItems=1", NULL);
+    cJSON *j = gr_resp_json(&r);
+    char path[600];
+    snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings?Marker=%s",
+             cJSON_GetObjectItem(j, "NextMarker")->valuestring);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    r = lam("GET", path, NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "Invalid marker");
+}
+END_TEST
+
+static void eic_put(const char *qual)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/2019-09-25/functions/pg/event-invoke-config?Qualifier=%s", qual);
+    struct gr_resp r = lam("PUT", path, "{\"MaximumRetryAttempts\":1}");
+    if (r.status != 200) {
+        fprintf(stderr, "eic %s: %ld %s\n", qual, r.status, r.body);
+    }
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+}
+
+static void eic_churn(int page)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "a0new%d", page);
+    alias_make(name);
+    eic_put(name);
+    snprintf(name, sizeof(name), "zznew%d", page);
+    alias_make(name);
+    eic_put(name);
+}
+
+START_TEST(test_list_function_event_invoke_configs_paging)
+{
+    create_ok("pg", "nodejs20.x", "index.handler", "node", "");
+    publish("pg");
+    char name[32];
+    for (int i = 1; i <= 5; i++) {
+        snprintf(name, sizeof(name), "b%02d", i);
+        alias_make(name);
+        eic_put(name);
+    }
+    struct seen s = {0};
+    page_all("/2019-09-25/functions/pg/event-invoke-config/list?", "FunctionEventInvokeConfigs",
+             "FunctionArn", &s, eic_churn);
+    for (int i = 1; i <= 5; i++) {
+        char arn[200];
+        snprintf(arn, sizeof(arn), "arn:aws:lambda:us-east-1:000000000000:function:pg:b%02d", i);
+        ck_assert_int_eq(seen_count(&s, arn), 1);
+    }
+    for (int i = 0; i < s.n; i++) {
+        ck_assert_int_eq(s.count[i], 1);
+        ck_assert_ptr_null(strstr(s.names[i], "a0new"));
+    }
+    struct gr_resp r =
+        lam("GET", "/2019-09-25/functions/pg/event-invoke-config/list?MaxItems=51", NULL);
+    expect_error(&r, 400, "ValidationException", "less than or equal to 50");
+    r = lam("GET", "/2019-09-25/functions/pg/event-invoke-config/list?Marker=5", NULL);
+    expect_error(&r, 400, "InvalidParameterValueException", "Invalid marker");
+}
+END_TEST
+
+/* ------------------------------------------------------------ memory */
+
+/* Invokes fn with {"mb":mb}: returns the response (caller frees). */
+static struct gr_resp invoke_alloc(const char *fn, int mb)
+{
+    char payload[64];
+    snprintf(payload, sizeof(payload), "{\"mb\":%d}", mb);
+    return invoke(fn, payload, NULL);
+}
+
+/* Asserts the out-of-memory answer of Lambda and frees r. */
+static void expect_oom(struct gr_resp *r)
+{
+    char buf[64];
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_ptr_nonnull(gr_resp_header(r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    ck_assert_str_eq(buf, "Unhandled");
+    cJSON *j = gr_resp_json(r);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "errorType")->valuestring, "Runtime.OutOfMemory");
+    const char *msg = cJSON_GetObjectItem(j, "errorMessage")->valuestring;
+    ck_assert_msg(strncmp(msg, "RequestId: ", 11) == 0, "%s", msg);
+    ck_assert_ptr_nonnull(strstr(msg, " Error: Runtime exited with error: signal: killed"));
+    cJSON_Delete(j);
+    gr_resp_free(r);
+}
+
+static void expect_allocated(struct gr_resp *r, int mb)
+{
+    char buf[64];
+    if (r->status != 200 || gr_resp_header(r, "X-Amz-Function-Error", buf, sizeof(buf))) {
+        fprintf(stderr, "alloc: %ld %s\n", r->status, r->body);
+    }
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_ptr_null(gr_resp_header(r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    cJSON *j = gr_resp_json(r);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "allocated")->valueint, mb);
+    cJSON_Delete(j);
+    gr_resp_free(r);
+}
+
+START_TEST(test_memory_python)
+{
+    create_ok("mp", "python3.12", "app.alloc", "python", ",\"MemorySize\":128,\"Timeout\":30");
+    struct gr_resp r = invoke_alloc("mp", 48);
+    expect_allocated(&r, 48);
+    r = invoke_alloc("mp", 400);
+    expect_oom(&r);
+    /* the next invocation gets a fresh runtime and works */
+    r = invoke_alloc("mp", 16);
+    expect_allocated(&r, 16);
+    /* more memory: the same allocation passes */
+    create_ok("mp2", "python3.12", "app.alloc", "python", ",\"MemorySize\":512,\"Timeout\":30");
+    r = invoke_alloc("mp2", 200);
+    expect_allocated(&r, 200);
+    /* the REPORT line says how much the runtime used */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/lambda/logs/000000000000-us-east-1-mp2.log", srv.state_dir);
+    char *log = gr_read_file(path, NULL);
+    ck_assert_ptr_nonnull(log);
+    const char *used = strstr(log, "Max Memory Used: ");
+    ck_assert_ptr_nonnull(used);
+    ck_assert_int_ge(strtol(used + 17, NULL, 10), 200);
+    free(log);
+}
+END_TEST
+
+START_TEST(test_memory_node)
+{
+    create_ok("mn", "nodejs20.x", "index.alloc", "node", ",\"MemorySize\":128,\"Timeout\":30");
+    struct gr_resp r = invoke_alloc("mn", 32);
+    expect_allocated(&r, 32);
+    r = invoke_alloc("mn", 400);
+    expect_oom(&r);
+    r = invoke_alloc("mn", 16);
+    expect_allocated(&r, 16);
+    create_ok("mn2", "nodejs20.x", "index.alloc", "node", ",\"MemorySize\":1024,\"Timeout\":30");
+    r = invoke_alloc("mn2", 400);
+    expect_allocated(&r, 400);
+    /* the JS heap past MemorySize: killed the same way */
+    create_ok("mh", "nodejs20.x", "index.hog", "node", ",\"MemorySize\":128,\"Timeout\":30");
+    r = invoke("mh", "{}", NULL);
+    expect_oom(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------- async */
+
+static const char *const event_hdr[] = {"Content-Type: application/json",
+                                        "X-Amz-Invocation-Type: Event", NULL};
+
+/* Occurrences of needle in the function's log. */
+static int log_count(const char *fn, const char *needle)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/lambda/logs/000000000000-us-east-1-%s.log", srv.state_dir, fn);
+    char *log = gr_read_file(path, NULL);
+    int n = 0;
+    for (const char *p = log; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+        n++;
+    }
+    free(log);
+    return n;
+}
+
+/* Threads of the greenroom process now (0 when unknown). */
+static int gr_threads(void)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)srv.pid);
+    char *st = gr_read_file(path, NULL);
+    const char *t = st ? strstr(st, "\nThreads:") : NULL;
+    int n = t ? (int)strtol(t + 9, NULL, 10) : 0;
+    free(st);
+    return n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define BURST 2000
+#define BURST_CLIENTS 4
+
+struct burst_arg {
+    int first;
+    int n;
+    int accepted;
+};
+
+static void *burst_client(void *p)
+{
+    struct burst_arg *a = p;
+    for (int i = a->first; i < a->first + a->n; i++) {
+        char payload[64];
+        snprintf(payload, sizeof(payload), "{\"n\":%d}", i);
+        struct gr_resp r;
+        if (gr_request(&srv, "lambda", "POST", "/2015-03-31/functions/burst/invocations", event_hdr,
+                       payload, strlen(payload), &r) == 0 &&
+            r.status == 202) {
+            a->accepted++;
+        }
+        gr_resp_free(&r);
+    }
+    return NULL;
+}
+
+static volatile int sampling;
+static int max_threads;
+
+static void *thread_sampler(void *p)
+{
+    (void)p;
+    while (sampling) {
+        int n = gr_threads();
+        if (n > max_threads) {
+            max_threads = n;
+        }
+        usleep(5000);
+    }
+    return NULL;
+}
+
+START_TEST(test_async_burst)
+{
+    create_ok("burst", "nodejs20.x", "index.trivial", "node", "");
+    int idle_threads = gr_threads();
+    max_threads = 0;
+    sampling = 1;
+    pthread_t sampler;
+    ck_assert_int_eq(pthread_create(&sampler, NULL, thread_sampler, NULL), 0);
+    double t0 = now_s();
+    pthread_t th[BURST_CLIENTS];
+    struct burst_arg args[BURST_CLIENTS];
+    for (int i = 0; i < BURST_CLIENTS; i++) {
+        args[i].first = i * (BURST / BURST_CLIENTS);
+        args[i].n = BURST / BURST_CLIENTS;
+        args[i].accepted = 0;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, burst_client, &args[i]), 0);
+    }
+    int accepted = 0;
+    for (int i = 0; i < BURST_CLIENTS; i++) {
+        pthread_join(th[i], NULL);
+        accepted += args[i].accepted;
+    }
+    double t_accept = now_s() - t0;
+    ck_assert_int_eq(accepted, BURST);
+    int done = 0;
+    for (int i = 0; i < 1200 && done < BURST; i++) {
+        done = log_count("burst", "END RequestId:");
+        if (done < BURST) {
+            usleep(50000);
+        }
+    }
+    double t_done = now_s() - t0;
+    sampling = 0;
+    pthread_join(sampler, NULL);
+    fprintf(stderr,
+            "async burst: %d events accepted in %.2f s, all run in %.2f s; greenroom threads: "
+            "%d idle, %d at most during the burst\n",
+            BURST, t_accept, t_done, idle_threads, max_threads);
+    /* every event ran exactly once (the handler never fails) */
+    ck_assert_int_eq(done, BURST);
+    ck_assert_int_eq(log_count("burst", "START RequestId:"), BURST);
+    /* a bounded pool, not a thread per event */
+    ck_assert_int_gt(max_threads, 0);
+    ck_assert_int_lt(max_threads, 80);
+}
+END_TEST
+
+/* Restarts greenroom with the retry scale given (state kept). */
+static void restart_scaled(const char *scale, const char *max)
+{
+    gr_stop(&srv);
+    setenv("GREENROOM_LAMBDA_RETRY_SCALE", scale, 1);
+    if (max != NULL) {
+        setenv("GREENROOM_LAMBDA_ASYNC_MAX", max, 1);
+    }
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+    unsetenv("GREENROOM_LAMBDA_ASYNC_MAX");
+    create_role();
+}
+
+static void set_reserved(const char *fn, int n)
+{
+    char path[200], body[64];
+    snprintf(path, sizeof(path), "/2017-10-31/functions/%s/concurrency", fn);
+    struct gr_resp r;
+    if (n < 0) {
+        r = lam("DELETE", path, NULL);
+        ck_assert_int_eq(r.status, 204);
+    } else {
+        snprintf(body, sizeof(body), "{\"ReservedConcurrentExecutions\":%d}", n);
+        r = lam("PUT", path, body);
+        ck_assert_int_eq(r.status, 200);
+    }
+    gr_resp_free(&r);
+}
+
+/* Queues 10 events to a function that cannot run (reserved concurrency 0),
+ * stops greenroom (clean or kill -9), starts it again on the same state and
+ * lets the function run: every event arrives. */
+static void persist_case(int kill9)
+{
+    restart_scaled("0.01", NULL); /* throttled events live 216 s, not 21.6 */
+    create_ok("keep", "nodejs20.x", "index.handler", "node", "");
+    set_reserved("keep", 0);
+    for (int i = 0; i < 10; i++) {
+        char payload[64];
+        snprintf(payload, sizeof(payload), "{\"mark\":\"m%02d\"}", i);
+        struct gr_resp r = invoke("keep", payload, event_hdr);
+        ck_assert_int_eq(r.status, 202);
+        gr_resp_free(&r);
+    }
+    usleep(300000);
+    ck_assert_int_eq(log_count("keep", "START RequestId:"), 0); /* throttled */
+    if (kill9) {
+        gr_kill9(&srv);
+    } else {
+        kill(srv.pid, SIGTERM);
+        int st = 0;
+        ck_assert_int_eq(waitpid(srv.pid, &st, 0), srv.pid);
+        ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        srv.pid = 0;
+    }
+    ck_assert_int_eq(gr_restart(&srv, NULL), 0);
+    set_reserved("keep", -1);
+    int all = 0;
+    for (int i = 0; i < 200 && !all; i++) {
+        all = 1;
+        for (int k = 0; k < 10 && all; k++) {
+            char mark[32];
+            snprintf(mark, sizeof(mark), "\"mark\":\"m%02d\"", k);
+            all = log_count("keep", mark) > 0;
+        }
+        if (!all) {
+            usleep(50000);
+        }
+    }
+    ck_assert_msg(all, "an acknowledged event was lost across the restart");
+    ck_assert_int_eq(log_count("keep", "START RequestId:"), 10);
+}
+
+START_TEST(test_async_persist_clean)
+{
+    persist_case(0);
+}
+END_TEST
+
+START_TEST(test_async_persist_kill9)
+{
+    persist_case(1);
+}
+END_TEST
+
+START_TEST(test_async_queue_bound)
+{
+    restart_scaled("0.01", "5");
+    create_ok("full", "nodejs20.x", "index.handler", "node", "");
+    set_reserved("full", 0);
+    for (int i = 0; i < 5; i++) {
+        struct gr_resp r = invoke("full", "{}", event_hdr);
+        ck_assert_int_eq(r.status, 202);
+        gr_resp_free(&r);
+    }
+    struct gr_resp r = invoke("full", "{}", event_hdr);
+    expect_error(&r, 429, "TooManyRequestsException", "Rate Exceeded.");
+    /* a synchronous call is not queued: still answered (throttled here) */
+    set_reserved("full", -1);
+    int ran = 0;
+    for (int i = 0; i < 100 && ran < 5; i++) {
+        ran = log_count("full", "END RequestId:");
+        usleep(50000);
+    }
+    ck_assert_int_eq(ran, 5);
+    r = invoke("full", "{}", event_hdr);
+    ck_assert_int_eq(r.status, 202);
+    gr_resp_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------- suite */
+
+static Suite *lambda_limits_suite(void)
+{
+    Suite *s = suite_create("lambda_limits");
+    struct {
+        const char *name;
+        const TTest *test;
+    } cases[] = {
+        {"ListAliasesPaging", test_list_aliases_paging},
+        {"ListEventSourceMappingsPaging", test_list_event_source_mappings_paging},
+        {"ListFunctionEventInvokeConfigsPaging", test_list_function_event_invoke_configs_paging},
+        {"MemoryPython", test_memory_python},
+        {"MemoryNode", test_memory_node},
+        {"AsyncBurst", test_async_burst},
+        {"AsyncPersistClean", test_async_persist_clean},
+        {"AsyncPersistKill9", test_async_persist_kill9},
+        {"AsyncQueueBound", test_async_queue_bound},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 90);
+        tcase_add_test(tc, cases[i].test);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(lambda_limits_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
