@@ -1,6 +1,6 @@
 /*
  * s3_int.h - what the S3 service's files (svc_s3.c, s3_object.c,
- * s3_multipart.c, s3_notify.c) share. Not for other modules.
+ * s3_multipart.c, s3_notify.c, s3_checksum.c) share. Not for other modules.
  *
  * Storage model: bucket rows in s3_buckets; every object version (and
  * delete marker) is a row of s3_objects whose body is an immutable file
@@ -165,6 +165,25 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
 void s3_abort_multipart_upload(struct emu_request *req, struct emu_response *resp);
 void s3_list_parts(struct emu_request *req, struct emu_response *resp);
 void s3_list_multipart_uploads(struct emu_request *req, struct emu_response *resp);
+
+/* s3_checksum.c. Algorithms are lower case ("crc32", "crc32c", "crc64nvme",
+ * "sha1", "sha256"); values base64 of the big-endian digest. */
+/* The digest size in bytes, 0 for an unknown algorithm. */
+size_t s3_checksum_size(const char *algo);
+/* 1 for the CRCs (which can be full-object checksums of multipart objects). */
+int s3_checksum_is_crc(const char *algo);
+/* 1 when value is well-formed base64 of a digest of algo's size. */
+int s3_checksum_valid(const char *algo, const char *value);
+/* Decodes base64 into out (cap bytes). Returns the length or -1. */
+int s3_checksum_decode(const char *b64, unsigned char *out, size_t cap);
+/* The binary digest of algo over a buffer into out. Returns its length or -1. */
+int s3_buf_digest(const char *algo, const void *data, size_t len, unsigned char out[32]);
+/* Computes algo over a whole file into out. 0, or -1 (I/O, unknown algo). */
+int s3_file_checksum(const char *path, const char *algo, char out[96]);
+/* The full-object CRC of a multipart object from its n parts' CRCs (base64)
+ * and sizes, without reading data. 0, or -1 (not a CRC, a bad part sum). */
+int s3_crc_full_object(const char *algo, const char *const *sums, const int64_t *sizes, size_t n,
+                       char out[96]);
 
 /* s3_notify.c */
 void s3_put_bucket_notification_configuration(struct emu_request *req, struct emu_response *resp);

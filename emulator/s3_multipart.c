@@ -29,6 +29,7 @@ struct s3_upload_row {
     double initiated;
     struct s3_meta meta;
     char checksum_algo[16];
+    char checksum_type[16]; /* "COMPOSITE", "FULL_OBJECT", or "" (no algorithm) */
     char *tagging;
 };
 
@@ -44,6 +45,13 @@ static char *s3_opt_col(sqlite3_stmt *st, int col)
     return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL : emu_col_dup(st, col);
 }
 
+/* The checksum type of an upload created with algo and no type: CRC64NVME
+ * is always a full-object checksum, the others composite. */
+static const char *s3_default_type(const char *algo)
+{
+    return strcmp(algo, "crc64nvme") == 0 ? "FULL_OBJECT" : "COMPOSITE";
+}
+
 /* Loads the upload named by ?uploadId for this bucket/key. Returns 0, or -1
  * with resp failed (NoSuchUpload). */
 static int s3_upload_load(struct emu_request *req, struct emu_response *resp,
@@ -53,8 +61,8 @@ static int s3_upload_load(struct emu_request *req, struct emu_response *resp,
     memset(u, 0, sizeof(*u));
     sqlite3_stmt *st =
         emu_stmt("SELECT upload_id, initiated, content_type, cache_control, content_disposition,"
-                 " content_encoding, content_language, expires, meta, checksum_algo, tagging"
-                 " FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?");
+                 " content_encoding, content_language, expires, meta, checksum_algo, tagging,"
+                 " checksum_type FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?");
     if (st == NULL) {
         s3_internal(resp, "load upload");
         return -1;
@@ -76,6 +84,11 @@ static int s3_upload_load(struct emu_request *req, struct emu_response *resp,
         const unsigned char *a = sqlite3_column_text(st, 9);
         snprintf(u->checksum_algo, sizeof(u->checksum_algo), "%s", a ? (const char *)a : "");
         u->tagging = s3_opt_col(st, 10);
+        const unsigned char *t = sqlite3_column_text(st, 11);
+        snprintf(u->checksum_type, sizeof(u->checksum_type), "%s",
+                 t != NULL                  ? (const char *)t
+                 : u->checksum_algo[0] == 0 ? ""
+                                            : s3_default_type(u->checksum_algo));
     }
     emu_stmt_done(st);
     if (rc != SQLITE_ROW) {
@@ -134,15 +147,42 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
         emu_fail(resp, S3_KEY_TOO_LONG, NULL);
         return;
     }
-    char algo[16] = "";
+    char algo[16] = "", type[16] = "";
     const char *ah = emu_header(req, "x-amz-checksum-algorithm");
+    const char *th = emu_header(req, "x-amz-checksum-type");
     if (ah != NULL) {
         snprintf(algo, sizeof(algo), "%s", ah);
         s3_lower(algo);
-        if (s3_upper_algo(algo) == NULL) {
-            emu_fail(resp, S3_INVALID_REQUEST, "Checksum algorithm provided is unsupported.");
+        if (s3_upper_algo(algo) == NULL || strlen(ah) >= sizeof(algo)) {
+            emu_fail(resp, S3_INVALID_REQUEST,
+                     "Checksum algorithm provided is unsupported. Please try again with any of "
+                     "the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
             return;
         }
+    }
+    if (th != NULL) {
+        if (strcmp(th, "COMPOSITE") != 0 && strcmp(th, "FULL_OBJECT") != 0) {
+            emu_fail(resp, S3_INVALID_REQUEST, "Value for x-amz-checksum-type header is invalid.");
+            return;
+        }
+        if (algo[0] == 0) {
+            emu_fail(resp, S3_INVALID_REQUEST,
+                     "The x-amz-checksum-type header can only be used with the "
+                     "x-amz-checksum-algorithm header.");
+            return;
+        }
+        /* full-object checksums only combine for CRCs; CRC64NVME is never
+         * composite */
+        if ((strcmp(th, "FULL_OBJECT") == 0 && !s3_checksum_is_crc(algo)) ||
+            (strcmp(th, "COMPOSITE") == 0 && strcmp(algo, "crc64nvme") == 0)) {
+            emu_fail(resp, S3_INVALID_REQUEST,
+                     "The %s checksum type cannot be used with the %s checksum algorithm.", th,
+                     algo);
+            return;
+        }
+        snprintf(type, sizeof(type), "%s", th);
+    } else if (algo[0] != 0) {
+        snprintf(type, sizeof(type), "%s", s3_default_type(algo));
     }
     s3_meta_from_req(req, &m);
     char id[65];
@@ -151,7 +191,8 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
     sqlite3_stmt *st = emu_stmt(
         "INSERT INTO s3_uploads(upload_id, account, region, bucket, key, initiated, content_type,"
         " cache_control, content_disposition, content_encoding, content_language, expires, meta,"
-        " checksum_algo, tagging) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " checksum_algo, tagging, checksum_type)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL) {
         s3_internal(resp, "create upload");
         goto out;
@@ -164,14 +205,15 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
                           m.expires,
                           m.user,
                           algo[0] ? algo : NULL,
-                          emu_header(req, "x-amz-tagging")};
+                          emu_header(req, "x-amz-tagging"),
+                          type[0] ? type : NULL};
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, b.account, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, b.region, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, b.name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(st, 6, emu_now());
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 10; i++) {
         if (vals[i] != NULL) {
             sqlite3_bind_text(st, 7 + i, vals[i], -1, SQLITE_TRANSIENT);
         }
@@ -193,7 +235,7 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
     emu_buf_release(&x);
     if (algo[0] != 0) {
         emu_resp_header(resp, "x-amz-checksum-algorithm", "%s", s3_upper_algo(algo));
-        emu_resp_header(resp, "x-amz-checksum-type", "COMPOSITE");
+        emu_resp_header(resp, "x-amz-checksum-type", "%s", type);
     }
 out:
     s3_meta_release(&m);
@@ -246,10 +288,32 @@ static int s3_part_store(const struct emu_request *req, const struct s3_bucket *
 struct s3_part_args {
     int pn;
     const struct emu_upload *u;
-    const char *algo; /* may be "" */
+    const char *algo; /* the client's checksum, may be "" */
     const char *sum;
     const char *blob;
+    const char *dflt_algo; /* the upload's algorithm when the client sent none */
+    const char *dflt_sum;  /* its value over the part ("" if not computed) */
 };
+
+/* The checksum algorithm ?uploadId was created with, into algo ("" when
+ * none or no such upload). Takes the store lock for a moment. */
+static void s3_upload_algo_peek(struct emu_request *req, char algo[16])
+{
+    algo[0] = 0;
+    if (emu_store_begin(0) != 0) {
+        return;
+    }
+    sqlite3_stmt *st = emu_stmt("SELECT checksum_algo FROM s3_uploads WHERE upload_id = ?");
+    if (st != NULL) {
+        const char *id = emu_query(req, "uploadId");
+        sqlite3_bind_text(st, 1, id != NULL ? id : "", -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
+            snprintf(algo, 16, "%s", sqlite3_column_text(st, 0));
+        }
+        emu_stmt_done(st);
+    }
+    emu_store_end(0);
+}
 
 /* The transactional half of UploadPart. 0, or -1 with resp failed. */
 static int s3_upload_part_txn(struct emu_request *req, struct emu_response *resp, const void *arg)
@@ -264,10 +328,32 @@ static int s3_upload_part_txn(struct emu_request *req, struct emu_response *resp
     }
     snprintf(algo, sizeof(algo), "%s", a->algo);
     snprintf(sum, sizeof(sum), "%s", a->sum);
-    /* Only CRC32 is always computed by the core; others only when asked. */
-    if (algo[0] == 0 && strcmp(up.checksum_algo, "crc32") == 0) {
+    if (up.checksum_algo[0] != 0 && algo[0] != 0 && strcmp(algo, up.checksum_algo) != 0) {
+        emu_fail(resp, S3_INVALID_REQUEST,
+                 "Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum "
+                 "Type: %s",
+                 up.checksum_algo, algo);
+        s3_upload_row_release(&up);
+        return -1;
+    }
+    /* A part sent without a checksum gets the upload's algorithm, computed
+     * before the transaction (a->dflt_sum) when the core did not. */
+    if (algo[0] == 0 && up.checksum_algo[0] != 0) {
         snprintf(algo, sizeof(algo), "%s", up.checksum_algo);
-        s3_upload_checksum(a->u, algo, sum);
+        if (strcmp(a->dflt_algo, algo) == 0 && a->dflt_sum[0] != 0) {
+            snprintf(sum, sizeof(sum), "%s", a->dflt_sum);
+        } else if (strcmp(algo, "crc32") == 0) {
+            s3_upload_checksum(a->u, algo, sum);
+        } else {
+            /* the upload's row changed under us: compute from the blob */
+            char path[1024];
+            s3_blob_path(a->blob, path, sizeof(path));
+            if (s3_file_checksum(path, algo, sum) != 0) {
+                s3_upload_row_release(&up);
+                s3_internal(resp, "upload part checksum");
+                return -1;
+            }
+        }
     }
     emu_hex(a->u->md5, 16, etag);
     int rc =
@@ -302,16 +388,26 @@ void s3_upload_part(struct emu_request *req, struct emu_response *resp)
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    char algo[16], sum[96], blob[S3_BLOB_LEN];
+    char algo[16], sum[96], blob[S3_BLOB_LEN], dalgo[16] = "", dsum[96] = "";
     if (s3_check_upload(req, resp, u, algo, sum) != 0) {
         return;
+    }
+    if (algo[0] == 0) {
+        /* the core computes CRC32 always, the others only when named: the
+         * upload's algorithm over the file, outside the store lock */
+        s3_upload_algo_peek(req, dalgo);
+        if (dalgo[0] != 0 && strcmp(dalgo, "crc32") != 0 &&
+            s3_file_checksum(u->path, dalgo, dsum) != 0) {
+            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+            return;
+        }
     }
     if (s3_blob_adopt(u->path, blob) != 0) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
     u->path[0] = 0;
-    struct s3_part_args a = {pn, u, algo, sum, blob};
+    struct s3_part_args a = {pn, u, algo, sum, blob, dalgo, dsum};
     s3_commit_upload(req, resp, blob, s3_upload_part_txn, &a);
 }
 
@@ -364,7 +460,19 @@ void s3_upload_part_copy(struct emu_request *req, struct emu_response *resp)
         }
     }
     emu_hex(md5, 16, etag);
-    if (s3_part_store(req, &b, up.upload_id, pn, (int64_t)len, etag, blob, NULL, NULL) != 0) {
+    /* the part gets the upload's checksum, as an uploaded one would */
+    char sum[96] = "";
+    if (up.checksum_algo[0] != 0) {
+        char path[1024];
+        s3_blob_path(blob, path, sizeof(path));
+        if (s3_file_checksum(path, up.checksum_algo, sum) != 0) {
+            unlink(path);
+            s3_internal(resp, "upload part copy checksum");
+            goto out;
+        }
+    }
+    if (s3_part_store(req, &b, up.upload_id, pn, (int64_t)len, etag, blob,
+                      sum[0] ? up.checksum_algo : NULL, sum) != 0) {
         char path[1024];
         s3_blob_path(blob, path, sizeof(path));
         unlink(path);
@@ -377,6 +485,11 @@ void s3_upload_part_copy(struct emu_request *req, struct emu_response *resp)
     emu_buf_puts(&x, "<CopyPartResult xmlns=\"" S3_NS "\">");
     emu_buf_printf(&x, "<ETag>&quot;%s&quot;</ETag>", etag);
     emu_buf_xml_elem(&x, "LastModified", t);
+    if (sum[0] != 0) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "Checksum%s", s3_upper_algo(up.checksum_algo));
+        emu_buf_xml_elem(&x, tag, sum);
+    }
     emu_buf_puts(&x, "</CopyPartResult>");
     emu_resp_xml(resp, 200, x.data);
     emu_buf_release(&x);
@@ -415,61 +528,63 @@ struct s3_part_row {
     char sum[96];
 };
 
-/* The composite checksum S3 reports for a multipart object: the algorithm
- * over the concatenated binary part checksums, base64, "-N". Only CRC32,
- * SHA1 and SHA256 (what greenroom can compute here). Returns 0 with out
- * filled, -1 when not every part carries a checksum of algo. */
-static int s3_composite_checksum(const struct s3_part_row *parts, size_t n, const char *algo,
-                                 char out[96])
+/* The checksum of a multipart object from its parts' checksums (nothing
+ * read): for a COMPOSITE upload the algorithm over the concatenated binary
+ * part checksums, base64, "-N"; for FULL_OBJECT the CRC of the whole object
+ * by CRC combination. Returns 0 with out filled, -1 when a part does not
+ * carry a checksum of the upload's algorithm. */
+static int s3_multipart_checksum(const struct s3_upload_row *up, const struct s3_part_row *parts,
+                                 size_t n, char out[96])
 {
-    const EVP_MD *md = strcmp(algo, "sha1") == 0     ? EVP_sha1()
-                       : strcmp(algo, "sha256") == 0 ? EVP_sha256()
-                                                     : NULL;
-    if (md == NULL && strcmp(algo, "crc32") != 0) {
+    const char *algo = up->checksum_algo;
+    size_t width = s3_checksum_size(algo);
+    out[0] = 0;
+    if (width == 0) {
         return -1;
     }
-    EVP_MD_CTX *ctx = md != NULL ? EVP_MD_CTX_new() : NULL;
-    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(parts[i].algo, algo) != 0 || parts[i].sum[0] == 0) {
+            return -1;
+        }
+    }
+    if (strcmp(up->checksum_type, "FULL_OBJECT") == 0) {
+        const char **sums = calloc(n + 1, sizeof(*sums));
+        int64_t *sizes = calloc(n + 1, sizeof(*sizes));
+        int rc = -1;
+        if (sums != NULL && sizes != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                sums[i] = parts[i].sum;
+                sizes[i] = parts[i].size;
+            }
+            rc = s3_crc_full_object(algo, sums, sizes, n, out);
+        }
+        free(sums);
+        free(sizes);
+        return rc;
+    }
+    unsigned char *bin = malloc(n * width + 1);
+    if (bin == NULL) {
+        return -1;
+    }
     int rc = -1;
-    if (md != NULL && (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1)) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char one[48];
+        if (s3_checksum_decode(parts[i].sum, one, sizeof(one)) != (int)width) {
+            goto out;
+        }
+        memcpy(bin + i * width, one, width);
+    }
+    unsigned char d[32];
+    int dn = s3_buf_digest(algo, bin, n * width, d);
+    if (dn <= 0) {
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char bin[72];
-        size_t sl = strlen(parts[i].sum);
-        if (strcmp(parts[i].algo, algo) != 0 || sl == 0 || sl % 4 != 0 || sl > 96) {
-            goto out;
-        }
-        int dl = EVP_DecodeBlock(bin, (const unsigned char *)parts[i].sum, (int)sl);
-        if (dl < 0) {
-            goto out;
-        }
-        for (size_t k = sl; k > 0 && parts[i].sum[k - 1] == '='; k--) {
-            dl--;
-        }
-        if (md != NULL) {
-            EVP_DigestUpdate(ctx, bin, (size_t)dl);
-        } else {
-            crc = crc32(crc, bin, (uInt)dl);
-        }
-    }
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dn = 0;
-    if (md != NULL) {
-        EVP_DigestFinal_ex(ctx, d, &dn);
-    } else {
-        d[0] = (unsigned char)(crc >> 24);
-        d[1] = (unsigned char)(crc >> 16);
-        d[2] = (unsigned char)(crc >> 8);
-        d[3] = (unsigned char)crc;
-        dn = 4;
-    }
     char b64[90];
-    s3_b64(d, dn, b64, sizeof(b64));
+    s3_b64(d, (size_t)dn, b64, sizeof(b64));
     snprintf(out, 96, "%s-%zu", b64, n);
     rc = 0;
 out:
-    EVP_MD_CTX_free(ctx);
+    free(bin);
     return rc;
 }
 
@@ -548,6 +663,61 @@ static int s3_upload_drop(const struct emu_request *req, const char *upload_id)
     return rc == SQLITE_DONE && rc2 == SQLITE_DONE ? 0 : -1;
 }
 
+/* The object-level headers of a Complete: x-amz-checksum-type must be the
+ * upload's type, x-amz-checksum-<algo> the object's checksum (with or
+ * without the "-N" of a composite one), x-amz-mp-object-size its size.
+ * Returns 0, or -1 with resp failed. */
+static int s3_complete_headers_check(struct emu_request *req, struct emu_response *resp,
+                                     const struct s3_upload_row *up,
+                                     const struct s3_part_row *parts, size_t nparts)
+{
+    const char *type = emu_header(req, "x-amz-checksum-type");
+    if (type != NULL && strcmp(type, up->checksum_type[0] ? up->checksum_type : "") != 0) {
+        emu_fail(resp, S3_BAD_DIGEST,
+                 "The checksum type you specified did not match the checksum type of the "
+                 "upload.");
+        return -1;
+    }
+    const char *size = emu_header(req, "x-amz-mp-object-size");
+    if (size != NULL) {
+        int64_t total = 0;
+        for (size_t i = 0; i < nparts; i++) {
+            total += parts[i].size;
+        }
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(size, &end, 10);
+        if (errno != 0 || end == size || *end != 0 || v != total) {
+            emu_fail(resp, S3_INVALID_REQUEST,
+                     "The provided 'x-amz-mp-object-size' header value %s does not match what "
+                     "was computed: %lld",
+                     size, (long long)total);
+            return -1;
+        }
+    }
+    if (up->checksum_algo[0] == 0) {
+        return 0;
+    }
+    char name[48];
+    snprintf(name, sizeof(name), "x-amz-checksum-%s", up->checksum_algo);
+    const char *given = emu_header(req, name);
+    if (given == NULL) {
+        return 0;
+    }
+    char mine[96];
+    if (s3_multipart_checksum(up, parts, nparts, mine) != 0) {
+        return 0;
+    }
+    size_t gl = strlen(given);
+    int same = strcmp(given, mine) == 0 || (strncmp(mine, given, gl) == 0 && mine[gl] == '-');
+    if (!same) {
+        emu_fail(resp, S3_BAD_DIGEST, "The %s you specified did not match the calculated checksum.",
+                 s3_upper_algo(up->checksum_algo));
+        return -1;
+    }
+    return 0;
+}
+
 /* Phase 1 of Complete (store locked): the upload exists, the body lists
  * existing parts in order with matching ETags (and checksums), non-last
  * parts are large enough and the write preconditions hold. Fills *parts
@@ -619,6 +789,19 @@ static int s3_complete_check(struct emu_request *req, struct emu_response *resp,
                     ok = 0;
                 }
             }
+            if (ok && strcmp(up->checksum_type, "COMPOSITE") == 0) {
+                char tag[32];
+                snprintf(tag, sizeof(tag), "Checksum%s", s3_upper_algo(up->checksum_algo));
+                if (s3_xml_text(p, tag) == NULL) {
+                    emu_stmt_done(st);
+                    emu_fail(resp, S3_INVALID_REQUEST,
+                             "The upload was created using a %s checksum. The complete request "
+                             "must include the checksum for each part. It was missing for part "
+                             "%ld in the request.",
+                             up->checksum_algo, pn);
+                    goto fail;
+                }
+            }
             if (strlen(r->etag) != 32) {
                 ok = 0;
             }
@@ -646,7 +829,8 @@ static int s3_complete_check(struct emu_request *req, struct emu_response *resp,
             goto fail;
         }
     }
-    if (s3_write_preconditions(req, resp, b, s3_key(req)) != 0) {
+    if (s3_complete_headers_check(req, resp, up, parts, nparts) != 0 ||
+        s3_write_preconditions(req, resp, b, s3_key(req)) != 0) {
         goto fail;
     }
     *out = parts;
@@ -938,8 +1122,7 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
         emu_buf_printf(&sizes, "%s%lld", i ? "," : "", (long long)parts[i].size);
     }
     char sum[96] = "";
-    if (up.checksum_algo[0] == 0 ||
-        s3_composite_checksum(parts, nparts, up.checksum_algo, sum) != 0) {
+    if (up.checksum_algo[0] == 0 || s3_multipart_checksum(&up, parts, nparts, sum) != 0) {
         sum[0] = 0;
     }
     struct s3_newobj n = {
@@ -1160,6 +1343,7 @@ void s3_list_parts(struct emu_request *req, struct emu_response *resp)
     emu_buf_puts(&x, "<StorageClass>STANDARD</StorageClass>");
     if (up.checksum_algo[0] != 0 && s3_upper_algo(up.checksum_algo) != NULL) {
         emu_buf_xml_elem(&x, "ChecksumAlgorithm", s3_upper_algo(up.checksum_algo));
+        emu_buf_xml_elem(&x, "ChecksumType", up.checksum_type);
     }
     if (items.data) {
         emu_buf_puts(&x, items.data);

@@ -490,28 +490,30 @@ int s3_check_upload(struct emu_request *req, struct emu_response *resp, const st
             return -1;
         }
     }
+    /* one x-amz-checksum-<algo> at most (header or aws-chunked trailer) */
+    const char *given = NULL;
     for (size_t i = 0; s3_algos[i] != NULL; i++) {
         char name[48];
         snprintf(name, sizeof(name), "x-amz-checksum-%s", s3_algos[i]);
-        const char *given = emu_header(req, name);
-        if (given == NULL) {
-            given = emu_kv_getci(&u->trailers, name);
+        const char *v = emu_header(req, name);
+        if (v == NULL) {
+            v = emu_kv_getci(&u->trailers, name);
         }
-        if (given == NULL) {
+        if (v == NULL) {
             continue;
         }
-        char mine[96];
-        s3_upload_checksum_raw(u, s3_algos[i], mine);
-        if (strcmp(given, mine) != 0) {
-            emu_fail(resp, S3_BAD_DIGEST,
-                     "The %s you specified did not match the calculated checksum.",
-                     s3_algo_upper(s3_algos[i]));
+        if (given != NULL) {
+            emu_fail(resp, S3_INVALID_REQUEST,
+                     "Expecting a single x-amz-checksum- header. Multiple checksum Types are not "
+                     "allowed.");
             return -1;
         }
-        if (algo[0] == 0) {
-            snprintf(algo, 16, "%s", s3_algos[i]);
-            snprintf(value, 96, "%s", mine);
+        if (!s3_checksum_valid(s3_algos[i], v)) {
+            emu_fail(resp, S3_INVALID_REQUEST, "Value for %s header is invalid.", name);
+            return -1;
         }
+        given = v;
+        snprintf(algo, 16, "%s", s3_algos[i]);
     }
     const char *trailer = emu_header(req, "x-amz-trailer");
     if (trailer != NULL && strncasecmp(trailer, "x-amz-checksum-", 15) == 0 &&
@@ -519,19 +521,35 @@ int s3_check_upload(struct emu_request *req, struct emu_response *resp, const st
         emu_fail(resp, S3_INCOMPLETE_BODY, NULL);
         return -1;
     }
-    if (algo[0] == 0) {
-        const char *sdk = emu_header(req, "x-amz-sdk-checksum-algorithm");
-        if (sdk != NULL) {
-            char mine[96];
-            s3_upload_checksum(u, sdk, mine);
-            if (mine[0] != 0) {
-                for (size_t i = 0; sdk[i] != 0 && i < 15; i++) {
-                    algo[i] = (char)tolower((unsigned char)sdk[i]);
-                    algo[i + 1] = 0;
-                }
-                snprintf(value, 96, "%s", mine);
-            }
+    /* no value: the algorithm the client named (the core computed it) */
+    const char *named = emu_header(req, "x-amz-sdk-checksum-algorithm");
+    if (named == NULL) {
+        named = emu_header(req, "x-amz-checksum-algorithm");
+    }
+    if (given == NULL && named != NULL) {
+        size_t i = 0;
+        for (; named[i] != 0 && i < 15; i++) {
+            algo[i] = (char)tolower((unsigned char)named[i]);
         }
+        algo[i] = 0;
+        if (named[i] != 0 || s3_checksum_size(algo) == 0) {
+            algo[0] = 0;
+            emu_fail(resp, S3_INVALID_REQUEST,
+                     "Checksum algorithm provided is unsupported. Please try again with any of "
+                     "the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+            return -1;
+        }
+    }
+    if (algo[0] == 0) {
+        return 0;
+    }
+    s3_upload_checksum_raw(u, algo, value);
+    if (given != NULL && strcmp(given, value) != 0) {
+        emu_fail(resp, S3_BAD_DIGEST, "The %s you specified did not match the calculated checksum.",
+                 s3_algo_upper(algo));
+        algo[0] = 0;
+        value[0] = 0;
+        return -1;
     }
     return 0;
 }

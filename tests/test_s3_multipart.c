@@ -233,6 +233,333 @@ START_TEST(test_complete_retry_unversioned)
 }
 END_TEST
 
+/* ------------------------------------------------------------- checksums */
+
+/* Checksums of "0123456789" (base64, big-endian). */
+static const struct {
+    const char *algo;
+    const char *upper;
+    const char *value;
+} digits[] = {
+    {"crc32", "CRC32", "poTHxg=="},
+    {"crc32c", "CRC32C", "KAwGng=="},
+    {"crc64nvme", "CRC64NVME", "Ffmx7kz9nB0="},
+    {"sha1", "SHA1", "h6zsF82dzSCnFsws9nQXtxyKcBY="},
+    {"sha256", "SHA256", "hNiYd/DUBB77a/kaFvAkjy/Vc+avBcGflr7bn4gveII="},
+};
+
+START_TEST(test_put_object_checksums)
+{
+    struct gr_resp r;
+    mk_bucket("pc-bkt", 0);
+    const char *mode[] = {"x-amz-checksum-mode: ENABLED", NULL};
+    for (size_t i = 0; i < sizeof(digits) / sizeof(digits[0]); i++) {
+        char h[128], name[48], path[64];
+        snprintf(name, sizeof(name), "x-amz-checksum-%s", digits[i].algo);
+        snprintf(path, sizeof(path), "/pc-bkt/%s", digits[i].algo);
+        /* the value itself */
+        snprintf(h, sizeof(h), "%s: %s", name, digits[i].value);
+        const char *hv[] = {h, NULL};
+        ck_assert_int_eq(s3("PUT", path, hv, "0123456789", 10, &r), 200);
+        ck_assert_str_eq(hdr(&r, name), digits[i].value);
+        ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "FULL_OBJECT");
+        gr_resp_free(&r);
+        ck_assert_int_eq(s3("HEAD", path, mode, NULL, 0, &r), 200);
+        ck_assert_str_eq(hdr(&r, name), digits[i].value);
+        ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "FULL_OBJECT");
+        gr_resp_free(&r);
+        ck_assert_int_eq(s3("GET", path, mode, NULL, 0, &r), 200);
+        ck_assert_str_eq(hdr(&r, name), digits[i].value);
+        gr_resp_free(&r);
+        /* not asked for: not returned */
+        ck_assert_int_eq(s3("HEAD", path, NULL, NULL, 0, &r), 200);
+        ck_assert_str_eq(hdr(&r, name), "");
+        gr_resp_free(&r);
+        /* only the algorithm named (either header): computed and stored */
+        const char *named[] = {"x-amz-sdk-checksum-algorithm", "x-amz-checksum-algorithm"};
+        for (size_t k = 0; k < 2; k++) {
+            snprintf(h, sizeof(h), "%s: %s", named[k], digits[i].upper);
+            snprintf(path, sizeof(path), "/pc-bkt/%s-named-%zu", digits[i].algo, k);
+            ck_assert_int_eq(s3("PUT", path, hv, "0123456789", 10, &r), 200);
+            ck_assert_str_eq(hdr(&r, name), digits[i].value);
+            gr_resp_free(&r);
+            ck_assert_int_eq(s3("HEAD", path, mode, NULL, 0, &r), 200);
+            ck_assert_str_eq(hdr(&r, name), digits[i].value);
+            gr_resp_free(&r);
+        }
+        /* a wrong value (well-formed): BadDigest naming the algorithm, nothing stored */
+        snprintf(h, sizeof(h), "%s: %s", name, digits[(i + 1) % 5].value);
+        size_t want = strlen(digits[i].value), got = strlen(digits[(i + 1) % 5].value);
+        snprintf(path, sizeof(path), "/pc-bkt/%s-bad", digits[i].algo);
+        if (want == got) {
+            ck_assert_int_eq(s3("PUT", path, hv, "0123456789", 10, &r), 400);
+            ck_assert(has(&r, "<Code>BadDigest</Code>"));
+            char msg[128];
+            snprintf(msg, sizeof(msg), "The %s you specified did not match", digits[i].upper);
+            ck_assert_msg(has(&r, msg), "%s", r.body);
+        } else {
+            /* a value of the wrong size for the algorithm */
+            ck_assert_int_eq(s3("PUT", path, hv, "0123456789", 10, &r), 400);
+            ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+            char msg[128];
+            snprintf(msg, sizeof(msg), "Value for %s header is invalid.", name);
+            ck_assert_msg(has(&r, msg), "%s", r.body);
+        }
+        gr_resp_free(&r);
+        ck_assert_int_eq(s3_status("HEAD", path, NULL, NULL), 404);
+    }
+    /* two checksums at once */
+    const char *two[] = {"x-amz-checksum-crc32: poTHxg==", "x-amz-checksum-crc32c: KAwGng==", NULL};
+    ck_assert_int_eq(s3("PUT", "/pc-bkt/two", two, "0123456789", 10, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+    ck_assert(has(&r, "Multiple checksum Types are not allowed."));
+    gr_resp_free(&r);
+    /* not base64 */
+    const char *junk[] = {"x-amz-checksum-crc32: !!!!!!==", NULL};
+    ck_assert_int_eq(s3("PUT", "/pc-bkt/junk", junk, "0123456789", 10, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+    gr_resp_free(&r);
+    /* an algorithm S3 does not know */
+    const char *alg[] = {"x-amz-sdk-checksum-algorithm: CRC16", NULL};
+    ck_assert_int_eq(s3("PUT", "/pc-bkt/alg", alg, "0123456789", 10, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+    ck_assert(has(&r, "Checksum algorithm provided is unsupported."));
+    gr_resp_free(&r);
+}
+END_TEST
+
+/* The data of the multipart checksum tests: a 5 MiB part of i % 251 and a
+ * short last part; their checksums and the objects' (see the comments). */
+#define P1_LEN (5u * 1024 * 1024)
+static char *p1_data(void)
+{
+    char *d = malloc(P1_LEN);
+    ck_assert_ptr_nonnull(d);
+    for (size_t i = 0; i < P1_LEN; i++) {
+        d[i] = (char)(i % 251);
+    }
+    return d;
+}
+
+static const char p2[] = "tail-data";
+
+/* Completes uid with parts 1 and 2 (etags; checksum tags when tag != NULL). */
+static long complete2(const char *path, const char *const *hdrs, const char *e1, const char *e2,
+                      const char *tag, const char *s1, const char *s2, struct gr_resp *r)
+{
+    char xml[1024], c1[160] = "", c2[160] = "";
+    if (tag != NULL) {
+        snprintf(c1, sizeof(c1), "<%s>%s</%s>", tag, s1, tag);
+        snprintf(c2, sizeof(c2), "<%s>%s</%s>", tag, s2, tag);
+    }
+    snprintf(xml, sizeof(xml),
+             "<CompleteMultipartUpload><Part><ETag>%s</ETag><PartNumber>1</PartNumber>%s</Part>"
+             "<Part><ETag>%s</ETag><PartNumber>2</PartNumber>%s</Part></CompleteMultipartUpload>",
+             e1, c1, e2, c2);
+    return s3("POST", path, hdrs, xml, strlen(xml), r);
+}
+
+START_TEST(test_multipart_composite)
+{
+    struct gr_resp r;
+    mk_bucket("mc-bkt", 0);
+    char *d1 = p1_data();
+    /* SHA256 composite; the client sends no per-part checksum: S3 computes it */
+    const char *alg[] = {"x-amz-checksum-algorithm: SHA256", NULL};
+    char *uid = create_upload("/mc-bkt/sha", alg);
+    char e1[80], e2[80], path[300];
+    ck_assert_int_eq(upload_part("/mc-bkt/sha", uid, 1, NULL, d1, P1_LEN, e1, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-sha256"),
+                     "FrYy8Rz5UN2mfcTBhKP54Kof+kwYknu4l359qXyiW8o=");
+    gr_resp_free(&r);
+    const char *ph[] = {"x-amz-checksum-sha256: dS3zU9jhRLRfMDPrJDs+DRXcZ+bau0vHrGlIE/bAGZA=",
+                        NULL};
+    ck_assert_int_eq(upload_part("/mc-bkt/sha", uid, 2, ph, p2, strlen(p2), e2, NULL), 200);
+    /* a part with another algorithm than the upload's */
+    const char *other[] = {"x-amz-checksum-crc32: poTHxg==", NULL};
+    ck_assert_int_eq(upload_part("/mc-bkt/sha", uid, 3, other, "0123456789", 10, e2, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+    ck_assert_msg(has(&r, "Checksum Type mismatch occurred, expected checksum Type: sha256, "
+                          "actual checksum Type: crc32"),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(upload_part("/mc-bkt/sha", uid, 2, ph, p2, strlen(p2), e2, NULL), 200);
+    snprintf(path, sizeof(path), "/mc-bkt/sha?uploadId=%s", uid);
+    ck_assert_int_eq(s3("GET", path, NULL, NULL, 0, &r), 200);
+    ck_assert(has(&r, "<ChecksumAlgorithm>SHA256</ChecksumAlgorithm>"));
+    ck_assert(has(&r, "<ChecksumType>COMPOSITE</ChecksumType>"));
+    ck_assert(
+        has(&r, "<ChecksumSHA256>FrYy8Rz5UN2mfcTBhKP54Kof+kwYknu4l359qXyiW8o=</ChecksumSHA256>"));
+    gr_resp_free(&r);
+    /* composite: the Complete must carry every part's checksum */
+    ck_assert_int_eq(complete2(path, NULL, e1, e2, NULL, NULL, NULL, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+    ck_assert_msg(has(&r, "The upload was created using a sha256 checksum. The complete request "
+                          "must include the checksum for each part. It was missing for part 1 "
+                          "in the request."),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    const char *s1 = "FrYy8Rz5UN2mfcTBhKP54Kof+kwYknu4l359qXyiW8o=";
+    const char *s2 = "dS3zU9jhRLRfMDPrJDs+DRXcZ+bau0vHrGlIE/bAGZA=";
+    /* a whole-object value that is not the composite one */
+    const char *badsum[] = {"x-amz-checksum-sha256: hNiYd/DUBB77a/kaFvAkjy/Vc+avBcGflr7bn4gveII=",
+                            NULL};
+    ck_assert_int_eq(complete2(path, badsum, e1, e2, "ChecksumSHA256", s1, s2, &r), 400);
+    ck_assert(has(&r, "<Code>BadDigest</Code>"));
+    gr_resp_free(&r);
+    const char *badtype[] = {"x-amz-checksum-type: FULL_OBJECT", NULL};
+    ck_assert_int_eq(complete2(path, badtype, e1, e2, "ChecksumSHA256", s1, s2, &r), 400);
+    ck_assert(has(&r, "<Code>BadDigest</Code>"));
+    gr_resp_free(&r);
+    const char *badsize[] = {"x-amz-mp-object-size: 12", NULL};
+    ck_assert_int_eq(complete2(path, badsize, e1, e2, "ChecksumSHA256", s1, s2, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+    gr_resp_free(&r);
+    char okh[3][96];
+    snprintf(okh[0], sizeof(okh[0]), "x-amz-checksum-type: COMPOSITE");
+    snprintf(okh[1], sizeof(okh[1]), "x-amz-mp-object-size: %u", P1_LEN + 9);
+    snprintf(okh[2], sizeof(okh[2]),
+             "x-amz-checksum-sha256: UWnW+81ZHJ4wrMw7BKtvLzMmnrgTGmyysTFs7CKgDFE=-2");
+    const char *ok[] = {okh[0], okh[1], okh[2], NULL};
+    ck_assert_int_eq(complete2(path, ok, e1, e2, "ChecksumSHA256", s1, s2, &r), 200);
+    /* SHA256 over the two binary part digests, "-2" */
+    ck_assert_msg(has(&r, "<ChecksumSHA256>UWnW+81ZHJ4wrMw7BKtvLzMmnrgTGmyysTFs7CKgDFE=-2"
+                          "</ChecksumSHA256><ChecksumType>COMPOSITE</ChecksumType>"),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    const char *mode[] = {"x-amz-checksum-mode: ENABLED", NULL};
+    ck_assert_int_eq(s3("HEAD", "/mc-bkt/sha", mode, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-sha256"),
+                     "UWnW+81ZHJ4wrMw7BKtvLzMmnrgTGmyysTFs7CKgDFE=-2");
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "COMPOSITE");
+    gr_resp_free(&r);
+    free(uid);
+    /* CRC32C composite, parts without checksums, one part copied */
+    char h[64];
+    snprintf(h, sizeof(h), "x-amz-checksum-algorithm: CRC32C");
+    const char *alg2[] = {h, NULL};
+    uid = create_upload("/mc-bkt/c", alg2);
+    ck_assert_int_eq(upload_part("/mc-bkt/c", uid, 1, NULL, d1, P1_LEN, e1, NULL), 200);
+    ck_assert_int_eq(s3_status("PUT", "/mc-bkt/src", NULL, p2), 200);
+    snprintf(path, sizeof(path), "/mc-bkt/c?partNumber=2&uploadId=%s", uid);
+    const char *cs[] = {"x-amz-copy-source: /mc-bkt/src", NULL};
+    ck_assert_int_eq(s3("PUT", path, cs, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<ChecksumCRC32C>rS2abg==</ChecksumCRC32C>"), "%s", r.body);
+    const char *et = strstr(r.body, "<ETag>");
+    ck_assert_ptr_nonnull(et);
+    snprintf(e2, sizeof(e2), "%.*s", (int)strcspn(et + 6, "<"), et + 6);
+    gr_resp_free(&r);
+    snprintf(path, sizeof(path), "/mc-bkt/c?uploadId=%s", uid);
+    ck_assert_int_eq(complete2(path, NULL, e1, "\"6ad2d7b05b2f3d7bfee3b8b9e6f0d1c6\"",
+                               "ChecksumCRC32C", "CatQ4g==", "rS2abg==", &r),
+                     400);
+    gr_resp_free(&r);
+    char e2q[80];
+    snprintf(e2q, sizeof(e2q), "%s", e2);
+    /* the copied part's ETag came XML-escaped */
+    char *amp = strstr(e2q, "&quot;");
+    if (amp != NULL) {
+        snprintf(e2q, sizeof(e2q), "\"%.32s\"", amp + 6);
+    }
+    ck_assert_int_eq(complete2(path, NULL, e1, e2q, "ChecksumCRC32C", "CatQ4g==", "rS2abg==", &r),
+                     200);
+    ck_assert_msg(has(&r, "<ChecksumCRC32C>wYZy2g==-2</ChecksumCRC32C>"), "%s", r.body);
+    gr_resp_free(&r);
+    free(uid);
+    free(d1);
+}
+END_TEST
+
+START_TEST(test_multipart_full_object)
+{
+    struct gr_resp r;
+    mk_bucket("mf-bkt", 0);
+    /* checksum types an algorithm cannot have */
+    const char *bad[][3] = {
+        {"x-amz-checksum-algorithm: SHA256", "x-amz-checksum-type: FULL_OBJECT",
+         "The FULL_OBJECT checksum type cannot be used with the sha256 checksum algorithm."},
+        {"x-amz-checksum-algorithm: CRC64NVME", "x-amz-checksum-type: COMPOSITE",
+         "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm."},
+        {"x-amz-checksum-type: COMPOSITE", NULL, "can only be used with"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *h[] = {bad[i][0], bad[i][1], NULL};
+        ck_assert_int_eq(s3("POST", "/mf-bkt/x?uploads=", h, NULL, 0, &r), 400);
+        ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+        ck_assert_msg(has(&r, bad[i][2]), "%s", r.body);
+        gr_resp_free(&r);
+    }
+    char *d1 = p1_data();
+    /* whole-object CRCs of part 1 + part 2, per algorithm */
+    const struct {
+        const char *create[3];
+        const char *name;
+        const char *tag;
+        const char *s1, *s2, *whole;
+    } cases[] = {
+        {{"x-amz-checksum-algorithm: CRC32", "x-amz-checksum-type: FULL_OBJECT", NULL},
+         "x-amz-checksum-crc32",
+         "ChecksumCRC32",
+         "yIv8rA==",
+         "g/knjw==",
+         "Xgd1ow=="},
+        {{"x-amz-checksum-algorithm: CRC32C", "x-amz-checksum-type: FULL_OBJECT", NULL},
+         "x-amz-checksum-crc32c",
+         "ChecksumCRC32C",
+         "CatQ4g==",
+         "rS2abg==",
+         "8lzvFQ=="},
+        /* CRC64NVME is full-object without asking */
+        {{"x-amz-checksum-algorithm: CRC64NVME", NULL, NULL},
+         "x-amz-checksum-crc64nvme",
+         "ChecksumCRC64NVME",
+         "bgp1IS1VSZg=",
+         "TPUbcx47IYI=",
+         "CHIUyUwkT3M="},
+    };
+    const char *mode[] = {"x-amz-checksum-mode: ENABLED", NULL};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char key[64], path[300], e1[80], e2[80];
+        snprintf(key, sizeof(key), "/mf-bkt/full-%zu", i);
+        ck_assert_int_eq(s3("POST", "/mf-bkt/probe?uploads=", cases[i].create, NULL, 0, &r), 200);
+        ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "FULL_OBJECT");
+        gr_resp_free(&r);
+        char *uid = create_upload(key, cases[i].create);
+        /* part 1 without a checksum (computed), part 2 with one */
+        ck_assert_int_eq(upload_part(key, uid, 1, NULL, d1, P1_LEN, e1, &r), 200);
+        ck_assert_str_eq(hdr(&r, cases[i].name), cases[i].s1);
+        gr_resp_free(&r);
+        char h2[128];
+        snprintf(h2, sizeof(h2), "%s: %s", cases[i].name, cases[i].s2);
+        const char *ph[] = {h2, NULL};
+        ck_assert_int_eq(upload_part(key, uid, 2, ph, p2, strlen(p2), e2, NULL), 200);
+        snprintf(path, sizeof(path), "%s?uploadId=%s", key, uid);
+        /* a wrong whole-object value */
+        char wh[128];
+        snprintf(wh, sizeof(wh), "%s: %s", cases[i].name, cases[i].s1);
+        const char *whv[] = {wh, NULL};
+        ck_assert_int_eq(complete2(path, whv, e1, e2, NULL, NULL, NULL, &r), 400);
+        ck_assert(has(&r, "<Code>BadDigest</Code>"));
+        gr_resp_free(&r);
+        /* part checksums are optional for full-object uploads; the right
+         * whole-object value is accepted */
+        snprintf(wh, sizeof(wh), "%s: %s", cases[i].name, cases[i].whole);
+        ck_assert_int_eq(complete2(path, whv, e1, e2, NULL, NULL, NULL, &r), 200);
+        char want[160];
+        snprintf(want, sizeof(want), "<%s>%s</%s><ChecksumType>FULL_OBJECT</ChecksumType>",
+                 cases[i].tag, cases[i].whole, cases[i].tag);
+        ck_assert_msg(has(&r, want), "%s", r.body);
+        gr_resp_free(&r);
+        ck_assert_int_eq(s3("HEAD", key, mode, NULL, 0, &r), 200);
+        ck_assert_str_eq(hdr(&r, cases[i].name), cases[i].whole);
+        ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "FULL_OBJECT");
+        gr_resp_free(&r);
+        free(uid);
+    }
+    free(d1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("s3_multipart");
@@ -242,6 +569,9 @@ int main(void)
     } cases[] = {
         {"CompleteMultipartUpload_Retry", test_complete_retry},
         {"CompleteMultipartUpload_RetryUnversioned", test_complete_retry_unversioned},
+        {"PutObject_Checksums", test_put_object_checksums},
+        {"Multipart_CompositeChecksums", test_multipart_composite},
+        {"Multipart_FullObjectChecksums", test_multipart_full_object},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
