@@ -1422,6 +1422,13 @@ static int iam_ok(int st)
     return st < 300;
 }
 
+/* Whether the last IAM call failed because greenroom's IAM does not serve
+ * the action (then the link is kept as a property only). */
+static int iam_unserved(const struct cfn_res *r)
+{
+    return strstr(r->err, "Error Code: InvalidAction") != NULL;
+}
+
 static int iam_gone(struct cfn_res *r, int st)
 {
     return st == 404 || strstr(r->err, "NoSuchEntity") != NULL;
@@ -1751,6 +1758,10 @@ static int mpolicy_attach(struct cfn_res *r, const cJSON *props, int attach, con
                 const char *kv[] = {kinds[i].key, it->valuestring, "PolicyArn", r->physical_id,
                                     NULL};
                 st = iam_call(r, attach ? kinds[i].att : kinds[i].det, kv, NULL);
+            }
+            if (i > 0 && !iam_ok(st) && iam_unserved(r)) {
+                r->err[0] = 0; /* Attach{User,Group}Policy not served: kept as a property */
+                continue;
             }
             if (!iam_ok(st) && (attach || !iam_gone(r, st))) {
                 return -1;
@@ -2732,6 +2743,52 @@ static int principal_remove_policies(struct cfn_res *r, const struct iam_princip
     return 0;
 }
 
+/* Attaches (add) or detaches the managed policies and, for a user, the
+ * group memberships of props that other (NULL: none) does not list. */
+static int principal_links(struct cfn_res *r, const struct iam_principal *k, const cJSON *props,
+                           const cJSON *other, int add)
+{
+    static const char *const lists[] = {"ManagedPolicyArns", "Groups"};
+    size_t i;
+    for (i = 0; i < 2; i++) {
+        const cJSON *it, *o;
+        if (i == 1 && k != &iam_user_p) {
+            break;
+        }
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, lists[i]))
+        {
+            int listed = 0, st;
+            char action[64];
+            if (!cJSON_IsString(it)) {
+                continue;
+            }
+            cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(other, lists[i]))
+            {
+                if (cJSON_IsString(o) && strcmp(o->valuestring, it->valuestring) == 0) {
+                    listed = 1;
+                }
+            }
+            if (listed) {
+                continue;
+            }
+            if (i == 0) {
+                const char *kv[] = {k->name_param, r->physical_id, "PolicyArn", it->valuestring,
+                                    NULL};
+                snprintf(action, sizeof(action), "%s%sPolicy", add ? "Attach" : "Detach", k->noun);
+                st = iam_call(r, action, kv, NULL);
+            } else {
+                const char *kv[] = {"UserName", r->physical_id, "GroupName", it->valuestring, NULL};
+                st = iam_call(r, add ? "AddUserToGroup" : "RemoveUserFromGroup", kv, NULL);
+            }
+            if (!iam_ok(st) && !iam_unserved(r) && (add || !iam_gone(r, st))) {
+                return -1;
+            }
+            r->err[0] = 0;
+        }
+    }
+    return 0;
+}
+
 static void principal_attrs(struct cfn_res *r, const struct iam_principal *k, const char *arn)
 {
     char buf[1400];
@@ -2744,9 +2801,10 @@ static void principal_attrs(struct cfn_res *r, const struct iam_principal *k, co
     attr_set(r, "Arn", arn);
 }
 
-/* AWS::IAM::User / Group: Ref the name, GetAtt Arn. Groups, LoginProfile
- * and ManagedPolicyArns are kept as properties only (greenroom's IAM has
- * no AddUserToGroup, CreateLoginProfile, Attach{User,Group}Policy). */
+/* AWS::IAM::User / Group: Ref the name, GetAtt Arn. Groups and
+ * ManagedPolicyArns go through AddUserToGroup / Attach{User,Group}Policy
+ * when IAM serves them (else they stay properties only); LoginProfile is a
+ * property only. */
 static int iam_principal_create(struct cfn_res *r)
 {
     const struct iam_principal *k = principal_of(r);
@@ -2777,7 +2835,10 @@ static int iam_principal_create(struct cfn_res *r)
     principal_attrs(r, k, arn);
     free(arn);
     free(out);
-    return principal_put_policies(r, k, r->props, NULL);
+    if (principal_put_policies(r, k, r->props, NULL) < 0) {
+        return -1;
+    }
+    return principal_links(r, k, r->props, NULL, 1);
 }
 
 static int iam_principal_update(struct cfn_res *r)
@@ -2787,10 +2848,14 @@ static int iam_principal_update(struct cfn_res *r)
     if (!svc_up("iam")) {
         return local_put(r, r->props);
     }
-    if (principal_remove_policies(r, k, r->old_props, r->props) < 0) {
+    if (principal_remove_policies(r, k, r->old_props, r->props) < 0 ||
+        principal_links(r, k, r->old_props, r->props, 0) < 0) {
         return -1;
     }
-    return principal_put_policies(r, k, r->props, r->old_props);
+    if (principal_put_policies(r, k, r->props, r->old_props) < 0) {
+        return -1;
+    }
+    return principal_links(r, k, r->props, r->old_props, 1);
 }
 
 static int iam_principal_delete(struct cfn_res *r)
@@ -2802,6 +2867,9 @@ static int iam_principal_delete(struct cfn_res *r)
     int st;
     if (!svc_up("iam")) {
         return local_put(r, NULL);
+    }
+    if (principal_links(r, k, r->old_props ? r->old_props : r->props, NULL, 0) < 0) {
+        return -1;
     }
     /* every inline policy, also ones added outside the stack */
     {
