@@ -76,8 +76,18 @@ static const struct cmd commands[] = {
     {"diff", cmd_diff, TXN, "-s STAGE [-r REGION]", "Show what a deploy would change."},
     {"rollback", cmd_rollback, TXN, "-s STAGE [-r REGION]",
      "Roll a stage back to its previous deploy."},
-    {"rehearse", cmd_rehearse, TXN, "-s STAGE [-r REGION]",
-     "Replay a deploy injecting a fault at every call."},
+    {"rehearse", cmd_rehearse, TXN, "-s STAGE [-r REGION] [rehearse options]",
+     "Replay a deploy injecting a fault at every call (error, throttle, reset, timeout,\n"
+     "kill, crash) and check that every stage ends all-old or all-new. Exit 8 on a\n"
+     "violation. Without an endpoint it runs its own greenrooms (found beside stagehand\n"
+     "or on PATH), the cases in parallel; against --endpoint-url URL they run one at a\n"
+     "time and without the crash kind.\n"
+     "  --greenroom BIN   run (and restart) rehearse's own greenrooms from BIN\n"
+     "  --jobs N          parallel workers with --greenroom (default: cores + 1)\n"
+     "  --kinds K,..      fault kinds (default all)     --only K --kind K  one case\n"
+     "  --max-cases N     a sample, --seed S            --flow deploy|v05  the flow\n"
+     "  --watch S,..      other stages that must not change\n"
+     "  --junit FILE      JUnit XML, one test case per (k, kind)   --keep-tmp"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

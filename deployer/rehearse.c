@@ -372,6 +372,7 @@ struct rh {
     int n_watch;
     CURL *curl;
     const char *greenroom; /* --greenroom BIN: rehearse runs (and restarts) its own */
+    char found_gr[PATH_MAX]; /* the greenroom binary found when no endpoint was given */
     pid_t gr_pid;
     int gr_port;
     char gr_state[PATH_MAX + 16];
@@ -823,6 +824,41 @@ static const char *outcome_name(int code, char *buf, size_t n)
     return buf;
 }
 
+/* 1 and its path in out when an executable greenroom is found where an
+ * install or a build tree puts it: beside stagehand, at ../emulator/ from
+ * it (the build tree), or on PATH. */
+static int find_greenroom(char *out, size_t n)
+{
+    char self[PATH_MAX], cand[PATH_MAX + 32];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (sl > 0) {
+        self[sl] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = 0;
+            const char *rel[] = {"greenroom", "../emulator/greenroom"};
+            for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+                snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
+                if (access(cand, X_OK) == 0 && realpath(cand, out) && strlen(out) < n) {
+                    return 1;
+                }
+            }
+        }
+    }
+    const char *path = getenv("PATH");
+    char buf[4096];
+    char *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+    for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(cand, sizeof(cand), "%s/greenroom", *d ? d : ".");
+        if (access(cand, X_OK) == 0 && strlen(cand) < n) {
+            snprintf(out, n, "%s", cand);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Upper bound of --jobs. */
 #define RH_MAX_JOBS 32
 
@@ -894,6 +930,10 @@ static int parse_opts(struct rh *r)
     }
     r->junit = txn_opt_value(c, "--junit");
     r->greenroom = txn_opt_value(c, "--greenroom");
+    const char *url = c->opts->endpoint_url ? c->opts->endpoint_url : getenv("AWS_ENDPOINT_URL");
+    if (!r->greenroom && (!url || !*url) && find_greenroom(r->found_gr, sizeof(r->found_gr))) {
+        r->greenroom = r->found_gr;
+    }
     r->jobs = 0; /* default: see cmd_rehearse */
     if ((v = txn_opt_value(c, "--jobs"))) {
         char *end = NULL;
@@ -1635,11 +1675,11 @@ int cmd_rehearse(struct dep_ctx *c)
         return DEP_EXIT_USAGE;
     }
     const char *url = c->opts->endpoint_url ? c->opts->endpoint_url : getenv("AWS_ENDPOINT_URL");
-    if ((!url || !*url) && !txn_opt_value(c, "--greenroom")) {
+    if ((!url || !*url) && !r.greenroom) {
         dep_out_errorf(
             "rehearse",
-            "rehearse runs against greenroom: give --endpoint-url URL (or AWS_ENDPOINT_URL), "
-            "or --greenroom BIN to run its own");
+            "rehearse runs against greenroom: give --greenroom BIN to run its own (none was "
+            "found beside stagehand or on PATH), or --endpoint-url URL (or AWS_ENDPOINT_URL)");
         cJSON_Delete(cases);
         return DEP_EXIT_USAGE;
     }
@@ -1759,7 +1799,12 @@ int cmd_rehearse(struct dep_ctx *c)
                r.v05 ? "v0.5 six-command" : "transactional deploy", c->stage, c->region, n,
                learn_ms);
         if (r.jobs > 1) {
-            printf("cases run on %d workers, each with its own greenroom\n", r.jobs);
+            printf("cases run on %d workers, each with its own greenroom (%s)\n", r.jobs,
+                   r.greenroom);
+        } else if (!r.greenroom) {
+            printf("cases run one at a time against %s (with --greenroom BIN, or without an "
+                   "endpoint, they run in parallel on rehearse's own greenrooms)\n",
+                   r.url);
         }
     }
     /* 3. the cases */

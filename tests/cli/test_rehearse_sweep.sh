@@ -58,6 +58,14 @@ sh_run rehearse -s dev -r us-east-1 --jobs 2 --kinds=error
 expect_eq "--jobs 2 without --greenroom: exit 2" 2 "$SH_RC"
 check "--jobs without --greenroom: says why" grep -q "needs --greenroom BIN" "$GR_TMP/sh.out"
 
+# --- no endpoint at all: rehearse finds greenroom (beside stagehand, in the build tree, on PATH)
+# and runs the cases on its own greenrooms, crash kind included
+(unset AWS_ENDPOINT_URL; "$SH" rehearse -s dev -r us-east-1 --kinds=crash,error --max-cases=4 --seed=1 \
+    >"$GR_TMP/auto.out" 2>&1; echo $? >"$GR_TMP/auto.rc")
+expect_eq "no endpoint: exit 0" 0 "$(cat "$GR_TMP/auto.rc")"
+check "no endpoint: cases ran on rehearse's own greenrooms" grep -q "each with its own greenroom" "$GR_TMP/auto.out"
+check "no endpoint: the crash kind ran" grep -qE "^ *[0-9]+ .* crash " "$GR_TMP/auto.out"
+
 # --- another stage is watched: production is deployed first and must never change
 sh_run rehearse -s dev -r us-east-1 --watch production --kinds=error,kill --max-cases=4 --seed=11
 expect_eq "watched production: exit 0" 0 "$SH_RC"
