@@ -63,6 +63,8 @@ struct rec_type {
     const char *required; /* comma list of required properties */
     int unique;           /* a second resource with the same Ref is refused */
     int (*check)(struct cfn_res *r);
+    const char *label_prop; /* a naming property that is not an identity (names may repeat,
+                             * so no custom-name rule on replacement), else NULL */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -437,7 +439,8 @@ static void rec_gen_name(const struct rec_type *t, struct cfn_res *r, char *out,
 {
     char rnd[16];
     size_t max = t->name_max ? t->name_max : 255;
-    const char *given = t->base.name_prop ? rec_pstr(r->props, t->base.name_prop) : NULL;
+    const char *np = t->base.name_prop ? t->base.name_prop : t->label_prop;
+    const char *given = np ? rec_pstr(r->props, np) : NULL;
     if (given != NULL && given[0] != 0) {
         snprintf(out, outlen, "%s", given);
         return;
@@ -540,7 +543,9 @@ static int rec_update(struct cfn_res *r)
     if (rec_required(t, r) < 0) {
         return -1;
     }
-    given = t->base.name_prop ? rec_pstr(r->props, t->base.name_prop) : NULL;
+    given = t->base.name_prop ? rec_pstr(r->props, t->base.name_prop)
+            : t->label_prop   ? rec_pstr(r->props, t->label_prop)
+                              : NULL;
     if (given == NULL && strcmp(t->ref, "${Name}") != 0) {
         /* a generated name that is not the Ref: the one recorded */
         given = rec_pstr(r->old_attrs, "Name");
@@ -608,133 +613,134 @@ static int check_record_zone(struct cfn_res *r)
 static const struct rec_type rec_types[] = {
     /* Kinesis, Firehose */
     {REC("AWS::Kinesis::Stream", "Name", "Name", 0), NAME_STACK, 128, 0, "${Name}",
-     "Arn=arn:${Partition}:kinesis:${Region}:${AccountId}:stream/${Name}", "", 1, NULL},
+     "Arn=arn:${Partition}:kinesis:${Region}:${AccountId}:stream/${Name}", "", 1, NULL, NULL},
     {REC("AWS::KinesisFirehose::DeliveryStream",
          "DeliveryStreamName,DeliveryStreamType,KinesisStreamSourceConfiguration,"
          "ElasticsearchDestinationConfiguration,AmazonopensearchserviceDestinationConfiguration",
          "DeliveryStreamName", 0),
      NAME_STACK, 64, 0, "${Name}",
-     "Arn=arn:${Partition}:firehose:${Region}:${AccountId}:deliverystream/${Name}", "", 1, NULL},
+     "Arn=arn:${Partition}:firehose:${Region}:${AccountId}:deliverystream/${Name}", "", 1, NULL,
+     NULL},
     /* CloudWatch */
     {REC("AWS::CloudWatch::Alarm", "AlarmName", "AlarmName", 0), NAME_STACK, 255, 0, "${Name}",
      "Arn=arn:${Partition}:cloudwatch:${Region}:${AccountId}:alarm:${Name}",
-     "ComparisonOperator,EvaluationPeriods", 1, NULL},
+     "ComparisonOperator,EvaluationPeriods", 1, NULL, NULL},
     {REC("AWS::CloudWatch::Dashboard", "DashboardName", "DashboardName", 0), NAME_STACK, 255, 0,
-     "${Name}", "", "DashboardBody", 1, NULL},
+     "${Name}", "", "DashboardBody", 1, NULL, NULL},
     /* Cognito */
-    {REC("AWS::Cognito::UserPool", "AliasAttributes,UsernameAttributes", "UserPoolName", 0),
-     NAME_STACK, 128, 0, "${Region}_${alnum:9}",
+    {REC("AWS::Cognito::UserPool", "AliasAttributes,UsernameAttributes", NULL, 0), NAME_STACK, 128,
+     0, "${Region}_${alnum:9}",
      "Arn=arn:${Partition}:cognito-idp:${Region}:${AccountId}:userpool/${Ref};"
      "ProviderName=cognito-idp.${Region}.amazonaws.com/${Ref};"
      "ProviderURL=https://cognito-idp.${Region}.amazonaws.com/${Ref};UserPoolId=${Ref}",
-     "", 0, NULL},
-    {REC("AWS::Cognito::UserPoolClient", "UserPoolId,GenerateSecret", "ClientName", 0), NAME_STACK,
-     128, 0, "${lower:26}",
+     "", 0, NULL, "UserPoolName"},
+    {REC("AWS::Cognito::UserPoolClient", "UserPoolId,GenerateSecret", NULL, 0), NAME_STACK, 128, 0,
+     "${lower:26}",
      "ClientId=${Ref};ClientSecret?GenerateSecret=${lower:51};Name=${P:ClientName|${Ref}}",
-     "UserPoolId", 0, NULL},
+     "UserPoolId", 0, NULL, "ClientName"},
     {REC("AWS::Cognito::UserPoolDomain", "Domain,UserPoolId", "Domain", 0), NAME_STACK, 63, 1,
      "${P:Domain}", "CloudFrontDistribution=d${lower:13}.cloudfront.net", "Domain,UserPoolId", 1,
-     NULL},
+     NULL, NULL},
     {REC("AWS::Cognito::UserPoolGroup", "GroupName,UserPoolId", "GroupName", 0), NAME_STACK, 128, 0,
-     "${Name}", "", "UserPoolId", 0, NULL},
-    {REC("AWS::Cognito::IdentityPool", "", "IdentityPoolName", 0), NAME_WORD, 128, 0,
-     "${Region}:${Uuid}", "Id=${Ref};Name=${P:IdentityPoolName|${Name}}",
-     "AllowUnauthenticatedIdentities", 0, NULL},
+     "${Name}", "", "UserPoolId", 0, NULL, NULL},
+    {REC("AWS::Cognito::IdentityPool", "", NULL, 0), NAME_WORD, 128, 0, "${Region}:${Uuid}",
+     "Id=${Ref};Name=${P:IdentityPoolName|${Name}}", "AllowUnauthenticatedIdentities", 0, NULL,
+     "IdentityPoolName"},
     {REC("AWS::Cognito::IdentityPoolRoleAttachment", "IdentityPoolId", NULL, 0), NAME_STACK, 128, 0,
-     "${LogicalId}-${alnum:13}", "Id=${Ref}", "IdentityPoolId", 0, NULL},
+     "${LogicalId}-${alnum:13}", "Id=${Ref}", "IdentityPoolId", 0, NULL, NULL},
     /* KMS */
     {REC("AWS::KMS::Key", "KeySpec,KeyUsage,MultiRegion", NULL, 0), NAME_STACK, 0, 0, "${Uuid}",
-     "Arn=arn:${Partition}:kms:${Region}:${AccountId}:key/${Ref};KeyId=${Ref}", "", 0, NULL},
+     "Arn=arn:${Partition}:kms:${Region}:${AccountId}:key/${Ref};KeyId=${Ref}", "", 0, NULL, NULL},
     {REC("AWS::KMS::Alias", "AliasName", "AliasName", 0), NAME_STACK, 256, 0, "${Name}", "",
-     "AliasName,TargetKeyId", 1, check_kms_alias},
+     "AliasName,TargetKeyId", 1, check_kms_alias, NULL},
     /* EC2 security groups */
     {REC("AWS::EC2::SecurityGroup", "GroupName,GroupDescription,VpcId", "GroupName", 0), NAME_STACK,
      255, 0, "sg-${hex:17}", "GroupId=${Ref};VpcId=${P:VpcId|vpc-${hex:17}}", "GroupDescription", 0,
-     NULL},
+     NULL, NULL},
     {REC("AWS::EC2::SecurityGroupIngress", "*", NULL, 0), NAME_STACK, 0, 0, "sgr-${hex:17}",
-     "Id=${Ref}", "IpProtocol", 0, NULL},
+     "Id=${Ref}", "IpProtocol", 0, NULL, NULL},
     {REC("AWS::EC2::SecurityGroupEgress", "*", NULL, 0), NAME_STACK, 0, 0, "sgr-${hex:17}",
-     "Id=${Ref}", "GroupId,IpProtocol", 0, NULL},
+     "Id=${Ref}", "GroupId,IpProtocol", 0, NULL, NULL},
     /* CloudWatch Logs */
     {REC("AWS::Logs::SubscriptionFilter", "FilterName,LogGroupName", "FilterName", 0), NAME_STACK,
-     512, 0, "${Name}", "", "DestinationArn,FilterPattern,LogGroupName", 0, NULL},
+     512, 0, "${Name}", "", "DestinationArn,FilterPattern,LogGroupName", 0, NULL, NULL},
     {REC("AWS::Logs::MetricFilter", "FilterName,LogGroupName", "FilterName", 0), NAME_STACK, 512, 0,
-     "${Name}", "", "FilterPattern,LogGroupName,MetricTransformations", 0, NULL},
+     "${Name}", "", "FilterPattern,LogGroupName,MetricTransformations", 0, NULL, NULL},
     {REC("AWS::Logs::LogStream", "*", "LogStreamName", 0), NAME_STACK, 512, 0, "${Name}", "",
-     "LogGroupName", 0, NULL},
+     "LogGroupName", 0, NULL, NULL},
     /* SSM */
     {REC("AWS::SSM::Parameter", "Name", "Name", 0), NAME_CFN, 2048, 0, "${Name}",
-     "Type=${P:Type};Value=${P:Value}", "Type,Value", 1, check_ssm_type},
+     "Type=${P:Type};Value=${P:Value}", "Type,Value", 1, check_ssm_type, NULL},
     /* DynamoDB beyond Table */
     {REC("AWS::DynamoDB::GlobalTable", "TableName,KeySchema", "TableName", 0), NAME_STACK, 255, 0,
      "${Name}",
      "Arn=arn:${Partition}:dynamodb:${Region}:${AccountId}:table/${Name};"
      "StreamArn?StreamSpecification=arn:${Partition}:dynamodb:${Region}:${AccountId}:table/${Name}"
      "/stream/${Time};TableId=${Uuid}",
-     "AttributeDefinitions,KeySchema,Replicas", 1, NULL},
+     "AttributeDefinitions,KeySchema,Replicas", 1, NULL, NULL},
     /* CloudFront */
     {REC("AWS::CloudFront::Distribution", "", NULL, 0), NAME_STACK, 0, 0, "E${UPPER:13}",
-     "DomainName=d${lower:13}.cloudfront.net;Id=${Ref}", "DistributionConfig", 0, NULL},
+     "DomainName=d${lower:13}.cloudfront.net;Id=${Ref}", "DistributionConfig", 0, NULL, NULL},
     {REC("AWS::CloudFront::CloudFrontOriginAccessIdentity", "", NULL, 0), NAME_STACK, 0, 0,
      "E${UPPER:13}", "Id=${Ref};S3CanonicalUserId=${hex:96}",
-     "CloudFrontOriginAccessIdentityConfig", 0, NULL},
+     "CloudFrontOriginAccessIdentityConfig", 0, NULL, NULL},
     /* Route 53 */
     {REC("AWS::Route53::RecordSet", "Name,Type,HostedZoneId,HostedZoneName,SetIdentifier", NULL, 0),
-     NAME_STACK, 0, 0, "${P:Name}", "", "Name,Type", 0, check_record_zone},
+     NAME_STACK, 0, 0, "${P:Name}", "", "Name,Type", 0, check_record_zone, NULL},
     {REC("AWS::Route53::RecordSetGroup", "HostedZoneId,HostedZoneName", NULL, 0), NAME_STACK, 0, 0,
-     "${StackName}-${LogicalId}-${UPPER:13}", "", "", 0, NULL},
+     "${StackName}-${LogicalId}-${UPPER:13}", "", "", 0, NULL, NULL},
     {REC("AWS::Route53::HostedZone", "Name,VPCs", NULL, 0), NAME_STACK, 0, 0, "Z${UPPER:20}",
      "Id=${Ref};NameServers=[ns-${digits:3}.awsdns-${digits:2}.com,ns-${digits:4}.awsdns-${digits:"
      "2}"
      ".org,ns-${digits:3}.awsdns-${digits:2}.net,ns-${digits:4}.awsdns-${digits:2}.co.uk]",
-     "Name", 1, NULL},
+     "Name", 1, NULL, NULL},
     /* ACM */
     {REC("AWS::CertificateManager::Certificate",
          "DomainName,SubjectAlternativeNames,ValidationMethod,DomainValidationOptions,"
          "CertificateAuthorityArn,KeyAlgorithm",
          NULL, 0),
      NAME_STACK, 0, 0, "arn:${Partition}:acm:${Region}:${AccountId}:certificate/${Uuid}", "",
-     "DomainName", 0, NULL},
+     "DomainName", 0, NULL, NULL},
     /* Step Functions */
     {REC("AWS::StepFunctions::StateMachine", "StateMachineName,StateMachineType",
          "StateMachineName", 0),
      NAME_LOGICAL, 80, 0, "arn:${Partition}:states:${Region}:${AccountId}:stateMachine:${Name}",
-     "Arn=${Ref};Name=${Name};StateMachineRevisionId=${Ref}", "RoleArn", 1, NULL},
+     "Arn=${Ref};Name=${Name};StateMachineRevisionId=${Ref}", "RoleArn", 1, NULL, NULL},
     {REC("AWS::StepFunctions::Activity", "Name", "Name", 0), NAME_STACK, 80, 0,
      "arn:${Partition}:states:${Region}:${AccountId}:activity:${Name}", "Arn=${Ref};Name=${Name}",
-     "Name", 1, NULL},
+     "Name", 1, NULL, NULL},
     /* Elasticsearch / OpenSearch */
     {REC("AWS::Elasticsearch::Domain", "DomainName", "DomainName", 0), NAME_STACK, 28, 1, "${Name}",
      "Arn=arn:${Partition}:es:${Region}:${AccountId}:domain/${Name};"
      "DomainArn=arn:${Partition}:es:${Region}:${AccountId}:domain/${Name};"
      "DomainEndpoint=search-${Name}-${lower:26}.${Region}.es.amazonaws.com",
-     "", 1, NULL},
+     "", 1, NULL, NULL},
     {REC("AWS::OpenSearchService::Domain", "DomainName", "DomainName", 0), NAME_STACK, 28, 1,
      "${Name}",
      "Arn=arn:${Partition}:es:${Region}:${AccountId}:domain/${Name};"
      "DomainArn=arn:${Partition}:es:${Region}:${AccountId}:domain/${Name};"
      "DomainEndpoint=search-${Name}-${lower:26}.${Region}.es.amazonaws.com;Id=${Name}",
-     "", 1, NULL},
+     "", 1, NULL, NULL},
     /* Application Auto Scaling (DynamoDB capacity) */
     {REC("AWS::ApplicationAutoScaling::ScalableTarget",
          "ResourceId,ScalableDimension,ServiceNamespace", NULL, 0),
      NAME_STACK, 0, 0, "${P:ResourceId}|${P:ScalableDimension}|${P:ServiceNamespace}", "Id=${Ref}",
-     "MaxCapacity,MinCapacity,ResourceId,ScalableDimension,ServiceNamespace", 0, NULL},
+     "MaxCapacity,MinCapacity,ResourceId,ScalableDimension,ServiceNamespace", 0, NULL, NULL},
     {REC("AWS::ApplicationAutoScaling::ScalingPolicy",
          "PolicyName,ResourceId,ScalableDimension,ScalingTargetId,ServiceNamespace", NULL, 0),
      NAME_STACK, 0, 0,
      "arn:${Partition}:autoscaling:${Region}:${AccountId}:scalingPolicy:${Uuid}:resource/"
      "${P:ServiceNamespace|dynamodb}/${P:ResourceId}:policyName/${P:PolicyName}",
-     "Arn=${Ref}", "PolicyName,PolicyType", 0, NULL},
+     "Arn=${Ref}", "PolicyName,PolicyType", 0, NULL, NULL},
     /* Secrets Manager, ECR */
     {REC("AWS::SecretsManager::Secret", "Name", "Name", 0), NAME_STACK, 512, 0,
      "arn:${Partition}:secretsmanager:${Region}:${AccountId}:secret:${Name}-${alnum:6}",
-     "Id=${Ref}", "", 0, NULL},
+     "Id=${Ref}", "", 0, NULL, NULL},
     {REC("AWS::ECR::Repository", "RepositoryName", "RepositoryName", 0), NAME_STACK, 256, 1,
      "${Name}",
      "Arn=arn:${Partition}:ecr:${Region}:${AccountId}:repository/${Name};"
      "RepositoryUri=${AccountId}.dkr.ecr.${Region}.amazonaws.com/${Name}",
-     "", 1, NULL},
+     "", 1, NULL, NULL},
     /* RDS, ElastiCache */
     {REC("AWS::RDS::DBInstance",
          "DBInstanceIdentifier,DBName,MasterUsername,DBSubnetGroupName,KmsKeyId,StorageEncrypted,"
@@ -744,7 +750,7 @@ static const struct rec_type rec_types[] = {
      "Endpoint.Address=${Name}.c${lower:11}.${Region}.rds.amazonaws.com;Endpoint.Port=${DbPort};"
      "DBInstanceArn=arn:${Partition}:rds:${Region}:${AccountId}:db:${Name};"
      "DbiResourceId=db-${UPPER:26}",
-     "DBInstanceClass", 1, NULL},
+     "DBInstanceClass", 1, NULL, NULL},
     {REC("AWS::RDS::DBCluster",
          "DBClusterIdentifier,DatabaseName,MasterUsername,DBSubnetGroupName,KmsKeyId,"
          "StorageEncrypted,AvailabilityZones,EngineMode,SourceRegion",
@@ -755,9 +761,9 @@ static const struct rec_type rec_types[] = {
      "ReadEndpoint.Address=${Name}.cluster-ro-c${lower:11}.${Region}.rds.amazonaws.com;"
      "DBClusterArn=arn:${Partition}:rds:${Region}:${AccountId}:cluster:${Name};"
      "DBClusterResourceId=cluster-${UPPER:26}",
-     "Engine", 1, NULL},
+     "Engine", 1, NULL, NULL},
     {REC("AWS::RDS::DBSubnetGroup", "DBSubnetGroupName", "DBSubnetGroupName", 0), NAME_STACK, 255,
-     1, "${Name}", "", "DBSubnetGroupDescription,SubnetIds", 1, NULL},
+     1, "${Name}", "", "DBSubnetGroupDescription,SubnetIds", 1, NULL, NULL},
     {REC("AWS::ElastiCache::CacheCluster",
          "ClusterName,Engine,CacheSubnetGroupName,Port,AZMode,PreferredAvailabilityZone,"
          "SnapshotArns,SnapshotName",
@@ -767,71 +773,72 @@ static const struct rec_type rec_types[] = {
      "RedisEndpoint.Port=${DbPort};"
      "ConfigurationEndpoint.Address=${Name}.${lower:6}.cfg.${Region}.cache.amazonaws.com;"
      "ConfigurationEndpoint.Port=${DbPort}",
-     "CacheNodeType,Engine,NumCacheNodes", 1, NULL},
+     "CacheNodeType,Engine,NumCacheNodes", 1, NULL, NULL},
     {REC("AWS::ElastiCache::SubnetGroup", "CacheSubnetGroupName", "CacheSubnetGroupName", 0),
-     NAME_STACK, 255, 1, "${Name}", "", "Description,SubnetIds", 1, NULL},
+     NAME_STACK, 255, 1, "${Name}", "", "Description,SubnetIds", 1, NULL, NULL},
     /* EC2 networking */
     {REC("AWS::EC2::VPC", "CidrBlock,Ipv4IpamPoolId,Ipv4NetmaskLength", NULL, 0), NAME_STACK, 0, 0,
      "vpc-${hex:17}",
      "CidrBlock=${P:CidrBlock};CidrBlockAssociations=[vpc-cidr-assoc-${hex:17}];"
      "DefaultNetworkAcl=acl-${hex:17};DefaultSecurityGroup=sg-${hex:17};Ipv6CidrBlocks=[];"
      "VpcId=${Ref}",
-     "", 0, NULL},
+     "", 0, NULL, NULL},
     {REC("AWS::EC2::Subnet", "AvailabilityZone,AvailabilityZoneId,CidrBlock,VpcId,OutpostArn", NULL,
          0),
      NAME_STACK, 0, 0, "subnet-${hex:17}",
      "AvailabilityZone=${P:AvailabilityZone|${Region}a};CidrBlock=${P:CidrBlock};"
      "Ipv6CidrBlocks=[];NetworkAclAssociationId=aclassoc-${hex:17};SubnetId=${Ref};"
      "VpcId=${P:VpcId}",
-     "VpcId", 0, NULL},
+     "VpcId", 0, NULL, NULL},
     {REC("AWS::EC2::InternetGateway", "", NULL, 0), NAME_STACK, 0, 0, "igw-${hex:17}",
-     "InternetGatewayId=${Ref}", "", 0, NULL},
+     "InternetGatewayId=${Ref}", "", 0, NULL, NULL},
     {REC("AWS::EC2::VPCGatewayAttachment", "VpcId", NULL, 0), NAME_STACK, 0, 0, "${Name}", "",
-     "VpcId", 0, NULL},
+     "VpcId", 0, NULL, NULL},
     {REC("AWS::EC2::RouteTable", "VpcId", NULL, 0), NAME_STACK, 0, 0, "rtb-${hex:17}",
-     "RouteTableId=${Ref}", "VpcId", 0, NULL},
+     "RouteTableId=${Ref}", "VpcId", 0, NULL, NULL},
     {REC("AWS::EC2::Route", "RouteTableId,DestinationCidrBlock,DestinationIpv6CidrBlock", NULL, 0),
      NAME_STACK, 0, 0, "${P:RouteTableId}|${P:DestinationCidrBlock|${P:DestinationIpv6CidrBlock}}",
-     "CidrBlock=${P:DestinationCidrBlock|}", "RouteTableId", 0, NULL},
+     "CidrBlock=${P:DestinationCidrBlock|}", "RouteTableId", 0, NULL, NULL},
     {REC("AWS::EC2::SubnetRouteTableAssociation", "SubnetId", NULL, 0), NAME_STACK, 0, 0,
-     "rtbassoc-${hex:17}", "Id=${Ref}", "RouteTableId,SubnetId", 0, NULL},
+     "rtbassoc-${hex:17}", "Id=${Ref}", "RouteTableId,SubnetId", 0, NULL, NULL},
     {REC("AWS::EC2::EIP", "Domain,NetworkBorderGroup", NULL, 0), NAME_STACK, 0, 0,
      "54.${Octet}.${Octet}.${Octet}", "AllocationId=eipalloc-${hex:17};PublicIp=${Ref}", "", 0,
-     NULL},
+     NULL, NULL},
     {REC("AWS::EC2::NatGateway", "SubnetId,AllocationId,ConnectivityType,PrivateIpAddress", NULL,
          0),
-     NAME_STACK, 0, 0, "nat-${hex:17}", "NatGatewayId=${Ref}", "SubnetId", 0, NULL},
+     NAME_STACK, 0, 0, "nat-${hex:17}", "NatGatewayId=${Ref}", "SubnetId", 0, NULL, NULL},
     /* EventBridge buses, API Gateway custom domains and account, SimpleDB */
     {REC("AWS::Events::EventBus", "Name,EventSourceName", "Name", 0), NAME_STACK, 256, 0, "${Name}",
      "Arn=arn:${Partition}:events:${Region}:${AccountId}:event-bus/${Name};Name=${Name}", "Name", 1,
-     NULL},
+     NULL, NULL},
     {REC("AWS::ApiGateway::DomainName", "DomainName", "DomainName", 0), NAME_STACK, 0, 0,
      "${P:DomainName}",
      "DistributionDomainName=d${lower:13}.cloudfront.net;DistributionHostedZoneId=Z2FDTNDATAQYW2;"
      "RegionalDomainName=d-${lower:10}.execute-api.${Region}.amazonaws.com;"
      "RegionalHostedZoneId=Z1UJRXOUMOOFQ8",
-     "DomainName", 1, NULL},
+     "DomainName", 1, NULL, NULL},
     {REC("AWS::ApiGateway::BasePathMapping", "DomainName", NULL, 0), NAME_STACK, 0, 0, "${Name}",
-     "", "DomainName", 0, NULL},
+     "", "DomainName", 0, NULL, NULL},
     {REC("AWS::ApiGateway::Account", "", NULL, 0), NAME_STACK, 0, 0, "${Name}", "Id=${Ref}", "", 0,
-     NULL},
-    {REC("AWS::SDB::Domain", "", NULL, 0), NAME_STACK, 255, 0, "${Name}", "", "", 0, NULL},
+     NULL, NULL},
+    {REC("AWS::SDB::Domain", "", NULL, 0), NAME_STACK, 255, 0, "${Name}", "", "", 0, NULL, NULL},
     /* served services without the operations behind these types */
     {REC("AWS::IAM::AccessKey", "Serial,UserName", NULL, 1), NAME_STACK, 0, 0, "AKIA${UPPER:16}",
-     "SecretAccessKey=${alnum:40}", "UserName", 0, NULL},
+     "SecretAccessKey=${alnum:40}", "UserName", 0, NULL, NULL},
     {REC("AWS::IAM::InstanceProfile", "InstanceProfileName,Path", "InstanceProfileName", 2),
      NAME_STACK, 128, 0, "${Name}",
-     "Arn=arn:${Partition}:iam::${AccountId}:instance-profile${P:Path|/}${Name}", "Roles", 1, NULL},
+     "Arn=arn:${Partition}:iam::${AccountId}:instance-profile${P:Path|/}${Name}", "Roles", 1, NULL,
+     NULL},
     {REC("AWS::IAM::UserToGroupAddition", "", NULL, 1), NAME_STACK, 128, 0, "${Name}", "",
-     "GroupName,Users", 0, NULL},
+     "GroupName,Users", 0, NULL, NULL},
     {REC("AWS::ApiGateway::GatewayResponse", "ResponseType,RestApiId", NULL, 0), NAME_STACK, 0, 0,
-     "${lower:6}", "Id=${Ref}", "ResponseType,RestApiId", 0, NULL},
+     "${lower:6}", "Id=${Ref}", "ResponseType,RestApiId", 0, NULL, NULL},
     {REC("AWS::ApiGateway::RequestValidator", "Name,RestApiId", NULL, 0), NAME_STACK, 0, 0,
-     "${lower:6}", "RequestValidatorId=${Ref}", "RestApiId", 0, NULL},
+     "${lower:6}", "RequestValidatorId=${Ref}", "RestApiId", 0, NULL, NULL},
     {REC("AWS::Lambda::Url", "TargetFunctionArn,Qualifier", NULL, 0), NAME_STACK, 0, 0,
      "${LambdaArn}",
      "FunctionArn=${LambdaArn};FunctionUrl=https://${lower:32}.lambda-url.${Region}.on.aws/",
-     "AuthType,TargetFunctionArn", 1, NULL},
+     "AuthType,TargetFunctionArn", 1, NULL, NULL},
 };
 
 static const struct rec_type *rec_find(const char *type)
