@@ -2048,6 +2048,8 @@ static cJSON *sns_sub_attrs(const cJSON *p)
     copy_prop(a, p, "FilterPolicyScope", NULL);
     copy_prop(a, p, "RedrivePolicy", NULL);
     copy_prop(a, p, "DeliveryPolicy", NULL);
+    copy_prop(a, p, "SubscriptionRoleArn", NULL);
+    copy_prop(a, p, "ReplayPolicy", NULL);
     return a;
 }
 

@@ -97,6 +97,17 @@ static long vquery(const char *service, const char *version, char **out, const c
     return status;
 }
 
+static long vquery_list(const char *service, const char *version, char **out, const char *action,
+                        ...)
+{
+    va_list ap;
+    long st;
+    va_start(ap, action);
+    st = vquery(service, version, out, action, ap);
+    va_end(ap);
+    return st;
+}
+
 static long CFN(char **out, const char *action, ...)
 {
     va_list ap;
@@ -115,6 +126,12 @@ static long IAM(char **out, const char *action, ...)
     st = vquery("iam", "2010-05-08", out, action, ap);
     va_end(ap);
     return st;
+}
+
+/* An SNS call with one key/value pair. */
+static long sns_call(char **out, const char *action, const char *k1, const char *v1)
+{
+    return vquery_list("sns", "2010-03-31", out, action, k1, v1, NULL);
 }
 
 static long rest(const char *service, const char *method, const char *path, char **out)
@@ -719,6 +736,84 @@ START_TEST(test_network_types)
 }
 END_TEST
 
+/* ------------------------------------------- SNS subscriptions, targets */
+
+/* GetSubscriptionAttributes of arn: the body (caller frees). */
+static char *sub_attrs(const char *arn)
+{
+    char *body = NULL;
+    ck_assert_int_eq(sns_call(&body, "GetSubscriptionAttributes", "SubscriptionArn", arn), 200);
+    return body;
+}
+
+START_TEST(test_subscription_types)
+{
+    char *t = fixture("sns-subscriptions.yaml"), *q, *f, *m, *topic, *body, *rule;
+    stack_ok("CreateStack", "subs", t, NULL, NULL, NULL, NULL);
+    topic = output("subs", "TopicArn");
+    q = output("subs", "QueueSub");
+    f = output("subs", "FnSub");
+    m = output("subs", "MailSub");
+    ck_assert_msg(strncmp(q, topic, strlen(topic)) == 0 && q[strlen(topic)] == ':', "%s", q);
+    ck_assert_msg(strncmp(f, topic, strlen(topic)) == 0, "%s", f);
+    body = sub_attrs(q);
+    ck_assert_msg(strstr(body, "<key>RawMessageDelivery</key><value>true</value>") != NULL, "%s",
+                  body);
+    ck_assert_msg(strstr(body, "red") != NULL, "%s", body);
+    free(body);
+    body = sub_attrs(f);
+    ck_assert_msg(strstr(body, "<key>Protocol</key><value>lambda</value>") != NULL, "%s", body);
+    free(body);
+    ck_assert_int_eq(sns_call(&body, "ListSubscriptionsByTopic", "TopicArn", topic), 200);
+    ck_assert_msg(strstr(body, "<Protocol>email</Protocol>") != NULL, "%s", body);
+    free(body);
+    /* the rule has its three targets, with their input shapes */
+    rule = output("subs", "Rule");
+    {
+        char b[512];
+        cJSON *j = NULL;
+        struct gr_resp r;
+        const char *hdr[] = {"Content-Type: application/x-amz-json-1.1",
+                             "X-Amz-Target: AWSEvents.ListTargetsByRule", NULL};
+        snprintf(b, sizeof(b), "{\"Rule\":\"%s\"}", rule);
+        ck_assert_int_eq(gr_request(&srv, "events", "POST", "/", hdr, b, strlen(b), &r), 0);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_msg(strstr(r.body, "InputTransformer") && strstr(r.body, "InputPath") &&
+                          strstr(r.body, "\"Input\""),
+                      "%s", r.body);
+        j = gr_resp_json(&r);
+        ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Targets")), 3);
+        cJSON_Delete(j);
+        gr_resp_free(&r);
+    }
+    /* in place: the filter policy; replacement: the email endpoint */
+    stack_ok("UpdateStack", "subs", t, "Color", "blue", "Mail", "dev@example.com");
+    {
+        char *q2 = output("subs", "QueueSub"), *m2 = output("subs", "MailSub");
+        ck_assert_str_eq(q2, q);
+        ck_assert_str_ne(m2, m);
+        body = sub_attrs(q);
+        ck_assert_msg(strstr(body, "blue") != NULL && strstr(body, "red") == NULL, "%s", body);
+        free(body);
+        ck_assert_int_eq(sns_call(&body, "ListSubscriptionsByTopic", "TopicArn", topic), 200);
+        ck_assert_msg(strstr(body, "dev@example.com") && !strstr(body, "ops@example.com"), "%s",
+                      body);
+        free(body);
+        free(q2);
+        free(m2);
+    }
+    delete_stack("subs");
+    ck_assert_int_eq(sns_call(&body, "GetSubscriptionAttributes", "SubscriptionArn", q), 404);
+    free(body);
+    free(rule);
+    free(topic);
+    free(q);
+    free(f);
+    free(m);
+    free(t);
+}
+END_TEST
+
 /* ------------------------------------------------- unrecognised types */
 
 START_TEST(test_unrecognized_types)
@@ -779,6 +874,7 @@ int main(void)
         {"recorded types", test_recorded_types},
         {"recorded validation", test_recorded_validation},
         {"network types", test_network_types},
+        {"SNS subscriptions and rule targets", test_subscription_types},
         {"unrecognized types", test_unrecognized_types},
     };
     Suite *s = suite_create("cfn_types");
