@@ -3028,6 +3028,10 @@ static char *lfn_record(const struct lfn_event_job *job, const char *condition, 
     cJSON_AddStringToObject(rc, "condition", condition);
     cJSON_AddNumberToObject(rc, "approximateInvokeCount", count);
     cJSON_AddItemToObject(o, "requestPayload", lfn_json_or_string(job->payload, job->len));
+    if (a->status == 0) {
+        /* expired before an attempt could answer: no response to report */
+        goto out;
+    }
     cJSON *sc = cJSON_AddObjectToObject(o, "responseContext");
     cJSON_AddNumberToObject(sc, "statusCode", a->status);
     cJSON_AddStringToObject(sc, "executedVersion", a->version);
@@ -3036,6 +3040,7 @@ static char *lfn_record(const struct lfn_event_job *job, const char *condition, 
     }
     cJSON_AddItemToObject(o, "responsePayload",
                           lfn_json_or_string(a->payload.data, a->payload.len));
+out:;
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -3252,40 +3257,52 @@ static void lfn_event_run(long long id)
     struct lfn_attempt a;
     memset(&a, 0, sizeof(a));
     const char *condition = "RetriesExhausted";
-    int count = job->attempts + 1;
+    int count = job->attempts; /* attempts made */
+    if (job->attempts > 0 && emu_now() - job->enqueued > job->max_age * scale) {
+        /* waited past its age for a retry (e.g. queued across a long stop;
+         * a first attempt always runs) */
+        condition = "EventAgeExceeded";
+        goto final;
+    }
+    int throttled = 0;
     if (job->attempts == 0) {
-        if (lfn_attempt_direct(job, &a) != 0) {
-            /* throttled: not an attempt; again later while the event is young */
-            if (emu_stopping()) {
-                goto out;
-            }
-            if (emu_now() + LFN_THROTTLE_DELAY - job->enqueued <= job->max_age * scale) {
-                double due = emu_now() + LFN_THROTTLE_DELAY;
-                if (lfn_job_save(id, 0, 0, due) == 0) {
-                    pthread_mutex_lock(&lfn_q_mu);
-                    lfn_q_push_locked(due, id, 0);
-                    pthread_mutex_unlock(&lfn_q_mu);
-                }
-                goto out;
-            }
-            condition = "EventAgeExceeded";
-            count = 0;
-            a.status = 429;
-            snprintf(a.version, sizeof(a.version), "%s", job->run.version);
-            emu_buf_puts(&a.payload, "{\"errorMessage\":\"Rate Exceeded.\","
-                                     "\"errorType\":\"TooManyRequestsException\"}");
-        }
+        throttled = lfn_attempt_direct(job, &a);
     } else {
         emu_info("lambda: async invocation %s of %s, retry %d", job->request_id, job->function_arn,
                  job->attempts);
-        lfn_attempt_call(job, count, &a);
+        lfn_attempt_call(job, count + 1, &a);
+        throttled = a.status == 429;
     }
+    if (throttled) {
+        /* not an attempt: the event waits its turn again while it is young */
+        if (emu_stopping()) {
+            goto out;
+        }
+        if (emu_now() + LFN_THROTTLE_DELAY - job->enqueued <= job->max_age * scale) {
+            double due = emu_now() + LFN_THROTTLE_DELAY;
+            if (lfn_job_save(id, 0, count, due) == 0) {
+                pthread_mutex_lock(&lfn_q_mu);
+                lfn_q_push_locked(due, id, 0);
+                pthread_mutex_unlock(&lfn_q_mu);
+            }
+            goto out;
+        }
+        condition = "EventAgeExceeded";
+        emu_buf_release(&a.payload);
+        memset(&a, 0, sizeof(a));
+        a.status = 429;
+        snprintf(a.version, sizeof(a.version), "%s", job->run.version);
+        emu_buf_puts(&a.payload, "{\"errorMessage\":\"Rate Exceeded.\","
+                                 "\"errorType\":\"TooManyRequestsException\"}");
+        goto final;
+    }
+    count++;
     if (!a.ok && emu_stopping()) {
         /* cut short by the shutdown (or failed as it began): the row stays
          * as it was, the attempt runs again at the next start */
         goto out;
     }
-    if (!a.ok && count > 0 && count <= job->max_retries) {
+    if (!a.ok && count <= job->max_retries) {
         double delay = (count == 1 ? 60.0 : 120.0) * scale;
         if (emu_now() + delay - job->enqueued <= job->max_age * scale) {
             emu_info("lambda: async invocation %s of %s failed (%s), retry %d due in %.3f s",
@@ -3301,6 +3318,7 @@ static void lfn_event_run(long long id)
         }
         condition = "EventAgeExceeded";
     }
+final:
     if (!a.ok) {
         emu_info("lambda: async invocation %s of %s failed after %d attempt(s): %.200s",
                  job->request_id, job->function_arn, count, a.payload.data ? a.payload.data : "");

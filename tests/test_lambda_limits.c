@@ -794,7 +794,7 @@ START_TEST(test_async_queue_bound)
     }
     struct gr_resp r = invoke("full", "{}", event_hdr);
     expect_error(&r, 429, "TooManyRequestsException", "Rate Exceeded.");
-    /* a synchronous call is not queued: still answered (throttled here) */
+    /* once the queue drains, events are accepted again */
     set_reserved("full", -1);
     int ran = 0;
     for (int i = 0; i < 100 && ran < 5; i++) {
@@ -805,6 +805,97 @@ START_TEST(test_async_queue_bound)
     r = invoke("full", "{}", event_hdr);
     ck_assert_int_eq(r.status, 202);
     gr_resp_free(&r);
+}
+END_TEST
+
+/* Creates an SQS queue; returns its URL (caller frees). */
+static char *make_queue(const char *name)
+{
+    static const char *const hdr[] = {"Content-Type: application/x-amz-json-1.0",
+                                      "X-Amz-Target: AmazonSQS.CreateQueue", NULL};
+    char body[256];
+    snprintf(body, sizeof(body), "{\"QueueName\":\"%s\"}", name);
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", hdr, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = gr_resp_json(&r);
+    char *url = strdup(cJSON_GetObjectItem(j, "QueueUrl")->valuestring);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    return url;
+}
+
+/* Waits (bounded) for one message on a queue; returns its body parsed
+ * (caller deletes) or NULL. */
+static cJSON *queue_wait(const char *url, int seconds)
+{
+    static const char *const hdr[] = {"Content-Type: application/x-amz-json-1.0",
+                                      "X-Amz-Target: AmazonSQS.ReceiveMessage", NULL};
+    char body[512];
+    snprintf(body, sizeof(body), "{\"QueueUrl\":\"%s\",\"WaitTimeSeconds\":1}", url);
+    for (int i = 0; i < seconds; i++) {
+        struct gr_resp r;
+        ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", hdr, body, strlen(body), &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        cJSON *j = cJSON_Parse(r.body);
+        gr_resp_free(&r);
+        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Messages"), 0);
+        const cJSON *b = cJSON_GetObjectItem(m, "Body");
+        cJSON *out = cJSON_IsString(b) ? cJSON_Parse(b->valuestring) : NULL;
+        cJSON_Delete(j);
+        if (out != NULL) {
+            return out;
+        }
+    }
+    return NULL;
+}
+
+/* A throttled event is not an attempt: it waits and tries again until its
+ * MaximumEventAgeInSeconds, then goes to OnFailure as EventAgeExceeded
+ * with no invocation counted; once the function may run, events queued
+ * behind the throttle all run. */
+START_TEST(test_async_throttled)
+{
+    char *q = make_queue("expired");
+    create_ok("thr", "nodejs20.x", "index.handler", "node", "");
+    set_reserved("thr", 0);
+    struct gr_resp r = lam("PUT", "/2019-09-25/functions/thr/event-invoke-config",
+                           "{\"MaximumEventAgeInSeconds\":600,\"DestinationConfig\":{\"OnFailure\":"
+                           "{\"Destination\":\"arn:aws:sqs:us-east-1:000000000000:expired\"}}}");
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    r = invoke("thr", "{\"k\":1}", event_hdr);
+    ck_assert_int_eq(r.status, 202);
+    gr_resp_free(&r);
+    /* 600 s scaled by 0.001: 0.6 s; throttled tries every 0.5 s meanwhile */
+    cJSON *rec = queue_wait(q, 20);
+    ck_assert_ptr_nonnull(rec);
+    const cJSON *rc = cJSON_GetObjectItem(rec, "requestContext");
+    ck_assert_str_eq(cJSON_GetObjectItem(rc, "condition")->valuestring, "EventAgeExceeded");
+    ck_assert_int_eq(cJSON_GetObjectItem(rc, "approximateInvokeCount")->valueint, 0);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "requestPayload"), "k")->valueint,
+                     1);
+    cJSON_Delete(rec);
+    ck_assert_int_eq(log_count("thr", "START RequestId:"), 0);
+    /* the default age (6 h, scaled 21.6 s): the events wait for the function */
+    r = lam("DELETE", "/2019-09-25/functions/thr/event-invoke-config", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    for (int i = 0; i < 3; i++) {
+        r = invoke("thr", "{\"k\":2}", event_hdr);
+        ck_assert_int_eq(r.status, 202);
+        gr_resp_free(&r);
+    }
+    usleep(700000);
+    ck_assert_int_eq(log_count("thr", "START RequestId:"), 0);
+    set_reserved("thr", -1);
+    int ran = 0;
+    for (int i = 0; i < 200 && ran < 3; i++) {
+        ran = log_count("thr", "END RequestId:");
+        usleep(50000);
+    }
+    ck_assert_int_eq(ran, 3);
+    free(q);
 }
 END_TEST
 
@@ -826,6 +917,7 @@ static Suite *lambda_limits_suite(void)
         {"AsyncPersistClean", test_async_persist_clean},
         {"AsyncPersistKill9", test_async_persist_kill9},
         {"AsyncQueueBound", test_async_queue_bound},
+        {"AsyncThrottled", test_async_throttled},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
