@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "events_testkit.h"
+#include "testkit.h"
 
 static struct gr_server srv;
 static char tmp[256];
@@ -23,9 +23,7 @@ static char tmp[256];
 
 static void setup(void)
 {
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-    tk_tmpdir(tmp, sizeof(tmp));
+    kit_start(&srv, tmp, sizeof(tmp));
 }
 
 static void setup_fast_clock(void)
@@ -36,10 +34,7 @@ static void setup_fast_clock(void)
 
 static void teardown(void)
 {
-    gr_stop(&srv);
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-    gr_sh(NULL, cmd, NULL);
+    kit_stop(&srv, tmp);
 }
 
 /* An Events call expecting `want`; returns the parsed answer. */
@@ -54,22 +49,28 @@ static cJSON *ev(long want, const char *op, const char *fmt, ...)
     va_end(ap);
     char target[96];
     snprintf(target, sizeof(target), "AWSEvents.%s", op);
-    struct gr_resp r;
-    long st = tk_target(&srv, "events", target, "application/x-amz-json-1.1", body, &r);
-    if (st != want) {
-        fprintf(stderr, "events %s %s -> %ld %s\n", op, body, st, r.body ? r.body : "");
-    }
-    ck_assert_int_eq(st, want);
-    cJSON *j = gr_resp_json(&r);
-    gr_resp_free(&r);
-    ck_assert_ptr_nonnull(j);
-    return j;
+    return kit_json(&srv, "events", target, "application/x-amz-json-1.1", want, body, NULL, 0);
 }
 
 static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItem(o, k);
     return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* An Events call expecting `want` and an error of __type `type`. */
+static void ev_fails(long want, const char *type, const char *op, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void ev_fails(long want, const char *type, const char *op, const char *fmt, ...)
+{
+    char body[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof(body), fmt, ap);
+    va_end(ap);
+    cJSON *j = ev(want, op, "%s", body);
+    ck_assert_str_eq(jstr(j, "__type"), type);
+    cJSON_Delete(j);
 }
 
 /* POST /_greenroom/events/rules/{name}/trigger; returns the answer. */
@@ -89,37 +90,18 @@ static cJSON *trigger(const char *name, long want)
     return j;
 }
 
-static void make_queue(const char *name)
-{
-    char body[256];
-    snprintf(body, sizeof(body), "Action=CreateQueue&QueueName=%s", name);
-    struct gr_resp r;
-    ck_assert_int_eq(tk_query(&srv, "sqs", body, &r), 200);
-    gr_resp_free(&r);
-}
-
 /* Message bodies now in queue (up to 10, long poll `wait` s), as a cJSON
  * array of strings (caller deletes). */
 static cJSON *receive(const char *queue, int wait)
 {
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"QueueUrl\":\"%s/000000000000/%s\",\"MaxNumberOfMessages\":10,"
-             "\"WaitTimeSeconds\":%d}",
-             srv.url, queue, wait);
-    struct gr_resp r;
-    ck_assert_int_eq(
-        tk_target(&srv, "sqs", "AmazonSQS.ReceiveMessage", "application/x-amz-json-1.0", body, &r),
-        200);
-    cJSON *j = gr_resp_json(&r);
-    gr_resp_free(&r);
+    cJSON *msgs = kit_receive(&srv, queue, wait);
     cJSON *out = cJSON_CreateArray();
     const cJSON *m;
-    cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "Messages"))
+    cJSON_ArrayForEach(m, msgs)
     {
         cJSON_AddItemToArray(out, cJSON_CreateString(jstr(m, "Body")));
     }
-    cJSON_Delete(j);
+    cJSON_Delete(msgs);
     return out;
 }
 
@@ -147,16 +129,12 @@ START_TEST(test_put_rule)
         "rate(1 minutes)",  "rate(5 minute)",     "rate(0 minutes)",    "rate(5 weeks)",
         "cron(0 12 * * *)", "cron(0 12 * * * *)", "cron(61 * * * ? *)", "every day"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        j = ev(400, "PutRule", "{\"Name\":\"bad\",\"ScheduleExpression\":\"%s\"}", bad[i]);
-        ck_assert_str_eq(jstr(j, "__type"), "ValidationException");
-        cJSON_Delete(j);
+        ev_fails(400, "ValidationException", "PutRule",
+                 "{\"Name\":\"bad\",\"ScheduleExpression\":\"%s\"}", bad[i]);
     }
-    j = ev(400, "PutRule", "{\"Name\":\"pat\",\"EventPattern\":\"{\\\"source\\\":\\\"x\\\"}\"}");
-    ck_assert_str_eq(jstr(j, "__type"), "InvalidEventPatternException");
-    cJSON_Delete(j);
-    j = ev(400, "PutRule", "{\"Name\":\"neither\"}");
-    ck_assert_str_eq(jstr(j, "__type"), "ValidationException");
-    cJSON_Delete(j);
+    ev_fails(400, "InvalidEventPatternException", "PutRule",
+             "{\"Name\":\"pat\",\"EventPattern\":\"{\\\"source\\\":\\\"x\\\"}\"}");
+    ev_fails(400, "ValidationException", "PutRule", "{\"Name\":\"neither\"}");
     j = ev(400, "PutRule", "{\"Name\":\"bad name\",\"ScheduleExpression\":\"rate(1 day)\"}");
     cJSON_Delete(j);
     /* PutRule again updates in place */
@@ -189,9 +167,7 @@ START_TEST(test_describe_list_rules)
     j = ev(200, "DescribeRule", "{\"Name\":\"a-pattern\"}");
     ck_assert_str_eq(jstr(j, "EventPattern"), "{\"source\":[\"my.app\"]}");
     cJSON_Delete(j);
-    j = ev(400, "DescribeRule", "{\"Name\":\"missing\"}");
-    ck_assert_str_eq(jstr(j, "__type"), "ResourceNotFoundException");
-    cJSON_Delete(j);
+    ev_fails(400, "ResourceNotFoundException", "DescribeRule", "{\"Name\":\"missing\"}");
     j = ev(200, "ListRules", "{\"NamePrefix\":\"a-\"}");
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "Rules")), 2);
     cJSON_Delete(j);
@@ -267,10 +243,8 @@ START_TEST(test_targets)
                         "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"t%d\",\"Arn\":\"" FN_ARN "f\"}]}",
                         i));
     }
-    j = ev(400, "PutTargets",
-           "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"t9\",\"Arn\":\"" FN_ARN "f\"}]}");
-    ck_assert_str_eq(jstr(j, "__type"), "LimitExceededException");
-    cJSON_Delete(j);
+    ev_fails(400, "LimitExceededException", "PutTargets",
+             "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"t9\",\"Arn\":\"" FN_ARN "f\"}]}");
 }
 END_TEST
 
@@ -353,16 +327,11 @@ END_TEST
 
 START_TEST(test_trigger_sns_target)
 {
-    struct gr_resp r;
-    ck_assert_int_eq(tk_query(&srv, "sns", "Action=CreateTopic&Name=fanout", &r), 200);
-    gr_resp_free(&r);
-    make_queue("fanq");
-    ck_assert_int_eq(tk_query(&srv, "sns",
-                              "Action=Subscribe&TopicArn=arn:aws:sns:us-east-1:000000000000:fanout&"
-                              "Protocol=sqs&Endpoint=arn:aws:sqs:us-east-1:000000000000:fanq",
-                              &r),
-                     200);
-    gr_resp_free(&r);
+    free(kit_query(&srv, "sns", 200, NULL, "Action=CreateTopic&Name=fanout"));
+    kit_make_queue(&srv, "fanq");
+    free(kit_query(&srv, "sns", 200, NULL,
+                   "Action=Subscribe&TopicArn=arn:aws:sns:us-east-1:000000000000:fanout&"
+                   "Protocol=sqs&Endpoint=arn:aws:sqs:us-east-1:000000000000:fanq"));
     cJSON_Delete(
         ev(200, "PutRule", "{\"Name\":\"to-sns\",\"ScheduleExpression\":\"rate(1 day)\"}"));
     cJSON_Delete(ev(200, "PutTargets",
@@ -390,8 +359,8 @@ END_TEST
 
 START_TEST(test_schedule_clock)
 {
-    make_queue("ticks");
-    make_queue("never");
+    kit_make_queue(&srv, "ticks");
+    kit_make_queue(&srv, "never");
     cJSON_Delete(
         ev(200, "PutRule", "{\"Name\":\"tick\",\"ScheduleExpression\":\"rate(1 minute)\"}"));
     cJSON_Delete(ev(200, "PutTargets",
@@ -439,7 +408,7 @@ END_TEST
 
 START_TEST(test_put_events)
 {
-    make_queue("matched");
+    kit_make_queue(&srv, "matched");
     cJSON_Delete(ev(200, "PutRule",
                     "{\"Name\":\"books\",\"EventPattern\":\"{\\\"source\\\":[\\\"cd.books\\\"],"
                     "\\\"detail\\\":{\\\"type\\\":[\\\"added\\\"],\\\"pages\\\":[{\\\"numeric\\\":"
@@ -448,7 +417,7 @@ START_TEST(test_put_events)
                     "{\"Rule\":\"books\",\"Targets\":[{\"Id\":\"q\",\"Arn\":"
                     "\"arn:aws:sqs:us-east-1:000000000000:matched\",\"InputPath\":"
                     "\"$.detail\"}]}"));
-    make_queue("shaped");
+    kit_make_queue(&srv, "shaped");
     cJSON_Delete(ev(200, "PutTargets",
                     "{\"Rule\":\"books\",\"Targets\":[{\"Id\":\"x\",\"Arn\":"
                     "\"arn:aws:sqs:us-east-1:000000000000:shaped\",\"InputTransformer\":{"
@@ -489,9 +458,8 @@ START_TEST(test_test_event_pattern)
            "\"Event\":\"{\\\"source\\\":\\\"aws.events\\\"}\"}");
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "Result")));
     cJSON_Delete(j);
-    j = ev(400, "TestEventPattern", "{\"EventPattern\":\"[1]\",\"Event\":\"{}\"}");
-    ck_assert_str_eq(jstr(j, "__type"), "InvalidEventPatternException");
-    cJSON_Delete(j);
+    ev_fails(400, "InvalidEventPatternException", "TestEventPattern",
+             "{\"EventPattern\":\"[1]\",\"Event\":\"{}\"}");
 }
 END_TEST
 
@@ -548,41 +516,20 @@ START_TEST(test_iot_topic_rules)
 }
 END_TEST
 
-static Suite *events_suite(void)
-{
-    Suite *s = suite_create("events");
-    struct {
-        const char *name;
-        const TTest *fn;
-        int fast_clock;
-    } cases[] = {
-        {"PutRule", test_put_rule, 0},
-        {"DescribeListRules", test_describe_list_rules, 0},
-        {"EnableDisableDelete", test_enable_disable_delete, 0},
-        {"Targets", test_targets, 0},
-        {"TriggerLambda", test_trigger_lambda, 0},
-        {"TriggerDenied", test_trigger_denied, 0},
-        {"TriggerSnsTarget", test_trigger_sns_target, 0},
-        {"ScheduleClock", test_schedule_clock, 1},
-        {"PutEvents", test_put_events, 0},
-        {"TestEventPattern", test_test_event_pattern, 0},
-        {"IotTopicRules", test_iot_topic_rules, 0},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, cases[i].fast_clock ? setup_fast_clock : setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(events_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const struct kit_case cases[] = {
+        {"PutRule", test_put_rule, NULL},
+        {"DescribeListRules", test_describe_list_rules, NULL},
+        {"EnableDisableDelete", test_enable_disable_delete, NULL},
+        {"Targets", test_targets, NULL},
+        {"TriggerLambda", test_trigger_lambda, NULL},
+        {"TriggerDenied", test_trigger_denied, NULL},
+        {"TriggerSnsTarget", test_trigger_sns_target, NULL},
+        {"ScheduleClock", test_schedule_clock, setup_fast_clock},
+        {"PutEvents", test_put_events, NULL},
+        {"TestEventPattern", test_test_event_pattern, NULL},
+        {"IotTopicRules", test_iot_topic_rules, NULL},
+    };
+    return KIT_RUN("events", cases, setup, teardown, 60);
 }

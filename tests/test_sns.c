@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "events_testkit.h"
+#include "testkit.h"
 
 static struct gr_server srv;
 static char tmp[256];
@@ -22,72 +22,18 @@ static char tmp[256];
 
 static void setup(void)
 {
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-    tk_tmpdir(tmp, sizeof(tmp));
+    kit_start(&srv, tmp, sizeof(tmp));
 }
 
 static void teardown(void)
 {
-    gr_stop(&srv);
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-    gr_sh(NULL, cmd, NULL);
+    kit_stop(&srv, tmp);
 }
 
-/* SNS query call expecting `want`; returns the body (caller frees). */
-static char *sns(long want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *sns(long want, const char *fmt, ...)
-{
-    char body[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    struct gr_resp r;
-    long st = tk_query(&srv, "sns", body, &r);
-    if (st != want) {
-        fprintf(stderr, "sns %s -> %ld %s\n", body, st, r.body ? r.body : "");
-    }
-    ck_assert_int_eq(st, want);
-    char *out = strdup(r.body ? r.body : "");
-    gr_resp_free(&r);
-    return out;
-}
-
-static void make_queue(const char *name)
-{
-    char body[256];
-    snprintf(body, sizeof(body), "Action=CreateQueue&QueueName=%s", name);
-    struct gr_resp r;
-    ck_assert_int_eq(tk_query(&srv, "sqs", body, &r), 200);
-    gr_resp_free(&r);
-}
-
-/* Receives up to 10 messages from queue (long poll up to `wait` s) and
- * returns their bodies as a cJSON array of strings (caller deletes). */
-static cJSON *receive(const char *queue, int wait)
-{
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"QueueUrl\":\"%s/000000000000/%s\",\"MaxNumberOfMessages\":10,"
-             "\"WaitTimeSeconds\":%d,\"MessageAttributeNames\":[\"All\"]}",
-             srv.url, queue, wait);
-    struct gr_resp r;
-    ck_assert_int_eq(
-        tk_target(&srv, "sqs", "AmazonSQS.ReceiveMessage", "application/x-amz-json-1.0", body, &r),
-        200);
-    cJSON *j = gr_resp_json(&r);
-    gr_resp_free(&r);
-    cJSON *out = cJSON_CreateArray();
-    const cJSON *m;
-    cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "Messages"))
-    {
-        cJSON_AddItemToArray(out, cJSON_Duplicate(m, 1));
-    }
-    cJSON_Delete(j);
-    return out;
-}
+/* An SNS query call (printf-style form body) expecting status `want`:
+ * sns() returns the answer (caller frees), sns_has() asserts it holds needle. */
+#define sns(want, ...) kit_query(&srv, "sns", want, NULL, __VA_ARGS__)
+#define sns_has(want, needle, ...) free(kit_query(&srv, "sns", want, needle, __VA_ARGS__))
 
 static void subscribe(const char *topic, const char *protocol, const char *endpoint, char *arn,
                       size_t alen)
@@ -99,6 +45,22 @@ static void subscribe(const char *topic, const char *protocol, const char *endpo
     free(b);
 }
 
+/* A recorder function `fn` (its events go to the file named into out),
+ * topic `topic`, a permission on fn:dev for SNS from topic `permitted`, and
+ * fn:dev subscribed to topic (the subscription ARN into sub). */
+static void lambda_subscriber(const char *fn, const char *topic, const char *permitted, char *out,
+                              size_t olen, char *sub, size_t slen)
+{
+    char arn[256];
+    snprintf(out, olen, "%s/%s.jsonl", tmp, fn);
+    ck_assert_int_eq(tk_make_function(&srv, fn, out, ""), 0);
+    free(sns(200, "Action=CreateTopic&Name=%s", topic));
+    snprintf(arn, sizeof(arn), TOPIC "%s", permitted);
+    ck_assert_int_eq(tk_permit(&srv, fn, "dev", "sns.amazonaws.com", arn), 201);
+    snprintf(arn, sizeof(arn), "arn:aws:lambda:us-east-1:000000000000:function:%s:dev", fn);
+    subscribe(topic, "lambda", arn, sub, slen);
+}
+
 START_TEST(test_create_topic)
 {
     char *b = sns(200, "Action=CreateTopic&Version=2010-03-31&Name=books");
@@ -107,12 +69,8 @@ START_TEST(test_create_topic)
     ck_assert_ptr_nonnull(strstr(b, "xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\""));
     free(b);
     free(sns(200, "Action=CreateTopic&Name=books"));
-    b = sns(400, "Action=CreateTopic&Name=bad%%20name");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidParameter</Code>"));
-    free(b);
-    b = sns(400, "Action=CreateTopic&Name=x.fifo");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidParameter</Code>"));
-    free(b);
+    sns_has(400, "<Code>InvalidParameter</Code>", "Action=CreateTopic&Name=bad%%20name");
+    sns_has(400, "<Code>InvalidParameter</Code>", "Action=CreateTopic&Name=x.fifo");
     free(sns(200, "Action=CreateTopic&Name=x.fifo&Attributes.entry.1.key=FifoTopic&"
                   "Attributes.entry.1.value=true"));
 }
@@ -131,9 +89,7 @@ START_TEST(test_list_delete_topics)
     b = sns(200, "Action=ListTopics");
     ck_assert_ptr_null(strstr(b, TOPIC "t1<"));
     free(b);
-    b = sns(404, "Action=GetTopicAttributes&TopicArn=" TOPIC "t1");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>NotFound</Code>"));
-    free(b);
+    sns_has(404, "<Code>NotFound</Code>", "Action=GetTopicAttributes&TopicArn=" TOPIC "t1");
 }
 END_TEST
 
@@ -147,10 +103,9 @@ START_TEST(test_topic_attributes)
     ck_assert_ptr_nonnull(strstr(b, "<key>TopicArn</key><value>" TOPIC "attrs</value>"));
     ck_assert_ptr_nonnull(strstr(b, "<key>SubscriptionsConfirmed</key><value>0</value>"));
     free(b);
-    b = sns(400, "Action=SetTopicAttributes&TopicArn=" TOPIC
-                 "attrs&AttributeName=Nope&AttributeValue=1");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidParameter</Code>"));
-    free(b);
+    sns_has(400, "<Code>InvalidParameter</Code>",
+            "Action=SetTopicAttributes&TopicArn=" TOPIC
+            "attrs&AttributeName=Nope&AttributeValue=1");
 }
 END_TEST
 
@@ -159,7 +114,7 @@ START_TEST(test_subscriptions)
     char sub[512];
     char sub2[512];
     free(sns(200, "Action=CreateTopic&Name=subs"));
-    make_queue("subq");
+    kit_make_queue(&srv, "subq");
     subscribe("subs", "sqs", "arn:aws:sqs:us-east-1:000000000000:subq", sub, sizeof(sub));
     ck_assert_ptr_nonnull(strstr(sub, TOPIC "subs:"));
     /* the same subscription again answers the same ARN */
@@ -171,9 +126,7 @@ START_TEST(test_subscriptions)
     ck_assert_ptr_nonnull(strstr(b, "<Protocol>sqs</Protocol>"));
     ck_assert_ptr_nonnull(strstr(b, "<Protocol>lambda</Protocol>"));
     free(b);
-    b = sns(200, "Action=ListSubscriptions");
-    ck_assert_ptr_nonnull(strstr(b, sub));
-    free(b);
+    sns_has(200, sub, "Action=ListSubscriptions");
     char e[600];
     free(sns(200,
              "Action=SetSubscriptionAttributes&SubscriptionArn=%s&AttributeName="
@@ -186,24 +139,18 @@ START_TEST(test_subscriptions)
     free(sns(200, "Action=Unsubscribe&SubscriptionArn=%s", tk_enc(e, sizeof(e), sub)));
     /* again: AWS answers success for a subscription that is gone */
     free(sns(200, "Action=Unsubscribe&SubscriptionArn=%s", tk_enc(e, sizeof(e), sub)));
-    b = sns(400, "Action=Unsubscribe&SubscriptionArn=bogus");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidParameter</Code>"));
-    free(b);
+    sns_has(400, "<Code>InvalidParameter</Code>", "Action=Unsubscribe&SubscriptionArn=bogus");
     b = sns(200, "Action=ListSubscriptionsByTopic&TopicArn=" TOPIC "subs");
     ck_assert_ptr_null(strstr(b, sub));
     free(b);
     /* endpoints are checked */
-    b = sns(400, "Action=Subscribe&TopicArn=" TOPIC "subs&Protocol=http&Endpoint=%s",
+    sns_has(400, "loopback", "Action=Subscribe&TopicArn=" TOPIC "subs&Protocol=http&Endpoint=%s",
             tk_enc(e, sizeof(e), "http://example.com/hook"));
-    ck_assert_ptr_nonnull(strstr(b, "loopback"));
-    free(b);
-    b = sns(400, "Action=Subscribe&TopicArn=" TOPIC "subs&Protocol=carrier-pigeon&Endpoint=x");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidParameter</Code>"));
-    free(b);
-    b = sns(404, "Action=Subscribe&TopicArn=" TOPIC "nope&Protocol=sqs&Endpoint=%s",
+    sns_has(400, "<Code>InvalidParameter</Code>",
+            "Action=Subscribe&TopicArn=" TOPIC "subs&Protocol=carrier-pigeon&Endpoint=x");
+    sns_has(404, "<Code>NotFound</Code>",
+            "Action=Subscribe&TopicArn=" TOPIC "nope&Protocol=sqs&Endpoint=%s",
             tk_enc(e, sizeof(e), "arn:aws:sqs:us-east-1:000000000000:subq"));
-    ck_assert_ptr_nonnull(strstr(b, "<Code>NotFound</Code>"));
-    free(b);
 }
 END_TEST
 
@@ -212,9 +159,9 @@ START_TEST(test_publish_sqs)
     char sub[512];
     char e[600];
     free(sns(200, "Action=CreateTopic&Name=pub"));
-    make_queue("envq");
-    make_queue("rawq");
-    make_queue("redq");
+    kit_make_queue(&srv, "envq");
+    kit_make_queue(&srv, "rawq");
+    kit_make_queue(&srv, "redq");
     subscribe("pub", "sqs", "arn:aws:sqs:us-east-1:000000000000:envq", sub, sizeof(sub));
     char raw[512];
     subscribe("pub", "sqs", "arn:aws:sqs:us-east-1:000000000000:rawq", raw, sizeof(raw));
@@ -238,7 +185,7 @@ START_TEST(test_publish_sqs)
     char mid[64];
     ck_assert_ptr_nonnull(tk_xml(b, "MessageId", mid, sizeof(mid)));
     free(b);
-    cJSON *msgs = receive("envq", 10);
+    cJSON *msgs = kit_receive(&srv, "envq", 10);
     ck_assert_int_eq(cJSON_GetArraySize(msgs), 1);
     cJSON *env = cJSON_Parse(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "Body")->valuestring);
     ck_assert_ptr_nonnull(env);
@@ -259,7 +206,7 @@ START_TEST(test_publish_sqs)
     cJSON_Delete(env);
     cJSON_Delete(msgs);
     /* raw delivery: the message itself, attributes as SQS attributes */
-    msgs = receive("rawq", 10);
+    msgs = kit_receive(&srv, "rawq", 10);
     ck_assert_int_eq(cJSON_GetArraySize(msgs), 1);
     cJSON *m0 = cJSON_GetArrayItem(msgs, 0);
     ck_assert_str_eq(cJSON_GetObjectItem(m0, "Body")->valuestring,
@@ -272,14 +219,14 @@ START_TEST(test_publish_sqs)
                   "MessageAttributes.entry.1.Name=color&"
                   "MessageAttributes.entry.1.Value.DataType=String&"
                   "MessageAttributes.entry.1.Value.StringValue=red"));
-    msgs = receive("redq", 10);
+    msgs = kit_receive(&srv, "redq", 10);
     ck_assert_int_eq(cJSON_GetArraySize(msgs), 1);
     env = cJSON_Parse(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "Body")->valuestring);
     ck_assert_str_eq(cJSON_GetObjectItem(env, "Message")->valuestring, "second");
     cJSON_Delete(env);
     cJSON_Delete(msgs);
     /* FilterPolicyScope MessageBody: the policy matches the JSON message */
-    make_queue("bodyq");
+    kit_make_queue(&srv, "bodyq");
     char bq[512];
     subscribe("pub", "sqs", "arn:aws:sqs:us-east-1:000000000000:bodyq", bq, sizeof(bq));
     free(sns(200,
@@ -298,35 +245,30 @@ START_TEST(test_publish_sqs)
     free(sns(200, "Action=Publish&TopicArn=" TOPIC "pub&Message=%s",
              tk_enc(e, sizeof(e), "{\"type\":\"added\",\"book\":{\"pages\":500}}")));
     free(sns(200, "Action=Publish&TopicArn=" TOPIC "pub&Message=not-json"));
-    msgs = receive("bodyq", 10);
+    msgs = kit_receive(&srv, "bodyq", 10);
     if (cJSON_GetArraySize(msgs) == 0) {
         cJSON_Delete(msgs);
-        msgs = receive("bodyq", 5);
+        msgs = kit_receive(&srv, "bodyq", 5);
     }
     ck_assert_int_eq(cJSON_GetArraySize(msgs), 1);
     ck_assert_ptr_nonnull(
         strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "Body")->valuestring, "500"));
     cJSON_Delete(msgs);
-    msgs = receive("bodyq", 1);
+    msgs = kit_receive(&srv, "bodyq", 1);
     ck_assert_int_eq(cJSON_GetArraySize(msgs), 0);
     cJSON_Delete(msgs);
     /* errors */
-    b = sns(404, "Action=Publish&TopicArn=" TOPIC "nope&Message=x");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>NotFound</Code>"));
-    free(b);
-    b = sns(400, "Action=Publish&TopicArn=" TOPIC "pub");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidParameter</Code>"));
-    free(b);
-    b = sns(400, "Action=Publish&TopicArn=" TOPIC "pub&MessageStructure=json&Message=%s",
+    sns_has(404, "<Code>NotFound</Code>", "Action=Publish&TopicArn=" TOPIC "nope&Message=x");
+    sns_has(400, "<Code>InvalidParameter</Code>", "Action=Publish&TopicArn=" TOPIC "pub");
+    sns_has(400, "No default entry",
+            "Action=Publish&TopicArn=" TOPIC "pub&MessageStructure=json&Message=%s",
             tk_enc(e, sizeof(e), "{\"sqs\":\"only\"}"));
-    ck_assert_ptr_nonnull(strstr(b, "No default entry"));
-    free(b);
     /* MessageStructure json: per-protocol text */
     free(sns(200, "Action=Publish&TopicArn=" TOPIC "pub&MessageStructure=json&Message=%s",
              tk_enc(e, sizeof(e), "{\"default\":\"dflt\",\"sqs\":\"for sqs\"}")));
     int found = 0;
     for (int tries = 0; tries < 5 && !found; tries++) {
-        msgs = receive("rawq", 5);
+        msgs = kit_receive(&srv, "rawq", 5);
         const cJSON *m;
         cJSON_ArrayForEach(m, msgs)
         {
@@ -345,32 +287,24 @@ START_TEST(test_publish_fifo)
     char sub[512];
     free(sns(200, "Action=CreateTopic&Name=orders.fifo&Attributes.entry.1.key=FifoTopic&"
                   "Attributes.entry.1.value=true"));
-    struct gr_resp r;
-    ck_assert_int_eq(tk_query(&srv, "sqs",
-                              "Action=CreateQueue&QueueName=orders.fifo&Attribute.1.Name=FifoQueue&"
-                              "Attribute.1.Value=true",
-                              &r),
-                     200);
-    gr_resp_free(&r);
+    free(kit_query(&srv, "sqs", 200, NULL,
+                   "Action=CreateQueue&QueueName=orders.fifo&Attribute.1.Name=FifoQueue&"
+                   "Attribute.1.Value=true"));
     subscribe("orders.fifo", "sqs", "arn:aws:sqs:us-east-1:000000000000:orders.fifo", sub,
               sizeof(sub));
     char *b = sns(400, "Action=Publish&TopicArn=" TOPIC "orders.fifo&Message=one");
     ck_assert_ptr_nonnull(strstr(b, "MessageGroupId"));
     free(b);
-    b = sns(200, "Action=Publish&TopicArn=" TOPIC "orders.fifo&Message=one&MessageGroupId=g1");
-    ck_assert_ptr_nonnull(strstr(b, "<SequenceNumber>"));
-    free(b);
+    sns_has(200, "<SequenceNumber>",
+            "Action=Publish&TopicArn=" TOPIC "orders.fifo&Message=one&MessageGroupId=g1");
     /* the group travels to the FIFO queue */
     char body[512];
     snprintf(body, sizeof(body),
              "{\"QueueUrl\":\"%s/000000000000/orders.fifo\",\"WaitTimeSeconds\":10,"
              "\"AttributeNames\":[\"All\"]}",
              srv.url);
-    ck_assert_int_eq(
-        tk_target(&srv, "sqs", "AmazonSQS.ReceiveMessage", "application/x-amz-json-1.0", body, &r),
-        200);
-    cJSON *j = gr_resp_json(&r);
-    gr_resp_free(&r);
+    cJSON *j = kit_json(&srv, "sqs", "AmazonSQS.ReceiveMessage", "application/x-amz-json-1.0", 200,
+                        body, NULL, 0);
     cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Messages"), 0);
     ck_assert_ptr_nonnull(m);
     ck_assert_str_eq(
@@ -384,7 +318,7 @@ START_TEST(test_publish_batch)
 {
     char sub[512];
     free(sns(200, "Action=CreateTopic&Name=batch"));
-    make_queue("bq");
+    kit_make_queue(&srv, "bq");
     subscribe("batch", "sqs", "arn:aws:sqs:us-east-1:000000000000:bq", sub, sizeof(sub));
     char *b = sns(200, "Action=PublishBatch&TopicArn=" TOPIC "batch&"
                        "PublishBatchRequestEntries.member.1.Id=a&"
@@ -396,25 +330,22 @@ START_TEST(test_publish_batch)
     ck_assert_ptr_nonnull(strstr(b, "<member><Id>b</Id><MessageId>"));
     ck_assert_ptr_nonnull(strstr(b, "<Failed><member><Id>c</Id><Code>InvalidParameter</Code>"));
     free(b);
-    cJSON *msgs = receive("bq", 10);
+    cJSON *msgs = kit_receive(&srv, "bq", 10);
     int n = cJSON_GetArraySize(msgs);
     if (n < 2) {
-        cJSON *more = receive("bq", 5);
+        cJSON *more = kit_receive(&srv, "bq", 5);
         n += cJSON_GetArraySize(more);
         cJSON_Delete(more);
     }
     ck_assert_int_eq(n, 2);
     cJSON_Delete(msgs);
-    b = sns(400, "Action=PublishBatch&TopicArn=" TOPIC "batch&"
-                 "PublishBatchRequestEntries.member.1.Id=a&"
-                 "PublishBatchRequestEntries.member.1.Message=one&"
-                 "PublishBatchRequestEntries.member.2.Id=a&"
-                 "PublishBatchRequestEntries.member.2.Message=two");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>BatchEntryIdsNotDistinct</Code>"));
-    free(b);
-    b = sns(400, "Action=PublishBatch&TopicArn=" TOPIC "batch");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>EmptyBatchRequest</Code>"));
-    free(b);
+    sns_has(400, "<Code>BatchEntryIdsNotDistinct</Code>",
+            "Action=PublishBatch&TopicArn=" TOPIC "batch&"
+            "PublishBatchRequestEntries.member.1.Id=a&"
+            "PublishBatchRequestEntries.member.1.Message=one&"
+            "PublishBatchRequestEntries.member.2.Id=a&"
+            "PublishBatchRequestEntries.member.2.Message=two");
+    sns_has(400, "<Code>EmptyBatchRequest</Code>", "Action=PublishBatch&TopicArn=" TOPIC "batch");
 }
 END_TEST
 
@@ -422,15 +353,8 @@ START_TEST(test_publish_lambda)
 {
     char out[400];
     char sub[512];
-    snprintf(out, sizeof(out), "%s/notify.jsonl", tmp);
-    ck_assert_int_eq(tk_make_function(&srv, "notifications-books", out, ""), 0);
-    free(sns(200, "Action=CreateTopic&Name=book-change"));
-    ck_assert_int_eq(
-        tk_permit(&srv, "notifications-books", "dev", "sns.amazonaws.com", TOPIC "book-change"),
-        201);
-    subscribe("book-change", "lambda",
-              "arn:aws:lambda:us-east-1:000000000000:function:notifications-books:dev", sub,
-              sizeof(sub));
+    lambda_subscriber("notifications-books", "book-change", "book-change", out, sizeof(out), sub,
+                      sizeof(sub));
     char e[600];
     char *b = sns(200, "Action=Publish&TopicArn=" TOPIC "book-change&Message=%s",
                   tk_enc(e, sizeof(e), "{\"type\":\"added\",\"name\":\"Dune\"}"));
@@ -472,13 +396,8 @@ START_TEST(test_publish_lambda_denied)
 {
     char out[400];
     char sub[512];
-    snprintf(out, sizeof(out), "%s/denied.jsonl", tmp);
-    ck_assert_int_eq(tk_make_function(&srv, "locked", out, ""), 0);
-    free(sns(200, "Action=CreateTopic&Name=nope-topic"));
     /* a permission for another topic does not count */
-    ck_assert_int_eq(tk_permit(&srv, "locked", "dev", "sns.amazonaws.com", TOPIC "other"), 201);
-    subscribe("nope-topic", "lambda", "arn:aws:lambda:us-east-1:000000000000:function:locked:dev",
-              sub, sizeof(sub));
+    lambda_subscriber("locked", "nope-topic", "other", out, sizeof(out), sub, sizeof(sub));
     free(sns(200, "Action=Publish&TopicArn=" TOPIC "nope-topic&Message=secret"));
     ck_assert_int_eq(tk_wait_journal(&srv, "lambda", "Invoke", 403, "AccessDeniedException", 1, 20),
                      1);
@@ -531,9 +450,8 @@ START_TEST(test_publish_http)
     const char *token = cJSON_GetObjectItem(conf, "Token")->valuestring;
     ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(conf, "SubscribeURL")->valuestring, token));
     /* nothing is delivered while pending */
-    b = sns(200, "Action=ListSubscriptionsByTopic&TopicArn=" TOPIC "web");
-    ck_assert_ptr_nonnull(strstr(b, "<SubscriptionArn>PendingConfirmation</SubscriptionArn>"));
-    free(b);
+    sns_has(200, "<SubscriptionArn>PendingConfirmation</SubscriptionArn>",
+            "Action=ListSubscriptionsByTopic&TopicArn=" TOPIC "web");
     b = sns(400, "Action=ConfirmSubscription&TopicArn=" TOPIC "web&Token=wrong");
     free(b);
     /* the SubscribeURL is an unsigned GET, as an HTTP subscriber follows it */
@@ -548,9 +466,7 @@ START_TEST(test_publish_http)
     ck_assert_ptr_nonnull(strstr(sub, TOPIC "web:"));
     gr_resp_free(&r);
     /* confirming again (signed) answers the same subscription */
-    b = sns(200, "Action=ConfirmSubscription&TopicArn=" TOPIC "web&Token=%s", token);
-    ck_assert_ptr_nonnull(strstr(b, sub));
-    free(b);
+    sns_has(200, sub, "Action=ConfirmSubscription&TopicArn=" TOPIC "web&Token=%s", token);
     cJSON_Delete(conf);
     free(sns(200, "Action=Publish&TopicArn=" TOPIC "web&Message=over-http"));
     /* the sink answers the first notification 500: SNS retries */
@@ -565,39 +481,19 @@ START_TEST(test_publish_http)
 }
 END_TEST
 
-static Suite *sns_suite(void)
-{
-    Suite *s = suite_create("sns");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {
-        {"CreateTopic", test_create_topic},
-        {"ListDeleteTopics", test_list_delete_topics},
-        {"TopicAttributes", test_topic_attributes},
-        {"Subscriptions", test_subscriptions},
-        {"PublishSqs", test_publish_sqs},
-        {"PublishFifo", test_publish_fifo},
-        {"PublishBatch", test_publish_batch},
-        {"PublishLambda", test_publish_lambda},
-        {"PublishLambdaDenied", test_publish_lambda_denied},
-        {"PublishHttp", test_publish_http},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(sns_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const struct kit_case cases[] = {
+        {"CreateTopic", test_create_topic, NULL},
+        {"ListDeleteTopics", test_list_delete_topics, NULL},
+        {"TopicAttributes", test_topic_attributes, NULL},
+        {"Subscriptions", test_subscriptions, NULL},
+        {"PublishSqs", test_publish_sqs, NULL},
+        {"PublishFifo", test_publish_fifo, NULL},
+        {"PublishBatch", test_publish_batch, NULL},
+        {"PublishLambda", test_publish_lambda, NULL},
+        {"PublishLambdaDenied", test_publish_lambda_denied, NULL},
+        {"PublishHttp", test_publish_http, NULL},
+    };
+    return KIT_RUN("sns", cases, setup, teardown, 60);
 }

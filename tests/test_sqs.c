@@ -12,45 +12,25 @@
 #include <string.h>
 #include <time.h>
 
-#include "events_testkit.h"
+#include "testkit.h"
 
 static struct gr_server srv;
 static char tmp[256];
 
 static void setup(void)
 {
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-    tk_tmpdir(tmp, sizeof(tmp));
+    kit_start(&srv, tmp, sizeof(tmp));
 }
 
 static void teardown(void)
 {
-    gr_stop(&srv);
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-    gr_sh(NULL, cmd, NULL);
+    kit_stop(&srv, tmp);
 }
 
-/* Query call expecting `want`; returns the body (caller frees). */
-static char *q(long want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *q(long want, const char *fmt, ...)
-{
-    char body[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    struct gr_resp r;
-    long st = tk_query(&srv, "sqs", body, &r);
-    if (st != want) {
-        fprintf(stderr, "sqs %s -> %ld %s\n", body, st, r.body ? r.body : "");
-    }
-    ck_assert_int_eq(st, want);
-    char *out = strdup(r.body ? r.body : "");
-    gr_resp_free(&r);
-    return out;
-}
+/* An SQS query call (printf-style form body) expecting status `want`:
+ * q() returns the answer (caller frees), q_has() asserts it holds needle. */
+#define q(want, ...) kit_query(&srv, "sqs", want, NULL, __VA_ARGS__)
+#define q_has(want, needle, ...) free(kit_query(&srv, "sqs", want, needle, __VA_ARGS__))
 
 /* JSON call expecting `want`; returns the parsed body and, if hdr_out,
  * the x-amzn-query-error header. */
@@ -58,26 +38,19 @@ static cJSON *jq(long want, const char *op, const char *body, char *hdr_out, siz
 {
     char target[96];
     snprintf(target, sizeof(target), "AmazonSQS.%s", op);
-    struct gr_resp r;
-    long st = tk_target(&srv, "sqs", target, "application/x-amz-json-1.0", body, &r);
-    if (st != want) {
-        fprintf(stderr, "sqs json %s %s -> %ld %s\n", op, body, st, r.body ? r.body : "");
-    }
-    ck_assert_int_eq(st, want);
-    if (hdr_out) {
-        if (gr_resp_header(&r, "x-amzn-query-error", hdr_out, hlen) == NULL) {
-            hdr_out[0] = 0;
-        }
-    }
-    cJSON *j = gr_resp_json(&r);
-    gr_resp_free(&r);
-    ck_assert_ptr_nonnull(j);
-    return j;
+    return kit_json(&srv, "sqs", target, "application/x-amz-json-1.0", want, body, hdr_out, hlen);
 }
 
 static void queue_url(const char *name, char *out, size_t n)
 {
     snprintf(out, n, "%s/000000000000/%s", srv.url, name);
+}
+
+/* Creates queue `name` (query protocol) and its URL into out. */
+static void new_queue(const char *name, char *out, size_t n)
+{
+    queue_url(name, out, n);
+    free(q(200, "Action=CreateQueue&QueueName=%s", name));
 }
 
 START_TEST(test_create_queue)
@@ -93,20 +66,15 @@ START_TEST(test_create_queue)
     /* same attributes: same queue; different: QueueAlreadyExists */
     free(q(200, "Action=CreateQueue&QueueName=q1&Attribute.1.Name=VisibilityTimeout&"
                 "Attribute.1.Value=7"));
-    b = q(400, "Action=CreateQueue&QueueName=q1&Attribute.1.Name=VisibilityTimeout&"
-               "Attribute.1.Value=8");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>QueueAlreadyExists</Code>"));
-    free(b);
-    b = q(400, "Action=CreateQueue&QueueName=bad%%20name");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidParameterValue</Code>"));
-    free(b);
-    b = q(400, "Action=CreateQueue&QueueName=q2&Attribute.1.Name=Bogus&Attribute.1.Value=1");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidAttributeName</Code>"));
-    free(b);
-    b = q(400, "Action=CreateQueue&QueueName=q2&Attribute.1.Name=DelaySeconds&"
-               "Attribute.1.Value=901");
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidAttributeValue</Code>"));
-    free(b);
+    q_has(400, "<Code>QueueAlreadyExists</Code>",
+          "Action=CreateQueue&QueueName=q1&Attribute.1.Name=VisibilityTimeout&"
+          "Attribute.1.Value=8");
+    q_has(400, "<Code>InvalidParameterValue</Code>", "Action=CreateQueue&QueueName=bad%%20name");
+    q_has(400, "<Code>InvalidAttributeName</Code>",
+          "Action=CreateQueue&QueueName=q2&Attribute.1.Name=Bogus&Attribute.1.Value=1");
+    q_has(400, "<Code>InvalidAttributeValue</Code>",
+          "Action=CreateQueue&QueueName=q2&Attribute.1.Name=DelaySeconds&"
+          "Attribute.1.Value=901");
     /* JSON protocol */
     cJSON *j = jq(200, "CreateQueue",
                   "{\"QueueName\":\"jq\",\"Attributes\":{\"DelaySeconds\":\"0\"}}", NULL, 0);
@@ -179,8 +147,7 @@ START_TEST(test_queue_attributes)
 {
     char url[256];
     char e[512];
-    queue_url("attrq", url, sizeof(url));
-    free(q(200, "Action=CreateQueue&QueueName=attrq"));
+    new_queue("attrq", url, sizeof(url));
     free(q(200,
            "Action=SetQueueAttributes&QueueUrl=%s&Attribute.1.Name=VisibilityTimeout&"
            "Attribute.1.Value=45",
@@ -192,10 +159,8 @@ START_TEST(test_queue_attributes)
         strstr(b, "<Name>QueueArn</Name><Value>arn:aws:sqs:us-east-1:000000000000:attrq</Value>"));
     ck_assert_ptr_nonnull(strstr(b, "<Name>ApproximateNumberOfMessages</Name><Value>0</Value>"));
     free(b);
-    b = q(400, "Action=GetQueueAttributes&QueueUrl=%s&AttributeName.1=Nope",
-          tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidAttributeName</Code>"));
-    free(b);
+    q_has(400, "<Code>InvalidAttributeName</Code>",
+          "Action=GetQueueAttributes&QueueUrl=%s&AttributeName.1=Nope", tk_enc(e, sizeof(e), url));
     char body[512];
     snprintf(body, sizeof(body), "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"VisibilityTimeout\"]}",
              url);
@@ -213,8 +178,7 @@ START_TEST(test_send_receive_delete)
     char e[512];
     char h[256];
     char rh[256];
-    queue_url("srq", url, sizeof(url));
-    free(q(200, "Action=CreateQueue&QueueName=srq"));
+    new_queue("srq", url, sizeof(url));
     char *b = q(200,
                 "Action=SendMessage&QueueUrl=%s&MessageBody=hello&MessageAttribute.1.Name=a&"
                 "MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value."
@@ -239,18 +203,13 @@ START_TEST(test_send_receive_delete)
     free(b);
     free(
         q(200, "Action=DeleteMessage&QueueUrl=%s&ReceiptHandle=%s", tk_enc(e, sizeof(e), url), rh));
-    b = q(400, "Action=DeleteMessage&QueueUrl=%s&ReceiptHandle=garbage", tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "<Code>ReceiptHandleIsInvalid</Code>"));
-    free(b);
-    b = q(400, "Action=SendMessage&QueueUrl=%s&MessageBody=", tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "<Code>MissingParameter</Code>"));
-    free(b);
-    b = q(400, "Action=SendMessage&QueueUrl=%s&MessageBody=a%%01b", tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "<Code>InvalidMessageContents</Code>"));
-    free(b);
-    b = q(400, "Action=SendMessage&QueueUrl=%s/nope&MessageBody=x", srv.url);
-    ck_assert_ptr_nonnull(strstr(b, "NonExistentQueue"));
-    free(b);
+    q_has(400, "<Code>ReceiptHandleIsInvalid</Code>",
+          "Action=DeleteMessage&QueueUrl=%s&ReceiptHandle=garbage", tk_enc(e, sizeof(e), url));
+    q_has(400, "<Code>MissingParameter</Code>",
+          "Action=SendMessage&QueueUrl=%s&MessageBody=", tk_enc(e, sizeof(e), url));
+    q_has(400, "<Code>InvalidMessageContents</Code>",
+          "Action=SendMessage&QueueUrl=%s&MessageBody=a%%01b", tk_enc(e, sizeof(e), url));
+    q_has(400, "NonExistentQueue", "Action=SendMessage&QueueUrl=%s/nope&MessageBody=x", srv.url);
     /* JSON round trip: send, receive with attributes, delete */
     char body[1024];
     snprintf(body, sizeof(body),
@@ -289,8 +248,7 @@ START_TEST(test_batch)
 {
     char url[256];
     char e[512];
-    queue_url("bq", url, sizeof(url));
-    free(q(200, "Action=CreateQueue&QueueName=bq"));
+    new_queue("bq", url, sizeof(url));
     char *b = q(200,
                 "Action=SendMessageBatch&QueueUrl=%s&SendMessageBatchRequestEntry.1.Id=a&"
                 "SendMessageBatchRequestEntry.1.MessageBody=one&"
@@ -309,9 +267,8 @@ START_TEST(test_batch)
           tk_enc(e, sizeof(e), url));
     ck_assert_ptr_nonnull(strstr(b, "BatchEntryIdsNotDistinct"));
     free(b);
-    b = q(400, "Action=SendMessageBatch&QueueUrl=%s", tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "EmptyBatchRequest"));
-    free(b);
+    q_has(400, "EmptyBatchRequest", "Action=SendMessageBatch&QueueUrl=%s",
+          tk_enc(e, sizeof(e), url));
     char body[4096];
     snprintf(body, sizeof(body), "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10}", url);
     cJSON *j = jq(200, "ReceiveMessage", body, NULL, 0);
@@ -340,8 +297,7 @@ START_TEST(test_visibility)
     char url[256];
     char e[512];
     char rh[256];
-    queue_url("vq", url, sizeof(url));
-    free(q(200, "Action=CreateQueue&QueueName=vq"));
+    new_queue("vq", url, sizeof(url));
     free(q(200, "Action=SendMessage&QueueUrl=%s&MessageBody=v", tk_enc(e, sizeof(e), url)));
     char *b =
         q(200, "Action=ReceiveMessage&QueueUrl=%s&VisibilityTimeout=1", tk_enc(e, sizeof(e), url));
@@ -357,14 +313,11 @@ START_TEST(test_visibility)
     /* ChangeMessageVisibility to 0 makes it visible at once */
     free(q(200, "Action=ChangeMessageVisibility&QueueUrl=%s&ReceiptHandle=%s&VisibilityTimeout=0",
            tk_enc(e, sizeof(e), url), rh));
-    b = q(200, "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "<Body>v</Body>"));
-    free(b);
+    q_has(200, "<Body>v</Body>", "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
     /* the old handle is stale now */
-    b = q(400, "Action=ChangeMessageVisibility&QueueUrl=%s&ReceiptHandle=%s&VisibilityTimeout=5",
+    q_has(400, "MessageNotInflight",
+          "Action=ChangeMessageVisibility&QueueUrl=%s&ReceiptHandle=%s&VisibilityTimeout=5",
           tk_enc(e, sizeof(e), url), rh);
-    ck_assert_ptr_nonnull(strstr(b, "MessageNotInflight"));
-    free(b);
 }
 END_TEST
 
@@ -392,8 +345,7 @@ START_TEST(test_long_poll)
 {
     struct poll_arg a = {{0}, NULL};
     char e[512];
-    queue_url("lp", a.url, sizeof(a.url));
-    free(q(200, "Action=CreateQueue&QueueName=lp"));
+    new_queue("lp", a.url, sizeof(a.url));
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, long_poll, &a), 0);
     struct timespec ts = {0, 300 * 1000 * 1000};
@@ -417,20 +369,15 @@ START_TEST(test_purge_delete_queue)
 {
     char url[256];
     char e[512];
-    queue_url("pq", url, sizeof(url));
-    free(q(200, "Action=CreateQueue&QueueName=pq"));
+    new_queue("pq", url, sizeof(url));
     free(q(200, "Action=SendMessage&QueueUrl=%s&MessageBody=1", tk_enc(e, sizeof(e), url)));
     free(q(200, "Action=PurgeQueue&QueueUrl=%s", tk_enc(e, sizeof(e), url)));
     char *b = q(200, "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
     ck_assert_ptr_null(strstr(b, "<Message>"));
     free(b);
     free(q(200, "Action=DeleteQueue&QueueUrl=%s", tk_enc(e, sizeof(e), url)));
-    b = q(400, "Action=GetQueueUrl&QueueName=pq");
-    ck_assert_ptr_nonnull(strstr(b, "NonExistentQueue"));
-    free(b);
-    b = q(400, "Action=DeleteQueue&QueueUrl=%s", tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "NonExistentQueue"));
-    free(b);
+    q_has(400, "NonExistentQueue", "Action=GetQueueUrl&QueueName=pq");
+    q_has(400, "NonExistentQueue", "Action=DeleteQueue&QueueUrl=%s", tk_enc(e, sizeof(e), url));
 }
 END_TEST
 
@@ -458,9 +405,8 @@ START_TEST(test_dead_letter)
     ck_assert_ptr_null(strstr(b, "<Message>"));
     free(b);
     queue_url("dlq", url, sizeof(url));
-    b = q(200, "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "<Body>poison</Body>"));
-    free(b);
+    q_has(200, "<Body>poison</Body>", "Action=ReceiveMessage&QueueUrl=%s",
+          tk_enc(e, sizeof(e), url));
 }
 END_TEST
 
@@ -489,8 +435,7 @@ START_TEST(test_event_source_mapping)
     char url[256];
     snprintf(out, sizeof(out), "%s/esm.jsonl", tmp);
     ck_assert_int_eq(tk_make_function(&srv, "consumer", out, ""), 0);
-    queue_url("work", url, sizeof(url));
-    free(q(200, "Action=CreateQueue&QueueName=work"));
+    new_queue("work", url, sizeof(url));
     free(q(200,
            "Action=SendMessageBatch&QueueUrl=%s&SendMessageBatchRequestEntry.1.Id=a&"
            "SendMessageBatchRequestEntry.1.MessageBody=first&"
@@ -595,52 +540,30 @@ START_TEST(test_fifo)
     free(q(200, "Action=SendMessage&QueueUrl=%s&MessageBody=b&MessageGroupId=g",
            tk_enc(e, sizeof(e), url)));
     /* one group: b waits while a is in flight */
-    b = q(200, "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
-    ck_assert_ptr_nonnull(strstr(b, "<Body>a</Body>"));
-    free(b);
+    q_has(200, "<Body>a</Body>", "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
     b = q(200, "Action=ReceiveMessage&QueueUrl=%s", tk_enc(e, sizeof(e), url));
     ck_assert_ptr_null(strstr(b, "<Message>"));
     free(b);
 }
 END_TEST
 
-static Suite *sqs_suite(void)
-{
-    Suite *s = suite_create("sqs");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {
-        {"CreateQueue", test_create_queue},
-        {"GetQueueUrl", test_get_queue_url},
-        {"ListQueues", test_list_queues},
-        {"QueueAttributes", test_queue_attributes},
-        {"SendReceiveDelete", test_send_receive_delete},
-        {"Batch", test_batch},
-        {"Visibility", test_visibility},
-        {"LongPoll", test_long_poll},
-        {"PurgeDeleteQueue", test_purge_delete_queue},
-        {"DeadLetter", test_dead_letter},
-        {"Tags", test_tags},
-        {"EventSourceMapping", test_event_source_mapping},
-        {"EventSourceMappingFailure", test_event_source_mapping_failure},
-        {"Fifo", test_fifo},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(sqs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const struct kit_case cases[] = {
+        {"CreateQueue", test_create_queue, NULL},
+        {"GetQueueUrl", test_get_queue_url, NULL},
+        {"ListQueues", test_list_queues, NULL},
+        {"QueueAttributes", test_queue_attributes, NULL},
+        {"SendReceiveDelete", test_send_receive_delete, NULL},
+        {"Batch", test_batch, NULL},
+        {"Visibility", test_visibility, NULL},
+        {"LongPoll", test_long_poll, NULL},
+        {"PurgeDeleteQueue", test_purge_delete_queue, NULL},
+        {"DeadLetter", test_dead_letter, NULL},
+        {"Tags", test_tags, NULL},
+        {"EventSourceMapping", test_event_source_mapping, NULL},
+        {"EventSourceMappingFailure", test_event_source_mapping_failure, NULL},
+        {"Fifo", test_fifo, NULL},
+    };
+    return KIT_RUN("sqs", cases, setup, teardown, 60);
 }
