@@ -8,6 +8,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 
+#include "testkit.h"
 #include "vtl.h"
 
 static cJSON *g_path;
@@ -45,141 +46,188 @@ static char *render(const char *tmpl, const char *body)
     return out;
 }
 
-#define ASSERT_RENDER(tmpl, body, expected)                                                        \
-    do {                                                                                           \
-        char *o_ = render(tmpl, body);                                                             \
-        ck_assert_str_eq(o_, expected);                                                            \
-        free(o_);                                                                                  \
-    } while (0)
+/* One rendering: tmpl against body (with the fixture params) gives expected. */
+struct vtl_case {
+    const char *tmpl;
+    const char *body;
+    const char *expected;
+};
+
+/* Renders every case, naming the template of the first that differs. */
+static void render_all(const struct vtl_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *o = render(cases[i].tmpl, cases[i].body);
+        ck_assert_msg(strcmp(o, cases[i].expected) == 0, "%s: got \"%s\", want \"%s\"",
+                      cases[i].tmpl, o, cases[i].expected);
+        free(o);
+    }
+}
+
+#define RENDER_ALL(cases) render_all(cases, sizeof(cases) / sizeof(cases[0]))
 
 START_TEST(test_references)
 {
-    ASSERT_RENDER("a $undefined b", "", "a $undefined b");
-    ASSERT_RENDER("a $!undefined b", "", "a  b");
-    ASSERT_RENDER("${stageVariables.functionAlias}x", "", "devx");
-    ASSERT_RENDER("$stageVariables.functionAlias.", "", "dev.");
-    ASSERT_RENDER("cost: $5 and $", "", "cost: $5 and $");
-    ASSERT_RENDER("#set($l = [1, 2, 3])$l[1] $l.size() $l", "", "2 3 [1, 2, 3]");
+    static const struct vtl_case cases[] = {
+        {"a $undefined b", "", "a $undefined b"},
+        {"a $!undefined b", "", "a  b"},
+        {"${stageVariables.functionAlias}x", "", "devx"},
+        {"$stageVariables.functionAlias.", "", "dev."},
+        {"cost: $5 and $", "", "cost: $5 and $"},
+        {"#set($l = [1, 2, 3])$l[1] $l.size() $l", "", "2 3 [1, 2, 3]"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_set)
 {
-    ASSERT_RENDER("#set($x = \"hi\")$x", "", "hi");
-    ASSERT_RENDER("#set($n = 2 + 3 * 4)$n", "", "14");
-    ASSERT_RENDER("#set($s = 'a' + 1)$s", "", "a1");
-    ASSERT_RENDER("#set($m = {\"k\": \"v\"})#set($m.j = 5)$m.k$m.j $m", "", "v5 {k=v, j=5}");
-    ASSERT_RENDER("#set($i = \"$stageVariables.functionAlias!\")$i", "", "dev!");
-    /* a directive alone on its line takes its newline with it */
-    ASSERT_RENDER("a\n  #set($x = 1)\nb$x", "", "a\nb1");
+    static const struct vtl_case cases[] = {
+        {"#set($x = \"hi\")$x", "", "hi"},
+        {"#set($n = 2 + 3 * 4)$n", "", "14"},
+        {"#set($s = 'a' + 1)$s", "", "a1"},
+        {"#set($m = {\"k\": \"v\"})#set($m.j = 5)$m.k$m.j $m", "", "v5 {k=v, j=5}"},
+        {"#set($i = \"$stageVariables.functionAlias!\")$i", "", "dev!"},
+        /* a directive alone on its line takes its newline with it */
+        {"a\n  #set($x = 1)\nb$x", "", "a\nb1"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_if)
 {
-    ASSERT_RENDER("#if(1 < 2)yes#else no#end", "", "yes");
-    ASSERT_RENDER("#if($undefined)a#elseif($stageVariables.functionAlias == 'dev')b#{else}c#end",
-                  "", "b");
-    ASSERT_RENDER("#if(false || !true)a#elseif(2 >= 3)b#else c#end", "", " c");
-    ASSERT_RENDER("#if($input.params('id') != '' && $input.params('id') == '42')ok#end", "", "ok");
-    ASSERT_RENDER("#if(1 == 1 and not false)A#end", "", "A");
+    static const struct vtl_case cases[] = {
+        {"#if(1 < 2)yes#else no#end", "", "yes"},
+        {"#if($undefined)a#elseif($stageVariables.functionAlias == 'dev')b#{else}c#end", "", "b"},
+        {"#if(false || !true)a#elseif(2 >= 3)b#else c#end", "", " c"},
+        {"#if($input.params('id') != '' && $input.params('id') == '42')ok#end", "", "ok"},
+        {"#if(1 == 1 and not false)A#end", "", "A"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_foreach)
 {
-    ASSERT_RENDER("[#foreach($x in [1, 2, 3])\"$x\"#if($foreach.hasNext),#end#end]", "",
-                  "[\"1\",\"2\",\"3\"]");
-    ASSERT_RENDER("#foreach($i in [1..3])$foreach.index:$foreach.count:$velocityCount #end", "",
-                  "0:1:1 1:2:2 2:3:3 ");
-    ASSERT_RENDER("#foreach($k in $input.params().querystring.keySet())$k=$input.params()."
-                  "querystring.get($k);#end",
-                  "", "a=b;c=d;");
-    ASSERT_RENDER("#foreach($x in [1,2,3])#if($x == 2)#break#end$x#end", "", "1");
-    ASSERT_RENDER("#foreach($e in $input.path('$.items'))$e.n#if($foreach.hasNext),#end#end",
-                  "{\"items\":[{\"n\":1},{\"n\":2}]}", "1,2");
+    static const struct vtl_case cases[] = {
+        {"[#foreach($x in [1, 2, 3])\"$x\"#if($foreach.hasNext),#end#end]", "",
+         "[\"1\",\"2\",\"3\"]"},
+        {"#foreach($i in [1..3])$foreach.index:$foreach.count:$velocityCount #end", "",
+         "0:1:1 1:2:2 2:3:3 "},
+        {"#foreach($k in $input.params().querystring.keySet())$k=$input.params()."
+         "querystring.get($k);#end",
+         "", "a=b;c=d;"},
+        {"#foreach($x in [1,2,3])#if($x == 2)#break#end$x#end", "", "1"},
+        {"#foreach($e in $input.path('$.items'))$e.n#if($foreach.hasNext),#end#end",
+         "{\"items\":[{\"n\":1},{\"n\":2}]}", "1,2"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_comments)
 {
-    ASSERT_RENDER("a## line comment\nb", "", "ab");
-    ASSERT_RENDER("a#* block\n comment *#b", "", "ab");
-    ASSERT_RENDER("#[[$notparsed #if]]#", "", "$notparsed #if");
-    ASSERT_RENDER("# not a directive", "", "# not a directive");
+    static const struct vtl_case cases[] = {
+        {"a## line comment\nb", "", "ab"},
+        {"a#* block\n comment *#b", "", "ab"},
+        {"#[[$notparsed #if]]#", "", "$notparsed #if"},
+        {"# not a directive", "", "# not a directive"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_input_json)
 {
-    ASSERT_RENDER("$input.json('$')", "{\"a\": {\"b\": [1, 2]}}", "{\"a\":{\"b\":[1,2]}}");
-    ASSERT_RENDER("$input.json('$.a.b')", "{\"a\": {\"b\": [1, 2]}}", "[1,2]");
-    ASSERT_RENDER("$input.json('$.a.b[1]')", "{\"a\": {\"b\": [1, 2]}}", "2");
-    ASSERT_RENDER("$input.json('$')", "", "{}");
-    ASSERT_RENDER("$input.json('$.name')", "{\"name\":\"x\\\"y\"}", "\"x\\\"y\"");
+    static const struct vtl_case cases[] = {
+        {"$input.json('$')", "{\"a\": {\"b\": [1, 2]}}", "{\"a\":{\"b\":[1,2]}}"},
+        {"$input.json('$.a.b')", "{\"a\": {\"b\": [1, 2]}}", "[1,2]"},
+        {"$input.json('$.a.b[1]')", "{\"a\": {\"b\": [1, 2]}}", "2"},
+        {"$input.json('$')", "", "{}"},
+        {"$input.json('$.name')", "{\"name\":\"x\\\"y\"}", "\"x\\\"y\""},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_input_path)
 {
-    ASSERT_RENDER("$input.path('$.name')", "{\"name\":\"bob\"}", "bob");
-    ASSERT_RENDER("$input.path('$').name", "{\"name\":\"bob\"}", "bob");
-    ASSERT_RENDER("$input.path('$.a')", "{\"a\":{\"b\":1,\"c\":\"x\"}}", "{b=1, c=x}");
-    ASSERT_RENDER("$input.path('$.l').size()", "{\"l\":[1,2,3]}", "3");
-    ASSERT_RENDER("$input.path(\"$['odd key']\")", "{\"odd key\":7}", "7");
-    ASSERT_RENDER("[$!input.path('$.missing')]", "{}", "[]");
+    static const struct vtl_case cases[] = {
+        {"$input.path('$.name')", "{\"name\":\"bob\"}", "bob"},
+        {"$input.path('$').name", "{\"name\":\"bob\"}", "bob"},
+        {"$input.path('$.a')", "{\"a\":{\"b\":1,\"c\":\"x\"}}", "{b=1, c=x}"},
+        {"$input.path('$.l').size()", "{\"l\":[1,2,3]}", "3"},
+        {"$input.path(\"$['odd key']\")", "{\"odd key\":7}", "7"},
+        {"[$!input.path('$.missing')]", "{}", "[]"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_input_params)
 {
-    ASSERT_RENDER("$input.params('id')", "", "42");
-    ASSERT_RENDER("$input.params('a')", "", "b");
-    ASSERT_RENDER("$input.params('x-token')", "", "t0k");
-    ASSERT_RENDER("[$input.params('nothing')]", "", "[]");
-    ASSERT_RENDER("$input.params().path", "", "{id=42}");
-    ASSERT_RENDER("$input.params().querystring", "", "{a=b, c=d}");
-    ASSERT_RENDER("$input.params().header.get('x-token')", "", "t0k");
-    ASSERT_RENDER("$input.params().path.id", "", "42");
+    static const struct vtl_case cases[] = {
+        {"$input.params('id')", "", "42"},
+        {"$input.params('a')", "", "b"},
+        {"$input.params('x-token')", "", "t0k"},
+        {"[$input.params('nothing')]", "", "[]"},
+        {"$input.params().path", "", "{id=42}"},
+        {"$input.params().querystring", "", "{a=b, c=d}"},
+        {"$input.params().header.get('x-token')", "", "t0k"},
+        {"$input.params().path.id", "", "42"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_input_body)
 {
-    ASSERT_RENDER("$input.body", "raw text", "raw text");
-    ASSERT_RENDER("$input.body", "{\"a\":1}", "{\"a\":1}");
+    static const struct vtl_case cases[] = {
+        {"$input.body", "raw text", "raw text"},
+        {"$input.body", "{\"a\":1}", "{\"a\":1}"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_context_and_stage_variables)
 {
-    ASSERT_RENDER("$context.httpMethod $context.stage $context.requestId", "", "POST dev rid-1");
-    ASSERT_RENDER("$context.identity.sourceIp", "", "127.0.0.1");
-    ASSERT_RENDER("[$!context.authorizer.principalId]", "", "[]");
-    ASSERT_RENDER("$stageVariables.functionAlias $stageVariables.get('functionAlias')", "",
-                  "dev dev");
+    static const struct vtl_case cases[] = {
+        {"$context.httpMethod $context.stage $context.requestId", "", "POST dev rid-1"},
+        {"$context.identity.sourceIp", "", "127.0.0.1"},
+        {"[$!context.authorizer.principalId]", "", "[]"},
+        {"$stageVariables.functionAlias $stageVariables.get('functionAlias')", "", "dev dev"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_util)
 {
-    ASSERT_RENDER("$util.escapeJavaScript(\"it's \"\"x\"\" / y\")", "", "it\\'s \\\"x\\\" \\/ y");
-    ASSERT_RENDER("$util.escapeJavaScript($input.body)", "a\nb\u00e9", "a\\nb\\u00E9");
-    ASSERT_RENDER("$util.urlEncode('a b&c=d/é')", "", "a+b%26c%3Dd%2F%C3%A9");
-    ASSERT_RENDER("$util.urlDecode('a+b%26c')", "", "a b&c");
-    ASSERT_RENDER("$util.base64Encode('hello')", "", "aGVsbG8=");
-    ASSERT_RENDER("$util.base64Decode('aGVsbG8=')", "", "hello");
-    ASSERT_RENDER("#set($o = $util.parseJson($input.body))$o.a.b $o.l[0]",
-                  "{\"a\":{\"b\":\"c\"},\"l\":[5]}", "c 5");
+    static const struct vtl_case cases[] = {
+        {"$util.escapeJavaScript(\"it's \"\"x\"\" / y\")", "", "it\\'s \\\"x\\\" \\/ y"},
+        {"$util.escapeJavaScript($input.body)", "a\nb\u00e9", "a\\nb\\u00E9"},
+        {"$util.urlEncode('a b&c=d/é')", "", "a+b%26c%3Dd%2F%C3%A9"},
+        {"$util.urlDecode('a+b%26c')", "", "a b&c"},
+        {"$util.base64Encode('hello')", "", "aGVsbG8="},
+        {"$util.base64Decode('aGVsbG8=')", "", "hello"},
+        {"#set($o = $util.parseJson($input.body))$o.a.b $o.l[0]", "{\"a\":{\"b\":\"c\"},\"l\":[5]}",
+         "c 5"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
 START_TEST(test_string_methods)
 {
-    ASSERT_RENDER("#set($s = 'Hello')$s.toLowerCase() $s.toUpperCase() $s.length() "
-                  "$s.substring(1, 3) $s.replace('l', 'L') $s.contains('ell')",
-                  "", "hello HELLO 5 el HeLLo true");
-    ASSERT_RENDER("#set($p = 'a,b,c')#foreach($x in $p.split(','))<$x>#end", "", "<a><b><c>");
+    static const struct vtl_case cases[] = {
+        {"#set($s = 'Hello')$s.toLowerCase() $s.toUpperCase() $s.length() "
+         "$s.substring(1, 3) $s.replace('l', 'L') $s.contains('ell')",
+         "", "hello HELLO 5 el HeLLo true"},
+        {"#set($p = 'a,b,c')#foreach($x in $p.split(','))<$x>#end", "", "<a><b><c>"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
@@ -215,9 +263,12 @@ START_TEST(test_v05_response_template)
 {
     /* the v0.5 default response template is "" (pass-through, done by the
      * service); a typical error template maps errorMessage */
-    ASSERT_RENDER("{\"error\": \"$util.escapeJavaScript($input.path('$.errorMessage'))\"}",
-                  "{\"errorMessage\":\"400: bad \\\"id\\\"\",\"errorType\":\"Error\"}",
-                  "{\"error\": \"400: bad \\\"id\\\"\"}");
+    static const struct vtl_case cases[] = {
+        {"{\"error\": \"$util.escapeJavaScript($input.path('$.errorMessage'))\"}",
+         "{\"errorMessage\":\"400: bad \\\"id\\\"\",\"errorType\":\"Error\"}",
+         "{\"error\": \"400: bad \\\"id\\\"\"}"},
+    };
+    RENDER_ALL(cases);
 }
 END_TEST
 
@@ -336,45 +387,26 @@ START_TEST(test_json_path)
 }
 END_TEST
 
-static Suite *vtl_suite(void)
-{
-    Suite *s = suite_create("vtl");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {
-        {"references", test_references},
-        {"set", test_set},
-        {"if", test_if},
-        {"foreach", test_foreach},
-        {"comments", test_comments},
-        {"input_json", test_input_json},
-        {"input_path", test_input_path},
-        {"input_params", test_input_params},
-        {"input_body", test_input_body},
-        {"context_stage_variables", test_context_and_stage_variables},
-        {"util", test_util},
-        {"string_methods", test_string_methods},
-        {"v05_request_template", test_v05_request_template},
-        {"v05_response_template", test_v05_response_template},
-        {"console_passthrough_template", test_console_passthrough_template},
-        {"parse_errors", test_parse_errors},
-        {"json_path", test_json_path},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(vtl_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const struct kit_case cases[] = {
+        {"references", test_references, NULL},
+        {"set", test_set, NULL},
+        {"if", test_if, NULL},
+        {"foreach", test_foreach, NULL},
+        {"comments", test_comments, NULL},
+        {"input_json", test_input_json, NULL},
+        {"input_path", test_input_path, NULL},
+        {"input_params", test_input_params, NULL},
+        {"input_body", test_input_body, NULL},
+        {"context_stage_variables", test_context_and_stage_variables, NULL},
+        {"util", test_util, NULL},
+        {"string_methods", test_string_methods, NULL},
+        {"v05_request_template", test_v05_request_template, NULL},
+        {"v05_response_template", test_v05_response_template, NULL},
+        {"console_passthrough_template", test_console_passthrough_template, NULL},
+        {"parse_errors", test_parse_errors, NULL},
+        {"json_path", test_json_path, NULL},
+    };
+    return KIT_RUN("vtl", cases, setup, teardown, 0);
 }
