@@ -428,6 +428,28 @@ START_TEST(test_apigateway_types)
         ck_assert_msg(strstr(body, key) != NULL, "%s", body);
         free(body);
     }
+    /* the stage really calls the authorizer function */
+    {
+        static const char *const tokens[] = {"allow", "deny", "nobody", NULL};
+        static const long want[] = {200, 403, 401, 401};
+        char url[256];
+        size_t i;
+        snprintf(url, sizeof(url), "/_aws/execute-api/%s/dev/secure", api);
+        for (i = 0; i < 4; i++) {
+            struct gr_resp r;
+            char h[64];
+            const char *hdr[2] = {h, NULL};
+            snprintf(h, sizeof(h), "Authorization: %s", tokens[i] ? tokens[i] : "");
+            ck_assert_int_eq(
+                gr_request_unsigned(&srv, "GET", url, tokens[i] ? hdr : NULL, NULL, 0, &r), 0);
+            ck_assert_msg(r.status == want[i], "token %s: %ld %s", tokens[i] ? tokens[i] : "-",
+                          r.status, r.body ? r.body : "");
+            if (want[i] == 200) {
+                ck_assert_msg(strstr(r.body, "\"ok\": true") != NULL, "%s", r.body);
+            }
+            gr_resp_free(&r);
+        }
+    }
     /* in place (authorizer, model, plan keep their ids) and replacement
      * (a new API key name makes a new key, re-attached to the plan) */
     stack_ok("UpdateStack", "apit", t, "Greeting", "salut", "KeyName", "second-key");
