@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/types.h>
@@ -450,6 +451,36 @@ static cJSON *ctl_calls(struct rh *r, long seq, int faults_only)
 
 /* ------------------------------------------------------------ processes */
 
+/* Set by SIGINT/SIGTERM/SIGHUP (the signal number): rehearse stops at the
+ * next chance, kills what it started and removes its temp dir. */
+static volatile sig_atomic_t rh_stop;
+
+static void rh_on_signal(int sig)
+{
+    rh_stop = sig;
+}
+
+static void rh_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = rh_on_signal; /* no SA_RESTART: blocking calls return EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* In a child just forked by parent: die with it (a killed rehearse leaves
+ * no greenroom or deploy running). */
+static void rh_die_with(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) {
+        _exit(125);
+    }
+}
+
 static int run_quiet(char *const argv[])
 {
     pid_t pid = fork();
@@ -601,6 +632,7 @@ static int save_meta(struct rh *r)
 static pid_t spawn(struct rh *r, const char *command, const char *stage, long call_timeout_ms)
 {
     const char *region = r->c->region;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         return -1;
@@ -608,6 +640,7 @@ static pid_t spawn(struct rh *r, const char *command, const char *stage, long ca
     if (pid != 0) {
         return pid;
     }
+    rh_die_with(parent);
     setpgid(0, 0);
     if (chdir(r->work) != 0) {
         _exit(126);
@@ -660,6 +693,12 @@ static int wait_child(pid_t pid, int limit_s)
             break;
         }
         if (w < 0 && errno != EINTR) {
+            return -1;
+        }
+        if (rh_stop) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
             return -1;
         }
         if (txn_ms() > deadline) {
@@ -1007,6 +1046,7 @@ static int gr_up(struct rh *r, int port)
         return -1;
     }
     snprintf(portarg, sizeof(portarg), "%d", port);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
@@ -1014,6 +1054,7 @@ static int gr_up(struct rh *r, int port)
         return -1;
     }
     if (pid == 0) {
+        rh_die_with(parent);
         setpgid(0, 0);
         dup2(fds[1], 1);
         close(fds[0]);
@@ -1048,7 +1089,7 @@ static int gr_up(struct rh *r, int port)
     r->gr_pid = pid;
     r->gr_port = (int)p;
     snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%d", r->gr_port);
-    for (int i = 0; i < 250; i++) {
+    for (int i = 0; i < 250 && !rh_stop; i++) {
         if (ctl(r, "GET", "/_greenroom/health", NULL, NULL) == 200) {
             struct dep_err err;
             dep_err_clear(&err);
@@ -1168,7 +1209,7 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
          * arrives: the journal's "last" reaches it), then kill. */
         int killed = 0;
         double deadline = txn_ms() + 60000.0;
-        while (!killed && txn_ms() < deadline) {
+        while (!killed && txn_ms() < deadline && !rh_stop) {
             int stt = 0;
             if (waitpid(pid, &stt, WNOHANG) == pid) {
                 code = WIFEXITED(stt) ? WEXITSTATUS(stt) : -1;
@@ -1189,7 +1230,7 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
         /* Greenroom dies at call k; bring it back at once, as a supervisor
          * would, while the deployer retries (or gives up) on its own. */
         double deadline = txn_ms() + 120000.0;
-        while (txn_ms() < deadline) {
+        while (txn_ms() < deadline && !rh_stop) {
             int stt = 0;
             if (waitpid(pid, &stt, WNOHANG) == pid) {
                 code = WIFEXITED(stt) ? WEXITSTATUS(stt) : WIFSIGNALED(stt) ? 128 + WTERMSIG(stt) : -1;
@@ -1384,6 +1425,39 @@ static const char *rh_tmp_base(void)
     return "/tmp";
 }
 
+/* Make rehearse's temp dir, <base>/stagehand-rehearse-<pid>-XXXXXX, into
+ * out; first remove the ones of rehearse runs that were killed (their pid
+ * is gone: a SIGKILL leaves no chance to clean up, and /dev/shm is memory).
+ * Returns 0 or -1 (errno). */
+static int rh_make_tmp(char *out, size_t n)
+{
+    const char *base = rh_tmp_base();
+    const char *prefix = "stagehand-rehearse-";
+    DIR *d = opendir(base);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char *end = NULL;
+        char path[PATH_MAX];
+        struct stat sb;
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) {
+            continue;
+        }
+        long pid = strtol(e->d_name + strlen(prefix), &end, 10);
+        if (!end || *end != '-' || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) {
+            continue;
+        }
+        if (snprintf(path, sizeof(path), "%s/%s", base, e->d_name) < (int)sizeof(path) &&
+            lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == geteuid()) {
+            rm_tree(path);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    snprintf(out, n, "%s/%s%ld-XXXXXX", base, prefix, (long)getpid());
+    return mkdtemp(out) ? 0 : -1;
+}
+
 /* ------------------------------------------------------ parallel sweep */
 
 /* What a sweep's cases share (read-only in the workers). */
@@ -1442,6 +1516,9 @@ static void rh_worker_main(struct rh *r, int id, const struct rh_sweep *sw, int 
     int32_t idx;
     for (;;) {
         ssize_t n = read(in_fd, &idx, sizeof(idx));
+        if (rh_stop) {
+            break;
+        }
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -1525,8 +1602,10 @@ static int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases
             close(to[1]);
             continue;
         }
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
+            rh_die_with(parent);
             close(to[1]);
             close(from[0]);
             for (int j = 0; j < i; j++) { /* other workers' pipes */
@@ -1562,7 +1641,7 @@ static int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases
             rh_dispatch(&w[i], &next, sw->nt);
         }
     }
-    while (alive > 0 && done < sw->nt) {
+    while (alive > 0 && done < sw->nt && !rh_stop) {
         struct pollfd pf[RH_MAX_JOBS];
         int map[RH_MAX_JOBS], np = 0;
         for (int i = 0; i < nw; i++) {
@@ -1636,7 +1715,16 @@ static int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases
         }
     }
     for (int i = 0; i < nw; i++) {
-        if (w[i].pid > 0) {
+        if (w[i].pid > 0 && rh_stop) {
+            /* interrupted: each worker stops its deploy and its greenroom */
+            kill(w[i].pid, SIGTERM);
+            double end = txn_ms() + 3000.0;
+            while (waitpid(w[i].pid, NULL, WNOHANG) == 0 && txn_ms() < end) {
+                usleep(5000);
+            }
+            kill(w[i].pid, SIGKILL);
+            waitpid(w[i].pid, NULL, 0);
+        } else if (w[i].pid > 0) {
             wait_child(w[i].pid, 30);
         }
         if (w[i].from_fd >= 0) {
@@ -1670,6 +1758,7 @@ int cmd_rehearse(struct dep_ctx *c)
     memset(imgs, 0, sizeof(imgs));
     dep_err_clear(&err);
     r.c = c;
+    rh_catch_signals();
     if (parse_opts(&r) < 0) {
         cJSON_Delete(cases);
         return DEP_EXIT_USAGE;
@@ -1708,10 +1797,8 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     r.curl = curl_easy_init();
     if (r.greenroom) {
-        snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX",
-                 rh_tmp_base());
-        if (!mkdtemp(r.tmp)) {
-            dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
+        if (rh_make_tmp(r.tmp, sizeof(r.tmp)) < 0) {
+            dep_out_errorf("rehearse", "mkdtemp in %s: %s", rh_tmp_base(), strerror(errno));
             goto out;
         }
         snprintf(r.gr_state, sizeof(r.gr_state), "%s/greenroom", r.tmp);
@@ -1726,13 +1813,9 @@ int cmd_rehearse(struct dep_ctx *c)
         dep_out_errorf("rehearse", "%s is not a greenroom (GET /_greenroom/health failed)", r.url);
         goto out;
     }
-    if (!r.tmp[0]) {
-        snprintf(r.tmp, sizeof(r.tmp), "%s/stagehand-rehearse-XXXXXX",
-                 rh_tmp_base());
-        if (!mkdtemp(r.tmp)) {
-            dep_out_errorf("rehearse", "mkdtemp: %s", strerror(errno));
-            goto out;
-        }
+    if (!r.tmp[0] && rh_make_tmp(r.tmp, sizeof(r.tmp)) < 0) {
+        dep_out_errorf("rehearse", "mkdtemp in %s: %s", rh_tmp_base(), strerror(errno));
+        goto out;
     }
     snprintf(r.work, sizeof(r.work), "%s/project", r.tmp);
     snprintf(r.saved_meta, sizeof(r.saved_meta), "%s/meta-pre", r.tmp);
@@ -1841,12 +1924,16 @@ int cmd_rehearse(struct dep_ctx *c)
             goto out;
         }
     } else {
-        for (int i = 0; i < nt; i++) {
+        for (int i = 0; i < nt && !rh_stop; i++) {
             run_case(&r, todo[i].k, todo[i].kind, calls, target, imgs, n_imgs, cases);
             if (human) {
                 print_row(cJSON_GetArrayItem(cases, cJSON_GetArraySize(cases) - 1));
             }
         }
+    }
+    if (rh_stop) {
+        free(todo);
+        goto out; /* no report of a partial sweep */
     }
     cJSON *rec;
     cJSON_ArrayForEach(rec, cases)
@@ -1900,6 +1987,13 @@ int cmd_rehearse(struct dep_ctx *c)
     rc = violations ? DEP_EXIT_INVARIANT : DEP_EXIT_OK;
 out:
     gr_down(&r);
+    if (rh_stop) {
+        dep_out_errorf("rehearse",
+                       "interrupted by signal %d: its deploys and greenrooms are stopped and its "
+                       "temp dir is removed",
+                       (int)rh_stop);
+        rc = 128 + (int)rh_stop;
+    }
     if (r.tmp[0] && !txn_opt_flag(c, "--keep-tmp")) {
         char *rm[] = {"rm", "-rf", r.tmp, NULL};
         run_quiet(rm);

@@ -66,6 +66,23 @@ expect_eq "no endpoint: exit 0" 0 "$(cat "$GR_TMP/auto.rc")"
 check "no endpoint: cases ran on rehearse's own greenrooms" grep -q "each with its own greenroom" "$GR_TMP/auto.out"
 check "no endpoint: the crash kind ran" grep -qE "^ *[0-9]+ .* crash " "$GR_TMP/auto.out"
 
+# --- interrupted (a CI job cancelled: SIGTERM to rehearse only): it stops its workers, their deploys
+# and greenrooms, removes its temp dir and exits 128+15
+RT="$GR_TMP/rt"
+mkdir -p "$RT"
+TMPDIR="$RT" "$SH" rehearse -s dev -r us-east-1 --greenroom="$GREENROOM_BIN" --jobs 2 \
+    >"$GR_TMP/int.out" 2>&1 &
+RP=$!
+for _ in $(seq 300); do grep -qE "^ +[0-9]+ +[a-z]" "$GR_TMP/int.out" && break; sleep 0.1; done
+check "interrupt: the sweep was running" grep -qE "^ +[0-9]+ +[a-z]" "$GR_TMP/int.out"
+kill -TERM "$RP"
+wait "$RP"
+expect_eq "interrupt: exit 143" 143 "$?"
+sleep 0.5
+expect_eq "interrupt: no greenroom or deploy of it left running" 0 "$(pgrep -f "$RT/" | wc -l)"
+expect_eq "interrupt: its temp dir is removed" "" "$(ls "$RT")"
+check "interrupt: says so" grep -q "interrupted by signal 15" "$GR_TMP/int.out"
+
 # --- another stage is watched: production is deployed first and must never change
 sh_run rehearse -s dev -r us-east-1 --watch production --kinds=error,kill --max-cases=4 --seed=11
 expect_eq "watched production: exit 0" 0 "$SH_RC"
