@@ -1098,8 +1098,42 @@ static const char *const aws_namespaces[] = {"ACMPCA",
                                              "XRay",
                                              NULL};
 
+/* The complete type lists of the namespaces greenroom serves or knows well
+ * (a type outside them is unknown to AWS too); other namespaces are
+ * checked by name only. */
+static const struct {
+    const char *ns;
+    const char *types; /* ",A,B," */
+} aws_ns_types[] = {
+    {"ApiGateway", ",Account,ApiKey,Authorizer,BasePathMapping,BasePathMappingV2,"
+                   "ClientCertificate,Deployment,DocumentationPart,DocumentationVersion,DomainName,"
+                   "DomainNameAccessAssociation,DomainNameV2,GatewayResponse,Method,Model,"
+                   "RequestValidator,Resource,RestApi,Stage,UsagePlan,UsagePlanKey,VpcLink,"},
+    {"CloudFormation", ",CustomResource,GuardHook,HookDefaultVersion,HookTypeConfig,HookVersion,"
+                       "LambdaHook,Macro,ModuleDefaultVersion,ModuleVersion,PublicTypeVersion,"
+                       "Publisher,ResourceDefaultVersion,ResourceVersion,Stack,StackSet,"
+                       "TypeActivation,WaitCondition,WaitConditionHandle,"},
+    {"DynamoDB", ",GlobalTable,Table,"},
+    {"Events", ",ApiDestination,Archive,Connection,Endpoint,EventBus,EventBusPolicy,Rule,"},
+    {"IAM", ",AccessKey,Group,GroupPolicy,InstanceProfile,ManagedPolicy,OIDCProvider,Policy,Role,"
+            "RolePolicy,SAMLProvider,ServerCertificate,ServiceLinkedRole,User,UserPolicy,"
+            "UserToGroupAddition,VirtualMFADevice,"},
+    {"Kinesis", ",ResourcePolicy,Stream,StreamConsumer,"},
+    {"Lambda", ",Alias,CodeSigningConfig,EventInvokeConfig,EventSourceMapping,Function,"
+               "LayerVersion,LayerVersionPermission,Permission,Url,Version,"},
+    {"Logs", ",AccountPolicy,Delivery,DeliveryDestination,DeliverySource,Destination,Integration,"
+             "LogAnomalyDetector,LogGroup,LogStream,MetricFilter,QueryDefinition,ResourcePolicy,"
+             "SubscriptionFilter,Transformer,"},
+    {"S3", ",AccessGrant,AccessGrantsInstance,AccessGrantsLocation,AccessPoint,Bucket,"
+           "BucketPolicy,MultiRegionAccessPoint,MultiRegionAccessPointPolicy,StorageLens,"
+           "StorageLensGroup,"},
+    {"SNS", ",Subscription,Topic,TopicInlinePolicy,TopicPolicy,"},
+    {"SQS", ",Queue,QueueInlinePolicy,QueuePolicy,"},
+};
+
 /* Whether AWS knows the type (a type we serve or record, a custom resource,
- * or any type of an AWS service namespace). */
+ * a type of a namespace listed above, or any type of another AWS service
+ * namespace). */
 static int type_recognized(const char *type)
 {
     size_t i;
@@ -1115,6 +1149,14 @@ static int type_recognized(const char *type)
     sep = strstr(ns, "::");
     if (sep == NULL || sep == ns || sep[2] == 0 || strstr(sep + 2, "::") != NULL) {
         return 0;
+    }
+    for (i = 0; i < sizeof(aws_ns_types) / sizeof(aws_ns_types[0]); i++) {
+        size_t n = strlen(aws_ns_types[i].ns);
+        if ((size_t)(sep - ns) == n && strncmp(ns, aws_ns_types[i].ns, n) == 0) {
+            char item[160];
+            snprintf(item, sizeof(item), ",%s,", sep + 2);
+            return strstr(aws_ns_types[i].types, item) != NULL;
+        }
     }
     for (i = 0; aws_namespaces[i] != NULL; i++) {
         size_t n = strlen(aws_namespaces[i]);

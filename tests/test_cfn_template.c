@@ -299,11 +299,12 @@ START_TEST(test_validation)
                                "\"AWS::Nope::Thing\"},\"C\":{\"Type\":\"X\"},\"D\":{\"Type\":"
                                "\"AWS::GameLift::Fleet\"},\"E\":{\"Type\":\"Custom::Mine\"},"
                                "\"F\":{\"Type\":\"AWS::Kinesis::Stream\"},\"G\":{\"Type\":"
-                               "\"AWS::S3\"}}}",
+                               "\"AWS::S3\"},\"H\":{\"Type\":\"AWS::Kinesis::Streams\"},\"I\":"
+                               "{\"Type\":\"AWS::Lambda::LayerVersion\"}}}",
                                err, sizeof(err)),
                      -1);
     ck_assert_str_eq(err, "Template format error: Unrecognized resource types: [X, "
-                          "AWS::Nope::Thing, AWS::S3]");
+                          "AWS::Nope::Thing, AWS::S3, AWS::Kinesis::Streams]");
     ck_assert_int_eq(check_msg("{\"Resources\":", err, sizeof(err)), -2);
     ck_assert_msg(strstr(err, "Template format error") != NULL, "%s", err);
 }

@@ -78,10 +78,10 @@ expect_eq "stream kept (no change)" "$stream" "$(out_value "$o2" EventStreamName
 expect_eq "KMS alias replaced" "alias/myproject-prod" "$(out_value "$o2" KeyAlias)"
 
 # --- a type AWS does not know
-sed 's/"AWS::Kinesis::Stream"/"AWS::Kinesiss::Stream"/' "$FIX/v05-more-types.json" >"$GR_TMP/bad.json"
+sed 's/"AWS::Kinesis::Stream"/"AWS::Kinesis::Streams"/' "$FIX/v05-more-types.json" >"$GR_TMP/bad.json"
 out=$(aws2 cloudformation validate-template --template-body "file://$GR_TMP/bad.json" 2>&1)
 expect_contains "validate-template: unrecognized type" \
-    "Template format error: Unrecognized resource types: [AWS::Kinesiss::Stream]" "$out"
+    "Template format error: Unrecognized resource types: [AWS::Kinesis::Streams]" "$out"
 out=$(aws2 cloudformation create-stack --stack-name bad --template-body "file://$GR_TMP/bad.json" 2>&1)
 expect_contains "create-stack: unrecognized type is a ValidationError" "(ValidationError)" "$out"
 
