@@ -694,6 +694,63 @@ START_TEST(test_recorded_validation)
 }
 END_TEST
 
+/* One stack with the remaining recorded types: each Ref and attribute in
+ * AWS's shape. */
+START_TEST(test_recorded_more)
+{
+    static const char *const want[][2] = {
+        {"FirehoseArn",
+         "^arn:aws:firehose:us-east-1:000000000000:deliverystream/more-Firehose-[A-Za-z0-9]{13}$"},
+        {"Dashboard", "^more-Dashboard-[A-Za-z0-9]{13}$"},
+        {"PoolDomainCf", "^d[a-z0-9]{13}\\.cloudfront\\.net$"},
+        {"PoolDomain", "^my-login$"},
+        {"PoolGroup", "^more-PoolGroup-[A-Za-z0-9]{13}$"},
+        {"IdsName", "^my pool$"},
+        {"IdsRoles", "^IdsRoles-[A-Za-z0-9]{13}$"},
+        {"SgVpc", "^vpc-0123456789abcdef0$"},
+        {"SgIn", "^sgr-[0-9a-f]{17}$"},
+        {"SgOut", "^sgr-[0-9a-f]{17}$"},
+        {"Stream", "^more-Stream-[A-Za-z0-9]{13}$"},
+        {"Oai", "^E[A-Z0-9]{13}$"},
+        {"OaiCanonical", "^[0-9a-f]{96}$"},
+        {"Zone", "^Z[A-Z0-9]{20}$"},
+        {"ZoneNs", "^ns-[0-9]+\\.awsdns-[0-9]{2}\\.com,ns-[0-9]+\\.awsdns-[0-9]{2}\\.org,"
+                   "ns-[0-9]+\\.awsdns-[0-9]{2}\\.net,ns-[0-9]+\\.awsdns-[0-9]{2}\\.co\\.uk$"},
+        {"Records", "^more-Records-[A-Za-z0-9]{13}$"},
+        {"Machine", "^arn:aws:states:us-east-1:000000000000:stateMachine:Machine-[A-Za-z0-9]{12}$"},
+        {"MachineName", "^Machine-[A-Za-z0-9]{12}$"},
+        {"Activity", "^arn:aws:states:us-east-1:000000000000:activity:work$"},
+        {"SearchEndpoint",
+         "^search-more-search-[a-z0-9]{13}-[a-z0-9]{26}\\.us-east-1\\.es\\.amazonaws\\.com$"},
+        {"SearchArn", "^arn:aws:es:us-east-1:000000000000:domain/more-search-[a-z0-9]{13}$"},
+        {"OpenArn", "^arn:aws:es:us-east-1:000000000000:domain/logs$"},
+        {"Target", "^table/books\\|dynamodb:table:ReadCapacityUnits\\|dynamodb$"},
+        {"Scaling", "^arn:aws:autoscaling:us-east-1:000000000000:scalingPolicy:[0-9a-f-]{36}:"
+                    "resource/dynamodb/table/books:policyName/read$"},
+        {"Secret",
+         "^arn:aws:secretsmanager:us-east-1:000000000000:secret:db-password-[A-Za-z0-9]{6}$"},
+        {"RepoUri",
+         "^000000000000\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/more-repo-[a-z0-9]{13}$"},
+        {"ClusterHost",
+         "^more-cluster-[a-z0-9]{13}\\.cluster-c[a-z0-9]{11}\\.us-east-1\\.rds\\.amazonaws\\.com$"},
+        {"ClusterPort", "^5432$"},
+        {"ClusterArn", "^arn:aws:rds:us-east-1:000000000000:cluster:more-cluster-[a-z0-9]{13}$"},
+        {"CacheSubnets", "^more-cachesubnets-[a-z0-9]{13}$"},
+        {"Mapping", "^more-Mapping-[A-Za-z0-9]{13}$"},
+        {"ApiAccount", "^more-ApiAccount-[A-Za-z0-9]{13}$"},
+        {"Sdb", "^more-Sdb-[A-Za-z0-9]{13}$"},
+    };
+    char *t = fixture("recorded-more.yaml");
+    size_t i;
+    stack_ok("CreateStack", "more", t, NULL, NULL, NULL, NULL);
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        output_like("more", want[i][0], want[i][1]);
+    }
+    delete_stack("more");
+    free(t);
+}
+END_TEST
+
 /* ---------------------------------------- networks, databases, IoT */
 
 START_TEST(test_network_types)
@@ -895,6 +952,7 @@ int main(void)
         {"Lambda types", test_lambda_types},
         {"recorded types", test_recorded_types},
         {"recorded validation", test_recorded_validation},
+        {"more recorded types", test_recorded_more},
         {"network types", test_network_types},
         {"SNS subscriptions and rule targets", test_subscription_types},
         {"unrecognized types", test_unrecognized_types},
