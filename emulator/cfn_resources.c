@@ -2049,7 +2049,6 @@ static cJSON *sns_sub_attrs(const cJSON *p)
     copy_prop(a, p, "RedrivePolicy", NULL);
     copy_prop(a, p, "DeliveryPolicy", NULL);
     copy_prop(a, p, "SubscriptionRoleArn", NULL);
-    copy_prop(a, p, "ReplayPolicy", NULL);
     return a;
 }
 
@@ -2082,6 +2081,19 @@ static int sns_sub_update(struct cfn_res *r)
         return local_put(r, r->props);
     }
     attrs = sns_sub_attrs(r->props);
+    /* an attribute no longer given goes back to its default */
+    {
+        cJSON *old = sns_sub_attrs(r->old_props);
+        cJSON_ArrayForEach(it, old)
+        {
+            if (!cJSON_HasObjectItem(attrs, it->string)) {
+                cJSON_AddStringToObject(attrs, it->string,
+                                        strcmp(it->string, "RawMessageDelivery") == 0 ? "false"
+                                                                                      : "");
+            }
+        }
+        cJSON_Delete(old);
+    }
     cJSON_ArrayForEach(it, attrs)
     {
         char *v = cJSON_IsString(it)                          ? strdup(it->valuestring)

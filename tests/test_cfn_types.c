@@ -881,6 +881,12 @@ START_TEST(test_subscription_types)
         free(q2);
         free(m2);
     }
+    /* an attribute dropped from the template goes back to its default */
+    stack_ok("UpdateStack", "subs", t, "Raw", "no", "Mail", "dev@example.com");
+    body = sub_attrs(q);
+    ck_assert_msg(strstr(body, "<key>RawMessageDelivery</key><value>false</value>") != NULL, "%s",
+                  body);
+    free(body);
     delete_stack("subs");
     ck_assert_int_eq(sns_call(&body, "GetSubscriptionAttributes", "SubscriptionArn", q), 404);
     free(body);
