@@ -127,6 +127,17 @@ static void sns_topic_release(struct sns_topic *t)
     t->attrs = NULL;
 }
 
+/* Binds account, region and key (what the statement keys on next: a topic
+ * name or ARN, a protocol, a paging token) as parameters first .. first + 2
+ * of st. */
+static void sns_bind_key(sqlite3_stmt *st, int first, const char *account, const char *region,
+                         const char *key)
+{
+    sqlite3_bind_text(st, first, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 1, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 2, key, -1, SQLITE_TRANSIENT);
+}
+
 /* Loads a topic by ARN. Returns 0 or -1 when missing. Store locked. */
 static int sns_topic_load(const char *arn, struct sns_topic *t)
 {
@@ -141,9 +152,7 @@ static int sns_topic_load(const char *arn, struct sns_topic *t)
     if (st == NULL) {
         return -1;
     }
-    sqlite3_bind_text(st, 1, a.account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, a.region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, a.resource, -1, SQLITE_TRANSIENT);
+    sns_bind_key(st, 1, a.account, a.region, a.resource);
     int rc = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *at = (const char *)sqlite3_column_text(st, 0);
@@ -299,9 +308,7 @@ static void sns_create_topic(struct emu_request *req, struct emu_response *resp)
                                     " tags, created) VALUES (?, ?, ?, ?, ?, ?, ?)");
         int ok = 0;
         if (st && at && tt) {
-            sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+            sns_bind_key(st, 1, req->account, req->region, name);
             sqlite3_bind_text(st, 4, arn, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(st, 5, at, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(st, 6, tt, -1, SQLITE_TRANSIENT);
@@ -379,9 +386,7 @@ static void sns_list_topics(struct emu_request *req, struct emu_response *resp)
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, token ? token : "", -1, SQLITE_TRANSIENT);
+    sns_bind_key(st, 1, req->account, req->region, token ? token : "");
     struct emu_buf b = {0};
     emu_buf_puts(&b, "<Topics>");
     int n = 0;
@@ -548,9 +553,7 @@ static int sns_outbox_add(const char *account, const char *region, const char *p
         " 0, ?)");
     int ok = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, protocol, -1, SQLITE_TRANSIENT);
+        sns_bind_key(st, 1, account, region, protocol);
         sqlite3_bind_text(st, 4, endpoint, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 5, sub_arn, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 6, topic_arn, -1, SQLITE_TRANSIENT);
@@ -729,9 +732,7 @@ static void sns_subscribe(struct emu_request *req, struct emu_response *resp)
         int ok = 0;
         if (st && at) {
             sqlite3_bind_text(st, 1, sub_arn, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, t.account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, t.region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 4, t.arn, -1, SQLITE_TRANSIENT);
+            sns_bind_key(st, 2, t.account, t.region, t.arn);
             sqlite3_bind_text(st, 5, protocol, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(st, 6, endpoint, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(st, 7, req->account, -1, SQLITE_TRANSIENT);
@@ -875,9 +876,7 @@ static void sns_list_subscriptions(struct emu_request *req, struct emu_response 
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, token ? token : "", -1, SQLITE_TRANSIENT);
+    sns_bind_key(st, 1, req->account, req->region, token ? token : "");
     sns_render_subs(req, resp, st);
     emu_stmt_done(st);
 }
@@ -1797,9 +1796,7 @@ static void sns_deliver(struct sns_delivery *d)
         " message_id, kind, payload, extra, attempts, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
         " ?, ?)");
     if (st) {
-        sqlite3_bind_text(st, 1, d->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, d->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, d->protocol, -1, SQLITE_TRANSIENT);
+        sns_bind_key(st, 1, d->account, d->region, d->protocol);
         sqlite3_bind_text(st, 4, d->endpoint, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 5, d->sub_arn, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 6, d->topic_arn, -1, SQLITE_TRANSIENT);
