@@ -598,6 +598,17 @@ static void events_rule_arn(const char *region, const char *account, const char 
     }
 }
 
+/* Binds account, region, bus and key (a rule name, or what the statement
+ * keys on next) as parameters first .. first + 3 of st. */
+static void events_bind_key(sqlite3_stmt *st, int first, const char *account, const char *region,
+                            const char *bus, const char *key)
+{
+    sqlite3_bind_text(st, first, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 1, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 2, bus, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 3, key, -1, SQLITE_TRANSIENT);
+}
+
 /* Loads a rule row as a DescribeRule object (new), or NULL. Store locked. */
 static cJSON *events_rule_load(const char *account, const char *region, const char *bus,
                                const char *name)
@@ -608,10 +619,7 @@ static cJSON *events_rule_load(const char *account, const char *region, const ch
     if (st == NULL) {
         return NULL;
     }
-    sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, name, -1, SQLITE_TRANSIENT);
+    events_bind_key(st, 1, account, region, bus, name);
     cJSON *o = NULL;
     if (sqlite3_step(st) == SQLITE_ROW) {
         o = cJSON_CreateObject();
@@ -731,10 +739,7 @@ static void events_put_rule(struct emu_request *req, struct emu_response *resp)
         " excluded.description, role_arn = excluded.role_arn, next_fire = excluded.next_fire");
     int ok = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, name, -1, SQLITE_TRANSIENT);
+        events_bind_key(st, 1, req->account, req->region, bus, name);
         sqlite3_bind_text(st, 5, arn, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 6, sched ? sched : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 7, pat ? pat : "", -1, SQLITE_TRANSIENT);
@@ -793,10 +798,7 @@ static void events_list_rules(struct emu_request *req, struct emu_response *resp
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
     }
-    sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, token ? token : "", -1, SQLITE_TRANSIENT);
+    events_bind_key(st, 1, req->account, req->region, bus, token ? token : "");
     struct emu_kvlist names = {0};
     int more = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -833,10 +835,7 @@ static int events_target_count(const char *account, const char *region, const ch
                                 " region = ? AND bus = ? AND rule = ?");
     int n = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, rule, -1, SQLITE_TRANSIENT);
+        events_bind_key(st, 1, account, region, bus, rule);
         if (sqlite3_step(st) == SQLITE_ROW) {
             n = sqlite3_column_int(st, 0);
         }
@@ -867,10 +866,7 @@ static void events_delete_rule(struct emu_request *req, struct emu_response *res
     for (int i = 0; i < 2; i++) {
         sqlite3_stmt *st = emu_stmt(sqls[i]);
         if (st) {
-            sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 4, name, -1, SQLITE_TRANSIENT);
+            events_bind_key(st, 1, req->account, req->region, bus, name);
             sqlite3_step(st);
         }
         emu_stmt_done(st);
@@ -899,10 +895,7 @@ static void events_set_state(struct emu_request *req, struct emu_response *resp,
         sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
         sqlite3_bind_double(st, 2, next);
         sqlite3_bind_double(st, 3, next);
-        sqlite3_bind_text(st, 4, req->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, req->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 6, bus, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 7, name, -1, SQLITE_TRANSIENT);
+        events_bind_key(st, 4, req->account, req->region, bus, name);
         sqlite3_step(st);
     }
     emu_stmt_done(st);
@@ -984,10 +977,7 @@ static void events_put_targets(struct emu_request *req, struct emu_response *res
                                     " region = ? AND bus = ? AND rule = ? AND id = ?");
         int exists = 0;
         if (st) {
-            sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 4, rule, -1, SQLITE_TRANSIENT);
+            events_bind_key(st, 1, req->account, req->region, bus, rule);
             sqlite3_bind_text(st, 5, id, -1, SQLITE_TRANSIENT);
             exists = sqlite3_step(st) == SQLITE_ROW;
         }
@@ -1003,10 +993,7 @@ static void events_put_targets(struct emu_request *req, struct emu_response *res
         st = emu_stmt("INSERT OR REPLACE INTO events_targets(account, region, bus, rule, id, arn,"
                       " target) VALUES (?, ?, ?, ?, ?, ?, ?)");
         if (st && text) {
-            sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 4, rule, -1, SQLITE_TRANSIENT);
+            events_bind_key(st, 1, req->account, req->region, bus, rule);
             sqlite3_bind_text(st, 5, id, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(st, 6, arn, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(st, 7, text, -1, SQLITE_TRANSIENT);
@@ -1049,10 +1036,7 @@ static void events_remove_targets(struct emu_request *req, struct emu_response *
                                     " AND bus = ? AND rule = ? AND id = ?");
         int changed = 0;
         if (st) {
-            sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 4, rule, -1, SQLITE_TRANSIENT);
+            events_bind_key(st, 1, req->account, req->region, bus, rule);
             sqlite3_bind_text(st, 5, id->valuestring, -1, SQLITE_TRANSIENT);
             if (sqlite3_step(st) == SQLITE_DONE) {
                 changed = sqlite3_changes(emu_db());
@@ -1080,10 +1064,7 @@ static cJSON *events_targets_load(const char *account, const char *region, const
     if (st == NULL) {
         return arr;
     }
-    sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, rule, -1, SQLITE_TRANSIENT);
+    events_bind_key(st, 1, account, region, bus, rule);
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         cJSON *o = cJSON_Parse(t ? t : "{}");
@@ -1123,10 +1104,7 @@ static void events_list_rule_names_by_target(struct emu_request *req, struct emu
     cJSON *o = cJSON_CreateObject();
     cJSON *names = cJSON_AddArrayToObject(o, "RuleNames");
     if (st) {
-        sqlite3_bind_text(st, 1, req->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, req->region, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, bus, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, arn, -1, SQLITE_TRANSIENT);
+        events_bind_key(st, 1, req->account, req->region, bus, arn);
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON_AddItemToArray(names,
                                  cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
