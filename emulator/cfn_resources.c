@@ -358,6 +358,53 @@ static void s3_attrs(struct cfn_res *r)
     attr_set(r, "WebsiteURL", buf);
 }
 
+/* NotificationConfiguration as S3's XML (LambdaConfigurations go out as
+ * CloudFunctionConfiguration, as the SDKs send them). Appends to b. */
+static void s3_notification_xml(struct emu_buf *b, const cJSON *nc)
+{
+    static const struct {
+        const char *prop, *elem, *arn_prop, *arn_elem;
+    } kinds[] = {
+        {"TopicConfigurations", "TopicConfiguration", "Topic", "Topic"},
+        {"QueueConfigurations", "QueueConfiguration", "Queue", "Queue"},
+        {"LambdaConfigurations", "CloudFunctionConfiguration", "Function", "CloudFunction"}};
+    size_t i;
+    emu_buf_puts(b,
+                 "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(nc, kinds[i].prop))
+        {
+            const cJSON *rules = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, "Filter"),
+                                                 "S3Key"),
+                "Rules");
+            const cJSON *rule;
+            emu_buf_printf(b, "<%s>", kinds[i].elem);
+            emu_buf_xml_elem(b, kinds[i].arn_elem, pstr(it, kinds[i].arn_prop));
+            emu_buf_xml_elem(b, "Event", pstr(it, "Event"));
+            if (cJSON_IsArray(rules)) {
+                emu_buf_puts(b, "<Filter><S3Key>");
+                cJSON_ArrayForEach(rule, rules)
+                {
+                    emu_buf_puts(b, "<FilterRule>");
+                    emu_buf_xml_elem(b, "Name", pstr(rule, "Name"));
+                    emu_buf_xml_elem(b, "Value", pstr(rule, "Value"));
+                    emu_buf_puts(b, "</FilterRule>");
+                }
+                emu_buf_puts(b, "</S3Key></Filter>");
+            }
+            emu_buf_printf(b, "</%s>", kinds[i].elem);
+        }
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(nc, "EventBridgeConfiguration"),
+            "EventBridgeEnabled"))) {
+        emu_buf_puts(b, "<EventBridgeConfiguration/>");
+    }
+    emu_buf_puts(b, "</NotificationConfiguration>");
+}
+
 static int s3_bucket_extras(struct cfn_res *r)
 {
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(r->props, "VersioningConfiguration");
@@ -372,6 +419,20 @@ static int s3_bucket_extras(struct cfn_res *r)
         emu_buf_xml_escape(&b, pstr(ver, "Status"));
         emu_buf_puts(&b, "</Status></VersioningConfiguration>");
         snprintf(path, sizeof(path), "/%s?versioning", r->physical_id);
+        st = rc_call(r, "s3", "PUT", path, NULL, "application/xml", b.data, NULL);
+        emu_buf_release(&b);
+        if (st >= 300) {
+            return -1;
+        }
+    }
+    /* notifications: when given, or when an update drops them */
+    if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->props, "NotificationConfiguration")) ||
+        (r->old_props != NULL && pchanged(r->old_props, r->props, "NotificationConfiguration"))) {
+        struct emu_buf b = {0};
+        int st;
+        s3_notification_xml(
+            &b, cJSON_GetObjectItemCaseSensitive(r->props, "NotificationConfiguration"));
+        snprintf(path, sizeof(path), "/%s?notification", r->physical_id);
         st = rc_call(r, "s3", "PUT", path, NULL, "application/xml", b.data, NULL);
         emu_buf_release(&b);
         if (st >= 300) {

@@ -846,6 +846,18 @@ START_TEST(test_subscription_types)
     ck_assert_int_eq(sns_call(&body, "ListSubscriptionsByTopic", "TopicArn", topic), 200);
     ck_assert_msg(strstr(body, "<Protocol>email</Protocol>") != NULL, "%s", body);
     free(body);
+    /* the bucket notifies the function, the queue and the topic */
+    {
+        char *b = output("subs", "Uploads"), path[512];
+        snprintf(path, sizeof(path), "/%s?notification=", b);
+        ck_assert_int_eq(rest("s3", "GET", path, &body), 200);
+        ck_assert_msg(
+            strstr(body, "<CloudFunction>arn:aws:lambda:") && strstr(body, "<Value>.jpg</Value>") &&
+                strstr(body, "<Queue>arn:aws:sqs:") && strstr(body, "<Topic>arn:aws:sns:"),
+            "%s", body);
+        free(body);
+        free(b);
+    }
     /* the rule has its three targets, with their input shapes */
     rule = output("subs", "Rule");
     {
@@ -882,11 +894,20 @@ START_TEST(test_subscription_types)
         free(m2);
     }
     /* an attribute dropped from the template goes back to its default */
-    stack_ok("UpdateStack", "subs", t, "Raw", "no", "Mail", "dev@example.com");
+    stack_ok("UpdateStack", "subs", t, "Raw", "no", "Notify", "no");
     body = sub_attrs(q);
     ck_assert_msg(strstr(body, "<key>RawMessageDelivery</key><value>false</value>") != NULL, "%s",
                   body);
     free(body);
+    {
+        char *b = output("subs", "Uploads"), path[512];
+        snprintf(path, sizeof(path), "/%s?notification=", b);
+        ck_assert_int_eq(rest("s3", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "CloudFunction") == NULL && strstr(body, "<Queue>") == NULL,
+                      "%s", body);
+        free(body);
+        free(b);
+    }
     delete_stack("subs");
     ck_assert_int_eq(sns_call(&body, "GetSubscriptionAttributes", "SubscriptionArn", q), 404);
     free(body);
