@@ -22,11 +22,11 @@
  * The process's stdout/stderr go through a pipe read by one thread per
  * sandbox, appended to the function's log file and to the sandbox's tail
  * buffer (the last 4 KB of the current invocation, for LogType Tail).
- * The same thread enforces MemorySize: it polls the process's RSS every
- * LX_MEM_POLL_MS and kills the process group past the limit, which the
- * invoker answers as Lambda does (Unhandled, Runtime.OutOfMemory, "Runtime
- * exited with error: signal: killed"); the peak RSS is REPORT's Max Memory
- * Used.
+ * The same thread enforces MemorySize: it polls the RSS of the process
+ * (and of the processes it started) every LX_MEM_POLL_MS and kills the
+ * process group past the limit, which the invoker answers as Lambda does
+ * (Unhandled, Runtime.OutOfMemory, "Runtime exited with error: signal:
+ * killed"); the peak RSS is REPORT's Max Memory Used.
  * A reaper thread kills sandboxes idle longer than LX_IDLE_SECONDS
  * (GREENROOM_LAMBDA_IDLE_SECONDS overrides). At most LX_MAX_PER_KEY
  * sandboxes run one version at once (GREENROOM_LAMBDA_CONCURRENCY
@@ -240,6 +240,44 @@ static long lx_rss_kb(pid_t pid)
     return pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* RSS in KB of a process plus the processes its main thread started
+ * (what a memory cgroup would count; depth and breadth bounded), -1 when
+ * the process is gone. */
+static long lx_tree_rss_kb(pid_t pid, int depth)
+{
+    long total = lx_rss_kb(pid);
+    if (total < 0 || depth <= 0) {
+        return total;
+    }
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return total;
+    }
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return total;
+    }
+    buf[n] = 0;
+    char *p = buf;
+    for (int i = 0; i < 32; i++) {
+        char *end = NULL;
+        long child = strtol(p, &end, 10);
+        if (end == p || child <= 0) {
+            break;
+        }
+        long c = lx_tree_rss_kb((pid_t)child, depth - 1);
+        if (c > 0) {
+            total += c;
+        }
+        p = end;
+    }
+    return total;
+}
+
 /* One per sandbox: copies the process's output to the log until EOF, then
  * reaps the process and marks the sandbox dead. It also enforces MemorySize
  * as Lambda does (a cgroup there): every LX_MEM_POLL_MS it reads the
@@ -257,7 +295,7 @@ static void *lx_reader(void *arg)
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        long rss = sb->pid > 0 ? lx_rss_kb(sb->pid) : -1;
+        long rss = sb->pid > 0 ? lx_tree_rss_kb(sb->pid, 3) : -1;
         pthread_mutex_lock(&lx_mu);
         if (rss > sb->peak_kb) {
             sb->peak_kb = rss;

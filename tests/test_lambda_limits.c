@@ -539,6 +539,15 @@ START_TEST(test_memory_python)
     create_ok("mp2", "python3.12", "app.alloc", "python", ",\"MemorySize\":512,\"Timeout\":30");
     r = invoke_alloc("mp2", 200);
     expect_allocated(&r, 200);
+    /* a child process's memory counts too */
+    create_ok("mc", "python3.12", "app.child_alloc", "python",
+              ",\"MemorySize\":128,\"Timeout\":30");
+    r = invoke_alloc("mc", 300);
+    expect_oom(&r);
+    r = invoke_alloc("mc", 8);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"child\": \"done\""));
+    gr_resp_free(&r);
     /* the REPORT line says how much the runtime used */
     char path[600];
     snprintf(path, sizeof(path), "%s/lambda/logs/000000000000-us-east-1-mp2.log", srv.state_dir);
