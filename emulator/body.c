@@ -23,6 +23,8 @@
 
 enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_DONE };
 
+#define BODY_WBUF (256 * 1024)
+
 struct emu_body {
     struct emu_body_opts o;
     struct emu_buf mem;
@@ -40,8 +42,9 @@ struct emu_body {
     char chunk_sig[72];
     EVP_MD_CTX *chunk_sha;
     struct emu_kvlist trailers;
-    /* output staging for the file */
-    char wbuf[256 * 1024];
+    /* output staging for the file (streamed bodies only: most requests
+     * never touch it, so it is neither in the struct nor zeroed) */
+    char *wbuf;
     size_t wlen;
     int failed;
     enum emu_error err;
@@ -112,11 +115,17 @@ struct emu_body *emu_body_new(const struct emu_body_opts *o)
     b->fd = -1;
     if (o->stream) {
         char id[17];
+        b->wbuf = malloc(BODY_WBUF);
+        if (b->wbuf == NULL) {
+            free(b);
+            return NULL;
+        }
         emu_random_hex(id, 16);
         snprintf(b->path, sizeof(b->path), "%s/up-%s", emu_tmp_dir(), id);
         b->fd = open(b->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (b->fd < 0) {
             emu_error_log("body: cannot create %s: %s", b->path, strerror(errno));
+            free(b->wbuf);
             free(b);
             return NULL;
         }
@@ -201,13 +210,13 @@ static int emit(struct emu_body *b, const char *data, size_t len)
         b->crc64 = emu_crc64nvme(b->crc64, data, len);
     }
     while (len > 0) {
-        size_t room = sizeof(b->wbuf) - b->wlen;
+        size_t room = BODY_WBUF - b->wlen;
         size_t n = len < room ? len : room;
         memcpy(b->wbuf + b->wlen, data, n);
         b->wlen += n;
         data += n;
         len -= n;
-        if (b->wlen == sizeof(b->wbuf) && flush_file(b) != 0) {
+        if (b->wlen == BODY_WBUF && flush_file(b) != 0) {
             return -1;
         }
     }
@@ -462,5 +471,6 @@ void emu_body_free(struct emu_body *b)
     emu_buf_release(&b->mem);
     emu_buf_release(&b->line);
     emu_kv_release(&b->trailers);
+    free(b->wbuf);
     free(b);
 }
