@@ -790,6 +790,31 @@ static void fn_attrs(struct cfn_res *r, const char *arn)
     attr_set(r, "Arn", arn);
 }
 
+/* ReservedConcurrentExecutions: put when given, deleted when an update
+ * drops it. */
+static int fn_concurrency(struct cfn_res *r)
+{
+    char path[1200];
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->props, "ReservedConcurrentExecutions");
+    snprintf(path, sizeof(path), "/2017-10-31/functions/%s/concurrency", r->physical_id);
+    if (v != NULL && !cJSON_IsNull(v)) {
+        cJSON *b = cJSON_CreateObject();
+        if (r->old_props != NULL &&
+            !pchanged(r->old_props, r->props, "ReservedConcurrentExecutions")) {
+            cJSON_Delete(b);
+            return 0;
+        }
+        copy_num(b, r->props, "ReservedConcurrentExecutions", NULL);
+        return rc_json(r, "lambda", "PUT", path, NULL, b, NULL) >= 300 ? -1 : 0;
+    }
+    if (r->old_props != NULL &&
+        cJSON_GetObjectItemCaseSensitive(r->old_props, "ReservedConcurrentExecutions") != NULL) {
+        int st = rc_call(r, "lambda", "DELETE", path, NULL, NULL, NULL, NULL);
+        return (st >= 300 && st != 404) ? -1 : 0;
+    }
+    return 0;
+}
+
 static int lambda_fn_create(struct cfn_res *r)
 {
     cJSON *b, *out = NULL;
@@ -816,7 +841,7 @@ static int lambda_fn_create(struct cfn_res *r)
     }
     fn_attrs(r, pstr(out, "FunctionArn"));
     cJSON_Delete(out);
-    return 0;
+    return fn_concurrency(r);
 }
 
 static int lambda_fn_update(struct cfn_res *r)
@@ -841,7 +866,7 @@ static int lambda_fn_update(struct cfn_res *r)
             return -1;
         }
     }
-    return 0;
+    return fn_concurrency(r);
 }
 
 static int lambda_fn_delete(struct cfn_res *r)

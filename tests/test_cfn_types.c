@@ -520,11 +520,21 @@ START_TEST(test_lambda_types)
                       strstr(body, "\"MaximumEventAgeInSeconds\":300"),
                   "%s", body);
     free(body);
-    /* in place */
-    stack_ok("UpdateStack", "lamt", t, "Retries", "0", NULL, NULL);
-    ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
-    ck_assert_msg(strstr(body, "\"MaximumRetryAttempts\":0") != NULL, "%s", body);
-    free(body);
+    {
+        char cpath[512];
+        snprintf(cpath, sizeof(cpath), "/2019-09-30/functions/%s/concurrency", fn);
+        ck_assert_int_eq(rest("lambda", "GET", cpath, &body), 200);
+        ck_assert_msg(strstr(body, "\"ReservedConcurrentExecutions\":5") != NULL, "%s", body);
+        free(body);
+        /* in place; the reserved concurrency dropped */
+        stack_ok("UpdateStack", "lamt", t, "Retries", "0", NULL, NULL);
+        ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
+        ck_assert_msg(strstr(body, "\"MaximumRetryAttempts\":0") != NULL, "%s", body);
+        free(body);
+        ck_assert_int_eq(rest("lambda", "GET", cpath, &body), 200);
+        ck_assert_msg(strstr(body, "ReservedConcurrentExecutions\":5") == NULL, "%s", body);
+        free(body);
+    }
     delete_stack("lamt");
     ck_assert_int_eq(rest("lambda", "GET", path, NULL), 404);
     free(fn);
