@@ -763,19 +763,28 @@ out:
 }
 
 /* Fails with ResourceNotFoundException for a missing rule. */
-static void events_rule_missing(struct emu_response *resp, const char *name, const char *bus)
+/* The rule the request names in `param` ("Name" or "Rule") on its event bus,
+ * loaded as a DescribeRule object (new; the caller deletes it), with *name
+ * and *bus (borrowed) set; NULL when resp holds ResourceNotFoundException. */
+static cJSON *events_rule_or_fail(struct emu_request *req, struct emu_response *resp,
+                                  const char *param, const char **name, const char **bus)
 {
-    emu_fail(resp, EVENTS_RESOURCE_NOT_FOUND, "Rule %s does not exist on EventBus %s.",
-             name ? name : "", bus);
+    *name = evw_json_str(req->json, param);
+    *bus = events_bus(req->json);
+    cJSON *r = *name ? events_rule_load(req->account, req->region, *bus, *name) : NULL;
+    if (r == NULL) {
+        emu_fail(resp, EVENTS_RESOURCE_NOT_FOUND, "Rule %s does not exist on EventBus %s.",
+                 *name ? *name : "", *bus);
+    }
+    return r;
 }
 
 static void events_describe_rule(struct emu_request *req, struct emu_response *resp)
 {
-    const char *name = evw_json_str(req->json, "Name");
-    const char *bus = events_bus(req->json);
-    cJSON *o = name ? events_rule_load(req->account, req->region, bus, name) : NULL;
+    const char *name;
+    const char *bus;
+    cJSON *o = events_rule_or_fail(req, resp, "Name", &name, &bus);
     if (o == NULL) {
-        events_rule_missing(resp, name, bus);
         return;
     }
     cJSON_AddStringToObject(o, "CreatedBy", req->account);
@@ -876,11 +885,10 @@ static void events_delete_rule(struct emu_request *req, struct emu_response *res
 
 static void events_set_state(struct emu_request *req, struct emu_response *resp, const char *state)
 {
-    const char *name = evw_json_str(req->json, "Name");
-    const char *bus = events_bus(req->json);
-    cJSON *r = name ? events_rule_load(req->account, req->region, bus, name) : NULL;
+    const char *name;
+    const char *bus;
+    cJSON *r = events_rule_or_fail(req, resp, "Name", &name, &bus);
     if (r == NULL) {
-        events_rule_missing(resp, name, bus);
         return;
     }
     const char *sched = evw_json_str(r, "ScheduleExpression");
@@ -924,12 +932,11 @@ static void add_failed_entry(cJSON *failed, const char *id, const char *code, co
 
 static void events_put_targets(struct emu_request *req, struct emu_response *resp)
 {
-    const char *rule = evw_json_str(req->json, "Rule");
-    const char *bus = events_bus(req->json);
+    const char *rule;
+    const char *bus;
     const cJSON *targets = cJSON_GetObjectItemCaseSensitive(req->json, "Targets");
-    cJSON *r = rule ? events_rule_load(req->account, req->region, bus, rule) : NULL;
+    cJSON *r = events_rule_or_fail(req, resp, "Rule", &rule, &bus);
     if (r == NULL) {
-        events_rule_missing(resp, rule, bus);
         return;
     }
     cJSON_Delete(r);
@@ -1010,12 +1017,11 @@ static void events_put_targets(struct emu_request *req, struct emu_response *res
 
 static void events_remove_targets(struct emu_request *req, struct emu_response *resp)
 {
-    const char *rule = evw_json_str(req->json, "Rule");
-    const char *bus = events_bus(req->json);
+    const char *rule;
+    const char *bus;
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(req->json, "Ids");
-    cJSON *r = rule ? events_rule_load(req->account, req->region, bus, rule) : NULL;
+    cJSON *r = events_rule_or_fail(req, resp, "Rule", &rule, &bus);
     if (r == NULL) {
-        events_rule_missing(resp, rule, bus);
         return;
     }
     cJSON_Delete(r);
@@ -1078,11 +1084,10 @@ static cJSON *events_targets_load(const char *account, const char *region, const
 
 static void events_list_targets_by_rule(struct emu_request *req, struct emu_response *resp)
 {
-    const char *rule = evw_json_str(req->json, "Rule");
-    const char *bus = events_bus(req->json);
-    cJSON *r = rule ? events_rule_load(req->account, req->region, bus, rule) : NULL;
+    const char *rule;
+    const char *bus;
+    cJSON *r = events_rule_or_fail(req, resp, "Rule", &rule, &bus);
     if (r == NULL) {
-        events_rule_missing(resp, rule, bus);
         return;
     }
     cJSON_Delete(r);
