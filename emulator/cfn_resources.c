@@ -852,8 +852,29 @@ static int lambda_fn_update(struct cfn_res *r)
         return local_put(r, r->props);
     }
     snprintf(path, sizeof(path), "/2015-03-31/functions/%s/configuration", r->physical_id);
-    if (rc_json(r, "lambda", "PUT", path, NULL, fn_config(r->props), NULL) >= 300) {
-        return -1;
+    {
+        /* a property dropped from the template goes back to Lambda's default */
+        cJSON *b = fn_config(r->props);
+        static const char *const dropped[] = {"Environment", "Description", "Timeout", "MemorySize",
+                                              NULL};
+        size_t i;
+        for (i = 0; dropped[i] != NULL; i++) {
+            if (cJSON_GetObjectItemCaseSensitive(r->props, dropped[i]) != NULL ||
+                cJSON_GetObjectItemCaseSensitive(r->old_props, dropped[i]) == NULL) {
+                continue;
+            }
+            if (i == 0) {
+                cJSON *e = cJSON_AddObjectToObject(b, "Environment");
+                cJSON_AddObjectToObject(e, "Variables");
+            } else if (i == 1) {
+                cJSON_AddStringToObject(b, "Description", "");
+            } else {
+                cJSON_AddNumberToObject(b, dropped[i], i == 2 ? 3 : 128);
+            }
+        }
+        if (rc_json(r, "lambda", "PUT", path, NULL, b, NULL) >= 300) {
+            return -1;
+        }
     }
     if (pchanged(r->old_props, r->props, "Code")) {
         cJSON *b = cJSON_CreateObject();

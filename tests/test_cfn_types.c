@@ -513,6 +513,14 @@ START_TEST(test_lambda_types)
     ck_assert_str_eq(v, arn);
     free(v);
     output_like("lamt", "Url", "^https://[a-z0-9]{32}\\.lambda-url\\.us-east-1\\.on\\.aws/$");
+    {
+        char cpath[512];
+        snprintf(cpath, sizeof(cpath), "/2015-03-31/functions/%s/configuration", fn);
+        ck_assert_int_eq(rest("lambda", "GET", cpath, &body), 200);
+        ck_assert_msg(strstr(body, "\"Timeout\":9") != NULL && strstr(body, "GREETING") != NULL,
+                      "%s", body);
+        free(body);
+    }
     snprintf(path, sizeof(path),
              "/2019-09-25/functions/%s/event-invoke-config?Qualifier=%%24LATEST", fn);
     ck_assert_int_eq(rest("lambda", "GET", path, &body), 200);
@@ -533,6 +541,12 @@ START_TEST(test_lambda_types)
         free(body);
         ck_assert_int_eq(rest("lambda", "GET", cpath, &body), 200);
         ck_assert_msg(strstr(body, "ReservedConcurrentExecutions\":5") == NULL, "%s", body);
+        free(body);
+        /* and the timeout and environment dropped from the template are Lambda's defaults */
+        snprintf(cpath, sizeof(cpath), "/2015-03-31/functions/%s/configuration", fn);
+        ck_assert_int_eq(rest("lambda", "GET", cpath, &body), 200);
+        ck_assert_msg(strstr(body, "\"Timeout\":3") != NULL && strstr(body, "GREETING") == NULL,
+                      "%s", body);
         free(body);
     }
     delete_stack("lamt");
