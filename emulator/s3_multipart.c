@@ -337,7 +337,13 @@ static int s3_upload_part_txn(struct emu_request *req, struct emu_response *resp
         return -1;
     }
     /* A part sent without a checksum gets the upload's algorithm, computed
-     * before the transaction (a->dflt_sum) when the core did not. */
+     * before the transaction (a->dflt_sum) when the core did not; the part
+     * of an upload without one, S3's default CRC64NVME. */
+    if (algo[0] == 0 && up.checksum_algo[0] == 0 && strcmp(a->dflt_algo, "crc64nvme") == 0 &&
+        a->dflt_sum[0] != 0) {
+        snprintf(algo, sizeof(algo), "%s", a->dflt_algo);
+        snprintf(sum, sizeof(sum), "%s", a->dflt_sum);
+    }
     if (algo[0] == 0 && up.checksum_algo[0] != 0) {
         snprintf(algo, sizeof(algo), "%s", up.checksum_algo);
         if (strcmp(a->dflt_algo, algo) == 0 && a->dflt_sum[0] != 0) {
@@ -394,10 +400,13 @@ void s3_upload_part(struct emu_request *req, struct emu_response *resp)
     }
     if (algo[0] == 0) {
         /* the core computes CRC32 always, the others only when named: the
-         * upload's algorithm over the file, outside the store lock */
+         * upload's algorithm (S3's default CRC64NVME for an upload created
+         * without one) over the file, outside the store lock */
         s3_upload_algo_peek(req, dalgo);
-        if (dalgo[0] != 0 && strcmp(dalgo, "crc32") != 0 &&
-            s3_file_checksum(u->path, dalgo, dsum) != 0) {
+        if (dalgo[0] == 0) {
+            snprintf(dalgo, sizeof(dalgo), "crc64nvme");
+        }
+        if (strcmp(dalgo, "crc32") != 0 && s3_file_checksum(u->path, dalgo, dsum) != 0) {
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
             return;
         }
@@ -462,17 +471,17 @@ void s3_upload_part_copy(struct emu_request *req, struct emu_response *resp)
     emu_hex(md5, 16, etag);
     /* the part gets the upload's checksum, as an uploaded one would */
     char sum[96] = "";
-    if (up.checksum_algo[0] != 0) {
+    const char *palgo = up.checksum_algo[0] != 0 ? up.checksum_algo : "crc64nvme";
+    {
         char path[1024];
         s3_blob_path(blob, path, sizeof(path));
-        if (s3_file_checksum(path, up.checksum_algo, sum) != 0) {
+        if (s3_file_checksum(path, palgo, sum) != 0) {
             unlink(path);
             s3_internal(resp, "upload part copy checksum");
             goto out;
         }
     }
-    if (s3_part_store(req, &b, up.upload_id, pn, (int64_t)len, etag, blob,
-                      sum[0] ? up.checksum_algo : NULL, sum) != 0) {
+    if (s3_part_store(req, &b, up.upload_id, pn, (int64_t)len, etag, blob, palgo, sum) != 0) {
         char path[1024];
         s3_blob_path(blob, path, sizeof(path));
         unlink(path);
@@ -487,7 +496,7 @@ void s3_upload_part_copy(struct emu_request *req, struct emu_response *resp)
     emu_buf_xml_elem(&x, "LastModified", t);
     if (sum[0] != 0) {
         char tag[32];
-        snprintf(tag, sizeof(tag), "Checksum%s", s3_upper_algo(up.checksum_algo));
+        snprintf(tag, sizeof(tag), "Checksum%s", s3_upper_algo(palgo));
         emu_buf_xml_elem(&x, tag, sum);
     }
     emu_buf_puts(&x, "</CopyPartResult>");
@@ -1122,7 +1131,13 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
         emu_buf_printf(&sizes, "%s%lld", i ? "," : "", (long long)parts[i].size);
     }
     char sum[96] = "";
-    if (up.checksum_algo[0] == 0 || s3_multipart_checksum(&up, parts, nparts, sum) != 0) {
+    if (up.checksum_algo[0] == 0) {
+        /* no algorithm asked for: S3's default, a full-object CRC64NVME,
+         * when every part carries one (parts sent without a checksum do) */
+        snprintf(up.checksum_algo, sizeof(up.checksum_algo), "crc64nvme");
+        snprintf(up.checksum_type, sizeof(up.checksum_type), "FULL_OBJECT");
+    }
+    if (s3_multipart_checksum(&up, parts, nparts, sum) != 0) {
         sum[0] = 0;
     }
     struct s3_newobj n = {

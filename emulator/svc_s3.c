@@ -141,6 +141,9 @@ static const char *const s3_schema[] = {
     " etag TEXT NOT NULL, version_id TEXT, checksum_algo TEXT, checksum TEXT);"
     "CREATE INDEX s3_completed_by_bucket ON s3_completed(bucket, completed);"
     "ALTER TABLE s3_uploads ADD COLUMN checksum_type TEXT;",
+    /* 4: a version found by its id without reading the key's other versions
+     * (GetObject?versionId, ListObjectVersions' version-id-marker) */
+    "CREATE INDEX s3_objects_by_version ON s3_objects(bucket, key, version_id);",
 };
 
 /* ------------------------------------------------------------- routing */

@@ -1192,10 +1192,13 @@ START_TEST(test_checksums)
     ck_assert_int_eq(s3("PUT", "/sum-bkt/md5c", md5inv, "0123456789", 10, &r), 400);
     ck_assert(has(&r, "<Code>InvalidDigest</Code>"));
     gr_resp_free(&r);
-    /* no checksum stored -> none returned even when asked */
-    put("/sum-bkt/plain", "abc");
+    /* no checksum sent -> S3's default, a full-object CRC64NVME */
+    ck_assert_int_eq(s3("PUT", "/sum-bkt/plain", NULL, "abc", 3, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-crc64nvme"), "BeXKuz/B+us=");
+    gr_resp_free(&r);
     ck_assert_int_eq(s3("GET", "/sum-bkt/plain", mode, NULL, 0, &r), 200);
-    ck_assert_ptr_null(strstr(r.headers, "x-amz-checksum-"));
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-crc64nvme"), "BeXKuz/B+us=");
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "FULL_OBJECT");
     gr_resp_free(&r);
 }
 END_TEST

@@ -556,6 +556,25 @@ START_TEST(test_multipart_full_object)
         gr_resp_free(&r);
         free(uid);
     }
+    /* an upload created without an algorithm: S3's default, the parts and
+     * the object get CRC64NVME (full object) */
+    char *uid = create_upload("/mf-bkt/dflt", NULL);
+    char e1[80], e2[80], path[300];
+    ck_assert_int_eq(upload_part("/mf-bkt/dflt", uid, 1, NULL, d1, P1_LEN, e1, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-crc64nvme"), "bgp1IS1VSZg=");
+    gr_resp_free(&r);
+    ck_assert_int_eq(upload_part("/mf-bkt/dflt", uid, 2, NULL, p2, strlen(p2), e2, NULL), 200);
+    snprintf(path, sizeof(path), "/mf-bkt/dflt?uploadId=%s", uid);
+    ck_assert_int_eq(complete2(path, NULL, e1, e2, NULL, NULL, NULL, &r), 200);
+    ck_assert_msg(has(&r, "<ChecksumCRC64NVME>CHIUyUwkT3M=</ChecksumCRC64NVME>"
+                          "<ChecksumType>FULL_OBJECT</ChecksumType>"),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("HEAD", "/mf-bkt/dflt", mode, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-crc64nvme"), "CHIUyUwkT3M=");
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "FULL_OBJECT");
+    gr_resp_free(&r);
+    free(uid);
     free(d1);
 }
 END_TEST
