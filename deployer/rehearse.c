@@ -22,33 +22,27 @@
  *
  * Options (opts->rest): --kinds a,b  --only K  --kind K  --seed N
  * --max-cases N  --flow deploy|v05  --junit FILE  --watch S1,S2
- * --keep-tmp  --greenroom BIN (run and restart our own greenroom; enables
- * the crash kind). The control plane is not AWS: it is plain unsigned HTTP
- * (libcurl here, no SigV4).
+ * --keep-tmp  --greenroom BIN (run and restart our own greenrooms; found
+ * beside stagehand when no endpoint is given; enables the crash kind)
+ * --jobs N (cases in parallel, each worker with its own greenroom).
+ * What it runs on (control plane, children, greenrooms, workers) is
+ * rehearse_run.c.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "rehearse.h"
+#include "rehearse_int.h"
 #include "txn.h"
 #include "txn_int.h"
 
@@ -350,377 +344,6 @@ char *rh_junit(const cJSON *cases, double total_ms)
     return dep_buf_take(&b);
 }
 
-/* ------------------------------------------------------ control plane */
-
-struct rh {
-    struct dep_ctx *c;
-    char url[512];       /* greenroom base URL */
-    char self[PATH_MAX]; /* the stagehand binary */
-    char src[PATH_MAX];  /* the project */
-    char tmp[PATH_MAX];  /* temp dir: project copy + saved _meta */
-    char work[PATH_MAX + 16];
-    char saved_meta[PATH_MAX + 16];
-    char log[PATH_MAX + 16];
-    int v05;
-    int attempts;
-    int kinds[RH_NKINDS];
-    int only_k;
-    int only_kind;
-    long max_cases;
-    unsigned long seed;
-    const char *junit;
-    char watch[8][64];
-    int n_watch;
-    CURL *curl;
-    const char *greenroom; /* --greenroom BIN: rehearse runs (and restarts) its own */
-    char found_gr[PATH_MAX]; /* the greenroom binary found when no endpoint was given */
-    pid_t gr_pid;
-    int gr_port;
-    char gr_state[PATH_MAX + 16];
-    int jobs; /* parallel workers, each with its own greenroom (needs --greenroom) */
-};
-
-static size_t rh_write(char *p, size_t sz, size_t nm, void *ud)
-{
-    dep_buf_append((struct dep_buf *)ud, p, sz * nm);
-    return sz * nm;
-}
-
-/* One control-plane request; *out (may be NULL) the parsed JSON answer.
- * Returns the HTTP status, or -1 when no answer came. */
-static long ctl(struct rh *r, const char *method, const char *path, const char *body, cJSON **out)
-{
-    struct dep_buf b = {0};
-    char url[1024];
-    long status = -1;
-    struct curl_slist *h = NULL;
-    if (out) {
-        *out = NULL;
-    }
-    snprintf(url, sizeof(url), "%s%s", r->url, path);
-    curl_easy_reset(r->curl);
-    curl_easy_setopt(r->curl, CURLOPT_URL, url);
-    curl_easy_setopt(r->curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, rh_write);
-    curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(r->curl, CURLOPT_TIMEOUT, 30L);
-    if (body) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(r->curl) == CURLE_OK) {
-        curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
-        if (out && b.data) {
-            *out = cJSON_Parse(b.data);
-        }
-    }
-    curl_slist_free_all(h);
-    dep_buf_release(&b);
-    return status;
-}
-
-static long ctl_last_seq(struct rh *r)
-{
-    cJSON *o = NULL;
-    long seq = -1;
-    if (ctl(r, "GET", "/_greenroom/calls?since=0&limit=1", NULL, &o) == 200) {
-        cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "last");
-        seq = cJSON_IsNumber(l) ? (long)l->valuedouble : -1;
-    }
-    cJSON_Delete(o);
-    return seq;
-}
-
-/* Calls after seq (new array), NULL on failure. */
-static cJSON *ctl_calls(struct rh *r, long seq, int faults_only)
-{
-    char path[128];
-    cJSON *o = NULL;
-    snprintf(path, sizeof(path), "/_greenroom/calls?since=%ld%s", seq,
-             faults_only ? "&faults=1" : "");
-    if (ctl(r, "GET", path, NULL, &o) != 200) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    cJSON *calls = cJSON_DetachItemFromObjectCaseSensitive(o, "calls");
-    cJSON_Delete(o);
-    return calls;
-}
-
-/* ------------------------------------------------------------ processes */
-
-/* Set by SIGINT/SIGTERM/SIGHUP (the signal number): rehearse stops at the
- * next chance, kills what it started and removes its temp dir. */
-static volatile sig_atomic_t rh_stop;
-
-static void rh_on_signal(int sig)
-{
-    rh_stop = sig;
-}
-
-static void rh_catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = rh_on_signal; /* no SA_RESTART: blocking calls return EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
-/* In a child just forked by parent: die with it (a killed rehearse leaves
- * no greenroom or deploy running). */
-static void rh_die_with(pid_t parent)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) {
-        _exit(125);
-    }
-}
-
-static int run_quiet(char *const argv[])
-{
-    pid_t pid = fork();
-    if (pid < 0) {
-        return -1;
-    }
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The project's _meta is small (variables files): it is copied in-process,
- * not with cp/rm children, once or twice per case. */
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-/* Remove a tree; 0 (also when it did not exist) or -1. */
-static int rm_tree(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0) {
-        return errno == ENOENT ? 0 : -1;
-    }
-    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int copy_file(const char *src, const char *dst, mode_t mode)
-{
-    char buf[65536];
-    int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
-    if (in < 0 || (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777)) < 0) {
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            goto out;
-        }
-        if (n == 0) {
-            break;
-        }
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR) {
-                continue;
-            }
-            if (w <= 0) {
-                goto out;
-            }
-            off += w;
-        }
-    }
-    rc = 0;
-out:
-    if (in >= 0) {
-        close(in);
-    }
-    if (out >= 0 && close(out) != 0) {
-        rc = -1;
-    }
-    return rc;
-}
-
-/* Copy the tree src to dst (which must not exist): directories and regular
- * files, with their modes; anything else is skipped. 0 or -1. */
-static int copy_tree(const char *src, const char *dst)
-{
-    struct stat sb;
-    if (lstat(src, &sb) != 0) {
-        return -1;
-    }
-    if (S_ISREG(sb.st_mode)) {
-        return copy_file(src, dst, sb.st_mode);
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        return 0;
-    }
-    if (mkdir(dst, sb.st_mode & 07777) != 0) {
-        return -1;
-    }
-    DIR *d = opendir(src);
-    struct dirent *e;
-    int rc = d ? 0 : -1;
-    while (d && rc == 0 && (e = readdir(d)) != NULL) {
-        char s2[PATH_MAX], d2[PATH_MAX];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        if (snprintf(s2, sizeof(s2), "%s/%s", src, e->d_name) >= (int)sizeof(s2) ||
-            snprintf(d2, sizeof(d2), "%s/%s", dst, e->d_name) >= (int)sizeof(d2)) {
-            rc = -1;
-            break;
-        }
-        rc = copy_tree(s2, d2);
-    }
-    if (d) {
-        closedir(d);
-    }
-    return rc;
-}
-
-static int restore_meta(struct rh *r)
-{
-    char dst[PATH_MAX + 32];
-    struct stat sb;
-    snprintf(dst, sizeof(dst), "%s/_meta", r->work);
-    if (rm_tree(dst) != 0) {
-        return -1;
-    }
-    if (stat(r->saved_meta, &sb) != 0) {
-        return 0;
-    }
-    return copy_tree(r->saved_meta, dst);
-}
-
-static int save_meta(struct rh *r)
-{
-    char src[PATH_MAX + 32];
-    struct stat sb;
-    snprintf(src, sizeof(src), "%s/_meta", r->work);
-    if (rm_tree(r->saved_meta) != 0) {
-        return -1;
-    }
-    if (stat(src, &sb) != 0) {
-        return 0;
-    }
-    return copy_tree(src, r->saved_meta);
-}
-
-/* Start a child in the project copy: command "deploy" / "recover" / "v05".
- * Returns its pid (own process group), -1 on failure. */
-static pid_t spawn(struct rh *r, const char *command, const char *stage, long call_timeout_ms)
-{
-    const char *region = r->c->region;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        return -1;
-    }
-    if (pid != 0) {
-        return pid;
-    }
-    rh_die_with(parent);
-    setpgid(0, 0);
-    if (chdir(r->work) != 0) {
-        _exit(126);
-    }
-    int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    char att[16];
-    snprintf(att, sizeof(att), "%d", r->attempts);
-    setenv("STAGEHAND_MAX_ATTEMPTS", att, 1);
-    setenv("STAGEHAND_RETRY_BASE_MS", "1", 1);
-    setenv("STAGEHAND_RETRY_CAP_MS", "5", 1);
-    setenv("STAGEHAND_CALL_TIMEOUT", "1", 1);
-    if (call_timeout_ms > 0) {
-        /* the timeout kind: the hung attempt is abandoned after this */
-        char ms[32];
-        snprintf(ms, sizeof(ms), "%ld", call_timeout_ms);
-        setenv("STAGEHAND_CALL_TIMEOUT_MS", ms, 1);
-    }
-    setenv("AWS_ENDPOINT_URL", r->url, 1);
-    setenv("CI", "true", 1);
-    if (strcmp(command, "v05") == 0) {
-        char script[4096];
-        snprintf(
-            script, sizeof(script),
-            "set -e; S='%s'; A='-s %s -r %s';"
-            "[ -f _meta/variables/s-variables-%s.json ] || \"$S\" project init -c $A;"
-            "\"$S\" meta sync $A; \"$S\" resources deploy $A; \"$S\" meta sync --push $A;"
-            "\"$S\" function deploy -a $A; \"$S\" event deploy -a $A; \"$S\" endpoint deploy -a $A",
-            r->self, stage, region, stage);
-        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
-        _exit(127);
-    }
-    execl(r->self, r->self, command, "-s", stage, "-r", region, "--endpoint-url", r->url,
-          (char *)NULL);
-    _exit(127);
-}
-
-/* Wait for a child (hard limit limit_s, then it is killed). Returns its
- * exit code, 128+signal when killed by a signal. */
-static int wait_child(pid_t pid, int limit_s)
-{
-    int st = 0;
-    double deadline = txn_ms() + limit_s * 1000.0;
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid) {
-            break;
-        }
-        if (w < 0 && errno != EINTR) {
-            return -1;
-        }
-        if (rh_stop) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        if (txn_ms() > deadline) {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            break;
-        }
-        usleep(2000);
-    }
-    if (WIFEXITED(st)) {
-        return WEXITSTATUS(st);
-    }
-    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-}
-
-/* Run a child to completion; returns its exit code. */
-static int run_child(struct rh *r, const char *command, const char *stage)
-{
-    pid_t pid = spawn(r, command, stage, 0);
-    return pid < 0 ? -1 : wait_child(pid, 120);
-}
-
 /* ---------------------------------------------------------------- state */
 
 /* Capture a stage's state in-process from the project copy, with the
@@ -863,44 +486,6 @@ static const char *outcome_name(int code, char *buf, size_t n)
     return buf;
 }
 
-/* 1 and its path in out when an executable greenroom is found where an
- * install or a build tree puts it: beside stagehand, at ../emulator/ from
- * it (the build tree), or on PATH. */
-static int find_greenroom(char *out, size_t n)
-{
-    char self[PATH_MAX], cand[PATH_MAX + 32];
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (sl > 0) {
-        self[sl] = 0;
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = 0;
-            const char *rel[] = {"greenroom", "../emulator/greenroom"};
-            for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-                snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
-                if (access(cand, X_OK) == 0 && realpath(cand, out) && strlen(out) < n) {
-                    return 1;
-                }
-            }
-        }
-    }
-    const char *path = getenv("PATH");
-    char buf[4096];
-    char *save = NULL;
-    snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
-    for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(cand, sizeof(cand), "%s/greenroom", *d ? d : ".");
-        if (access(cand, X_OK) == 0 && strlen(cand) < n) {
-            snprintf(out, n, "%s", cand);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Upper bound of --jobs. */
-#define RH_MAX_JOBS 32
-
 /* Parse the options; returns 0 or -1 (message printed). */
 static int parse_opts(struct rh *r)
 {
@@ -926,9 +511,9 @@ static int parse_opts(struct rh *r)
         for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             int k = rh_kind_parse(tok);
             if (k < 0) {
-                dep_out_errorf("rehearse",
-                               "unknown fault kind %s (kinds: error,throttle,reset,timeout,kill,crash)",
-                               tok);
+                dep_out_errorf(
+                    "rehearse",
+                    "unknown fault kind %s (kinds: error,throttle,reset,timeout,kill,crash)", tok);
                 return -1;
             }
             r->kinds[k] = 1;
@@ -970,7 +555,7 @@ static int parse_opts(struct rh *r)
     r->junit = txn_opt_value(c, "--junit");
     r->greenroom = txn_opt_value(c, "--greenroom");
     const char *url = c->opts->endpoint_url ? c->opts->endpoint_url : getenv("AWS_ENDPOINT_URL");
-    if (!r->greenroom && (!url || !*url) && find_greenroom(r->found_gr, sizeof(r->found_gr))) {
+    if (!r->greenroom && (!url || !*url) && rh_find_greenroom(r->found_gr, sizeof(r->found_gr))) {
         r->greenroom = r->found_gr;
     }
     r->jobs = 0; /* default: see cmd_rehearse */
@@ -1013,11 +598,6 @@ static int parse_opts(struct rh *r)
     return 0;
 }
 
-struct rh_case {
-    int k;
-    int kind;
-};
-
 static void shuffle(struct rh_case *v, int n, unsigned long seed)
 {
     unsigned long long x = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -1036,117 +616,16 @@ static int case_cmp(const void *a, const void *b)
     return x->k != y->k ? x->k - y->k : x->kind - y->kind;
 }
 
-/* Start (or restart, port > 0: on that port) our own greenroom on
- * r->gr_state. Returns 0 when it answers /_greenroom/health. */
-static int gr_up(struct rh *r, int port)
-{
-    int fds[2];
-    char portarg[16];
-    if (pipe(fds) != 0) {
-        return -1;
-    }
-    snprintf(portarg, sizeof(portarg), "%d", port);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        rh_die_with(parent);
-        setpgid(0, 0);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 2);
-        }
-        execl(r->greenroom, r->greenroom, "--port", portarg, "--state-dir", r->gr_state,
-              (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[64] = "";
-    size_t n = 0;
-    while (n + 1 < sizeof(line)) {
-        ssize_t k = read(fds[0], line + n, 1);
-        if (k <= 0 || line[n] == '\n') {
-            break;
-        }
-        n++;
-    }
-    line[n] = 0;
-    close(fds[0]);
-    char *end = NULL;
-    long p = strtol(line, &end, 10);
-    if (!end || end == line || p <= 0 || p > 65535) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    r->gr_pid = pid;
-    r->gr_port = (int)p;
-    snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%d", r->gr_port);
-    for (int i = 0; i < 250 && !rh_stop; i++) {
-        if (ctl(r, "GET", "/_greenroom/health", NULL, NULL) == 200) {
-            struct dep_err err;
-            dep_err_clear(&err);
-            return dep_transport_init(r->url, r->c->stage, &err);
-        }
-        usleep(20000);
-    }
-    return -1;
-}
-
-/* Stop our greenroom (after a crash: just reap it). */
-static void gr_down(struct rh *r)
-{
-    if (r->gr_pid <= 0) {
-        return;
-    }
-    kill(r->gr_pid, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(r->gr_pid, NULL, WNOHANG) == r->gr_pid) {
-            r->gr_pid = 0;
-            return;
-        }
-        usleep(20000);
-    }
-    kill(r->gr_pid, SIGKILL);
-    waitpid(r->gr_pid, NULL, 0);
-    r->gr_pid = 0;
-}
-
-/* After a crash: reap it and bring greenroom back on the same state (same
- * port when possible, else a new one). Returns 0 or -1. */
-static int gr_restart(struct rh *r)
-{
-    int port = r->gr_port;
-    if (r->gr_pid > 0) {
-        int st;
-        if (waitpid(r->gr_pid, &st, WNOHANG) == 0) {
-            kill(r->gr_pid, SIGKILL);
-            waitpid(r->gr_pid, &st, 0);
-        }
-        r->gr_pid = 0;
-    }
-    if (gr_up(r, port) == 0) {
-        return 0;
-    }
-    return gr_up(r, 0);
-}
-
 static int restore_pre(struct rh *r)
 {
-    if (ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL) != 200) {
+    if (rh_ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL) != 200) {
         return -1;
     }
-    if (ctl(r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL) != 200) {
+    if (rh_ctl(r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL) !=
+        200) {
         return -1;
     }
-    return restore_meta(r);
+    return rh_meta_restore(r);
 }
 
 /* The client timeout of the timeout kind's deploy (ms): the hung attempt is
@@ -1193,8 +672,8 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
     cJSON *rules = rh_fault_rules(kind, k, r->attempts);
     char *rb = cJSON_PrintUnformatted(rules);
     cJSON_Delete(rules);
-    long seq0 = ctl_last_seq(r);
-    long st = ctl(r, "POST", "/_greenroom/faults", rb, NULL);
+    long seq0 = rh_last_seq(r);
+    long st = rh_ctl(r, "POST", "/_greenroom/faults", rb, NULL);
     free(rb);
     if (st != 200 || seq0 < 0) {
         snprintf(result, sizeof(result), "error");
@@ -1202,20 +681,20 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
         goto done;
     }
     phase_add(ph, PH_ARM, &mark);
-    pid_t pid = spawn(r, deploy_cmd, stage, kind == RH_TIMEOUT ? RH_HANG_TIMEOUT_MS : 0);
+    pid_t pid = rh_spawn(r, deploy_cmd, stage, kind == RH_TIMEOUT ? RH_HANG_TIMEOUT_MS : 0);
     int code;
     if (kind == RH_KILL) {
         /* Wait until call k is in flight (greenroom numbers a call when it
          * arrives: the journal's "last" reaches it), then kill. */
         int killed = 0;
         double deadline = txn_ms() + 60000.0;
-        while (!killed && txn_ms() < deadline && !rh_stop) {
+        while (!killed && txn_ms() < deadline && !rh_stopped()) {
             int stt = 0;
             if (waitpid(pid, &stt, WNOHANG) == pid) {
                 code = WIFEXITED(stt) ? WEXITSTATUS(stt) : -1;
                 goto waited;
             }
-            long last = ctl_last_seq(r);
+            long last = rh_last_seq(r);
             if (last >= 0 && last - seq0 >= k) {
                 kill(-pid, SIGKILL);
                 killed = 1;
@@ -1230,18 +709,20 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
         /* Greenroom dies at call k; bring it back at once, as a supervisor
          * would, while the deployer retries (or gives up) on its own. */
         double deadline = txn_ms() + 120000.0;
-        while (txn_ms() < deadline && !rh_stop) {
+        while (txn_ms() < deadline && !rh_stopped()) {
             int stt = 0;
             if (waitpid(pid, &stt, WNOHANG) == pid) {
-                code = WIFEXITED(stt) ? WEXITSTATUS(stt) : WIFSIGNALED(stt) ? 128 + WTERMSIG(stt) : -1;
+                code = WIFEXITED(stt)     ? WEXITSTATUS(stt)
+                       : WIFSIGNALED(stt) ? 128 + WTERMSIG(stt)
+                                          : -1;
                 goto waited;
             }
             if (!restarted && waitpid(r->gr_pid, &stt, WNOHANG) == r->gr_pid) {
                 r->gr_pid = 0;
                 restarted = 1;
-                if (gr_restart(r) < 0) {
+                if (rh_gr_restart(r) < 0) {
                     kill(-pid, SIGKILL);
-                    wait_child(pid, 5);
+                    rh_wait(pid, 5);
                     snprintf(result, sizeof(result), "error");
                     snprintf(detail, sizeof(detail),
                              "greenroom did not come back after the crash at call %d", k);
@@ -1253,25 +734,25 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
             }
         }
     }
-    code = wait_child(pid, 120);
+    code = rh_wait(pid, 120);
 waited:
-    if (kind == RH_CRASH && ctl(r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
+    if (kind == RH_CRASH && rh_ctl(r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
         if (!restarted) {
             cJSON_AddBoolToObject(rec, "restarted", 1);
         }
-        if (gr_restart(r) < 0) {
+        if (rh_gr_restart(r) < 0) {
             snprintf(result, sizeof(result), "error");
             snprintf(detail, sizeof(detail),
                      "greenroom did not come back after the crash at call %d", k);
             goto done;
         }
     }
-    ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL);
+    rh_ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL);
     phase_add(ph, PH_DEPLOY, &mark);
     cJSON_AddStringToObject(rec, "outcome", outcome_name(code, obuf, sizeof(obuf)));
     cJSON_AddNumberToObject(rec, "exit", code);
     {
-        cJSON *fired = ctl_calls(r, seq0, 1);
+        cJSON *fired = rh_calls(r, seq0, 1);
         cJSON *first = cJSON_GetArrayItem(fired, 0);
         if (first) {
             cJSON_ReplaceItemInObjectCaseSensitive(rec, "service",
@@ -1287,7 +768,7 @@ waited:
     if (((kind == RH_KILL && code == 128 + SIGKILL) || (kind == RH_CRASH && code != 0)) &&
         !r->v05) {
         /* The deployer died: recover must bring the stage to all-old or all-new. */
-        int rc2 = run_child(r, "recover", stage);
+        int rc2 = rh_run(r, "recover", stage);
         cJSON_AddNumberToObject(rec, "recoverExit", rc2);
         phase_add(ph, PH_RECOVER, &mark);
         if (rc2 != 0) {
@@ -1357,10 +838,10 @@ waited:
     /* Invariant 4: after a failure, recovery then a plain deploy succeeds. */
     if (code != 0) {
         if (!r->v05 && kind != RH_KILL && kind != RH_CRASH) {
-            run_child(r, "recover", stage);
+            rh_run(r, "recover", stage);
             phase_add(ph, PH_RECOVER, &mark);
         }
-        int rc3 = run_child(r, deploy_cmd, stage);
+        int rc3 = rh_run(r, deploy_cmd, stage);
         phase_add(ph, PH_REDEPLOY, &mark);
         cJSON_AddNumberToObject(rec, "redeployExit", rc3);
         if (rc3 != 0) {
@@ -1379,13 +860,12 @@ waited:
         cJSON_Delete(now);
         phase_add(ph, PH_CAPTURE, &mark);
     }
-done:
-    {
-        cJSON *po = cJSON_AddObjectToObject(rec, "phases");
-        for (int i = 0; i < PH_N; i++) {
-            cJSON_AddNumberToObject(po, phase_names[i], ph[i]);
-        }
+done : {
+    cJSON *po = cJSON_AddObjectToObject(rec, "phases");
+    for (int i = 0; i < PH_N; i++) {
+        cJSON_AddNumberToObject(po, phase_names[i], ph[i]);
     }
+}
     cJSON_AddStringToObject(rec, "result", result);
     cJSON_AddStringToObject(rec, "detail", detail);
     cJSON_AddNumberToObject(rec, "ms", txn_ms() - t0);
@@ -1406,343 +886,19 @@ static void print_row(const cJSON *c)
     fflush(stdout);
 }
 
-/* Where rehearse's temp dir goes: $TMPDIR when set, else /dev/shm when it
- * is a writable tmpfs with room (greenroom's files and fsyncs then cost no
- * disk I/O; a crashed greenroom still restarts on its state, which lives
- * as long as the machine), else /tmp. */
-static const char *rh_tmp_base(void)
-{
-    const char *t = getenv("TMPDIR");
-    struct statfs fs;
-    if (t && *t) {
-        return t;
-    }
-    if (statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC &&
-        (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_bsize >= (512ULL << 20) &&
-        access("/dev/shm", W_OK | X_OK) == 0) {
-        return "/dev/shm";
-    }
-    return "/tmp";
-}
-
-/* Make rehearse's temp dir, <base>/stagehand-rehearse-<pid>-XXXXXX, into
- * out; first remove the ones of rehearse runs that were killed (their pid
- * is gone: a SIGKILL leaves no chance to clean up, and /dev/shm is memory).
- * Returns 0 or -1 (errno). */
-static int rh_make_tmp(char *out, size_t n)
-{
-    const char *base = rh_tmp_base();
-    const char *prefix = "stagehand-rehearse-";
-    DIR *d = opendir(base);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char *end = NULL;
-        char path[PATH_MAX];
-        struct stat sb;
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) {
-            continue;
-        }
-        long pid = strtol(e->d_name + strlen(prefix), &end, 10);
-        if (!end || *end != '-' || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) {
-            continue;
-        }
-        if (snprintf(path, sizeof(path), "%s/%s", base, e->d_name) < (int)sizeof(path) &&
-            lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == geteuid()) {
-            rm_tree(path);
-        }
-    }
-    if (d) {
-        closedir(d);
-    }
-    snprintf(out, n, "%s/%s%ld-XXXXXX", base, prefix, (long)getpid());
-    return mkdtemp(out) ? 0 : -1;
-}
-
-/* ------------------------------------------------------ parallel sweep */
-
-/* What a sweep's cases share (read-only in the workers). */
-struct rh_sweep {
-    const struct rh_case *todo;
-    int nt;
+/* What every case of a sweep shares (read-only in the workers). */
+struct rh_case_ctx {
     const cJSON *calls;
     cJSON *target;
     struct rh_stage_img *imgs;
     int n_imgs;
 };
 
-struct rh_worker {
-    pid_t pid;
-    int to_fd;           /* case indexes, 4 bytes each; closed: no more */
-    int from_fd;         /* one JSON record per line */
-    int cur;             /* the case it runs, -1 when idle */
-    struct dep_buf line; /* partial record */
-};
-
-static int write_all(int fd, const void *p, size_t n)
+/* rh_sweep's run: one case in a worker. */
+static void run_one(struct rh *r, const struct rh_case *c, cJSON *out, void *ud)
 {
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* A worker process: its own copy of the pre-deploy greenroom state and of
- * the project, its own greenroom; runs the cases whose indexes arrive on
- * in_fd and writes each record as one line to out_fd. Never returns. */
-static void rh_worker_main(struct rh *r, int id, const struct rh_sweep *sw, int in_fd, int out_fd)
-{
-    char tpl_state[sizeof(r->gr_state)], tpl_work[sizeof(r->work)];
-    memcpy(tpl_state, r->gr_state, sizeof(tpl_state));
-    memcpy(tpl_work, r->work, sizeof(tpl_work));
-    snprintf(r->gr_state, sizeof(r->gr_state), "%s/greenroom-%d", r->tmp, id);
-    snprintf(r->work, sizeof(r->work), "%s/project-%d", r->tmp, id);
-    snprintf(r->log, sizeof(r->log), "%s/children-%d.log", r->tmp, id);
-    r->curl = curl_easy_init(); /* the parent's handle and its connections stay the parent's */
-    r->gr_pid = 0;
-    char *cp_state[] = {"cp", "-a", tpl_state, r->gr_state, NULL};
-    char *cp_work[] = {"cp", "-a", tpl_work, r->work, NULL};
-    if (!r->curl || run_quiet(cp_state) != 0 || run_quiet(cp_work) != 0 || gr_up(r, 0) < 0) {
-        _exit(3);
-    }
-    int32_t idx;
-    for (;;) {
-        ssize_t n = read(in_fd, &idx, sizeof(idx));
-        if (rh_stop) {
-            break;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n != (ssize_t)sizeof(idx) || idx < 0 || idx >= sw->nt) {
-            break;
-        }
-        cJSON *one = cJSON_CreateArray();
-        run_case(r, sw->todo[idx].k, sw->todo[idx].kind, sw->calls, sw->target, sw->imgs,
-                 sw->n_imgs, one);
-        cJSON *rec = cJSON_GetArrayItem(one, 0);
-        cJSON_AddNumberToObject(rec, "worker", id);
-        char *line = cJSON_PrintUnformatted(rec);
-        cJSON_Delete(one);
-        int wr = line ? write_all(out_fd, line, strlen(line)) : -1;
-        if (wr == 0) {
-            wr = write_all(out_fd, "\n", 1);
-        }
-        free(line);
-        if (wr < 0) {
-            break;
-        }
-    }
-    gr_down(r);
-    _exit(0);
-}
-
-/* Hand worker w its next case (or, when none is left, end its input). */
-static void rh_dispatch(struct rh_worker *w, int *next, int nt)
-{
-    int32_t idx = *next;
-    w->cur = -1;
-    if (*next < nt && w->to_fd >= 0 && write_all(w->to_fd, &idx, sizeof(idx)) == 0) {
-        w->cur = (*next)++;
-        return;
-    }
-    if (w->to_fd >= 0) {
-        close(w->to_fd);
-        w->to_fd = -1;
-    }
-}
-
-/* The record of a case no worker could run (new). */
-static cJSON *rh_lost_case(const struct rh_case *c, const char *why)
-{
-    cJSON *rec = cJSON_CreateObject();
-    cJSON_AddNumberToObject(rec, "k", c->k);
-    cJSON_AddStringToObject(rec, "kind", rh_kind_name(c->kind));
-    cJSON_AddStringToObject(rec, "result", "error");
-    cJSON_AddStringToObject(rec, "detail", why);
-    cJSON_AddNumberToObject(rec, "ms", 0);
-    return rec;
-}
-
-/* Run the sweep's cases on r->jobs workers (processes, each with its own
- * greenroom started on a copy of the stopped primary's state, which holds
- * the pre-deploy snapshot); records go to cases in case order, and rows
- * are printed in that order as soon as they are contiguous. Returns 0, -1
- * when no worker could be started. */
-static int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int human)
-{
-    int nw = r->jobs < sw->nt ? r->jobs : sw->nt;
-    struct rh_worker w[RH_MAX_JOBS];
-    cJSON **slot = calloc((size_t)sw->nt, sizeof(*slot));
-    int next = 0, done = 0, printed = 0, alive = 0;
-    if (!slot) {
-        return -1;
-    }
-    gr_down(r); /* its state dir is now the template of every worker's */
-    fflush(stdout);
-    fflush(stderr);
-    for (int i = 0; i < nw; i++) {
-        int to[2], from[2];
-        memset(&w[i], 0, sizeof(w[i]));
-        w[i].to_fd = w[i].from_fd = -1;
-        w[i].cur = -1;
-        if (pipe(to) != 0) {
-            continue;
-        }
-        if (pipe(from) != 0) {
-            close(to[0]);
-            close(to[1]);
-            continue;
-        }
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid == 0) {
-            rh_die_with(parent);
-            close(to[1]);
-            close(from[0]);
-            for (int j = 0; j < i; j++) { /* other workers' pipes */
-                if (w[j].to_fd >= 0) {
-                    close(w[j].to_fd);
-                }
-                if (w[j].from_fd >= 0) {
-                    close(w[j].from_fd);
-                }
-            }
-            signal(SIGPIPE, SIG_IGN);
-            rh_worker_main(r, i, sw, to[0], from[1]);
-        }
-        close(to[0]);
-        close(from[1]);
-        if (pid < 0) {
-            close(to[1]);
-            close(from[0]);
-            continue;
-        }
-        w[i].pid = pid;
-        w[i].to_fd = to[1];
-        w[i].from_fd = from[0];
-        alive++;
-    }
-    if (alive == 0) {
-        free(slot);
-        return -1;
-    }
-    signal(SIGPIPE, SIG_IGN); /* a dead worker's pipe: the write fails instead */
-    for (int i = 0; i < nw; i++) {
-        if (w[i].pid > 0) {
-            rh_dispatch(&w[i], &next, sw->nt);
-        }
-    }
-    while (alive > 0 && done < sw->nt && !rh_stop) {
-        struct pollfd pf[RH_MAX_JOBS];
-        int map[RH_MAX_JOBS], np = 0;
-        for (int i = 0; i < nw; i++) {
-            if (w[i].from_fd >= 0) {
-                pf[np].fd = w[i].from_fd;
-                pf[np].events = POLLIN;
-                pf[np].revents = 0;
-                map[np++] = i;
-            }
-        }
-        if (poll(pf, (nfds_t)np, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        for (int p = 0; p < np; p++) {
-            if (!(pf[p].revents & (POLLIN | POLLHUP | POLLERR))) {
-                continue;
-            }
-            struct rh_worker *x = &w[map[p]];
-            char buf[8192];
-            ssize_t n = read(x->from_fd, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n <= 0) { /* the worker is gone */
-                if (x->cur >= 0) {
-                    char why[256];
-                    snprintf(why, sizeof(why),
-                             "rehearse worker %d died during this case (greenroom log: "
-                             "%s/children-%d.log)",
-                             map[p], r->tmp, map[p]);
-                    slot[x->cur] = rh_lost_case(&sw->todo[x->cur], why);
-                    done++;
-                    x->cur = -1;
-                }
-                close(x->from_fd);
-                x->from_fd = -1;
-                if (x->to_fd >= 0) {
-                    close(x->to_fd);
-                    x->to_fd = -1;
-                }
-                alive--;
-                continue;
-            }
-            dep_buf_append(&x->line, buf, (size_t)n);
-            char *nl;
-            while (x->line.data && (nl = memchr(x->line.data, '\n', x->line.len)) != NULL) {
-                *nl = 0;
-                cJSON *rec = cJSON_Parse(x->line.data);
-                size_t used = (size_t)(nl - x->line.data) + 1;
-                memmove(x->line.data, nl + 1, x->line.len - used + 1); /* and its NUL */
-                x->line.len -= used;
-                if (x->cur >= 0 && !slot[x->cur]) {
-                    slot[x->cur] = rec ? rec : rh_lost_case(&sw->todo[x->cur], "unreadable record");
-                    done++;
-                } else {
-                    cJSON_Delete(rec);
-                }
-                rh_dispatch(x, &next, sw->nt);
-            }
-        }
-        while (human && printed < sw->nt && slot[printed]) {
-            print_row(slot[printed++]);
-        }
-    }
-    for (int i = 0; i < nw; i++) {
-        if (w[i].to_fd >= 0) {
-            close(w[i].to_fd);
-        }
-    }
-    for (int i = 0; i < nw; i++) {
-        if (w[i].pid > 0 && rh_stop) {
-            /* interrupted: each worker stops its deploy and its greenroom */
-            kill(w[i].pid, SIGTERM);
-            double end = txn_ms() + 3000.0;
-            while (waitpid(w[i].pid, NULL, WNOHANG) == 0 && txn_ms() < end) {
-                usleep(5000);
-            }
-            kill(w[i].pid, SIGKILL);
-            waitpid(w[i].pid, NULL, 0);
-        } else if (w[i].pid > 0) {
-            wait_child(w[i].pid, 30);
-        }
-        if (w[i].from_fd >= 0) {
-            close(w[i].from_fd);
-        }
-        dep_buf_release(&w[i].line);
-    }
-    for (int i = 0; i < sw->nt; i++) {
-        if (!slot[i]) {
-            slot[i] = rh_lost_case(&sw->todo[i], "no rehearse worker was left to run this case");
-        }
-        if (human && i >= printed) {
-            print_row(slot[i]);
-        }
-        cJSON_AddItemToArray(cases, slot[i]);
-    }
-    free(slot);
-    return 0;
+    struct rh_case_ctx *x = ud;
+    run_case(r, c->k, c->kind, x->calls, x->target, x->imgs, x->n_imgs, out);
 }
 
 int cmd_rehearse(struct dep_ctx *c)
@@ -1793,7 +949,10 @@ int cmd_rehearse(struct dep_ctx *c)
         /* Cases spend much of their time waiting (children starting, hung
          * calls, retries): one more worker than cores keeps them busy. */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        r.jobs = !r.greenroom ? 1 : cpus < 1 ? 2 : cpus + 1 > RH_MAX_JOBS ? RH_MAX_JOBS : (int)cpus + 1;
+        r.jobs = !r.greenroom             ? 1
+                 : cpus < 1               ? 2
+                 : cpus + 1 > RH_MAX_JOBS ? RH_MAX_JOBS
+                                          : (int)cpus + 1;
     }
     r.curl = curl_easy_init();
     if (r.greenroom) {
@@ -1804,12 +963,12 @@ int cmd_rehearse(struct dep_ctx *c)
         snprintf(r.gr_state, sizeof(r.gr_state), "%s/greenroom", r.tmp);
         snprintf(r.log, sizeof(r.log), "%s/children.log", r.tmp);
         mkdir(r.gr_state, 0755);
-        if (gr_up(&r, 0) < 0) {
+        if (rh_gr_up(&r, 0) < 0) {
             dep_out_errorf("rehearse", "could not start %s", r.greenroom);
             goto out;
         }
     }
-    if (ctl(&r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
+    if (rh_ctl(&r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
         dep_out_errorf("rehearse", "%s is not a greenroom (GET /_greenroom/health failed)", r.url);
         goto out;
     }
@@ -1822,24 +981,24 @@ int cmd_rehearse(struct dep_ctx *c)
     snprintf(r.log, sizeof(r.log), "%s/children.log", r.tmp);
     {
         char *cp[] = {"cp", "-a", r.src, r.work, NULL};
-        if (run_quiet(cp) != 0) {
+        if (rh_run_quiet(cp) != 0) {
             dep_out_errorf("rehearse", "could not copy %s", r.src);
             goto out;
         }
     }
     int human = dep_out_mode() != DEP_OUT_JSON;
     /* 1. the pre-deploy world */
-    ctl(&r, "DELETE", "/_greenroom/faults", NULL, NULL);
+    rh_ctl(&r, "DELETE", "/_greenroom/faults", NULL, NULL);
     for (int i = 0; i < r.n_watch; i++) {
-        int wrc = run_child(&r, r.v05 ? "v05" : "deploy", r.watch[i]);
+        int wrc = rh_run(&r, r.v05 ? "v05" : "deploy", r.watch[i]);
         if (wrc != 0) {
             dep_out_errorf("rehearse", "deploying the watched stage %s failed (exit %d, log %s)",
                            r.watch[i], wrc, r.log);
             goto out;
         }
     }
-    if (save_meta(&r) != 0 ||
-        ctl(&r, "POST", "/_greenroom/snapshots", "{\"name\":\"stagehand-rehearse-pre\"}", NULL) /
+    if (rh_meta_save(&r) != 0 ||
+        rh_ctl(&r, "POST", "/_greenroom/snapshots", "{\"name\":\"stagehand-rehearse-pre\"}", NULL) /
                 100 !=
             2) {
         dep_out_errorf("rehearse", "could not save the pre-deploy snapshot");
@@ -1858,15 +1017,15 @@ int cmd_rehearse(struct dep_ctx *c)
         imgs[i].pre = rh_normalise(imgs[i].raw_pre, imgs[i].raw_pre, 0);
     }
     /* 2. learning run */
-    long seq0 = ctl_last_seq(&r);
+    long seq0 = rh_last_seq(&r);
     double tl = txn_ms();
-    int lrc = run_child(&r, r.v05 ? "v05" : "deploy", c->stage);
+    int lrc = rh_run(&r, r.v05 ? "v05" : "deploy", c->stage);
     double learn_ms = txn_ms() - tl;
     if (lrc != 0) {
         dep_out_errorf("rehearse", "the clean deploy failed (exit %d); see %s", lrc, r.log);
         goto out;
     }
-    calls = ctl_calls(&r, seq0, 0);
+    calls = rh_calls(&r, seq0, 0);
     int n = cJSON_GetArraySize(calls);
     {
         cJSON *now = NULL;
@@ -1917,21 +1076,22 @@ int cmd_rehearse(struct dep_ctx *c)
     int violations = 0;
     cJSON *first_bad = NULL;
     if (r.jobs > 1 && nt > 1) {
-        struct rh_sweep sw = {todo, nt, calls, target, imgs, n_imgs};
+        struct rh_case_ctx cx = {calls, target, imgs, n_imgs};
+        struct rh_sweep sw = {todo, nt, run_one, print_row, &cx};
         if (rh_run_parallel(&r, &sw, cases, human) < 0) {
             dep_out_errorf("rehearse", "could not start the rehearse workers");
             free(todo);
             goto out;
         }
     } else {
-        for (int i = 0; i < nt && !rh_stop; i++) {
+        for (int i = 0; i < nt && !rh_stopped(); i++) {
             run_case(&r, todo[i].k, todo[i].kind, calls, target, imgs, n_imgs, cases);
             if (human) {
                 print_row(cJSON_GetArrayItem(cases, cJSON_GetArraySize(cases) - 1));
             }
         }
     }
-    if (rh_stop) {
+    if (rh_stopped()) {
         free(todo);
         goto out; /* no report of a partial sweep */
     }
@@ -1947,7 +1107,7 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     free(todo);
     if (r.gr_pid > 0 || !r.greenroom) {
-        ctl(&r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
+        rh_ctl(&r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
     }
     double total = txn_ms() - t0;
     if (human) {
@@ -1961,8 +1121,8 @@ int cmd_rehearse(struct dep_ctx *c)
                    txn_jstr(first_bad, "kind"), txn_jstr(first_bad, "service"),
                    txn_jstr(first_bad, "operation"), txn_jstr(first_bad, "resource"),
                    txn_jstr(first_bad, "detail"), c->stage, c->region,
-                   r.greenroom ? "--greenroom" : "--endpoint-url", r.greenroom ? r.greenroom : r.url,
-                   r.v05 ? " --flow v05" : "",
+                   r.greenroom ? "--greenroom" : "--endpoint-url",
+                   r.greenroom ? r.greenroom : r.url, r.v05 ? " --flow v05" : "",
                    (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble,
                    txn_jstr(first_bad, "kind"));
         }
@@ -1986,17 +1146,17 @@ int cmd_rehearse(struct dep_ctx *c)
     dep_out_result("learnMs", cJSON_CreateNumber(learn_ms));
     rc = violations ? DEP_EXIT_INVARIANT : DEP_EXIT_OK;
 out:
-    gr_down(&r);
-    if (rh_stop) {
+    rh_gr_down(&r);
+    if (rh_stopped()) {
         dep_out_errorf("rehearse",
                        "interrupted by signal %d: its deploys and greenrooms are stopped and its "
                        "temp dir is removed",
-                       (int)rh_stop);
-        rc = 128 + (int)rh_stop;
+                       rh_stopped());
+        rc = 128 + rh_stopped();
     }
     if (r.tmp[0] && !txn_opt_flag(c, "--keep-tmp")) {
         char *rm[] = {"rm", "-rf", r.tmp, NULL};
-        run_quiet(rm);
+        rh_run_quiet(rm);
     } else if (r.tmp[0]) {
         fprintf(stderr, "rehearse: kept %s\n", r.tmp);
     }
