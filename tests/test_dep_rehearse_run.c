@@ -1,0 +1,209 @@
+/*
+ * test_dep_rehearse_run.c - what stagehand rehearse runs on
+ * (deployer/rehearse_run.c), the parts that need no greenroom: the temp dir
+ * (TMPDIR honoured, temp dirs of killed runs removed, live and foreign ones
+ * kept), tree removal, the _meta save/restore round trip, waiting for a
+ * child (exit code, killed, over its limit), and finding the greenroom
+ * binary. The sweeps against real greenrooms are in
+ * tests/cli/test_rehearse_*.sh.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rehearse_int.h"
+
+static char base[PATH_MAX];
+
+static void setup(void)
+{
+    snprintf(base, sizeof(base), "/tmp/test-rehearse-run-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    setenv("TMPDIR", base, 1);
+}
+
+static void teardown(void)
+{
+    rh_rm_tree(base);
+    unsetenv("TMPDIR");
+}
+
+static int exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *path)
+{
+    static char buf[256];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return NULL;
+    }
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* A pid that no process has now: a child that has exited and was reaped. */
+static pid_t dead_pid(void)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        _exit(0);
+    }
+    waitpid(p, NULL, 0);
+    return p;
+}
+
+START_TEST(test_tmp_dir)
+{
+    char dead[PATH_MAX + 64], live[PATH_MAX + 64], foreign[PATH_MAX + 64], made[PATH_MAX];
+    ck_assert_str_eq(rh_tmp_base(), base);
+    snprintf(dead, sizeof(dead), "%s/stagehand-rehearse-%ld-aaaaaa", base, (long)dead_pid());
+    snprintf(live, sizeof(live), "%s/stagehand-rehearse-%ld-bbbbbb", base, (long)getppid());
+    snprintf(foreign, sizeof(foreign), "%s/stagehand-rehearse-notes", base);
+    ck_assert_int_eq(mkdir(dead, 0700), 0);
+    ck_assert_int_eq(mkdir(live, 0700), 0);
+    ck_assert_int_eq(mkdir(foreign, 0700), 0);
+    char inner[PATH_MAX + 80];
+    snprintf(inner, sizeof(inner), "%s/greenroom-0", dead);
+    ck_assert_int_eq(mkdir(inner, 0700), 0);
+    ck_assert_int_eq(rh_make_tmp(made, sizeof(made)), 0);
+    ck_assert_msg(!exists(dead), "the temp dir of a killed run is removed");
+    ck_assert_msg(exists(live), "the temp dir of a running rehearse is kept");
+    ck_assert_msg(exists(foreign), "a name that is not ours is kept");
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof(want), "%s/stagehand-rehearse-%ld-", base, (long)getpid());
+    ck_assert_msg(strncmp(made, want, strlen(want)) == 0, "made %s", made);
+    ck_assert(exists(made));
+}
+END_TEST
+
+START_TEST(test_meta_round_trip)
+{
+    struct rh r;
+    char path[PATH_MAX + 64];
+    memset(&r, 0, sizeof(r));
+    snprintf(r.work, sizeof(r.work), "%s/project", base);
+    snprintf(r.saved_meta, sizeof(r.saved_meta), "%s/meta-pre", base);
+    ck_assert_int_eq(mkdir(r.work, 0755), 0);
+    /* no _meta yet: saving and restoring "nothing" leaves no _meta */
+    ck_assert_int_eq(rh_meta_save(&r), 0);
+    snprintf(path, sizeof(path), "%s/_meta", r.work);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    ck_assert_int_eq(rh_meta_restore(&r), 0);
+    ck_assert_msg(!exists(path), "restoring an absent _meta removes the one made since");
+    /* a tree: saved, changed, restored */
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/_meta/variables", r.work);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/_meta/variables/s-variables-dev.json", r.work);
+    write_file(path, "{\"stage\":\"dev\"}");
+    ck_assert_int_eq(rh_meta_save(&r), 0);
+    write_file(path, "{\"stage\":\"dev\",\"changed\":true}");
+    char extra[PATH_MAX + 64];
+    snprintf(extra, sizeof(extra), "%s/_meta/variables/s-variables-dev-useast1.json", r.work);
+    write_file(extra, "{}");
+    ck_assert_int_eq(rh_meta_restore(&r), 0);
+    ck_assert_str_eq(read_file(path), "{\"stage\":\"dev\"}");
+    ck_assert_msg(!exists(extra), "a file made after the save is gone");
+}
+END_TEST
+
+START_TEST(test_wait_child)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        _exit(3);
+    }
+    ck_assert_int_eq(rh_wait(p, 10), 3);
+    p = fork();
+    if (p == 0) {
+        setpgid(0, 0);
+        pause();
+        _exit(0);
+    }
+    usleep(20000);
+    kill(p, SIGKILL);
+    ck_assert_int_eq(rh_wait(p, 10), 128 + SIGKILL);
+    /* over its limit: killed (its process group) */
+    p = fork();
+    if (p == 0) {
+        setpgid(0, 0);
+        pause();
+        _exit(0);
+    }
+    ck_assert_int_eq(rh_wait(p, 1), 128 + SIGKILL);
+    ck_assert_int_eq(rh_stopped(), 0);
+}
+END_TEST
+
+START_TEST(test_find_greenroom)
+{
+    char bin[PATH_MAX + 32], found[PATH_MAX];
+    snprintf(bin, sizeof(bin), "%s/greenroom", base);
+    write_file(bin, "#!/bin/sh\n");
+    ck_assert_int_eq(chmod(bin, 0755), 0);
+    const char *old = getenv("PATH");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("PATH", base, 1);
+    ck_assert_int_eq(rh_find_greenroom(found, sizeof(found)), 1);
+    /* beside the test binary there is the build tree's ../emulator/greenroom;
+     * otherwise PATH's */
+    size_t n = strlen(found);
+    ck_assert(n >= 10 && strcmp(found + n - 10, "/greenroom") == 0);
+    ck_assert_int_eq(access(found, X_OK), 0);
+    if (saved) {
+        setenv("PATH", saved, 1);
+        free(saved);
+    }
+}
+END_TEST
+
+static Suite *rehearse_run_suite(void)
+{
+    Suite *s = suite_create("dep_rehearse_run");
+    struct {
+        const char *name;
+        const TTest *t;
+    } cases[] = {
+        {"tmp_dir", test_tmp_dir},
+        {"meta_round_trip", test_meta_round_trip},
+        {"wait_child", test_wait_child},
+        {"find_greenroom", test_find_greenroom},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, cases[i].t);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(rehearse_run_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
