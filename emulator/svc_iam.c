@@ -166,20 +166,20 @@ static sqlite3_stmt *iam_stmt(const char *sql, const char *account, const char *
     return st;
 }
 
-/* Runs a write statement binding account, region, key, then the texts a4
- * and a5 when not NULL (unbound parameters are NULL). Returns 1; on a store
- * error fails resp with InternalFailure and returns 0. */
-static int iam_exec_or_fail(struct emu_response *resp, const char *sql, const char *account,
-                            const char *key, const char *a4, const char *a5)
+/* Binds the texts a and b (when not NULL; unbound parameters are NULL) as
+ * parameters first and first + 1 of the write statement st, runs it and
+ * returns it. Returns 1; when st is NULL or the step fails, fails resp with
+ * InternalFailure and returns 0. */
+static int iam_step_or_fail(struct emu_response *resp, sqlite3_stmt *st, int first, const char *a,
+                            const char *b)
 {
-    sqlite3_stmt *st = iam_stmt(sql, account, key);
     int rc = SQLITE_ERROR;
     if (st != NULL) {
-        if (a4 != NULL) {
-            iam_bind(st, 4, a4);
+        if (a != NULL) {
+            iam_bind(st, first, a);
         }
-        if (a5 != NULL) {
-            iam_bind(st, 5, a5);
+        if (b != NULL) {
+            iam_bind(st, first + 1, b);
         }
         rc = sqlite3_step(st);
         emu_stmt_done(st);
@@ -191,6 +191,13 @@ static int iam_exec_or_fail(struct emu_response *resp, const char *sql, const ch
     return 1;
 }
 
+/* Runs the write statement sql keyed by account and key with a4 and a5 as
+ * ?4 and ?5 (iam_step_or_fail). */
+static int iam_exec_or_fail(struct emu_response *resp, const char *sql, const char *account,
+                            const char *key, const char *a4, const char *a5)
+{
+    return iam_step_or_fail(resp, iam_stmt(sql, account, key), 4, a4, a5);
+}
 /* The first column of the one-row query sql keyed by account and key as
  * an int (a count); -1 on error. */
 static int iam_count(const char *sql, const char *account, const char *key)
@@ -344,30 +351,27 @@ static sqlite3_stmt *iam_kind_stmt(const struct iam_kind *k, const char *sql,
     return st;
 }
 
-/* Runs the write statement sql of kind k for the principal name, binding
- * a5 and a6 (when not NULL) as ?5 and ?6. Returns 1; on a store error
- * fails resp with InternalFailure and returns 0. */
+/* Runs the write statement sql of kind k for the principal name with a5
+ * and a6 as ?5 and ?6 (iam_step_or_fail). */
 static int iam_kind_exec_or_fail(struct emu_response *resp, const struct iam_kind *k,
                                  const char *sql, const struct emu_request *req, const char *name,
                                  const char *a5, const char *a6)
 {
-    sqlite3_stmt *st = iam_kind_stmt(k, sql, req, name);
-    int rc = SQLITE_ERROR;
-    if (st != NULL) {
-        if (a5 != NULL) {
-            iam_bind(st, 5, a5);
-        }
-        if (a6 != NULL) {
-            iam_bind(st, 6, a6);
-        }
-        rc = sqlite3_step(st);
-        emu_stmt_done(st);
+    return iam_step_or_fail(resp, iam_kind_stmt(k, sql, req, name), 5, a5, a6);
+}
+
+/* Returns 1 when the principal `name` of kind k exists, 0 when not, -1 on a
+ * store error. */
+static int iam_kind_present(const struct iam_kind *k, const struct emu_request *req,
+                            const char *name)
+{
+    sqlite3_stmt *st = iam_kind_stmt(k, k->exists_sql, req, name);
+    if (st == NULL) {
+        return -1;
     }
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return 0;
-    }
-    return 1;
+    int rc = sqlite3_step(st);
+    emu_stmt_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* 1 when the principal exists (else fails resp with NoSuchEntity or
@@ -375,22 +379,27 @@ static int iam_kind_exec_or_fail(struct emu_response *resp, const struct iam_kin
 static int iam_entity_or_fail(struct emu_request *req, struct emu_response *resp,
                               const struct iam_kind *k, const char *name)
 {
-    sqlite3_stmt *st = iam_kind_stmt(k, k->exists_sql, req, name);
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return 0;
-    }
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc == SQLITE_ROW) {
-        return 1;
-    }
-    if (rc == SQLITE_DONE) {
+    int r = iam_kind_present(k, req, name);
+    if (r == 0) {
         emu_fail(resp, IAM_NO_SUCH_ENTITY, "The %s with name %s cannot be found.", k->label, name);
-    } else {
+    } else if (r < 0) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
     }
-    return 0;
+    return r == 1;
+}
+
+/* 1 when no principal of kind k is called name yet (else fails resp with
+ * EntityAlreadyExists or InternalFailure and returns 0). */
+static int iam_absent_or_fail(struct emu_request *req, struct emu_response *resp,
+                              const struct iam_kind *k, const char *name)
+{
+    int r = iam_kind_present(k, req, name);
+    if (r > 0) {
+        emu_fail(resp, IAM_ENTITY_ALREADY_EXISTS, "%s with name %s already exists.", k->elem, name);
+    } else if (r < 0) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+    }
+    return r == 0;
 }
 
 int iam_role_exists(const char *account, const char *role_arn)
@@ -444,13 +453,7 @@ static void iam_create_role(struct emu_request *req, struct emu_response *resp)
             return;
         }
     }
-    int r = iam_exists(IAM_ROLE_EXISTS_SQL, req->account, name);
-    if (r != 0) {
-        if (r < 0) {
-            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        } else {
-            emu_fail(resp, IAM_ENTITY_ALREADY_EXISTS, "Role with name %s already exists.", name);
-        }
+    if (!iam_absent_or_fail(req, resp, &iam_role_kind, name)) {
         return;
     }
     char id[32] = "AROA";
@@ -1303,20 +1306,7 @@ static void iam_entity_create(struct emu_request *req, struct emu_response *resp
     if (path == NULL) {
         return;
     }
-    sqlite3_stmt *st = iam_kind_stmt(k, IAM_ENTITY_EXISTS_SQL, req, name);
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        if (rc == SQLITE_ROW) {
-            emu_fail(resp, IAM_ENTITY_ALREADY_EXISTS, "%s with name %s already exists.", k->elem,
-                     name);
-        } else {
-            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        }
+    if (!iam_absent_or_fail(req, resp, k, name)) {
         return;
     }
     char id[32];
@@ -1326,10 +1316,11 @@ static void iam_entity_create(struct emu_request *req, struct emu_response *resp
     emu_time_iso(created, emu_now());
     char arn[600];
     snprintf(arn, sizeof(arn), "arn:aws:iam::%s:%s%s%s", req->account, k->label, path, name);
-    st = iam_kind_stmt(k,
-                       "INSERT INTO iam_entities (account, region, name, kind, entity_id, path, "
-                       "arn, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                       req, name);
+    sqlite3_stmt *st = iam_kind_stmt(k,
+                                     "INSERT INTO iam_entities (account, region, name, kind, "
+                                     "entity_id, path, arn, created) VALUES (?1, ?2, ?3, ?4, ?5, "
+                                     "?6, ?7, ?8)",
+                                     req, name);
     if (st == NULL) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         return;
@@ -1338,7 +1329,7 @@ static void iam_entity_create(struct emu_request *req, struct emu_response *resp
     iam_bind(st, 6, path);
     iam_bind(st, 7, arn);
     iam_bind(st, 8, created);
-    rc = sqlite3_step(st);
+    int rc = sqlite3_step(st);
     emu_stmt_done(st);
     if (rc != SQLITE_DONE) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
