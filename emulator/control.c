@@ -19,8 +19,7 @@
 #include "core.h"
 #include "fault.h"
 
-extern void snapshot_http(struct emu_request *req, struct emu_response *resp)
-    __attribute__((weak));
+extern void snapshot_http(struct emu_request *req, struct emu_response *resp) __attribute__((weak));
 extern void events_trigger_http(struct emu_request *req, struct emu_response *resp)
     __attribute__((weak));
 #pragma weak fault_http
@@ -98,10 +97,12 @@ int emu_control(struct emu_request *req, struct emu_response *resp)
             emu_fail_raw(resp, 405, "MethodNotAllowed", "Use POST.");
             return 1;
         }
+        emu_journal_flush(); /* queued entries go before the reset empties the table */
         if (emu_store_reset() != 0) {
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
             return 1;
         }
+        emu_journal_forget_file();
         emu_services_reload();
         emu_resp_json(resp, 200, cJSON_Parse("{\"reset\":true}"));
         return 1;
@@ -111,7 +112,8 @@ int emu_control(struct emu_request *req, struct emu_response *resp)
         return 1;
     }
     if (strcmp(p, "/_greenroom/faults") == 0 || starts(p, "/_greenroom/faults/") ||
-        strcmp(p, "/_localstack/chaos/faults") == 0 || strcmp(p, "/_localstack/chaos/effects") == 0) {
+        strcmp(p, "/_localstack/chaos/faults") == 0 ||
+        strcmp(p, "/_localstack/chaos/effects") == 0) {
         if (fault_http) {
             fault_http(req, resp);
         } else {

@@ -40,6 +40,9 @@ void emu_journal_http(struct emu_request *req, struct emu_response *resp);
 int emu_journal_open(void);
 /* Inserts every queued entry before returning. */
 void emu_journal_flush(void);
+/* Empty calls.jsonl (the table was emptied: DELETE /_greenroom/calls, reset),
+ * so a restart does not re-read what was cleared. */
+void emu_journal_forget_file(void);
 void emu_journal_close(void);
 
 /* control.c: /_greenroom/... and /_localstack/...; returns 1 when handled. */

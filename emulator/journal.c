@@ -6,10 +6,11 @@
  * Appended to <state>/calls.jsonl before the answer leaves, and kept in the
  * store (table journal): entries are queued and a writer thread inserts them
  * in batches, one transaction per batch, so a call costs no extra store
- * transaction. Readers (GET /_greenroom/calls, a crash rule) flush the
- * queue first, so what was answered is always visible. Served as
- * GET /_greenroom/calls?since=N[&service=&operation=&status=&faults=1
- * &limit=] and cleared by DELETE /_greenroom/calls.
+ * transaction; at start, entries the table missed (a kill -9 before the
+ * writer's batch) are re-read from the end of calls.jsonl. Readers (GET /_greenroom/calls, a crash
+ * rule) flush the queue first, so what was answered is always visible. Served as GET
+ * /_greenroom/calls?since=N[&service=&operation=&status=&faults=1 &limit=] and cleared by DELETE
+ * /_greenroom/calls.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -119,6 +121,112 @@ void emu_journal_flush(void)
     drain();
 }
 
+/* "2026-11-27T19:35:13.178Z" (emu_time_iso) as seconds, 0 if unreadable. */
+static double parse_iso(const char *s)
+{
+    struct tm tm;
+    double sec = 0;
+    memset(&tm, 0, sizeof(tm));
+    if (!s || sscanf(s, "%d-%d-%dT%d:%d:%lfZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                     &tm.tm_min, &sec) != 6) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_sec = (int)sec;
+    return (double)timegm(&tm) + (sec - (double)(int)sec);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The table lags calls.jsonl by the writer's last batch: entries answered
+ * just before a kill -9 are only in the file. Re-insert those past the
+ * table's last seq (they are at the end: the last 4 MiB is far more than a
+ * batch) and return the new last seq. A torn last line is skipped. */
+static uint64_t reimport_tail(const char *path, uint64_t max)
+{
+    const off_t window = 4 << 20;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return max;
+    }
+    off_t size = lseek(fd, 0, SEEK_END);
+    off_t from = size > window ? size - window : 0;
+    char *buf = size > 0 ? malloc((size_t)(size - from) + 1) : NULL;
+    ssize_t n = buf ? pread(fd, buf, (size_t)(size - from), from) : -1;
+    close(fd);
+    if (n <= 0) {
+        free(buf);
+        return max;
+    }
+    buf[n] = 0;
+    char *line = buf;
+    if (from > 0) { /* the window starts mid-line */
+        char *nl = strchr(buf, '\n');
+        line = nl ? nl + 1 : buf + n;
+    }
+    int began = 0, added = 0;
+    sqlite3_stmt *st = NULL;
+    while (*line) {
+        char *nl = strchr(line, '\n');
+        if (nl) {
+            *nl = 0;
+        }
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+        if (cJSON_IsNumber(seq) && seq->valuedouble > (double)max) {
+            if (!began) {
+                began = emu_store_begin(1) == 0 ? 1 : -1;
+                st = began > 0 ? emu_stmt("INSERT OR IGNORE INTO journal(seq, time, account, "
+                                          "region, service, operation, resource, method, status, "
+                                          "error, latency_ms, fault, request_id) "
+                                          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'')")
+                               : NULL;
+            }
+            if (st) {
+                const cJSON *status = cJSON_GetObjectItemCaseSensitive(o, "status");
+                const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "latencyMs");
+                sqlite3_bind_int64(st, 1, (sqlite3_int64)seq->valuedouble);
+                sqlite3_bind_double(st, 2, parse_iso(jstr(o, "time")));
+                sqlite3_bind_text(st, 3, jstr(o, "account"), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 4, jstr(o, "region"), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 5, jstr(o, "service"), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 6, jstr(o, "operation"), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 7, jstr(o, "resource"), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 8, jstr(o, "method"), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_int(st, 9, cJSON_IsNumber(status) ? status->valueint : 0);
+                sqlite3_bind_text(st, 10, jstr(o, "error"), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_double(st, 11, cJSON_IsNumber(lat) ? lat->valuedouble : 0);
+                sqlite3_bind_text(st, 12, jstr(o, "fault"), -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(st) == SQLITE_DONE) {
+                    added++;
+                }
+                sqlite3_reset(st);
+            }
+            max = (uint64_t)seq->valuedouble;
+        }
+        cJSON_Delete(o);
+        if (!nl) {
+            break;
+        }
+        line = nl + 1;
+    }
+    if (began > 0) {
+        emu_stmt_done(st);
+        emu_store_end(1);
+    }
+    if (added > 0) {
+        emu_info("journal: %d call(s) answered before the last stop re-read from calls.jsonl",
+                 added);
+    }
+    free(buf);
+    return max;
+}
+
 int emu_journal_open(void)
 {
     uint64_t max = 0;
@@ -130,10 +238,20 @@ int emu_journal_open(void)
         emu_stmt_done(st);
         emu_store_end(1);
     }
-    atomic_store(&last_seq, max);
     char path[700];
     snprintf(path, sizeof(path), "%s/calls.jsonl", emu_state_dir());
-    jsonl_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    max = reimport_tail(path, max);
+    atomic_store(&last_seq, max);
+    jsonl_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (jsonl_fd >= 0) {
+        /* a line torn by a kill: the next entry starts on a line of its own */
+        char last = '\n';
+        off_t end = lseek(jsonl_fd, 0, SEEK_END);
+        if (end > 0 && pread(jsonl_fd, &last, 1, end - 1) == 1 && last != '\n') {
+            ssize_t w = write(jsonl_fd, "\n", 1);
+            (void)w;
+        }
+    }
     writer_stop = 0;
     if (pthread_create(&writer, NULL, writer_main, NULL) == 0) {
         writer_running = 1;
@@ -155,6 +273,13 @@ void emu_journal_close(void)
     if (jsonl_fd >= 0) {
         close(jsonl_fd);
         jsonl_fd = -1;
+    }
+}
+
+void emu_journal_forget_file(void)
+{
+    if (jsonl_fd >= 0 && ftruncate(jsonl_fd, 0) != 0) {
+        emu_warn("journal: cannot truncate calls.jsonl");
     }
 }
 
@@ -257,9 +382,7 @@ void emu_journal_http(struct emu_request *req, struct emu_response *resp)
         }
         emu_stmt_done(st);
         emu_store_end(1);
-        if (jsonl_fd >= 0 && ftruncate(jsonl_fd, 0) != 0) {
-            emu_warn("journal: cannot truncate calls.jsonl");
-        }
+        emu_journal_forget_file();
         emu_resp_json(resp, 200, cJSON_Parse("{\"cleared\":true}"));
         return;
     }

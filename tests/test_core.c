@@ -144,8 +144,8 @@ START_TEST(test_journal)
     ck_assert_int_eq(gr_request(&srv, "sts", "POST", "/", form_hdr, GCI, strlen(GCI), &r), 0);
     gr_resp_free(&r);
     gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls?since=0&service=sts",
-                                         NULL, NULL, 0, &r),
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls?since=0&service=sts", NULL,
+                                         NULL, 0, &r),
                      0);
     cJSON *j = gr_resp_json(&r);
     cJSON *calls = cJSON_GetObjectItem(j, "calls");
@@ -170,16 +170,65 @@ START_TEST(test_journal)
     /* acknowledged entries survive kill -9 */
     gr_kill9(&srv);
     ck_assert_int_eq(gr_restart(&srv, NULL), 0);
-    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls?since=0&service=sts",
-                                         NULL, NULL, 0, &r),
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls?since=0&service=sts", NULL,
+                                         NULL, 0, &r),
                      0);
     j = gr_resp_json(&r);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "calls")), 4);
     cJSON_Delete(j);
     gr_resp_free(&r);
     /* DELETE clears */
-    ck_assert_int_eq(gr_request_unsigned(&srv, "DELETE", "/_greenroom/calls", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(gr_request_unsigned(&srv, "DELETE", "/_greenroom/calls", NULL, NULL, 0, &r),
+                     0);
     gr_resp_free(&r);
+    ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls", NULL, NULL, 0, &r), 0);
+    j = gr_resp_json(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "calls")), 0);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+}
+END_TEST
+
+/* A call answered just before a kill -9 can be in calls.jsonl but not yet in
+ * the table (the writer inserts in batches): at start it is read back; a
+ * line torn by the kill is skipped; a reset is not undone by a restart. */
+START_TEST(test_journal_tail)
+{
+    struct gr_resp r;
+    char path[400];
+    ck_assert_int_eq(gr_request(&srv, "sts", "POST", "/", form_hdr, GCI, strlen(GCI), &r), 0);
+    gr_resp_free(&r);
+    gr_kill9(&srv);
+    snprintf(path, sizeof(path), "%s/calls.jsonl", srv.state_dir);
+    FILE *f = fopen(path, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"seq\":500,\"time\":\"2026-11-27T10:00:00.250Z\",\"account\":\"000000000000\","
+          "\"region\":\"us-east-1\",\"service\":\"s3\",\"operation\":\"PutObject\","
+          "\"resource\":\"b/k\",\"method\":\"PUT\",\"status\":200,\"error\":\"\","
+          "\"latencyMs\":0.5,\"fault\":\"\"}\n{\"seq\":501,\"time\":\"2026-11",
+          f);
+    fclose(f);
+    ck_assert_int_eq(gr_restart(&srv, NULL), 0);
+    ck_assert_int_eq(gr_request(&srv, "sts", "POST", "/", form_hdr, GCI, strlen(GCI), &r), 0);
+    gr_resp_free(&r);
+    ck_assert_int_eq(
+        gr_request_unsigned(&srv, "GET", "/_greenroom/calls?since=0", NULL, NULL, 0, &r), 0);
+    cJSON *j = gr_resp_json(&r);
+    cJSON *calls = cJSON_GetObjectItem(j, "calls");
+    ck_assert_int_eq(cJSON_GetArraySize(calls), 3);
+    cJSON *mid = cJSON_GetArrayItem(calls, 1);
+    ck_assert_int_eq(cJSON_GetObjectItem(mid, "seq")->valueint, 500);
+    ck_assert_str_eq(cJSON_GetObjectItem(mid, "operation")->valuestring, "PutObject");
+    ck_assert_str_eq(cJSON_GetObjectItem(mid, "time")->valuestring, "2026-11-27T10:00:00.250Z");
+    /* numbering goes on after the re-read entry (the torn 501 is dropped) */
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(calls, 2), "seq")->valueint, 501);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    /* a reset empties the journal for good */
+    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/reset", NULL, "", 0, &r), 0);
+    gr_resp_free(&r);
+    gr_kill9(&srv);
+    ck_assert_int_eq(gr_restart(&srv, NULL), 0);
     ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls", NULL, NULL, 0, &r), 0);
     j = gr_resp_json(&r);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "calls")), 0);
@@ -237,6 +286,7 @@ int main(void)
     tcase_add_test(tc, test_unknown_action);
     tcase_add_test(tc, test_bad_query_string);
     tcase_add_test(tc, test_journal);
+    tcase_add_test(tc, test_journal_tail);
     tcase_add_test(tc, test_body_cap);
     tcase_add_test(tc, test_reset);
     suite_add_tcase(s, tc);
