@@ -17,8 +17,9 @@
  *   runtime POST .../invocation/<id>/response|error: stores the result, wakes
  *     the invoker. POST .../init/error: the sandbox is dead, the invoker gets
  *     the error.
- *   timeout: the invoker kills the process group and answers
- *     "Task timed out after N.NN seconds".
+ *   timeout (counted from when the runtime took the work; a cold start
+ *     has LX_INIT_SECONDS more, as Lambda's Init phase): the invoker kills
+ *     the process group and answers "Task timed out after N.NN seconds".
  * The process's stdout/stderr go through a pipe read by one thread per
  * sandbox, appended to the function's log file and to the sandbox's tail
  * buffer (the last 4 KB of the current invocation, for LogType Tail).
@@ -60,6 +61,7 @@
 
 #define LX_MAX_PER_KEY 10
 #define LX_IDLE_SECONDS 300
+#define LX_INIT_SECONDS 10 /* Lambda's limit on the Init phase */
 #define LX_TAIL 4096
 #define LX_MEM_POLL_MS 20       /* how often the memory watch reads RSS */
 #define LX_MAX_RESPONSE 6291556 /* what Lambda lets a function answer */
@@ -96,7 +98,9 @@ struct lx_sandbox {
     size_t payload_len;
     char *client_context; /* decoded JSON or NULL */
     char invoked_arn[300];
-    double deadline;
+    double deadline; /* epoch seconds: the runtime's Lambda-Runtime-Deadline-Ms */
+    double timeout;  /* seconds the function may run once it took the work */
+    double taken;    /* monotonic time the runtime took the work, 0 before */
     int done;
     enum lambda_fn_error error;
     char *result;
@@ -760,15 +764,20 @@ again:
     sb->tail_len = 0;
     double timeout = run->timeout > 0 ? run->timeout : 3;
     sb->deadline = emu_now() + timeout;
+    sb->timeout = timeout;
+    sb->taken = 0;
     char line[300];
     snprintf(line, sizeof(line), "START RequestId: %s Version: %s\n", id, run->version);
     lx_log_locked(sb, line);
     sb->has_work = 1;
     pthread_cond_broadcast(&sb->cond);
     double t0 = lx_mono();
-    double limit = t0 + timeout;
     int timed_out = 0;
     while (!sb->done && sb->state != LX_DEAD) {
+        /* the function's Timeout runs from when its runtime takes the work;
+         * a cold start (process start, imports) has LX_INIT_SECONDS more,
+         * as Lambda's separate Init phase */
+        double limit = sb->taken > 0 ? sb->taken + timeout : t0 + LX_INIT_SECONDS + timeout;
         double left = limit - lx_mono();
         if (left <= 0) {
             timed_out = 1;
@@ -921,6 +930,9 @@ static void lx_next(struct lx_sandbox *sb, struct emu_response *resp)
     }
     sb->has_work = 0;
     sb->state = LX_BUSY;
+    sb->taken = lx_mono();
+    sb->deadline = emu_now() + sb->timeout;
+    pthread_cond_broadcast(&sb->cond); /* the invoker's wait now ends at the deadline */
     emu_resp_body(resp, 200, "application/json", sb->payload_len ? sb->payload : "{}",
                   sb->payload_len ? sb->payload_len : 2);
     emu_resp_header(resp, "Lambda-Runtime-Aws-Request-Id", "%s", sb->req_id);

@@ -2779,7 +2779,8 @@ static double lfn_rand01(void)
  * first, the third 2 minutes after the second, unless the event is older
  * than MaximumEventAgeInSeconds (default 21600) by then. A throttled
  * attempt (reserved concurrency) is not counted: the event waits its turn
- * again a little later, up to its maximum age. The delays and the age limit
+ * again with exponential backoff (0.5 s doubling, at most 5 minutes), up
+ * to its maximum age (then EventAgeExceeded). The delays and the age limit
  * are multiplied by GREENROOM_LAMBDA_RETRY_SCALE (default 1; tests set e.g.
  * 0.001 so the retries come after 60 ms and 120 ms and an age limit of 60 s
  * becomes 60 ms). The first attempt goes straight to the engine (the Event
@@ -2826,6 +2827,7 @@ struct lfn_event_job {
 struct lfn_qitem {
     double due;
     long long id;
+    int throttles; /* throttled tries in a row (backoff; not persisted) */
 };
 
 static pthread_mutex_t lfn_q_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -2846,7 +2848,7 @@ static int lfn_qitem_less(const struct lfn_qitem *a, const struct lfn_qitem *b)
 
 /* Pushes (due, id) unless id is already queued (lock held). Returns 0, -1
  * on allocation failure. */
-static int lfn_q_push_locked(double due, long long id, int dedupe)
+static int lfn_q_push_locked(double due, long long id, int throttles, int dedupe)
 {
     if (dedupe) {
         for (size_t i = 0; i < lfn_q_len; i++) {
@@ -2867,6 +2869,7 @@ static int lfn_q_push_locked(double due, long long id, int dedupe)
     size_t i = lfn_q_len++;
     lfn_q[i].due = due;
     lfn_q[i].id = id;
+    lfn_q[i].throttles = throttles;
     while (i > 0 && lfn_qitem_less(&lfn_q[i], &lfn_q[(i - 1) / 2])) {
         struct lfn_qitem t = lfn_q[i];
         lfn_q[i] = lfn_q[(i - 1) / 2];
@@ -3238,7 +3241,7 @@ static int lfn_job_save(long long id, int done, int attempts, double next_at)
 }
 
 /* Runs one attempt of queued event id and decides what comes next. */
-static void lfn_event_run(long long id)
+static void lfn_event_run(long long id, int throttles)
 {
     int gone = 0;
     struct lfn_event_job *job = NULL;
@@ -3278,13 +3281,17 @@ static void lfn_event_run(long long id)
         if (emu_stopping()) {
             goto out;
         }
-        if (emu_now() + LFN_THROTTLE_DELAY - job->enqueued <= job->max_age * scale) {
-            double due = emu_now() + LFN_THROTTLE_DELAY;
-            if (lfn_job_save(id, 0, count, due) == 0) {
-                pthread_mutex_lock(&lfn_q_mu);
-                lfn_q_push_locked(due, id, 0);
-                pthread_mutex_unlock(&lfn_q_mu);
-            }
+        double deadline = job->enqueued + job->max_age * scale;
+        if (emu_now() < deadline) {
+            /* exponential backoff from LFN_THROTTLE_DELAY up to 5 minutes
+             * (scaled), and one last try at the event's maximum age; the
+             * row keeps its due time: after a restart it tries at once */
+            double delay = LFN_THROTTLE_DELAY * (double)(1 << (throttles < 12 ? throttles : 12));
+            double cap = 300.0 * scale > LFN_THROTTLE_DELAY ? 300.0 * scale : LFN_THROTTLE_DELAY;
+            double due = emu_now() + (delay < cap ? delay : cap);
+            pthread_mutex_lock(&lfn_q_mu);
+            lfn_q_push_locked(due < deadline ? due : deadline + 0.001, id, throttles + 1, 0);
+            pthread_mutex_unlock(&lfn_q_mu);
             goto out;
         }
         condition = "EventAgeExceeded";
@@ -3311,7 +3318,7 @@ static void lfn_event_run(long long id)
             double due = emu_now() + delay;
             if (lfn_job_save(id, 0, count, due) == 0) {
                 pthread_mutex_lock(&lfn_q_mu);
-                lfn_q_push_locked(due, id, 0);
+                lfn_q_push_locked(due, id, 0, 0);
                 pthread_mutex_unlock(&lfn_q_mu);
             }
             goto out;
@@ -3344,7 +3351,7 @@ static void *lfn_async_worker(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&lfn_q_mu);
-    while (!lfn_q_stopping) {
+    while (!lfn_q_stopping && !emu_stopping()) {
         if (lfn_q_len == 0) {
             pthread_cond_wait(&lfn_q_cond, &lfn_q_mu);
             continue;
@@ -3362,7 +3369,7 @@ static void *lfn_async_worker(void *arg)
         struct lfn_qitem it = lfn_q_pop_locked();
         lfn_q_running++;
         pthread_mutex_unlock(&lfn_q_mu);
-        lfn_event_run(it.id);
+        lfn_event_run(it.id, it.throttles);
         pthread_mutex_lock(&lfn_q_mu);
         lfn_q_running--;
     }
@@ -3381,7 +3388,7 @@ static void lfn_async_load(int dedupe)
     if (st != NULL) {
         pthread_mutex_lock(&lfn_q_mu);
         while (sqlite3_step(st) == SQLITE_ROW) {
-            lfn_q_push_locked(sqlite3_column_double(st, 1), sqlite3_column_int64(st, 0), dedupe);
+            lfn_q_push_locked(sqlite3_column_double(st, 1), sqlite3_column_int64(st, 0), 0, dedupe);
             n++;
         }
         pthread_cond_broadcast(&lfn_q_cond);
@@ -3516,7 +3523,7 @@ static int lfn_async_enqueue(struct emu_request *req, struct emu_response *resp,
         goto out;
     }
     pthread_mutex_lock(&lfn_q_mu);
-    if (lfn_q_push_locked(job->enqueued, id, 0) != 0) {
+    if (lfn_q_push_locked(job->enqueued, id, 0, 0) != 0) {
         emu_warn("lambda: async event %lld waits for the next start (out of memory)", id);
     }
     pthread_mutex_unlock(&lfn_q_mu);
