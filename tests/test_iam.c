@@ -61,6 +61,32 @@ static void expect_error(struct gr_resp *r, long status, const char *code, const
     expect(r, status, tag);
 }
 
+/* One request of a scripted test and what its answer must hold. */
+struct iam_step {
+    const char *params; /* after Version=...& (not a format: bodies hold '%') */
+    long status;
+    const char *part; /* in the answer */
+    const char *also; /* in the answer too, unless NULL */
+};
+
+/* Sends each step in turn, checking its answer. */
+static void iam_steps(const struct iam_step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct gr_resp r = iam2(steps[i].params, NULL);
+        if (r.status != steps[i].status || strstr(r.body, steps[i].part) == NULL ||
+            (steps[i].also && strstr(r.body, steps[i].also) == NULL)) {
+            fprintf(stderr, "step %zu: %s\n", i, steps[i].params);
+        }
+        if (steps[i].also) {
+            ck_assert_ptr_nonnull(strstr(r.body, steps[i].also));
+        }
+        expect(&r, steps[i].status, steps[i].part);
+    }
+}
+
+#define IAM_STEPS(steps) iam_steps(steps, sizeof(steps) / sizeof(steps[0]))
+
 /* The inline policies of principal `name` of kind `kind` ("Role", "User",
  * "Group"; `label` in messages), which exists and has none yet: Put (and on
  * a ghost, and a bad document), Get (and a missing policy), List, Delete of
@@ -180,119 +206,98 @@ END_TEST
 
 START_TEST(test_managed_policies)
 {
-    struct gr_resp r = iam2("Action=CreateRole&RoleName=rm&AssumeRolePolicyDocument=" DOC, NULL);
-    gr_resp_free(&r);
-    r = iam2("Action=CreatePolicy&PolicyName=mp&Description=x&PolicyDocument=" DOC, NULL);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_ptr_nonnull(strstr(r.body, "<Arn>arn:aws:iam::000000000000:policy/mp</Arn>"));
-    ck_assert_ptr_nonnull(strstr(r.body, "<PolicyId>ANPA"));
-    gr_resp_free(&r);
-    r = iam2("Action=CreatePolicy&PolicyName=mp&PolicyDocument=" DOC, NULL);
-    expect(&r, 409, "<Code>EntityAlreadyExists</Code>");
-    r = iam2("Action=CreatePolicy&PolicyName=mp2&PolicyDocument=%5B", NULL);
-    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
-    const char *arn = "arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fmp";
-    r = iam2("Action=GetPolicy&PolicyArn=", arn);
-    expect(&r, 200, "<AttachmentCount>0</AttachmentCount>");
-    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=", arn);
-    expect(&r, 200, "<AttachRolePolicyResponse");
-    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%"
-             "2Fservice-role%2FAWSLambdaBasicExecutionRole",
-             NULL);
-    expect(&r, 200, "<AttachRolePolicyResponse");
-    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3A000000000000%"
-             "3Apolicy%2Fghost",
-             NULL);
-    expect(&r, 404, "does not exist or is not attachable");
-    r = iam2("Action=AttachRolePolicy&RoleName=rm&PolicyArn=garbage", NULL);
-    expect(&r, 400, "<Code>InvalidInput</Code>");
-    r = iam2("Action=GetPolicy&PolicyArn=", arn);
-    expect(&r, 200, "<AttachmentCount>1</AttachmentCount>");
-    r = iam2("Action=ListAttachedRolePolicies&RoleName=rm", NULL);
-    ck_assert_ptr_nonnull(strstr(r.body, "<PolicyName>AWSLambdaBasicExecutionRole</PolicyName>"));
-    expect(&r, 200, "<PolicyName>mp</PolicyName>");
-    r = iam2("Action=DeletePolicy&PolicyArn=", arn);
-    expect(&r, 409, "<Code>DeleteConflict</Code>");
-    r = iam2("Action=DeleteRole&RoleName=rm", NULL);
-    expect(&r, 409, "must detach all policies first");
-    r = iam2("Action=DetachRolePolicy&RoleName=rm&PolicyArn=", arn);
-    expect(&r, 200, "<DetachRolePolicyResponse");
-    r = iam2("Action=DetachRolePolicy&RoleName=rm&PolicyArn=", arn);
-    expect(&r, 404, "<Code>NoSuchEntity</Code>");
-    r = iam2("Action=DeletePolicy&PolicyArn=", arn);
-    expect(&r, 200, "<DeletePolicyResponse");
-    r = iam2("Action=GetPolicy&PolicyArn=", arn);
-    expect(&r, 404, "was not found");
+#define MP_ARN "arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fmp"
+    static const struct iam_step steps[] = {
+        {"Action=CreateRole&RoleName=rm&AssumeRolePolicyDocument=" DOC, 200, "<RoleName>rm<", NULL},
+        {"Action=CreatePolicy&PolicyName=mp&Description=x&PolicyDocument=" DOC, 200,
+         "<Arn>arn:aws:iam::000000000000:policy/mp</Arn>", "<PolicyId>ANPA"},
+        {"Action=CreatePolicy&PolicyName=mp&PolicyDocument=" DOC, 409,
+         "<Code>EntityAlreadyExists</Code>", NULL},
+        {"Action=CreatePolicy&PolicyName=mp2&PolicyDocument=%5B", 400,
+         "<Code>MalformedPolicyDocument</Code>", NULL},
+        {"Action=GetPolicy&PolicyArn=" MP_ARN, 200, "<AttachmentCount>0</AttachmentCount>", NULL},
+        {"Action=AttachRolePolicy&RoleName=rm&PolicyArn=" MP_ARN, 200, "<AttachRolePolicyResponse",
+         NULL},
+        {"Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%"
+         "2Fservice-role%2FAWSLambdaBasicExecutionRole",
+         200, "<AttachRolePolicyResponse", NULL},
+        {"Action=AttachRolePolicy&RoleName=rm&PolicyArn=arn%3Aaws%3Aiam%3A%3A000000000000%"
+         "3Apolicy%2Fghost",
+         404, "does not exist or is not attachable", NULL},
+        {"Action=AttachRolePolicy&RoleName=rm&PolicyArn=garbage", 400, "<Code>InvalidInput</Code>",
+         NULL},
+        {"Action=GetPolicy&PolicyArn=" MP_ARN, 200, "<AttachmentCount>1</AttachmentCount>", NULL},
+        {"Action=ListAttachedRolePolicies&RoleName=rm", 200, "<PolicyName>mp</PolicyName>",
+         "<PolicyName>AWSLambdaBasicExecutionRole</PolicyName>"},
+        {"Action=DeletePolicy&PolicyArn=" MP_ARN, 409, "<Code>DeleteConflict</Code>", NULL},
+        {"Action=DeleteRole&RoleName=rm", 409, "must detach all policies first", NULL},
+        {"Action=DetachRolePolicy&RoleName=rm&PolicyArn=" MP_ARN, 200, "<DetachRolePolicyResponse",
+         NULL},
+        {"Action=DetachRolePolicy&RoleName=rm&PolicyArn=" MP_ARN, 404, "<Code>NoSuchEntity</Code>",
+         NULL},
+        {"Action=DeletePolicy&PolicyArn=" MP_ARN, 200, "<DeletePolicyResponse", NULL},
+        {"Action=GetPolicy&PolicyArn=" MP_ARN, 404, "was not found", NULL},
+    };
+#undef MP_ARN
+    IAM_STEPS(steps);
 }
 END_TEST
 
 START_TEST(test_role_updates)
 {
-    struct gr_resp r = iam2("Action=CreateRole&RoleName=ru&AssumeRolePolicyDocument=" DOC, NULL);
-    gr_resp_free(&r);
-    /* a new trust policy */
-    r = iam2("Action=UpdateAssumeRolePolicy&RoleName=ru&PolicyDocument=", DOC2);
-    expect(&r, 200, "<UpdateAssumeRolePolicyResponse");
-    r = iam2("Action=GetRole&RoleName=ru", NULL);
-    expect(&r, 200, "<AssumeRolePolicyDocument>" DOC2 "</AssumeRolePolicyDocument>");
-    r = iam2("Action=UpdateAssumeRolePolicy&RoleName=ru&PolicyDocument=%7Bbad", NULL);
-    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
-    r = iam2("Action=UpdateAssumeRolePolicy&RoleName=ghost&PolicyDocument=", DOC2);
-    expect(&r, 404, "<Code>NoSuchEntity</Code>");
-    r = iam2("Action=UpdateAssumeRolePolicy&RoleName=ru", NULL);
-    expect(&r, 400, "policyDocument");
-    /* description and session length */
-    r = iam2("Action=UpdateRole&RoleName=ru&Description=new%20words&MaxSessionDuration=7200", NULL);
-    expect(&r, 200, "<UpdateRoleResponse");
-    r = iam2("Action=GetRole&RoleName=ru", NULL);
-    ck_assert_ptr_nonnull(strstr(r.body, "<Description>new words</Description>"));
-    expect(&r, 200, "<MaxSessionDuration>7200</MaxSessionDuration>");
-    r = iam2("Action=UpdateRole&RoleName=ru&Description=only", NULL);
-    expect(&r, 200, "<UpdateRoleResponse");
-    r = iam2("Action=GetRole&RoleName=ru", NULL);
-    ck_assert_ptr_nonnull(strstr(r.body, "<Description>only</Description>"));
-    expect(&r, 200, "<MaxSessionDuration>7200</MaxSessionDuration>");
-    r = iam2("Action=UpdateRole&RoleName=ru&MaxSessionDuration=60", NULL);
-    expect(&r, 400, "greater than or equal to 3600");
-    r = iam2("Action=UpdateRole&RoleName=ru&MaxSessionDuration=99999", NULL);
-    expect(&r, 400, "less than or equal to 43200");
-    r = iam2("Action=UpdateRole&RoleName=ghost&Description=x", NULL);
-    expect(&r, 404, "<Code>NoSuchEntity</Code>");
+    static const struct iam_step steps[] = {
+        {"Action=CreateRole&RoleName=ru&AssumeRolePolicyDocument=" DOC, 200, "<RoleName>ru<", NULL},
+        /* a new trust policy */
+        {"Action=UpdateAssumeRolePolicy&RoleName=ru&PolicyDocument=" DOC2, 200,
+         "<UpdateAssumeRolePolicyResponse", NULL},
+        {"Action=GetRole&RoleName=ru", 200,
+         "<AssumeRolePolicyDocument>" DOC2 "</AssumeRolePolicyDocument>", NULL},
+        {"Action=UpdateAssumeRolePolicy&RoleName=ru&PolicyDocument=%7Bbad", 400,
+         "<Code>MalformedPolicyDocument</Code>", NULL},
+        {"Action=UpdateAssumeRolePolicy&RoleName=ghost&PolicyDocument=" DOC2, 404,
+         "<Code>NoSuchEntity</Code>", NULL},
+        {"Action=UpdateAssumeRolePolicy&RoleName=ru", 400, "policyDocument", NULL},
+        /* description and session length */
+        {"Action=UpdateRole&RoleName=ru&Description=new%20words&MaxSessionDuration=7200", 200,
+         "<UpdateRoleResponse", NULL},
+        {"Action=GetRole&RoleName=ru", 200, "<MaxSessionDuration>7200</MaxSessionDuration>",
+         "<Description>new words</Description>"},
+        {"Action=UpdateRole&RoleName=ru&Description=only", 200, "<UpdateRoleResponse", NULL},
+        {"Action=GetRole&RoleName=ru", 200, "<MaxSessionDuration>7200</MaxSessionDuration>",
+         "<Description>only</Description>"},
+        {"Action=UpdateRole&RoleName=ru&MaxSessionDuration=60", 400,
+         "greater than or equal to 3600", NULL},
+        {"Action=UpdateRole&RoleName=ru&MaxSessionDuration=99999", 400,
+         "less than or equal to 43200", NULL},
+        {"Action=UpdateRole&RoleName=ghost&Description=x", 404, "<Code>NoSuchEntity</Code>", NULL},
+    };
+    IAM_STEPS(steps);
 }
 END_TEST
 
 START_TEST(test_policy_versions)
 {
-    const char *arn = "arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fvp";
-    struct gr_resp r = iam2("Action=CreatePolicy&PolicyName=vp&PolicyDocument=" DOC, NULL);
-    expect(&r, 200, "<DefaultVersionId>v1</DefaultVersionId>");
-    char body[512];
-    snprintf(body, sizeof(body), "%s&PolicyDocument=%s", arn, DOC2);
-    r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
-    ck_assert_ptr_nonnull(strstr(r.body, "<VersionId>v2</VersionId>"));
-    expect(&r, 200, "<IsDefaultVersion>false</IsDefaultVersion>");
-    r = iam2("Action=GetPolicy&PolicyArn=", arn);
-    expect(&r, 200, "<DefaultVersionId>v1</DefaultVersionId>");
-    snprintf(body, sizeof(body), "%s&SetAsDefault=true&PolicyDocument=%s", arn, DOC2);
-    r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
-    ck_assert_ptr_nonnull(strstr(r.body, "<VersionId>v3</VersionId>"));
-    expect(&r, 200, "<IsDefaultVersion>true</IsDefaultVersion>");
-    r = iam2("Action=GetPolicy&PolicyArn=", arn);
-    expect(&r, 200, "<DefaultVersionId>v3</DefaultVersionId>");
-    snprintf(body, sizeof(body), "%s&VersionId=v3", arn);
-    r = iam2("Action=GetPolicyVersion&PolicyArn=", body);
-    ck_assert_ptr_nonnull(strstr(r.body, "<Document>" DOC2 "</Document>"));
-    expect(&r, 200, "<IsDefaultVersion>true</IsDefaultVersion>");
-    snprintf(body, sizeof(body), "%s&VersionId=v1", arn);
-    r = iam2("Action=GetPolicyVersion&PolicyArn=", body);
-    expect(&r, 200, "<Document>" DOC "</Document>");
-    snprintf(body, sizeof(body), "%s&VersionId=v9", arn);
-    r = iam2("Action=GetPolicyVersion&PolicyArn=", body);
-    expect(&r, 404, "<Code>NoSuchEntity</Code>");
-    snprintf(body, sizeof(body), "%s&VersionId=bad", arn);
-    r = iam2("Action=GetPolicyVersion&PolicyArn=", body);
-    expect(&r, 400, "<Code>ValidationError</Code>");
-    r = iam2("Action=ListPolicyVersions&PolicyArn=", arn);
+#define VP_ARN "arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fvp"
+#define VERSION(v) "&PolicyArn=" VP_ARN "&VersionId=" v
+    static const struct iam_step steps[] = {
+        {"Action=CreatePolicy&PolicyName=vp&PolicyDocument=" DOC, 200,
+         "<DefaultVersionId>v1</DefaultVersionId>", NULL},
+        {"Action=CreatePolicyVersion&PolicyArn=" VP_ARN "&PolicyDocument=" DOC2, 200,
+         "<IsDefaultVersion>false</IsDefaultVersion>", "<VersionId>v2</VersionId>"},
+        {"Action=GetPolicy&PolicyArn=" VP_ARN, 200, "<DefaultVersionId>v1</DefaultVersionId>",
+         NULL},
+        {"Action=CreatePolicyVersion&PolicyArn=" VP_ARN "&SetAsDefault=true&PolicyDocument=" DOC2,
+         200, "<IsDefaultVersion>true</IsDefaultVersion>", "<VersionId>v3</VersionId>"},
+        {"Action=GetPolicy&PolicyArn=" VP_ARN, 200, "<DefaultVersionId>v3</DefaultVersionId>",
+         NULL},
+        {"Action=GetPolicyVersion" VERSION("v3"), 200, "<IsDefaultVersion>true</IsDefaultVersion>",
+         "<Document>" DOC2 "</Document>"},
+        {"Action=GetPolicyVersion" VERSION("v1"), 200, "<Document>" DOC "</Document>", NULL},
+        {"Action=GetPolicyVersion" VERSION("v9"), 404, "<Code>NoSuchEntity</Code>", NULL},
+        {"Action=GetPolicyVersion" VERSION("bad"), 400, "<Code>ValidationError</Code>", NULL},
+    };
+    IAM_STEPS(steps);
+    struct gr_resp r = iam2("Action=ListPolicyVersions&PolicyArn=" VP_ARN, NULL);
     ck_assert_int_eq(r.status, 200);
     char *v3 = strstr(r.body, "<VersionId>v3</VersionId>");
     char *v1 = strstr(r.body, "<VersionId>v1</VersionId>");
@@ -300,67 +305,62 @@ START_TEST(test_policy_versions)
     ck_assert_ptr_nonnull(v1);
     ck_assert(v3 < v1); /* newest first */
     gr_resp_free(&r);
-    /* the default cannot go; others can */
-    snprintf(body, sizeof(body), "%s&VersionId=v3", arn);
-    r = iam2("Action=DeletePolicyVersion&PolicyArn=", body);
-    expect(&r, 409, "Cannot delete the default version of a policy.");
-    r = iam2("Action=DeletePolicy&PolicyArn=", arn);
-    expect(&r, 409, "<Code>DeleteConflict</Code>");
-    snprintf(body, sizeof(body), "%s&VersionId=v2", arn);
-    r = iam2("Action=DeletePolicyVersion&PolicyArn=", body);
-    expect(&r, 200, "<DeletePolicyVersionResponse");
-    r = iam2("Action=DeletePolicyVersion&PolicyArn=", body);
-    expect(&r, 404, "<Code>NoSuchEntity</Code>");
-    /* at most 5 versions */
-    snprintf(body, sizeof(body), "%s&PolicyDocument=%s", arn, DOC);
-    for (int i = 0; i < 3; i++) {
-        r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
-        expect(&r, 200, "<VersionId>v");
-    }
-    r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
-    expect(&r, 409, "<Code>LimitExceeded</Code>");
-    r = iam2("Action=CreatePolicyVersion&PolicyArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%"
-             "2Fghost&PolicyDocument=",
-             DOC);
-    expect(&r, 404, "<Code>NoSuchEntity</Code>");
-    snprintf(body, sizeof(body), "%s&PolicyDocument=%%7B", arn);
-    r = iam2("Action=CreatePolicyVersion&PolicyArn=", body);
-    expect(&r, 400, "<Code>MalformedPolicyDocument</Code>");
+    static const struct iam_step more[] = {
+        /* the default cannot go; others can */
+        {"Action=DeletePolicyVersion" VERSION("v3"), 409,
+         "Cannot delete the default version of a policy.", NULL},
+        {"Action=DeletePolicy&PolicyArn=" VP_ARN, 409, "<Code>DeleteConflict</Code>", NULL},
+        {"Action=DeletePolicyVersion" VERSION("v2"), 200, "<DeletePolicyVersionResponse", NULL},
+        {"Action=DeletePolicyVersion" VERSION("v2"), 404, "<Code>NoSuchEntity</Code>", NULL},
+        /* at most 5 versions */
+        {"Action=CreatePolicyVersion&PolicyArn=" VP_ARN "&PolicyDocument=" DOC, 200, "<VersionId>v",
+         NULL},
+        {"Action=CreatePolicyVersion&PolicyArn=" VP_ARN "&PolicyDocument=" DOC, 200, "<VersionId>v",
+         NULL},
+        {"Action=CreatePolicyVersion&PolicyArn=" VP_ARN "&PolicyDocument=" DOC, 200, "<VersionId>v",
+         NULL},
+        {"Action=CreatePolicyVersion&PolicyArn=" VP_ARN "&PolicyDocument=" DOC, 409,
+         "<Code>LimitExceeded</Code>", NULL},
+        {"Action=CreatePolicyVersion&PolicyArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%"
+         "2Fghost&PolicyDocument=" DOC,
+         404, "<Code>NoSuchEntity</Code>", NULL},
+        {"Action=CreatePolicyVersion&PolicyArn=" VP_ARN "&PolicyDocument=%7B", 400,
+         "<Code>MalformedPolicyDocument</Code>", NULL},
+    };
+#undef VERSION
+#undef VP_ARN
+    IAM_STEPS(more);
 }
 END_TEST
 
 START_TEST(test_users)
 {
-    struct gr_resp r = iam2("Action=CreateUser&UserName=u1&Path=%2Fteam%2F", NULL);
-    ck_assert_ptr_nonnull(strstr(r.body, "<UserId>AIDA"));
-    expect(&r, 200, "<Arn>arn:aws:iam::000000000000:user/team/u1</Arn>");
-    r = iam2("Action=CreateUser&UserName=u1", NULL);
-    expect(&r, 409, "<Code>EntityAlreadyExists</Code>");
-    r = iam2("Action=CreateUser&UserName=bad%20name", NULL);
-    expect(&r, 400, "<Code>ValidationError</Code>");
-    r = iam2("Action=GetUser&UserName=u1", NULL);
-    expect(&r, 200, "<UserName>u1</UserName>");
-    r = iam2("Action=GetUser&UserName=ghost", NULL);
-    expect(&r, 404, "The user with name ghost cannot be found.");
-    /* without a name: the caller (the account's root) */
-    r = iam2("Action=GetUser", NULL);
-    expect(&r, 200, "<Arn>arn:aws:iam::000000000000:root</Arn>");
+    static const struct iam_step steps[] = {
+        {"Action=CreateUser&UserName=u1&Path=%2Fteam%2F", 200,
+         "<Arn>arn:aws:iam::000000000000:user/team/u1</Arn>", "<UserId>AIDA"},
+        {"Action=CreateUser&UserName=u1", 409, "<Code>EntityAlreadyExists</Code>", NULL},
+        {"Action=CreateUser&UserName=bad%20name", 400, "<Code>ValidationError</Code>", NULL},
+        {"Action=GetUser&UserName=u1", 200, "<UserName>u1</UserName>", NULL},
+        {"Action=GetUser&UserName=ghost", 404, "The user with name ghost cannot be found.", NULL},
+        /* without a name: the caller (the account's root) */
+        {"Action=GetUser", 200, "<Arn>arn:aws:iam::000000000000:root</Arn>", NULL},
+    };
+    IAM_STEPS(steps);
     inline_policy_cycle("User", "user", "u1");
 }
 END_TEST
 
 START_TEST(test_groups)
 {
-    struct gr_resp r = iam2("Action=CreateGroup&GroupName=g1", NULL);
-    ck_assert_ptr_nonnull(strstr(r.body, "<GroupId>AGPA"));
-    expect(&r, 200, "<Arn>arn:aws:iam::000000000000:group/g1</Arn>");
-    r = iam2("Action=CreateGroup&GroupName=g1", NULL);
-    expect(&r, 409, "<Code>EntityAlreadyExists</Code>");
-    /* a user and a group of the same name are different things */
-    r = iam2("Action=GetUser&UserName=g1", NULL);
-    expect(&r, 404, "<Code>NoSuchEntity</Code>");
-    r = iam2("Action=GetGroup&GroupName=g1", NULL);
-    expect(&r, 200, "<GroupName>g1</GroupName>");
+    static const struct iam_step steps[] = {
+        {"Action=CreateGroup&GroupName=g1", 200, "<Arn>arn:aws:iam::000000000000:group/g1</Arn>",
+         "<GroupId>AGPA"},
+        {"Action=CreateGroup&GroupName=g1", 409, "<Code>EntityAlreadyExists</Code>", NULL},
+        /* a user and a group of the same name are different things */
+        {"Action=GetUser&UserName=g1", 404, "<Code>NoSuchEntity</Code>", NULL},
+        {"Action=GetGroup&GroupName=g1", 200, "<GroupName>g1</GroupName>", NULL},
+    };
+    IAM_STEPS(steps);
     inline_policy_cycle("Group", "group", "g1");
 }
 END_TEST
