@@ -936,6 +936,7 @@ static int lambda_version_create(struct cfn_res *r)
         attr_set(r, "Version", pstr(out, "Version") ? pstr(out, "Version") : "1");
     }
     cJSON_Delete(out);
+    attr_set(r, "FunctionArn", r->physical_id);
     return 0;
 }
 
@@ -986,6 +987,7 @@ static int lambda_alias_create(struct cfn_res *r)
                  r->region, r->account, name, pstr(r->props, "Name") ? pstr(r->props, "Name") : "");
     }
     attr_keep(r);
+    attr_set(r, "AliasArn", r->physical_id);
     cJSON_Delete(out);
     return 0;
 }
@@ -1092,6 +1094,12 @@ static int lambda_esm_create(struct cfn_res *r)
     snprintf(r->physical_id, sizeof(r->physical_id), "%s",
              pstr(out, "UUID") ? pstr(out, "UUID") : "");
     attr_set(r, "Id", r->physical_id);
+    {
+        char arn[1400];
+        snprintf(arn, sizeof(arn), "arn:aws:lambda:%s:%s:event-source-mapping:%s", r->region,
+                 r->account, r->physical_id);
+        attr_set(r, "EventSourceMappingArn", arn);
+    }
     cJSON_Delete(out);
     return 0;
 }

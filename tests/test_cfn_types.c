@@ -506,6 +506,20 @@ START_TEST(test_lambda_types)
     fn = output("lamt", "FnName");
     arn = output("lamt", "FnArn");
     output_like("lamt", "Async", "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    {
+        char want[512];
+        snprintf(want, sizeof(want), "%s:1", arn);
+        v = output("lamt", "VersionArn");
+        ck_assert_str_eq(v, want);
+        free(v);
+        v = output("lamt", "VersionRef");
+        ck_assert_str_eq(v, want);
+        free(v);
+        snprintf(want, sizeof(want), "%s:live", arn);
+        v = output("lamt", "AliasArn");
+        ck_assert_str_eq(v, want);
+        free(v);
+    }
     v = output("lamt", "UrlArn");
     ck_assert_str_eq(v, arn);
     free(v);
