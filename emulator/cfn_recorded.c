@@ -22,7 +22,8 @@
  * AWS::EC2::VPC, Subnet, InternetGateway, VPCGatewayAttachment, RouteTable,
  * Route, SubnetRouteTableAssociation, EIP, NatGateway,
  * AWS::Events::EventBus, AWS::ApiGateway::DomainName, BasePathMapping,
- * Account, AWS::SDB::Domain, and the types of
+ * Account, AWS::SDB::Domain, AWS::Lambda::LayerVersion,
+ * LayerVersionPermission, and the types of
  * served services whose operations greenroom lacks: AWS::IAM::AccessKey,
  * InstanceProfile, UserToGroupAddition, AWS::ApiGateway::GatewayResponse,
  * RequestValidator, AWS::Lambda::Url.
@@ -165,6 +166,39 @@ static void rec_lambda_arn(struct rec_ctx *c, struct emu_buf *out)
     }
 }
 
+/* The next version number of layer name: one past the highest recorded
+ * (versions are never reused while any is recorded). */
+static long rec_layer_version(struct cfn_res *r, const char *name)
+{
+    sqlite3_stmt *st;
+    char prefix[700];
+    long max = 0;
+    int n =
+        snprintf(prefix, sizeof(prefix), "arn:%s:lambda:%s:%s:layer:%s:", rec_partition(r->region),
+                 r->region, r->account, name ? name : "");
+    if (n < 0 || (size_t)n >= sizeof(prefix) || emu_store_begin(0) != 0) {
+        return 1;
+    }
+    st = emu_stmt("SELECT physical_id FROM cfn_local WHERE account = ?1 AND region = ?2 AND "
+                  "type = 'AWS::Lambda::LayerVersion' AND substr(physical_id, 1, ?3) = ?4");
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, r->account, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, r->region, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, n);
+        sqlite3_bind_text(st, 4, prefix, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            long v = id && strlen(id) > (size_t)n ? strtol(id + n, NULL, 10) : 0;
+            if (v > max) {
+                max = v;
+            }
+        }
+        emu_stmt_done(st);
+    }
+    emu_store_end(1);
+    return max + 1;
+}
+
 /* A database's port: the Port property, else the engine's default.
  * Returns a static or property-owned string. */
 static const char *rec_db_port(const cJSON *props)
@@ -270,6 +304,8 @@ static char *rec_expand(struct rec_ctx *c, const char *tmpl, size_t tlen)
             rec_chars(c->seed, c->idx++, "0123456789", 3, &h);
             emu_buf_printf(&b, "%ld", strtol(h.data ? h.data : "0", NULL, 10) % 254 + 1);
             emu_buf_release(&h);
+        } else if (strcmp(key, "LayerVersion") == 0) {
+            emu_buf_printf(&b, "%ld", rec_layer_version(c->r, c->name));
         } else if (strcmp(key, "LambdaArn") == 0) {
             rec_lambda_arn(c, &b);
         } else if (strcmp(key, "Time") == 0) {
@@ -822,6 +858,12 @@ static const struct rec_type rec_types[] = {
     {REC("AWS::ApiGateway::Account", "", NULL, 0), NAME_STACK, 0, 0, "${Name}", "Id=${Ref}", "", 0,
      NULL, NULL},
     {REC("AWS::SDB::Domain", "", NULL, 0), NAME_STACK, 255, 0, "${Name}", "", "", 0, NULL, NULL},
+    /* Lambda layers (greenroom's Lambda has none: functions keep the ARNs only) */
+    {REC("AWS::Lambda::LayerVersion", "*", "LayerName", 0), NAME_STACK, 140, 0,
+     "arn:${Partition}:lambda:${Region}:${AccountId}:layer:${Name}:${LayerVersion}",
+     "LayerVersionArn=${Ref}", "Content", 0, NULL, NULL},
+    {REC("AWS::Lambda::LayerVersionPermission", "*", NULL, 0), NAME_STACK, 0, 0,
+     "${P:LayerVersionArn}#${Name}", "", "Action,LayerVersionArn,Principal", 0, NULL, NULL},
     /* served services without the operations behind these types */
     {REC("AWS::IAM::AccessKey", "Serial,UserName", NULL, 1), NAME_STACK, 0, 0, "AKIA${UPPER:16}",
      "SecretAccessKey=${alnum:40}", "UserName", 0, NULL, NULL},

@@ -777,6 +777,9 @@ START_TEST(test_recorded_more)
         {"Mapping", "^more-Mapping-[A-Za-z0-9]{13}$"},
         {"ApiAccount", "^more-ApiAccount-[A-Za-z0-9]{13}$"},
         {"Sdb", "^more-Sdb-[A-Za-z0-9]{13}$"},
+        {"Layer1", "^arn:aws:lambda:us-east-1:000000000000:layer:shared:1$"},
+        {"Layer2", "^arn:aws:lambda:us-east-1:000000000000:layer:shared:2$"},
+        {"LayerUse", "^arn:aws:lambda:us-east-1:000000000000:layer:shared:2#more-LayerUse-"},
     };
     char *t = fixture("recorded-more.yaml");
     size_t i;
