@@ -566,26 +566,9 @@ static int parse_opts(struct rh *r)
             dep_out_errorf("rehearse", "--jobs wants a number from 1 to %d", RH_MAX_JOBS);
             return -1;
         }
-        if (j > 1 && !r->greenroom) {
-            dep_out_errorf("rehearse",
-                           "--jobs %ld needs --greenroom BIN: each worker runs its own greenroom "
-                           "(one --endpoint-url greenroom has one state, so its cases run one "
-                           "at a time)",
-                           j);
-            return -1;
-        }
         r->jobs = (int)j;
     }
-    if (!r->greenroom) {
-        if (kinds_given && r->kinds[RH_CRASH]) {
-            dep_out_errorf("rehearse",
-                           "--kinds crash needs --greenroom BIN: greenroom is crashed at call k "
-                           "and restarted on the same state, so rehearse must run it itself "
-                           "(an --endpoint-url greenroom cannot be restarted)");
-            return -1;
-        }
-        r->kinds[RH_CRASH] = 0; /* by default: a crash needs a greenroom rehearse can restart */
-    }
+    r->kinds_given = kinds_given;
     if ((v = txn_opt_value(c, "--watch"))) {
         char buf[512];
         char *save = NULL;
@@ -945,15 +928,6 @@ int cmd_rehearse(struct dep_ctx *c)
         cJSON_Delete(cases);
         return DEP_EXIT_PROJECT;
     }
-    if (r.jobs == 0) {
-        /* Cases spend much of their time waiting (children starting, hung
-         * calls, retries): one more worker than cores keeps them busy. */
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        r.jobs = !r.greenroom             ? 1
-                 : cpus < 1               ? 2
-                 : cpus + 1 > RH_MAX_JOBS ? RH_MAX_JOBS
-                                          : (int)cpus + 1;
-    }
     r.curl = curl_easy_init();
     if (r.greenroom) {
         if (rh_make_tmp(r.tmp, sizeof(r.tmp)) < 0) {
@@ -971,6 +945,42 @@ int cmd_rehearse(struct dep_ctx *c)
     if (rh_ctl(&r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
         dep_out_errorf("rehearse", "%s is not a greenroom (GET /_greenroom/health failed)", r.url);
         goto out;
+    }
+    /* Where the cases run: rehearse's own greenrooms; clones of the
+     * --endpoint-url greenroom when it runs on this machine; else that
+     * greenroom itself, one case at a time and without the crash kind. */
+    if (!r.greenroom && r.jobs != 1 && rh_clone_probe(&r)) {
+        r.clone = 1;
+    }
+    if (!r.greenroom) {
+        if (r.kinds_given && r.kinds[RH_CRASH]) {
+            dep_out_errorf("rehearse",
+                           "--kinds crash needs a greenroom rehearse can restart: its own "
+                           "(--greenroom BIN) or clones of a greenroom on this machine; %s is "
+                           "neither",
+                           r.url);
+            rc = DEP_EXIT_USAGE;
+            goto out;
+        }
+        if (r.jobs > 1) {
+            dep_out_errorf("rehearse",
+                           "--jobs %d needs greenrooms rehearse can start: its own (--greenroom "
+                           "BIN) or clones of a greenroom on this machine; %s has one state, so "
+                           "its cases run one at a time",
+                           r.jobs, r.url);
+            rc = DEP_EXIT_USAGE;
+            goto out;
+        }
+        r.kinds[RH_CRASH] = 0;
+    }
+    if (r.jobs == 0) {
+        /* Cases spend part of their time waiting (children starting, hung
+         * calls, retries): one more worker than cores keeps the cores busy. */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        r.jobs = !r.greenroom             ? 1
+                 : cpus < 1               ? 2
+                 : cpus + 1 > RH_MAX_JOBS ? RH_MAX_JOBS
+                                          : (int)cpus + 1;
     }
     if (!r.tmp[0] && rh_make_tmp(r.tmp, sizeof(r.tmp)) < 0) {
         dep_out_errorf("rehearse", "mkdtemp in %s: %s", rh_tmp_base(), strerror(errno));
@@ -1040,7 +1050,11 @@ int cmd_rehearse(struct dep_ctx *c)
         printf("rehearse %s flow for stage %s in %s: clean deploy made N=%d calls in %.0f ms\n",
                r.v05 ? "v0.5 six-command" : "transactional deploy", c->stage, c->region, n,
                learn_ms);
-        if (r.jobs > 1) {
+        if (r.jobs > 1 && r.clone) {
+            printf("cases run on %d workers, each on a clone of %s (%s, its pre-deploy "
+                   "snapshot)\n",
+                   r.jobs, r.url, r.greenroom);
+        } else if (r.jobs > 1) {
             printf("cases run on %d workers, each with its own greenroom (%s)\n", r.jobs,
                    r.greenroom);
         } else if (!r.greenroom) {
@@ -1075,7 +1089,13 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     int violations = 0;
     cJSON *first_bad = NULL;
-    if (r.jobs > 1 && nt > 1) {
+    if (r.clone && r.jobs > 1 && rh_clone_template(&r, "stagehand-rehearse-pre") < 0) {
+        dep_out_errorf("rehearse", "could not copy the pre-deploy snapshot of %s for its clones",
+                       r.url);
+        free(todo);
+        goto out;
+    }
+    if (r.jobs > 1 && (nt > 1 || r.clone)) {
         struct rh_case_ctx cx = {calls, target, imgs, n_imgs};
         struct rh_sweep sw = {todo, nt, run_one, print_row, &cx};
         if (rh_run_parallel(&r, &sw, cases, human) < 0) {
@@ -1106,7 +1126,7 @@ int cmd_rehearse(struct dep_ctx *c)
         }
     }
     free(todo);
-    if (r.gr_pid > 0 || !r.greenroom) {
+    if (r.gr_pid > 0 || !r.greenroom || r.clone) {
         rh_ctl(&r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
     }
     double total = txn_ms() - t0;
@@ -1121,8 +1141,8 @@ int cmd_rehearse(struct dep_ctx *c)
                    txn_jstr(first_bad, "kind"), txn_jstr(first_bad, "service"),
                    txn_jstr(first_bad, "operation"), txn_jstr(first_bad, "resource"),
                    txn_jstr(first_bad, "detail"), c->stage, c->region,
-                   r.greenroom ? "--greenroom" : "--endpoint-url",
-                   r.greenroom ? r.greenroom : r.url, r.v05 ? " --flow v05" : "",
+                   r.greenroom && !r.clone ? "--greenroom" : "--endpoint-url",
+                   r.greenroom && !r.clone ? r.greenroom : r.url, r.v05 ? " --flow v05" : "",
                    (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble,
                    txn_jstr(first_bad, "kind"));
         }
@@ -1167,6 +1187,7 @@ out:
     cJSON_Delete(calls);
     cJSON_Delete(target);
     cJSON_Delete(cases);
+    cJSON_Delete(r.gr_args);
     if (r.curl) {
         curl_easy_cleanup(r.curl);
     }

@@ -48,7 +48,11 @@ struct rh {
     pid_t gr_pid;
     int gr_port;
     char gr_state[PATH_MAX + 16];
-    int jobs; /* parallel workers, each with its own greenroom (needs --greenroom) */
+    int jobs;        /* parallel workers, each with its own greenroom */
+    int kinds_given; /* --kinds named the kinds */
+    int clone;       /* greenroom is the --endpoint-url one's binary; workers run its clones */
+    cJSON *gr_args;  /* extra options of our greenrooms (a clone's: the source's), or NULL */
+    char src_state[PATH_MAX]; /* the cloned greenroom's state dir */
 };
 /* A case: call ordinal k (1-based) and fault kind. */
 struct rh_case {
@@ -120,6 +124,17 @@ int rh_gr_up(struct rh *r, int port);
 void rh_gr_down(struct rh *r);
 /* After a crash: bring it back on the same state (same port if it can). */
 int rh_gr_restart(struct rh *r);
+
+/* --- clones of an --endpoint-url greenroom on this machine */
+
+/* When r->url's greenroom runs here (loopback, and its health names a
+ * binary we can run and a state dir we can read): r->greenroom (in
+ * r->found_gr), r->gr_args and r->src_state are set to start equivalent
+ * greenrooms. Returns 1 then, else 0. */
+int rh_clone_probe(struct rh *r);
+/* Make r->gr_state (under r->tmp) a greenroom state holding the source's
+ * snapshot name, as its state and as snapshot name. 0 or -1. */
+int rh_clone_template(struct rh *r, const char *name);
 
 /* --- the parallel sweep */
 

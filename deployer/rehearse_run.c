@@ -442,8 +442,17 @@ int rh_gr_up(struct rh *r, int port)
         if (fd >= 0) {
             dup2(fd, 2);
         }
-        execl(r->greenroom, r->greenroom, "--port", portarg, "--state-dir", r->gr_state,
-              (char *)NULL);
+        char *argv[32] = {(char *)r->greenroom, "--port", portarg, "--state-dir", r->gr_state};
+        int argc = 5;
+        const cJSON *a;
+        cJSON_ArrayForEach(a, r->gr_args)
+        {
+            if (cJSON_IsString(a) && argc < (int)(sizeof(argv) / sizeof(argv[0])) - 1) {
+                argv[argc++] = a->valuestring;
+            }
+        }
+        argv[argc] = NULL;
+        execv(r->greenroom, argv);
         _exit(127);
     }
     close(fds[1]);
@@ -567,6 +576,78 @@ int rh_make_tmp(char *out, size_t n)
     }
     snprintf(out, n, "%s/%s%ld-XXXXXX", base, prefix, (long)getpid());
     return mkdtemp(out) ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ clones */
+
+/* 1 when url's host is this machine's loopback. */
+static int url_is_local(const char *url)
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    const char *local[] = {"127.", "localhost:", "localhost/", "[::1]"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        if (strncmp(h, local[i], strlen(local[i])) == 0) {
+            return 1;
+        }
+    }
+    return strcmp(h, "localhost") == 0;
+}
+
+int rh_clone_probe(struct rh *r)
+{
+    cJSON *h = NULL;
+    int ok = 0;
+    if (!url_is_local(r->url) || rh_ctl(r, "GET", "/_greenroom/health", NULL, &h) != 200) {
+        cJSON_Delete(h);
+        return 0;
+    }
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(h, "process");
+    const char *exe = txn_jstr(p, "exe"), *state = txn_jstr(p, "stateDir");
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(p, "cloneArgs");
+    struct stat sb;
+    if (*exe && *state && access(exe, X_OK) == 0 && strlen(exe) < sizeof(r->found_gr) &&
+        strlen(state) < sizeof(r->src_state) && stat(state, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+        access(state, R_OK | X_OK) == 0 && (!args || cJSON_IsArray(args))) {
+        snprintf(r->found_gr, sizeof(r->found_gr), "%s", exe);
+        snprintf(r->src_state, sizeof(r->src_state), "%s", state);
+        r->greenroom = r->found_gr;
+        cJSON_Delete(r->gr_args);
+        r->gr_args = args ? cJSON_Duplicate(args, 1) : NULL;
+        ok = 1;
+    }
+    cJSON_Delete(h);
+    return ok;
+}
+
+int rh_clone_template(struct rh *r, const char *name)
+{
+    char snap[PATH_MAX + 64], dir[PATH_MAX + 64], from[PATH_MAX + 96], to[PATH_MAX + 96];
+    const char *leaf[] = {"state.db", "objects"};
+    snprintf(r->gr_state, sizeof(r->gr_state), "%s/greenroom", r->tmp);
+    snprintf(snap, sizeof(snap), "%s/snapshots/%s", r->src_state, name);
+    /* the snapshot as the clones' state, and again as the snapshot the
+     * cases restore */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0) {
+            snprintf(dir, sizeof(dir), "%s", r->gr_state);
+        } else {
+            snprintf(dir, sizeof(dir), "%s/snapshots", r->gr_state);
+            mkdir(dir, 0755);
+            snprintf(dir, sizeof(dir), "%s/snapshots/%s", r->gr_state, name);
+        }
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            return -1;
+        }
+        for (int i = 0; i < 2; i++) {
+            snprintf(from, sizeof(from), "%s/%s", snap, leaf[i]);
+            snprintf(to, sizeof(to), "%s/%s", dir, leaf[i]);
+            if (rh_rm_tree(to) != 0 || copy_tree(from, to) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------ parallel sweep */

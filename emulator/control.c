@@ -12,9 +12,11 @@
  * Modules that serve a control endpoint are optional (weak symbols): a
  * build without them answers 501.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "fault.h"
@@ -26,10 +28,14 @@ extern void events_trigger_http(struct emu_request *req, struct emu_response *re
 #pragma weak fault_count
 
 static double started_at;
+static char credentials_file[PATH_MAX]; /* --credentials, absolute; "" when none */
 
-void emu_control_started(double t)
+void emu_control_started(double t, const char *credentials)
 {
     started_at = t;
+    if (credentials == NULL || realpath(credentials, credentials_file) == NULL) {
+        credentials_file[0] = 0;
+    }
 }
 
 static void health(struct emu_request *req, struct emu_response *resp, int localstack)
@@ -52,6 +58,30 @@ static void health(struct emu_request *req, struct emu_response *resp, int local
         cJSON_AddBoolToObject(o, "ephemeral", emu_cfg.ephemeral);
         cJSON_AddBoolToObject(o, "auth", emu_cfg.auth);
         cJSON_AddNumberToObject(o, "faultRules", fault_count ? (double)fault_count() : 0);
+        /* How to start an equivalent greenroom on a copy of this state (stagehand
+         * rehearse runs its cases on such clones when it can reach these paths). */
+        cJSON *p = cJSON_AddObjectToObject(o, "process");
+        char exe[PATH_MAX], state[PATH_MAX], num[32];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = 0;
+        cJSON_AddNumberToObject(p, "pid", (double)getpid());
+        cJSON_AddStringToObject(p, "exe", exe);
+        cJSON_AddStringToObject(p, "stateDir",
+                                realpath(emu_state_dir(), state) ? state : emu_state_dir());
+        cJSON *args = cJSON_AddArrayToObject(p, "cloneArgs");
+        cJSON_AddItemToArray(args, cJSON_CreateString("--auth"));
+        cJSON_AddItemToArray(args, cJSON_CreateString(emu_cfg.auth ? "on" : "off"));
+        cJSON_AddItemToArray(args, cJSON_CreateString("--max-body"));
+        snprintf(num, sizeof(num), "%zu", emu_cfg.max_body);
+        cJSON_AddItemToArray(args, cJSON_CreateString(num));
+        if (credentials_file[0]) {
+            cJSON_AddItemToArray(args, cJSON_CreateString("--credentials"));
+            cJSON_AddItemToArray(args, cJSON_CreateString(credentials_file));
+        }
+        if (emu_cfg.log_json) {
+            cJSON_AddItemToArray(args, cJSON_CreateString("--log-format"));
+            cJSON_AddItemToArray(args, cJSON_CreateString("json"));
+        }
     }
     emu_resp_json(resp, 200, o);
 }

@@ -21,7 +21,7 @@
 #pragma weak fault_load_file
 
 int emu_accounts_load(const char *path, char *err, size_t errlen);
-void emu_control_started(double t);
+void emu_control_started(double t, const char *credentials);
 
 static void usage(FILE *f)
 {
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
         return 2;
     }
     double t0 = emu_now();
-    emu_control_started(t0);
+    emu_control_started(t0, credentials);
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);

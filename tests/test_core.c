@@ -5,9 +5,11 @@
  * durability across kill -9.
  */
 #include <check.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -36,6 +38,17 @@ START_TEST(test_health)
     ck_assert_ptr_nonnull(j);
     cJSON *svcs = cJSON_GetObjectItem(j, "services");
     ck_assert_ptr_nonnull(cJSON_GetObjectItem(svcs, "sts"));
+    /* how to start an equivalent greenroom on a copy of this state */
+    cJSON *p = cJSON_GetObjectItem(j, "process");
+    ck_assert_int_eq(cJSON_GetObjectItem(p, "pid")->valueint, srv.pid);
+    const char *exe = cJSON_GetObjectItem(p, "exe")->valuestring;
+    ck_assert_int_eq(access(exe, X_OK), 0);
+    char real[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(srv.state_dir, real));
+    ck_assert_str_eq(cJSON_GetObjectItem(p, "stateDir")->valuestring, real);
+    cJSON *args = cJSON_GetObjectItem(p, "cloneArgs");
+    ck_assert_str_eq(cJSON_GetArrayItem(args, 0)->valuestring, "--auth");
+    ck_assert_str_eq(cJSON_GetArrayItem(args, 1)->valuestring, "on");
     cJSON_Delete(j);
     gr_resp_free(&r);
     ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_localstack/health", NULL, NULL, 0, &r), 0);

@@ -13,12 +13,14 @@ gr_start
 txn_setup
 cd "$P" || exit 1
 
-# --- the transactional deploy: every sampled case holds all invariants
+# --- the transactional deploy: every sampled case holds all invariants (--jobs 1: the cases run one
+# at a time on this greenroom itself)
 sh_run rehearse -s dev -r us-east-1 --kinds=error,throttle,reset,kill --max-cases=16 --seed=7 \
-    --junit="$GR_TMP/rehearse.xml"
+    --jobs 1 --junit="$GR_TMP/rehearse.xml"
 expect_eq "deploy sweep: exit 0 (no violation)" 0 "$SH_RC"
 [ "$SH_RC" = 0 ] || tail -30 "$GR_TMP/sh.out"
 check "deploy sweep: N calls reported" grep -qE "clean deploy made N=[0-9]+ calls" "$GR_TMP/sh.out"
+check "deploy sweep: one at a time on this greenroom" grep -q "cases run one at a time against $GR_URL" "$GR_TMP/sh.out"
 check "deploy sweep: summary line" grep -qE "^16 case\(s\) over N=[0-9]+ calls, 0 violation" "$GR_TMP/sh.out"
 expect_eq "JUnit: valid XML, 16 test cases, 0 failures" "16 0" "$(python3 -c '
 import sys, xml.dom.minidom as m
@@ -27,10 +29,25 @@ s = d.getElementsByTagName("testsuite")[0]
 assert s.getAttribute("tests") == str(len(d.getElementsByTagName("testcase")))
 print(len(d.getElementsByTagName("testcase")), len(d.getElementsByTagName("failure")))' "$GR_TMP/rehearse.xml")"
 
-# --- crash without --greenroom BIN is refused (exit 2), saying why
-sh_run rehearse -s dev -r us-east-1 --kinds=error,crash
-expect_eq "crash without --greenroom: exit 2" 2 "$SH_RC"
-check "crash without --greenroom: says it needs --greenroom BIN" grep -q "crash needs --greenroom BIN" "$GR_TMP/sh.out"
+# --- crash on a greenroom rehearse cannot restart (one at a time on this one) is refused, saying why
+sh_run rehearse -s dev -r us-east-1 --kinds=error,crash --jobs 1
+expect_eq "crash on the --endpoint-url greenroom itself: exit 2" 2 "$SH_RC"
+check "crash on the --endpoint-url greenroom itself: says why" grep -q "crash needs a greenroom rehearse can restart" "$GR_TMP/sh.out"
+
+# --- against a greenroom on this machine, the cases run on clones of its pre-deploy snapshot (same
+# binary, same options), crash kind included; the greenroom itself only sees the learning run and
+# ends as it was before the deploy
+S0=$(last_seq)
+sh_run rehearse -s dev -r us-east-1 --kinds=error,kill,crash --max-cases=12 --seed=6
+expect_eq "clones: exit 0" 0 "$SH_RC"
+[ "$SH_RC" = 0 ] || tail -20 "$GR_TMP/sh.out"
+check "clones: the cases ran on clones" grep -q "each on a clone of $GR_URL" "$GR_TMP/sh.out"
+check "clones: crash cases ran" grep -qE "^ *[0-9]+ .* crash " "$GR_TMP/sh.out"
+N=$(grep -oE "made N=[0-9]+" "$GR_TMP/sh.out" | grep -oE "[0-9]+$")
+expect_eq "clones: this greenroom saw the learning run, not the 12 cases" yes \
+    "$([ $(( $(last_seq) - S0 )) -lt $(( 2 * N + 60 )) ] && echo yes || echo "no: $(( $(last_seq) - S0 )) calls")"
+expect_eq "clones: this greenroom ends without the dev stack" 0 \
+    "$(aws2 cloudformation describe-stacks --query 'length(Stacks[?StackName==`cd-example-dev-r`])' --output text 2>/dev/null || echo 0)"
 
 # --- greenroom itself crashes at call k (rehearse runs its own greenroom and restarts it)
 sh_run rehearse -s dev -r us-east-1 --greenroom="$GREENROOM_BIN" --kinds=crash --max-cases=4 --seed=2
@@ -54,9 +71,6 @@ expect_eq "parallel sweep: the same 12 cases, in the same order, with the same r
     "$(head -1 "$GR_TMP/jobs1.txt")" "$(head -1 "$GR_TMP/jobs3.txt")"
 check "parallel sweep: 12 cases" test "$(head -1 "$GR_TMP/jobs3.txt" | wc -w)" -eq 12
 expect_eq "parallel sweep: cases were spread over 3 workers" "workers 3" "$(tail -1 "$GR_TMP/jobs3.txt")"
-sh_run rehearse -s dev -r us-east-1 --jobs 2 --kinds=error
-expect_eq "--jobs 2 without --greenroom: exit 2" 2 "$SH_RC"
-check "--jobs without --greenroom: says why" grep -q "needs --greenroom BIN" "$GR_TMP/sh.out"
 
 # --- no endpoint at all: rehearse finds greenroom (beside stagehand, in the build tree, on PATH)
 # and runs the cases on its own greenrooms, crash kind included
