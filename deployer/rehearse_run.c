@@ -180,6 +180,24 @@ int rh_rm_tree(const char *path)
     return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Write all of p (EINTR retried). 0 or -1. */
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 static int copy_file(const char *src, const char *dst, mode_t mode)
 {
     char buf[65536];
@@ -198,15 +216,8 @@ static int copy_file(const char *src, const char *dst, mode_t mode)
         if (n == 0) {
             break;
         }
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR) {
-                continue;
-            }
-            if (w <= 0) {
-                goto out;
-            }
-            off += w;
+        if (write_all(out, buf, (size_t)n) != 0) {
+            goto out;
         }
     }
     rc = 0;
@@ -659,23 +670,6 @@ struct rh_worker {
     int cur;             /* the case it runs, -1 when idle */
     struct dep_buf line; /* partial record */
 };
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* A worker process: its own copy of the pre-deploy greenroom state and of
  * the project, its own greenroom; runs the cases whose indexes arrive on
