@@ -1687,6 +1687,9 @@ static void lambda_delete_function(struct emu_request *req, struct emu_response 
             /* as AWS does, the function's event source mappings go with it */
             "DELETE FROM lambda_esm WHERE account = ?1 AND region = ?2 AND name = ?3",
             "DELETE FROM lambda_event_configs WHERE account = ?1 AND region = ?2 AND name = ?3",
+            /* queued asynchronous events die with the function (a function
+             * created again under its name does not get them) */
+            "DELETE FROM lambda_async_events WHERE account = ?1 AND region = ?2 AND name = ?3",
             "DELETE FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
         };
         for (size_t i = 0; i < sizeof(sqls) / sizeof(*sqls); i++) {

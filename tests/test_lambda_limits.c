@@ -912,6 +912,20 @@ START_TEST(test_async_throttled)
         usleep(50000);
     }
     ck_assert_int_eq(ran, 3);
+    /* events queued for a deleted function do not run on a new one of the
+     * same name */
+    set_reserved("thr", 0);
+    for (int i = 0; i < 3; i++) {
+        r = invoke("thr", "{\"k\":3}", event_hdr);
+        ck_assert_int_eq(r.status, 202);
+        gr_resp_free(&r);
+    }
+    r = lam("DELETE", "/2015-03-31/functions/thr", NULL);
+    ck_assert_int_eq(r.status, 204);
+    gr_resp_free(&r);
+    create_ok("thr", "nodejs20.x", "index.handler", "node", "");
+    usleep(1500000);
+    ck_assert_int_eq(log_count("thr", "\"k\":3"), 0);
     free(q);
 }
 END_TEST
