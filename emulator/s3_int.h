@@ -56,7 +56,8 @@ struct s3_obj {
     int parts;
     char blob[S3_BLOB_LEN];
     int tag_count;
-    char *part_sizes; /* "n1,n2,..." for multipart objects, or NULL */
+    char *part_sizes;     /* "n1,n2,..." for multipart objects, or NULL */
+    char *part_checksums; /* "sum1,sum2,..." (the parts' checksum_algo), or NULL */
 };
 
 /* A new version to write. */
@@ -69,7 +70,8 @@ struct s3_newobj {
     const char *checksum;
     int parts;
     const char *blob;
-    const char *part_sizes; /* may be NULL */
+    const char *part_sizes;     /* may be NULL */
+    const char *part_checksums; /* may be NULL */
 };
 
 /* svc_s3.c: shared helpers. */
@@ -141,6 +143,7 @@ void s3_copy_object(struct emu_request *req, struct emu_response *resp);
 void s3_list_objects(struct emu_request *req, struct emu_response *resp);
 void s3_list_objects_v2(struct emu_request *req, struct emu_response *resp);
 void s3_list_object_versions(struct emu_request *req, struct emu_response *resp);
+void s3_get_object_attributes(struct emu_request *req, struct emu_response *resp);
 void s3_put_object_tagging(struct emu_request *req, struct emu_response *resp);
 void s3_get_object_tagging(struct emu_request *req, struct emu_response *resp);
 void s3_delete_object_tagging(struct emu_request *req, struct emu_response *resp);

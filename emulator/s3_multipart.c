@@ -1140,6 +1140,10 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
     if (s3_multipart_checksum(&up, parts, nparts, sum) != 0) {
         sum[0] = 0;
     }
+    struct emu_buf psums = {0};
+    for (size_t i = 0; sum[0] != 0 && i < nparts; i++) {
+        emu_buf_printf(&psums, "%s%s", i ? "," : "", parts[i].sum);
+    }
     struct s3_newobj n = {
         .size = total,
         .etag = etag,
@@ -1149,9 +1153,11 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
         .parts = (int)nparts,
         .blob = blob,
         .part_sizes = sizes.data,
+        .part_checksums = psums.data,
     };
     int wrc = s3_obj_write(req, &b, key, &n, vid);
     emu_buf_release(&sizes);
+    emu_buf_release(&psums);
     const char *rvid = b.versioning[0] != 0 ? vid : NULL;
     if (wrc != 0 || s3_upload_drop(req, up.upload_id) != 0 ||
         s3_completed_add(req, &b, up.upload_id, key, parts, nparts, etag, rvid,

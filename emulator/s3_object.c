@@ -1,8 +1,8 @@
 /*
  * s3_object.c - S3 object actions: PutObject, GetObject, HeadObject,
  * DeleteObject, DeleteObjects, CopyObject, ListObjects, ListObjectsV2,
- * ListObjectVersions, Put/Get/DeleteObjectTagging; and the helpers that
- * read and write object versions (s3_int.h).
+ * ListObjectVersions, GetObjectAttributes, Put/Get/DeleteObjectTagging; and
+ * the helpers that read and write object versions (s3_int.h).
  *
  * Versioning: an unversioned or suspended bucket writes version "null"
  * (replacing the previous "null" version); an enabled bucket adds a version
@@ -177,7 +177,7 @@ static int s3_tagging_header(const struct emu_request *req, struct emu_response 
 #define S3_OBJ_COLS                                                                                \
     "id, version_id, is_latest, delete_marker, size, etag, mtime, content_type, cache_control,"    \
     " content_disposition, content_encoding, content_language, expires, meta, checksum_algo,"      \
-    " checksum, parts, blob, tagging, part_sizes"
+    " checksum, parts, blob, tagging, part_sizes, part_checksums"
 
 static char *s3_col_or_null(sqlite3_stmt *st, int col)
 {
@@ -215,6 +215,7 @@ static void s3_obj_from_row(sqlite3_stmt *st, struct s3_obj *o)
         cJSON_Delete(tags);
     }
     o->part_sizes = s3_col_or_null(st, 19);
+    o->part_checksums = s3_col_or_null(st, 20);
 }
 
 void s3_obj_release(struct s3_obj *o)
@@ -222,6 +223,8 @@ void s3_obj_release(struct s3_obj *o)
     s3_meta_release(&o->meta);
     free(o->part_sizes);
     o->part_sizes = NULL;
+    free(o->part_checksums);
+    o->part_checksums = NULL;
 }
 
 int s3_obj_load(const char *bucket, const char *key, const char *version, struct s3_obj *o)
@@ -326,7 +329,8 @@ int s3_obj_write(const struct emu_request *req, const struct s3_bucket *b, const
         "INSERT INTO s3_objects(account, region, bucket, key, version_id, is_latest,"
         " delete_marker, size, etag, mtime, content_type, cache_control, content_disposition,"
         " content_encoding, content_language, expires, meta, checksum_algo, checksum, parts, blob,"
-        " part_sizes) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " part_sizes, part_checksums)"
+        " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL) {
         return -1;
     }
@@ -351,6 +355,7 @@ int s3_obj_write(const struct emu_request *req, const struct s3_bucket *b, const
     sqlite3_bind_int(st, 19, n->parts);
     s3_bind_opt(st, 20, n->blob);
     s3_bind_opt(st, 21, n->part_sizes);
+    s3_bind_opt(st, 22, n->part_checksums);
     int rc = sqlite3_step(st);
     emu_stmt_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -1105,6 +1110,214 @@ void s3_head_object(struct emu_request *req, struct emu_response *resp)
     s3_get_or_head(req, resp, 1);
 }
 
+/* ---------------------------------------------------- GetObjectAttributes */
+
+/* Parses x-amz-object-attributes into a bit set over names[]. Returns the
+ * set (non-zero), or 0 with resp failed. */
+static unsigned s3_attribute_set(struct emu_request *req, struct emu_response *resp,
+                                 const char *const *names, size_t n)
+{
+    const char *h = emu_header(req, "x-amz-object-attributes");
+    unsigned set = 0;
+    while (h != NULL && *h != 0) {
+        while (*h == ' ' || *h == ',') {
+            h++;
+        }
+        size_t len = strcspn(h, ",");
+        size_t t = len;
+        while (t > 0 && h[t - 1] == ' ') {
+            t--;
+        }
+        if (t == 0) {
+            h += len;
+            continue;
+        }
+        size_t i = 0;
+        while (i < n && !(strlen(names[i]) == t && strncmp(names[i], h, t) == 0)) {
+            i++;
+        }
+        if (i == n) {
+            char bad[128];
+            snprintf(bad, sizeof(bad), "%.*s", (int)(t < 100 ? t : 100), h);
+            emu_fail(resp, S3_INVALID_ARGUMENT, "Invalid attribute name specified.");
+            emu_fail_extra(resp, "ArgumentName", "x-amz-object-attributes");
+            emu_fail_extra(resp, "ArgumentValue", bad);
+            return 0;
+        }
+        set |= 1u << i;
+        h += len;
+    }
+    if (set == 0) {
+        emu_fail(resp, S3_INVALID_ARGUMENT,
+                 "The x-amz-object-attributes header specifying the attributes to be retrieved "
+                 "is either missing or empty");
+        emu_fail_extra(resp, "ArgumentName", "x-amz-object-attributes");
+        emu_fail_extra(resp, "ArgumentValue", "");
+    }
+    return set;
+}
+
+/* A non-negative integer header (dflt when absent), capped at max; -1 with
+ * resp failed when it is not one. */
+static long s3_int_header(struct emu_request *req, struct emu_response *resp, const char *name,
+                          long dflt, long max)
+{
+    const char *v = emu_header(req, name);
+    if (v == NULL) {
+        return dflt;
+    }
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != 0 || n < 0) {
+        emu_fail(resp, S3_INVALID_ARGUMENT, "Provided %s not an integer or within integer range",
+                 name);
+        emu_fail_extra(resp, "ArgumentName", name);
+        emu_fail_extra(resp, "ArgumentValue", v);
+        return -1;
+    }
+    return n > max ? max : n;
+}
+
+/* GetObjectAttributes: what x-amz-object-attributes names (ETag, Checksum,
+ * ObjectParts, StorageClass, ObjectSize) of the latest version or of
+ * ?versionId. Composite checksums come without their "-N"; ObjectParts
+ * (multipart objects only) pages with x-amz-max-parts and
+ * x-amz-part-number-marker. */
+void s3_get_object_attributes(struct emu_request *req, struct emu_response *resp)
+{
+    static const char *const names[] = {"ETag", "Checksum", "ObjectParts", "StorageClass",
+                                        "ObjectSize"};
+    enum { A_ETAG = 1, A_CHECKSUM = 2, A_PARTS = 4, A_CLASS = 8, A_SIZE = 16 };
+    struct s3_bucket b;
+    struct s3_obj o;
+    const char *key = s3_key(req);
+    const char *vid = emu_query(req, "versionId");
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
+        return;
+    }
+    unsigned want = s3_attribute_set(req, resp, names, sizeof(names) / sizeof(names[0]));
+    long max = s3_int_header(req, resp, "x-amz-max-parts", 1000, 1000);
+    long marker = resp->failed ? 0 : s3_int_header(req, resp, "x-amz-part-number-marker", 0, 10000);
+    if (want == 0 || max < 0 || marker < 0) {
+        return;
+    }
+    if (vid != NULL && vid[0] == 0) {
+        emu_fail(resp, S3_INVALID_ARGUMENT, "Version id cannot be the empty string");
+        emu_fail_extra(resp, "ArgumentName", "versionId");
+        return;
+    }
+    int rc = s3_obj_load(b.name, key, vid, &o);
+    if (rc < 0) {
+        s3_internal(resp, "load object");
+        return;
+    }
+    if (rc == 1) {
+        emu_fail(resp, vid != NULL ? S3_NO_SUCH_VERSION : S3_NO_SUCH_KEY, NULL);
+        emu_fail_extra(resp, "Key", key);
+        if (vid != NULL) {
+            emu_fail_extra(resp, "VersionId", vid);
+        }
+        return;
+    }
+    struct emu_buf x = {0};
+    if (o.delete_marker) {
+        emu_resp_header(resp, "x-amz-delete-marker", "true");
+        emu_resp_header(resp, "x-amz-version-id", "%s", o.version_id);
+        if (vid != NULL) {
+            emu_fail(resp, S3_METHOD_NOT_ALLOWED, NULL);
+            emu_fail_extra(resp, "Method", "GET");
+            emu_fail_extra(resp, "ResourceType", "DeleteMarker");
+        } else {
+            emu_fail(resp, S3_NO_SUCH_KEY, NULL);
+            emu_fail_extra(resp, "Key", key);
+        }
+        goto out;
+    }
+    emu_buf_puts(&x, "<GetObjectAttributesResponse xmlns=\"" S3_NS "\">");
+    if (want & A_ETAG) {
+        emu_buf_xml_elem(&x, "ETag", o.etag);
+    }
+    if ((want & A_CHECKSUM) && o.checksum_algo[0] != 0 && o.checksum[0] != 0) {
+        char tag[32], value[96];
+        snprintf(tag, sizeof(tag), "Checksum%s", s3_algo_upper(o.checksum_algo));
+        snprintf(value, sizeof(value), "%s", o.checksum);
+        char *dash = strchr(value, '-');
+        if (dash != NULL) {
+            *dash = 0;
+        }
+        emu_buf_puts(&x, "<Checksum>");
+        emu_buf_xml_elem(&x, tag, value);
+        emu_buf_xml_elem(&x, "ChecksumType", dash != NULL ? "COMPOSITE" : "FULL_OBJECT");
+        emu_buf_puts(&x, "</Checksum>");
+    }
+    if ((want & A_PARTS) && o.parts > 0) {
+        struct emu_buf items = {0};
+        const char *ps = o.part_sizes, *pc = o.part_checksums;
+        long count = 0, last = 0;
+        int trunc = 0;
+        char tag[32];
+        snprintf(tag, sizeof(tag), "Checksum%s", s3_algo_upper(o.checksum_algo));
+        for (long pn = 1; pn <= o.parts; pn++) {
+            long long size = -1;
+            if (ps != NULL && *ps != 0) {
+                char *end = NULL;
+                size = strtoll(ps, &end, 10);
+                ps = *end == ',' ? end + 1 : end;
+            }
+            size_t cl = pc != NULL ? strcspn(pc, ",") : 0;
+            const char *sum = pc;
+            if (pc != NULL) {
+                pc = pc[cl] == ',' ? pc + cl + 1 : pc + cl;
+            }
+            if (pn <= marker) {
+                continue;
+            }
+            if (count >= max) {
+                trunc = 1;
+                break;
+            }
+            emu_buf_printf(&items, "<Part><PartNumber>%ld</PartNumber>", pn);
+            if (size >= 0) {
+                emu_buf_printf(&items, "<Size>%lld</Size>", size);
+            }
+            if (sum != NULL && cl > 0 && cl < 96) {
+                char one[96];
+                snprintf(one, sizeof(one), "%.*s", (int)cl, sum);
+                emu_buf_xml_elem(&items, tag, one);
+            }
+            emu_buf_puts(&items, "</Part>");
+            count++;
+            last = pn;
+        }
+        emu_buf_printf(&x,
+                       "<ObjectParts><PartsCount>%d</PartsCount><PartNumberMarker>%ld"
+                       "</PartNumberMarker><NextPartNumberMarker>%ld</NextPartNumberMarker>"
+                       "<MaxParts>%ld</MaxParts><IsTruncated>%s</IsTruncated>",
+                       o.parts, marker, last, max, trunc ? "true" : "false");
+        if (items.data != NULL) {
+            emu_buf_puts(&x, items.data);
+        }
+        emu_buf_puts(&x, "</ObjectParts>");
+        emu_buf_release(&items);
+    }
+    if (want & A_CLASS) {
+        emu_buf_puts(&x, "<StorageClass>STANDARD</StorageClass>");
+    }
+    if (want & A_SIZE) {
+        emu_buf_printf(&x, "<ObjectSize>%lld</ObjectSize>", (long long)o.size);
+    }
+    emu_buf_puts(&x, "</GetObjectAttributesResponse>");
+    emu_resp_xml(resp, 200, x.data);
+    char lm[40];
+    emu_time_rfc1123(lm, o.mtime);
+    emu_resp_header(resp, "Last-Modified", "%s", lm);
+    s3_version_header(resp, &b, o.version_id);
+out:
+    emu_buf_release(&x);
+    s3_obj_release(&o);
+}
+
 /* ----------------------------------------------------------- DeleteObject */
 
 struct s3_del_result {
@@ -1540,6 +1753,7 @@ void s3_copy_object(struct emu_request *req, struct emu_response *resp)
         .parts = src.parts,
         .blob = blob[0] ? blob : NULL,
         .part_sizes = src.part_sizes,
+        .part_checksums = src.part_checksums,
     };
     if (s3_obj_write(req, &b, key, &n, vid) != 0) {
         if (blob[0] != 0) {

@@ -78,6 +78,7 @@ static const struct emu_op s3_ops[] = {
     {"PutObject", "PUT", "/{Bucket}/{Key+}", NULL, s3_put_object,
      W | EMU_OP_STREAM | EMU_OP_NO_TXN},
     {"GetObject", "GET", "/{Bucket}/{Key+}", NULL, s3_get_object, 0},
+    {"GetObjectAttributes", "GET", "/{Bucket}/{Key+}", "attributes", s3_get_object_attributes, 0},
     {"HeadObject", "HEAD", "/{Bucket}/{Key+}", NULL, s3_head_object, 0},
     {"DeleteObject", "DELETE", "/{Bucket}/{Key+}", NULL, s3_delete_object, W},
     {"CopyObject", "PUT", "/{Bucket}/{Key+}", NULL, s3_copy_object, W},
@@ -144,6 +145,9 @@ static const char *const s3_schema[] = {
     /* 4: a version found by its id without reading the key's other versions
      * (GetObject?versionId, ListObjectVersions' version-id-marker) */
     "CREATE INDEX s3_objects_by_version ON s3_objects(bucket, key, version_id);",
+    /* 5: the parts' checksums of multipart objects ("sum1,sum2"), for
+     * GetObjectAttributes' ObjectParts */
+    "ALTER TABLE s3_objects ADD COLUMN part_checksums TEXT;",
 };
 
 /* ------------------------------------------------------------- routing */
@@ -288,6 +292,9 @@ static const struct emu_op *s3_route(struct emu_request *req)
     int q_upload_id = emu_kv_has(&req->query, "uploadId");
     int copy = emu_header(req, "x-amz-copy-source") != NULL;
     for (size_t i = 0; s3_unserved[i] != NULL; i++) {
+        if (has_key && strcmp(s3_unserved[i], "attributes") == 0) {
+            continue; /* GetObjectAttributes */
+        }
         if (has_bucket && emu_kv_has(&req->query, s3_unserved[i])) {
             return s3_op("NotImplemented");
         }
@@ -360,6 +367,9 @@ static const struct emu_op *s3_route(struct emu_request *req)
         }
         if (emu_kv_has(&req->query, "tagging")) {
             return s3_op("GetObjectTagging");
+        }
+        if (emu_kv_has(&req->query, "attributes")) {
+            return s3_op("GetObjectAttributes");
         }
         return s3_op("GetObject");
     }

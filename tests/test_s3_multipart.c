@@ -3,7 +3,8 @@
  * greenroom on port 0: a retried CompleteMultipartUpload (same parts: the
  * same answer; other parts: NoSuchUpload), and the checksums S3 computes,
  * verifies and returns on PutObject, UploadPart, CompleteMultipartUpload
- * (composite "-N" and full-object), HeadObject and GetObject.
+ * (composite "-N" and full-object), HeadObject, GetObject and
+ * GetObjectAttributes.
  *
  * Query parameters are written in sorted order (curl's SigV4 signs the
  * query as given).
@@ -308,6 +309,15 @@ START_TEST(test_put_object_checksums)
         gr_resp_free(&r);
         ck_assert_int_eq(s3_status("HEAD", path, NULL, NULL), 404);
     }
+    /* GetObjectAttributes of a single-part object: no ObjectParts */
+    const char *attrs[] = {"x-amz-object-attributes: ObjectParts,Checksum,ObjectSize", NULL};
+    ck_assert_int_eq(s3("GET", "/pc-bkt/sha1?attributes=", attrs, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<Checksum><ChecksumSHA1>h6zsF82dzSCnFsws9nQXtxyKcBY=</ChecksumSHA1>"
+                          "<ChecksumType>FULL_OBJECT</ChecksumType></Checksum>"
+                          "<ObjectSize>10</ObjectSize>"),
+                  "%s", r.body);
+    ck_assert(!has(&r, "<ObjectParts>"));
+    gr_resp_free(&r);
     /* two checksums at once */
     const char *two[] = {"x-amz-checksum-crc32: poTHxg==", "x-amz-checksum-crc32c: KAwGng==", NULL};
     ck_assert_int_eq(s3("PUT", "/pc-bkt/two", two, "0123456789", 10, &r), 400);
@@ -433,6 +443,46 @@ START_TEST(test_multipart_composite)
                      "UWnW+81ZHJ4wrMw7BKtvLzMmnrgTGmyysTFs7CKgDFE=-2");
     ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "COMPOSITE");
     gr_resp_free(&r);
+    /* GetObjectAttributes: the checksum without "-N", the parts' checksums */
+    const char *attrs[] = {"x-amz-object-attributes: ETag,Checksum,ObjectParts,StorageClass,"
+                           "ObjectSize",
+                           NULL};
+    ck_assert_int_eq(s3("GET", "/mc-bkt/sha?attributes=", attrs, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<Checksum><ChecksumSHA256>UWnW+81ZHJ4wrMw7BKtvLzMmnrgTGmyysTFs7CKgDFE="
+                          "</ChecksumSHA256><ChecksumType>COMPOSITE</ChecksumType></Checksum>"),
+                  "%s", r.body);
+    ck_assert(has(&r, "<PartsCount>2</PartsCount>"));
+    ck_assert(has(&r, "<Part><PartNumber>1</PartNumber><Size>5242880</Size><ChecksumSHA256>"
+                      "FrYy8Rz5UN2mfcTBhKP54Kof+kwYknu4l359qXyiW8o=</ChecksumSHA256></Part>"));
+    ck_assert(has(&r, "<Part><PartNumber>2</PartNumber><Size>9</Size><ChecksumSHA256>"
+                      "dS3zU9jhRLRfMDPrJDs+DRXcZ+bau0vHrGlIE/bAGZA=</ChecksumSHA256></Part>"));
+    ck_assert(has(&r, "<StorageClass>STANDARD</StorageClass><ObjectSize>5242889</ObjectSize>"));
+    ck_assert(has(&r, "-2</ETag>"));
+    ck_assert_str_ne(hdr(&r, "Last-Modified"), "");
+    gr_resp_free(&r);
+    const char *page[] = {"x-amz-object-attributes: ObjectParts", "x-amz-max-parts: 1", NULL};
+    ck_assert_int_eq(s3("GET", "/mc-bkt/sha?attributes=", page, NULL, 0, &r), 200);
+    ck_assert(has(&r, "<NextPartNumberMarker>1</NextPartNumberMarker><MaxParts>1</MaxParts>"
+                      "<IsTruncated>true</IsTruncated><Part><PartNumber>1</PartNumber>"));
+    ck_assert(!has(&r, "<PartNumber>2</PartNumber>"));
+    ck_assert(!has(&r, "<ETag>"));
+    gr_resp_free(&r);
+    const char *page2[] = {"x-amz-object-attributes: ObjectParts", "x-amz-part-number-marker: 1",
+                           NULL};
+    ck_assert_int_eq(s3("GET", "/mc-bkt/sha?attributes=", page2, NULL, 0, &r), 200);
+    ck_assert(has(&r, "<IsTruncated>false</IsTruncated><Part><PartNumber>2</PartNumber>"));
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/mc-bkt/sha?attributes=", NULL, NULL, 0, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidArgument</Code>"));
+    gr_resp_free(&r);
+    const char *badattr[] = {"x-amz-object-attributes: ETag,Colour", NULL};
+    ck_assert_int_eq(s3("GET", "/mc-bkt/sha?attributes=", badattr, NULL, 0, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidArgument</Code>"));
+    ck_assert(has(&r, "Invalid attribute name specified."));
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/mc-bkt/nosuch?attributes=", attrs, NULL, 0, &r), 404);
+    ck_assert(has(&r, "<Code>NoSuchKey</Code>"));
+    gr_resp_free(&r);
     free(uid);
     /* CRC32C composite, parts without checksums, one part copied */
     char h[64];
@@ -553,6 +603,17 @@ START_TEST(test_multipart_full_object)
         ck_assert_int_eq(s3("HEAD", key, mode, NULL, 0, &r), 200);
         ck_assert_str_eq(hdr(&r, cases[i].name), cases[i].whole);
         ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "FULL_OBJECT");
+        gr_resp_free(&r);
+        const char *attrs[] = {"x-amz-object-attributes: Checksum,ObjectParts", NULL};
+        char apath[80];
+        snprintf(apath, sizeof(apath), "%s?attributes=", key);
+        ck_assert_int_eq(s3("GET", apath, attrs, NULL, 0, &r), 200);
+        snprintf(want, sizeof(want),
+                 "<Checksum><%s>%s</%s><ChecksumType>FULL_OBJECT</ChecksumType></Checksum>",
+                 cases[i].tag, cases[i].whole, cases[i].tag);
+        ck_assert_msg(has(&r, want), "%s", r.body);
+        snprintf(want, sizeof(want), "<%s>%s</%s></Part>", cases[i].tag, cases[i].s2, cases[i].tag);
+        ck_assert_msg(has(&r, want), "%s", r.body);
         gr_resp_free(&r);
         free(uid);
     }

@@ -3,7 +3,7 @@
 # AWS CLI v2 (/usr/bin/aws): put-object --checksum-algorithm (values as the
 # CLI computed them, echoed by head-object --checksum-mode ENABLED), a wrong
 # checksum refused, a 20 MiB s3api multipart upload with SHA256 part
-# checksums (composite "-3" object checksum), a retried
+# checksums (composite "-3" object checksum, get-object-attributes), a retried
 # complete-multipart-upload answered like the first, the default CRC64NVME
 # of an `aws s3 cp` multipart upload, and list-object-versions paged by the
 # CLI in small pages.
@@ -108,6 +108,16 @@ head=$(aws2 s3api head-object --bucket $B --key big --checksum-mode ENABLED \
     --query '[ChecksumSHA256,ETag]' --output text)
 expect_eq "head-object: the composite SHA256" "$want" "$(echo "$head" | cut -f1)"
 expect_contains "the object ETag has 3 parts" '-3"' "$head"
+attrs=$(aws2 s3api get-object-attributes --bucket $B --key big \
+    --object-attributes Checksum ObjectParts ObjectSize \
+    --query '[Checksum.ChecksumSHA256,ObjectParts.TotalPartsCount,ObjectSize]' \
+    --output text)
+expect_eq "get-object-attributes: checksum without -N, 3 parts, size" \
+    "$(printf '%s\t3\t%s' "${want%-3}" $((20 * 1024 * 1024)))" "$attrs"
+p2sum=$(aws2 s3api get-object-attributes --bucket $B --key big --object-attributes ObjectParts \
+    --max-parts 1 --part-number-marker 1 --query 'ObjectParts.Parts[0].ChecksumSHA256' \
+    --output text)
+expect_eq "get-object-attributes: part 2's SHA256 (paged)" "$(sums SHA256 whole "$T/part.01")" "$p2sum"
 check "get-object round trip" aws2 s3api get-object --bucket $B --key big "$T/big.out"
 check "byte-identical" cmp "$T/big.bin" "$T/big.out"
 
