@@ -1228,16 +1228,19 @@ void s3_complete_multipart_upload(struct emu_request *req, struct emu_response *
     int64_t total = 0;
     if (s3_complete_concat(parts, nparts, blob, etag, &total) != 0) {
         free(parts);
-        /* most likely a concurrent Abort: answer as S3 would after it */
+        /* most likely a concurrent Abort or Complete (whose part files are
+         * gone): answer as S3 would after it */
+        int answered = 0;
         if (emu_store_begin(0) == 0) {
             if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) == 0 &&
+                (answered = s3_completed_replay(req, resp, &b)) == 0 &&
                 s3_upload_load(req, resp, &b, &up) == 0) {
                 s3_upload_row_release(&up);
                 emu_fail(resp, S3_INVALID_PART, NULL);
             }
             emu_store_end(0);
         }
-        if (!resp->failed) {
+        if (!resp->failed && !answered) {
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         }
         return;

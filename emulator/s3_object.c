@@ -1873,17 +1873,31 @@ static sqlite3_stmt *s3_list_query(const char *bucket, const char *prefix, const
 {
     int after = strcmp(start, prefix) >= 0;
     sqlite3_stmt *st =
-        after ? emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts FROM s3_objects "
-                         "WHERE bucket = ?1 AND is_latest = 1 AND delete_marker = 0 AND key > ?2 "
-                         "ORDER BY key")
-              : emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts FROM s3_objects "
-                         "WHERE bucket = ?1 AND is_latest = 1 AND delete_marker = 0 AND key >= ?2 "
-                         "ORDER BY key");
+        after ? emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts, checksum FROM "
+                         "s3_objects WHERE bucket = ?1 AND is_latest = 1 AND delete_marker = 0 "
+                         "AND key > ?2 ORDER BY key")
+              : emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts, checksum FROM "
+                         "s3_objects WHERE bucket = ?1 AND is_latest = 1 AND delete_marker = 0 "
+                         "AND key >= ?2 ORDER BY key");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, after ? start : prefix, -1, SQLITE_TRANSIENT);
     }
     return st;
+}
+
+/* <ChecksumAlgorithm> and <ChecksumType> of a listed object (algo and
+ * checksum columns, either NULL) when it has a checksum. */
+static void s3_list_checksum(struct emu_buf *b, const unsigned char *algo, const unsigned char *sum)
+{
+    if (algo == NULL || algo[0] == 0) {
+        return;
+    }
+    emu_buf_xml_elem(b, "ChecksumAlgorithm", s3_algo_upper((const char *)algo));
+    if (sum != NULL && sum[0] != 0) {
+        emu_buf_xml_elem(b, "ChecksumType",
+                         strchr((const char *)sum, '-') != NULL ? "COMPOSITE" : "FULL_OBJECT");
+    }
 }
 
 static int s3_list_walk(const struct emu_request *req, const struct s3_bucket *b,
@@ -1954,10 +1968,7 @@ static int s3_list_walk(const struct emu_request *req, const struct s3_bucket *b
         s3_xml_key(contents, "Key", k, a->url);
         emu_buf_xml_elem(contents, "LastModified", t);
         emu_buf_printf(contents, "<ETag>&quot;%s&quot;</ETag>", sqlite3_column_text(st, 2));
-        const unsigned char *ca = sqlite3_column_text(st, 4);
-        if (ca != NULL && ca[0] != 0) {
-            emu_buf_xml_elem(contents, "ChecksumAlgorithm", s3_algo_upper((const char *)ca));
-        }
+        s3_list_checksum(contents, sqlite3_column_text(st, 4), sqlite3_column_text(st, 6));
         emu_buf_printf(contents, "<Size>%lld</Size>", (long long)sqlite3_column_int64(st, 1));
         emu_buf_puts(contents, "<StorageClass>STANDARD</StorageClass>");
         if (owner) {
@@ -2101,7 +2112,9 @@ out:
  * S3_VER_FROM keys from a bound on. */
 enum s3_ver_seek { S3_VER_FROM, S3_VER_AFTER, S3_VER_WITHIN };
 
-#define S3_VER_COLS "SELECT key, version_id, is_latest, delete_marker, size, etag, mtime, id"
+#define S3_VER_COLS                                                                                \
+    "SELECT key, version_id, is_latest, delete_marker, size, etag, mtime, id, checksum_algo,"      \
+    " checksum"
 
 static sqlite3_stmt *s3_ver_query(const char *bucket, enum s3_ver_seek seek, const char *key,
                                   int64_t below_id)
@@ -2293,6 +2306,7 @@ void s3_list_object_versions(struct emu_request *req, struct emu_response *resp)
         emu_buf_xml_elem(&items, "LastModified", t);
         if (!dm) {
             emu_buf_printf(&items, "<ETag>&quot;%s&quot;</ETag>", sqlite3_column_text(st, 5));
+            s3_list_checksum(&items, sqlite3_column_text(st, 8), sqlite3_column_text(st, 9));
             emu_buf_printf(&items, "<Size>%lld</Size>", (long long)sqlite3_column_int64(st, 4));
             emu_buf_puts(&items, "<StorageClass>STANDARD</StorageClass>");
         }

@@ -10,6 +10,7 @@
  * query as given).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,8 @@ static void mk_bucket(const char *name, int versioned)
     }
 }
 
+#define S3_PART (5 * 1024 * 1024)
+
 static int count(const char *hay, const char *needle)
 {
     int n = 0;
@@ -187,6 +190,70 @@ START_TEST(test_complete_retry)
     ck_assert(has(&r, "<Code>NoSuchUpload</Code>"));
     gr_resp_free(&r);
     free(uid);
+}
+END_TEST
+
+#define COMPLETERS 6
+struct completer {
+    const char *path;
+    const char *xml;
+    long status;
+    char body[2048];
+};
+
+static void *complete_racer(void *arg)
+{
+    struct completer *c = arg;
+    struct gr_resp r;
+    if (gr_request(&srv, "s3", "POST", c->path, NULL, c->xml, strlen(c->xml), &r) == 0) {
+        c->status = r.status;
+        snprintf(c->body, sizeof(c->body), "%s", r.body);
+    }
+    gr_resp_free(&r);
+    return NULL;
+}
+
+/* Completes racing each other (a client retrying while the first call is
+ * still running): all answer the same result, one version is written. */
+START_TEST(test_complete_race)
+{
+    struct gr_resp r;
+    mk_bucket("mrace-bkt", 1);
+    char *data = malloc(S3_PART);
+    ck_assert_ptr_nonnull(data);
+    memset(data, 'z', S3_PART);
+    for (int round = 0; round < 3; round++) {
+        char *uid = create_upload("/mrace-bkt/obj", NULL);
+        char e1[80], e2[80], path[300], xml[600];
+        ck_assert_int_eq(upload_part("/mrace-bkt/obj", uid, 1, NULL, data, S3_PART, e1, NULL), 200);
+        ck_assert_int_eq(upload_part("/mrace-bkt/obj", uid, 2, NULL, "end", 3, e2, NULL), 200);
+        snprintf(path, sizeof(path), "/mrace-bkt/obj?uploadId=%s", uid);
+        snprintf(xml, sizeof(xml),
+                 "<CompleteMultipartUpload><Part><ETag>%s</ETag><PartNumber>1</PartNumber></Part>"
+                 "<Part><ETag>%s</ETag><PartNumber>2</PartNumber></Part></CompleteMultipartUpload>",
+                 e1, e2);
+        static struct completer c[COMPLETERS];
+        pthread_t t[COMPLETERS];
+        for (int i = 0; i < COMPLETERS; i++) {
+            c[i].path = path;
+            c[i].xml = xml;
+            c[i].status = 0;
+            c[i].body[0] = 0;
+            pthread_create(&t[i], NULL, complete_racer, &c[i]);
+        }
+        for (int i = 0; i < COMPLETERS; i++) {
+            pthread_join(t[i], NULL);
+        }
+        for (int i = 0; i < COMPLETERS; i++) {
+            ck_assert_int_eq(c[i].status, 200);
+            ck_assert_str_eq(c[i].body, c[0].body);
+        }
+        free(uid);
+    }
+    ck_assert_int_eq(s3("GET", "/mrace-bkt?versions=", NULL, NULL, 0, &r), 200);
+    ck_assert_int_eq(count(r.body, "<Version>"), 3);
+    gr_resp_free(&r);
+    free(data);
 }
 END_TEST
 
@@ -309,6 +376,12 @@ START_TEST(test_put_object_checksums)
         gr_resp_free(&r);
         ck_assert_int_eq(s3_status("HEAD", path, NULL, NULL), 404);
     }
+    /* listings name the algorithm and the type */
+    ck_assert_int_eq(s3("GET", "/pc-bkt?list-type=2&prefix=sha1", NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<ChecksumAlgorithm>SHA1</ChecksumAlgorithm>"
+                          "<ChecksumType>FULL_OBJECT</ChecksumType>"),
+                  "%s", r.body);
+    gr_resp_free(&r);
     /* GetObjectAttributes of a single-part object: no ObjectParts */
     const char *attrs[] = {"x-amz-object-attributes: ObjectParts,Checksum,ObjectSize", NULL};
     ck_assert_int_eq(s3("GET", "/pc-bkt/sha1?attributes=", attrs, NULL, 0, &r), 200);
@@ -442,6 +515,11 @@ START_TEST(test_multipart_composite)
     ck_assert_str_eq(hdr(&r, "x-amz-checksum-sha256"),
                      "UWnW+81ZHJ4wrMw7BKtvLzMmnrgTGmyysTFs7CKgDFE=-2");
     ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "COMPOSITE");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/mc-bkt?versions=", NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<ChecksumAlgorithm>SHA256</ChecksumAlgorithm>"
+                          "<ChecksumType>COMPOSITE</ChecksumType>"),
+                  "%s", r.body);
     gr_resp_free(&r);
     /* GetObjectAttributes: the checksum without "-N", the parts' checksums */
     const char *attrs[] = {"x-amz-object-attributes: ETag,Checksum,ObjectParts,StorageClass,"
@@ -649,6 +727,7 @@ int main(void)
     } cases[] = {
         {"CompleteMultipartUpload_Retry", test_complete_retry},
         {"CompleteMultipartUpload_RetryUnversioned", test_complete_retry_unversioned},
+        {"CompleteMultipartUpload_Race", test_complete_race},
         {"PutObject_Checksums", test_put_object_checksums},
         {"Multipart_CompositeChecksums", test_multipart_composite},
         {"Multipart_FullObjectChecksums", test_multipart_full_object},
