@@ -3221,26 +3221,35 @@ out:
 }
 
 /* Deletes a queued event (done or dropped), or records a failed attempt
- * and when the next is due. Returns 0, -1 on a store error. */
-static int lfn_job_save(long long id, int done, int attempts, double next_at)
+ * and when the next is due. The row must still be that event's (request_id
+ * NULL: any): a snapshot restore may have brought back an older queue whose
+ * ids are reused. Returns 0 when the row was changed, -1 when it is gone or
+ * on a store error. */
+static int lfn_job_save(long long id, const char *request_id, int done, int attempts,
+                        double next_at)
 {
     if (emu_store_begin(1) != 0) {
         return -1;
     }
     sqlite3_stmt *st =
-        done ? emu_stmt("DELETE FROM lambda_async_events WHERE id = ?1")
-             : emu_stmt("UPDATE lambda_async_events SET attempts = ?2, next_at = ?3 WHERE id = ?1");
+        done ? emu_stmt("DELETE FROM lambda_async_events WHERE id = ?1 AND "
+                        "(?4 IS NULL OR request_id = ?4)")
+             : emu_stmt("UPDATE lambda_async_events SET attempts = ?2, next_at = ?3 WHERE id = ?1 "
+                        "AND (?4 IS NULL OR request_id = ?4)");
     int ok = 0;
+    int changed = 0;
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, id);
         if (!done) {
             sqlite3_bind_int(st, 2, attempts);
             sqlite3_bind_double(st, 3, next_at);
         }
+        lfn_bind(st, 4, request_id);
         ok = sqlite3_step(st) == SQLITE_DONE;
+        changed = ok ? sqlite3_changes(emu_db()) : 0;
         emu_stmt_done(st);
     }
-    return emu_store_end(ok) == 0 && ok ? 0 : -1;
+    return emu_store_end(ok) == 0 && changed > 0 ? 0 : -1;
 }
 
 /* Runs one attempt of queued event id and decides what comes next. */
@@ -3255,7 +3264,7 @@ static void lfn_event_run(long long id, int throttles)
     if (job == NULL) {
         if (gone) {
             emu_info("lambda: async event %lld dropped: its function is gone", id);
-            lfn_job_save(id, 1, 0, 0);
+            lfn_job_save(id, NULL, 1, 0, 0);
         }
         return;
     }
@@ -3293,7 +3302,7 @@ static void lfn_event_run(long long id, int throttles)
             double cap = 300.0 * scale > LFN_THROTTLE_DELAY ? 300.0 * scale : LFN_THROTTLE_DELAY;
             double due = emu_now() + (delay < cap ? delay : cap);
             pthread_mutex_lock(&lfn_q_mu);
-            lfn_q_push_locked(due < deadline ? due : deadline + 0.001, id, throttles + 1, 0);
+            lfn_q_push_locked(due < deadline ? due : deadline + 0.001, id, throttles + 1, 1);
             pthread_mutex_unlock(&lfn_q_mu);
             goto out;
         }
@@ -3319,9 +3328,9 @@ static void lfn_event_run(long long id, int throttles)
                      job->request_id, job->function_arn, a.fn_error[0] ? a.fn_error : "error",
                      count, delay);
             double due = emu_now() + delay;
-            if (lfn_job_save(id, 0, count, due) == 0) {
+            if (lfn_job_save(id, job->request_id, 0, count, due) == 0) {
                 pthread_mutex_lock(&lfn_q_mu);
-                lfn_q_push_locked(due, id, 0, 0);
+                lfn_q_push_locked(due, id, 0, 1);
                 pthread_mutex_unlock(&lfn_q_mu);
             }
             goto out;
@@ -3341,9 +3350,7 @@ final:
         }
         free(record);
     }
-    if (lfn_job_save(id, 1, count, 0) != 0) {
-        emu_warn("lambda: cannot remove async event %lld from the queue", id);
-    }
+    lfn_job_save(id, job->request_id, 1, count, 0);
 out:
     emu_buf_release(&a.payload);
     lfn_event_job_free(job);

@@ -930,6 +930,36 @@ START_TEST(test_async_throttled)
 }
 END_TEST
 
+/* A reset empties the queue: nothing queued before it runs after it. */
+START_TEST(test_async_reset)
+{
+    create_ok("rst", "nodejs20.x", "index.handler", "node", "");
+    set_reserved("rst", 0);
+    for (int i = 0; i < 3; i++) {
+        struct gr_resp r = invoke("rst", "{\"before\":\"reset\"}", event_hdr);
+        ck_assert_int_eq(r.status, 202);
+        gr_resp_free(&r);
+    }
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request_unsigned(&srv, "POST", "/_greenroom/reset", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+    create_role();
+    create_ok("rst", "nodejs20.x", "index.handler", "node", "");
+    r = invoke("rst", "{\"after\":\"reset\"}", event_hdr);
+    ck_assert_int_eq(r.status, 202);
+    gr_resp_free(&r);
+    int ran = 0;
+    for (int i = 0; i < 100 && ran == 0; i++) {
+        ran = log_count("rst", "\"after\":\"reset\"");
+        usleep(50000);
+    }
+    ck_assert_int_eq(ran, 1);
+    usleep(1000000);
+    ck_assert_int_eq(log_count("rst", "\"before\":\"reset\""), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------- suite */
 
 static Suite *lambda_limits_suite(void)
@@ -949,6 +979,7 @@ static Suite *lambda_limits_suite(void)
         {"AsyncPersistKill9", test_async_persist_kill9},
         {"AsyncQueueBound", test_async_queue_bound},
         {"AsyncThrottled", test_async_throttled},
+        {"AsyncReset", test_async_reset},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
