@@ -773,6 +773,7 @@ again:
     pthread_cond_broadcast(&sb->cond);
     double t0 = lx_mono();
     int timed_out = 0;
+    char died[300] = "";
     while (!sb->done && sb->state != LX_DEAD) {
         /* the function's Timeout runs from when its runtime takes the work;
          * a cold start (process start, imports) has LX_INIT_SECONDS more,
@@ -853,6 +854,8 @@ again:
                  "{\"errorType\":\"%s\",\"errorMessage\":\"RequestId: %s Error: %s\"}", type, id,
                  how);
         lx_set_result(out, LAMBDA_UNHANDLED, msg);
+        /* Lambda logs the same after the REPORT line */
+        snprintf(died, sizeof(died), "RequestId: %s Error: %s\n%s\n", id, how, type);
     }
     if (sb->pipe_r >= 0) {
         lx_drain_locked(sb);
@@ -869,6 +872,9 @@ again:
              id, id, ms, (int)ms + 1, run->memory,
              sb->peak_kb > 0 ? (int)((sb->peak_kb + 1023) / 1024) : 1);
     lx_log_locked(sb, line);
+    if (died[0] != 0) {
+        lx_log_locked(sb, died);
+    }
     out->log_tail = malloc(sb->tail_len + 1);
     if (out->log_tail != NULL) {
         memcpy(out->log_tail, sb->tail, sb->tail_len);

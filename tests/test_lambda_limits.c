@@ -196,6 +196,8 @@ static void teardown(void)
     gr_stop(&srv);
 }
 
+static int log_count(const char *fn, const char *needle);
+
 /* ----------------------------------------------------------- paging */
 
 /* Names seen while paging, with a count each. */
@@ -532,6 +534,10 @@ START_TEST(test_memory_python)
     expect_allocated(&r, 48);
     r = invoke_alloc("mp", 400);
     expect_oom(&r);
+    /* the log says it as Lambda does, after the REPORT line */
+    ck_assert_int_eq(log_count("mp", " Error: Runtime exited with error: signal: killed\n"
+                                     "Runtime.OutOfMemory\n"),
+                     1);
     /* the next invocation gets a fresh runtime and works */
     r = invoke_alloc("mp", 16);
     expect_allocated(&r, 16);
