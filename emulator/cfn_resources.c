@@ -4,7 +4,8 @@
  * Version, Alias, Permission, EventSourceMapping, AWS::ApiGateway::RestApi,
  * Resource, Method, Deployment, Stage, AWS::IAM::Role, Policy,
  * ManagedPolicy, AWS::SNS::Topic, Subscription, TopicPolicy, AWS::SQS::Queue,
- * QueuePolicy, AWS::Events::Rule, AWS::IAM::User, Group,
+ * QueuePolicy, AWS::Events::Rule, AWS::IAM::User, Group, RolePolicy,
+ * UserPolicy, GroupPolicy,
  * AWS::ApiGateway::Authorizer, Model, ApiKey, UsagePlan, UsagePlanKey,
  * AWS::Lambda::EventInvokeConfig, AWS::IoT::TopicRule, AWS::DynamoDB::Table,
  * AWS::Logs::LogGroup and AWS::CloudFormation::WaitConditionHandle (the last
@@ -3030,6 +3031,88 @@ static int iam_principal_delete(struct cfn_res *r)
     return 0;
 }
 
+/* ------------------------------- IAM inline policy resources (2023 types) */
+
+/* AWS::IAM::RolePolicy, UserPolicy, GroupPolicy: one inline policy on one
+ * principal. Ref the policy name. */
+static const struct iam_principal *inline_kind(const struct cfn_res *r, const char **param,
+                                               const char **put, const char **del)
+{
+    if (strcmp(r->type, "AWS::IAM::RolePolicy") == 0) {
+        *param = "RoleName";
+        *put = "PutRolePolicy";
+        *del = "DeleteRolePolicy";
+        return NULL;
+    }
+    if (strcmp(r->type, "AWS::IAM::UserPolicy") == 0) {
+        *param = iam_user_p.name_param;
+        *put = iam_user_p.put;
+        *del = iam_user_p.del_policy;
+        return &iam_user_p;
+    }
+    *param = iam_group_p.name_param;
+    *put = iam_group_p.put;
+    *del = iam_group_p.del_policy;
+    return &iam_group_p;
+}
+
+static int iam_inline_put(struct cfn_res *r)
+{
+    const char *param, *put, *del;
+    char *doc;
+    int st;
+    (void)inline_kind(r, &param, &put, &del);
+    if (pstr(r->props, "PolicyName") == NULL || pstr(r->props, param) == NULL) {
+        res_err(r,
+                "Properties validation failed for resource %s with message: #: required key [%s] "
+                "not found",
+                r->logical_id, pstr(r->props, "PolicyName") == NULL ? "PolicyName" : param);
+        return -1;
+    }
+    if (r->physical_id[0] == 0) {
+        snprintf(r->physical_id, sizeof(r->physical_id), "%s", pstr(r->props, "PolicyName"));
+    }
+    attr_keep(r);
+    if (!svc_up("iam")) {
+        return local_put(r, r->props);
+    }
+    doc = doc_str(r->props, "PolicyDocument");
+    {
+        const char *kv[] = {param,
+                            pstr(r->props, param),
+                            "PolicyName",
+                            pstr(r->props, "PolicyName"),
+                            "PolicyDocument",
+                            doc ? doc : "{\"Version\":\"2012-10-17\",\"Statement\":[]}",
+                            NULL};
+        st = iam_call(r, put, kv, NULL);
+    }
+    free(doc);
+    if (!iam_ok(st)) {
+        if (r->old_props == NULL) {
+            r->physical_id[0] = 0;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int iam_inline_delete(struct cfn_res *r)
+{
+    const char *param, *put, *del;
+    const cJSON *p = r->old_props ? r->old_props : r->props;
+    int st;
+    (void)inline_kind(r, &param, &put, &del);
+    if (!svc_up("iam")) {
+        return local_put(r, NULL);
+    }
+    {
+        const char *kv[] = {param, pstr(p, param), "PolicyName", r->physical_id, NULL};
+        st = iam_call(r, del, kv, NULL);
+    }
+    return (!iam_ok(st) && !iam_gone(r, st)) ? -1 : 0;
+}
+
 /* ------------------------------------------ API Gateway: more resources */
 
 static const char *api_of(const struct cfn_res *r)
@@ -3619,6 +3702,12 @@ static const struct cfn_rtype cfn_rtypes[] = {
      "UserName", "UserName", 2},
     {"AWS::IAM::Group", "iam", iam_principal_create, iam_principal_update, iam_principal_delete,
      "GroupName", "GroupName", 2},
+    {"AWS::IAM::RolePolicy", "iam", iam_inline_put, iam_inline_put, iam_inline_delete,
+     "PolicyName,RoleName", NULL, 1},
+    {"AWS::IAM::UserPolicy", "iam", iam_inline_put, iam_inline_put, iam_inline_delete,
+     "PolicyName,UserName", NULL, 1},
+    {"AWS::IAM::GroupPolicy", "iam", iam_inline_put, iam_inline_put, iam_inline_delete,
+     "PolicyName,GroupName", NULL, 1},
     {"AWS::ApiGateway::Authorizer", "apigateway", apigw_authorizer_create, apigw_authorizer_update,
      apigw_authorizer_delete, "RestApiId", NULL, 0},
     {"AWS::ApiGateway::Model", "apigateway", apigw_model_create, apigw_model_update,

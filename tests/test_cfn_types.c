@@ -314,6 +314,24 @@ START_TEST(test_iam_types)
     ck_assert_int_eq(IAM(&body, "GetGroupPolicy", "GroupName", group, "PolicyName", "read", NULL),
                      200);
     free(body);
+    /* the inline policy resources */
+    {
+        char *role = output("iamt", "RoleName"), *ri = output("iamt", "RoleInline");
+        ck_assert_str_eq(ri, "role-inline");
+        ck_assert_int_eq(
+            IAM(&body, "GetRolePolicy", "RoleName", role, "PolicyName", "role-inline", NULL), 200);
+        ck_assert_msg(strstr(body, "hello") != NULL, "%s", body);
+        free(body);
+        ck_assert_int_eq(
+            IAM(&body, "GetUserPolicy", "UserName", user, "PolicyName", "user-inline", NULL), 200);
+        free(body);
+        ck_assert_int_eq(
+            IAM(&body, "GetGroupPolicy", "GroupName", group, "PolicyName", "group-inline", NULL),
+            200);
+        free(body);
+        free(ri);
+        free(role);
+    }
     /* in place: the policy changes, the user stays */
     key = output("iamt", "KeyId");
     stack_ok("UpdateStack", "iamt", t, "Greeting", "bonjour", NULL, NULL);
@@ -324,6 +342,14 @@ START_TEST(test_iam_types)
                      200);
     ck_assert_msg(strstr(body, "bonjour") != NULL, "%s", body);
     free(body);
+    {
+        char *role = output("iamt", "RoleName");
+        ck_assert_int_eq(
+            IAM(&body, "GetRolePolicy", "RoleName", role, "PolicyName", "role-inline", NULL), 200);
+        ck_assert_msg(strstr(body, "bonjour") != NULL, "%s", body);
+        free(body);
+        free(role);
+    }
     /* replacement: a new UserName makes a new user (and a new access key
      * for it); the old user is deleted */
     stack_ok("UpdateStack", "iamt", t, "UserName", "named-user", NULL, NULL);
