@@ -791,6 +791,50 @@ static void fn_attrs(struct cfn_res *r, const char *arn)
     attr_set(r, "Arn", arn);
 }
 
+/* Tags of an updated function: added or changed ones tagged, dropped ones
+ * untagged. */
+static int fn_tags(struct cfn_res *r)
+{
+    char path[2400];
+    const char *arn = pstr(r->old_attrs, "Arn");
+    cJSON *now, *before;
+    const cJSON *it;
+    struct emu_buf q = {0};
+    int rc = 0;
+    if (!pchanged(r->old_props, r->props, "Tags")) {
+        return 0;
+    }
+    if (arn == NULL) {
+        return 0;
+    }
+    now = tags_map(cJSON_GetObjectItemCaseSensitive(r->props, "Tags"));
+    before = tags_map(cJSON_GetObjectItemCaseSensitive(r->old_props, "Tags"));
+    cJSON_ArrayForEach(it, before)
+    {
+        if (!cJSON_HasObjectItem(now, it->string)) {
+            emu_buf_puts(&q, q.len ? "&tagKeys=" : "?tagKeys=");
+            emu_buf_url_encode(&q, it->string, strlen(it->string), 0);
+        }
+    }
+    if (q.len > 0) {
+        int st;
+        snprintf(path, sizeof(path), "/2017-03-31/tags/%s%s", arn, q.data);
+        st = rc_call(r, "lambda", "DELETE", path, NULL, NULL, NULL, NULL);
+        rc = st >= 300 ? -1 : 0;
+    }
+    emu_buf_release(&q);
+    cJSON_Delete(before);
+    if (rc == 0 && cJSON_GetArraySize(now) > 0) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddItemToObject(b, "Tags", now);
+        now = NULL;
+        snprintf(path, sizeof(path), "/2017-03-31/tags/%s", arn);
+        rc = rc_json(r, "lambda", "POST", path, NULL, b, NULL) >= 300 ? -1 : 0;
+    }
+    cJSON_Delete(now);
+    return rc;
+}
+
 /* ReservedConcurrentExecutions: put when given, deleted when an update
  * drops it. */
 static int fn_concurrency(struct cfn_res *r)
@@ -887,6 +931,9 @@ static int lambda_fn_update(struct cfn_res *r)
         if (rc_json(r, "lambda", "PUT", path, NULL, b, NULL) >= 300) {
             return -1;
         }
+    }
+    if (fn_tags(r) < 0) {
+        return -1;
     }
     return fn_concurrency(r);
 }

@@ -588,6 +588,12 @@ START_TEST(test_lambda_types)
         ck_assert_msg(strstr(body, "\"Timeout\":3") != NULL && strstr(body, "GREETING") == NULL,
                       "%s", body);
         free(body);
+        /* tags follow the template */
+        snprintf(cpath, sizeof(cpath), "/2017-03-31/tags/%s", arn);
+        ck_assert_int_eq(rest("lambda", "GET", cpath, &body), 200);
+        ck_assert_msg(strstr(body, "\"team\":\"blue\"") != NULL && strstr(body, "\"old\"") == NULL,
+                      "%s", body);
+        free(body);
     }
     delete_stack("lamt");
     ck_assert_int_eq(rest("lambda", "GET", path, NULL), 404);
