@@ -3533,7 +3533,8 @@ static int lfn_async_enqueue(struct emu_request *req, struct emu_response *resp,
         goto out;
     }
     pthread_mutex_lock(&lfn_q_mu);
-    if (lfn_q_push_locked(job->enqueued, id, 0, 0) != 0) {
+    /* once the workers are stopped, the row waits for the next start */
+    if (!lfn_q_stopping && lfn_q_push_locked(job->enqueued, id, 0, 0) != 0) {
         emu_warn("lambda: async event %lld waits for the next start (out of memory)", id);
     }
     pthread_mutex_unlock(&lfn_q_mu);
