@@ -691,8 +691,8 @@ static const struct rec_type rec_types[] = {
      "AliasName,TargetKeyId", 1, check_kms_alias, NULL},
     /* EC2 security groups */
     {REC("AWS::EC2::SecurityGroup", "GroupName,GroupDescription,VpcId", "GroupName", 0), NAME_STACK,
-     255, 0, "sg-${hex:17}", "GroupId=${Ref};VpcId=${P:VpcId|vpc-${hex:17}}", "GroupDescription", 0,
-     NULL, NULL},
+     255, 0, "sg-${hex:17}", "GroupId=${Ref};Id=${Ref};VpcId=${P:VpcId|vpc-${hex:17}}",
+     "GroupDescription", 0, NULL, NULL},
     {REC("AWS::EC2::SecurityGroupIngress", "*", NULL, 0), NAME_STACK, 0, 0, "sgr-${hex:17}",
      "Id=${Ref}", "IpProtocol", 0, NULL, NULL},
     {REC("AWS::EC2::SecurityGroupEgress", "*", NULL, 0), NAME_STACK, 0, 0, "sgr-${hex:17}",
@@ -785,7 +785,7 @@ static const struct rec_type rec_types[] = {
      NAME_STACK, 63, 1, "${Name}",
      "Endpoint.Address=${Name}.c${lower:11}.${Region}.rds.amazonaws.com;Endpoint.Port=${DbPort};"
      "DBInstanceArn=arn:${Partition}:rds:${Region}:${AccountId}:db:${Name};"
-     "DbiResourceId=db-${UPPER:26}",
+     "DbiResourceId=db-${UPPER:26};Endpoint.HostedZoneId=Z2R2ITUGPM61AM",
      "DBInstanceClass", 1, NULL, NULL},
     {REC("AWS::RDS::DBCluster",
          "DBClusterIdentifier,DatabaseName,MasterUsername,DBSubnetGroupName,KmsKeyId,"

@@ -778,6 +778,7 @@ START_TEST(test_recorded_more)
         {"IdsName", "^my pool$"},
         {"IdsRoles", "^IdsRoles-[A-Za-z0-9]{13}$"},
         {"SgVpc", "^vpc-0123456789abcdef0$"},
+        {"SgIdAttr", "^sg-[0-9a-f]{17}$"},
         {"SgIn", "^sgr-[0-9a-f]{17}$"},
         {"SgOut", "^sgr-[0-9a-f]{17}$"},
         {"Stream", "^more-Stream-[A-Za-z0-9]{13}$"},
