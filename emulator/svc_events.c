@@ -25,7 +25,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +32,14 @@
 #include <time.h>
 
 #include "events_wire.h"
+#include "worker.h"
 
 #define EVENTS_MAX_TARGETS 5
 
-static int events_stopping; /* set by the stop hook: the scheduler ends */
+/* The scheduler (events_work below). Nothing wakes it: it looks for due
+ * rules every 0.25 s; deliveries stop retrying once it is stopping. */
+static double events_work(void *arg);
+static struct emu_worker events_worker = EMU_WORKER_INIT(events_work, NULL);
 
 static const char *const events_schema[] = {
     "CREATE TABLE events_rules ("
@@ -1219,7 +1222,7 @@ static void events_deliver_all(const cJSON *targets, const cJSON *event, const c
                 nanosleep(&ts, NULL);
             }
             evw_deliver(arn, payload, "events.amazonaws.com", rule_arn, &r);
-            if (!evw_retryable(&r) || events_stopping) {
+            if (!evw_retryable(&r) || emu_worker_stopping(&events_worker)) {
                 break;
             }
         }
@@ -1401,11 +1404,6 @@ static void events_test_event_pattern(struct emu_request *req, struct emu_respon
 
 /* --------------------------------------------------------- the scheduler */
 
-static pthread_mutex_t events_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t events_cond = PTHREAD_COND_INITIALIZER;
-static pthread_t events_worker;
-static int events_worker_started;
-
 struct due_rule {
     char account[16];
     char region[32];
@@ -1467,53 +1465,31 @@ static size_t events_take_due(struct due_rule *out, size_t cap)
     return n;
 }
 
-static void *events_worker_main(void *arg)
+/* The scheduler's step: fires the due rules; runs again 0.25 s later. */
+static double events_work(void *arg)
 {
     (void)arg;
     struct due_rule due[32];
-    while (!events_stopping) {
-        size_t n = events_take_due(due, sizeof(due) / sizeof(due[0]));
-        for (size_t i = 0; i < n && !events_stopping; i++) {
-            emu_info("events: rule %s fires", due[i].name);
-            events_fire(due[i].account, due[i].region, due[i].bus, due[i].name, NULL);
-        }
-        double until = emu_now() + 0.25;
-        struct timespec ts;
-        ts.tv_sec = (time_t)until;
-        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_nsec = 999999999L;
-        }
-        pthread_mutex_lock(&events_mu);
-        if (!events_stopping) {
-            pthread_cond_timedwait(&events_cond, &events_mu, &ts);
-        }
-        pthread_mutex_unlock(&events_mu);
+    size_t n = events_take_due(due, sizeof(due) / sizeof(due[0]));
+    for (size_t i = 0; i < n && !emu_worker_stopping(&events_worker); i++) {
+        emu_info("events: rule %s fires", due[i].name);
+        events_fire(due[i].account, due[i].region, due[i].bus, due[i].name, NULL);
     }
-    return NULL;
+    return emu_now() + 0.25;
 }
 
 static int events_start(void)
 {
-    events_stopping = 0;
-    if (pthread_create(&events_worker, NULL, events_worker_main, NULL) != 0) {
+    if (emu_worker_start(&events_worker) != 0) {
         emu_error_log("events: cannot start the scheduler");
         return -1;
     }
-    events_worker_started = 1;
     return 0;
 }
 
 static void events_stop(void)
 {
-    pthread_mutex_lock(&events_mu);
-    events_stopping = 1;
-    pthread_cond_broadcast(&events_cond);
-    pthread_mutex_unlock(&events_mu);
-    if (events_worker_started) {
-        pthread_join(events_worker, NULL);
-        events_worker_started = 0;
-    }
+    emu_worker_stop(&events_worker);
 }
 
 /* POST /_greenroom/events/rules/{name}/trigger[?account=&region=&bus=]:

@@ -26,16 +26,14 @@
  * call. email/sms/application subscriptions are stored, never delivered.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include "events_wire.h"
+#include "worker.h"
 
 #define SNS_MAX_MESSAGE 262144
 #define SNS_MAX_ATTEMPTS 3
@@ -60,22 +58,9 @@ static const char *const sns_schema[] = {
     " attempts INTEGER NOT NULL DEFAULT 0, due REAL NOT NULL);",
 };
 
-/* ----------------------------------------------------------- the worker */
-
-static pthread_mutex_t sns_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t sns_cond = PTHREAD_COND_INITIALIZER;
-static unsigned long sns_gen;
-static int sns_stopping;
-static pthread_t sns_worker;
-static int sns_worker_started;
-
-static void sns_notify(void)
-{
-    pthread_mutex_lock(&sns_mu);
-    sns_gen++;
-    pthread_cond_broadcast(&sns_cond);
-    pthread_mutex_unlock(&sns_mu);
-}
+/* The delivery worker (sns_work below); woken when a row is queued. */
+static double sns_work(void *arg);
+static struct emu_worker sns_worker = EMU_WORKER_INIT(sns_work, NULL);
 
 /* ------------------------------------------------------------- helpers */
 
@@ -754,7 +739,7 @@ static void sns_subscribe(struct emu_request *req, struct emu_response *resp)
                 emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
                 goto out;
             }
-            sns_notify();
+            emu_worker_wake(&sns_worker);
         }
     }
     struct emu_buf b = {0};
@@ -1514,7 +1499,7 @@ static void sns_publish(struct emu_request *req, struct emu_response *resp)
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         goto out;
     }
-    sns_notify();
+    emu_worker_wake(&sns_worker);
     struct emu_buf b = {0};
     emu_buf_xml_elem(&b, "MessageId", m.id);
     if (m.group_id) {
@@ -1626,7 +1611,7 @@ static void sns_publish_batch(struct emu_request *req, struct emu_response *resp
     emu_buf_puts(&ok, "</Successful>");
     emu_buf_puts(&failed, "</Failed>");
     emu_buf_append(&ok, failed.data, failed.len);
-    sns_notify();
+    emu_worker_wake(&sns_worker);
     emu_resp_query(req, resp, ok.data);
 out:
     emu_buf_release(&ok);
@@ -1812,63 +1797,36 @@ static void sns_deliver(struct sns_delivery *d)
     emu_store_end(1);
 }
 
-static void *sns_worker_main(void *arg)
+/* The worker's step: delivers the first due outbox row and asks to run
+ * again at once; with none due, sleeps until the next row is due, at most a
+ * second (a wake-up comes first when a row is queued). */
+static double sns_work(void *arg)
 {
     (void)arg;
-    while (!sns_stopping) {
-        pthread_mutex_lock(&sns_mu);
-        unsigned long gen = sns_gen;
-        pthread_mutex_unlock(&sns_mu);
-        struct sns_delivery d;
-        memset(&d, 0, sizeof(d));
-        double next_due = 0;
-        if (sns_outbox_take(&d, &next_due)) {
-            sns_deliver(&d);
-            sns_delivery_release(&d);
-            continue;
-        }
-        double until = emu_now() + 1.0;
-        if (next_due > 0 && next_due < until) {
-            until = next_due;
-        }
-        struct timespec ts;
-        ts.tv_sec = (time_t)until;
-        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_nsec = 999999999L;
-        }
-        pthread_mutex_lock(&sns_mu);
-        while (sns_gen == gen && !sns_stopping) {
-            if (pthread_cond_timedwait(&sns_cond, &sns_mu, &ts) == ETIMEDOUT) {
-                break;
-            }
-        }
-        pthread_mutex_unlock(&sns_mu);
+    struct sns_delivery d;
+    memset(&d, 0, sizeof(d));
+    double next_due = 0;
+    if (sns_outbox_take(&d, &next_due)) {
+        sns_deliver(&d);
+        sns_delivery_release(&d);
+        return 0;
     }
-    return NULL;
+    double until = emu_now() + 1.0;
+    return next_due > 0 && next_due < until ? next_due : until;
 }
 
 static int sns_start(void)
 {
-    sns_stopping = 0;
-    if (pthread_create(&sns_worker, NULL, sns_worker_main, NULL) != 0) {
+    if (emu_worker_start(&sns_worker) != 0) {
         emu_error_log("sns: cannot start the delivery worker");
         return -1;
     }
-    sns_worker_started = 1;
     return 0;
 }
 
 static void sns_stop(void)
 {
-    pthread_mutex_lock(&sns_mu);
-    sns_stopping = 1;
-    pthread_cond_broadcast(&sns_cond);
-    pthread_mutex_unlock(&sns_mu);
-    if (sns_worker_started) {
-        pthread_join(sns_worker, NULL);
-        sns_worker_started = 0;
-    }
+    emu_worker_stop(&sns_worker);
 }
 
 /* ------------------------------------------------------------- registry */

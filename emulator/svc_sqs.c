@@ -26,15 +26,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "events_wire.h"
+#include "worker.h"
 
 #define SQS_MAX_WAIT 20
 #define SQS_MAX_BATCH 10
@@ -61,47 +60,10 @@ static const char *const sqs_schema[] = {
 
 /* ------------------------------------------------------- wake-ups, worker */
 
-static pthread_mutex_t sqs_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t sqs_cond = PTHREAD_COND_INITIALIZER;
-static unsigned long sqs_gen;
-static int sqs_stopping;
-static pthread_t sqs_worker;
-static int sqs_worker_started;
-
-/* Wakes long pollers and the mapping worker (a message was sent). */
-static void sqs_notify(void)
-{
-    pthread_mutex_lock(&sqs_mu);
-    sqs_gen++;
-    pthread_cond_broadcast(&sqs_cond);
-    pthread_mutex_unlock(&sqs_mu);
-}
-
-/* Waits until notified, stopping, or `until` (epoch seconds). */
-static void sqs_wait_until(unsigned long seen_gen, double until)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)until;
-    ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_nsec = 999999999L;
-    }
-    pthread_mutex_lock(&sqs_mu);
-    while (sqs_gen == seen_gen && !sqs_stopping) {
-        if (pthread_cond_timedwait(&sqs_cond, &sqs_mu, &ts) == ETIMEDOUT) {
-            break;
-        }
-    }
-    pthread_mutex_unlock(&sqs_mu);
-}
-
-static unsigned long sqs_generation(void)
-{
-    pthread_mutex_lock(&sqs_mu);
-    unsigned long g = sqs_gen;
-    pthread_mutex_unlock(&sqs_mu);
-    return g;
-}
+/* The event source mapping worker (sqs_work below). Its wake-ups also end
+ * long polls: a send wakes both, and its stop ends both. */
+static double sqs_work(void *arg);
+static struct emu_worker sqs_worker = EMU_WORKER_INIT(sqs_work, NULL);
 
 /* ------------------------------------------------------------ protocol */
 
@@ -1430,7 +1392,7 @@ static void sqs_send_message(struct emu_request *req, struct emu_response *resp)
         sqs_fail(req, resp, err, "%s", msg);
         goto out;
     }
-    sqs_notify();
+    emu_worker_wake(&sqs_worker);
     sqs_reply(req, resp, o);
 out:
     sqs_queue_release(&q);
@@ -1526,7 +1488,7 @@ static void sqs_batch(struct emu_request *req, struct emu_response *resp,
         cJSON_AddItemToArray(ok, r);
     }
     if (notify) {
-        sqs_notify();
+        emu_worker_wake(&sqs_worker);
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "Successful", ok);
@@ -1805,7 +1767,7 @@ static void sqs_receive_message(struct emu_request *req, struct emu_response *re
     double deadline = -1;
     cJSON *msgs = NULL;
     for (;;) {
-        unsigned long gen = sqs_generation();
+        unsigned long gen = emu_worker_generation(&sqs_worker);
         if (emu_store_begin(1) != 0) {
             sqs_fail(req, resp, AWS_INTERNAL_FAILURE, NULL);
             goto out;
@@ -1822,13 +1784,14 @@ static void sqs_receive_message(struct emu_request *req, struct emu_response *re
         long v = vis >= 0 ? vis : attr_long(q.attrs, "VisibilityTimeout", 30);
         msgs = sqs_take(&q, max, v);
         emu_store_end(1);
-        if (cJSON_GetArraySize(msgs) > 0 || emu_now() >= deadline || sqs_stopping) {
+        if (cJSON_GetArraySize(msgs) > 0 || emu_now() >= deadline ||
+            emu_worker_stopping(&sqs_worker)) {
             break;
         }
         cJSON_Delete(msgs);
         msgs = NULL;
         double until = emu_now() + 0.5;
-        sqs_wait_until(gen, until < deadline ? until : deadline);
+        emu_worker_wait(&sqs_worker, gen, until < deadline ? until : deadline);
     }
     cJSON *m;
     cJSON_ArrayForEach(m, msgs)
@@ -1965,7 +1928,7 @@ static void sqs_change_message_visibility(struct emu_request *req, struct emu_re
         sqs_fail(req, resp, err, "%s", msg);
         goto out;
     }
-    sqs_notify();
+    emu_worker_wake(&sqs_worker);
     sqs_reply(req, resp, NULL);
 out:
     sqs_queue_release(&q);
@@ -2129,45 +2092,32 @@ static int sqs_poll_mapping(const struct sqs_mapping *mp)
     return n;
 }
 
-static void *sqs_worker_main(void *arg)
+/* The worker's step: polls every enabled mapping once; runs again at once
+ * when one delivered something, else within a second (a send wakes it). */
+static double sqs_work(void *arg)
 {
     (void)arg;
     struct sqs_mapping maps[32];
-    while (!sqs_stopping) {
-        unsigned long gen = sqs_generation();
-        size_t n = sqs_mappings(maps, sizeof(maps) / sizeof(maps[0]));
-        int busy = 0;
-        for (size_t i = 0; i < n && !sqs_stopping; i++) {
-            busy |= sqs_poll_mapping(&maps[i]) > 0;
-        }
-        if (!busy) {
-            sqs_wait_until(gen, emu_now() + 1.0);
-        }
+    size_t n = sqs_mappings(maps, sizeof(maps) / sizeof(maps[0]));
+    int busy = 0;
+    for (size_t i = 0; i < n && !emu_worker_stopping(&sqs_worker); i++) {
+        busy |= sqs_poll_mapping(&maps[i]) > 0;
     }
-    return NULL;
+    return busy ? 0 : emu_now() + 1.0;
 }
 
 static int sqs_start(void)
 {
-    sqs_stopping = 0;
-    if (pthread_create(&sqs_worker, NULL, sqs_worker_main, NULL) != 0) {
+    if (emu_worker_start(&sqs_worker) != 0) {
         emu_error_log("sqs: cannot start the event source mapping worker");
         return -1;
     }
-    sqs_worker_started = 1;
     return 0;
 }
 
 static void sqs_stop(void)
 {
-    pthread_mutex_lock(&sqs_mu);
-    sqs_stopping = 1;
-    pthread_cond_broadcast(&sqs_cond);
-    pthread_mutex_unlock(&sqs_mu);
-    if (sqs_worker_started) {
-        pthread_join(sqs_worker, NULL);
-        sqs_worker_started = 0;
-    }
+    emu_worker_stop(&sqs_worker);
 }
 
 /* ------------------------------------------------------------- registry */
