@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "testkit.h"
 
 static struct gr_server srv;
 
@@ -1426,48 +1427,28 @@ START_TEST(test_invoke_request_authorizer)
 }
 END_TEST
 
-static Suite *apigw_suite(void)
-{
-    Suite *s = suite_create("apigateway");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {
-        {"rest_apis", test_rest_apis},
-        {"resources", test_resources},
-        {"methods", test_methods},
-        {"integrations", test_integrations},
-        {"method_and_integration_responses", test_method_and_integration_responses},
-        {"deployments", test_deployments},
-        {"stages", test_stages},
-        {"models", test_models},
-        {"authorizers", test_authorizers},
-        {"api_keys", test_api_keys},
-        {"invoke_mock", test_invoke_mock},
-        {"invoke_mock_selection", test_invoke_mock_selection},
-        {"invoke_http", test_invoke_http},
-        {"invoke_aws_proxy", test_invoke_aws_proxy},
-        {"alias_flip", test_alias_flip},
-        {"missing_permission", test_missing_permission},
-        {"invoke_aws_v05", test_invoke_aws_v05},
-        {"invoke_authorizer", test_invoke_authorizer},
-        {"invoke_request_authorizer", test_invoke_request_authorizer},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(apigw_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const struct kit_case cases[] = {
+        {"rest_apis", test_rest_apis, NULL},
+        {"resources", test_resources, NULL},
+        {"methods", test_methods, NULL},
+        {"integrations", test_integrations, NULL},
+        {"method_and_integration_responses", test_method_and_integration_responses, NULL},
+        {"deployments", test_deployments, NULL},
+        {"stages", test_stages, NULL},
+        {"models", test_models, NULL},
+        {"authorizers", test_authorizers, NULL},
+        {"api_keys", test_api_keys, NULL},
+        {"invoke_mock", test_invoke_mock, NULL},
+        {"invoke_mock_selection", test_invoke_mock_selection, NULL},
+        {"invoke_http", test_invoke_http, NULL},
+        {"invoke_aws_proxy", test_invoke_aws_proxy, NULL},
+        {"alias_flip", test_alias_flip, NULL},
+        {"missing_permission", test_missing_permission, NULL},
+        {"invoke_aws_v05", test_invoke_aws_v05, NULL},
+        {"invoke_authorizer", test_invoke_authorizer, NULL},
+        {"invoke_request_authorizer", test_invoke_request_authorizer, NULL},
+    };
+    return KIT_RUN("apigateway", cases, setup, teardown, 60);
 }

@@ -15,6 +15,7 @@
 
 #include "dep.h"
 #include "harness.h"
+#include "testkit.h"
 #include "txn.h"
 
 static struct gr_server srv;
@@ -181,37 +182,20 @@ START_TEST(test_options)
 }
 END_TEST
 
-static Suite *txn_suite(void)
-{
-    Suite *s = suite_create("dep_txn");
-    struct {
-        const char *name;
-        const TTest *t;
-        int server;
-    } cases[] = {
-        {"lock_acquire_release", test_lock_acquire_release, 1},
-        {"lock_stale_and_force", test_lock_stale_and_force, 1},
-        {"meta_conflict", test_meta_conflict, 1},
-        {"step_table", test_step_table, 0},
-        {"options", test_options, 0},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        if (cases[i].server) {
-            tcase_add_checked_fixture(tc, start_server, stop_server);
-        }
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
+/* Two runs: the tcases against a greenroom (started per tcase), then the
+ * ones that need none. */
 int main(void)
 {
-    SRunner *sr = srunner_create(txn_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const struct kit_case server[] = {
+        {"lock_acquire_release", test_lock_acquire_release, NULL},
+        {"lock_stale_and_force", test_lock_stale_and_force, NULL},
+        {"meta_conflict", test_meta_conflict, NULL},
+    };
+    const struct kit_case plain[] = {
+        {"step_table", test_step_table, NULL},
+        {"options", test_options, NULL},
+    };
+    int server_rc = KIT_RUN("dep_txn", server, start_server, stop_server, 60);
+    int plain_rc = KIT_RUN("dep_txn_plain", plain, NULL, NULL, 60);
+    return server_rc == EXIT_SUCCESS && plain_rc == EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -21,6 +21,7 @@
 #include "emu.h"
 #include "fault.h"
 #include "harness.h"
+#include "testkit.h"
 
 /* ------------------------------------------------------------ unit helpers */
 
@@ -1014,59 +1015,35 @@ START_TEST(test_http_crash_and_restart)
 }
 END_TEST
 
-static Suite *fault_suite(void)
-{
-    Suite *s = suite_create("fault");
-    struct {
-        const char *name;
-        const TTest *t;
-    } unit[] = {
-        {"match", test_match_each_matcher},
-        {"match_resources", test_match_resources},
-        {"match_globs", test_match_globs_and_case},
-        {"ordinal", test_ordinal_nth_after_times},
-        {"ordinal_concurrent", test_ordinal_concurrent},
-        {"probability", test_probability_seeded},
-        {"schema", test_schema_validation},
-        {"error", test_actions_error_defaults},
-        {"throttle", test_actions_throttle_per_service},
-        {"latency_flags", test_actions_latency_and_flags},
-        {"cfn_resource", test_cfn_resource_failure},
-        {"overhead", test_overhead_100_rules},
-        {"http_crud", test_http_crud},
-        {"localstack", test_http_localstack_schema},
-    };
-    for (size_t i = 0; i < sizeof(unit) / sizeof(unit[0]); i++) {
-        TCase *tc = tcase_create(unit[i].name);
-        tcase_add_test(tc, unit[i].t);
-        suite_add_tcase(s, tc);
-    }
-    struct {
-        const char *name;
-        const TTest *t;
-    } live[] = {
-        {"server_error_query", test_http_error_rendered_query},
-        {"server_error_s3", test_http_error_rendered_s3},
-        {"server_reset_latency", test_http_reset_and_latency},
-        {"server_ordinal_concurrent", test_http_ordinal_concurrent_clients},
-        {"server_localstack", test_http_localstack_endpoint},
-        {"server_crash_restart", test_http_crash_and_restart},
-    };
-    for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
-        TCase *tc = tcase_create(live[i].name);
-        tcase_add_checked_fixture(tc, start_server, stop_server);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, live[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
+/* Two runs: the unit tcases without a fixture (Check's default timeout),
+ * then the ones against a greenroom of their own. */
 int main(void)
 {
-    SRunner *sr = srunner_create(fault_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const struct kit_case unit[] = {
+        {"match", test_match_each_matcher, NULL},
+        {"match_resources", test_match_resources, NULL},
+        {"match_globs", test_match_globs_and_case, NULL},
+        {"ordinal", test_ordinal_nth_after_times, NULL},
+        {"ordinal_concurrent", test_ordinal_concurrent, NULL},
+        {"probability", test_probability_seeded, NULL},
+        {"schema", test_schema_validation, NULL},
+        {"error", test_actions_error_defaults, NULL},
+        {"throttle", test_actions_throttle_per_service, NULL},
+        {"latency_flags", test_actions_latency_and_flags, NULL},
+        {"cfn_resource", test_cfn_resource_failure, NULL},
+        {"overhead", test_overhead_100_rules, NULL},
+        {"http_crud", test_http_crud, NULL},
+        {"localstack", test_http_localstack_schema, NULL},
+    };
+    const struct kit_case live[] = {
+        {"server_error_query", test_http_error_rendered_query, NULL},
+        {"server_error_s3", test_http_error_rendered_s3, NULL},
+        {"server_reset_latency", test_http_reset_and_latency, NULL},
+        {"server_ordinal_concurrent", test_http_ordinal_concurrent_clients, NULL},
+        {"server_localstack", test_http_localstack_endpoint, NULL},
+        {"server_crash_restart", test_http_crash_and_restart, NULL},
+    };
+    int unit_rc = KIT_RUN("fault", unit, NULL, NULL, 0);
+    int live_rc = KIT_RUN("fault_server", live, start_server, stop_server, 60);
+    return unit_rc == EXIT_SUCCESS && live_rc == EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
 }
