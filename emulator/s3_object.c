@@ -1738,22 +1738,53 @@ void s3_copy_object(struct emu_request *req, struct emu_response *resp)
             emu_stmt_done(st);
         }
     }
+    /* x-amz-checksum-algorithm: the copy gets a new full-object checksum */
+    char calgo[16] = "", csum[96] = "";
+    const char *ah = emu_header(req, "x-amz-checksum-algorithm");
+    if (ah != NULL) {
+        size_t i = 0;
+        for (; ah[i] != 0 && i < sizeof(calgo) - 1; i++) {
+            calgo[i] = (char)tolower((unsigned char)ah[i]);
+        }
+        calgo[i] = 0;
+        if (ah[i] != 0 || s3_checksum_size(calgo) == 0) {
+            emu_fail(resp, S3_INVALID_REQUEST,
+                     "Checksum algorithm provided is unsupported. Please try again with any of "
+                     "the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+            goto out;
+        }
+    }
     char blob[S3_BLOB_LEN] = "";
     if (src.blob[0] != 0 && s3_blob_clone(src.blob, blob) != 0) {
         emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
         goto out;
+    }
+    if (calgo[0] != 0) {
+        char path[1024];
+        s3_blob_path(blob, path, sizeof(path));
+        unsigned char none[32];
+        int dn = blob[0] == 0 ? s3_buf_digest(calgo, "", 0, none) : 0;
+        if (blob[0] == 0 && dn > 0) {
+            s3_b64(none, (size_t)dn, csum, sizeof(csum));
+        } else if (blob[0] == 0 || s3_file_checksum(path, calgo, csum) != 0) {
+            if (blob[0] != 0) {
+                unlink(path);
+            }
+            s3_internal(resp, "copy object checksum");
+            goto out;
+        }
     }
     char vid[40];
     struct s3_newobj n = {
         .size = src.size,
         .etag = src.etag,
         .meta = &m,
-        .checksum_algo = src.checksum_algo,
-        .checksum = src.checksum,
+        .checksum_algo = calgo[0] ? calgo : src.checksum_algo,
+        .checksum = calgo[0] ? csum : src.checksum,
         .parts = src.parts,
         .blob = blob[0] ? blob : NULL,
         .part_sizes = src.part_sizes,
-        .part_checksums = src.part_checksums,
+        .part_checksums = calgo[0] ? NULL : src.part_checksums,
     };
     if (s3_obj_write(req, &b, key, &n, vid) != 0) {
         if (blob[0] != 0) {
@@ -1781,10 +1812,12 @@ void s3_copy_object(struct emu_request *req, struct emu_response *resp)
     emu_buf_puts(&x, "<CopyObjectResult xmlns=\"" S3_NS "\">");
     emu_buf_printf(&x, "<ETag>&quot;%s&quot;</ETag>", src.etag);
     emu_buf_xml_elem(&x, "LastModified", t);
-    if (src.checksum_algo[0] != 0 && src.checksum[0] != 0 && src.parts == 0) {
+    if (n.checksum_algo[0] != 0 && n.checksum[0] != 0) {
         char tag[32];
-        snprintf(tag, sizeof(tag), "Checksum%s", s3_algo_upper(src.checksum_algo));
-        emu_buf_xml_elem(&x, tag, src.checksum);
+        snprintf(tag, sizeof(tag), "Checksum%s", s3_algo_upper(n.checksum_algo));
+        emu_buf_xml_elem(&x, "ChecksumType",
+                         strchr(n.checksum, '-') != NULL ? "COMPOSITE" : "FULL_OBJECT");
+        emu_buf_xml_elem(&x, tag, n.checksum);
     }
     emu_buf_puts(&x, "</CopyObjectResult>");
     emu_resp_xml(resp, 200, x.data);

@@ -2,9 +2,9 @@
  * test_s3_multipart.c - multipart and checksum behaviours against a real
  * greenroom on port 0: a retried CompleteMultipartUpload (same parts: the
  * same answer; other parts: NoSuchUpload), and the checksums S3 computes,
- * verifies and returns on PutObject, UploadPart, CompleteMultipartUpload
- * (composite "-N" and full-object), HeadObject, GetObject and
- * GetObjectAttributes.
+ * verifies and returns on PutObject, CopyObject, UploadPart,
+ * CompleteMultipartUpload (composite "-N" and full-object), HeadObject,
+ * GetObject, GetObjectAttributes and listings.
  *
  * Query parameters are written in sorted order (curl's SigV4 signs the
  * query as given).
@@ -376,6 +376,28 @@ START_TEST(test_put_object_checksums)
         gr_resp_free(&r);
         ck_assert_int_eq(s3_status("HEAD", path, NULL, NULL), 404);
     }
+    /* CopyObject keeps the source's checksum, or computes the one asked for */
+    const char *cp[] = {"x-amz-copy-source: /pc-bkt/sha1", NULL};
+    ck_assert_int_eq(s3("PUT", "/pc-bkt/copy1", cp, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<ChecksumSHA1>h6zsF82dzSCnFsws9nQXtxyKcBY=</ChecksumSHA1>"), "%s",
+                  r.body);
+    gr_resp_free(&r);
+    const char *cp2[] = {"x-amz-copy-source: /pc-bkt/sha1", "x-amz-checksum-algorithm: SHA256",
+                         NULL};
+    ck_assert_int_eq(s3("PUT", "/pc-bkt/copy2", cp2, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<ChecksumType>FULL_OBJECT</ChecksumType><ChecksumSHA256>"
+                          "hNiYd/DUBB77a/kaFvAkjy/Vc+avBcGflr7bn4gveII=</ChecksumSHA256>"),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("HEAD", "/pc-bkt/copy2", mode, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-sha256"),
+                     "hNiYd/DUBB77a/kaFvAkjy/Vc+avBcGflr7bn4gveII=");
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-sha1"), "");
+    gr_resp_free(&r);
+    const char *cp3[] = {"x-amz-copy-source: /pc-bkt/sha1", "x-amz-checksum-algorithm: MD4", NULL};
+    ck_assert_int_eq(s3("PUT", "/pc-bkt/copy3", cp3, NULL, 0, &r), 400);
+    ck_assert(has(&r, "<Code>InvalidRequest</Code>"));
+    gr_resp_free(&r);
     /* listings name the algorithm and the type */
     ck_assert_int_eq(s3("GET", "/pc-bkt?list-type=2&prefix=sha1", NULL, NULL, 0, &r), 200);
     ck_assert_msg(has(&r, "<ChecksumAlgorithm>SHA1</ChecksumAlgorithm>"
