@@ -989,9 +989,11 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
     int ranged = 0;
     const char *part = emu_query(req, "partNumber");
     int r = 0;
+    long part_no = 0;
     if (part != NULL) {
         char *end = NULL;
         long pn = strtol(part, &end, 10);
+        part_no = pn;
         if (end == part || *end != 0 || pn < 1 || pn > 10000) {
             emu_fail(resp, S3_INVALID_ARGUMENT,
                      "Part number must be an integer between 1 and "
@@ -1055,14 +1057,36 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
         emu_resp_header(resp, "x-amz-tagging-count", "%d", o.tag_count);
     }
     const char *cm = emu_header(req, "x-amz-checksum-mode");
-    if (cm != NULL && strcasecmp(cm, "ENABLED") == 0 && !ranged && o.checksum_algo[0] != 0 &&
+    if (cm != NULL && strcasecmp(cm, "ENABLED") == 0 && o.checksum_algo[0] != 0 &&
         o.checksum[0] != 0) {
-        /* composite values ("...-N") are skipped by validating clients */
-        char hn[48];
-        snprintf(hn, sizeof(hn), "x-amz-checksum-%s", o.checksum_algo);
-        emu_resp_header(resp, hn, "%s", o.checksum);
-        emu_resp_header(resp, "x-amz-checksum-type", "%s",
-                        strchr(o.checksum, '-') != NULL ? "COMPOSITE" : "FULL_OBJECT");
+        /* composite values ("...-N") are skipped by validating clients. A
+         * part (?partNumber) of a composite object: that part's checksum; of
+         * a full-object one: the object's when it is the only part; of a
+         * single-PUT object: the object's. Ranges: none. */
+        int composite = strchr(o.checksum, '-') != NULL;
+        char value[96] = "";
+        if (part_no == 0 && !ranged) {
+            snprintf(value, sizeof(value), "%s", o.checksum);
+        } else if (part_no > 0 && (o.parts == 0 || (!composite && o.parts == 1))) {
+            snprintf(value, sizeof(value), "%s", o.checksum);
+        } else if (part_no > 0 && composite && o.part_checksums != NULL) {
+            const char *p = o.part_checksums;
+            for (long i = 1; i < part_no && p != NULL; i++) {
+                p = strchr(p, ',');
+                p = p != NULL ? p + 1 : NULL;
+            }
+            size_t cl = p != NULL ? strcspn(p, ",") : 0;
+            if (cl > 0 && cl < sizeof(value)) {
+                snprintf(value, sizeof(value), "%.*s", (int)cl, p);
+            }
+        }
+        if (value[0] != 0) {
+            char hn[48];
+            snprintf(hn, sizeof(hn), "x-amz-checksum-%s", o.checksum_algo);
+            emu_resp_header(resp, hn, "%s", value);
+            emu_resp_header(resp, "x-amz-checksum-type", "%s",
+                            composite ? "COMPOSITE" : "FULL_OBJECT");
+        }
     }
     if (ranged) {
         emu_resp_header(resp, "Content-Range", "bytes %lld-%lld/%lld", (long long)off,

@@ -543,6 +543,23 @@ START_TEST(test_multipart_composite)
                           "<ChecksumType>COMPOSITE</ChecksumType>"),
                   "%s", r.body);
     gr_resp_free(&r);
+    /* a part of a composite object: that part's checksum */
+    const char *modes[] = {"x-amz-checksum-mode: ENABLED", NULL};
+    ck_assert_int_eq(s3("HEAD", "/mc-bkt/sha?partNumber=2", modes, NULL, 0, &r), 206);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-sha256"),
+                     "dS3zU9jhRLRfMDPrJDs+DRXcZ+bau0vHrGlIE/bAGZA=");
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "COMPOSITE");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/mc-bkt/sha?partNumber=2", modes, NULL, 0, &r), 206);
+    ck_assert_str_eq(r.body, p2);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-sha256"),
+                     "dS3zU9jhRLRfMDPrJDs+DRXcZ+bau0vHrGlIE/bAGZA=");
+    gr_resp_free(&r);
+    /* a range: no checksum */
+    const char *rng[] = {"x-amz-checksum-mode: ENABLED", "Range: bytes=0-9", NULL};
+    ck_assert_int_eq(s3("GET", "/mc-bkt/sha", rng, NULL, 0, &r), 206);
+    ck_assert_str_eq(hdr(&r, "x-amz-checksum-sha256"), "");
+    gr_resp_free(&r);
     /* GetObjectAttributes: the checksum without "-N", the parts' checksums */
     const char *attrs[] = {"x-amz-object-attributes: ETag,Checksum,ObjectParts,StorageClass,"
                            "ObjectSize",
@@ -703,6 +720,12 @@ START_TEST(test_multipart_full_object)
         ck_assert_int_eq(s3("HEAD", key, mode, NULL, 0, &r), 200);
         ck_assert_str_eq(hdr(&r, cases[i].name), cases[i].whole);
         ck_assert_str_eq(hdr(&r, "x-amz-checksum-type"), "FULL_OBJECT");
+        gr_resp_free(&r);
+        /* a part of a full-object multipart object: no checksum */
+        char ppath[80];
+        snprintf(ppath, sizeof(ppath), "%s?partNumber=2", key);
+        ck_assert_int_eq(s3("HEAD", ppath, mode, NULL, 0, &r), 206);
+        ck_assert_str_eq(hdr(&r, cases[i].name), "");
         gr_resp_free(&r);
         const char *attrs[] = {"x-amz-object-attributes: Checksum,ObjectParts", NULL};
         char apath[80];
