@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,15 +52,14 @@ struct emu_body {
     const char *errmsg;
 };
 
-static uint32_t crc32c_table[256];
-static uint64_t crc64_table[256];
+/* CRC32C and CRC64NVME (reflected; both start from and end with all ones),
+ * slicing-by-8: table k advances a byte seen k bytes earlier. */
+static uint32_t crc32c_tables[8][256];
+static uint64_t crc64_tables[8][256];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-static void tables_init(void)
+static void tables_build(void)
 {
-    static int done;
-    if (done) {
-        return;
-    }
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         uint64_t d = i;
@@ -67,10 +67,22 @@ static void tables_init(void)
             c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
             d = (d & 1) ? (d >> 1) ^ 0x9A6C9329AC4BC9B5ull : d >> 1;
         }
-        crc32c_table[i] = c;
-        crc64_table[i] = d;
+        crc32c_tables[0][i] = c;
+        crc64_tables[0][i] = d;
     }
-    done = 1;
+    for (int k = 1; k < 8; k++) {
+        for (int i = 0; i < 256; i++) {
+            uint32_t c = crc32c_tables[k - 1][i];
+            uint64_t d = crc64_tables[k - 1][i];
+            crc32c_tables[k][i] = (c >> 8) ^ crc32c_tables[0][c & 0xff];
+            crc64_tables[k][i] = (d >> 8) ^ crc64_tables[0][d & 0xff];
+        }
+    }
+}
+
+static void tables_init(void)
+{
+    pthread_once(&tables_once, tables_build);
 }
 
 uint32_t emu_crc32c(uint32_t crc, const void *data, size_t len)
@@ -78,8 +90,18 @@ uint32_t emu_crc32c(uint32_t crc, const void *data, size_t len)
     tables_init();
     const unsigned char *p = data;
     crc = ~crc;
+    while (len >= 8) {
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                             (uint32_t)p[3] << 24);
+        crc = crc32c_tables[7][lo & 0xff] ^ crc32c_tables[6][(lo >> 8) & 0xff] ^
+              crc32c_tables[5][(lo >> 16) & 0xff] ^ crc32c_tables[4][lo >> 24] ^
+              crc32c_tables[3][p[4]] ^ crc32c_tables[2][p[5]] ^ crc32c_tables[1][p[6]] ^
+              crc32c_tables[0][p[7]];
+        p += 8;
+        len -= 8;
+    }
     while (len--) {
-        crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+        crc = crc32c_tables[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     }
     return ~crc;
 }
@@ -89,8 +111,19 @@ uint64_t emu_crc64nvme(uint64_t crc, const void *data, size_t len)
     tables_init();
     const unsigned char *p = data;
     crc = ~crc;
+    while (len >= 8) {
+        uint64_t c = crc ^ ((uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+                            (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+                            (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56);
+        crc = crc64_tables[7][c & 0xff] ^ crc64_tables[6][(c >> 8) & 0xff] ^
+              crc64_tables[5][(c >> 16) & 0xff] ^ crc64_tables[4][(c >> 24) & 0xff] ^
+              crc64_tables[3][(c >> 32) & 0xff] ^ crc64_tables[2][(c >> 40) & 0xff] ^
+              crc64_tables[1][(c >> 48) & 0xff] ^ crc64_tables[0][c >> 56];
+        p += 8;
+        len -= 8;
+    }
     while (len--) {
-        crc = crc64_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+        crc = crc64_tables[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     }
     return ~crc;
 }
