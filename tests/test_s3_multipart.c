@@ -257,6 +257,44 @@ START_TEST(test_complete_race)
 }
 END_TEST
 
+/* The records of completed uploads are bounded: the latest 1000 of a
+ * bucket are kept; the oldest one's retry is then NoSuchUpload. */
+START_TEST(test_complete_records_bounded)
+{
+    struct gr_resp r;
+    mk_bucket("mb-bkt", 0);
+    char first_path[300] = "", first_xml[400] = "";
+    for (int i = 0; i < 1001; i++) {
+        char *uid = create_upload("/mb-bkt/k", NULL);
+        char etag[80], path[300], xml[400];
+        ck_assert_int_eq(upload_part("/mb-bkt/k", uid, 1, NULL, "x", 1, etag, NULL), 200);
+        snprintf(path, sizeof(path), "/mb-bkt/k?uploadId=%s", uid);
+        snprintf(xml, sizeof(xml),
+                 "<CompleteMultipartUpload><Part><ETag>%s</ETag><PartNumber>1</PartNumber>"
+                 "</Part></CompleteMultipartUpload>",
+                 etag);
+        ck_assert_int_eq(s3("POST", path, NULL, xml, strlen(xml), &r), 200);
+        gr_resp_free(&r);
+        if (i == 0) {
+            snprintf(first_path, sizeof(first_path), "%s", path);
+            snprintf(first_xml, sizeof(first_xml), "%s", xml);
+            /* kept while fewer than 1000 followed */
+            ck_assert_int_eq(s3("POST", path, NULL, xml, strlen(xml), &r), 200);
+            gr_resp_free(&r);
+        }
+        if (i == 1000) {
+            /* the newest is remembered */
+            ck_assert_int_eq(s3("POST", path, NULL, xml, strlen(xml), &r), 200);
+            gr_resp_free(&r);
+        }
+        free(uid);
+    }
+    ck_assert_int_eq(s3("POST", first_path, NULL, first_xml, strlen(first_xml), &r), 404);
+    ck_assert(has(&r, "<Code>NoSuchUpload</Code>"));
+    gr_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_complete_retry_unversioned)
 {
     struct gr_resp r;
@@ -773,6 +811,7 @@ int main(void)
         {"CompleteMultipartUpload_Retry", test_complete_retry},
         {"CompleteMultipartUpload_RetryUnversioned", test_complete_retry_unversioned},
         {"CompleteMultipartUpload_Race", test_complete_race},
+        {"CompleteMultipartUpload_RecordsBounded", test_complete_records_bounded},
         {"PutObject_Checksums", test_put_object_checksums},
         {"Multipart_CompositeChecksums", test_multipart_composite},
         {"Multipart_FullObjectChecksums", test_multipart_full_object},
