@@ -455,6 +455,7 @@ int emu_body_finish(struct emu_body *b, struct emu_request *req, char raw_sha256
     u->crc32 = (uint32_t)b->crc32;
     u->crc32c = b->crc32c;
     u->crc64nvme = b->crc64;
+    u->has_crc64nvme = (b->o.want & EMU_DIGEST_CRC64) != 0;
     u->trailers = b->trailers;
     memset(&b->trailers, 0, sizeof(b->trailers));
     /* durable before anyone can see it: sync here, in the connection's

@@ -43,8 +43,6 @@ int emu_body_finish(struct emu_body *b, struct emu_request *req, char raw_sha256
 enum emu_error emu_body_error(const struct emu_body *b, const char **message);
 void emu_body_free(struct emu_body *b);
 
-/* CRC32C (Castagnoli) and CRC64/NVME, continued from crc. */
-uint32_t emu_crc32c(uint32_t crc, const void *data, size_t len);
-uint64_t emu_crc64nvme(uint64_t crc, const void *data, size_t len);
+/* emu_crc32c, emu_crc64nvme: see emu.h. */
 
 #endif

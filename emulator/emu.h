@@ -95,6 +95,10 @@ char *emu_base64_encode(const void *data, size_t len);
  * (NUL-terminated, caller frees) and its length in *outlen, or NULL when
  * the input is not base64. */
 unsigned char *emu_base64_decode(const char *in, size_t *outlen);
+/* CRC32C (Castagnoli) and CRC64/NVME of data, continued from crc (0 to
+ * start; the result chains: f(f(0, a), b) is the CRC of a then b). */
+uint32_t emu_crc32c(uint32_t crc, const void *data, size_t len);
+uint64_t emu_crc64nvme(uint64_t crc, const void *data, size_t len);
 
 /* ------------------------------------------------------------------ errors */
 
@@ -135,6 +139,7 @@ typedef void emu_handler_fn(struct emu_request *req, struct emu_response *resp);
 #define EMU_OP_NO_FAULT 0x08 /* never target of fault rules */
 #define EMU_OP_JSON 0x10     /* body must be a JSON object: req->json (400 otherwise) */
 #define EMU_OP_NO_AUTH 0x20  /* accepted without a signature */
+#define EMU_OP_CRC64 0x40    /* streamed: also CRC64NVME while streaming (S3's default checksum) */
 
 /* One row of a service's operation table.
  * REST protocols: method + path template; segments "{Name}" bind a path
@@ -198,6 +203,7 @@ struct emu_upload {
     uint32_t crc32;
     uint32_t crc32c;
     uint64_t crc64nvme;
+    int has_crc64nvme; /* crc64nvme was computed (a header named it, or EMU_OP_CRC64) */
     /* trailers of an aws-chunked body ("x-amz-checksum-crc32" -> value) */
     struct emu_kvlist trailers;
     /* the core already fsynced the file (outside the store lock, so

@@ -375,6 +375,9 @@ static int apply_faults(struct conn_ctx *c, struct MHD_Connection *conn)
 static unsigned wanted_digests(const struct emu_request *req)
 {
     unsigned w = EMU_DIGEST_MD5 | EMU_DIGEST_CRC32;
+    if (req->op && (req->op->flags & EMU_OP_CRC64)) {
+        w |= EMU_DIGEST_CRC64;
+    }
     const char *names[] = {"x-amz-sdk-checksum-algorithm", "x-amz-checksum-algorithm",
                            "x-amz-trailer"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,54 +25,6 @@
 #define S3_POLY_CRC32 0xEDB88320u
 #define S3_POLY_CRC32C 0x82F63B78u
 #define S3_POLY_CRC64NVME 0x9A6C9329AC4BC9B5ull
-
-static uint32_t s3_crc32c_table[256];
-/* slicing-by-8 tables; s3_crc64_tables[0] is the bytewise one */
-static uint64_t s3_crc64_tables[8][256];
-#define s3_crc64_table s3_crc64_tables[0]
-static pthread_once_t s3_crc_once = PTHREAD_ONCE_INIT;
-
-static void s3_crc_tables(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        uint64_t d = i;
-        for (int k = 0; k < 8; k++) {
-            c = (c & 1) ? (c >> 1) ^ S3_POLY_CRC32C : c >> 1;
-            d = (d & 1) ? (d >> 1) ^ S3_POLY_CRC64NVME : d >> 1;
-        }
-        s3_crc32c_table[i] = c;
-        s3_crc64_tables[0][i] = d;
-    }
-    for (int k = 1; k < 8; k++) {
-        for (int i = 0; i < 256; i++) {
-            uint64_t prev = s3_crc64_tables[k - 1][i];
-            s3_crc64_tables[k][i] = (prev >> 8) ^ s3_crc64_tables[0][prev & 0xff];
-        }
-    }
-}
-
-/* Feeds bytes to a CRC64NVME register (not inverted: start with ~0 and
- * invert at the end), eight bytes at a time. */
-static uint64_t s3_crc64_update(uint64_t c, const unsigned char *p, size_t n)
-{
-    while (n >= 8) {
-        uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-                     (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-                     (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-        c ^= w;
-        c = s3_crc64_tables[7][c & 0xff] ^ s3_crc64_tables[6][(c >> 8) & 0xff] ^
-            s3_crc64_tables[5][(c >> 16) & 0xff] ^ s3_crc64_tables[4][(c >> 24) & 0xff] ^
-            s3_crc64_tables[3][(c >> 32) & 0xff] ^ s3_crc64_tables[2][(c >> 40) & 0xff] ^
-            s3_crc64_tables[1][(c >> 48) & 0xff] ^ s3_crc64_tables[0][c >> 56];
-        p += 8;
-        n -= 8;
-    }
-    while (n-- > 0) {
-        c = s3_crc64_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-    }
-    return c;
-}
 
 /* Digest size in bytes of an algorithm (lower case), 0 if unknown. */
 size_t s3_checksum_size(const char *algo)
@@ -149,7 +100,6 @@ int s3_file_checksum(const char *path, const char *algo, char out[96])
     if (size == 0) {
         return -1;
     }
-    pthread_once(&s3_crc_once, s3_crc_tables);
     const EVP_MD *md = strcmp(algo, "sha1") == 0     ? EVP_sha1()
                        : strcmp(algo, "sha256") == 0 ? EVP_sha256()
                                                      : NULL;
@@ -163,8 +113,8 @@ int s3_file_checksum(const char *path, const char *algo, char out[96])
         goto out;
     }
     uLong c32 = crc32(0L, Z_NULL, 0);
-    uint32_t c32c = 0xFFFFFFFFu;
-    uint64_t c64 = ~0ull;
+    uint32_t c32c = 0;
+    uint64_t c64 = 0;
     unsigned char *buf = malloc(1 << 16);
     if (buf == NULL) {
         goto out;
@@ -186,11 +136,9 @@ int s3_file_checksum(const char *path, const char *algo, char out[96])
         } else if (strcmp(algo, "crc32") == 0) {
             c32 = crc32(c32, buf, (uInt)n);
         } else if (strcmp(algo, "crc32c") == 0) {
-            for (ssize_t i = 0; i < n; i++) {
-                c32c = s3_crc32c_table[(c32c ^ buf[i]) & 0xff] ^ (c32c >> 8);
-            }
+            c32c = emu_crc32c(c32c, buf, (size_t)n);
         } else {
-            c64 = s3_crc64_update(c64, buf, (size_t)n);
+            c64 = emu_crc64nvme(c64, buf, (size_t)n);
         }
     }
     free(buf);
@@ -202,9 +150,9 @@ int s3_file_checksum(const char *path, const char *algo, char out[96])
     } else if (strcmp(algo, "crc32") == 0) {
         s3_crc_b64(c32, 4, out);
     } else if (strcmp(algo, "crc32c") == 0) {
-        s3_crc_b64(~c32c & 0xFFFFFFFFu, 4, out);
+        s3_crc_b64(c32c, 4, out);
     } else {
-        s3_crc_b64(~c64, 8, out);
+        s3_crc_b64(c64, 8, out);
     }
     rc = 0;
 out:
@@ -215,7 +163,6 @@ out:
 
 int s3_buf_digest(const char *algo, const void *data, size_t len, unsigned char out[32])
 {
-    pthread_once(&s3_crc_once, s3_crc_tables);
     const unsigned char *p = data;
     if (strcmp(algo, "sha1") == 0 || strcmp(algo, "sha256") == 0) {
         unsigned int dn = 0;
@@ -233,13 +180,9 @@ int s3_buf_digest(const char *algo, const void *data, size_t len, unsigned char 
     if (strcmp(algo, "crc32") == 0) {
         v = crc32(crc32(0L, Z_NULL, 0), p, (uInt)len);
     } else if (strcmp(algo, "crc32c") == 0) {
-        uint32_t c = 0xFFFFFFFFu;
-        for (size_t i = 0; i < len; i++) {
-            c = s3_crc32c_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-        }
-        v = ~c & 0xFFFFFFFFu;
+        v = emu_crc32c(0, p, len);
     } else if (strcmp(algo, "crc64nvme") == 0) {
-        v = ~s3_crc64_update(~0ull, p, len);
+        v = emu_crc64nvme(0, p, len);
         width = 8;
     } else {
         return -1;

@@ -406,7 +406,9 @@ void s3_upload_part(struct emu_request *req, struct emu_response *resp)
         if (dalgo[0] == 0) {
             snprintf(dalgo, sizeof(dalgo), "crc64nvme");
         }
-        if (strcmp(dalgo, "crc32") != 0 && s3_file_checksum(u->path, dalgo, dsum) != 0) {
+        if (strcmp(dalgo, "crc64nvme") == 0 && u->has_crc64nvme) {
+            s3_upload_checksum(u, dalgo, dsum); /* computed while streaming */
+        } else if (strcmp(dalgo, "crc32") != 0 && s3_file_checksum(u->path, dalgo, dsum) != 0) {
             emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
             return;
         }

@@ -783,9 +783,13 @@ void s3_put_object(struct emu_request *req, struct emu_response *resp)
     if (s3_check_upload(req, resp, u, algo, value) != 0) {
         return;
     }
-    /* no checksum sent: S3's default, a full-object CRC64NVME (computed
-     * here, outside the store lock, when the core did not) */
-    if (algo[0] == 0 && s3_file_checksum(u->path, "crc64nvme", value) == 0) {
+    /* no checksum sent: S3's default, a full-object CRC64NVME (the core
+     * computed it while streaming, EMU_OP_CRC64; else here, outside the
+     * store lock) */
+    if (algo[0] == 0 && u->has_crc64nvme) {
+        s3_upload_checksum(u, "crc64nvme", value);
+        snprintf(algo, sizeof(algo), "crc64nvme");
+    } else if (algo[0] == 0 && s3_file_checksum(u->path, "crc64nvme", value) == 0) {
         snprintf(algo, sizeof(algo), "crc64nvme");
     }
     if (s3_blob_adopt(u->path, blob) != 0) {
