@@ -58,6 +58,7 @@
 #include "emu.h"
 #include "events_wire.h"
 #include "lambda_internal.h"
+#include "worker.h"
 
 #define LFN_MAX_PAYLOAD (6 * 1024 * 1024)
 
@@ -2770,9 +2771,10 @@ static double lfn_rand01(void)
  * internal calls of SNS, S3 and Events) is answered 202 once it is a row of
  * lambda_async_events (committed: it survives a clean shutdown and a
  * kill -9, and is resumed at the next start). A small pool of worker
- * threads (GREENROOM_LAMBDA_ASYNC_WORKERS, default 8) serves the queue in
- * order of due time; the queue holds at most GREENROOM_LAMBDA_ASYNC_MAX
- * events (default 10000; past it Invoke answers TooManyRequestsException).
+ * threads (GREENROOM_LAMBDA_ASYNC_WORKERS, default 8, each an emu_worker of
+ * worker.h, all woken by every push) serves the queue in order of due time;
+ * the queue holds at most GREENROOM_LAMBDA_ASYNC_MAX events (default 10000;
+ * past it Invoke answers TooManyRequestsException).
  * In memory there is only a heap of (due time, row id); a worker loads the
  * row when it runs the event, so a long queue costs no payload memory.
  *
@@ -2806,7 +2808,9 @@ static cJSON *lfn_eic_load(const struct emu_request *req, const char *name, cons
                            double *last_modified);
 
 #define LFN_ASYNC_WORKERS 8
+#define LFN_ASYNC_WORKERS_MAX 64
 #define LFN_ASYNC_MAX 10000
+#define LFN_ASYNC_IDLE 3600.0  /* seconds a worker sleeps on an empty queue unless woken */
 #define LFN_THROTTLE_DELAY 0.5 /* seconds before a throttled event tries again */
 
 /* One queued event (a row of lambda_async_events) while a worker runs it. */
@@ -2833,16 +2837,30 @@ struct lfn_qitem {
     int throttles; /* throttled tries in a row (backoff; not persisted) */
 };
 
-static pthread_mutex_t lfn_q_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t lfn_q_cond = PTHREAD_COND_INITIALIZER;
+/* The pool: lfn_q_nworkers emu_workers (worker.h) running lfn_async_step
+ * on the one shared heap; every push wakes them all. */
+static double lfn_async_step(void *arg);
+static struct emu_worker lfn_q_workers[LFN_ASYNC_WORKERS_MAX] = {
+    [0 ... LFN_ASYNC_WORKERS_MAX - 1] = EMU_WORKER_INIT(lfn_async_step, NULL),
+};
+
+static pthread_mutex_t lfn_q_mu = PTHREAD_MUTEX_INITIALIZER; /* guards the lfn_q_* below */
 static struct lfn_qitem *lfn_q;
 static size_t lfn_q_len, lfn_q_cap;
 static long lfn_q_running;  /* events a worker holds */
 static long lfn_q_reserved; /* enqueues between the bound check and the push */
 static int lfn_q_stopping;
-static pthread_t lfn_q_threads[64];
-static int lfn_q_nthreads;
+static int lfn_q_nworkers; /* lfn_q_workers[0..n) are started (or starting) */
 static long lfn_q_max = LFN_ASYNC_MAX;
+
+/* Wakes every worker of the pool (lock held): one of the idle ones takes
+ * the new head, the others go back to sleep. */
+static void lfn_q_wake_locked(void)
+{
+    for (int i = 0; i < lfn_q_nworkers; i++) {
+        emu_worker_wake(&lfn_q_workers[i]);
+    }
+}
 
 static int lfn_qitem_less(const struct lfn_qitem *a, const struct lfn_qitem *b)
 {
@@ -2879,7 +2897,7 @@ static int lfn_q_push_locked(double due, long long id, int throttles, int dedupe
         lfn_q[(i - 1) / 2] = t;
         i = (i - 1) / 2;
     }
-    pthread_cond_signal(&lfn_q_cond);
+    lfn_q_wake_locked();
     return 0;
 }
 
@@ -3356,38 +3374,36 @@ out:
     lfn_event_job_free(job);
 }
 
-/* A worker: runs due events until greenroom stops. */
-static void *lfn_async_worker(void *arg)
+/* One step of a worker (worker.h): runs the earliest event when it is
+ * due. Returns 0 after running one, else when to look again: the head's due
+ * time (at most 1 s away), or a long sleep on an empty queue (a push wakes
+ * the pool). */
+static double lfn_async_step(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&lfn_q_mu);
-    while (!lfn_q_stopping && !emu_stopping()) {
-        if (lfn_q_len == 0) {
-            pthread_cond_wait(&lfn_q_cond, &lfn_q_mu);
-            continue;
-        }
-        double wait = lfn_q[0].due - emu_now();
-        if (wait > 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (wait < 1.0 ? wait : 1.0);
-            ts.tv_sec = (time_t)t;
-            ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-            pthread_cond_timedwait(&lfn_q_cond, &lfn_q_mu, &ts);
-            continue;
-        }
-        struct lfn_qitem it = lfn_q_pop_locked();
-        lfn_q_running++;
+    double now = emu_now();
+    if (lfn_q_stopping || emu_stopping() || lfn_q_len == 0) {
         pthread_mutex_unlock(&lfn_q_mu);
-        lfn_event_run(it.id, it.throttles);
-        pthread_mutex_lock(&lfn_q_mu);
-        lfn_q_running--;
+        return now + LFN_ASYNC_IDLE;
     }
+    if (lfn_q[0].due > now) {
+        double due = lfn_q[0].due;
+        pthread_mutex_unlock(&lfn_q_mu);
+        return due < now + 1.0 ? due : now + 1.0;
+    }
+    struct lfn_qitem it = lfn_q_pop_locked();
+    lfn_q_running++;
     pthread_mutex_unlock(&lfn_q_mu);
-    return NULL;
+    lfn_event_run(it.id, it.throttles);
+    pthread_mutex_lock(&lfn_q_mu);
+    lfn_q_running--;
+    pthread_mutex_unlock(&lfn_q_mu);
+    return 0;
 }
 
-/* Loads every queued row into the heap (at start, after a restore). */
+/* Loads every queued row into the heap (at start, after a restore); each
+ * push wakes the pool. */
 static void lfn_async_load(int dedupe)
 {
     if (emu_store_begin(0) != 0) {
@@ -3401,7 +3417,6 @@ static void lfn_async_load(int dedupe)
             lfn_q_push_locked(sqlite3_column_double(st, 1), sqlite3_column_int64(st, 0), 0, dedupe);
             n++;
         }
-        pthread_cond_broadcast(&lfn_q_cond);
         pthread_mutex_unlock(&lfn_q_mu);
         emu_stmt_done(st);
     }
@@ -3431,35 +3446,40 @@ static long lfn_env_long(const char *name, long dflt, long max)
 static int lfn_async_start(void)
 {
     lfn_q_max = lfn_env_long("GREENROOM_LAMBDA_ASYNC_MAX", LFN_ASYNC_MAX, 1000000);
-    long workers = lfn_env_long("GREENROOM_LAMBDA_ASYNC_WORKERS", LFN_ASYNC_WORKERS, 64);
+    long workers =
+        lfn_env_long("GREENROOM_LAMBDA_ASYNC_WORKERS", LFN_ASYNC_WORKERS, LFN_ASYNC_WORKERS_MAX);
     pthread_mutex_lock(&lfn_q_mu);
     lfn_q_stopping = 0;
+    lfn_q_nworkers = (int)workers; /* counted before they start: no push goes unseen */
     pthread_mutex_unlock(&lfn_q_mu);
     /* events enqueued before this start are in the heap already */
     lfn_async_load(1);
     for (long i = 0; i < workers; i++) {
-        if (pthread_create(&lfn_q_threads[lfn_q_nthreads], NULL, lfn_async_worker, NULL) != 0) {
+        if (emu_worker_start(&lfn_q_workers[i]) != 0) {
             emu_warn("lambda: cannot start async worker %ld", i);
+            pthread_mutex_lock(&lfn_q_mu);
+            lfn_q_nworkers = (int)i;
+            pthread_mutex_unlock(&lfn_q_mu);
             break;
         }
-        lfn_q_nthreads++;
     }
-    return lfn_q_nthreads > 0 ? 0 : -1;
+    return lfn_q_nworkers > 0 ? 0 : -1;
 }
 
 /* Stops the workers: each finishes its attempt (the engine was stopped, so
  * that is quick); events still queued stay in the store. */
 static void lfn_async_stop(void)
 {
+    /* no worker takes another event once the flag is up */
     pthread_mutex_lock(&lfn_q_mu);
     lfn_q_stopping = 1;
-    pthread_cond_broadcast(&lfn_q_cond);
+    int n = lfn_q_nworkers;
     pthread_mutex_unlock(&lfn_q_mu);
-    for (int i = 0; i < lfn_q_nthreads; i++) {
-        pthread_join(lfn_q_threads[i], NULL);
+    for (int i = 0; i < n; i++) {
+        emu_worker_stop(&lfn_q_workers[i]);
     }
-    lfn_q_nthreads = 0;
     pthread_mutex_lock(&lfn_q_mu);
+    lfn_q_nworkers = 0;
     free(lfn_q);
     lfn_q = NULL;
     lfn_q_len = lfn_q_cap = 0;
