@@ -58,6 +58,24 @@
 #ifndef EMU_RUNTIME_DIR
 #define EMU_RUNTIME_DIR "emulator/runtime"
 #endif
+#ifndef EMU_RUNTIME_INSTALL_DIR
+#define EMU_RUNTIME_INSTALL_DIR "/usr/local/share/greenroom/runtime"
+#endif
+
+/* Where our runtime clients (node/runtime.js, python/runtime.py) are:
+ * $GREENROOM_RUNTIME_DIR, else the source tree greenroom was built from
+ * while it exists, else where `ninja install` put them. */
+static const char *lx_runtime_dir(void)
+{
+    const char *env = getenv("GREENROOM_RUNTIME_DIR");
+    if (env && *env) {
+        return env;
+    }
+    if (access(EMU_RUNTIME_DIR "/node/runtime.js", R_OK) == 0) {
+        return EMU_RUNTIME_DIR;
+    }
+    return EMU_RUNTIME_INSTALL_DIR;
+}
 
 #define LX_MAX_PER_KEY 10
 #define LX_IDLE_SECONDS 300
@@ -427,7 +445,7 @@ static int lx_spawn(struct lx_sandbox *sb, const struct lambda_run *run, char *e
     char memflag[64];
     char boot[1100];
     if (strncmp(run->runtime, "nodejs", 6) == 0) {
-        snprintf(script, sizeof(script), "%s/node/runtime.js", EMU_RUNTIME_DIR);
+        snprintf(script, sizeof(script), "%s/node/runtime.js", lx_runtime_dir());
         /* the memory limit, as AWS's node runtime sets it: old space */
         snprintf(memflag, sizeof(memflag), "--max-old-space-size=%d",
                  run->memory > 64 ? run->memory * 9 / 10 : 64);
@@ -435,7 +453,7 @@ static int lx_spawn(struct lx_sandbox *sb, const struct lambda_run *run, char *e
         argv[1] = memflag;
         argv[2] = script;
     } else if (strncmp(run->runtime, "python", 6) == 0) {
-        snprintf(script, sizeof(script), "%s/python/runtime.py", EMU_RUNTIME_DIR);
+        snprintf(script, sizeof(script), "%s/python/runtime.py", lx_runtime_dir());
         argv[0] = "python3";
         argv[1] = "-u";
         argv[2] = script;
@@ -498,7 +516,7 @@ static int lx_spawn(struct lx_sandbox *sb, const struct lambda_run *run, char *e
     lx_env_set(&env, "AWS_DEFAULT_REGION", run->region);
     lx_env_set(&env, "LAMBDA_TASK_ROOT", root);
     char rdir[700];
-    snprintf(rdir, sizeof(rdir), "%s", EMU_RUNTIME_DIR);
+    snprintf(rdir, sizeof(rdir), "%s", lx_runtime_dir());
     lx_env_set(&env, "LAMBDA_RUNTIME_DIR", rdir);
     lx_env_set(&env, "_HANDLER", run->handler);
     lx_env_set(&env, "AWS_EXECUTION_ENV", run->runtime);
