@@ -405,7 +405,7 @@ def bench_rehearse():
     try:
         for _ in range(1 if b.QUICK else b.REPEAT):
             # the command: --endpoint-url of a greenroom on this machine; the
-            # cases run on cores+1 clones of it, every kind (crash too)
+            # cases run on 2 x cores clones of it, every kind (crash too)
             dt, out = rehearse_once("--output", "json")
             times.append(dt)
             res = json.loads(out[out.index("{"):])["result"]

@@ -83,7 +83,7 @@ static const struct cmd commands[] = {
      "or on PATH), the cases in parallel; against --endpoint-url URL they run one at a\n"
      "time and without the crash kind.\n"
      "  --greenroom BIN   run (and restart) rehearse's own greenrooms from BIN\n"
-     "  --jobs N          parallel workers with --greenroom (default: cores + 1)\n"
+     "  --jobs N          parallel workers, each on its own greenroom (default: 2 x cores)\n"
      "  --kinds K,..      fault kinds (default all)     --only K --kind K  one case\n"
      "  --max-cases N     a sample, --seed S            --flow deploy|v05  the flow\n"
      "  --watch S,..      other stages that must not change\n"

@@ -975,12 +975,14 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     if (r.jobs == 0) {
         /* Cases spend part of their time waiting (children starting, hung
-         * calls, retries): one more worker than cores keeps the cores busy. */
+         * calls, retries): twice as many workers as cores keep the cores
+         * busy. The example's full sweep on 2 cores: 2 workers 44 s, 3 34 s,
+         * 4 30 s, 6 31 s. */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         r.jobs = !r.greenroom             ? 1
                  : cpus < 1               ? 2
-                 : cpus + 1 > RH_MAX_JOBS ? RH_MAX_JOBS
-                                          : (int)cpus + 1;
+                 : cpus * 2 > RH_MAX_JOBS ? RH_MAX_JOBS
+                                          : (int)cpus * 2;
     }
     if (!r.tmp[0] && rh_make_tmp(r.tmp, sizeof(r.tmp)) < 0) {
         dep_out_errorf("rehearse", "mkdtemp in %s: %s", rh_tmp_base(), strerror(errno));
