@@ -5,6 +5,7 @@
 #   aws2 s3 ls                      # AWS CLI v2 against greenroom (test/test, us-east-1)
 #   check "what" cmd...             # runs cmd, counts a pass or a failure
 #   expect_eq "what" expected actual
+#   gr_zipdir DIR OUT.zip           # a Lambda deployment package of DIR's files
 #   finish                          # prints "N passed, M failed" and exits non-zero on failure
 set -u
 GREENROOM_BIN=${GREENROOM_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/emulator/greenroom}
@@ -48,6 +49,19 @@ gr_start() {
 gr_stop() {
     kill "$GR_PID" 2>/dev/null
     wait "$GR_PID" 2>/dev/null
+}
+
+# gr_zipdir DIR OUT: zip every file under DIR (paths relative to it) into OUT.
+gr_zipdir() {
+    python3 - "$1" "$2" <<'PY'
+import os, sys, zipfile
+root, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, "w") as z:
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            z.write(p, os.path.relpath(p, root))
+PY
 }
 
 aws2() {

@@ -10,19 +10,8 @@
 gr_start
 
 FIX=${FIXTURES_DIR:-$(cd "$(dirname "$0")/../../fixtures" && pwd)}
-zipdir() {
-    python3 - "$1" "$2" <<'PY'
-import os, sys, zipfile
-root, out = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(out, "w") as z:
-    for d, _, files in os.walk(root):
-        for f in files:
-            p = os.path.join(d, f)
-            z.write(p, os.path.relpath(p, root))
-PY
-}
-zipdir "$FIX/lambda/python" "$GR_TMP/py.zip"
-zipdir "$FIX/lambda/node" "$GR_TMP/node.zip"
+gr_zipdir "$FIX/lambda/python" "$GR_TMP/py.zip"
+gr_zipdir "$FIX/lambda/node" "$GR_TMP/node.zip"
 
 # set-up calls through curl --aws-sigv4 (quicker than the CLI); what is
 # checked goes through the CLI

@@ -8,15 +8,7 @@ gr_start --ephemeral
 
 FIX=${FIXTURES_DIR:-$(cd "$(dirname "$0")/../../fixtures" && pwd)}
 ZIP="$GR_TMP/fn.zip"
-python3 - "$FIX/lambda/node" "$ZIP" <<'EOF'
-import os, sys, zipfile
-root, out = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(out, "w") as z:
-    for d, _, files in os.walk(root):
-        for f in files:
-            p = os.path.join(d, f)
-            z.write(p, os.path.relpath(p, root))
-EOF
+gr_zipdir "$FIX/lambda/node" "$ZIP"
 
 ROLE=arn:aws:iam::000000000000:role/lambda-role
 out=$(aws2 lambda create-function --function-name cli-fn --runtime nodejs20.x --handler index.handler \

@@ -1,0 +1,142 @@
+/*
+ * lambda_testkit.h - what the Lambda suites (test_lambda.c,
+ * test_lambda_limits.c) share: the greenroom they run against (srv), the
+ * function zips built from fixtures/lambda/<which>, the role functions
+ * assume, a signed JSON call to Lambda and the check of an AWS error.
+ *
+ * Header-only, like testkit.h: tests/meson.build links each test_*.c with
+ * the harness alone, so every helper is static (unused ones are fine).
+ * Responses and zip data returned are the caller's to free.
+ */
+#ifndef LAMBDA_TESTKIT_H
+#define LAMBDA_TESTKIT_H
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <zip.h>
+
+#include "harness.h"
+
+#define LK_FN static __attribute__((unused))
+
+static struct gr_server srv; /* the suite's greenroom */
+__attribute__((unused)) static const char *const json_hdr[] = {"Content-Type: application/json",
+                                                               NULL};
+#define ROLE "arn:aws:iam::000000000000:role/lambda-role"
+
+struct zbuf {
+    void *data;
+    size_t len;
+};
+
+/* Adds every file under dir (recursively) to za as prefix/name. */
+LK_FN void tz_add_dir(zip_t *za, const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        char path[1024], name[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "/" : "", e->d_name);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        if (S_ISDIR(st.st_mode)) {
+            tz_add_dir(za, path, name);
+            continue;
+        }
+        zip_source_t *src = zip_source_file(za, path, 0, -1);
+        ck_assert_ptr_nonnull(src);
+        zip_int64_t idx = zip_file_add(za, name, src, ZIP_FL_OVERWRITE);
+        ck_assert_int_ge(idx, 0);
+        zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                         (zip_uint32_t)((st.st_mode & 0777) | S_IFREG) << 16);
+    }
+    closedir(d);
+}
+
+/* Zips fixtures/lambda/<which> into memory (caller frees data). */
+LK_FN struct zbuf make_zip(const char *which)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/lambda/%s", getenv("FIXTURES_DIR"), which);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *ms = zip_source_buffer_create(NULL, 0, 0, &ze);
+    ck_assert_ptr_nonnull(ms);
+    zip_source_keep(ms);
+    zip_t *za = zip_open_from_source(ms, ZIP_TRUNCATE, &ze);
+    ck_assert_ptr_nonnull(za);
+    tz_add_dir(za, dir, "");
+    ck_assert_int_eq(zip_close(za), 0);
+    struct zbuf z = {0};
+    ck_assert_int_eq(zip_source_open(ms), 0);
+    zip_source_seek(ms, 0, SEEK_END);
+    z.len = (size_t)zip_source_tell(ms);
+    zip_source_seek(ms, 0, SEEK_SET);
+    z.data = malloc(z.len);
+    ck_assert_int_eq(zip_source_read(ms, z.data, z.len), (zip_int64_t)z.len);
+    zip_source_close(ms);
+    zip_source_free(ms);
+    zip_error_fini(&ze);
+    return z;
+}
+
+LK_FN char *b64(const void *data, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+LK_FN void create_role(void)
+{
+    const char *body = "Action=CreateRole&Version=2010-05-08&RoleName=lambda-role&"
+                       "AssumeRolePolicyDocument=%7B%22Version%22%3A%222012-10-17%22%7D";
+    static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "iam", "POST", "/", form, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    gr_resp_free(&r);
+}
+
+/* Sends a JSON body to lambda; returns the response (caller frees). */
+LK_FN struct gr_resp lam(const char *method, const char *path, const char *body)
+{
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "lambda", method, path, body ? json_hdr : NULL, body,
+                                body ? strlen(body) : 0, &r),
+                     0);
+    return r;
+}
+
+/* Asserts status, error type and (when msg_part) a part of the message,
+ * then frees r. */
+LK_FN void expect_error(struct gr_resp *r, long status, const char *type, const char *msg_part)
+{
+    char buf[256];
+    if (r->status != status) {
+        fprintf(stderr, "unexpected %ld: %s\n", r->status, r->body);
+    }
+    ck_assert_int_eq(r->status, status);
+    ck_assert_ptr_nonnull(gr_resp_header(r, "x-amzn-ErrorType", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(strstr(buf, type));
+    if (msg_part != NULL) {
+        if (strstr(r->body, msg_part) == NULL) {
+            fprintf(stderr, "body: %s\n", r->body);
+        }
+        ck_assert_ptr_nonnull(strstr(r->body, msg_part));
+    }
+    gr_resp_free(r);
+}
+
+#endif
