@@ -22,36 +22,7 @@
 
 #include "harness.h"
 
-static struct gr_server srv;
-
-static void setup(void)
-{
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-}
-
-static void teardown(void)
-{
-    gr_stop(&srv);
-}
-
-/* Sends a signed S3 request; asserts an answer arrived; returns the status. */
-static long s3(const char *method, const char *path, const char *const *hdrs, const char *body,
-               size_t len, struct gr_resp *r)
-{
-    ck_assert_int_eq(gr_request(&srv, "s3", method, path, hdrs, body, len, r), 0);
-    return r->status;
-}
-
-/* Same, freeing the response; returns the status. */
-static long s3_status(const char *method, const char *path, const char *const *hdrs,
-                      const char *body)
-{
-    struct gr_resp r;
-    long st = s3(method, path, hdrs, body, body ? strlen(body) : 0, &r);
-    gr_resp_free(&r);
-    return st;
-}
+#include "s3_testkit.h"
 
 static void mk_bucket(const char *name)
 {
@@ -63,16 +34,6 @@ static void mk_bucket(const char *name)
 static void put(const char *path, const char *body)
 {
     ck_assert_int_eq(s3_status("PUT", path, NULL, body), 200);
-}
-
-/* Response header value into a static buffer ("" when absent). */
-static const char *hdr(const struct gr_resp *r, const char *name)
-{
-    static char buf[1024];
-    if (gr_resp_header(r, name, buf, sizeof(buf)) == NULL) {
-        buf[0] = 0;
-    }
-    return buf;
 }
 
 static int has(const struct gr_resp *r, const char *needle)

@@ -17,43 +17,7 @@
 
 #include "harness.h"
 
-static struct gr_server srv;
-
-static void setup(void)
-{
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-}
-
-static void teardown(void)
-{
-    gr_stop(&srv);
-}
-
-static long s3(const char *method, const char *path, const char *const *hdrs, const char *body,
-               size_t len, struct gr_resp *r)
-{
-    ck_assert_int_eq(gr_request(&srv, "s3", method, path, hdrs, body, len, r), 0);
-    return r->status;
-}
-
-static long s3_status(const char *method, const char *path, const char *const *hdrs,
-                      const char *body)
-{
-    struct gr_resp r;
-    long st = s3(method, path, hdrs, body, body ? strlen(body) : 0, &r);
-    gr_resp_free(&r);
-    return st;
-}
-
-static const char *hdr(const struct gr_resp *r, const char *name)
-{
-    static char buf[1024];
-    if (gr_resp_header(r, name, buf, sizeof(buf)) == NULL) {
-        buf[0] = 0;
-    }
-    return buf;
-}
+#include "s3_testkit.h"
 
 static int has(const struct gr_resp *r, const char *needle)
 {
