@@ -86,6 +86,9 @@ void s3_owner_xml(struct emu_buf *b, const char *account);
 /* Fails resp with MalformedXML and returns NULL when the body is not XML. */
 struct s3_xml *s3_body_xml(struct emu_request *req, struct emu_response *resp);
 int s3_is_true(const char *s);
+/* A non-negative integer argument v of name (dflt when v is NULL), capped
+ * at max; -1 with resp failed (InvalidArgument) when it is not one. */
+long s3_int_arg(struct emu_response *resp, const char *name, const char *v, long dflt, long max);
 /* Percent-encodes when url != 0 (encoding-type=url), else appends escaped. */
 void s3_xml_key(struct emu_buf *b, const char *tag, const char *value, int url);
 void s3_blob_path(const char *blob, char *out, size_t len);

@@ -1284,24 +1284,11 @@ void s3_abort_multipart_upload(struct emu_request *req, struct emu_response *res
     s3_upload_row_release(&up);
 }
 
+/* An integer query parameter (see s3_int_arg). */
 static int s3_int_query(struct emu_request *req, struct emu_response *resp, const char *name,
                         int dflt, int max)
 {
-    const char *v = emu_query(req, name);
-    if (v == NULL) {
-        return dflt;
-    }
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != 0 || n < 0) {
-        emu_fail(resp, S3_INVALID_ARGUMENT, "Provided %s not an integer or within integer range",
-                 name);
-        emu_fail_extra(resp, "ArgumentName", name);
-        emu_fail_extra(resp, "ArgumentValue", v);
-        return -1;
-    }
-    return n > max ? max : (int)n;
+    return (int)s3_int_arg(resp, name, emu_query(req, name), dflt, max);
 }
 
 void s3_list_parts(struct emu_request *req, struct emu_response *resp)

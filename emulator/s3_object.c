@@ -1185,12 +1185,8 @@ static unsigned s3_attribute_set(struct emu_request *req, struct emu_response *r
     return set;
 }
 
-/* A non-negative integer header (dflt when absent), capped at max; -1 with
- * resp failed when it is not one. */
-static long s3_int_header(struct emu_request *req, struct emu_response *resp, const char *name,
-                          long dflt, long max)
+long s3_int_arg(struct emu_response *resp, const char *name, const char *v, long dflt, long max)
 {
-    const char *v = emu_header(req, name);
     if (v == NULL) {
         return dflt;
     }
@@ -1225,8 +1221,10 @@ void s3_get_object_attributes(struct emu_request *req, struct emu_response *resp
         return;
     }
     unsigned want = s3_attribute_set(req, resp, names, sizeof(names) / sizeof(names[0]));
-    long max = s3_int_header(req, resp, "x-amz-max-parts", 1000, 1000);
-    long marker = resp->failed ? 0 : s3_int_header(req, resp, "x-amz-part-number-marker", 0, 10000);
+    long max = s3_int_arg(resp, "x-amz-max-parts", emu_header(req, "x-amz-max-parts"), 1000, 1000);
+    long marker = resp->failed ? 0
+                                : s3_int_arg(resp, "x-amz-part-number-marker",
+                                             emu_header(req, "x-amz-part-number-marker"), 0, 10000);
     if (want == 0 || max < 0 || marker < 0) {
         return;
     }
