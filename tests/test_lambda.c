@@ -24,6 +24,7 @@
 #include "harness.h"
 #include "lambda_internal.h" /* lambda_policy_allows, unit-tested below */
 
+#include "testkit.h" /* before lambda_testkit.h: its srv is the suite's */
 #include "lambda_testkit.h"
 
 /* CreateFunction from a fixture dir with extra JSON members (", ..." or
@@ -2074,68 +2075,48 @@ START_TEST(test_iam_role_gate)
 }
 END_TEST
 
-static Suite *lambda_suite(void)
-{
-    Suite *s = suite_create("lambda");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"CreateFunction", test_create_function},
-        {"CreateFunctionRole", test_create_function_role},
-        {"CreateFunctionS3", test_create_function_s3},
-        {"GetFunction", test_get_function},
-        {"GetFunctionConfiguration", test_get_function_configuration},
-        {"ListFunctions", test_list_functions},
-        {"DeleteFunction", test_delete_function},
-        {"UpdateFunctionCode", test_update_function_code},
-        {"UpdateFunctionConfiguration", test_update_function_configuration},
-        {"PublishVersion", test_publish_version},
-        {"ListVersionsByFunction", test_list_versions_by_function},
-        {"CreateAlias", test_create_alias},
-        {"GetAlias", test_get_alias},
-        {"UpdateAlias", test_update_alias},
-        {"DeleteAlias", test_delete_alias},
-        {"ListAliases", test_list_aliases},
-        {"AddPermission", test_add_permission},
-        {"GetPolicy", test_get_policy},
-        {"RemovePermission", test_remove_permission},
-        {"Tags", test_tags},
-        {"GetAccountSettings", test_get_account_settings},
-        {"EventSourceMappings", test_event_source_mappings},
-        {"InvokeNode", test_invoke_node},
-        {"InvokeErrors", test_invoke_errors},
-        {"InvokeTimeout", test_invoke_timeout},
-        {"InvokeTypes", test_invoke_types},
-        {"EventInvokeConfig", test_event_invoke_config},
-        {"InvokeAsyncRetries", test_invoke_async_retries},
-        {"InvokeAsyncSnsDestination", test_invoke_async_sns_destination},
-        {"InvokeAsyncFromSns", test_invoke_async_from_sns},
-        {"InvokePython", test_invoke_python},
-        {"InvokeProvided", test_invoke_provided},
-        {"InvokeWeightedAlias", test_invoke_weighted_alias},
-        {"InvokePolicyCheck", test_invoke_policy_check},
-        {"InvokeSandboxes", test_invoke_sandboxes},
-        {"InvokeConcurrencyLimit", test_invoke_concurrency_limit},
-        {"InvokeZipSlip", test_invoke_zip_slip},
-        {"FunctionConcurrency", test_function_concurrency},
-        {"IamRoleGate", test_iam_role_gate},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(lambda_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const struct kit_case cases[] = {
+        {"CreateFunction", test_create_function, NULL},
+        {"CreateFunctionRole", test_create_function_role, NULL},
+        {"CreateFunctionS3", test_create_function_s3, NULL},
+        {"GetFunction", test_get_function, NULL},
+        {"GetFunctionConfiguration", test_get_function_configuration, NULL},
+        {"ListFunctions", test_list_functions, NULL},
+        {"DeleteFunction", test_delete_function, NULL},
+        {"UpdateFunctionCode", test_update_function_code, NULL},
+        {"UpdateFunctionConfiguration", test_update_function_configuration, NULL},
+        {"PublishVersion", test_publish_version, NULL},
+        {"ListVersionsByFunction", test_list_versions_by_function, NULL},
+        {"CreateAlias", test_create_alias, NULL},
+        {"GetAlias", test_get_alias, NULL},
+        {"UpdateAlias", test_update_alias, NULL},
+        {"DeleteAlias", test_delete_alias, NULL},
+        {"ListAliases", test_list_aliases, NULL},
+        {"AddPermission", test_add_permission, NULL},
+        {"GetPolicy", test_get_policy, NULL},
+        {"RemovePermission", test_remove_permission, NULL},
+        {"Tags", test_tags, NULL},
+        {"GetAccountSettings", test_get_account_settings, NULL},
+        {"EventSourceMappings", test_event_source_mappings, NULL},
+        {"InvokeNode", test_invoke_node, NULL},
+        {"InvokeErrors", test_invoke_errors, NULL},
+        {"InvokeTimeout", test_invoke_timeout, NULL},
+        {"InvokeTypes", test_invoke_types, NULL},
+        {"EventInvokeConfig", test_event_invoke_config, NULL},
+        {"InvokeAsyncRetries", test_invoke_async_retries, NULL},
+        {"InvokeAsyncSnsDestination", test_invoke_async_sns_destination, NULL},
+        {"InvokeAsyncFromSns", test_invoke_async_from_sns, NULL},
+        {"InvokePython", test_invoke_python, NULL},
+        {"InvokeProvided", test_invoke_provided, NULL},
+        {"InvokeWeightedAlias", test_invoke_weighted_alias, NULL},
+        {"InvokePolicyCheck", test_invoke_policy_check, NULL},
+        {"InvokeSandboxes", test_invoke_sandboxes, NULL},
+        {"InvokeConcurrencyLimit", test_invoke_concurrency_limit, NULL},
+        {"InvokeZipSlip", test_invoke_zip_slip, NULL},
+        {"FunctionConcurrency", test_function_concurrency, NULL},
+        {"IamRoleGate", test_iam_role_gate, NULL},
+    };
+    return KIT_RUN("lambda", cases, setup, teardown, 60);
 }

@@ -26,6 +26,7 @@
 
 #include "harness.h"
 
+#include "testkit.h" /* before lambda_testkit.h: its srv is the suite's */
 #include "lambda_testkit.h"
 
 /* CreateFunction from a fixture dir with extra JSON members ("" or ",..."). */
@@ -856,40 +857,21 @@ END_TEST
 
 /* ------------------------------------------------------------- suite */
 
-static Suite *lambda_limits_suite(void)
-{
-    Suite *s = suite_create("lambda_limits");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"ListAliasesPaging", test_list_aliases_paging},
-        {"ListEventSourceMappingsPaging", test_list_event_source_mappings_paging},
-        {"ListFunctionEventInvokeConfigsPaging", test_list_function_event_invoke_configs_paging},
-        {"MemoryPython", test_memory_python},
-        {"MemoryNode", test_memory_node},
-        {"AsyncBurst", test_async_burst},
-        {"AsyncPersistClean", test_async_persist_clean},
-        {"AsyncPersistKill9", test_async_persist_kill9},
-        {"AsyncQueueBound", test_async_queue_bound},
-        {"AsyncThrottled", test_async_throttled},
-        {"AsyncReset", test_async_reset},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 90);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(lambda_limits_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const struct kit_case cases[] = {
+        {"ListAliasesPaging", test_list_aliases_paging, NULL},
+        {"ListEventSourceMappingsPaging", test_list_event_source_mappings_paging, NULL},
+        {"ListFunctionEventInvokeConfigsPaging", test_list_function_event_invoke_configs_paging,
+         NULL},
+        {"MemoryPython", test_memory_python, NULL},
+        {"MemoryNode", test_memory_node, NULL},
+        {"AsyncBurst", test_async_burst, NULL},
+        {"AsyncPersistClean", test_async_persist_clean, NULL},
+        {"AsyncPersistKill9", test_async_persist_kill9, NULL},
+        {"AsyncQueueBound", test_async_queue_bound, NULL},
+        {"AsyncThrottled", test_async_throttled, NULL},
+        {"AsyncReset", test_async_reset, NULL},
+    };
+    return KIT_RUN("lambda_limits", cases, setup, teardown, 90);
 }
