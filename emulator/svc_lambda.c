@@ -3856,45 +3856,44 @@ static cJSON *lfn_eic_render(const struct emu_request *req, const char *name, co
     return o;
 }
 
+/* One integer member of an event invoke config: body's `member` (absent or
+ * null: cfg keeps its value) must be a number in [lo, hi] (the validation
+ * message names `field`, and shows `bad` for a non-number); it goes into
+ * cfg. Returns 0, -1 with resp failed. */
+static int lfn_eic_int(struct emu_response *resp, const cJSON *body, cJSON *cfg,
+                       const char *member, const char *field, int lo, int hi, int bad)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(body, member);
+    if (x == NULL || cJSON_IsNull(x)) {
+        return 0;
+    }
+    char v[32], msg[96];
+    snprintf(v, sizeof(v), "%d", cJSON_IsNumber(x) ? x->valueint : bad);
+    if (!cJSON_IsNumber(x) || x->valuedouble < lo) {
+        snprintf(msg, sizeof(msg), "Member must have value greater than or equal to %d", lo);
+        lfn_validation(resp, v, field, msg);
+        return -1;
+    }
+    if (x->valuedouble > hi) {
+        snprintf(msg, sizeof(msg), "Member must have value less than or equal to %d", hi);
+        lfn_validation(resp, v, field, msg);
+        return -1;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, member);
+    cJSON_AddNumberToObject(cfg, member, x->valueint);
+    return 0;
+}
+
 /* Validates body's members and applies them to cfg (Put: cfg starts
  * empty; Update: the stored one). Returns 0, -1 with resp failed. */
 static int lfn_eic_apply(struct emu_response *resp, const cJSON *body, cJSON *cfg)
 {
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(body, "MaximumRetryAttempts");
-    if (x != NULL && !cJSON_IsNull(x)) {
-        char v[32];
-        snprintf(v, sizeof(v), "%d", cJSON_IsNumber(x) ? x->valueint : -1);
-        if (!cJSON_IsNumber(x) || x->valuedouble < 0) {
-            lfn_validation(resp, v, "maximumRetryAttempts",
-                           "Member must have value greater than or equal to 0");
-            return -1;
-        }
-        if (x->valuedouble > 2) {
-            lfn_validation(resp, v, "maximumRetryAttempts",
-                           "Member must have value less than or equal to 2");
-            return -1;
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "MaximumRetryAttempts");
-        cJSON_AddNumberToObject(cfg, "MaximumRetryAttempts", x->valueint);
+    if (lfn_eic_int(resp, body, cfg, "MaximumRetryAttempts", "maximumRetryAttempts", 0, 2, -1) ||
+        lfn_eic_int(resp, body, cfg, "MaximumEventAgeInSeconds", "maximumEventAgeInSeconds", 60,
+                    21600, 0)) {
+        return -1;
     }
-    x = cJSON_GetObjectItemCaseSensitive(body, "MaximumEventAgeInSeconds");
-    if (x != NULL && !cJSON_IsNull(x)) {
-        char v[32];
-        snprintf(v, sizeof(v), "%d", cJSON_IsNumber(x) ? x->valueint : 0);
-        if (!cJSON_IsNumber(x) || x->valuedouble < 60) {
-            lfn_validation(resp, v, "maximumEventAgeInSeconds",
-                           "Member must have value greater than or equal to 60");
-            return -1;
-        }
-        if (x->valuedouble > 21600) {
-            lfn_validation(resp, v, "maximumEventAgeInSeconds",
-                           "Member must have value less than or equal to 21600");
-            return -1;
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "MaximumEventAgeInSeconds");
-        cJSON_AddNumberToObject(cfg, "MaximumEventAgeInSeconds", x->valueint);
-    }
-    x = cJSON_GetObjectItemCaseSensitive(body, "DestinationConfig");
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(body, "DestinationConfig");
     if (x != NULL && !cJSON_IsNull(x)) {
         if (!cJSON_IsObject(x)) {
             emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE, "DestinationConfig must be an object.");
