@@ -147,27 +147,71 @@ static const char *jstr(const cJSON *o, const char *k)
  * just before a kill -9 are only in the file. Re-insert those past the
  * table's last seq (they are at the end: the last 4 MiB is far more than a
  * batch) and return the new last seq. A torn last line is skipped. */
+/* The seq of a calls.jsonl line ({"seq":N,...}), 0 when it has none. */
+static uint64_t line_seq(const char *line)
+{
+    const char *p = strstr(line, "\"seq\":");
+    return p ? strtoull(p + 6, NULL, 10) : 0;
+}
+
 static uint64_t reimport_tail(const char *path, uint64_t max)
 {
-    const off_t window = 4 << 20;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return max;
     }
     off_t size = lseek(fd, 0, SEEK_END);
-    off_t from = size > window ? size - window : 0;
-    char *buf = size > 0 ? malloc((size_t)(size - from) + 1) : NULL;
-    ssize_t n = buf ? pread(fd, buf, (size_t)(size - from), from) : -1;
+    /* Usually the last line is the table's last call: read 64 KiB from the
+     * end and walk back to the first line the table has; a longer miss
+     * reads up to 4 MiB. Only the lines after it are parsed. */
+    char *buf = NULL, *line = NULL;
+    ssize_t n = 0;
+    for (off_t window = 64 << 10; size > 0; window *= 8) {
+        off_t from = size > window ? size - window : 0;
+        free(buf);
+        buf = malloc((size_t)(size - from) + 1);
+        n = buf ? pread(fd, buf, (size_t)(size - from), from) : -1;
+        if (n <= 0) {
+            break;
+        }
+        buf[n] = 0;
+        char *first = buf;
+        if (from > 0) { /* the window starts mid-line */
+            char *nl = strchr(buf, '\n');
+            first = nl ? nl + 1 : buf + n;
+        }
+        line = NULL;
+        for (char *p = buf + n; p > first;) { /* back, a line at a time */
+            char *end = p;
+            while (p > first && p[-1] != '\n') {
+                p--;
+            }
+            char save = *end;
+            *end = 0;
+            uint64_t seq = line_seq(p);
+            *end = save;
+            if (seq != 0 && seq <= max) {
+                line = end; /* the lines after the table's last */
+                break;
+            }
+            if (p > first) {
+                p--; /* the newline before this line */
+            }
+        }
+        if (line != NULL || from == 0 || window >= (4 << 20)) {
+            if (line == NULL) {
+                line = first;
+            }
+            break;
+        }
+    }
     close(fd);
-    if (n <= 0) {
+    if (n <= 0 || line == NULL) {
         free(buf);
         return max;
     }
-    buf[n] = 0;
-    char *line = buf;
-    if (from > 0) { /* the window starts mid-line */
-        char *nl = strchr(buf, '\n');
-        line = nl ? nl + 1 : buf + n;
+    while (*line == '\n') {
+        line++;
     }
     int began = 0, added = 0;
     sqlite3_stmt *st = NULL;
