@@ -24,10 +24,13 @@
  * sandbox, appended to the function's log file and to the sandbox's tail
  * buffer (the last 4 KB of the current invocation, for LogType Tail).
  * The same thread enforces MemorySize: it polls the RSS of the process
- * (and of the processes it started) every LX_MEM_POLL_MS and kills the
- * process group past the limit, which the invoker answers as Lambda does
- * (Unhandled, Runtime.OutOfMemory, "Runtime exited with error: signal:
- * killed"); the peak RSS is REPORT's Max Memory Used.
+ * (and of the processes it started) every LX_MEM_POLL_MS
+ * (GREENROOM_LAMBDA_MEMORY_POLL_MS overrides) and kills the process group
+ * past the limit, which the invoker answers as Lambda does (Unhandled,
+ * Runtime.OutOfMemory, "Runtime exited with error: signal: killed"). A
+ * peak between two samples is caught at the answer, from the kernel's
+ * high-water mark, so the outcome does not depend on the machine's load;
+ * the peak is REPORT's Max Memory Used.
  * A reaper thread kills sandboxes idle longer than LX_IDLE_SECONDS
  * (GREENROOM_LAMBDA_IDLE_SECONDS overrides). At most LX_MAX_PER_KEY
  * sandboxes run one version at once (GREENROOM_LAMBDA_CONCURRENCY
@@ -81,7 +84,7 @@ static const char *lx_runtime_dir(void)
 #define LX_IDLE_SECONDS 300
 #define LX_INIT_SECONDS 10 /* Lambda's limit on the Init phase */
 #define LX_TAIL 4096
-#define LX_MEM_POLL_MS 20       /* how often the memory watch reads RSS */
+#define LX_MEM_POLL_MS 20       /* how often the memory watch reads RSS (default) */
 #define LX_MAX_RESPONSE 6291556 /* what Lambda lets a function answer */
 
 extern char **environ;
@@ -140,6 +143,7 @@ static int lx_stopping;
 static pthread_t lx_reaper;
 static int lx_reaper_running;
 static double lx_idle = LX_IDLE_SECONDS;
+static int lx_mem_poll_ms = LX_MEM_POLL_MS; /* GREENROOM_LAMBDA_MEMORY_POLL_MS */
 static int lx_max_per_key = LX_MAX_PER_KEY;
 
 /* --------------------------------------------------------------- helpers */
@@ -283,6 +287,31 @@ static long lx_hwm_kb(pid_t pid)
     return h ? strtol(h + 8, NULL, 10) : -1;
 }
 
+/* At an answer: did the runtime go past MemorySize since the watch last
+ * looked? A memory cgroup kills the moment usage crosses the limit; the
+ * 20 ms samples of lx_reader can miss a short peak on a busy machine (a
+ * handler that allocates and returns within one interval), the kernel's
+ * high-water mark cannot. Past it, the runtime is killed as the watch
+ * would have killed it, and its answer is not taken. Returns 1 then. */
+static int lx_over_memory_locked(struct lx_sandbox *sb)
+{
+    if (sb->memory_kb <= 0 || sb->pid <= 0 || sb->oom) {
+        return sb->oom;
+    }
+    long hwm = lx_hwm_kb(sb->pid);
+    if (hwm > sb->peak_kb) {
+        sb->peak_kb = hwm;
+    }
+    if (hwm <= sb->memory_kb) {
+        return 0;
+    }
+    sb->oom = 1;
+    emu_info("lambda: %s:%s reached %ld MB of its %ld MB: killed", sb->name, sb->version,
+             hwm / 1024, sb->memory_kb / 1024);
+    lx_kill_locked(sb);
+    return 1;
+}
+
 /* RSS in KB of a process plus the processes its main thread started
  * (what a memory cgroup would count; depth and breadth bounded), -1 when
  * the process is gone. */
@@ -323,7 +352,7 @@ static long lx_tree_rss_kb(pid_t pid, int depth)
 
 /* One per sandbox: copies the process's output to the log until EOF, then
  * reaps the process and marks the sandbox dead. It also enforces MemorySize
- * as Lambda does (a cgroup there): every LX_MEM_POLL_MS it reads the
+ * as Lambda does (a cgroup there): every lx_mem_poll_ms it reads the
  * process's RSS and, past the limit, kills the process group with SIGKILL
  * (the invoker then answers Runtime.OutOfMemory, "signal: killed").
  * Polling, not RLIMIT_AS: node's V8 reserves far more address space than
@@ -334,7 +363,7 @@ static void *lx_reader(void *arg)
     struct lx_sandbox *sb = arg;
     for (;;) {
         struct pollfd p = {.fd = sb->pipe_r, .events = POLLIN};
-        int r = poll(&p, 1, LX_MEM_POLL_MS);
+        int r = poll(&p, 1, lx_mem_poll_ms);
         if (r < 0 && errno == EINTR) {
             continue;
         }
@@ -1035,6 +1064,9 @@ void lambda_runtime_api(struct emu_request *req, struct emu_response *resp)
         if ((!is_resp && !is_err) || (size_t)(s2 - rid) != strlen(sb->req_id) ||
             strncmp(rid, sb->req_id, (size_t)(s2 - rid)) != 0 || sb->done) {
             emu_fail_raw(resp, 400, "InvalidRequestID", "Invalid request ID");
+        } else if (lx_over_memory_locked(sb)) {
+            /* killed: the invoker answers Runtime.OutOfMemory */
+            emu_fail_raw(resp, 410, "SandboxGone", "The runtime went past its MemorySize.");
         } else {
             free(sb->result);
             sb->result = malloc(req->body_len + 1);
@@ -1112,6 +1144,14 @@ int lambda_exec_start(void)
         double v = strtod(idle, &end);
         if (end != idle && v > 0) {
             lx_idle = v;
+        }
+    }
+    const char *poll_ms = getenv("GREENROOM_LAMBDA_MEMORY_POLL_MS");
+    if (poll_ms != NULL) {
+        char *end = NULL;
+        long v = strtol(poll_ms, &end, 10);
+        if (end != poll_ms && *end == 0 && v > 0 && v <= 600000) {
+            lx_mem_poll_ms = (int)v;
         }
     }
     const char *conc = getenv("GREENROOM_LAMBDA_CONCURRENCY");

@@ -474,6 +474,31 @@ START_TEST(test_memory_node)
 }
 END_TEST
 
+/* A peak between two samples of the memory watch (here: no sampling at
+ * all) is still caught, at the answer, from the kernel's high-water mark:
+ * the outcome cannot depend on how busy the machine is. */
+START_TEST(test_memory_peak_between_samples)
+{
+    gr_stop(&srv);
+    setenv("GREENROOM_LAMBDA_MEMORY_POLL_MS", "600000", 1);
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+    unsetenv("GREENROOM_LAMBDA_MEMORY_POLL_MS");
+    create_role();
+    create_ok("pk", "python3.12", "app.alloc", "python", ",\"MemorySize\":128,\"Timeout\":30");
+    struct gr_resp r = invoke_alloc("pk", 32);
+    expect_allocated(&r, 32);
+    r = invoke_alloc("pk", 400);
+    expect_oom(&r);
+    r = invoke_alloc("pk", 16);
+    expect_allocated(&r, 16);
+    create_ok("pn", "nodejs20.x", "index.alloc", "node", ",\"MemorySize\":128,\"Timeout\":30");
+    r = invoke_alloc("pn", 400);
+    expect_oom(&r);
+    r = invoke_alloc("pn", 16);
+    expect_allocated(&r, 16);
+}
+END_TEST
+
 /* ------------------------------------------------------------- async */
 
 static const char *const event_hdr[] = {"Content-Type: application/json",
@@ -866,6 +891,7 @@ int main(void)
          NULL},
         {"MemoryPython", test_memory_python, NULL},
         {"MemoryNode", test_memory_node, NULL},
+        {"MemoryPeakBetweenSamples", test_memory_peak_between_samples, NULL},
         {"AsyncBurst", test_async_burst, NULL},
         {"AsyncPersistClean", test_async_persist_clean, NULL},
         {"AsyncPersistKill9", test_async_persist_kill9, NULL},
