@@ -18,207 +18,8 @@
 
 #include "harness.h"
 
-static struct gr_server srv;
-
-static void setup(void)
-{
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-}
-
-static void teardown(void)
-{
-    gr_stop(&srv);
-}
-
-static char *fixture(const char *name)
-{
-    char path[1024];
-    const char *dir = getenv("FIXTURES_DIR");
-    char *s;
-    snprintf(path, sizeof(path), "%s/cloudformation/%s", dir ? dir : "fixtures", name);
-    s = gr_read_file(path, NULL);
-    ck_assert_msg(s != NULL, "cannot read %s", path);
-    return s;
-}
-
-static void buf_enc(char **buf, size_t *len, size_t *cap, const char *s, int encode)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (*len + 4 > *cap) {
-            *cap = *cap * 2 + 64;
-            *buf = realloc(*buf, *cap);
-        }
-        if (!encode || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            (*buf)[(*len)++] = (char)c;
-        } else {
-            (*buf)[(*len)++] = '%';
-            (*buf)[(*len)++] = hex[c >> 4];
-            (*buf)[(*len)++] = hex[c & 15];
-        }
-    }
-    (*buf)[*len] = 0;
-}
-
-/* A query-protocol call: service, version, Action, then key/value pairs
- * ending with NULL. Returns the status; *out gets the body (caller frees). */
-static long vquery(const char *service, const char *version, char **out, const char *action,
-                   va_list ap)
-{
-    static const char *const hdr[] = {
-        "Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
-    char *buf = malloc(64);
-    size_t len = 0, cap = 64;
-    const char *k;
-    struct gr_resp r;
-    long status;
-    buf[0] = 0;
-    buf_enc(&buf, &len, &cap, "Action=", 0);
-    buf_enc(&buf, &len, &cap, action, 1);
-    buf_enc(&buf, &len, &cap, "&Version=", 0);
-    buf_enc(&buf, &len, &cap, version, 1);
-    while ((k = va_arg(ap, const char *)) != NULL) {
-        const char *v = va_arg(ap, const char *);
-        buf_enc(&buf, &len, &cap, "&", 0);
-        buf_enc(&buf, &len, &cap, k, 1);
-        buf_enc(&buf, &len, &cap, "=", 0);
-        buf_enc(&buf, &len, &cap, v, 1);
-    }
-    ck_assert_int_eq(gr_request(&srv, service, "POST", "/", hdr, buf, len, &r), 0);
-    free(buf);
-    status = r.status;
-    if (out != NULL) {
-        *out = strdup(r.body ? r.body : "");
-    }
-    gr_resp_free(&r);
-    return status;
-}
-
-static long vquery_list(const char *service, const char *version, char **out, const char *action,
-                        ...)
-{
-    va_list ap;
-    long st;
-    va_start(ap, action);
-    st = vquery(service, version, out, action, ap);
-    va_end(ap);
-    return st;
-}
-
-static long CFN(char **out, const char *action, ...)
-{
-    va_list ap;
-    long st;
-    va_start(ap, action);
-    st = vquery("cloudformation", "2010-05-15", out, action, ap);
-    va_end(ap);
-    return st;
-}
-
-static long IAM(char **out, const char *action, ...)
-{
-    va_list ap;
-    long st;
-    va_start(ap, action);
-    st = vquery("iam", "2010-05-08", out, action, ap);
-    va_end(ap);
-    return st;
-}
-
-/* An SNS call with one key/value pair. */
-static long sns_call(char **out, const char *action, const char *k1, const char *v1)
-{
-    return vquery_list("sns", "2010-03-31", out, action, k1, v1, NULL);
-}
-
-static long rest(const char *service, const char *method, const char *path, char **out)
-{
-    static const char *const hdr[] = {"Accept: application/json", NULL};
-    struct gr_resp r;
-    long status;
-    ck_assert_int_eq(gr_request(&srv, service, method, path, hdr, NULL, 0, &r), 0);
-    status = r.status;
-    if (out != NULL) {
-        *out = strdup(r.body ? r.body : "");
-    }
-    gr_resp_free(&r);
-    return status;
-}
-
-/* First text of <tag> in xml (NULL: none); caller frees. */
-static char *xml_get(const char *xml, const char *tag)
-{
-    char open[128], close[128];
-    const char *s, *e;
-    snprintf(open, sizeof(open), "<%s>", tag);
-    snprintf(close, sizeof(close), "</%s>", tag);
-    s = xml ? strstr(xml, open) : NULL;
-    if (s == NULL) {
-        return NULL;
-    }
-    s += strlen(open);
-    e = strstr(s, close);
-    return e ? strndup(s, (size_t)(e - s)) : NULL;
-}
-
-static char *stack_status(const char *stack)
-{
-    char *body = NULL, *st;
-    CFN(&body, "DescribeStacks", "StackName", stack, NULL);
-    st = xml_get(body, "StackStatus");
-    free(body);
-    return st ? st : strdup("");
-}
-
-static void expect_status(const char *stack, const char *want)
-{
-    char *st = NULL;
-    int i;
-    for (i = 0; i < 4000; i++) {
-        size_t n;
-        free(st);
-        st = stack_status(stack);
-        n = strlen(st);
-        if (n < 12 || strcmp(st + n - 12, "_IN_PROGRESS") != 0) {
-            break;
-        }
-        usleep(2000);
-    }
-    if (strcmp(st, want) != 0) {
-        char *ev = NULL, reasons[2048];
-        const char *p;
-        size_t n = 0;
-        CFN(&ev, "DescribeStackEvents", "StackName", stack, NULL);
-        reasons[0] = 0;
-        for (p = ev; (p = strstr(p, "FAILED</ResourceStatus>")) != NULL; p++) {
-            char *r = xml_get(p, "ResourceStatusReason");
-            if (r != NULL && n < sizeof(reasons)) {
-                n += (size_t)snprintf(reasons + n, sizeof(reasons) - n, "[%s] ", r);
-            }
-            free(r);
-        }
-        ck_abort_msg("stack %s is %s, expected %s; failures: %s", stack, st, want, reasons);
-    }
-    free(st);
-}
-
-static char *output(const char *stack, const char *key)
-{
-    char *body = NULL, needle[256], *out = NULL;
-    const char *p;
-    CFN(&body, "DescribeStacks", "StackName", stack, NULL);
-    snprintf(needle, sizeof(needle), "<OutputKey>%s</OutputKey>", key);
-    p = strstr(body, needle);
-    if (p != NULL) {
-        out = xml_get(p, "OutputValue");
-    }
-    free(body);
-    ck_assert_msg(out != NULL, "no output %s on %s", key, stack);
-    return out;
-}
+#include "testkit.h" /* before cfn_testkit.h: its srv is the suite's */
+#include "cfn_testkit.h"
 
 /* Asserts that output key of stack matches the extended regex re. */
 static void output_like(const char *stack, const char *key, const char *re)
@@ -895,7 +696,7 @@ END_TEST
 static char *sub_attrs(const char *arn)
 {
     char *body = NULL;
-    ck_assert_int_eq(sns_call(&body, "GetSubscriptionAttributes", "SubscriptionArn", arn), 200);
+    ck_assert_int_eq(SNS(&body, "GetSubscriptionAttributes", "SubscriptionArn", arn, NULL), 200);
     return body;
 }
 
@@ -917,7 +718,7 @@ START_TEST(test_subscription_types)
     body = sub_attrs(f);
     ck_assert_msg(strstr(body, "<key>Protocol</key><value>lambda</value>") != NULL, "%s", body);
     free(body);
-    ck_assert_int_eq(sns_call(&body, "ListSubscriptionsByTopic", "TopicArn", topic), 200);
+    ck_assert_int_eq(SNS(&body, "ListSubscriptionsByTopic", "TopicArn", topic, NULL), 200);
     ck_assert_msg(strstr(body, "<Protocol>email</Protocol>") != NULL, "%s", body);
     free(body);
     /* the bucket notifies the function, the queue and the topic */
@@ -960,7 +761,7 @@ START_TEST(test_subscription_types)
         body = sub_attrs(q);
         ck_assert_msg(strstr(body, "blue") != NULL && strstr(body, "red") == NULL, "%s", body);
         free(body);
-        ck_assert_int_eq(sns_call(&body, "ListSubscriptionsByTopic", "TopicArn", topic), 200);
+        ck_assert_int_eq(SNS(&body, "ListSubscriptionsByTopic", "TopicArn", topic, NULL), 200);
         ck_assert_msg(strstr(body, "dev@example.com") && !strstr(body, "ops@example.com"), "%s",
                       body);
         free(body);
@@ -983,7 +784,7 @@ START_TEST(test_subscription_types)
         free(b);
     }
     delete_stack("subs");
-    ck_assert_int_eq(sns_call(&body, "GetSubscriptionAttributes", "SubscriptionArn", q), 404);
+    ck_assert_int_eq(SNS(&body, "GetSubscriptionAttributes", "SubscriptionArn", q, NULL), 404);
     free(body);
     free(rule);
     free(topic);
@@ -1044,34 +845,16 @@ END_TEST
 
 int main(void)
 {
-    const struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {
-        {"IAM types", test_iam_types},
-        {"API Gateway types", test_apigateway_types},
-        {"Lambda types", test_lambda_types},
-        {"recorded types", test_recorded_types},
-        {"recorded validation", test_recorded_validation},
-        {"more recorded types", test_recorded_more},
-        {"network types", test_network_types},
-        {"SNS subscriptions and rule targets", test_subscription_types},
-        {"unrecognized types", test_unrecognized_types},
+    const struct kit_case cases[] = {
+        {"IAM types", test_iam_types, NULL},
+        {"API Gateway types", test_apigateway_types, NULL},
+        {"Lambda types", test_lambda_types, NULL},
+        {"recorded types", test_recorded_types, NULL},
+        {"recorded validation", test_recorded_validation, NULL},
+        {"more recorded types", test_recorded_more, NULL},
+        {"network types", test_network_types, NULL},
+        {"SNS subscriptions and rule targets", test_subscription_types, NULL},
+        {"unrecognized types", test_unrecognized_types, NULL},
     };
-    Suite *s = suite_create("cfn_types");
-    SRunner *sr;
-    size_t i;
-    int failed;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_test(tc, cases[i].fn);
-        tcase_set_timeout(tc, 120);
-        suite_add_tcase(s, tc);
-    }
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return KIT_RUN("cfn_types", cases, setup, teardown, 120);
 }

@@ -20,18 +20,8 @@
 
 #include "harness.h"
 
-static struct gr_server srv;
-
-static void setup(void)
-{
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-}
-
-static void teardown(void)
-{
-    gr_stop(&srv);
-}
+#include "testkit.h" /* before cfn_testkit.h: its srv is the suite's */
+#include "cfn_testkit.h"
 
 static double now_ms(void)
 {
@@ -39,89 +29,6 @@ static double now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
-
-static char *fixture(const char *name)
-{
-    char path[1024];
-    const char *dir = getenv("FIXTURES_DIR");
-    char *s;
-    snprintf(path, sizeof(path), "%s/cloudformation/%s", dir ? dir : "fixtures", name);
-    s = gr_read_file(path, NULL);
-    ck_assert_msg(s != NULL, "cannot read %s", path);
-    return s;
-}
-
-static void enc(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (*len + 4 > *cap) {
-            *cap = *cap * 2 + 64;
-            *buf = realloc(*buf, *cap);
-        }
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            (*buf)[(*len)++] = (char)c;
-        } else {
-            (*buf)[(*len)++] = '%';
-            (*buf)[(*len)++] = hex[c >> 4];
-            (*buf)[(*len)++] = hex[c & 15];
-        }
-    }
-    (*buf)[*len] = 0;
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t n = strlen(s);
-    if (*len + n + 1 > *cap) {
-        *cap = *len + n + 64;
-        *buf = realloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, s, n + 1);
-    *len += n;
-}
-
-/* A query-protocol call: service, Action, Version, then key/value pairs
- * ending with NULL. Returns the status; *out gets the body (caller frees). */
-static long query(const char *service, const char *version, char **out, const char *action, ...)
-{
-    static const char *const hdr[] = {
-        "Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
-    char *buf = malloc(64);
-    size_t len = 0, cap = 64;
-    va_list ap;
-    const char *k;
-    struct gr_resp r;
-    long status;
-    buf[0] = 0;
-    append(&buf, &len, &cap, "Action=");
-    enc(&buf, &len, &cap, action);
-    append(&buf, &len, &cap, "&Version=");
-    enc(&buf, &len, &cap, version);
-    va_start(ap, action);
-    while ((k = va_arg(ap, const char *)) != NULL) {
-        const char *v = va_arg(ap, const char *);
-        append(&buf, &len, &cap, "&");
-        enc(&buf, &len, &cap, k);
-        append(&buf, &len, &cap, "=");
-        enc(&buf, &len, &cap, v);
-    }
-    va_end(ap);
-    ck_assert_int_eq(gr_request(&srv, service, "POST", "/", hdr, buf, len, &r), 0);
-    free(buf);
-    status = r.status;
-    if (out != NULL) {
-        *out = strdup(r.body ? r.body : "");
-    }
-    gr_resp_free(&r);
-    return status;
-}
-
-#define CFN(out, action, ...) query("cloudformation", "2010-05-15", out, action, __VA_ARGS__)
-#define IAM(out, action, ...) query("iam", "2010-05-08", out, action, __VA_ARGS__)
-#define SNS(out, action, ...) query("sns", "2010-03-31", out, action, __VA_ARGS__)
 
 /* A JSON-protocol call (SQS, Events). Returns the status; *out parsed. */
 static long jcall(const char *service, const char *target, const char *body, cJSON **out)
@@ -143,36 +50,6 @@ static long jcall(const char *service, const char *target, const char *body, cJS
     return status;
 }
 
-static long rest(const char *service, const char *method, const char *path, char **out)
-{
-    static const char *const hdr[] = {"Accept: application/json", NULL};
-    struct gr_resp r;
-    long status;
-    ck_assert_int_eq(gr_request(&srv, service, method, path, hdr, NULL, 0, &r), 0);
-    status = r.status;
-    if (out != NULL) {
-        *out = strdup(r.body ? r.body : "");
-    }
-    gr_resp_free(&r);
-    return status;
-}
-
-/* First text of <tag> after from (NULL: none); caller frees. */
-static char *xml_get(const char *xml, const char *tag)
-{
-    char open[128], close[128];
-    const char *s, *e;
-    snprintf(open, sizeof(open), "<%s>", tag);
-    snprintf(close, sizeof(close), "</%s>", tag);
-    s = xml ? strstr(xml, open) : NULL;
-    if (s == NULL) {
-        return NULL;
-    }
-    s += strlen(open);
-    e = strstr(s, close);
-    return e ? strndup(s, (size_t)(e - s)) : NULL;
-}
-
 static int count(const char *hay, const char *needle)
 {
     int n = 0;
@@ -182,58 +59,6 @@ static int count(const char *hay, const char *needle)
         p += strlen(needle);
     }
     return n;
-}
-
-static char *stack_status(const char *stack)
-{
-    char *body = NULL, *st;
-    CFN(&body, "DescribeStacks", "StackName", stack, NULL);
-    st = xml_get(body, "StackStatus");
-    free(body);
-    return st ? st : strdup("");
-}
-
-/* Polls until the stack leaves *_IN_PROGRESS (REVIEW_IN_PROGRESS excepted). */
-static char *wait_stack(const char *stack)
-{
-    int i;
-    for (i = 0; i < 4000; i++) {
-        char *st = stack_status(stack);
-        size_t n = strlen(st);
-        if (n < 12 || strcmp(st + n - 12, "_IN_PROGRESS") != 0 ||
-            strcmp(st, "REVIEW_IN_PROGRESS") == 0) {
-            return st;
-        }
-        free(st);
-        usleep(2000);
-    }
-    return strdup("TIMEOUT");
-}
-
-static void expect_status(const char *stack, const char *want)
-{
-    char *st = wait_stack(stack);
-    if (strcmp(st, want) != 0) {
-        char *ev = NULL;
-        CFN(&ev, "DescribeStackEvents", "StackName", stack, NULL);
-        ck_abort_msg("stack %s is %s, expected %s; events: %.3000s", stack, st, want, ev ? ev : "");
-    }
-    free(st);
-}
-
-static char *output(const char *stack, const char *key)
-{
-    char *body = NULL, needle[256], *out = NULL;
-    const char *p;
-    CFN(&body, "DescribeStacks", "StackName", stack, NULL);
-    snprintf(needle, sizeof(needle), "<OutputKey>%s</OutputKey>", key);
-    p = strstr(body, needle);
-    if (p != NULL) {
-        out = xml_get(p, "OutputValue");
-    }
-    free(body);
-    ck_assert_msg(out != NULL, "no output %s on %s", key, stack);
-    return out;
 }
 
 static char *physical(const char *stack, const char *logical)
@@ -1618,56 +1443,34 @@ START_TEST(test_timing_20)
 }
 END_TEST
 
-static Suite *cfn_suite(void)
-{
-    Suite *s = suite_create("cloudformation");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {
-        {"CreateStack", test_create_stack},
-        {"TemplateURL", test_template_url},
-        {"YamlStack", test_yaml_stack},
-        {"DescribeStacks", test_describe_stacks},
-        {"ListStacks", test_list_stacks},
-        {"DescribeStackEvents", test_describe_stack_events},
-        {"DescribeStackResources", test_describe_stack_resources},
-        {"ListStackResources", test_list_stack_resources},
-        {"GetTemplate", test_get_template},
-        {"GetTemplateSummary", test_get_template_summary},
-        {"ValidateTemplate", test_validate_template},
-        {"UpdateStack", test_update_stack},
-        {"UpdateInProgress", test_update_in_progress},
-        {"DeleteStack", test_delete_stack},
-        {"ChangeSets", test_change_sets},
-        {"CancelUpdateStack", test_cancel_update_stack},
-        {"ListExports", test_list_exports},
-        {"AllResourceTypes", test_all_resource_types},
-        {"UpdateAllResourceTypes", test_update_all_types},
-        {"CreateRollback", test_create_rollback},
-        {"UpdateRollback", test_update_rollback},
-        {"CrashRecovery", test_crash_recovery},
-        {"Reset", test_reset},
-        {"FaultHook", test_fault_hook},
-        {"Timing20", test_timing_20},
-    };
-    size_t i;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_test(tc, cases[i].fn);
-        tcase_set_timeout(tc, 60);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(cfn_suite());
-    int failed;
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const struct kit_case cases[] = {
+        {"CreateStack", test_create_stack, NULL},
+        {"TemplateURL", test_template_url, NULL},
+        {"YamlStack", test_yaml_stack, NULL},
+        {"DescribeStacks", test_describe_stacks, NULL},
+        {"ListStacks", test_list_stacks, NULL},
+        {"DescribeStackEvents", test_describe_stack_events, NULL},
+        {"DescribeStackResources", test_describe_stack_resources, NULL},
+        {"ListStackResources", test_list_stack_resources, NULL},
+        {"GetTemplate", test_get_template, NULL},
+        {"GetTemplateSummary", test_get_template_summary, NULL},
+        {"ValidateTemplate", test_validate_template, NULL},
+        {"UpdateStack", test_update_stack, NULL},
+        {"UpdateInProgress", test_update_in_progress, NULL},
+        {"DeleteStack", test_delete_stack, NULL},
+        {"ChangeSets", test_change_sets, NULL},
+        {"CancelUpdateStack", test_cancel_update_stack, NULL},
+        {"ListExports", test_list_exports, NULL},
+        {"AllResourceTypes", test_all_resource_types, NULL},
+        {"UpdateAllResourceTypes", test_update_all_types, NULL},
+        {"CreateRollback", test_create_rollback, NULL},
+        {"UpdateRollback", test_update_rollback, NULL},
+        {"CrashRecovery", test_crash_recovery, NULL},
+        {"Reset", test_reset, NULL},
+        {"FaultHook", test_fault_hook, NULL},
+        {"Timing20", test_timing_20, NULL},
+    };
+    return KIT_RUN("cloudformation", cases, setup, teardown, 60);
 }
