@@ -1190,6 +1190,7 @@ out:
     cJSON_Delete(target);
     cJSON_Delete(cases);
     cJSON_Delete(r.gr_args);
+    cJSON_Delete(r.gr_env);
     if (r.curl) {
         curl_easy_cleanup(r.curl);
     }

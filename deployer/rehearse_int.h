@@ -53,6 +53,7 @@ struct rh {
     int clone;       /* greenroom is the --endpoint-url one's binary; workers run its clones */
     cJSON *gr_args;  /* extra options of our greenrooms (a clone's: the source's), or NULL */
     char src_state[PATH_MAX]; /* the cloned greenroom's state dir */
+    cJSON *gr_env;            /* a clone's GREENROOM_* environment (the source's), or NULL: ours */
 };
 /* A case: call ordinal k (1-based) and fault kind. */
 struct rh_case {
@@ -117,8 +118,10 @@ int rh_make_tmp(char *out, size_t n);
 /* 1 and its path when a greenroom binary is beside stagehand, in the build
  * tree (../emulator/greenroom) or on PATH. */
 int rh_find_greenroom(char *out, size_t n);
-/* Start r->greenroom on r->gr_state (port 0: any); sets r->url, r->gr_pid,
- * r->gr_port and the transport's endpoint. 0 when it answers health. */
+/* Start r->greenroom on r->gr_state (port 0: any) with r->gr_args and,
+ * when r->gr_env is set, exactly its GREENROOM_* variables (ours unset);
+ * sets r->url, r->gr_pid, r->gr_port and the transport's endpoint. 0 when
+ * it answers health. */
 int rh_gr_up(struct rh *r, int port);
 /* Stop it (SIGTERM, then SIGKILL); reap it after a crash. */
 void rh_gr_down(struct rh *r);
@@ -129,7 +132,8 @@ int rh_gr_restart(struct rh *r);
 
 /* When r->url's greenroom runs here (loopback, and its health names a
  * binary we can run and a state dir we can read): r->greenroom (in
- * r->found_gr), r->gr_args and r->src_state are set to start equivalent
+ * r->found_gr), r->gr_args, r->gr_env (its GREENROOM_* variables, when its
+ * health tells them) and r->src_state are set to start equivalent
  * greenrooms. Returns 1 then, else 0. */
 int rh_clone_probe(struct rh *r);
 /* Make r->gr_state (under r->tmp) a greenroom state holding the source's

@@ -426,6 +426,35 @@ int rh_find_greenroom(char *out, size_t n)
     return 0;
 }
 
+extern char **environ;
+
+/* In a child about to exec a clone: unset every GREENROOM_* variable of
+ * ours and set env's (the source greenroom's), so the clone runs with the
+ * source's settings, not rehearse's. */
+static void rh_env_replace(const cJSON *env)
+{
+    char names[64][256];
+    int n = 0;
+    for (char **e = environ; e && *e && n < 64; e++) {
+        const char *eq = strchr(*e, '=');
+        if (strncmp(*e, "GREENROOM_", 10) == 0 && eq && (size_t)(eq - *e) < sizeof(names[0])) {
+            memcpy(names[n], *e, (size_t)(eq - *e));
+            names[n++][eq - *e] = 0;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        unsetenv(names[i]);
+    }
+    const cJSON *v;
+    cJSON_ArrayForEach(v, env)
+    {
+        if (cJSON_IsString(v) && v->string && strncmp(v->string, "GREENROOM_", 10) == 0 &&
+            !strchr(v->string, '=')) {
+            setenv(v->string, v->valuestring, 1);
+        }
+    }
+}
+
 /* Start (or restart, port > 0: on that port) our own greenroom on
  * r->gr_state. Returns 0 when it answers /_greenroom/health. */
 int rh_gr_up(struct rh *r, int port)
@@ -463,6 +492,9 @@ int rh_gr_up(struct rh *r, int port)
             }
         }
         argv[argc] = NULL;
+        if (r->gr_env) {
+            rh_env_replace(r->gr_env);
+        }
         execv(r->greenroom, argv);
         _exit(127);
     }
@@ -625,6 +657,11 @@ int rh_clone_probe(struct rh *r)
         r->greenroom = r->found_gr;
         cJSON_Delete(r->gr_args);
         r->gr_args = args ? cJSON_Duplicate(args, 1) : NULL;
+        /* its GREENROOM_* settings; an older greenroom does not tell them:
+         * its clones then get ours */
+        const cJSON *env = cJSON_GetObjectItemCaseSensitive(p, "env");
+        cJSON_Delete(r->gr_env);
+        r->gr_env = cJSON_IsObject(env) ? cJSON_Duplicate(env, 1) : NULL;
         ok = 1;
     }
     cJSON_Delete(h);

@@ -27,14 +27,36 @@ extern void events_trigger_http(struct emu_request *req, struct emu_response *re
 #pragma weak fault_http
 #pragma weak fault_count
 
+extern char **environ;
+
 static double started_at;
 static char credentials_file[PATH_MAX]; /* --credentials, absolute; "" when none */
+/* The GREENROOM_* variables greenroom was started with (health's
+ * process.env: a clone is started with exactly these); never anything else
+ * of the environment (credentials live there). Built once at start, read
+ * only after; NULL when emu_control_started was not called. */
+static cJSON *started_env;
 
 void emu_control_started(double t, const char *credentials)
 {
     started_at = t;
     if (credentials == NULL || realpath(credentials, credentials_file) == NULL) {
         credentials_file[0] = 0;
+    }
+    if (started_env == NULL) {
+        started_env = cJSON_CreateObject();
+        for (char **e = environ; e && *e && started_env; e++) {
+            const char *eq = strchr(*e, '=');
+            char name[256];
+            if (strncmp(*e, "GREENROOM_", 10) != 0 || !eq || (size_t)(eq - *e) >= sizeof(name)) {
+                continue;
+            }
+            memcpy(name, *e, (size_t)(eq - *e));
+            name[eq - *e] = 0;
+            if (!cJSON_GetObjectItemCaseSensitive(started_env, name)) {
+                cJSON_AddStringToObject(started_env, name, eq + 1);
+            }
+        }
     }
 }
 
@@ -82,6 +104,9 @@ static void health(struct emu_request *req, struct emu_response *resp, int local
             cJSON_AddItemToArray(args, cJSON_CreateString("--log-format"));
             cJSON_AddItemToArray(args, cJSON_CreateString("json"));
         }
+        /* its GREENROOM_* settings (knobs such as GREENROOM_CFN_SETTLE_MS) */
+        cJSON_AddItemToObject(p, "env",
+                              started_env ? cJSON_Duplicate(started_env, 1) : cJSON_CreateObject());
     }
     emu_resp_json(resp, 200, o);
 }

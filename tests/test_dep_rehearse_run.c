@@ -1,10 +1,11 @@
 /*
  * test_dep_rehearse_run.c - what stagehand rehearse runs on
- * (deployer/rehearse_run.c), the parts that need no greenroom: the temp dir
- * (TMPDIR honoured, temp dirs of killed runs removed, live and foreign ones
- * kept), tree removal, the _meta save/restore round trip, waiting for a
- * child (exit code, killed, over its limit), and finding the greenroom
- * binary. The sweeps against real greenrooms are in
+ * (deployer/rehearse_run.c): the temp dir (TMPDIR honoured, temp dirs of
+ * killed runs removed, live and foreign ones kept), tree removal, the _meta
+ * save/restore round trip, waiting for a child (exit code, killed, over its
+ * limit), finding the greenroom binary, and a clone of a greenroom started
+ * with the source's GREENROOM_* settings (health's process.env), not
+ * rehearse's. The sweeps against real greenrooms are in
  * tests/cli/test_rehearse_*.sh.
  */
 #include <check.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "rehearse_int.h"
 
 static char base[PATH_MAX];
@@ -178,6 +180,62 @@ START_TEST(test_find_greenroom)
 }
 END_TEST
 
+/* A clone of a greenroom on this machine runs with the source's GREENROOM_*
+ * settings (health's process.env), not with rehearse's own. */
+START_TEST(test_clone_env)
+{
+    struct gr_server src;
+    struct dep_opts o;
+    struct dep_ctx c;
+    struct rh r;
+    cJSON *h = NULL;
+    memset(&o, 0, sizeof(o));
+    memset(&c, 0, sizeof(c));
+    memset(&r, 0, sizeof(r));
+    /* the source: started with a CloudFormation settle time */
+    setenv("GREENROOM_CFN_SETTLE_MS", "7", 1);
+    ck_assert_int_eq(gr_start(&src, NULL), 0);
+    /* rehearse's own environment: another knob, no settle time */
+    unsetenv("GREENROOM_CFN_SETTLE_MS");
+    setenv("GREENROOM_LAMBDA_RETRY_SCALE", "0.5", 1);
+    c.opts = &o;
+    snprintf(c.stage, sizeof(c.stage), "dev");
+    r.c = &c;
+    r.curl = curl_easy_init();
+    snprintf(r.url, sizeof(r.url), "%s", src.url);
+    ck_assert_int_eq(rh_ctl(&r, "GET", "/_greenroom/health", NULL, &h), 200);
+    const cJSON *env =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "process"), "env");
+    ck_assert_msg(cJSON_IsObject(env), "health's process has env");
+    ck_assert_str_eq(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(env, "GREENROOM_CFN_SETTLE_MS")),
+        "7");
+    ck_assert_msg(!cJSON_GetObjectItemCaseSensitive(env, "PATH"), "only GREENROOM_* variables");
+    cJSON_Delete(h);
+    h = NULL;
+    ck_assert_int_eq(rh_clone_probe(&r), 1);
+    snprintf(r.gr_state, sizeof(r.gr_state), "%s/clone", base);
+    snprintf(r.log, sizeof(r.log), "%s/clone.log", base);
+    ck_assert_int_eq(mkdir(r.gr_state, 0755), 0);
+    ck_assert_int_eq(rh_gr_up(&r, 0), 0);
+    ck_assert_msg(strcmp(r.url, src.url) != 0, "the clone is another greenroom");
+    ck_assert_int_eq(rh_ctl(&r, "GET", "/_greenroom/health", NULL, &h), 200);
+    env = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "process"), "env");
+    const char *settle =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(env, "GREENROOM_CFN_SETTLE_MS"));
+    ck_assert_msg(settle && strcmp(settle, "7") == 0, "the clone has the source's settle time");
+    ck_assert_msg(!cJSON_GetObjectItemCaseSensitive(env, "GREENROOM_LAMBDA_RETRY_SCALE"),
+                  "the clone has none of rehearse's own GREENROOM_* settings");
+    cJSON_Delete(h);
+    rh_gr_down(&r);
+    unsetenv("GREENROOM_LAMBDA_RETRY_SCALE");
+    cJSON_Delete(r.gr_args);
+    cJSON_Delete(r.gr_env);
+    curl_easy_cleanup(r.curl);
+    gr_stop(&src);
+}
+END_TEST
+
 static Suite *rehearse_run_suite(void)
 {
     Suite *s = suite_create("dep_rehearse_run");
@@ -185,10 +243,9 @@ static Suite *rehearse_run_suite(void)
         const char *name;
         const TTest *t;
     } cases[] = {
-        {"tmp_dir", test_tmp_dir},
-        {"meta_round_trip", test_meta_round_trip},
-        {"wait_child", test_wait_child},
-        {"find_greenroom", test_find_greenroom},
+        {"tmp_dir", test_tmp_dir},       {"meta_round_trip", test_meta_round_trip},
+        {"wait_child", test_wait_child}, {"find_greenroom", test_find_greenroom},
+        {"clone_env", test_clone_env},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
