@@ -434,6 +434,99 @@ START_TEST(test_method_and_integration_responses)
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/responses/999", id, root);
     cJSON_Delete(api(&st, "PUT", path, "{}"));
     ck_assert_int_eq(st, 400);
+
+    /* a method response: empty maps are left out, Update answers 201 and
+     * patches only its maps, a re-put replaces the whole response */
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/responses/500", id, root);
+    j = api(&st, "PUT", path,
+            "{\"responseParameters\":{},\"responseModels\":{\"application/json\":\"Empty\"}}");
+    ck_assert_int_eq(st, 201);
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "responseParameters"));
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"add\",\"path\":"
+            "\"/responseParameters/method.response.header.X-A\",\"value\":\"true\"},"
+            "{\"op\":\"remove\",\"path\":\"/responseModels/application~1json\"}]}");
+    ck_assert_int_eq(st, 201);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "responseParameters"),
+                                               "method.response.header.X-A")));
+    ck_assert_ptr_null(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "responseModels"), "application/json"));
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/statusCode\","
+            "\"value\":\"501\"}]}");
+    ck_assert_int_eq(st, 400);
+    ck_assert_str_eq(js(j, "message"),
+                     "Invalid patch path '/statusCode' specified for op 'replace'.");
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "PUT", path, "{}"));
+    ck_assert_int_eq(st, 201);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 200);
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "responseParameters"));
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/responses/501", id, root);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 404);
+    ck_assert_str_eq(js(j, "message"), "Invalid Response status code specified");
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "PATCH", path, "{\"patchOperations\":[]}"));
+    ck_assert_int_eq(st, 404);
+    cJSON_Delete(api(&st, "DELETE", path, NULL));
+    ck_assert_int_eq(st, 404);
+
+    /* an integration response: contentHandling kept, maps patched */
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/integration/responses/500",
+             id, root);
+    j = api(&st, "PUT", path, "{\"contentHandling\":\"CONVERT_TO_TEXT\",\"responseTemplates\":{}}");
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(js(j, "contentHandling"), "CONVERT_TO_TEXT");
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "responseTemplates"));
+    cJSON_Delete(j);
+    j = api(&st, "PATCH", path,
+            "{\"patchOperations\":[{\"op\":\"add\",\"path\":"
+            "\"/responseTemplates/application~1json\",\"value\":\"{}\"},{\"op\":\"add\","
+            "\"path\":\"/responseParameters/method.response.header.X-A\",\"value\":\"'a'\"}]}");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "responseTemplates"), "application/json"), "{}");
+    ck_assert_str_eq(js(cJSON_GetObjectItem(j, "responseParameters"), "method.response.header.X-A"),
+                     "'a'");
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "PATCH", path,
+                     "{\"patchOperations\":[{\"op\":\"add\",\"path\":"
+                     "\"/responseModels/application~1json\",\"value\":\"Empty\"}]}"));
+    ck_assert_int_eq(st, 400);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/integration/responses/501",
+             id, root);
+    j = api(&st, "GET", path, NULL);
+    ck_assert_int_eq(st, 404);
+    ck_assert_str_eq(js(j, "message"), "Invalid Response status code specified");
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/integration/responses/99",
+             id, root);
+    j = api(&st, "PUT", path, "{}");
+    ck_assert_int_eq(st, 400);
+    ck_assert_str_eq(js(j, "message"), "Invalid status code specified");
+    cJSON_Delete(j);
+
+    /* the parent missing: no such method, a method without integration */
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/PATCH/responses/200", id, root);
+    j = api(&st, "PUT", path, "{}");
+    ck_assert_int_eq(st, 404);
+    ck_assert_str_eq(js(j, "message"), "Invalid Method identifier specified");
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/POST", id, root);
+    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"NONE\"}"));
+    ck_assert_int_eq(st, 201);
+    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/POST/integration/responses/200",
+             id, root);
+    j = api(&st, "PUT", path, "{}");
+    ck_assert_int_eq(st, 404);
+    ck_assert_str_eq(js(j, "message"), "No integration defined for method");
+    cJSON_Delete(j);
+    cJSON_Delete(api(&st, "GET", path, NULL));
+    ck_assert_int_eq(st, 404);
 }
 END_TEST
 
