@@ -16,7 +16,9 @@
  * CreateApiKey GetApiKey GetApiKeys UpdateApiKey DeleteApiKey
  * CreateUsagePlan GetUsagePlan GetUsagePlans UpdateUsagePlan DeleteUsagePlan
  * CreateUsagePlanKey GetUsagePlanKeys DeleteUsagePlanKey
- * and the data plane (apigw_invoke.c) for the three stage URL forms.
+ * and the data plane (apigw_invoke.c) for the three stage URL forms. One
+ * handler per action serves method and integration responses alike, told
+ * what differs by a struct apigw_response_kind.
  *
  * Storage: apigw_objects (see apigw.h). Lists answer with the wire key
  * "item"; timestamps are epoch seconds; ids are 10 lower-case alnum chars.
@@ -1264,7 +1266,7 @@ static void apigw_delete_integration(struct emu_request *req, struct emu_respons
     cJSON_Delete(res);
 }
 
-/* ------------------------------------------------------ method responses */
+/* ------------------------------------- method and integration responses */
 
 static int valid_status(const char *s)
 {
@@ -1272,218 +1274,204 @@ static int valid_status(const char *s)
            isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]);
 }
 
-static void apigw_put_method_response(struct emu_request *req, struct emu_response *resp)
+/* Copies key from src into dst when it is a non-empty object. */
+static void copy_map(cJSON *dst, const cJSON *src, const char *key)
 {
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
+    if (cJSON_IsObject(v) && v->child != NULL) {
+        copy_field(dst, src, key);
     }
-    cJSON *method = find_method(req, resp, res);
-    const char *code = emu_param(req, "status_code");
-    if (method == NULL) {
-        goto out;
-    }
-    if (!valid_status(code)) {
-        emu_fail(resp, APIGW_BAD_REQUEST, "Invalid status code specified");
-        goto out;
-    }
-    cJSON *mr = cJSON_CreateObject();
-    cJSON_AddStringToObject(mr, "statusCode", code);
-    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(req->json, "responseParameters");
-    if (cJSON_IsObject(rp) && rp->child != NULL) {
-        copy_field(mr, req->json, "responseParameters");
-    }
-    const cJSON *rm = cJSON_GetObjectItemCaseSensitive(req->json, "responseModels");
-    if (cJSON_IsObject(rm) && rm->child != NULL) {
-        copy_field(mr, req->json, "responseModels");
-    }
-    set_item(child_obj(method, "methodResponses"), code, mr);
-    if (save_resource(req, resp, res) == 0) {
-        emu_resp_json(resp, 201, cJSON_Duplicate(mr, 1));
-    }
-out:
-    cJSON_Delete(res);
 }
 
-static cJSON *find_method_response(struct emu_request *req, struct emu_response *resp, cJSON *res,
-                                   cJSON **method_out)
+/* What differs between method responses and integration responses. Both
+ * are objects keyed by status code in a map of their parent (the method,
+ * or the method's integration), put whole, patched and deleted alike: one
+ * handler per action serves both, told what differs by this. */
+struct apigw_response_kind {
+    /* the parent (borrowed from res), or NULL after answering NotFound */
+    cJSON *(*parent)(struct emu_request *req, struct emu_response *resp, cJSON *res);
+    const char *map;                           /* the parent's member: "methodResponses" */
+    void (*fill)(cJSON *r, const cJSON *body); /* Put's members after statusCode */
+    const struct patch_rule *rules;            /* what Update may patch */
+    int update_status;                         /* Update's answer (AWS: 201 for methods') */
+};
+
+static void method_response_fill(cJSON *mr, const cJSON *body)
 {
-    cJSON *method = find_method(req, resp, res);
-    if (method == NULL) {
-        return NULL;
-    }
-    *method_out = method;
-    cJSON *mr = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(method, "methodResponses"), emu_param(req, "status_code"));
-    if (mr == NULL) {
-        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Response status code specified");
-    }
-    return mr;
+    copy_map(mr, body, "responseParameters");
+    copy_map(mr, body, "responseModels");
 }
 
-static void apigw_get_method_response(struct emu_request *req, struct emu_response *resp)
-{
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *method = NULL;
-    cJSON *mr = find_method_response(req, resp, res, &method);
-    if (mr != NULL) {
-        emu_resp_json(resp, 200, cJSON_Duplicate(mr, 1));
-    }
-    cJSON_Delete(res);
-}
+static const struct patch_rule method_response_rules[] = {
+    {"/responseParameters/", PT_MAP_BOOL},
+    {"/responseModels/", PT_MAP_STR},
+    {NULL, PT_STR},
+};
 
-static void apigw_update_method_response(struct emu_request *req, struct emu_response *resp)
-{
-    static const struct patch_rule rules[] = {
-        {"/responseParameters/", PT_MAP_BOOL},
-        {"/responseModels/", PT_MAP_STR},
-        {NULL, PT_STR},
-    };
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *method = NULL;
-    cJSON *mr = find_method_response(req, resp, res, &method);
-    if (mr != NULL && apply_patch(req, resp, mr, rules) == 0 &&
-        save_resource(req, resp, res) == 0) {
-        emu_resp_json(resp, 201, cJSON_Duplicate(mr, 1));
-    }
-    cJSON_Delete(res);
-}
+static const struct apigw_response_kind method_response_kind = {
+    .parent = find_method,
+    .map = "methodResponses",
+    .fill = method_response_fill,
+    .rules = method_response_rules,
+    .update_status = 201,
+};
 
-static void apigw_delete_method_response(struct emu_request *req, struct emu_response *resp)
+static void integration_response_fill(cJSON *ir, const cJSON *body)
 {
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *method = NULL;
-    cJSON *mr = find_method_response(req, resp, res, &method);
-    if (mr != NULL) {
-        cJSON_DeleteItemFromObjectCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(method, "methodResponses"),
-            emu_param(req, "status_code"));
-        if (save_resource(req, resp, res) == 0) {
-            reply_status(resp, 204);
-        }
-    }
-    cJSON_Delete(res);
-}
-
-/* ------------------------------------------------- integration responses */
-
-static void apigw_put_integration_response(struct emu_request *req, struct emu_response *resp)
-{
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    const char *code = emu_param(req, "status_code");
-    cJSON *in = find_integration(req, resp, res);
-    if (in == NULL) {
-        goto out;
-    }
-    if (!valid_status(code)) {
-        emu_fail(resp, APIGW_BAD_REQUEST, "Invalid status code specified");
-        goto out;
-    }
-    cJSON *ir = cJSON_CreateObject();
-    cJSON_AddStringToObject(ir, "statusCode", code);
-    const char *sp = jstr(req->json, "selectionPattern");
+    const char *sp = jstr(body, "selectionPattern");
     if (sp != NULL) {
         cJSON_AddStringToObject(ir, "selectionPattern", sp);
     }
-    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(req->json, "responseParameters");
-    if (cJSON_IsObject(rp) && rp->child != NULL) {
-        copy_field(ir, req->json, "responseParameters");
+    copy_map(ir, body, "responseParameters");
+    copy_map(ir, body, "responseTemplates");
+    copy_field(ir, body, "contentHandling");
+}
+
+static const struct patch_rule integration_response_rules[] = {
+    {"/selectionPattern", PT_STR},
+    {"/contentHandling", PT_STR},
+    {"/responseTemplates/", PT_MAP_STR},
+    {"/responseParameters/", PT_MAP_STR},
+    {NULL, PT_STR},
+};
+
+static const struct apigw_response_kind integration_response_kind = {
+    .parent = find_integration,
+    .map = "integrationResponses",
+    .fill = integration_response_fill,
+    .rules = integration_response_rules,
+    .update_status = 200,
+};
+
+/* The response of kind k (borrowed from res) named by the status_code
+ * param, with its parent in *parent; NULL after answering NotFound. */
+static cJSON *find_response(struct emu_request *req, struct emu_response *resp, cJSON *res,
+                            const struct apigw_response_kind *k, cJSON **parent)
+{
+    *parent = k->parent(req, resp, res);
+    if (*parent == NULL) {
+        return NULL;
     }
-    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(req->json, "responseTemplates");
-    if (cJSON_IsObject(rt) && rt->child != NULL) {
-        copy_field(ir, req->json, "responseTemplates");
+    cJSON *r = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(*parent, k->map),
+                                                emu_param(req, "status_code"));
+    if (r == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Response status code specified");
     }
-    copy_field(ir, req->json, "contentHandling");
-    set_item(child_obj(in, "integrationResponses"), code, ir);
+    return r;
+}
+
+/* PutMethodResponse, PutIntegrationResponse: replaces the whole response. */
+static void response_put(struct emu_request *req, struct emu_response *resp,
+                         const struct apigw_response_kind *k)
+{
+    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
+    if (res == NULL) {
+        return;
+    }
+    cJSON *parent = k->parent(req, resp, res);
+    const char *code = emu_param(req, "status_code");
+    if (parent == NULL) {
+        goto out;
+    }
+    if (!valid_status(code)) {
+        emu_fail(resp, APIGW_BAD_REQUEST, "Invalid status code specified");
+        goto out;
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "statusCode", code);
+    k->fill(r, req->json);
+    set_item(child_obj(parent, k->map), code, r);
     if (save_resource(req, resp, res) == 0) {
-        emu_resp_json(resp, 201, cJSON_Duplicate(ir, 1));
+        emu_resp_json(resp, 201, cJSON_Duplicate(r, 1));
     }
 out:
     cJSON_Delete(res);
 }
 
-static cJSON *find_integration_response(struct emu_request *req, struct emu_response *resp,
-                                        cJSON *res, cJSON **in_out)
-{
-    cJSON *in = find_integration(req, resp, res);
-    if (in == NULL) {
-        return NULL;
-    }
-    *in_out = in;
-    cJSON *ir = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(in, "integrationResponses"),
-        emu_param(req, "status_code"));
-    if (ir == NULL) {
-        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Response status code specified");
-    }
-    return ir;
-}
-
-static void apigw_get_integration_response(struct emu_request *req, struct emu_response *resp)
+/* GetMethodResponse, GetIntegrationResponse. */
+static void response_get(struct emu_request *req, struct emu_response *resp,
+                         const struct apigw_response_kind *k)
 {
     cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
     if (res == NULL) {
         return;
     }
-    cJSON *in = NULL;
-    cJSON *ir = find_integration_response(req, resp, res, &in);
-    if (ir != NULL) {
-        emu_resp_json(resp, 200, cJSON_Duplicate(ir, 1));
+    cJSON *parent = NULL;
+    cJSON *r = find_response(req, resp, res, k, &parent);
+    if (r != NULL) {
+        emu_resp_json(resp, 200, cJSON_Duplicate(r, 1));
     }
     cJSON_Delete(res);
 }
 
-static void apigw_update_integration_response(struct emu_request *req, struct emu_response *resp)
+/* UpdateMethodResponse, UpdateIntegrationResponse. */
+static void response_update(struct emu_request *req, struct emu_response *resp,
+                            const struct apigw_response_kind *k)
 {
-    static const struct patch_rule rules[] = {
-        {"/selectionPattern", PT_STR},
-        {"/contentHandling", PT_STR},
-        {"/responseTemplates/", PT_MAP_STR},
-        {"/responseParameters/", PT_MAP_STR},
-        {NULL, PT_STR},
-    };
     cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
     if (res == NULL) {
         return;
     }
-    cJSON *in = NULL;
-    cJSON *ir = find_integration_response(req, resp, res, &in);
-    if (ir != NULL && apply_patch(req, resp, ir, rules) == 0 &&
+    cJSON *parent = NULL;
+    cJSON *r = find_response(req, resp, res, k, &parent);
+    if (r != NULL && apply_patch(req, resp, r, k->rules) == 0 &&
         save_resource(req, resp, res) == 0) {
-        emu_resp_json(resp, 200, cJSON_Duplicate(ir, 1));
+        emu_resp_json(resp, k->update_status, cJSON_Duplicate(r, 1));
     }
     cJSON_Delete(res);
 }
 
-static void apigw_delete_integration_response(struct emu_request *req, struct emu_response *resp)
+/* DeleteMethodResponse, DeleteIntegrationResponse. */
+static void response_delete(struct emu_request *req, struct emu_response *resp,
+                            const struct apigw_response_kind *k)
 {
     cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
     if (res == NULL) {
         return;
     }
-    cJSON *in = NULL;
-    cJSON *ir = find_integration_response(req, resp, res, &in);
-    if (ir != NULL) {
-        cJSON_DeleteItemFromObjectCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(in, "integrationResponses"),
-            emu_param(req, "status_code"));
+    cJSON *parent = NULL;
+    cJSON *r = find_response(req, resp, res, k, &parent);
+    if (r != NULL) {
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(parent, k->map),
+                                                emu_param(req, "status_code"));
         if (save_resource(req, resp, res) == 0) {
             reply_status(resp, 204);
         }
     }
     cJSON_Delete(res);
+}
+
+static void apigw_put_method_response(struct emu_request *req, struct emu_response *resp)
+{
+    response_put(req, resp, &method_response_kind);
+}
+static void apigw_get_method_response(struct emu_request *req, struct emu_response *resp)
+{
+    response_get(req, resp, &method_response_kind);
+}
+static void apigw_update_method_response(struct emu_request *req, struct emu_response *resp)
+{
+    response_update(req, resp, &method_response_kind);
+}
+static void apigw_delete_method_response(struct emu_request *req, struct emu_response *resp)
+{
+    response_delete(req, resp, &method_response_kind);
+}
+static void apigw_put_integration_response(struct emu_request *req, struct emu_response *resp)
+{
+    response_put(req, resp, &integration_response_kind);
+}
+static void apigw_get_integration_response(struct emu_request *req, struct emu_response *resp)
+{
+    response_get(req, resp, &integration_response_kind);
+}
+static void apigw_update_integration_response(struct emu_request *req, struct emu_response *resp)
+{
+    response_update(req, resp, &integration_response_kind);
+}
+static void apigw_delete_integration_response(struct emu_request *req, struct emu_response *resp)
+{
+    response_delete(req, resp, &integration_response_kind);
 }
 
 /* ---------------------------------------------------------------- stages */
