@@ -191,6 +191,15 @@ static void copy_field(cJSON *dst, const cJSON *src, const char *key)
     }
 }
 
+/* Copies key from src into dst when it is a non-empty object. */
+static void copy_map(cJSON *dst, const cJSON *src, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
+    if (cJSON_IsObject(v) && v->child != NULL) {
+        copy_field(dst, src, key);
+    }
+}
+
 static void set_item(cJSON *obj, const char *key, cJSON *v)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
@@ -1017,14 +1026,8 @@ static void apigw_put_method(struct emu_request *req, struct emu_response *resp)
         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "apiKeyRequired")));
     copy_field(method, req->json, "operationName");
     copy_field(method, req->json, "requestValidatorId");
-    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(req->json, "requestParameters");
-    if (cJSON_IsObject(rp) && rp->child != NULL) {
-        copy_field(method, req->json, "requestParameters");
-    }
-    const cJSON *rm = cJSON_GetObjectItemCaseSensitive(req->json, "requestModels");
-    if (cJSON_IsObject(rm) && rm->child != NULL) {
-        copy_field(method, req->json, "requestModels");
-    }
+    copy_map(method, req->json, "requestParameters");
+    copy_map(method, req->json, "requestModels");
     copy_field(method, req->json, "authorizationScopes");
     cJSON_AddItemToObject(methods, m, method);
     if (save_resource(req, resp, res) == 0) {
@@ -1159,14 +1162,8 @@ static void apigw_put_integration(struct emu_request *req, struct emu_response *
     copy_field(in, req->json, "connectionType");
     copy_field(in, req->json, "connectionId");
     copy_field(in, req->json, "credentials");
-    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(req->json, "requestParameters");
-    if (cJSON_IsObject(rp) && rp->child != NULL) {
-        copy_field(in, req->json, "requestParameters");
-    }
-    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(req->json, "requestTemplates");
-    if (cJSON_IsObject(rt) && rt->child != NULL) {
-        copy_field(in, req->json, "requestTemplates");
-    }
+    copy_map(in, req->json, "requestParameters");
+    copy_map(in, req->json, "requestTemplates");
     cJSON_AddStringToObject(in, "passthroughBehavior", pb != NULL ? pb : "WHEN_NO_MATCH");
     if (ch != NULL) {
         cJSON_AddStringToObject(in, "contentHandling", ch);
@@ -1272,15 +1269,6 @@ static int valid_status(const char *s)
 {
     return s != NULL && strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' &&
            isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]);
-}
-
-/* Copies key from src into dst when it is a non-empty object. */
-static void copy_map(cJSON *dst, const cJSON *src, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
-    if (cJSON_IsObject(v) && v->child != NULL) {
-        copy_field(dst, src, key);
-    }
 }
 
 /* What differs between method responses and integration responses. Both
