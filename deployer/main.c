@@ -79,7 +79,10 @@ static const struct cmd commands[] = {
     {"rehearse", cmd_rehearse, TXN, "-s STAGE [-r REGION] [rehearse options]",
      "Replay a deploy injecting a fault at every call (error, throttle, reset, timeout,\n"
      "kill, crash) and check that every stage ends all-old or all-new. Exit 8 on a\n"
-     "violation. Without an endpoint it runs its own greenrooms (found beside stagehand\n"
+     "violation; else exit 9 when a case ended in a harness error (rehearse's own\n"
+     "infrastructure failed: a worker died, a greenroom did not start, a snapshot restore\n"
+     "failed...), counted apart from violations (JUnit: <error>, not <failure>).\n"
+     "Without an endpoint it runs its own greenrooms (found beside stagehand\n"
      "or on PATH), the cases in parallel; against --endpoint-url URL they run one at a\n"
      "time and without the crash kind.\n"
      "  --greenroom BIN   run (and restart) rehearse's own greenrooms from BIN\n"

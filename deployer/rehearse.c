@@ -18,7 +18,10 @@
  *      hung attempt after RH_HANG_TIMEOUT_MS (STAGEHAND_CALL_TIMEOUT_MS).
  *      Each case record carries its per-phase wall times ("phases").
  *   4. Table, summary, --junit FILE, --output json; exit DEP_EXIT_INVARIANT on
- *      any violation with the replay command (--only k --kind K).
+ *      any violation with the replay command (--only k --kind K), else
+ *      RH_EXIT_HARNESS when a case ended in a harness error (a worker died,
+ *      a greenroom did not start, a restore failed...: rehearse's own
+ *      infrastructure, reported apart from violations).
  *
  * Options (opts->rest): --kinds a,b  --only K  --kind K  --seed N
  * --max-cases N  --flow deploy|v05  --junit FILE  --watch S1,S2
@@ -300,24 +303,42 @@ int rh_first_diff(const cJSON *a, const cJSON *b, char *path, size_t pn, char *e
     return diff_rec(a, b, path, pn, expected, en, found, fn);
 }
 
-/* JUnit XML (see rehearse.h). */
+/* 1 when a case record's result is a harness error (rehearse's own
+ * infrastructure failed: see harness_error below), not a verdict on the
+ * deploy. */
+int rh_is_harness_error(const cJSON *rec)
+{
+    return rh_is_harness_error_str(txn_jstr(rec, "result"));
+}
+
+int rh_is_harness_error_str(const char *result)
+{
+    return strcmp(result, "error") == 0;
+}
+
+/* JUnit XML (see rehearse.h): a violation is a <failure>, a harness error
+ * an <error>. */
 char *rh_junit(const cJSON *cases, double total_ms)
 {
     struct dep_buf b = {0};
-    int n = 0, failures = 0;
+    int n = 0, failures = 0, errors = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, cases)
     {
         n++;
-        failures += strcmp(txn_jstr(c, "result"), "ok") != 0;
+        if (rh_is_harness_error(c)) {
+            errors++;
+        } else {
+            failures += strcmp(txn_jstr(c, "result"), "ok") != 0;
+        }
     }
     dep_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    dep_buf_printf(&b, "<testsuites tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n", n, failures,
-                   total_ms / 1000.0);
+    dep_buf_printf(&b, "<testsuites tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\">\n", n,
+                   failures, errors, total_ms / 1000.0);
     dep_buf_printf(&b,
                    "  <testsuite name=\"stagehand rehearse\" tests=\"%d\" failures=\"%d\" "
-                   "errors=\"0\" time=\"%.3f\">\n",
-                   n, failures, total_ms / 1000.0);
+                   "errors=\"%d\" time=\"%.3f\">\n",
+                   n, failures, errors, total_ms / 1000.0);
     cJSON_ArrayForEach(c, cases)
     {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(c, "k");
@@ -332,6 +353,14 @@ char *rh_junit(const cJSON *cases, double total_ms)
         dep_buf_printf(&b, "\" time=\"%.3f\"", cJSON_IsNumber(ms) ? ms->valuedouble / 1000.0 : 0.0);
         if (strcmp(txn_jstr(c, "result"), "ok") == 0) {
             dep_buf_puts(&b, "/>\n");
+            continue;
+        }
+        if (rh_is_harness_error(c)) {
+            dep_buf_puts(&b, ">\n      <error message=\"");
+            dep_buf_xml_escape(&b, txn_jstr(c, "harnessError"));
+            dep_buf_puts(&b, "\" type=\"HarnessError\">");
+            dep_buf_xml_escape(&b, txn_jstr(c, "detail"));
+            dep_buf_puts(&b, "</error>\n    </testcase>\n");
             continue;
         }
         dep_buf_puts(&b, ">\n      <failure message=\"");
@@ -599,16 +628,30 @@ static int case_cmp(const void *a, const void *b)
     return x->k != y->k ? x->k - y->k : x->kind - y->kind;
 }
 
-static int restore_pre(struct rh *r)
+/* Back to the pre-deploy world: no fault rules, the snapshot, the saved
+ * _meta. NULL, or what failed. */
+static const char *restore_pre(struct rh *r)
 {
-    if (rh_ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL) != 200) {
-        return -1;
+    long st = rh_ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL);
+    if (st != 200) {
+        return st < 0 ? "greenroom did not answer (clearing the fault rules)"
+                      : "could not clear the fault rules";
     }
-    if (rh_ctl(r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL) !=
-        200) {
-        return -1;
+    st = rh_ctl(r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
+    if (st != 200) {
+        return st < 0 ? "greenroom did not answer the restore of the pre-deploy snapshot"
+                      : "could not restore the pre-deploy snapshot";
     }
-    return rh_meta_restore(r);
+    return rh_meta_restore(r) == 0 ? NULL : "could not restore the project's _meta";
+}
+
+/* The case's result is a harness error of kind what (one of
+ * RH_HARNESS_*): rehearse's own infrastructure failed, not the deploy. */
+static void harness_error(cJSON *rec, char *result, size_t rn, const char *what)
+{
+    snprintf(result, rn, "error");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "harnessError");
+    cJSON_AddStringToObject(rec, "harnessError", what);
 }
 
 /* The client timeout of the timeout kind's deploy (ms): the hung attempt is
@@ -646,9 +689,10 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
     cJSON_AddStringToObject(rec, "service", txn_jstr(call, "service"));
     cJSON_AddStringToObject(rec, "operation", txn_jstr(call, "operation"));
     cJSON_AddStringToObject(rec, "resource", txn_jstr(call, "resource"));
-    if (restore_pre(r) < 0) {
-        snprintf(result, sizeof(result), "error");
-        snprintf(detail, sizeof(detail), "could not restore the pre-deploy snapshot");
+    const char *why = restore_pre(r);
+    if (why) {
+        harness_error(rec, result, sizeof(result), RH_HARNESS_RESTORE);
+        snprintf(detail, sizeof(detail), "%s", why);
         goto done;
     }
     phase_add(ph, PH_RESTORE, &mark);
@@ -659,7 +703,7 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
     long st = rh_ctl(r, "POST", "/_greenroom/faults", rb, NULL);
     free(rb);
     if (st != 200 || seq0 < 0) {
-        snprintf(result, sizeof(result), "error");
+        harness_error(rec, result, sizeof(result), RH_HARNESS_FAULT);
         snprintf(detail, sizeof(detail), "could not install the fault rule (HTTP %ld)", st);
         goto done;
     }
@@ -706,7 +750,7 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
                 if (rh_gr_restart(r) < 0) {
                     kill(-pid, SIGKILL);
                     rh_wait(pid, 5);
-                    snprintf(result, sizeof(result), "error");
+                    harness_error(rec, result, sizeof(result), RH_HARNESS_RESTART);
                     snprintf(detail, sizeof(detail),
                              "greenroom did not come back after the crash at call %d", k);
                     goto done;
@@ -724,7 +768,7 @@ waited:
             cJSON_AddBoolToObject(rec, "restarted", 1);
         }
         if (rh_gr_restart(r) < 0) {
-            snprintf(result, sizeof(result), "error");
+            harness_error(rec, result, sizeof(result), RH_HARNESS_RESTART);
             snprintf(detail, sizeof(detail),
                      "greenroom did not come back after the crash at call %d", k);
             goto done;
@@ -767,7 +811,7 @@ waited:
         cJSON *now = NULL;
         if (capture(r, imgs[i].name, &now, &err) < 0) {
             char eb[1400];
-            snprintf(result, sizeof(result), "error");
+            harness_error(rec, result, sizeof(result), RH_HARNESS_CAPTURE);
             snprintf(detail, sizeof(detail), "capture of %s failed: %s", imgs[i].name,
                      dep_err_str(&err, eb, sizeof(eb)));
             goto done;
@@ -843,12 +887,23 @@ waited:
         cJSON_Delete(now);
         phase_add(ph, PH_CAPTURE, &mark);
     }
-done : {
+done:
+    if (strcmp(result, "ok") != 0) {
+        /* A greenroom that died (other than the crash kind's planned crash,
+         * restarted above) or stopped answering fails the deploy and the
+         * checks: that is the harness, not the deploy. It is brought back
+         * for the next case. */
+        char gone[512];
+        const char *what = rh_gr_gone(r, gone, sizeof(gone));
+        if (what && !rh_is_harness_error_str(result)) {
+            harness_error(rec, result, sizeof(result), what);
+            snprintf(detail, sizeof(detail), "%s", gone);
+        }
+    }
     cJSON *po = cJSON_AddObjectToObject(rec, "phases");
     for (int i = 0; i < PH_N; i++) {
         cJSON_AddNumberToObject(po, phase_names[i], ph[i]);
     }
-}
     cJSON_AddStringToObject(rec, "result", result);
     cJSON_AddStringToObject(rec, "detail", detail);
     cJSON_AddNumberToObject(rec, "ms", txn_ms() - t0);
@@ -861,7 +916,11 @@ static void print_row(const cJSON *c)
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(c, "k");
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(c, "ms");
     char res[200];
-    snprintf(res, sizeof(res), "%s", txn_jstr(c, "result"));
+    if (rh_is_harness_error(c)) {
+        snprintf(res, sizeof(res), "ERROR: %s", txn_jstr(c, "harnessError"));
+    } else {
+        snprintf(res, sizeof(res), "%s", txn_jstr(c, "result"));
+    }
     printf("%4d  %-14s %-28s %-34.34s %-8s %-12s %-22s %6.0f\n",
            cJSON_IsNumber(k) ? k->valueint : 0, txn_jstr(c, "service"), txn_jstr(c, "operation"),
            txn_jstr(c, "resource"), txn_jstr(c, "kind"), txn_jstr(c, "outcome"), res,
@@ -882,6 +941,19 @@ static void run_one(struct rh *r, const struct rh_case *c, cJSON *out, void *ud)
 {
     struct rh_case_ctx *x = ud;
     run_case(r, c->k, c->kind, x->calls, x->target, x->imgs, x->n_imgs, out);
+}
+
+/* rh_sweep's label: the faulted call of a case no worker ran to its end. */
+static void label_one(const struct rh_case *c, cJSON *rec, void *ud)
+{
+    struct rh_case_ctx *x = ud;
+    const cJSON *call = cJSON_GetArrayItem(x->calls, c->k - 1);
+    const char *keys[] = {"service", "operation", "resource"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!cJSON_GetObjectItemCaseSensitive(rec, keys[i])) {
+            cJSON_AddStringToObject(rec, keys[i], txn_jstr(call, keys[i]));
+        }
+    }
 }
 
 int cmd_rehearse(struct dep_ctx *c)
@@ -1089,8 +1161,8 @@ int cmd_rehearse(struct dep_ctx *c)
         printf("%4s  %-14s %-28s %-34s %-8s %-12s %-22s %6s\n", "k", "service", "operation",
                "resource", "fault", "outcome", "invariants", "ms");
     }
-    int violations = 0;
-    cJSON *first_bad = NULL;
+    int violations = 0, harness_errors = 0;
+    cJSON *first_bad = NULL, *first_error = NULL;
     if (r.clone && r.jobs > 1 && rh_clone_template(&r, "stagehand-rehearse-pre") < 0) {
         dep_out_errorf("rehearse", "could not copy the pre-deploy snapshot of %s for its clones",
                        r.url);
@@ -1099,7 +1171,7 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     if (r.jobs > 1 && (nt > 1 || r.clone)) {
         struct rh_case_ctx cx = {calls, target, imgs, n_imgs};
-        struct rh_sweep sw = {todo, nt, run_one, print_row, &cx};
+        struct rh_sweep sw = {todo, nt, run_one, print_row, label_one, &cx};
         if (rh_run_parallel(&r, &sw, cases, human) < 0) {
             dep_out_errorf("rehearse", "could not start the rehearse workers");
             free(todo);
@@ -1120,7 +1192,12 @@ int cmd_rehearse(struct dep_ctx *c)
     cJSON *rec;
     cJSON_ArrayForEach(rec, cases)
     {
-        if (strcmp(txn_jstr(rec, "result"), "ok") != 0) {
+        if (rh_is_harness_error(rec)) {
+            harness_errors++;
+            if (!first_error) {
+                first_error = rec;
+            }
+        } else if (strcmp(txn_jstr(rec, "result"), "ok") != 0) {
             violations++;
             if (!first_bad) {
                 first_bad = rec;
@@ -1133,8 +1210,9 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     double total = txn_ms() - t0;
     if (human) {
-        printf("\n%d case(s) over N=%d calls, %d violation(s), %.1f s (flow %s)\n", nt, n,
-               violations, total / 1000.0, r.v05 ? "v05" : "deploy");
+        printf("\n%d case(s) over N=%d calls, %d violation(s), %d harness error(s), %.1f s (flow "
+               "%s)\n",
+               nt, n, violations, harness_errors, total / 1000.0, r.v05 ? "v05" : "deploy");
         if (first_bad) {
             printf("first violation: k=%d %s (%s %s %s): %s\n  replay: stagehand rehearse -s %s -r "
                    "%s %s %s%s "
@@ -1148,6 +1226,13 @@ int cmd_rehearse(struct dep_ctx *c)
                    (int)cJSON_GetObjectItemCaseSensitive(first_bad, "k")->valuedouble,
                    txn_jstr(first_bad, "kind"));
         }
+    }
+    if (human && first_error) {
+        printf("first harness error (rehearse's own infrastructure, not the deploy): k=%d %s: %s: "
+               "%s\n",
+               (int)cJSON_GetObjectItemCaseSensitive(first_error, "k")->valuedouble,
+               txn_jstr(first_error, "kind"), txn_jstr(first_error, "harnessError"),
+               txn_jstr(first_error, "detail"));
     }
     if (r.junit) {
         char *x = rh_junit(cases, total);
@@ -1164,9 +1249,10 @@ int cmd_rehearse(struct dep_ctx *c)
     dep_out_result("calls", cJSON_CreateNumber(n));
     dep_out_result("cases", cJSON_Duplicate(cases, 1));
     dep_out_result("violations", cJSON_CreateNumber(violations));
+    dep_out_result("harnessErrors", cJSON_CreateNumber(harness_errors));
     dep_out_result("wallMs", cJSON_CreateNumber(total));
     dep_out_result("learnMs", cJSON_CreateNumber(learn_ms));
-    rc = violations ? DEP_EXIT_INVARIANT : DEP_EXIT_OK;
+    rc = violations ? DEP_EXIT_INVARIANT : harness_errors ? RH_EXIT_HARNESS : DEP_EXIT_OK;
 out:
     rh_gr_down(&r);
     if (rh_stopped()) {

@@ -19,6 +19,28 @@
 #include "rehearse.h"
 #include "txn.h"
 
+/* Exit code of a rehearsal with harness errors and no violation (a
+ * violation wins: DEP_EXIT_INVARIANT). */
+#define RH_EXIT_HARNESS 9
+
+/* Harness errors: a case whose outcome is rehearse's own infrastructure
+ * failing, not the deploy under test (record: "result":"error",
+ * "harnessError": one of these, "detail"). */
+#define RH_HARNESS_WORKER "worker died"
+#define RH_HARNESS_SETUP "worker setup failed"
+#define RH_HARNESS_START "greenroom failed to start"
+#define RH_HARNESS_CLONE "greenroom clone failed to start"
+#define RH_HARNESS_RESTORE "snapshot restore failed"
+#define RH_HARNESS_FAULT "fault rule install failed"
+#define RH_HARNESS_RESTART "greenroom restart failed"
+#define RH_HARNESS_CAPTURE "state capture failed"
+#define RH_HARNESS_DIED "greenroom died"
+#define RH_HARNESS_GONE "greenroom unreachable"
+
+/* 1 when a case record (or its "result") is a harness error. */
+int rh_is_harness_error(const cJSON *rec);
+int rh_is_harness_error_str(const char *result);
+
 /* Upper bound of --jobs. */
 #define RH_MAX_JOBS 32
 
@@ -68,6 +90,9 @@ struct rh_sweep {
     int nt;
     void (*run)(struct rh *r, const struct rh_case *c, cJSON *out, void *ud);
     void (*print)(const cJSON *rec);
+    /* names the faulted call (service, operation, resource) in the record
+     * of a case no worker ran to its end; may be NULL */
+    void (*label)(const struct rh_case *c, cJSON *rec, void *ud);
     void *ud;
 };
 
@@ -127,6 +152,10 @@ int rh_gr_up(struct rh *r, int port);
 void rh_gr_down(struct rh *r);
 /* After a crash: bring it back on the same state (same port if it can). */
 int rh_gr_restart(struct rh *r);
+/* After a case that failed: NULL when the case's greenroom is alive, else
+ * RH_HARNESS_DIED (our own died; it is restarted) or RH_HARNESS_GONE (it
+ * does not answer health), with what happened in why. */
+const char *rh_gr_gone(struct rh *r, char *why, size_t n);
 
 /* --- clones of an --endpoint-url greenroom on this machine */
 

@@ -569,6 +569,31 @@ int rh_gr_restart(struct rh *r)
     return rh_gr_up(r, 0);
 }
 
+const char *rh_gr_gone(struct rh *r, char *why, size_t n)
+{
+    int st = 0;
+    if (r->gr_pid > 0 && waitpid(r->gr_pid, &st, WNOHANG) == r->gr_pid) {
+        if (WIFSIGNALED(st)) {
+            snprintf(why, n, "greenroom (pid %ld) died of signal %d during this case (log: %s)",
+                     (long)r->gr_pid, WTERMSIG(st), r->log);
+        } else {
+            snprintf(why, n, "greenroom (pid %ld) exited %d during this case (log: %s)",
+                     (long)r->gr_pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1, r->log);
+        }
+        r->gr_pid = 0;
+        if (rh_gr_restart(r) < 0) {
+            size_t l = strlen(why);
+            snprintf(why + l, n - l, "; it did not come back");
+        }
+        return RH_HARNESS_DIED;
+    }
+    if (rh_ctl(r, "GET", "/_greenroom/health", NULL, NULL) != 200) {
+        snprintf(why, n, "greenroom at %s does not answer /_greenroom/health", r->url);
+        return RH_HARNESS_GONE;
+    }
+    return NULL;
+}
+
 /* Where rehearse's temp dir goes: $TMPDIR when set, else /dev/shm when it
  * is a writable tmpfs with room (greenroom's files and fsyncs then cost no
  * disk I/O; a crashed greenroom still restarts on its state, which lives
@@ -700,6 +725,10 @@ int rh_clone_template(struct rh *r, const char *name)
 
 /* ------------------------------------------------------ parallel sweep */
 
+/* A worker's exit codes before it runs any case. */
+#define RH_WORKER_NO_SETUP 3     /* no curl handle, or its copies failed */
+#define RH_WORKER_NO_GREENROOM 4 /* its greenroom did not start */
+
 struct rh_worker {
     pid_t pid;
     int to_fd;           /* case indexes, 4 bytes each; closed: no more */
@@ -723,9 +752,12 @@ static void rh_worker_main(struct rh *r, int id, const struct rh_sweep *sw, int 
     r->gr_pid = 0;
     char *cp_state[] = {"cp", "-a", tpl_state, r->gr_state, NULL};
     char *cp_work[] = {"cp", "-a", tpl_work, r->work, NULL};
-    if (!r->curl || rh_run_quiet(cp_state) != 0 || rh_run_quiet(cp_work) != 0 ||
-        rh_gr_up(r, 0) < 0) {
-        _exit(3);
+    if (!r->curl || rh_run_quiet(cp_state) != 0 || rh_run_quiet(cp_work) != 0) {
+        _exit(RH_WORKER_NO_SETUP);
+    }
+    if (rh_gr_up(r, 0) < 0) {
+        rh_gr_down(r);
+        _exit(RH_WORKER_NO_GREENROOM);
     }
     int32_t idx;
     for (;;) {
@@ -758,31 +790,81 @@ static void rh_worker_main(struct rh *r, int id, const struct rh_sweep *sw, int 
     _exit(0);
 }
 
+/* The cases not handed out yet: those of workers that died before they
+ * started them (again, taken first), then next..nt-1. */
+struct rh_queue {
+    int next;
+    int nt;
+    int *again;
+    int n_again;
+};
+
 /* Hand worker w its next case (or, when none is left, end its input). */
-static void rh_dispatch(struct rh_worker *w, int *next, int nt)
+static void rh_dispatch(struct rh_worker *w, struct rh_queue *q)
 {
-    int32_t idx = *next;
     w->cur = -1;
-    if (*next < nt && w->to_fd >= 0 && write_all(w->to_fd, &idx, sizeof(idx)) == 0) {
-        w->cur = (*next)++;
+    if (w->to_fd < 0) {
         return;
     }
-    if (w->to_fd >= 0) {
-        close(w->to_fd);
-        w->to_fd = -1;
+    int32_t idx = q->n_again > 0 ? q->again[q->n_again - 1] : q->next;
+    if (idx < q->nt && write_all(w->to_fd, &idx, sizeof(idx)) == 0) {
+        if (q->n_again > 0) {
+            q->n_again--;
+        } else {
+            q->next++;
+        }
+        w->cur = idx;
+        return;
     }
+    close(w->to_fd);
+    w->to_fd = -1;
 }
 
-/* The record of a case no worker could run (new). */
-static cJSON *rh_lost_case(const struct rh_case *c, const char *why)
+/* The record of a case no worker ran to its end: a harness error of kind
+ * what (new). */
+static cJSON *rh_lost_case(const struct rh_case *c, const char *what, const char *why)
 {
     cJSON *rec = cJSON_CreateObject();
     cJSON_AddNumberToObject(rec, "k", c->k);
     cJSON_AddStringToObject(rec, "kind", rh_kind_name(c->kind));
     cJSON_AddStringToObject(rec, "result", "error");
+    cJSON_AddStringToObject(rec, "harnessError", what);
     cJSON_AddStringToObject(rec, "detail", why);
     cJSON_AddNumberToObject(rec, "ms", 0);
     return rec;
+}
+
+/* Why worker id ended (its wait status st): the harness error's kind,
+ * and what happened in why. Returns 1 when it ended before it started
+ * the case it had been given (the case can go to another worker). */
+static int rh_worker_death(const struct rh *r, int id, int st, const char **what, char *why,
+                           size_t n)
+{
+    if (st == RH_WORKER_NO_GREENROOM) {
+        *what = r->clone ? RH_HARNESS_CLONE : RH_HARNESS_START;
+        snprintf(why, n,
+                 "rehearse worker %d: its greenroom (%s) did not start (log: %s/children-%d.log)",
+                 id, r->greenroom ? r->greenroom : "?", r->tmp, id);
+        return 1;
+    }
+    if (st == RH_WORKER_NO_SETUP) {
+        *what = RH_HARNESS_SETUP;
+        snprintf(why, n,
+                 "rehearse worker %d could not copy the greenroom state or the project into %s", id,
+                 r->tmp);
+        return 1;
+    }
+    *what = RH_HARNESS_WORKER;
+    if (st > 128) {
+        snprintf(why, n,
+                 "rehearse worker %d died of signal %d during this case (log: %s/children-%d.log)",
+                 id, st - 128, r->tmp, id);
+    } else {
+        snprintf(why, n,
+                 "rehearse worker %d died (exit %d) during this case (log: %s/children-%d.log)", id,
+                 st, r->tmp, id);
+    }
+    return 0;
 }
 
 /* Run the sweep's cases on r->jobs workers (processes, each with its own
@@ -795,8 +877,13 @@ int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int h
     int nw = r->jobs < sw->nt ? r->jobs : sw->nt;
     struct rh_worker w[RH_MAX_JOBS];
     cJSON **slot = calloc((size_t)sw->nt, sizeof(*slot));
-    int next = 0, done = 0, printed = 0, alive = 0;
-    if (!slot) {
+    struct rh_queue q = {0, sw->nt, calloc((size_t)sw->nt + 1, sizeof(int)), 0};
+    int done = 0, printed = 0, alive = 0;
+    const char *last_what = NULL; /* why the last worker that died did */
+    char last_why[512] = "";
+    if (!slot || !q.again) {
+        free(slot);
+        free(q.again);
         return -1;
     }
     rh_gr_down(r); /* its state dir is now the template of every worker's */
@@ -846,12 +933,13 @@ int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int h
     }
     if (alive == 0) {
         free(slot);
+        free(q.again);
         return -1;
     }
     signal(SIGPIPE, SIG_IGN); /* a dead worker's pipe: the write fails instead */
     for (int i = 0; i < nw; i++) {
         if (w[i].pid > 0) {
-            rh_dispatch(&w[i], &next, sw->nt);
+            rh_dispatch(&w[i], &q);
         }
     }
     while (alive > 0 && done < sw->nt && !rh_stop) {
@@ -881,24 +969,28 @@ int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int h
             if (n < 0 && errno == EINTR) {
                 continue;
             }
-            if (n <= 0) { /* the worker is gone */
-                if (x->cur >= 0) {
-                    char why[256];
-                    snprintf(why, sizeof(why),
-                             "rehearse worker %d died during this case (greenroom log: "
-                             "%s/children-%d.log)",
-                             map[p], r->tmp, map[p]);
-                    slot[x->cur] = rh_lost_case(&sw->todo[x->cur], why);
-                    done++;
-                    x->cur = -1;
-                }
+            if (n <= 0) { /* the worker is gone: why (its exit), and its case */
                 close(x->from_fd);
                 x->from_fd = -1;
                 if (x->to_fd >= 0) {
                     close(x->to_fd);
                     x->to_fd = -1;
                 }
+                int st = rh_wait(x->pid, 30);
+                x->pid = 0;
                 alive--;
+                int unstarted =
+                    rh_worker_death(r, map[p], st, &last_what, last_why, sizeof(last_why));
+                if (x->cur >= 0 && unstarted && alive > 0) {
+                    q.again[q.n_again++] = x->cur; /* another worker runs it */
+                } else if (x->cur >= 0) {
+                    slot[x->cur] = rh_lost_case(&sw->todo[x->cur], last_what, last_why);
+                    if (sw->label) {
+                        sw->label(&sw->todo[x->cur], slot[x->cur], sw->ud);
+                    }
+                    done++;
+                }
+                x->cur = -1;
                 continue;
             }
             dep_buf_append(&x->line, buf, (size_t)n);
@@ -910,12 +1002,15 @@ int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int h
                 memmove(x->line.data, nl + 1, x->line.len - used + 1); /* and its NUL */
                 x->line.len -= used;
                 if (x->cur >= 0 && !slot[x->cur]) {
-                    slot[x->cur] = rec ? rec : rh_lost_case(&sw->todo[x->cur], "unreadable record");
+                    slot[x->cur] =
+                        rec ? rec
+                            : rh_lost_case(&sw->todo[x->cur], RH_HARNESS_WORKER,
+                                           "the worker's record of this case is unreadable");
                     done++;
                 } else {
                     cJSON_Delete(rec);
                 }
-                rh_dispatch(x, &next, sw->nt);
+                rh_dispatch(x, &q);
             }
         }
         while (human && printed < sw->nt && slot[printed]) {
@@ -947,7 +1042,13 @@ int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int h
     }
     for (int i = 0; i < sw->nt; i++) {
         if (!slot[i]) {
-            slot[i] = rh_lost_case(&sw->todo[i], "no rehearse worker was left to run this case");
+            char why[700];
+            snprintf(why, sizeof(why), "not run: no rehearse worker was left%s%s",
+                     last_what ? "; the last one that ended: " : "", last_why);
+            slot[i] = rh_lost_case(&sw->todo[i], last_what ? last_what : RH_HARNESS_WORKER, why);
+            if (sw->label) {
+                sw->label(&sw->todo[i], slot[i], sw->ud);
+            }
         }
         if (human && i >= printed) {
             sw->print(slot[i]);
@@ -955,5 +1056,6 @@ int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int h
         cJSON_AddItemToArray(cases, slot[i]);
     }
     free(slot);
+    free(q.again);
     return 0;
 }

@@ -3,10 +3,11 @@
  * (deployer/rehearse_run.c): the temp dir (TMPDIR honoured, temp dirs of
  * killed runs removed, live and foreign ones kept), tree removal, the _meta
  * save/restore round trip, waiting for a child (exit code, killed, over its
- * limit), finding the greenroom binary, and a clone of a greenroom started
+ * limit), finding the greenroom binary, a clone of a greenroom started
  * with the source's GREENROOM_* settings (health's process.env), not
- * rehearse's. The sweeps against real greenrooms are in
- * tests/cli/test_rehearse_*.sh.
+ * rehearse's, a greenroom that died during a case (a harness error, and
+ * brought back), and harness errors in JUnit (<error>, not <failure>). The sweeps against real
+ * greenrooms are in tests/cli/test_rehearse_*.sh.
  */
 #include <check.h>
 #include <errno.h>
@@ -236,6 +237,75 @@ START_TEST(test_clone_env)
 }
 END_TEST
 
+/* A case's greenroom that died (not the crash kind's planned crash) is a
+ * harness error, and it is brought back for the next case; a live one is
+ * not. */
+START_TEST(test_greenroom_gone)
+{
+    struct dep_opts o;
+    struct dep_ctx c;
+    struct rh r;
+    char why[512];
+    memset(&o, 0, sizeof(o));
+    memset(&c, 0, sizeof(c));
+    memset(&r, 0, sizeof(r));
+    c.opts = &o;
+    snprintf(c.stage, sizeof(c.stage), "dev");
+    r.c = &c;
+    r.curl = curl_easy_init();
+    r.greenroom = getenv("GREENROOM_BIN");
+    ck_assert_ptr_nonnull(r.greenroom);
+    snprintf(r.gr_state, sizeof(r.gr_state), "%s/gr", base);
+    snprintf(r.log, sizeof(r.log), "%s/gr.log", base);
+    ck_assert_int_eq(mkdir(r.gr_state, 0755), 0);
+    ck_assert_int_eq(rh_gr_up(&r, 0), 0);
+    ck_assert_ptr_null(rh_gr_gone(&r, why, sizeof(why)));
+    pid_t first = r.gr_pid;
+    kill(first, SIGKILL);
+    /* wait until it is dead, without reaping it (rehearse does) */
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    for (int i = 0; i < 4000 && info.si_pid != first; i++) {
+        if (waitid(P_PID, (id_t)first, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+            break;
+        }
+        usleep(5000);
+    }
+    ck_assert_int_eq(info.si_pid, first);
+    const char *what = rh_gr_gone(&r, why, sizeof(why));
+    ck_assert_ptr_nonnull(what);
+    ck_assert_str_eq(what, RH_HARNESS_DIED);
+    ck_assert_msg(strstr(why, "signal 9") != NULL, "says how it died: %s", why);
+    ck_assert_msg(r.gr_pid > 0 && r.gr_pid != first, "a new greenroom");
+    ck_assert_int_eq(rh_ctl(&r, "GET", "/_greenroom/health", NULL, NULL), 200);
+    ck_assert_ptr_null(rh_gr_gone(&r, why, sizeof(why)));
+    rh_gr_down(&r);
+    curl_easy_cleanup(r.curl);
+}
+END_TEST
+
+/* JUnit: a violation is a <failure>, a harness error an <error> naming
+ * which, each counted apart. */
+START_TEST(test_junit_errors)
+{
+    cJSON *cases = cJSON_Parse(
+        "[{\"k\":1,\"kind\":\"error\",\"result\":\"ok\",\"detail\":\"\",\"ms\":1},"
+        "{\"k\":2,\"kind\":\"kill\",\"result\":\"invariant 1 violated\",\"detail\":\"d\",\"ms\":1},"
+        "{\"k\":3,\"kind\":\"crash\",\"result\":\"error\",\"harnessError\":\"worker died\","
+        "\"detail\":\"rehearse worker 1 died of signal 9\",\"ms\":1}]");
+    ck_assert_int_eq(rh_is_harness_error(cJSON_GetArrayItem(cases, 2)), 1);
+    ck_assert_int_eq(rh_is_harness_error(cJSON_GetArrayItem(cases, 1)), 0);
+    char *xml = rh_junit(cases, 10.0);
+    ck_assert_ptr_nonnull(strstr(xml, "tests=\"3\" failures=\"1\" errors=\"1\""));
+    ck_assert_ptr_nonnull(
+        strstr(xml, "<error message=\"worker died\" type=\"HarnessError\">rehearse worker 1"));
+    ck_assert_ptr_nonnull(strstr(xml, "<failure message=\"invariant 1 violated\""));
+    ck_assert_ptr_null(strstr(xml, "<failure message=\"error\""));
+    free(xml);
+    cJSON_Delete(cases);
+}
+END_TEST
+
 static Suite *rehearse_run_suite(void)
 {
     Suite *s = suite_create("dep_rehearse_run");
@@ -243,9 +313,10 @@ static Suite *rehearse_run_suite(void)
         const char *name;
         const TTest *t;
     } cases[] = {
-        {"tmp_dir", test_tmp_dir},       {"meta_round_trip", test_meta_round_trip},
-        {"wait_child", test_wait_child}, {"find_greenroom", test_find_greenroom},
-        {"clone_env", test_clone_env},
+        {"tmp_dir", test_tmp_dir},           {"meta_round_trip", test_meta_round_trip},
+        {"wait_child", test_wait_child},     {"find_greenroom", test_find_greenroom},
+        {"clone_env", test_clone_env},       {"greenroom_gone", test_greenroom_gone},
+        {"junit_errors", test_junit_errors},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -5,7 +5,8 @@
 # faulted call and the replay command; a deliberately broken compensation (the test hook
 # STAGEHAND_TEST_SKIP_UNDO skips one step's undo) is caught; --output json carries the cases;
 # greenroom crashing at call k (rehearse's own greenroom, restarted); parallel workers (--jobs) run
-# the same cases with the same results as one; a watched second stage.
+# the same cases with the same results as one; a watched second stage; harness errors (the workers'
+# greenrooms do not start) are reported as such, apart from violations, with exit 9.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -96,6 +97,37 @@ sleep 0.5
 expect_eq "interrupt: no greenroom or deploy of it left running" 0 "$(pgrep -f "$RT/" | wc -l)"
 expect_eq "interrupt: its temp dir is removed" "" "$(ls "$RT")"
 check "interrupt: says so" grep -q "interrupted by signal 15" "$GR_TMP/int.out"
+
+# --- harness errors: the workers' greenrooms do not start (a --greenroom wrapper that runs greenroom
+# once, for the learning run, then exits at once): every case is a harness error, not a violation:
+# exit 9, counted apart in the summary, --output json and JUnit (an <error>, no <failure>), naming which
+WRAP="$GR_TMP/greenroom-once"
+printf '#!/bin/sh\nmkdir "$0.started" 2>/dev/null && exec "%s" "$@"\nexit 1\n' "$GREENROOM_BIN" >"$WRAP"
+chmod +x "$WRAP"
+sh_run rehearse -s dev -r us-east-1 --greenroom="$WRAP" --jobs 2 --kinds=error --max-cases=3 --seed=1 \
+    --junit="$GR_TMP/harness.xml"
+expect_eq "harness errors: exit 9 (not 8)" 9 "$SH_RC"
+[ "$SH_RC" = 9 ] || tail -20 "$GR_TMP/sh.out"
+check "harness errors: the summary counts them apart from violations" \
+    grep -qE "^3 case\(s\) over N=[0-9]+ calls, 0 violation\(s\), 3 harness error\(s\)" "$GR_TMP/sh.out"
+check "harness errors: the table says which" grep -qE "^ +[0-9]+ .* ERROR: greenroom failed to start" "$GR_TMP/sh.out"
+check "harness errors: the first one is named" \
+    grep -qE "^first harness error .*: greenroom failed to start: .*worker [0-9]+: its greenroom .* did not start" "$GR_TMP/sh.out"
+expect_eq "harness errors JUnit: 3 test cases, 0 failures, 3 errors" "3 0 3 3" "$(python3 -c '
+import sys, xml.dom.minidom as m
+d = m.parse(sys.argv[1])
+s = d.getElementsByTagName("testsuite")[0]
+print(len(d.getElementsByTagName("testcase")), len(d.getElementsByTagName("failure")),
+      len(d.getElementsByTagName("error")), s.getAttribute("errors"))' "$GR_TMP/harness.xml")"
+rm -rf "$WRAP.started"
+sh_run rehearse -s dev -r us-east-1 --greenroom="$WRAP" --jobs 2 --kinds=error --max-cases=3 --seed=1 \
+    --output json
+expect_eq "harness errors JSON: exit 9, 0 violations, 3 harness errors, each a greenroom that did not start" \
+    "9 0 3 error:greenroom failed to start" "$SH_RC $(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+print(r["violations"], r["harnessErrors"],
+      " ".join(sorted(set("%s:%s" % (c["result"], c.get("harnessError")) for c in r["cases"]))))' "$GR_TMP/sh.out")"
 
 # --- another stage is watched: production is deployed first and must never change
 sh_run rehearse -s dev -r us-east-1 --watch production --kinds=error,kill --max-cases=4 --seed=11
