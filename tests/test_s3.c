@@ -700,6 +700,16 @@ START_TEST(test_list_objects_v1)
     ck_assert(!has(&r, "<Key>a</Key>"));
     ck_assert(has(&r, "<Key>b/x</Key>"));
     gr_resp_free(&r);
+    /* the members after the markers, in AWS's order, then items, prefixes */
+    ck_assert_int_eq(
+        s3("GET", "/v1-bkt?delimiter=%2F&encoding-type=url&max-keys=2", NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<MaxKeys>2</MaxKeys><Delimiter>/</Delimiter><IsTruncated>true"
+                          "</IsTruncated><EncodingType>url</EncodingType><Contents><Key>a</Key>"),
+                  "%s", r.body);
+    ck_assert_msg(has(&r, "</Contents><CommonPrefixes><Prefix>b/</Prefix></CommonPrefixes>"
+                          "</ListBucketResult>"),
+                  "%s", r.body);
+    gr_resp_free(&r);
 }
 END_TEST
 

@@ -269,6 +269,17 @@ START_TEST(test_list_object_versions_delimiter)
     ck_assert_ptr_null(strstr(r.body, "<Key>c/x/1</Key>"));
     ck_assert_ptr_null(strstr(r.body, "<Key>d</Key>"));
     gr_resp_free(&r);
+    /* the members after the markers, in AWS's order, then items, prefixes */
+    ck_assert_int_eq(
+        s3("GET", "/pd-bkt?delimiter=%2F&encoding-type=url&prefix=c%2F&versions=", NULL, &r), 200);
+    ck_assert_msg(strstr(r.body, "<MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter><IsTruncated>"
+                                 "false</IsTruncated><EncodingType>url</EncodingType><Version><Key>"
+                                 "c/y</Key>") != NULL,
+                  "%s", r.body);
+    ck_assert_msg(strstr(r.body, "<CommonPrefixes><Prefix>c/x/</Prefix></CommonPrefixes>"
+                                 "</ListVersionsResult>") != NULL,
+                  "%s", r.body);
+    gr_resp_free(&r);
 }
 END_TEST
 
