@@ -1921,9 +1921,6 @@ static int s3_starts(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* Walks the latest objects of a bucket per a; appends <Contents> (with
- * owner when owner != 0) and <CommonPrefixes>. Sets *count, *truncated and
- * next (the last key or prefix returned). Returns 0 or -1. */
 /* The listing query from its one lower bound: keys after start when start
  * sorts at or after the prefix, else keys from the prefix on. (Two bounds in
  * one WHERE would let SQLite seek on only one of them and scan from the
@@ -1959,6 +1956,32 @@ static void s3_list_checksum(struct emu_buf *b, const unsigned char *algo, const
     }
 }
 
+/* Ends a ListObjects (v1) or ListObjectVersions answer begun in x, whose
+ * root element is root: MaxKeys, Delimiter, IsTruncated and EncodingType,
+ * then the items and the common prefixes; answers 200 with it. */
+static void s3_list_finish(struct emu_response *resp, struct emu_buf *x, const char *root,
+                           const struct s3_list_args *a, int trunc, const struct emu_buf *items,
+                           const struct emu_buf *prefixes)
+{
+    emu_buf_printf(x, "<MaxKeys>%d</MaxKeys>", a->max);
+    s3_xml_key(x, "Delimiter", a->delimiter, a->url);
+    emu_buf_printf(x, "<IsTruncated>%s</IsTruncated>", trunc ? "true" : "false");
+    if (a->url) {
+        emu_buf_puts(x, "<EncodingType>url</EncodingType>");
+    }
+    if (items->data) {
+        emu_buf_puts(x, items->data);
+    }
+    if (prefixes->data) {
+        emu_buf_puts(x, prefixes->data);
+    }
+    emu_buf_printf(x, "</%s>", root);
+    emu_resp_xml(resp, 200, x->data);
+}
+
+/* Walks the latest objects of a bucket per a; appends <Contents> (with
+ * owner when owner != 0) and <CommonPrefixes>. Sets *count, *truncated and
+ * next (the last key or prefix returned). Returns 0 or -1. */
 static int s3_list_walk(const struct emu_request *req, const struct s3_bucket *b,
                         const struct s3_list_args *a, int owner, struct emu_buf *contents,
                         struct emu_buf *prefixes, int *count, int *truncated, struct emu_buf *next)
@@ -2067,20 +2090,7 @@ void s3_list_objects(struct emu_request *req, struct emu_response *resp)
     if (trunc && a.delimiter != NULL) {
         s3_xml_key(&x, "NextMarker", next.data ? next.data : "", a.url);
     }
-    emu_buf_printf(&x, "<MaxKeys>%d</MaxKeys>", a.max);
-    s3_xml_key(&x, "Delimiter", a.delimiter, a.url);
-    emu_buf_printf(&x, "<IsTruncated>%s</IsTruncated>", trunc ? "true" : "false");
-    if (a.url) {
-        emu_buf_puts(&x, "<EncodingType>url</EncodingType>");
-    }
-    if (c.data) {
-        emu_buf_puts(&x, c.data);
-    }
-    if (p.data) {
-        emu_buf_puts(&x, p.data);
-    }
-    emu_buf_puts(&x, "</ListBucketResult>");
-    emu_resp_xml(resp, 200, x.data);
+    s3_list_finish(resp, &x, "ListBucketResult", &a, trunc, &c, &p);
 out:
     emu_buf_release(&c);
     emu_buf_release(&p);
@@ -2392,20 +2402,7 @@ render:
         s3_xml_key(&x, "NextKeyMarker", next_key, a.url);
         emu_buf_xml_elem(&x, "NextVersionIdMarker", next_vid);
     }
-    emu_buf_printf(&x, "<MaxKeys>%d</MaxKeys>", a.max);
-    s3_xml_key(&x, "Delimiter", a.delimiter, a.url);
-    emu_buf_printf(&x, "<IsTruncated>%s</IsTruncated>", trunc ? "true" : "false");
-    if (a.url) {
-        emu_buf_puts(&x, "<EncodingType>url</EncodingType>");
-    }
-    if (items.data) {
-        emu_buf_puts(&x, items.data);
-    }
-    if (p.data) {
-        emu_buf_puts(&x, p.data);
-    }
-    emu_buf_puts(&x, "</ListVersionsResult>");
-    emu_resp_xml(resp, 200, x.data);
+    s3_list_finish(resp, &x, "ListVersionsResult", &a, trunc, &items, &p);
 out:
     free(skip);
     free(last_cp);
