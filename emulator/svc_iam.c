@@ -966,6 +966,20 @@ static void iam_delete_policy(struct emu_request *req, struct emu_response *resp
 
 /* ------------------------------------------------------ role updates */
 
+/* What UpdateAssumeRolePolicy and UpdateRole end with once their input
+ * is valid: when the role `name` exists, runs the UPDATE sql of iam_roles
+ * (keyed by ?1..?3) with a4 and a5 as ?4 and ?5 (NULL binds NULL) and
+ * answers; else resp holds the error. */
+static void iam_role_update(struct emu_request *req, struct emu_response *resp, const char *name,
+                            const char *sql, const char *a4, const char *a5)
+{
+    if (!iam_entity_or_fail(req, resp, &iam_role_kind, name) ||
+        !iam_exec_or_fail(resp, sql, req->account, name, a4, a5)) {
+        return;
+    }
+    emu_resp_query(req, resp, NULL);
+}
+
 static void iam_update_assume_role_policy(struct emu_request *req, struct emu_response *resp)
 {
     const char *name = iam_name_or_fail(req, resp, "RoleName", "roleName", 64);
@@ -973,16 +987,13 @@ static void iam_update_assume_role_policy(struct emu_request *req, struct emu_re
         return;
     }
     const char *doc = iam_doc_or_fail(req, resp, "PolicyDocument", "policyDocument");
-    if (doc == NULL || !iam_entity_or_fail(req, resp, &iam_role_kind, name)) {
+    if (doc == NULL) {
         return;
     }
-    if (!iam_exec_or_fail(resp,
-                          "UPDATE iam_roles SET assume_doc = ?4 WHERE account = ?1 AND "
-                          "region = ?2 AND name = ?3",
-                          req->account, name, doc, NULL)) {
-        return;
-    }
-    emu_resp_query(req, resp, NULL);
+    iam_role_update(req, resp, name,
+                    "UPDATE iam_roles SET assume_doc = ?4 WHERE account = ?1 AND region = ?2 AND "
+                    "name = ?3",
+                    doc, NULL);
 }
 
 static void iam_update_role(struct emu_request *req, struct emu_response *resp)
@@ -1013,30 +1024,13 @@ static void iam_update_role(struct emu_request *req, struct emu_response *resp)
             return;
         }
     }
-    if (!iam_entity_or_fail(req, resp, &iam_role_kind, name)) {
-        return;
-    }
-    sqlite3_stmt *st =
-        iam_stmt("UPDATE iam_roles SET description = coalesce(?4, description), max_session = "
-                 "coalesce(?5, max_session) WHERE account = ?1 AND region = ?2 AND name = ?3",
-                 req->account, name);
-    if (st == NULL) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    iam_bind(st, 4, desc);
-    if (ms != NULL) {
-        sqlite3_bind_int64(st, 5, max_session);
-    } else {
-        sqlite3_bind_null(st, 5);
-    }
-    int rc = sqlite3_step(st);
-    emu_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_query(req, resp, NULL);
+    /* bound as text: the column's INTEGER affinity stores the number */
+    char max_text[24];
+    snprintf(max_text, sizeof(max_text), "%ld", max_session);
+    iam_role_update(req, resp, name,
+                    "UPDATE iam_roles SET description = coalesce(?4, description), max_session = "
+                    "coalesce(?5, max_session) WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    desc, ms != NULL ? max_text : NULL);
 }
 
 /* ------------------------------------------------------ policy versions */
