@@ -1520,6 +1520,69 @@ START_TEST(test_invoke_request_authorizer)
 }
 END_TEST
 
+/* A missing API, and a missing object of an existing API, answer 404 with
+ * AWS's message on every lookup. */
+START_TEST(test_not_found)
+{
+    static const struct {
+        const char *method;
+        const char *path; /* after /restapis/{id} */
+        const char *message;
+    } cases[] = {
+        {"GET", "/resources/nope", "Invalid Resource identifier specified"},
+        {"PATCH", "/resources/nope", "Invalid Resource identifier specified"},
+        {"DELETE", "/resources/nope", "Invalid Resource identifier specified"},
+        {"GET", "/resources/nope/methods/GET", "Invalid Resource identifier specified"},
+        {"GET", "/stages/nope", "Invalid Stage identifier specified"},
+        {"PATCH", "/stages/nope", "Invalid Stage identifier specified"},
+        {"DELETE", "/stages/nope", "Invalid Stage identifier specified"},
+        {"GET", "/deployments/nope", "Invalid Deployment identifier specified"},
+        {"PATCH", "/deployments/nope", "Invalid Deployment identifier specified"},
+        {"DELETE", "/deployments/nope", "Invalid Deployment identifier specified"},
+        {"GET", "/authorizers/nope", "Invalid Authorizer identifier specified"},
+        {"PATCH", "/authorizers/nope", "Invalid Authorizer identifier specified"},
+        {"DELETE", "/authorizers/nope", "Invalid Authorizer identifier specified"},
+        {"GET", "/models/nope", "Invalid model name specified: nope"},
+        {"PATCH", "/models/nope", "Invalid model name specified: nope"},
+        {"DELETE", "/models/nope", "Invalid model name specified: nope"},
+        /* only the API can be missing below */
+        {"GET", "/resources", NULL},
+        {"GET", "/stages", NULL},
+        {"POST", "/stages", NULL},
+        {"GET", "/deployments", NULL},
+        {"GET", "/authorizers", NULL},
+        {"POST", "/authorizers", NULL},
+        {"GET", "/models", NULL},
+        {"POST", "/models", NULL},
+    };
+    char id[16], root[16];
+    make_api("nf", id, root);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *body = strcmp(cases[i].method, "PATCH") == 0  ? "{\"patchOperations\":[]}"
+                           : strcmp(cases[i].method, "POST") == 0 ? "{}"
+                                                                  : NULL;
+        char path[200];
+        long st;
+        cJSON *j;
+        for (int missing_api = 0; missing_api < 2; missing_api++) {
+            if (cases[i].message == NULL && !missing_api) {
+                continue;
+            }
+            snprintf(path, sizeof(path), "/restapis/%s%s", missing_api ? "nope000000" : id,
+                     cases[i].path);
+            j = body != NULL ? api(&st, cases[i].method, path, "%s", body)
+                             : api(&st, cases[i].method, path, NULL);
+            ck_assert_msg(st == 404, "%s %s -> %ld", cases[i].method, path, st);
+            ck_assert_str_eq(js(j, "message"),
+                             missing_api
+                                 ? "Invalid API identifier specified 000000000000:nope000000"
+                                 : cases[i].message);
+            cJSON_Delete(j);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     const struct kit_case cases[] = {
@@ -1528,6 +1591,7 @@ int main(void)
         {"methods", test_methods, NULL},
         {"integrations", test_integrations, NULL},
         {"method_and_integration_responses", test_method_and_integration_responses, NULL},
+        {"not_found", test_not_found, NULL},
         {"deployments", test_deployments, NULL},
         {"stages", test_stages, NULL},
         {"models", test_models, NULL},
