@@ -275,18 +275,36 @@ static cJSON *load_api(struct emu_request *req, struct emu_response *resp)
     return api;
 }
 
-static cJSON *load_resource(struct emu_request *req, struct emu_response *resp, const char *rid)
+/* 1 when the path's rest API exists, else 0 after answering NotFound. */
+static int api_exists(struct emu_request *req, struct emu_response *resp)
 {
     cJSON *api = load_api(req, resp);
     if (api == NULL) {
-        return NULL;
+        return 0;
     }
     cJSON_Delete(api);
-    cJSON *res = apigw_obj_get(ACCT, "resource", api_id(req), rid != NULL ? rid : "");
-    if (res == NULL) {
-        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Resource identifier specified");
+    return 1;
+}
+
+/* The path API's object of kind with id `id` (NULL: none), caller
+ * deletes; NULL after answering NotFound for the API or with "Invalid
+ * <what> identifier specified". */
+static cJSON *load_child(struct emu_request *req, struct emu_response *resp, const char *kind,
+                         const char *id, const char *what)
+{
+    if (!api_exists(req, resp)) {
+        return NULL;
     }
-    return res;
+    cJSON *obj = apigw_obj_get(ACCT, kind, api_id(req), id != NULL ? id : "");
+    if (obj == NULL) {
+        emu_fail(resp, APIGW_NOT_FOUND, "Invalid %s identifier specified", what);
+    }
+    return obj;
+}
+
+static cJSON *load_resource(struct emu_request *req, struct emu_response *resp, const char *rid)
+{
+    return load_child(req, resp, "resource", rid, "Resource");
 }
 
 /* The method (borrowed from res) named by the http_method param, or NULL
@@ -641,11 +659,9 @@ static void apigw_update_rest_api(struct emu_request *req, struct emu_response *
 
 static void apigw_delete_rest_api(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     obj_del_children(ACCT, api_id(req));
     apigw_obj_del(ACCT, "restapi", "", api_id(req));
     reply_status(resp, 202);
@@ -685,11 +701,9 @@ static int embed_methods(struct emu_request *req)
 
 static void apigw_get_resources(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     cJSON *all = apigw_obj_list(ACCT, "resource", api_id(req));
     cJSON *items = cJSON_CreateArray();
     int embed = embed_methods(req);
@@ -1521,11 +1535,9 @@ static int valid_variables(struct emu_response *resp, const cJSON *vars)
 
 static void apigw_create_stage(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     const char *name = jstr(req->json, "stageName");
     const char *dep = jstr(req->json, "deploymentId");
     const cJSON *vars = cJSON_GetObjectItemCaseSensitive(req->json, "variables");
@@ -1563,17 +1575,7 @@ static void apigw_create_stage(struct emu_request *req, struct emu_response *res
 
 static cJSON *load_stage(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
-        return NULL;
-    }
-    cJSON_Delete(api);
-    const char *name = emu_param(req, "stage_name");
-    cJSON *st = apigw_obj_get(ACCT, "stage", api_id(req), name != NULL ? name : "");
-    if (st == NULL) {
-        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Stage identifier specified");
-    }
-    return st;
+    return load_child(req, resp, "stage", emu_param(req, "stage_name"), "Stage");
 }
 
 static void apigw_get_stage(struct emu_request *req, struct emu_response *resp)
@@ -1586,11 +1588,9 @@ static void apigw_get_stage(struct emu_request *req, struct emu_response *resp)
 
 static void apigw_get_stages(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     cJSON *all = apigw_obj_list(ACCT, "stage", api_id(req));
     const char *dep = emu_query(req, "deploymentId");
     cJSON *out = cJSON_CreateObject();
@@ -1791,15 +1791,9 @@ static cJSON *api_summary(const cJSON *snap)
 
 static void apigw_get_deployment(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
-        return;
-    }
-    cJSON_Delete(api);
     const char *id = emu_param(req, "deployment_id");
-    cJSON *dep = apigw_obj_get(ACCT, "deployment", api_id(req), id != NULL ? id : "");
+    cJSON *dep = load_child(req, resp, "deployment", id, "Deployment");
     if (dep == NULL) {
-        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Deployment identifier specified");
         return;
     }
     const char *embed = emu_query(req, "embed");
@@ -1819,15 +1813,9 @@ static void apigw_update_deployment(struct emu_request *req, struct emu_response
         {"/description", PT_STR},
         {NULL, PT_STR},
     };
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
-        return;
-    }
-    cJSON_Delete(api);
     const char *id = emu_param(req, "deployment_id");
-    cJSON *dep = apigw_obj_get(ACCT, "deployment", api_id(req), id != NULL ? id : "");
+    cJSON *dep = load_child(req, resp, "deployment", id, "Deployment");
     if (dep == NULL) {
-        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Deployment identifier specified");
         return;
     }
     if (apply_patch(req, resp, dep, rules) != 0) {
@@ -1844,25 +1832,17 @@ static void apigw_update_deployment(struct emu_request *req, struct emu_response
 
 static void apigw_get_deployments(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     reply_list(req, resp, apigw_obj_list(ACCT, "deployment", api_id(req)));
 }
 
 static void apigw_delete_deployment(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
-        return;
-    }
-    cJSON_Delete(api);
     const char *id = emu_param(req, "deployment_id");
-    cJSON *dep = apigw_obj_get(ACCT, "deployment", api_id(req), id != NULL ? id : "");
+    cJSON *dep = load_child(req, resp, "deployment", id, "Deployment");
     if (dep == NULL) {
-        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Deployment identifier specified");
         return;
     }
     cJSON_Delete(dep);
@@ -1932,11 +1912,9 @@ static int add_default_models(struct emu_request *req, const char *api)
 
 static void apigw_create_model(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     const char *name = jstr(req->json, "name");
     const char *ct = jstr(req->json, "contentType");
     if (name == NULL || *name == 0) {
@@ -1970,11 +1948,9 @@ static void apigw_create_model(struct emu_request *req, struct emu_response *res
 
 static cJSON *load_model(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return NULL;
     }
-    cJSON_Delete(api);
     const char *name = emu_param(req, "model_name");
     cJSON *m = apigw_obj_get(ACCT, "model", api_id(req), name != NULL ? name : "");
     if (m == NULL) {
@@ -1993,11 +1969,9 @@ static void apigw_get_model(struct emu_request *req, struct emu_response *resp)
 
 static void apigw_get_models(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     reply_list(req, resp, apigw_obj_list(ACCT, "model", api_id(req)));
 }
 
@@ -2051,11 +2025,9 @@ static const struct patch_rule authorizer_rules[] = {
 
 static void apigw_create_authorizer(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     const char *name = jstr(req->json, "name");
     const char *type = jstr(req->json, "type");
     static const char *const types[] = {"TOKEN", "REQUEST", "COGNITO_USER_POOLS", NULL};
@@ -2100,17 +2072,7 @@ static void apigw_create_authorizer(struct emu_request *req, struct emu_response
 
 static cJSON *load_authorizer(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
-        return NULL;
-    }
-    cJSON_Delete(api);
-    const char *id = emu_param(req, "authorizer_id");
-    cJSON *a = apigw_obj_get(ACCT, "authorizer", api_id(req), id != NULL ? id : "");
-    if (a == NULL) {
-        emu_fail(resp, APIGW_NOT_FOUND, "Invalid Authorizer identifier specified");
-    }
-    return a;
+    return load_child(req, resp, "authorizer", emu_param(req, "authorizer_id"), "Authorizer");
 }
 
 static void apigw_get_authorizer(struct emu_request *req, struct emu_response *resp)
@@ -2123,11 +2085,9 @@ static void apigw_get_authorizer(struct emu_request *req, struct emu_response *r
 
 static void apigw_get_authorizers(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *api = load_api(req, resp);
-    if (api == NULL) {
+    if (!api_exists(req, resp)) {
         return;
     }
-    cJSON_Delete(api);
     reply_list(req, resp, apigw_obj_list(ACCT, "authorizer", api_id(req)));
 }
 
