@@ -4,7 +4,10 @@
  * waitUntilFunctionActiveV2, Invoke RequestResponse with LogType Tail,
  * a function error, PublishVersion, CreateAlias and an invoke through it,
  * UpdateFunctionConfiguration + waitUntilFunctionUpdatedV2, the ListFunctions
- * paginator, and ResourceNotFoundException. Run by tests/cli/test_jssdk_v3.sh. */
+ * paginator, ResourceNotFoundException, Event and DryRun invocations,
+ * UpdateFunctionCode (zip at $FN_ZIP, tests/js/fn) and the Code.Location
+ * download, and an API Gateway AWS_PROXY integration to the function allowed by
+ * AddPermission. Run by tests/cli/test_jssdk_v3.sh. */
 'use strict';
 const fs = require('fs');
 const { STSClient, GetCallerIdentityCommand } = require('@aws-sdk/client-sts');
@@ -12,8 +15,13 @@ const { IAMClient, CreateRoleCommand, GetRoleCommand } = require('@aws-sdk/clien
 const {
     LambdaClient, CreateFunctionCommand, InvokeCommand, PublishVersionCommand, CreateAliasCommand,
     GetFunctionCommand, UpdateFunctionConfigurationCommand, paginateListFunctions,
-    waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2,
+    waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2, UpdateFunctionCodeCommand, AddPermissionCommand,
+    GetPolicyCommand, ListVersionsByFunctionCommand,
 } = require('@aws-sdk/client-lambda');
+const {
+    APIGatewayClient, CreateRestApiCommand, CreateResourceCommand, PutMethodCommand, PutIntegrationCommand,
+    CreateDeploymentCommand,
+} = require('@aws-sdk/client-api-gateway');
 const t = require('./common');
 
 const json = (u8) => JSON.parse(Buffer.from(u8).toString());
@@ -134,6 +142,73 @@ async function main() {
                  [e.name, e.$metadata.httpStatusCode]);
         }
     });
+    await t.step('Event and DryRun invocations', async () => {
+        const ev = await lam.send(new InvokeCommand({ FunctionName: 'js-v3-fn', InvocationType: 'Event', Payload: '{}' }));
+        t.eq('InvocationType Event: 202', 202, ev.StatusCode);
+        const dr = await lam.send(new InvokeCommand({ FunctionName: 'js-v3-fn', InvocationType: 'DryRun' }));
+        t.eq('InvocationType DryRun: 204', 204, dr.StatusCode);
+    });
+
+    await t.step('UpdateFunctionCode and the Code.Location download', async () => {
+        const fz = fs.readFileSync(process.env.FN_ZIP);
+        const u = await lam.send(new UpdateFunctionCodeCommand({ FunctionName: 'js-v3-throws', ZipFile: fz }));
+        t.eq('UpdateFunctionCode: the new CodeSize', fz.length, u.CodeSize);
+        await waitUntilFunctionUpdatedV2({ client: lam, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+                                         { FunctionName: 'js-v3-throws' });
+        await lam.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'js-v3-throws', Handler: 'index.marker' }));
+        await waitUntilFunctionUpdatedV2({ client: lam, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+                                         { FunctionName: 'js-v3-throws' });
+        const i = await lam.send(new InvokeCommand({ FunctionName: 'js-v3-throws', Payload: '{}' }));
+        t.eq('the new code answers', { code: 'fn-v2' }, json(i.Payload));
+        const g = await lam.send(new GetFunctionCommand({ FunctionName: 'js-v3-throws' }));
+        const d = await t.request('GET', g.Code.Location);
+        t.ok('Code.Location serves the zip', d.status === 200 && d.body.equals(fz), d.status + ' ' + d.body.length);
+        const vs = await lam.send(new ListVersionsByFunctionCommand({ FunctionName: 'js-v3-fn' }));
+        t.eq('ListVersionsByFunction', ['$LATEST', '1'], vs.Versions.map((v) => v.Version));
+    });
+
+    await t.step('API Gateway AWS_PROXY integration to the function', async () => {
+        const api = new APIGatewayClient(t.v3opts());
+        await lam.send(new CreateFunctionCommand({ FunctionName: 'js-v3-proxy', Runtime: 'nodejs20.x',
+                                                  Handler: 'index.proxy', Role: roleArn,
+                                                  Code: { ZipFile: fs.readFileSync(process.env.FN_ZIP) } }));
+        await waitUntilFunctionActiveV2({ client: lam, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+                                        { FunctionName: 'js-v3-proxy' });
+        const fnArn = 'arn:aws:lambda:us-east-1:000000000000:function:js-v3-proxy';
+        const r = await api.send(new CreateRestApiCommand({ name: 'js-v3-proxy-api' }));
+        const items = await api.send(new CreateResourceCommand({ restApiId: r.id, parentId: r.rootResourceId,
+                                                                 pathPart: 'items' }));
+        const item = await api.send(new CreateResourceCommand({ restApiId: r.id, parentId: items.id, pathPart: '{id}' }));
+        await api.send(new PutMethodCommand({ restApiId: r.id, resourceId: item.id, httpMethod: 'ANY',
+                                              authorizationType: 'NONE' }));
+        await api.send(new PutIntegrationCommand({ restApiId: r.id, resourceId: item.id, httpMethod: 'ANY',
+            type: 'AWS_PROXY', integrationHttpMethod: 'POST',
+            uri: 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/' + fnArn + '/invocations' }));
+        await api.send(new CreateDeploymentCommand({ restApiId: r.id, stageName: 'prod', variables: { color: 'blue' } }));
+        const url = t.url + '/_aws/execute-api/' + r.id + '/prod/items/42?q=1';
+        const denied = await t.request('POST', url, { 'content-type': 'text/plain' }, 'hi');
+        t.eq('without a resource policy the proxy call is refused (500 Internal server error)',
+             [500, '{"message": "Internal server error"}'], [denied.status, denied.body.toString()]);
+        const p = await lam.send(new AddPermissionCommand({ FunctionName: 'js-v3-proxy', StatementId: 'apigw',
+            Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com',
+            SourceArn: 'arn:aws:execute-api:us-east-1:000000000000:' + r.id + '/*/*/items/*' }));
+        t.eq('AddPermission statement', 'apigw', JSON.parse(p.Statement).Sid);
+        const pol = await lam.send(new GetPolicyCommand({ FunctionName: 'js-v3-proxy' }));
+        t.eq('GetPolicy lists the statement', ['apigw'], JSON.parse(pol.Policy).Statement.map((x) => x.Sid));
+        const ok = await t.request('POST', url, { 'content-type': 'text/plain' }, 'hi');
+        let body = null;
+        try {
+            body = JSON.parse(ok.body.toString());
+        } catch (e) {
+            body = ok.body.toString();
+        }
+        t.eq('the proxy call reaches the function and its answer comes back',
+             [201, 'lambda', { method: 'POST', path: '/items/42', resource: '/items/{id}', stage: 'prod',
+                              pathParameters: { id: '42' }, qs: { q: '1' }, body: 'hi', stageVariables: { color: 'blue' } }],
+             [ok.status, ok.headers['x-from'], body]);
+        api.destroy();
+    });
+
     sts.destroy();
     iam.destroy();
     lam.destroy();
