@@ -258,6 +258,19 @@ static void reply_list(struct emu_request *req, struct emu_response *resp, cJSON
     emu_resp_json(resp, 200, out);
 }
 
+/* Stores obj as kind/parent/id and answers status with it, or answers
+ * InternalFailure when the store fails. Takes obj. */
+static void store_reply(struct emu_request *req, struct emu_response *resp, const char *kind,
+                        const char *parent, const char *id, cJSON *obj, int status)
+{
+    if (apigw_obj_put(ACCT, kind, parent, id, obj) != 0) {
+        cJSON_Delete(obj);
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return;
+    }
+    emu_resp_json(resp, status, obj);
+}
+
 static const char *api_id(struct emu_request *req)
 {
     const char *v = emu_param(req, "restapi_id");
@@ -649,12 +662,7 @@ static void apigw_update_rest_api(struct emu_request *req, struct emu_response *
         return;
     }
     set_item(api, "id", cJSON_CreateString(api_id(req)));
-    if (apigw_obj_put(ACCT, "restapi", "", api_id(req), api) != 0) {
-        cJSON_Delete(api);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 200, api);
+    store_reply(req, resp, "restapi", "", api_id(req), api, 200);
 }
 
 static void apigw_delete_rest_api(struct emu_request *req, struct emu_response *resp)
@@ -1565,12 +1573,7 @@ static void apigw_create_stage(struct emu_request *req, struct emu_response *res
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "tracingEnabled"))) {
         set_item(st, "tracingEnabled", cJSON_CreateTrue());
     }
-    if (apigw_obj_put(ACCT, "stage", api_id(req), name, st) != 0) {
-        cJSON_Delete(st);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 201, st);
+    store_reply(req, resp, "stage", api_id(req), name, st, 201);
 }
 
 static cJSON *load_stage(struct emu_request *req, struct emu_response *resp)
@@ -1649,11 +1652,7 @@ static void apigw_update_stage(struct emu_request *req, struct emu_response *res
         cJSON_DeleteItemFromObjectCaseSensitive(st, "variables");
     }
     set_item(st, "lastUpdatedDate", cJSON_CreateNumber(now_s()));
-    if (apigw_obj_put(ACCT, "stage", api_id(req), emu_param(req, "stage_name"), st) != 0) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        goto out;
-    }
-    emu_resp_json(resp, 200, st);
+    store_reply(req, resp, "stage", api_id(req), emu_param(req, "stage_name"), st, 200);
     return;
 out:
     cJSON_Delete(st);
@@ -1822,12 +1821,7 @@ static void apigw_update_deployment(struct emu_request *req, struct emu_response
         cJSON_Delete(dep);
         return;
     }
-    if (apigw_obj_put(ACCT, "deployment", api_id(req), id, dep) != 0) {
-        cJSON_Delete(dep);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 200, dep);
+    store_reply(req, resp, "deployment", api_id(req), id, dep, 200);
 }
 
 static void apigw_get_deployments(struct emu_request *req, struct emu_response *resp)
@@ -1938,12 +1932,7 @@ static void apigw_create_model(struct emu_request *req, struct emu_response *res
         return;
     }
     cJSON *m = model_new(name, jstr(req->json, "description"), jstr(req->json, "schema"), ct);
-    if (apigw_obj_put(ACCT, "model", api_id(req), name, m) != 0) {
-        cJSON_Delete(m);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 201, m);
+    store_reply(req, resp, "model", api_id(req), name, m, 201);
 }
 
 static cJSON *load_model(struct emu_request *req, struct emu_response *resp)
@@ -1990,12 +1979,7 @@ static void apigw_update_model(struct emu_request *req, struct emu_response *res
         cJSON_Delete(m);
         return;
     }
-    if (apigw_obj_put(ACCT, "model", api_id(req), emu_param(req, "model_name"), m) != 0) {
-        cJSON_Delete(m);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 200, m);
+    store_reply(req, resp, "model", api_id(req), emu_param(req, "model_name"), m, 200);
 }
 
 static void apigw_delete_model(struct emu_request *req, struct emu_response *resp)
@@ -2062,12 +2046,7 @@ static void apigw_create_authorizer(struct emu_request *req, struct emu_response
     const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(req->json, "authorizerResultTtlInSeconds");
     cJSON_AddNumberToObject(a, "authorizerResultTtlInSeconds",
                             cJSON_IsNumber(ttl) ? ttl->valuedouble : 300);
-    if (apigw_obj_put(ACCT, "authorizer", api_id(req), id, a) != 0) {
-        cJSON_Delete(a);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 201, a);
+    store_reply(req, resp, "authorizer", api_id(req), id, a, 201);
 }
 
 static cJSON *load_authorizer(struct emu_request *req, struct emu_response *resp)
@@ -2097,15 +2076,11 @@ static void apigw_update_authorizer(struct emu_request *req, struct emu_response
     if (a == NULL) {
         return;
     }
-    if (apply_patch(req, resp, a, authorizer_rules) != 0 ||
-        apigw_obj_put(ACCT, "authorizer", api_id(req), emu_param(req, "authorizer_id"), a) != 0) {
-        if (!resp->failed) {
-            emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        }
+    if (apply_patch(req, resp, a, authorizer_rules) != 0) {
         cJSON_Delete(a);
         return;
     }
-    emu_resp_json(resp, 200, a);
+    store_reply(req, resp, "authorizer", api_id(req), emu_param(req, "authorizer_id"), a, 200);
 }
 
 static void apigw_delete_authorizer(struct emu_request *req, struct emu_response *resp)
@@ -2158,12 +2133,7 @@ static void apigw_create_api_key(struct emu_request *req, struct emu_response *r
         }
     }
     copy_field(k, req->json, "tags");
-    if (apigw_obj_put(ACCT, "apikey", "", id, k) != 0) {
-        cJSON_Delete(k);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 201, k);
+    store_reply(req, resp, "apikey", "", id, k, 201);
 }
 
 static int want_values(struct emu_request *req, const char *q)
@@ -2267,12 +2237,7 @@ static void apigw_create_usage_plan(struct emu_request *req, struct emu_response
     copy_field(p, req->json, "throttle");
     copy_field(p, req->json, "quota");
     copy_field(p, req->json, "tags");
-    if (apigw_obj_put(ACCT, "usageplan", "", id, p) != 0) {
-        cJSON_Delete(p);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 201, p);
+    store_reply(req, resp, "usageplan", "", id, p, 201);
 }
 
 static cJSON *load_usage_plan(struct emu_request *req, struct emu_response *resp)
@@ -2351,11 +2316,7 @@ static void apigw_update_usage_plan(struct emu_request *req, struct emu_response
     if (apply_patch_ops(resp, p, rest, rules) != 0) {
         goto out;
     }
-    if (apigw_obj_put(ACCT, "usageplan", "", emu_param(req, "usageplanId"), p) != 0) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        goto out;
-    }
-    emu_resp_json(resp, 200, p);
+    store_reply(req, resp, "usageplan", "", emu_param(req, "usageplanId"), p, 200);
     p = NULL;
 out:
     cJSON_Delete(rest);
@@ -2421,12 +2382,7 @@ static void apigw_create_usage_plan_key(struct emu_request *req, struct emu_resp
     copy_field(upk, k, "value");
     copy_field(upk, k, "name");
     cJSON_Delete(k);
-    if (apigw_obj_put(ACCT, "usageplankey", plan, key_id, upk) != 0) {
-        cJSON_Delete(upk);
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    emu_resp_json(resp, 201, upk);
+    store_reply(req, resp, "usageplankey", plan, key_id, upk, 201);
 }
 
 static void apigw_get_usage_plan_keys(struct emu_request *req, struct emu_response *resp)
