@@ -607,41 +607,54 @@ START_TEST(test_update_stack)
 }
 END_TEST
 
-struct bg_create {
+/* A CreateStack or UpdateStack call run on another thread (bg_call_main)
+ * while the test watches the stack. */
+struct bg_call {
+    const char *action;
     const char *name;
     const char *tmpl;
-    long status;
+    long status; /* the call's answer */
 };
 
-static void *bg_create_main(void *arg)
+static void *bg_call_main(void *arg)
 {
-    struct bg_create *b = arg;
+    struct bg_call *b = arg;
     char *body = NULL;
-    b->status = CFN(&body, "CreateStack", "StackName", b->name, "TemplateBody", b->tmpl, NULL);
+    b->status = CFN(&body, b->action, "StackName", b->name, "TemplateBody", b->tmpl, NULL);
     free(body);
     return NULL;
 }
 
+/* A template of n log groups, with the given retention when days > 0.
+ * Caller frees. */
+static char *log_groups(int n, int days)
+{
+    size_t off = 0, cap = (size_t)n * 96 + 64;
+    char *t = malloc(cap);
+    int i;
+    off += (size_t)snprintf(t + off, cap - off, "{\"Resources\":{");
+    for (i = 0; i < n; i++) {
+        off += (size_t)snprintf(t + off, cap - off, "%s\"L%d\":{\"Type\":\"AWS::Logs::LogGroup\"",
+                                i ? "," : "", i);
+        if (days > 0) {
+            off += (size_t)snprintf(t + off, cap - off, ",\"Properties\":{\"RetentionInDays\":%d}",
+                                    days);
+        }
+        off += (size_t)snprintf(t + off, cap - off, "}");
+    }
+    snprintf(t + off, cap - off, "}}");
+    return t;
+}
+
 START_TEST(test_update_in_progress)
 {
-    char *body = NULL, *tmpl;
+    char *body = NULL, *tmpl = log_groups(300, 0);
     int i, saw_progress = 0, saw_refusal = 0;
-    size_t off = 0, cap = 64 * 1024;
     pthread_t th;
-    struct bg_create b;
     /* a stack with many resources, created from another thread while this
      * one watches: CREATE_IN_PROGRESS is observable and refuses updates */
-    tmpl = malloc(cap);
-    off += (size_t)snprintf(tmpl + off, cap - off, "{\"Resources\":{");
-    for (i = 0; i < 300; i++) {
-        off += (size_t)snprintf(tmpl + off, cap - off,
-                                "%s\"L%d\":{\"Type\":\"AWS::Logs::LogGroup\"}", i ? "," : "", i);
-    }
-    snprintf(tmpl + off, cap - off, "}}");
-    b.name = "ip";
-    b.tmpl = tmpl;
-    b.status = 0;
-    ck_assert_int_eq(pthread_create(&th, NULL, bg_create_main, &b), 0);
+    struct bg_call b = {"CreateStack", "ip", tmpl, 0};
+    ck_assert_int_eq(pthread_create(&th, NULL, bg_call_main, &b), 0);
     for (i = 0; i < 5000; i++) {
         char *st = stack_status("ip");
         int done = strcmp(st, "CREATE_COMPLETE") == 0;
@@ -820,44 +833,12 @@ START_TEST(test_change_sets)
 }
 END_TEST
 
-struct bg_update {
-    const char *name;
-    const char *tmpl;
-    long status;
-};
-
-static void *bg_update_main(void *arg)
-{
-    struct bg_update *b = arg;
-    char *body = NULL;
-    b->status = CFN(&body, "UpdateStack", "StackName", b->name, "TemplateBody", b->tmpl, NULL);
-    free(body);
-    return NULL;
-}
-
-/* A template of n log groups with the given retention. Caller frees. */
-static char *log_groups(int n, int days)
-{
-    size_t off = 0, cap = (size_t)n * 96 + 64;
-    char *t = malloc(cap);
-    int i;
-    off += (size_t)snprintf(t + off, cap - off, "{\"Resources\":{");
-    for (i = 0; i < n; i++) {
-        off += (size_t)snprintf(t + off, cap - off,
-                                "%s\"L%d\":{\"Type\":\"AWS::Logs::LogGroup\",\"Properties\":"
-                                "{\"RetentionInDays\":%d}}",
-                                i ? "," : "", i, days);
-    }
-    snprintf(t + off, cap - off, "}}");
-    return t;
-}
-
 START_TEST(test_cancel_update_stack)
 {
     char *body = NULL, *v1 = log_groups(300, 7), *v2 = log_groups(300, 14), *final;
     int i, accepted = 0;
     pthread_t th;
-    struct bg_update b;
+    struct bg_call b = {"UpdateStack", "cu", v2, 0};
     create_stack("cu", v1, 0);
     expect_status("cu", "CREATE_COMPLETE");
     ck_assert_int_eq(CFN(&body, "CancelUpdateStack", "StackName", "cu", NULL), 400);
@@ -868,10 +849,7 @@ START_TEST(test_cancel_update_stack)
     free(body);
     /* cancel an update while it runs: it rolls back (or, if it was already
      * past the point of no return, the cancel is refused) */
-    b.name = "cu";
-    b.tmpl = v2;
-    b.status = 0;
-    ck_assert_int_eq(pthread_create(&th, NULL, bg_update_main, &b), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, bg_call_main, &b), 0);
     for (i = 0; i < 5000; i++) {
         char *st = stack_status("cu");
         int in_progress = strcmp(st, "UPDATE_IN_PROGRESS") == 0;
