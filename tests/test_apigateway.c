@@ -1422,6 +1422,28 @@ START_TEST(test_invoke_aws_v05)
 }
 END_TEST
 
+/* An authorizer of type (TOKEN or REQUEST) calling FN_URI with the given
+ * identity source, guarding method GET of the API's root resource; path
+ * gets the method's path. */
+static void make_custom_get(const char *apiid, const char *root, const char *name, const char *type,
+                            const char *source, char *path, size_t n)
+{
+    long st;
+    snprintf(path, n, "/restapis/%s/authorizers", apiid);
+    cJSON *j = api(&st, "POST", path,
+                   "{\"name\":\"%s\",\"type\":\"%s\",\"identitySource\":\"%s\","
+                   "\"authorizerUri\":\"%s\"}",
+                   name, type, source, FN_URI);
+    ck_assert_int_eq(st, 201);
+    char aid[16];
+    snprintf(aid, sizeof(aid), "%s", js(j, "id"));
+    cJSON_Delete(j);
+    snprintf(path, n, "/restapis/%s/resources/%s/methods/GET", apiid, root);
+    cJSON_Delete(
+        api(&st, "PUT", path, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}", aid));
+    ck_assert_int_eq(st, 201);
+}
+
 START_TEST(test_invoke_authorizer)
 {
     char id[16], root[16];
@@ -1429,19 +1451,8 @@ START_TEST(test_invoke_authorizer)
     make_function(id);
     long st;
     char path[200];
-    snprintf(path, sizeof(path), "/restapis/%s/authorizers", id);
-    cJSON *j = api(&st, "POST", path,
-                   "{\"name\":\"tok\",\"type\":\"TOKEN\",\"identitySource\":"
-                   "\"method.request.header.Authorization\",\"authorizerUri\":\"%s\"}",
-                   FN_URI);
-    ck_assert_int_eq(st, 201);
-    char aid[16];
-    snprintf(aid, sizeof(aid), "%s", js(j, "id"));
-    cJSON_Delete(j);
-    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET", id, root);
-    cJSON_Delete(
-        api(&st, "PUT", path, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}", aid));
-    ck_assert_int_eq(st, 201);
+    make_custom_get(id, root, "tok", "TOKEN", "method.request.header.Authorization", path,
+                    sizeof(path));
     char ip[240];
     snprintf(ip, sizeof(ip), "%s/integration", path);
     cJSON_Delete(api(&st, "PUT", ip,
@@ -1459,7 +1470,7 @@ START_TEST(test_invoke_authorizer)
     free(body);
     const char *const allow[] = {"Authorization: allow", NULL};
     ck_assert_int_eq(invoke("GET", path, allow, NULL, &body, NULL, 0), 200);
-    j = cJSON_Parse(body);
+    cJSON *j = cJSON_Parse(body);
     ck_assert_msg(j != NULL, "not JSON: %s", body);
     ck_assert_str_eq(js(j, "principal"), "user-1");
     cJSON_Delete(j);
@@ -1474,20 +1485,9 @@ START_TEST(test_invoke_request_authorizer)
     make_function(id);
     long st;
     char path[200];
-    snprintf(path, sizeof(path), "/restapis/%s/authorizers", id);
-    cJSON *j = api(&st, "POST", path,
-                   "{\"name\":\"req\",\"type\":\"REQUEST\",\"identitySource\":"
-                   "\"method.request.querystring.tok\",\"authorizerUri\":\"%s\"}",
-                   FN_URI);
-    ck_assert_int_eq(st, 201);
-    char aid[16];
-    snprintf(aid, sizeof(aid), "%s", js(j, "id"));
-    cJSON_Delete(j);
+    make_custom_get(id, root, "req", "REQUEST", "method.request.querystring.tok", path,
+                    sizeof(path));
     /* an AWS integration whose template reads the authorizer's output */
-    snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET", id, root);
-    cJSON_Delete(
-        api(&st, "PUT", path, "{\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"%s\"}", aid));
-    ck_assert_int_eq(st, 201);
     char ip[240];
     snprintf(ip, sizeof(ip), "%s/integration", path);
     cJSON_Delete(api(&st, "PUT", ip,
@@ -1510,7 +1510,7 @@ START_TEST(test_invoke_request_authorizer)
     free(body);
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/?tok=allow", id);
     ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
-    j = cJSON_Parse(body);
+    cJSON *j = cJSON_Parse(body);
     ck_assert_msg(j != NULL, "not JSON: %s", body);
     cJSON *got = cJSON_GetObjectItem(j, "got");
     ck_assert_str_eq(js(got, "who"), "user-1");
