@@ -2,9 +2,16 @@
  * rehearse.c - `stagehand rehearse` (issue 10): prove that every stage ends
  * all-old or all-new, with a fault at every call of a deploy.
  *
- *   1. Copy the project to a temp dir (children run there), clear the fault
- *      rules, optionally deploy the --watch stages, save greenroom snapshot
- *      "stagehand-rehearse-pre" and the local _meta, capture each stage.
+ *   1. Copy the project to a temp dir (children run there); on a greenroom
+ *      other runs may share (--endpoint-url), wait for its turn (runs take
+ *      turns: rh_turn_take) and delete the snapshots of killed runs; clear
+ *      the fault rules, optionally deploy the --watch stages, save the
+ *      snapshot named after this run (r->name: stagehand-rehearse-<host>-
+ *      <pid>-<random>; fault rule ids start with it too) and the local
+ *      _meta, capture each stage. The turn ends (the greenroom restored to
+ *      the snapshot, which is deleted) once the clones have their copy of
+ *      it, or at the end when the cases run on that greenroom itself; also
+ *      when rehearse fails or is interrupted.
  *   2. Learning run: a clean deploy (child process); the journal
  *      (GET /_greenroom/calls?since=N) gives the N calls; capture the target.
  *   3. For each call ordinal k = 1..N and each fault kind: restore the
@@ -637,7 +644,9 @@ static const char *restore_pre(struct rh *r)
         return st < 0 ? "greenroom did not answer (clearing the fault rules)"
                       : "could not clear the fault rules";
     }
-    st = rh_ctl(r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
+    char path[256];
+    snprintf(path, sizeof(path), "/_greenroom/snapshots/%s/restore", r->name);
+    st = rh_ctl(r, "POST", path, "{}", NULL);
     if (st != 200) {
         return st < 0 ? "greenroom did not answer the restore of the pre-deploy snapshot"
                       : "could not restore the pre-deploy snapshot";
@@ -697,6 +706,13 @@ static int run_case(struct rh *r, int k, int kind, const cJSON *calls, cJSON *ta
     }
     phase_add(ph, PH_RESTORE, &mark);
     cJSON *rules = rh_fault_rules(kind, k, r->attempts);
+    {
+        /* the rule's id is this run's: <run name>-<kind>-<k> */
+        char id[200];
+        snprintf(id, sizeof(id), "%s-%s-%d", r->name, rh_kind_name(kind), k);
+        cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(rules, 0), "id",
+                                               cJSON_CreateString(id));
+    }
     char *rb = cJSON_PrintUnformatted(rules);
     cJSON_Delete(rules);
     long seq0 = rh_last_seq(r);
@@ -956,6 +972,30 @@ static void label_one(const struct rh_case *c, cJSON *rec, void *ud)
     }
 }
 
+/* This run is done with the greenroom it shares with others (r->url):
+ * no fault rules, restored to this run's snapshot (restore), the snapshot
+ * deleted, the turn given up. */
+static void shared_done(struct rh *r, int restore)
+{
+    if (r->snap_made) {
+        char path[256];
+        if (restore) {
+            rh_ctl(r, "DELETE", "/_greenroom/faults", NULL, NULL);
+            snprintf(path, sizeof(path), "/_greenroom/snapshots/%s/restore", r->name);
+            if (rh_ctl(r, "POST", path, "{}", NULL) != 200) {
+                dep_out_errorf("rehearse", "could not restore %s to its pre-deploy snapshot %s",
+                               r->url, r->name);
+            }
+        }
+        snprintf(path, sizeof(path), "/_greenroom/snapshots/%s", r->name);
+        if (rh_ctl(r, "DELETE", path, NULL, NULL) / 100 != 2) {
+            dep_out_errorf("rehearse", "could not delete snapshot %s of %s", r->name, r->url);
+        }
+        r->snap_made = 0;
+    }
+    rh_turn_give(r);
+}
+
 int cmd_rehearse(struct dep_ctx *c)
 {
     struct rh r;
@@ -969,6 +1009,8 @@ int cmd_rehearse(struct dep_ctx *c)
     memset(imgs, 0, sizeof(imgs));
     dep_err_clear(&err);
     r.c = c;
+    r.turn_fd = -1;
+    rh_name_init(&r);
     rh_catch_signals();
     if (parse_opts(&r) < 0) {
         cJSON_Delete(cases);
@@ -1071,7 +1113,21 @@ int cmd_rehearse(struct dep_ctx *c)
         }
     }
     int human = dep_out_mode() != DEP_OUT_JSON;
-    /* 1. the pre-deploy world */
+    /* 1. the pre-deploy world; a greenroom not ours may be shared with
+     * other rehearse runs: they take turns on it */
+    int shared = !r.greenroom || r.clone;
+    if (shared) {
+        if (rh_turn_take(&r) < 0) {
+            if (!rh_stopped()) {
+                dep_out_errorf("rehearse",
+                               "could not take the turn on %s (a lock on its state "
+                               "dir or in /tmp)",
+                               r.url);
+            }
+            goto out;
+        }
+        rh_snap_sweep_stale(&r);
+    }
     rh_ctl(&r, "DELETE", "/_greenroom/faults", NULL, NULL);
     for (int i = 0; i < r.n_watch; i++) {
         int wrc = rh_run(&r, r.v05 ? "v05" : "deploy", r.watch[i]);
@@ -1081,12 +1137,15 @@ int cmd_rehearse(struct dep_ctx *c)
             goto out;
         }
     }
-    if (rh_meta_save(&r) != 0 ||
-        rh_ctl(&r, "POST", "/_greenroom/snapshots", "{\"name\":\"stagehand-rehearse-pre\"}", NULL) /
-                100 !=
-            2) {
-        dep_out_errorf("rehearse", "could not save the pre-deploy snapshot");
-        goto out;
+    {
+        char body[200];
+        snprintf(body, sizeof(body), "{\"name\":\"%s\"}", r.name);
+        if (rh_meta_save(&r) != 0 ||
+            rh_ctl(&r, "POST", "/_greenroom/snapshots", body, NULL) / 100 != 2) {
+            dep_out_errorf("rehearse", "could not save the pre-deploy snapshot %s", r.name);
+            goto out;
+        }
+        r.snap_made = 1;
     }
     snprintf(imgs[0].name, sizeof(imgs[0].name), "%s", c->stage);
     for (int i = 0; i < r.n_watch; i++) {
@@ -1119,6 +1178,23 @@ int cmd_rehearse(struct dep_ctx *c)
         }
         target = rh_normalise(now, imgs[0].raw_pre, 1);
         cJSON_Delete(now);
+    }
+    {
+        /* Test hook: hold still here (the snapshot saved, the stage
+         * deployed by the learning run) so a test can interrupt the setup. */
+        const char *pause = getenv("STAGEHAND_TEST_REHEARSE_PAUSE_MS");
+        char *end = NULL;
+        long ms = pause ? strtol(pause, &end, 10) : 0;
+        if (ms > 0 && end && !*end) {
+            fprintf(stderr, "rehearse: test pause of %ld ms after the learning run\n", ms);
+            double until = txn_ms() + (double)ms;
+            while (txn_ms() < until && !rh_stopped()) {
+                usleep(10000);
+            }
+            if (rh_stopped()) {
+                goto out;
+            }
+        }
     }
     if (human) {
         printf("rehearse %s flow for stage %s in %s: clean deploy made N=%d calls in %.0f ms\n",
@@ -1163,11 +1239,15 @@ int cmd_rehearse(struct dep_ctx *c)
     }
     int violations = 0, harness_errors = 0;
     cJSON *first_bad = NULL, *first_error = NULL;
-    if (r.clone && r.jobs > 1 && rh_clone_template(&r, "stagehand-rehearse-pre") < 0) {
-        dep_out_errorf("rehearse", "could not copy the pre-deploy snapshot of %s for its clones",
-                       r.url);
-        free(todo);
-        goto out;
+    if (r.clone && r.jobs > 1) {
+        if (rh_clone_template(&r, r.name) < 0) {
+            dep_out_errorf("rehearse",
+                           "could not copy the pre-deploy snapshot of %s for its clones", r.url);
+            free(todo);
+            goto out;
+        }
+        /* the clones have their copy: the greenroom is the others' again */
+        shared_done(&r, 1);
     }
     if (r.jobs > 1 && (nt > 1 || r.clone)) {
         struct rh_case_ctx cx = {calls, target, imgs, n_imgs};
@@ -1205,8 +1285,10 @@ int cmd_rehearse(struct dep_ctx *c)
         }
     }
     free(todo);
-    if (r.gr_pid > 0 || !r.greenroom || r.clone) {
-        rh_ctl(&r, "POST", "/_greenroom/snapshots/stagehand-rehearse-pre/restore", "{}", NULL);
+    if (r.gr_pid > 0) {
+        char path[256];
+        snprintf(path, sizeof(path), "/_greenroom/snapshots/%s/restore", r.name);
+        rh_ctl(&r, "POST", path, "{}", NULL);
     }
     double total = txn_ms() - t0;
     if (human) {
@@ -1246,6 +1328,7 @@ int cmd_rehearse(struct dep_ctx *c)
         free(x);
     }
     dep_out_result("flow", cJSON_CreateString(r.v05 ? "v05" : "deploy"));
+    dep_out_result("run", cJSON_CreateString(r.name));
     dep_out_result("calls", cJSON_CreateNumber(n));
     dep_out_result("cases", cJSON_Duplicate(cases, 1));
     dep_out_result("violations", cJSON_CreateNumber(violations));
@@ -1254,6 +1337,9 @@ int cmd_rehearse(struct dep_ctx *c)
     dep_out_result("learnMs", cJSON_CreateNumber(learn_ms));
     rc = violations ? DEP_EXIT_INVARIANT : harness_errors ? RH_EXIT_HARNESS : DEP_EXIT_OK;
 out:
+    if (!r.greenroom || r.clone) {
+        shared_done(&r, 1); /* also when it failed or was interrupted */
+    }
     rh_gr_down(&r);
     if (rh_stopped()) {
         dep_out_errorf("rehearse",

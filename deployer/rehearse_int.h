@@ -76,6 +76,12 @@ struct rh {
     cJSON *gr_args;  /* extra options of our greenrooms (a clone's: the source's), or NULL */
     char src_state[PATH_MAX]; /* the cloned greenroom's state dir */
     cJSON *gr_env;            /* a clone's GREENROOM_* environment (the source's), or NULL: ours */
+    /* This run's name: stagehand-rehearse-<host>-<pid>-<random>, the
+     * pre-deploy snapshot's name and the prefix of its fault rule ids. */
+    char name[128];
+    int snap_made; /* the snapshot "name" exists on r->url's greenroom */
+    int turn_fd;   /* the shared greenroom's turn (flock), valid when turn_held */
+    int turn_held;
 };
 /* A case: call ordinal k (1-based) and fault kind. */
 struct rh_case {
@@ -168,6 +174,24 @@ int rh_clone_probe(struct rh *r);
 /* Make r->gr_state (under r->tmp) a greenroom state holding the source's
  * snapshot name, as its state and as snapshot name. 0 or -1. */
 int rh_clone_template(struct rh *r, const char *name);
+
+/* --- a greenroom shared with other rehearse runs */
+
+/* Fill r->name: stagehand-rehearse-<host>-<pid>-<random> (host: this
+ * machine's name, [A-Za-z0-9.-] kept, the rest '_', at most 40). */
+void rh_name_init(struct rh *r);
+/* Wait for (and take) the turn on r->url's greenroom: an exclusive flock
+ * on its state dir when it runs here (else on /tmp/stagehand-rehearse.turn-
+ * <hash of the URL>); the runs against one greenroom take turns for what
+ * they do on it. Says so on stderr when it has to wait. 0, -1 when
+ * interrupted (rh_stopped) or the lock cannot be had. */
+int rh_turn_take(struct rh *r);
+/* Give the turn up (no-op when not held). */
+void rh_turn_give(struct rh *r);
+/* Delete r->url's snapshots left by rehearse runs of this machine that
+ * are gone (stagehand-rehearse-<our host>-<pid>-... whose pid no process
+ * has): a killed run cannot delete its own. Returns how many. */
+int rh_snap_sweep_stale(struct rh *r);
 
 /* --- the parallel sweep */
 

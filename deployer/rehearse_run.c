@@ -3,9 +3,11 @@
  * command itself): greenroom's control plane, rehearse's own greenrooms
  * (started, crashed and restarted, stopped), the deploy children (their own
  * process groups, dying with rehearse), the temp dir (on tmpfs when it can),
- * SIGINT/SIGTERM/SIGHUP, and the parallel sweep: worker processes, each
- * with its own greenroom started on a copy of the pre-deploy state, fed case
- * indexes over a pipe and answering one JSON record per line.
+ * SIGINT/SIGTERM/SIGHUP, a greenroom shared with other rehearse runs (this
+ * run's name, the turns the runs take on it, snapshots of killed runs),
+ * and the parallel sweep: worker processes, each with its own greenroom
+ * started on a copy of the pre-deploy state, fed case indexes over a pipe
+ * and answering one JSON record per line.
  *
  * The control plane is not AWS: it is plain unsigned HTTP (libcurl, no
  * SigV4).
@@ -21,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -644,6 +648,147 @@ int rh_make_tmp(char *out, size_t n)
     }
     snprintf(out, n, "%s/%s%ld-XXXXXX", base, prefix, (long)getpid());
     return mkdtemp(out) ? 0 : -1;
+}
+
+/* ------------------------------------- a greenroom shared with other runs */
+
+/* This machine's name as a snapshot-name part: [A-Za-z0-9.-] kept, the
+ * rest '_', at most 40 characters, "host" when unknown. */
+static void host_tag(char *out, size_t n)
+{
+    char h[256] = "";
+    if (gethostname(h, sizeof(h) - 1) != 0 || !h[0]) {
+        snprintf(h, sizeof(h), "host");
+    }
+    h[40] = 0;
+    for (char *p = h; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-')) {
+            *p = '_';
+        }
+    }
+    if (h[0] == '.') {
+        h[0] = '_';
+    }
+    snprintf(out, n, "%s", h);
+}
+
+void rh_name_init(struct rh *r)
+{
+    char host[64];
+    unsigned int rnd = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, &rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        rnd = (unsigned int)ts.tv_nsec ^ ((unsigned int)ts.tv_sec << 8) ^ (unsigned int)getpid();
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    host_tag(host, sizeof(host));
+    snprintf(r->name, sizeof(r->name), "stagehand-rehearse-%s-%ld-%08x", host, (long)getpid(), rnd);
+}
+
+/* FNV-1a, for the lock file of a greenroom known only by its URL. */
+static unsigned long long fnv1a(const char *s)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static int url_is_local(const char *url);
+
+int rh_turn_take(struct rh *r)
+{
+    cJSON *h = NULL;
+    char path[PATH_MAX];
+    int fd = -1;
+    if (r->turn_held) {
+        return 0;
+    }
+    /* the greenroom's state dir when it runs here: every rehearse run on
+     * this machine finds it under that name, whatever URL it was given */
+    if (url_is_local(r->url) && rh_ctl(r, "GET", "/_greenroom/health", NULL, &h) == 200) {
+        const char *state = txn_jstr(cJSON_GetObjectItemCaseSensitive(h, "process"), "stateDir");
+        if (*state) {
+            fd = open(state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+    }
+    cJSON_Delete(h);
+    if (fd < 0) {
+        snprintf(path, sizeof(path), "/tmp/stagehand-rehearse.turn-%016llx", fnv1a(r->url));
+        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+    }
+    if (fd < 0) {
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) {
+            close(fd);
+            return -1;
+        }
+        fprintf(stderr,
+                "rehearse: another stagehand rehearse is using %s; waiting for its turn to end\n",
+                r->url);
+        while (flock(fd, LOCK_EX) != 0) {
+            if (errno != EINTR || rh_stop) {
+                close(fd);
+                return -1;
+            }
+        }
+    }
+    r->turn_fd = fd;
+    r->turn_held = 1;
+    return 0;
+}
+
+void rh_turn_give(struct rh *r)
+{
+    if (!r->turn_held) {
+        return;
+    }
+    flock(r->turn_fd, LOCK_UN); /* also for the copies forked workers hold */
+    close(r->turn_fd);
+    r->turn_held = 0;
+    r->turn_fd = -1;
+}
+
+int rh_snap_sweep_stale(struct rh *r)
+{
+    cJSON *list = NULL;
+    char host[64], prefix[128];
+    int n = 0;
+    host_tag(host, sizeof(host));
+    snprintf(prefix, sizeof(prefix), "stagehand-rehearse-%s-", host);
+    if (rh_ctl(r, "GET", "/_greenroom/snapshots", NULL, &list) != 200) {
+        cJSON_Delete(list);
+        return 0;
+    }
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(list, "snapshots"))
+    {
+        const char *name = txn_jstr(s, "name");
+        char *end = NULL;
+        char path[256];
+        if (strncmp(name, prefix, strlen(prefix)) != 0 || strcmp(name, r->name) == 0) {
+            continue;
+        }
+        long pid = strtol(name + strlen(prefix), &end, 10);
+        if (!end || *end != '-' || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
+            errno != ESRCH) {
+            continue; /* not ours, or its run may be alive */
+        }
+        snprintf(path, sizeof(path), "/_greenroom/snapshots/%s", name);
+        if (strlen(name) < 200 && rh_ctl(r, "DELETE", path, NULL, NULL) / 100 == 2) {
+            n++;
+        }
+    }
+    cJSON_Delete(list);
+    return n;
 }
 
 /* ------------------------------------------------------------ clones */
