@@ -761,6 +761,44 @@ START_TEST(test_versioned_objects)
     snprintf(path, sizeof(path), "/vobj-bkt/k?versionId=%s", v2);
     ck_assert_int_eq(s3_status("GET", path, NULL, NULL), 200);
     ck_assert_int_eq(s3_status("GET", "/vobj-bkt/k?versionId=nosuchversion", NULL, NULL), 404);
+    /* the reads answer alike: GetObject, HeadObject, GetObjectAttributes */
+    const char *attrs[] = {"x-amz-object-attributes: ETag", NULL};
+    ck_assert_int_eq(s3("GET", "/vobj-bkt/k?attributes=", attrs, NULL, 0, &r), 404);
+    ck_assert_str_eq(hdr(&r, "x-amz-delete-marker"), "true");
+    ck_assert_str_eq(hdr(&r, "x-amz-version-id"), dm);
+    ck_assert(has(&r, "<Code>NoSuchKey</Code>"));
+    gr_resp_free(&r);
+    snprintf(path, sizeof(path), "/vobj-bkt/k?attributes=&versionId=%s", dm);
+    ck_assert_int_eq(s3("GET", path, attrs, NULL, 0, &r), 405);
+    ck_assert(has(&r, "<Method>GET</Method><ResourceType>DeleteMarker</ResourceType>"));
+    ck_assert_str_eq(hdr(&r, "x-amz-delete-marker"), "true");
+    gr_resp_free(&r);
+    snprintf(path, sizeof(path), "/vobj-bkt/k?attributes=&versionId=%s", v2);
+    ck_assert_int_eq(s3("GET", path, attrs, NULL, 0, &r), 200);
+    ck_assert(has(&r, "<ETag>"));
+    gr_resp_free(&r);
+    ck_assert_int_eq(
+        s3("GET", "/vobj-bkt/k?attributes=&versionId=nosuchversion", attrs, NULL, 0, &r), 404);
+    ck_assert(has(&r, "<Code>NoSuchVersion</Code>"));
+    ck_assert(has(&r, "<Key>k</Key><VersionId>nosuchversion</VersionId>"));
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/vobj-bkt/k?versionId=nosuchversion", NULL, NULL, 0, &r), 404);
+    ck_assert(has(&r, "<Code>NoSuchVersion</Code>"));
+    ck_assert(has(&r, "<Key>k</Key><VersionId>nosuchversion</VersionId>"));
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/vobj-bkt/k?attributes=&versionId=", attrs, NULL, 0, &r), 400);
+    ck_assert(has(&r, "Version id cannot be the empty string"));
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/vobj-bkt/k?versionId=", NULL, NULL, 0, &r), 400);
+    ck_assert(has(&r, "Version id cannot be the empty string"));
+    gr_resp_free(&r);
+    snprintf(path, sizeof(path), "/vobj-bkt/k?versionId=%s", dm);
+    ck_assert_int_eq(s3("HEAD", path, NULL, NULL, 0, &r), 405);
+    ck_assert_str_eq(hdr(&r, "x-amz-delete-marker"), "true");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("HEAD", "/vobj-bkt/k", NULL, NULL, 0, &r), 404);
+    ck_assert_str_eq(hdr(&r, "x-amz-delete-marker"), "true");
+    gr_resp_free(&r);
     /* list versions: newest first, marker flagged latest */
     ck_assert_int_eq(s3("GET", "/vobj-bkt?versions=", NULL, NULL, 0, &r), 200);
     ck_assert(has(&r, "<ListVersionsResult"));
