@@ -943,39 +943,38 @@ static int s3_read_preconditions(struct emu_request *req, struct emu_response *r
     return 0;
 }
 
-static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, int head)
+/* Loads the object GetObject, HeadObject and GetObjectAttributes read:
+ * the request's key in bucket b, at ?versionId when given. Returns 0 with
+ * *o filled (caller releases), or -1 having answered: InvalidArgument for
+ * an empty versionId, NoSuchKey or NoSuchVersion, a delete marker (its
+ * headers, then MethodNotAllowed when named by version, else NoSuchKey),
+ * InternalError. */
+static int s3_read_load(struct emu_request *req, struct emu_response *resp,
+                        const struct s3_bucket *b, struct s3_obj *o)
 {
-    struct s3_bucket b;
-    struct s3_obj o;
     const char *key = s3_key(req);
     const char *vid = emu_query(req, "versionId");
-    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
-        return;
-    }
     if (vid != NULL && vid[0] == 0) {
         emu_fail(resp, S3_INVALID_ARGUMENT, "Version id cannot be the empty string");
         emu_fail_extra(resp, "ArgumentName", "versionId");
-        return;
+        return -1;
     }
-    int rc = s3_obj_load(b.name, key, vid, &o);
+    int rc = s3_obj_load(b->name, key, vid, o);
     if (rc < 0) {
         s3_internal(resp, "load object");
-        return;
+        return -1;
     }
     if (rc == 1) {
+        emu_fail(resp, vid != NULL ? S3_NO_SUCH_VERSION : S3_NO_SUCH_KEY, NULL);
+        emu_fail_extra(resp, "Key", key);
         if (vid != NULL) {
-            emu_fail(resp, S3_NO_SUCH_VERSION, NULL);
-            emu_fail_extra(resp, "Key", key);
             emu_fail_extra(resp, "VersionId", vid);
-        } else {
-            emu_fail(resp, S3_NO_SUCH_KEY, NULL);
-            emu_fail_extra(resp, "Key", key);
         }
-        return;
+        return -1;
     }
-    if (o.delete_marker) {
+    if (o->delete_marker) {
         emu_resp_header(resp, "x-amz-delete-marker", "true");
-        emu_resp_header(resp, "x-amz-version-id", "%s", o.version_id);
+        emu_resp_header(resp, "x-amz-version-id", "%s", o->version_id);
         if (vid != NULL) {
             emu_fail(resp, S3_METHOD_NOT_ALLOWED, NULL);
             emu_fail_extra(resp, "Method", req->method);
@@ -984,7 +983,19 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
             emu_fail(resp, S3_NO_SUCH_KEY, NULL);
             emu_fail_extra(resp, "Key", key);
         }
-        goto out;
+        s3_obj_release(o);
+        return -1;
+    }
+    return 0;
+}
+
+static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, int head)
+{
+    struct s3_bucket b;
+    struct s3_obj o;
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
+        s3_read_load(req, resp, &b, &o) != 0) {
+        return;
     }
     if (s3_read_preconditions(req, resp, &o) != 0) {
         goto out;
@@ -1215,8 +1226,6 @@ void s3_get_object_attributes(struct emu_request *req, struct emu_response *resp
     enum { A_ETAG = 1, A_CHECKSUM = 2, A_PARTS = 4, A_CLASS = 8, A_SIZE = 16 };
     struct s3_bucket b;
     struct s3_obj o;
-    const char *key = s3_key(req);
-    const char *vid = emu_query(req, "versionId");
     if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
         return;
     }
@@ -1225,41 +1234,10 @@ void s3_get_object_attributes(struct emu_request *req, struct emu_response *resp
     long marker = resp->failed ? 0
                                 : s3_int_arg(resp, "x-amz-part-number-marker",
                                              emu_header(req, "x-amz-part-number-marker"), 0, 10000);
-    if (want == 0 || max < 0 || marker < 0) {
-        return;
-    }
-    if (vid != NULL && vid[0] == 0) {
-        emu_fail(resp, S3_INVALID_ARGUMENT, "Version id cannot be the empty string");
-        emu_fail_extra(resp, "ArgumentName", "versionId");
-        return;
-    }
-    int rc = s3_obj_load(b.name, key, vid, &o);
-    if (rc < 0) {
-        s3_internal(resp, "load object");
-        return;
-    }
-    if (rc == 1) {
-        emu_fail(resp, vid != NULL ? S3_NO_SUCH_VERSION : S3_NO_SUCH_KEY, NULL);
-        emu_fail_extra(resp, "Key", key);
-        if (vid != NULL) {
-            emu_fail_extra(resp, "VersionId", vid);
-        }
+    if (want == 0 || max < 0 || marker < 0 || s3_read_load(req, resp, &b, &o) != 0) {
         return;
     }
     struct emu_buf x = {0};
-    if (o.delete_marker) {
-        emu_resp_header(resp, "x-amz-delete-marker", "true");
-        emu_resp_header(resp, "x-amz-version-id", "%s", o.version_id);
-        if (vid != NULL) {
-            emu_fail(resp, S3_METHOD_NOT_ALLOWED, NULL);
-            emu_fail_extra(resp, "Method", "GET");
-            emu_fail_extra(resp, "ResourceType", "DeleteMarker");
-        } else {
-            emu_fail(resp, S3_NO_SUCH_KEY, NULL);
-            emu_fail_extra(resp, "Key", key);
-        }
-        goto out;
-    }
     emu_buf_puts(&x, "<GetObjectAttributesResponse xmlns=\"" S3_NS "\">");
     if (want & A_ETAG) {
         emu_buf_xml_elem(&x, "ETag", o.etag);
@@ -1339,7 +1317,6 @@ void s3_get_object_attributes(struct emu_request *req, struct emu_response *resp
     emu_time_rfc1123(lm, o.mtime);
     emu_resp_header(resp, "Last-Modified", "%s", lm);
     s3_version_header(resp, &b, o.version_id);
-out:
     emu_buf_release(&x);
     s3_obj_release(&o);
 }
