@@ -396,6 +396,36 @@ START_TEST(test_yaml)
     cJSON_Delete(t);
     ck_assert_ptr_null(cfn_template_parse("a: [b", 5, err, sizeof(err)));
     ck_assert_msg(strstr(err, "Template format error") != NULL, "%s", err);
+    /* anchored sequences and mappings, merge keys, a repeated key, tags on
+     * collections */
+    const char *y2 = "base: &b {x: 1, y: 2}\n"
+                     "list: &l [1, [2, 3]]\n"
+                     "again: *l\n"
+                     "merged: {<<: *b, y: 3}\n"
+                     "dup: {k: 1, k: 2}\n"
+                     "tagmap: !GetAtt {a: b}\n"
+                     "tagseq: !GetAZs [x]\n"
+                     "empty: {e: [], f: {}}\n";
+    t = cfn_template_parse(y2, strlen(y2), err, sizeof(err));
+    ck_assert_msg(t != NULL, "%s", err);
+    s = cJSON_PrintUnformatted(t);
+    ck_assert_str_eq(s, "{\"base\":{\"x\":1,\"y\":2},\"list\":[1,[2,3]],\"again\":[1,[2,3]],"
+                        "\"merged\":{\"x\":1,\"y\":3},\"dup\":{\"k\":2},\"tagmap\":{\"Fn::GetAtt\":"
+                        "{\"a\":\"b\"}},\"tagseq\":{\"Fn::GetAZs\":[\"x\"]},\"empty\":{\"e\":[],"
+                        "\"f\":{}}}");
+    free(s);
+    cJSON_Delete(t);
+    /* errors inside a sequence, a mapping's key and value, and depth */
+    static const char *const bad[] = {"a: [b, {c: ]", "a: {[: b}", "a: {b: [}", "a: [*nope]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_ptr_null(cfn_template_parse(bad[i], strlen(bad[i]), err, sizeof(err)));
+        ck_assert_msg(strstr(err, "Template format error") != NULL, "%s", err);
+    }
+    char deep[512];
+    memset(deep, '[', 300);
+    deep[300] = 0;
+    ck_assert_ptr_null(cfn_template_parse(deep, strlen(deep), err, sizeof(err)));
+    ck_assert_str_eq(err, "Template format error: YAML nesting too deep");
 }
 END_TEST
 
