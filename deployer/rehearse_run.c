@@ -1039,10 +1039,10 @@ int rh_run_parallel(struct rh *r, const struct rh_sweep *sw, cJSON *cases, int h
         memset(&w[i], 0, sizeof(w[i]));
         w[i].to_fd = w[i].from_fd = -1;
         w[i].cur = -1;
-        if (pipe(to) != 0) {
+        if (pipe2(to, O_CLOEXEC) != 0) {
             continue;
         }
-        if (pipe(from) != 0) {
+        if (pipe2(from, O_CLOEXEC) != 0) {
             close(to[0]);
             close(to[1]);
             continue;

@@ -6,7 +6,8 @@
 # STAGEHAND_TEST_SKIP_UNDO skips one step's undo) is caught; --output json carries the cases;
 # greenroom crashing at call k (rehearse's own greenroom, restarted); parallel workers (--jobs) run
 # the same cases with the same results as one; a watched second stage; harness errors (the workers'
-# greenrooms do not start) are reported as such, apart from violations, with exit 9.
+# greenrooms do not start, a worker killed during the sweep) are reported as such, apart from
+# violations, with exit 9.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -128,6 +129,31 @@ import json, sys
 r = json.load(open(sys.argv[1]))["result"]
 print(r["violations"], r["harnessErrors"],
       " ".join(sorted(set("%s:%s" % (c["result"], c.get("harnessError")) for c in r["cases"]))))' "$GR_TMP/sh.out")"
+
+# --- a worker dies during the sweep (SIGKILL to one of rehearse's worker processes): its case is a
+# harness error "worker died", the other worker runs the rest, no violation, exit 9
+"$SH" rehearse -s dev -r us-east-1 --greenroom="$GREENROOM_BIN" --jobs 2 --kinds=error,kill --max-cases=8 \
+    --seed=5 --output json --endpoint-url "$GR_URL" >"$GR_TMP/wd.out" 2>"$GR_TMP/wd.err" &
+RP=$!
+W=""
+for _ in $(seq 1200); do
+    # a worker (a child running "stagehand rehearse") that has started its greenroom: it has its case
+    W=$(ps -o pid=,args= --ppid "$RP" | awk '/ rehearse / {print $1; exit}')
+    [ -n "$W" ] && ps -o args= --ppid "$W" | grep -q greenroom && break
+    W=""
+    sleep 0.05
+done
+check "worker killed: a worker was running" test -n "$W"
+[ -n "$W" ] && kill -KILL "$W"
+wait "$RP"
+expect_eq "worker killed: exit 9, 8 cases, 0 violations, one 'worker died' (signal 9), the rest ok" \
+    "9 8 0 1 yes 7" "$? $(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+c = r["cases"]
+d = [x for x in c if x.get("harnessError") == "worker died"]
+print(len(c), r["violations"], len(d), "yes" if d and "signal 9" in d[0]["detail"] else "no",
+      sum(1 for x in c if x["result"] == "ok"))' "$GR_TMP/wd.out" 2>&1)"
 
 # --- another stage is watched: production is deployed first and must never change
 sh_run rehearse -s dev -r us-east-1 --watch production --kinds=error,kill --max-cases=4 --seed=11
