@@ -189,6 +189,82 @@ static void yaml_remember(struct yaml_state *y, const unsigned char *anchor, con
     y->nanchors++;
 }
 
+/* Reads the next event of a collection: 0 with *node built from it, or
+ * NULL when the event is `end` (YAML_NO_EVENT: none may end here); -1 on an
+ * error (y->err says which). */
+static int yaml_child(struct yaml_state *y, yaml_event_type_t end, cJSON **node)
+{
+    yaml_event_t e;
+    *node = NULL;
+    if (yaml_next(y, &e) < 0) {
+        return -1;
+    }
+    int at_end = e.type == end;
+    if (!at_end) {
+        *node = yaml_node(y, &e);
+    }
+    yaml_event_delete(&e);
+    return at_end || *node != NULL ? 0 : -1;
+}
+
+/* The items of a sequence up to its end event, as an array (caller
+ * deletes); NULL on an error. */
+static cJSON *yaml_sequence(struct yaml_state *y)
+{
+    cJSON *out = cJSON_CreateArray();
+    for (;;) {
+        cJSON *item;
+        if (yaml_child(y, YAML_SEQUENCE_END_EVENT, &item) < 0) {
+            cJSON_Delete(out);
+            return NULL;
+        }
+        if (item == NULL) {
+            return out;
+        }
+        cJSON_AddItemToArray(out, item);
+    }
+}
+
+/* The pairs of a mapping up to its end event, as an object (caller
+ * deletes): a repeated key keeps its last value, a merge key ("<<") adds
+ * the members of its mapping that are not there yet. NULL on an error. */
+static cJSON *yaml_mapping(struct yaml_state *y)
+{
+    cJSON *out = cJSON_CreateObject();
+    for (;;) {
+        cJSON *key, *val;
+        if (yaml_child(y, YAML_MAPPING_END_EVENT, &key) < 0) {
+            cJSON_Delete(out);
+            return NULL;
+        }
+        if (key == NULL) {
+            return out;
+        }
+        if (yaml_child(y, YAML_NO_EVENT, &val) < 0) {
+            cJSON_Delete(key);
+            cJSON_Delete(out);
+            return NULL;
+        }
+        char *k = cfn_value_str(key);
+        if (strcmp(k, "<<") == 0 && cJSON_IsObject(val)) {
+            cJSON *it;
+            cJSON_ArrayForEach(it, val)
+            {
+                if (!cJSON_HasObjectItem(out, it->string)) {
+                    cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
+                }
+            }
+            cJSON_Delete(val);
+        } else if (cJSON_HasObjectItem(out, k)) {
+            cJSON_ReplaceItemInObject(out, k, val);
+        } else {
+            cJSON_AddItemToObject(out, k, val);
+        }
+        free(k);
+        cJSON_Delete(key);
+    }
+}
+
 /* Builds the node starting at ev (consumed by the caller). */
 static cJSON *yaml_node(struct yaml_state *y, yaml_event_t *ev)
 {
@@ -227,102 +303,15 @@ static cJSON *yaml_node(struct yaml_state *y, yaml_event_t *ev)
         }
         break;
     }
-    case YAML_SEQUENCE_START_EVENT: {
-        tag = ev->data.sequence_start.tag;
-        anchor = ev->data.sequence_start.anchor
-                     ? (unsigned char *)strdup((const char *)ev->data.sequence_start.anchor)
-                     : NULL;
-        char *tagdup = tag ? strdup((const char *)tag) : NULL;
-        out = cJSON_CreateArray();
-        for (;;) {
-            yaml_event_t e;
-            cJSON *item;
-            if (yaml_next(y, &e) < 0) {
-                cJSON_Delete(out);
-                out = NULL;
-                break;
-            }
-            if (e.type == YAML_SEQUENCE_END_EVENT) {
-                yaml_event_delete(&e);
-                break;
-            }
-            item = yaml_node(y, &e);
-            yaml_event_delete(&e);
-            if (item == NULL) {
-                cJSON_Delete(out);
-                out = NULL;
-                break;
-            }
-            cJSON_AddItemToArray(out, item);
-        }
-        if (out != NULL && tagdup != NULL && tagdup[0] == '!' && tagdup[1] != '!') {
-            out = yaml_apply_tag(tagdup, out);
-        }
-        free(tagdup);
-        yaml_remember(y, anchor, out);
-        free(anchor);
-        break;
-    }
+    case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
-        tag = ev->data.mapping_start.tag;
-        anchor = ev->data.mapping_start.anchor
-                     ? (unsigned char *)strdup((const char *)ev->data.mapping_start.anchor)
-                     : NULL;
+        int map = ev->type == YAML_MAPPING_START_EVENT;
+        const unsigned char *a =
+            map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+        tag = map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag;
+        anchor = a ? (unsigned char *)strdup((const char *)a) : NULL;
         char *tagdup = tag ? strdup((const char *)tag) : NULL;
-        out = cJSON_CreateObject();
-        for (;;) {
-            yaml_event_t e;
-            cJSON *key, *val;
-            if (yaml_next(y, &e) < 0) {
-                cJSON_Delete(out);
-                out = NULL;
-                break;
-            }
-            if (e.type == YAML_MAPPING_END_EVENT) {
-                yaml_event_delete(&e);
-                break;
-            }
-            key = yaml_node(y, &e);
-            yaml_event_delete(&e);
-            if (key == NULL) {
-                cJSON_Delete(out);
-                out = NULL;
-                break;
-            }
-            if (yaml_next(y, &e) < 0) {
-                cJSON_Delete(key);
-                cJSON_Delete(out);
-                out = NULL;
-                break;
-            }
-            val = yaml_node(y, &e);
-            yaml_event_delete(&e);
-            if (val == NULL) {
-                cJSON_Delete(key);
-                cJSON_Delete(out);
-                out = NULL;
-                break;
-            }
-            {
-                char *k = cfn_value_str(key);
-                if (strcmp(k, "<<") == 0 && cJSON_IsObject(val)) {
-                    cJSON *it;
-                    cJSON_ArrayForEach(it, val)
-                    {
-                        if (!cJSON_HasObjectItem(out, it->string)) {
-                            cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
-                        }
-                    }
-                    cJSON_Delete(val);
-                } else if (cJSON_HasObjectItem(out, k)) {
-                    cJSON_ReplaceItemInObject(out, k, val);
-                } else {
-                    cJSON_AddItemToObject(out, k, val);
-                }
-                free(k);
-            }
-            cJSON_Delete(key);
-        }
+        out = map ? yaml_mapping(y) : yaml_sequence(y);
         if (out != NULL && tagdup != NULL && tagdup[0] == '!' && tagdup[1] != '!') {
             out = yaml_apply_tag(tagdup, out);
         }
