@@ -982,14 +982,42 @@ static cJSON *rh_lost_case(const struct rh_case *c, const char *what, const char
 /* Why worker id ended (its wait status st): the harness error's kind,
  * and what happened in why. Returns 1 when it ended before it started
  * the case it had been given (the case can go to another worker). */
+/* The last non-empty line of file path (at most n-1 bytes of it) into
+ * out; "" when there is none. */
+static void last_line(const char *path, char *out, size_t n)
+{
+    char buf[4096];
+    out[0] = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t from = end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0;
+    ssize_t got = pread(fd, buf, sizeof(buf) - 1, from);
+    close(fd);
+    if (got <= 0) {
+        return;
+    }
+    buf[got] = 0;
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r' || buf[got - 1] == ' ')) {
+        buf[--got] = 0;
+    }
+    char *nl = strrchr(buf, '\n');
+    snprintf(out, n, "%s", nl ? nl + 1 : buf);
+}
+
 static int rh_worker_death(const struct rh *r, int id, int st, const char **what, char *why,
                            size_t n)
 {
     if (st == RH_WORKER_NO_GREENROOM) {
+        char log[PATH_MAX + 32], said[200];
+        snprintf(log, sizeof(log), "%s/children-%d.log", r->tmp, id);
+        last_line(log, said, sizeof(said));
         *what = r->clone ? RH_HARNESS_CLONE : RH_HARNESS_START;
-        snprintf(why, n,
-                 "rehearse worker %d: its greenroom (%s) did not start (log: %s/children-%d.log)",
-                 id, r->greenroom ? r->greenroom : "?", r->tmp, id);
+        snprintf(why, n, "rehearse worker %d: its greenroom (%s) did not start%s%s%s", id,
+                 r->greenroom ? r->greenroom : "?", said[0] ? " (it said: " : "", said,
+                 said[0] ? ")" : "");
         return 1;
     }
     if (st == RH_WORKER_NO_SETUP) {

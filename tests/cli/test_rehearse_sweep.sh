@@ -195,5 +195,19 @@ cp -a "${FIXTURES_DIR:-$(dirname "$0")/../../fixtures}/projects/mini" "$MINI"
 expect_eq "stage-named meta bucket, never deployed: failed deploys leave it as it was" 0 "$(cat "$GR_TMP/mini.rc")"
 [ "$(cat "$GR_TMP/mini.rc")" = 0 ] || tail -5 "$GR_TMP/sh.out"
 
+# --- harness errors in clone mode: a greenroom started with --credentials FILE whose FILE is then
+# removed: its clones, started with its options, do not start; each case says so, no violation
+CRED="$GR_TMP/creds"
+echo "test test 000000000000" >"$CRED"
+gr_start --credentials "$CRED"
+rm -f "$CRED"
+sh_run rehearse -s dev -r us-east-1 --kinds=error --max-cases=2 --seed=1 --jobs 2 --output json
+expect_eq "clones that do not start: exit 9, 0 violations, 2 harness errors, each a clone that did not start" \
+    "9 0 2 error:greenroom clone failed to start" "$SH_RC $(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+print(r["violations"], r["harnessErrors"],
+      " ".join(sorted(set("%s:%s" % (c["result"], c.get("harnessError")) for c in r["cases"]))))' "$GR_TMP/sh.out" 2>&1)"
+
 txn_teardown
 finish
