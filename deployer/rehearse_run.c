@@ -784,6 +784,11 @@ int rh_snap_sweep_stale(struct rh *r)
         }
         snprintf(path, sizeof(path), "/_greenroom/snapshots/%s", name);
         if (strlen(name) < 200 && rh_ctl(r, "DELETE", path, NULL, NULL) / 100 == 2) {
+            /* not restored: others may have changed the greenroom since */
+            fprintf(stderr,
+                    "rehearse: deleted snapshot %s of a rehearse run that is gone (pid %ld was "
+                    "killed?); what that run left on %s stays\n",
+                    name, pid, r->url);
             n++;
         }
     }

@@ -72,6 +72,10 @@ for J in 2 1; do
         "$KEPT" "$(snapshots)"
 done
 
+check "the killed run's snapshot: the run that deleted it says so" \
+    grep -q "deleted snapshot stagehand-rehearse-$HOST-$DEAD-dead01 of a rehearse run that is gone" \
+    "$GR_TMP/a2.err" "$GR_TMP/b2.err"
+
 # every run's snapshot name is its own: the runs at once named theirs after their pids
 check "a run at once named its snapshot after its pid" grep -qE "stagehand-rehearse-$HOST-[0-9]+-[0-9a-f]+" \
     "$GR_TMP/a2.out"
