@@ -422,13 +422,14 @@ START_TEST(test_list_stacks)
 }
 END_TEST
 
+/* A stack of a topic (T) and a queue (Q). */
+#define TOPIC_AND_QUEUE                                                                            \
+    "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::Queue\"}}}"
+
 START_TEST(test_describe_stack_events)
 {
     char *body = NULL;
-    create_stack("ev",
-                 "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::"
-                 "Queue\"}}}",
-                 0);
+    create_stack("ev", TOPIC_AND_QUEUE, 0);
     expect_status("ev", "CREATE_COMPLETE");
     ck_assert_int_eq(CFN(&body, "DescribeStackEvents", "StackName", "ev", NULL), 200);
     ck_assert_ptr_nonnull(strstr(body, "<DescribeStackEventsResult><StackEvents><member>"));
@@ -452,10 +453,7 @@ END_TEST
 START_TEST(test_describe_stack_resources)
 {
     char *body = NULL, *phys;
-    create_stack("r",
-                 "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::"
-                 "Queue\"}}}",
-                 0);
+    create_stack("r", TOPIC_AND_QUEUE, 0);
     expect_status("r", "CREATE_COMPLETE");
     CFN(&body, "DescribeStackResources", "StackName", "r", NULL);
     ck_assert_int_eq(count(body, "<ResourceStatus>CREATE_COMPLETE</ResourceStatus>"), 2);
@@ -483,10 +481,7 @@ END_TEST
 START_TEST(test_list_stack_resources)
 {
     char *body = NULL;
-    create_stack("lr",
-                 "{\"Resources\":{\"T\":{\"Type\":\"AWS::SNS::Topic\"},\"Q\":{\"Type\":\"AWS::SQS::"
-                 "Queue\"}}}",
-                 0);
+    create_stack("lr", TOPIC_AND_QUEUE, 0);
     expect_status("lr", "CREATE_COMPLETE");
     ck_assert_int_eq(CFN(&body, "ListStackResources", "StackName", "lr", NULL), 200);
     ck_assert_ptr_nonnull(strstr(body, "<StackResourceSummaries><member>"));
