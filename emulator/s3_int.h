@@ -1,6 +1,7 @@
 /*
  * s3_int.h - what the S3 service's files (svc_s3.c, s3_object.c,
- * s3_multipart.c, s3_notify.c, s3_checksum.c) share. Not for other modules.
+ * s3_multipart.c, s3_notify.c, s3_checksum.c, s3_post.c) share. Not for
+ * other modules.
  *
  * Storage model: bucket rows in s3_buckets; every object version (and
  * delete marker) is a row of s3_objects whose body is an immutable file
@@ -190,6 +191,9 @@ int s3_file_checksum(const char *path, const char *algo, char out[96]);
  * and sizes, without reading data. 0, or -1 (not a CRC, a bad part sum). */
 int s3_crc_full_object(const char *algo, const char *const *sums, const int64_t *sizes, size_t n,
                        char out[96]);
+
+/* s3_post.c: POST Object (browser-based upload with a POST policy) */
+void s3_post_object(struct emu_request *req, struct emu_response *resp);
 
 /* s3_notify.c */
 void s3_put_bucket_notification_configuration(struct emu_request *req, struct emu_response *resp);

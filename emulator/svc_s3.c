@@ -7,7 +7,8 @@
  * PutBucketPolicy, GetBucketPolicy, DeleteBucketPolicy, PutBucketTagging,
  * GetBucketTagging, DeleteBucketTagging.
  * Objects and listings: s3_object.c; multipart uploads: s3_multipart.c;
- * notification configuration and delivery: s3_notify.c.
+ * notification configuration and delivery: s3_notify.c; POST Object
+ * (browser-based uploads): s3_post.c.
  *
  * Routing: S3 operations are method + path depth (service, bucket, object)
  * + query sub-resource keys (+ x-amz-copy-source). Unknown query parameters
@@ -75,6 +76,8 @@ static const struct emu_op s3_ops[] = {
     {"ListObjectVersions", "GET", "/{Bucket}", "versions", s3_list_object_versions, 0},
     {"ListMultipartUploads", "GET", "/{Bucket}", "uploads", s3_list_multipart_uploads, 0},
     {"DeleteObjects", "POST", "/{Bucket}", "delete", s3_delete_objects, W},
+    {"PostObject", "POST", "/{Bucket}", NULL, s3_post_object,
+     W | EMU_OP_STREAM | EMU_OP_NO_TXN | EMU_OP_NO_AUTH},
     {"PutObject", "PUT", "/{Bucket}/{Key+}", NULL, s3_put_object,
      W | EMU_OP_STREAM | EMU_OP_NO_TXN | EMU_OP_CRC64},
     {"GetObject", "GET", "/{Bucket}/{Key+}", NULL, s3_get_object, 0},
@@ -349,6 +352,9 @@ static const struct emu_op *s3_route(struct emu_request *req)
         }
         if (strcmp(m, "POST") == 0 && emu_kv_has(&req->query, "delete")) {
             return s3_op("DeleteObjects");
+        }
+        if (strcmp(m, "POST") == 0) {
+            return s3_op("PostObject"); /* browser-based upload (s3_post.c) */
         }
         return NULL;
     }
