@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_jssdk_v2.sh - the AWS SDK for JavaScript v2 (npm aws-sdk@2) as a real
-# client of greenroom: tests/js/v2_all.js (S3 with s3ForcePathStyle, a managed
-# multipart upload and a presigned GET; Lambda create/waitFor/invoke;
-# CloudFormation createStack + waitFor('stackCreateComplete') + deleteStack;
-# SNS publish to an SQS subscription), its ok/FAIL lines counted here.
+# client of greenroom: tests/js/v2_all.js, its ok/FAIL lines counted here.
+# S3 with s3ForcePathStyle (a managed multipart upload, presigned GET and PUT,
+# waiters, deleteObjects), Lambda create/waitFor/invoke, CloudFormation
+# createStack + waitFor('stackCreateComplete') + deleteStack, SNS publish to
+# an SQS subscription, SQS attributes with the MD5s the SDK checks.
 # Skipped (exit 0, with a note) when node or aws-sdk@2 is missing.
 . "$(dirname "$0")/lib.sh"
 JS_DIR=$(cd "$(dirname "$0")/../js" && pwd)

@@ -1,12 +1,13 @@
 /* tests/js/v2_all.js - the AWS SDK for JavaScript v2 (aws-sdk) against
  * greenroom, configured the v2 way (AWS.config.update with the endpoint,
  * s3ForcePathStyle, .promise()): S3 createBucket/putObject (Content-MD5)/
- * getObject/listObjectsV2/headObject, a multipart s3.upload, a presigned GET,
- * NoSuchKey; IAM createRole + Lambda createFunction from $ZIP,
- * waitFor('functionActiveV2') and invoke with LogType Tail; CloudFormation
+ * getObject/listObjectsV2/headObject, a multipart s3.upload, presigned GET and
+ * PUT, waiters, deleteObjects, NoSuchKey; IAM createRole + Lambda
+ * createFunction from $ZIP, waitFor('functionActiveV2') and invoke with LogType Tail; CloudFormation
  * createStack + waitFor('stackCreateComplete') + describeStacks outputs +
  * deleteStack + waitFor('stackDeleteComplete'); SNS publish to an SQS
- * subscription. Run by tests/cli/test_jssdk_v2.sh with GR_URL set. */
+ * subscription; SQS (query protocol) attributes with their MD5s. Run by
+ * tests/cli/test_jssdk_v2.sh with GR_URL set. */
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -68,6 +69,20 @@ async function s3Part() {
         const r2 = await t.request('GET', v2url);
         t.ok('a SigV2 presigned URL (the v2 default in us-east-1) is refused', v2url.includes('AWSAccessKeyId=') &&
              (r2.status === 400 || r2.status === 403), r2.status + ' ' + v2url);
+    });
+    await t.step('S3 waiters, deleteObjects (Content-MD5), presigned PUT with a Content-Type', async () => {
+        const w = await s3.waitFor('objectExists', { Bucket: B, Key: 'a/hello.txt', $waiter: wait }).promise();
+        t.eq('waitFor objectExists', body.length, w.ContentLength);
+        const url = new AWS.S3({ signatureVersion: 'v4' }).getSignedUrl('putObject', {
+            Bucket: B, Key: 'typed.txt', ContentType: 'text/csv', Expires: 300 });
+        const r = await t.request('PUT', url, { 'content-type': 'text/csv', 'content-length': 3 }, 'a,b');
+        const h = await s3.headObject({ Bucket: B, Key: 'typed.txt' }).promise();
+        /* (the v2 SDK signs ContentType as a Content-Type query parameter, not the header) */
+        t.eq('presigned PUT with a Content-Type', [200, 'text/csv'], [r.status, h.ContentType]);
+        const d = await s3.deleteObjects({ Bucket: B, Delete: { Objects: [{ Key: 'typed.txt' }, { Key: 'list/k0' }] } }).promise();
+        t.eq('deleteObjects', ['list/k0', 'typed.txt'], d.Deleted.map((x) => x.Key).sort());
+        await s3.waitFor('objectNotExists', { Bucket: B, Key: 'typed.txt', $waiter: wait }).promise();
+        t.ok('waitFor objectNotExists', true);
     });
     await t.step('S3 NoSuchKey', async () => {
         const e = await t.throws('getObject of a missing key', () => s3.getObject({ Bucket: B, Key: 'none' }).promise());
@@ -151,6 +166,24 @@ async function snsPart() {
             msgs = r.Messages || [];
         }
         t.eq('the queue received the raw message', ['hello from v2'], msgs.map((m) => m.Body));
+        /* the v2 SDK checks the MD5s of bodies and attributes (query protocol) */
+        const attrs = { s: { DataType: 'String', StringValue: 'héllo' }, n: { DataType: 'Number', StringValue: '1.5' },
+                        b: { DataType: 'Binary', BinaryValue: Buffer.from([1, 2, 255]) } };
+        const sent = await sqs.sendMessage({ QueueUrl: q.QueueUrl, MessageBody: 'ünïcode', MessageAttributes: attrs }).promise();
+        t.ok('sendMessage with attributes: MD5s accepted by the SDK', !!sent.MD5OfMessageAttributes);
+        let got = [];
+        for (let i = 0; i < 10 && got.length === 0; i++) {
+            const r = await sqs.receiveMessage({ QueueUrl: q.QueueUrl, WaitTimeSeconds: 2, MessageAttributeNames: ['All'] }).promise();
+            got = r.Messages || [];
+        }
+        t.eq('receiveMessage: body and attributes round-trip', ['ünïcode', 'héllo', '1.5', '0102ff'],
+             [got[0] && got[0].Body, got[0] && got[0].MessageAttributes.s.StringValue,
+              got[0] && got[0].MessageAttributes.n.StringValue,
+              got[0] && Buffer.from(got[0].MessageAttributes.b.BinaryValue).toString('hex')]);
+        const e = await t.throws('getQueueUrl of a missing queue', () => sqs.getQueueUrl({ QueueName: 'js-v2-none' }).promise());
+        if (e) {
+            t.eq('missing queue: the query protocol code', 'AWS.SimpleQueueService.NonExistentQueue', e.code);
+        }
     });
 }
 
