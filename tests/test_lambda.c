@@ -480,6 +480,9 @@ START_TEST(test_update_function_code)
     expect_error(&r, 400, "InvalidParameterValueException", "Please provide a source");
     r = lam("PUT", "/2015-03-31/functions/nope/code", body);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    /* only $LATEST's code changes */
+    r = lam("PUT", "/2015-03-31/functions/uc:1/code", body);
+    expect_error(&r, 400, "InvalidParameterValueException", "versions other than $LATEST");
     free(body);
     free(zb);
     free(z.data);
@@ -522,6 +525,15 @@ START_TEST(test_update_function_configuration)
     expect_error(&r, 400, "InvalidParameterValueException", NULL);
     r = lam("PUT", "/2015-03-31/functions/ucf/configuration", "{\"Handler\":\"a b\"}");
     expect_error(&r, 400, "ValidationException", "handler");
+    /* only $LATEST's configuration changes; a function must exist */
+    r = lam("PUT", "/2015-03-31/functions/ucf:1/configuration", "{\"Timeout\":4}");
+    expect_error(&r, 400, "InvalidParameterValueException", "versions other than $LATEST");
+    r = lam("PUT", "/2015-03-31/functions/nope/configuration", "{\"Timeout\":4}");
+    expect_error(&r, 404, "ResourceNotFoundException", NULL);
+    r = lam("PUT", "/2015-03-31/functions/ucf:%24LATEST/configuration", "{\"Timeout\":6}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"Timeout\":6"));
+    gr_resp_free(&r);
     free(rev);
     free(rev2);
 }
