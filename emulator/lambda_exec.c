@@ -6,7 +6,10 @@
  * version/revision). Its process is `node runtime/node/runtime.js`,
  * `python3 -u runtime/python/runtime.py` or the zip's `bootstrap`, started
  * with cwd = the extracted code (LAMBDA_TASK_ROOT) and
- * AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT/_greenroom/runtime/<sandbox-id>.
+ * AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT/_greenroom/runtime/<sandbox-id>,
+ * AWS_ENDPOINT_URL=greenroom and, for node, NODE_PATH ending with the
+ * machine's AWS SDK directories (lx_sdk_path_init; runtime/node/sdk.js
+ * points aws-sdk v2, which ignores AWS_ENDPOINT_URL, at greenroom).
  *
  * Life of an invocation (all state under one mutex, lx_mu):
  *   invoker: take an idle sandbox of the key (or start one, at most
@@ -43,6 +46,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -446,6 +450,88 @@ static void lx_env_set(struct lx_env *e, const char *k, const char *v)
     e->v[e->n] = NULL;
 }
 
+/* The value of K in e, or NULL (borrowed). */
+static const char *lx_env_get(const struct lx_env *e, const char *k)
+{
+    size_t kl = strlen(k);
+    for (size_t i = 0; i < e->n; i++) {
+        if (strncmp(e->v[i], k, kl) == 0 && e->v[i][kl] == '=') {
+            return e->v[i] + kl + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Where the machine's AWS SDK for node is (the one a Lambda node runtime
+ * ships: aws-sdk v2, @aws-sdk/client-*), as a NODE_PATH list computed once:
+ * $GREENROOM_NODE_SDK_PATH when set (empty: none), else the global npm
+ * roots that exist among $NPM_CONFIG_PREFIX/lib/node_modules, the prefix of
+ * the node on PATH (<prefix>/bin/node: npm's default global root
+ * <prefix>/lib/node_modules), /usr/local/lib/node_modules and
+ * /usr/lib/node_modules. No npm is run: a cold start costs nothing more. */
+static char lx_sdk_path[4096];
+static pthread_once_t lx_sdk_once = PTHREAD_ONCE_INIT;
+
+static void lx_sdk_path_add(const char *dir)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (realpath(dir, real) == NULL || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return;
+    }
+    size_t rl = strlen(real);
+    for (const char *p = lx_sdk_path; *p;) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == rl && memcmp(p, real, n) == 0) {
+            return;
+        }
+        p += n + (end ? 1 : 0);
+    }
+    size_t used = strlen(lx_sdk_path);
+    if (used + rl + 2 < sizeof(lx_sdk_path)) {
+        snprintf(lx_sdk_path + used, sizeof(lx_sdk_path) - used, "%s%s", used ? ":" : "", real);
+    }
+}
+
+static void lx_sdk_path_init(void)
+{
+    const char *env = getenv("GREENROOM_NODE_SDK_PATH");
+    if (env != NULL) {
+        snprintf(lx_sdk_path, sizeof(lx_sdk_path), "%s", env);
+        return;
+    }
+    char dir[PATH_MAX + 32];
+    const char *prefix = getenv("NPM_CONFIG_PREFIX");
+    if (prefix && *prefix) {
+        snprintf(dir, sizeof(dir), "%s/lib/node_modules", prefix);
+        lx_sdk_path_add(dir);
+    }
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : ""; *p;) {
+        const char *end = strchr(p, ':');
+        int n = (int)(end ? (size_t)(end - p) : strlen(p));
+        char node[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%.*s/node", n, p);
+        if (n > 0 && access(dir, X_OK) == 0 && realpath(dir, node) != NULL) {
+            char *slash = strrchr(node, '/'); /* <prefix>/bin/node */
+            if (slash) {
+                *slash = 0;
+                slash = strrchr(node, '/');
+            }
+            if (slash) {
+                *slash = 0;
+                snprintf(dir, sizeof(dir), "%s/lib/node_modules", node);
+                lx_sdk_path_add(dir);
+            }
+            break;
+        }
+        p += n + (end ? 1 : 0);
+    }
+    lx_sdk_path_add("/usr/local/lib/node_modules");
+    lx_sdk_path_add("/usr/lib/node_modules");
+}
+
 static void lx_env_release(struct lx_env *e)
 {
     for (size_t i = 0; i < e->n; i++) {
@@ -548,7 +634,26 @@ static int lx_spawn(struct lx_sandbox *sb, const struct lambda_run *run, char *e
     snprintf(rdir, sizeof(rdir), "%s", lx_runtime_dir());
     lx_env_set(&env, "LAMBDA_RUNTIME_DIR", rdir);
     lx_env_set(&env, "_HANDLER", run->handler);
-    lx_env_set(&env, "AWS_EXECUTION_ENV", run->runtime);
+    char execenv[128];
+    snprintf(execenv, sizeof(execenv), "AWS_Lambda_%s", run->runtime);
+    if (strncmp(run->runtime, "provided", 8) != 0) {
+        lx_env_set(&env, "AWS_EXECUTION_ENV", execenv); /* as Lambda: not for OS-only runtimes */
+    }
+    if (strncmp(run->runtime, "nodejs", 6) == 0) {
+        /* the SDK the runtime ships, after the function's own NODE_PATH
+         * (node looks in the zip's node_modules before NODE_PATH, so the
+         * function's own copy wins, as on Lambda) */
+        pthread_once(&lx_sdk_once, lx_sdk_path_init);
+        const char *own = lx_env_get(&env, "NODE_PATH");
+        if (lx_sdk_path[0] != 0) {
+            struct emu_buf np = {0};
+            emu_buf_printf(&np, "%s%s%s", own && *own ? own : "", own && *own ? ":" : "",
+                           lx_sdk_path);
+            char *v = emu_buf_take(&np);
+            lx_env_set(&env, "NODE_PATH", v);
+            free(v);
+        }
+    }
     char group[200];
     snprintf(group, sizeof(group), "/aws/lambda/%s", run->name);
     lx_env_set(&env, "AWS_LAMBDA_LOG_GROUP_NAME", group);

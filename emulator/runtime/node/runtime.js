@@ -13,6 +13,8 @@
  *   - ES module handlers (file.mjs exporting the handler);
  *   - handlers that never answer: when the event loop empties, the answer
  *     is null (callbackWaitsForEmptyEventLoop semantics).
+ * The AWS SDK the runtime ships (aws-sdk v2 or the v3 clients, from the
+ * machine) and its endpoint: sdk.js.
  * Errors passed to callback/context.fail are "Handled" (greenroom answers
  * X-Amz-Function-Error: Handled); thrown errors and rejections are
  * "Unhandled". The error kind travels in the X-Greenroom-Error-Kind header.
@@ -114,8 +116,15 @@ async function loadHandler() {
             mod = require(modPath);
         }
     } catch (err) {
-        if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(modPath)) {
+        if (err && err.code === 'MODULE_NOT_FOUND' &&
+            String(err.message).split('\n')[0].includes(modPath)) {
             const e = new Error(`Cannot find module '${spec.slice(0, dot)}'`);
+            e.name = 'Runtime.ImportModuleError';
+            throw e;
+        }
+        if (err && err.code === 'MODULE_NOT_FOUND') {
+            /* a module the handler requires, as Lambda reports it */
+            const e = new Error(`Error: ${err.message}`);
             e.name = 'Runtime.ImportModuleError';
             throw e;
         }
@@ -220,6 +229,8 @@ function runOne(handler, inv) {
 
 async function main() {
     patchConsole();
+    /* the AWS SDK as the runtime ships it, pointed at greenroom (sdk.js) */
+    require('./sdk.js').install();
     let handler;
     try {
         handler = await loadHandler();

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The AWS SDK a Lambda runtime ships, inside greenroom's Lambda, reaching
+# greenroom with no endpoint in the function's code (fixtures/lambda/sdk/):
+#   - nodejs16.x + aws-sdk v2 (which ignores AWS_ENDPOINT_URL: greenroom's
+#     node runtime points its global config at greenroom);
+#   - nodejs20.x + the v3 clients; python3.12 + boto3 (both read
+#     AWS_ENDPOINT_URL).
+# Each puts an S3 object, publishes to an SNS topic and lists the account's
+# functions; the object must be in greenroom and the message in the SQS
+# queue subscribed to the topic. Also: per-client endpoints still win; each
+# runtime sees only its own SDK generation (nodejs20.x has no aws-sdk v2, as
+# on Lambda); a zip's own node_modules/aws-sdk wins over the machine's.
+# A part whose SDK is not installed here is skipped with a note.
+. "$(dirname "$0")/lib.sh"
+FIX=${FIXTURES_DIR:-$(cd "$(dirname "$0")/../../fixtures" && pwd)}/lambda/sdk
+ACCT=000000000000
+REGION=us-east-1
+
+# The machine's node SDK, found as greenroom finds it (lambda_exec.c).
+if [ -n "${GREENROOM_NODE_SDK_PATH+x}" ]; then
+    SDK_PATH=$GREENROOM_NODE_SDK_PATH
+else
+    SDK_PATH="${NPM_CONFIG_PREFIX:-/nonexistent}/lib/node_modules:/usr/local/lib/node_modules:/usr/lib/node_modules"
+    node_bin=$(command -v node 2>/dev/null || true)
+    [ -n "$node_bin" ] && SDK_PATH="$(dirname "$(dirname "$(readlink -f "$node_bin")")")/lib/node_modules:$SDK_PATH"
+fi
+has_node_module() {
+    command -v node >/dev/null 2>&1 &&
+        (cd / && NODE_PATH="$SDK_PATH" node -e "require.resolve('$1')" >/dev/null 2>&1)
+}
+
+gr_start --ephemeral
+# set-up and invokes through curl --aws-sigv4 (instant); the checks of what
+# the functions did through the AWS CLI v2
+sig() { curl -sS --aws-sigv4 "aws:amz:$REGION:$1" --user test:test "${@:2}"; }
+sig iam -o /dev/null -d 'Action=CreateRole&Version=2010-05-08&RoleName=sdk&AssumeRolePolicyDocument=%7B%7D' "$GR_URL/"
+ROLE=arn:aws:iam::$ACCT:role/sdk
+check "s3 create-bucket" aws2 s3api create-bucket --bucket sdk-bucket
+TOPIC=$(aws2 sns create-topic --name sdk-topic --query TopicArn --output text 2>&1)
+QURL=$(aws2 sqs create-queue --queue-name sdk-q --query QueueUrl --output text 2>&1)
+check "sns subscribe the queue" aws2 sns subscribe --topic-arn "$TOPIC" --protocol sqs \
+    --notification-endpoint "arn:aws:sqs:$REGION:$ACCT:sdk-q"
+
+# create_fn NAME RUNTIME HANDLER DIR: a function of DIR's files.
+create_fn() {
+    python3 - "$1" "$2" "$3" "$4" "$ROLE" "$GR_TMP/fn.json" <<'PY'
+import base64, io, json, os, sys, zipfile
+name, runtime, handler, root, role, out = sys.argv[1:]
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            z.write(p, os.path.relpath(p, root))
+json.dump({"FunctionName": name, "Runtime": runtime, "Handler": handler, "Role": role, "Timeout": 30,
+           "Code": {"ZipFile": base64.b64encode(buf.getvalue()).decode()}}, open(out, "w"))
+PY
+    sig lambda -o "$GR_TMP/create.out" -w '%{http_code}' -H 'Content-Type: application/json' \
+        --data @"$GR_TMP/fn.json" "$GR_URL/2015-03-31/functions" | grep -q 201 || cat "$GR_TMP/create.out"
+}
+# invoke NAME PAYLOAD: the answer in $GR_TMP/out.json; prints FunctionError
+# (None when there is none).
+invoke() {
+    sig lambda -D "$GR_TMP/h.txt" -o "$GR_TMP/out.json" -H 'Content-Type: application/json' \
+        --data "$2" "$GR_URL/2015-03-31/functions/$1/invocations"
+    local fe
+    fe=$(tr -d '\r' <"$GR_TMP/h.txt" | sed -n 's/^[Xx]-[Aa]mz-[Ff]unction-[Ee]rror: //p')
+    echo "${fe:-None}"
+}
+# got_object KEY BODY: the object is in greenroom's S3 with that body.
+got_object() {
+    [ "$(aws2 s3 cp "s3://sdk-bucket/$1" - 2>&1)" = "$2" ]
+}
+# got_message TEXT: the queue got an SNS notification carrying TEXT (polls
+# up to ~30 s; what it reads is kept in $GR_TMP/messages).
+got_message() {
+    local i
+    for i in $(seq 1 15); do
+        grep -q "$1" "$GR_TMP/messages" 2>/dev/null && return 0
+        aws2 sqs receive-message --queue-url "$QURL" --max-number-of-messages 10 \
+            --wait-time-seconds 2 --query 'Messages[].Body' --output text >>"$GR_TMP/messages" 2>&1
+    done
+    grep -q "$1" "$GR_TMP/messages"
+}
+# roundtrip WHAT NAME RUNTIME HANDLER DIR: the function puts, publishes, lists.
+roundtrip() {
+    local what=$1 name=$2 body="hello from $1 $RANDOM"
+    create_fn "$name" "$3" "$4" "$5"
+    local ferr
+    ferr=$(invoke "$name" "{\"bucket\":\"sdk-bucket\",\"key\":\"$name.txt\",\"body\":\"$body\",\"topicArn\":\"$TOPIC\"}")
+    expect_eq "$what: the function answers without error" "None" "$ferr"
+    [ "$ferr" = "None" ] || { sed 's/^/       /' "$GR_TMP/out.json"; echo; }
+    expect_contains "$what: PutObject answered an ETag" '"etag":' "$(cat "$GR_TMP/out.json")"
+    expect_contains "$what: ListFunctions lists the function itself" "\"$name\"" "$(cat "$GR_TMP/out.json")"
+    check "$what: the object is in greenroom's S3" got_object "$name.txt" "$body"
+    check "$what: the SNS message reached the subscribed queue" got_message "$body"
+}
+
+# ------------------------------------------------------- aws-sdk v2, nodejs16.x
+if has_node_module aws-sdk; then
+    roundtrip "nodejs16.x aws-sdk v2" sdkv2 nodejs16.x index.handler "$FIX/v2"
+    expect_contains "nodejs16.x aws-sdk v2: S3 path-style at greenroom" "\"s3Endpoint\":\"$GR_URL/\"" \
+        "$(cat "$GR_TMP/out.json")"
+
+    create_fn sdkv2x nodejs16.x index.explicit "$FIX/v2"
+    invoke sdkv2x '{}' >/dev/null
+    out=$(cat "$GR_TMP/out.json")
+    expect_contains "aws-sdk v2: a client's own endpoint wins" '"own":"https://s3.example.test:4443/"' "$out"
+    expect_contains "aws-sdk v2: a client's own s3ForcePathStyle wins" '"ownPathStyle":false' "$out"
+    expect_contains "aws-sdk v2: the other clients get greenroom" "\"other\":\"$GR_URL/\"" "$out"
+
+    # Lambda's nodejs18.x and newer ship no aws-sdk v2
+    create_fn sdkv2on20 nodejs20.x index.handler "$FIX/v2"
+    expect_eq "nodejs20.x has no aws-sdk v2: Unhandled" "Unhandled" "$(invoke sdkv2on20 '{}')"
+    out=$(cat "$GR_TMP/out.json")
+    expect_contains "nodejs20.x has no aws-sdk v2: ImportModuleError" '"errorType":"Runtime.ImportModuleError"' "$out"
+    expect_contains "nodejs20.x has no aws-sdk v2: node's message" "Cannot find module 'aws-sdk'" "$out"
+else
+    echo "note: aws-sdk v2 not installed for node here (ci/setup installs it): nodejs16.x part skipped"
+fi
+
+# ------------------------------------------------- v3 clients, nodejs20.x
+if has_node_module @aws-sdk/client-s3 && has_node_module @aws-sdk/client-sns &&
+    has_node_module @aws-sdk/client-lambda; then
+    roundtrip "nodejs20.x v3 clients" sdkv3 nodejs20.x index.handler "$FIX/v3"
+
+    # Lambda's nodejs16.x ships no v3 clients
+    create_fn sdkv3on16 nodejs16.x index.handler "$FIX/v3"
+    expect_eq "nodejs16.x has no v3 clients: Unhandled" "Unhandled" "$(invoke sdkv3on16 '{}')"
+    expect_contains "nodejs16.x has no v3 clients: node's message" \
+        "Cannot find module '@aws-sdk/client-s3'" "$(cat "$GR_TMP/out.json")"
+else
+    echo "note: @aws-sdk/client-s3/-sns/-lambda not installed for node here (ci/setup installs them): nodejs20.x part skipped"
+fi
+
+# ------------------------------------------------------- boto3, python3.12
+if python3 -c 'import boto3' 2>/dev/null; then
+    roundtrip "python3.12 boto3" sdkpy python3.12 app.handler "$FIX/python"
+else
+    echo "note: boto3 not installed for python3 here: python3.12 part skipped"
+fi
+
+# ------------------------------------- the zip's own node_modules/aws-sdk wins
+if command -v node >/dev/null 2>&1; then
+    mkdir -p "$GR_TMP/own/node_modules/aws-sdk"
+    cp "$FIX/own/index.js" "$GR_TMP/own/"
+    echo '{"name":"aws-sdk","version":"0.0.0-stub","main":"index.js"}' \
+        >"$GR_TMP/own/node_modules/aws-sdk/package.json"
+    echo "module.exports = { VERSION: 'stub-in-zip' };" >"$GR_TMP/own/node_modules/aws-sdk/index.js"
+    for rt in nodejs16.x nodejs20.x; do
+        create_fn "own${rt%%.x}" "$rt" index.handler "$GR_TMP/own"
+        expect_eq "$rt: a zip with its own aws-sdk runs" "None" "$(invoke "own${rt%%.x}" '{}')"
+        expect_contains "$rt: the zip's own aws-sdk, not the machine's" '"version":"stub-in-zip"' \
+            "$(cat "$GR_TMP/out.json")"
+    done
+else
+    echo "note: no node here: the zip's own aws-sdk part skipped"
+fi
+
+finish
