@@ -1717,50 +1717,74 @@ static int lfn_revision_ok(struct emu_response *resp, const char *given, const c
     return 0;
 }
 
+/* The $LATEST version that UpdateFunctionCode and
+ * UpdateFunctionConfiguration change: the function's name into ref and
+ * the version into *v (caller releases). Returns 0, or -1 having answered
+ * (no such function, a qualifier other than $LATEST, a RevisionId that is
+ * not $LATEST's). */
+static int lfn_latest_for_update(struct emu_request *req, struct emu_response *resp,
+                                 struct lfn_ref *ref, struct lfn_ver *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, ref) != 0 ||
+        !lfn_exists_or_fail(req, resp, ref->name)) {
+        return -1;
+    }
+    if (ref->qual[0] != 0 && strcmp(ref->qual, "$LATEST") != 0) {
+        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE,
+                 "Current operation does not support versions other than $LATEST. Please set "
+                 "version to $LATEST or do not set a version in your request.");
+        return -1;
+    }
+    if (lfn_load_ver(req, ref->name, "$LATEST", v) != 1) {
+        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
+        return -1;
+    }
+    if (!lfn_revision_ok(resp, lfn_str(req->json, "RevisionId"), v->revision, "GetFunction")) {
+        lfn_ver_release(v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Saves v as the function's $LATEST with a new RevisionId and
+ * LastModified, and drops its warm sandboxes. Returns 0, or -1 having
+ * answered. */
+static int lfn_save_latest(struct emu_request *req, struct emu_response *resp, const char *name,
+                           struct lfn_ver *v)
+{
+    emu_uuid(v->revision);
+    lfn_last_modified(v->last_modified);
+    if (lfn_save_ver(req, resp, name, v) != 0) {
+        return -1;
+    }
+    lambda_exec_drop(req->account, req->region, name, "$LATEST");
+    return 0;
+}
+
 static void lambda_update_function_code(struct emu_request *req, struct emu_response *resp)
 {
     struct lfn_ref ref;
     struct lfn_ver v;
-    memset(&v, 0, sizeof(v));
-    if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, &ref) != 0 ||
-        !lfn_exists_or_fail(req, resp, ref.name)) {
+    if (lfn_latest_for_update(req, resp, &ref, &v) != 0) {
         return;
-    }
-    if (ref.qual[0] != 0 && strcmp(ref.qual, "$LATEST") != 0) {
-        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE,
-                 "Current operation does not support versions other than $LATEST. Please set "
-                 "version to $LATEST or do not set a version in your request.");
-        return;
-    }
-    if (lfn_load_ver(req, ref.name, "$LATEST", &v) != 1) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    if (!lfn_revision_ok(resp, lfn_str(req->json, "RevisionId"), v.revision, "GetFunction")) {
-        goto out;
     }
     char hex[65], sha[48];
     long long size = 0;
     if (lfn_code_take(req, resp, req->json, hex, sha, &size) != 0) {
         goto out;
     }
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "DryRun"))) {
-        /* validated, nothing changes: answer what it would look like */
-        snprintf(v.code_hex, sizeof(v.code_hex), "%s", hex);
-        snprintf(v.code_sha, sizeof(v.code_sha), "%s", sha);
-        v.code_size = size;
-        emu_resp_json(resp, 200, lfn_render(req, ref.name, &v, NULL));
-        goto out;
-    }
     snprintf(v.code_hex, sizeof(v.code_hex), "%s", hex);
     snprintf(v.code_sha, sizeof(v.code_sha), "%s", sha);
     v.code_size = size;
-    emu_uuid(v.revision);
-    lfn_last_modified(v.last_modified);
-    if (lfn_save_ver(req, resp, ref.name, &v) != 0) {
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "DryRun"))) {
+        /* validated, nothing changes: answer what it would look like */
+        emu_resp_json(resp, 200, lfn_render(req, ref.name, &v, NULL));
         goto out;
     }
-    lambda_exec_drop(req->account, req->region, ref.name, "$LATEST");
+    if (lfn_save_latest(req, resp, ref.name, &v) != 0) {
+        goto out;
+    }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req->json, "Publish"))) {
         struct lfn_ver pv;
         if (lfn_publish(req, resp, ref.name, NULL, &pv) != 0) {
@@ -1779,31 +1803,13 @@ static void lambda_update_function_configuration(struct emu_request *req, struct
 {
     struct lfn_ref ref;
     struct lfn_ver v;
-    memset(&v, 0, sizeof(v));
-    if (lfn_ref_from(req, resp, emu_param(req, "FunctionName"), NULL, &ref) != 0 ||
-        !lfn_exists_or_fail(req, resp, ref.name)) {
+    if (lfn_latest_for_update(req, resp, &ref, &v) != 0) {
         return;
     }
-    if (ref.qual[0] != 0 && strcmp(ref.qual, "$LATEST") != 0) {
-        emu_fail(resp, LAMBDA_INVALID_PARAMETER_VALUE,
-                 "Current operation does not support versions other than $LATEST. Please set "
-                 "version to $LATEST or do not set a version in your request.");
-        return;
-    }
-    if (lfn_load_ver(req, ref.name, "$LATEST", &v) != 1) {
-        emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
-        return;
-    }
-    if (!lfn_revision_ok(resp, lfn_str(req->json, "RevisionId"), v.revision, "GetFunction") ||
-        lfn_apply_config(req, resp, req->json, v.config, &v.description) != 0) {
+    if (lfn_apply_config(req, resp, req->json, v.config, &v.description) != 0 ||
+        lfn_save_latest(req, resp, ref.name, &v) != 0) {
         goto out;
     }
-    emu_uuid(v.revision);
-    lfn_last_modified(v.last_modified);
-    if (lfn_save_ver(req, resp, ref.name, &v) != 0) {
-        goto out;
-    }
-    lambda_exec_drop(req->account, req->region, ref.name, "$LATEST");
     emu_resp_json(resp, 200, lfn_render(req, ref.name, &v, NULL));
 out:
     lfn_ver_release(&v);
