@@ -2,7 +2,8 @@
  * lambda_testkit.h - what the Lambda suites (test_lambda.c,
  * test_lambda_limits.c) share: the greenroom they run against (srv), the
  * function zips built from fixtures/lambda/<which>, the role functions
- * assume, a signed JSON call to Lambda and the check of an AWS error.
+ * assume, a signed JSON call to Lambda, the check of an AWS error, and SQS
+ * queues to create and wait on (asynchronous invocation destinations).
  *
  * Header-only, like testkit.h: tests/meson.build links each test_*.c with
  * the harness alone, so every helper is static (unused ones are fine).
@@ -137,6 +138,53 @@ LK_FN void expect_error(struct gr_resp *r, long status, const char *type, const 
         ck_assert_ptr_nonnull(strstr(r->body, msg_part));
     }
     gr_resp_free(r);
+}
+
+/* Creates an SQS queue; returns its URL (caller frees). */
+LK_FN char *make_queue(const char *name)
+{
+    static const char *const hdr[] = {"Content-Type: application/x-amz-json-1.0",
+                                      "X-Amz-Target: AmazonSQS.CreateQueue", NULL};
+    char body[256];
+    snprintf(body, sizeof(body), "{\"QueueName\":\"%s\"}", name);
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", hdr, body, strlen(body), &r), 0);
+    if (r.status != 200) {
+        fprintf(stderr, "CreateQueue: %ld %s\n", r.status, r.body);
+    }
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = gr_resp_json(&r);
+    const cJSON *u = cJSON_GetObjectItem(j, "QueueUrl");
+    ck_assert(cJSON_IsString(u));
+    char *url = strdup(u->valuestring);
+    cJSON_Delete(j);
+    gr_resp_free(&r);
+    return url;
+}
+
+/* Waits (up to `seconds` one-second long polls) for one message on a
+ * queue; returns its body parsed (caller deletes) or NULL. */
+LK_FN cJSON *queue_wait(const char *url, int seconds)
+{
+    static const char *const hdr[] = {"Content-Type: application/x-amz-json-1.0",
+                                      "X-Amz-Target: AmazonSQS.ReceiveMessage", NULL};
+    char body[512];
+    snprintf(body, sizeof(body), "{\"QueueUrl\":\"%s\",\"WaitTimeSeconds\":1}", url);
+    for (int i = 0; i < seconds; i++) {
+        struct gr_resp r;
+        ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", hdr, body, strlen(body), &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        cJSON *j = cJSON_Parse(r.body);
+        gr_resp_free(&r);
+        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Messages"), 0);
+        const cJSON *b = cJSON_GetObjectItem(m, "Body");
+        cJSON *out = cJSON_IsString(b) ? cJSON_Parse(b->valuestring) : NULL;
+        cJSON_Delete(j);
+        if (out != NULL) {
+            return out;
+        }
+    }
+    return NULL;
 }
 
 #endif

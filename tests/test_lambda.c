@@ -1322,51 +1322,6 @@ END_TEST
 
 /* ----------------------------------------------- asynchronous invocation */
 
-static const char *const sqs_json_hdr[] = {"Content-Type: application/x-amz-json-1.0",
-                                           "X-Amz-Target: AmazonSQS.CreateQueue", NULL};
-
-/* Creates an SQS queue; returns its URL (caller frees). */
-static char *make_queue(const char *name)
-{
-    char body[256];
-    snprintf(body, sizeof(body), "{\"QueueName\":\"%s\"}", name);
-    struct gr_resp r;
-    ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", sqs_json_hdr, body, strlen(body), &r), 0);
-    if (r.status != 200) {
-        fprintf(stderr, "CreateQueue: %ld %s\n", r.status, r.body);
-    }
-    ck_assert_int_eq(r.status, 200);
-    char *url = json_str(r.body, "QueueUrl");
-    ck_assert_ptr_nonnull(url);
-    gr_resp_free(&r);
-    return url;
-}
-
-/* Waits (bounded) for one message on a queue; returns its body parsed
- * (caller deletes) or NULL. */
-static cJSON *queue_wait(const char *url, int seconds)
-{
-    static const char *const hdr[] = {"Content-Type: application/x-amz-json-1.0",
-                                      "X-Amz-Target: AmazonSQS.ReceiveMessage", NULL};
-    char body[512];
-    snprintf(body, sizeof(body), "{\"QueueUrl\":\"%s\",\"WaitTimeSeconds\":1}", url);
-    for (int i = 0; i < seconds; i++) {
-        struct gr_resp r;
-        ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", hdr, body, strlen(body), &r), 0);
-        ck_assert_int_eq(r.status, 200);
-        cJSON *j = cJSON_Parse(r.body);
-        gr_resp_free(&r);
-        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Messages"), 0);
-        const cJSON *b = cJSON_GetObjectItem(m, "Body");
-        cJSON *out = cJSON_IsString(b) ? cJSON_Parse(b->valuestring) : NULL;
-        cJSON_Delete(j);
-        if (out != NULL) {
-            return out;
-        }
-    }
-    return NULL;
-}
-
 /* Count of journal entries for service/operation/resource. */
 static int journal_count(const char *service, const char *op, const char *resource)
 {

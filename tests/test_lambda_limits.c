@@ -745,48 +745,6 @@ START_TEST(test_async_queue_bound)
 }
 END_TEST
 
-/* Creates an SQS queue; returns its URL (caller frees). */
-static char *make_queue(const char *name)
-{
-    static const char *const hdr[] = {"Content-Type: application/x-amz-json-1.0",
-                                      "X-Amz-Target: AmazonSQS.CreateQueue", NULL};
-    char body[256];
-    snprintf(body, sizeof(body), "{\"QueueName\":\"%s\"}", name);
-    struct gr_resp r;
-    ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", hdr, body, strlen(body), &r), 0);
-    ck_assert_int_eq(r.status, 200);
-    cJSON *j = gr_resp_json(&r);
-    char *url = strdup(cJSON_GetObjectItem(j, "QueueUrl")->valuestring);
-    cJSON_Delete(j);
-    gr_resp_free(&r);
-    return url;
-}
-
-/* Waits (bounded) for one message on a queue; returns its body parsed
- * (caller deletes) or NULL. */
-static cJSON *queue_wait(const char *url, int seconds)
-{
-    static const char *const hdr[] = {"Content-Type: application/x-amz-json-1.0",
-                                      "X-Amz-Target: AmazonSQS.ReceiveMessage", NULL};
-    char body[512];
-    snprintf(body, sizeof(body), "{\"QueueUrl\":\"%s\",\"WaitTimeSeconds\":1}", url);
-    for (int i = 0; i < seconds; i++) {
-        struct gr_resp r;
-        ck_assert_int_eq(gr_request(&srv, "sqs", "POST", "/", hdr, body, strlen(body), &r), 0);
-        ck_assert_int_eq(r.status, 200);
-        cJSON *j = cJSON_Parse(r.body);
-        gr_resp_free(&r);
-        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Messages"), 0);
-        const cJSON *b = cJSON_GetObjectItem(m, "Body");
-        cJSON *out = cJSON_IsString(b) ? cJSON_Parse(b->valuestring) : NULL;
-        cJSON_Delete(j);
-        if (out != NULL) {
-            return out;
-        }
-    }
-    return NULL;
-}
-
 /* A throttled event is not an attempt: it waits and tries again until its
  * MaximumEventAgeInSeconds, then goes to OnFailure as EventAgeExceeded
  * with no invocation counted; once the function may run, events queued
