@@ -5,7 +5,9 @@
 # end with 0 violations and the same cases and results as a lone run; the greenroom ends with no
 # rehearse snapshot; the snapshot of a killed run on this machine is removed by the next run, a
 # live run's or another machine's is kept. Both the clone mode (--jobs 2: cases on clones) and the
-# one-at-a-time mode (--jobs 1: cases on the greenroom itself, the whole run takes its turn).
+# one-at-a-time mode (--jobs 1: cases on the greenroom itself, the whole run takes its turn). A run
+# interrupted in its setup deletes its snapshot and restores the greenroom; a run whose snapshot is
+# deleted under it reports harness errors (snapshot restore failed), not violations.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -100,6 +102,21 @@ expect_eq "interrupted in its setup: the greenroom is restored (no dev stack)" 0
 sh_run rehearse -s dev -r us-east-1 --kinds=error --max-cases=1 --jobs 2
 expect_eq "after the interrupted run: the next one runs at once" "0 no" \
     "$SH_RC $(grep -q "waiting for its turn" "$GR_TMP/sh.out" && echo waited || echo no)"
+
+# someone deletes a running run's snapshot (cases one at a time on this greenroom): the cases after
+# that cannot restore it: harness errors "snapshot restore failed", not violations, exit 9
+"$SH" rehearse -s dev -r us-east-1 --kinds=error --max-cases=6 --seed=2 --jobs 1 --endpoint-url "$GR_URL" \
+    >"$GR_TMP/gone.out" 2>&1 &
+PG=$!
+for _ in $(seq 1200); do grep -qE "^ +[0-9]+ +[a-z]" "$GR_TMP/gone.out" && break; sleep 0.05; done
+check "snapshot deleted under a run: its first case had run" grep -qE "^ +[0-9]+ +[a-z]" "$GR_TMP/gone.out"
+curl -s -o /dev/null -X DELETE "$GR_URL/_greenroom/snapshots/$(snapshots | tr ' ' '\n' | grep -- "-$PG-")"
+wait "$PG"
+expect_eq "snapshot deleted under a run: exit 9" 9 "$?"
+check "snapshot deleted under a run: the later cases say so" \
+    grep -qE "^ +[0-9]+ .* ERROR: snapshot restore failed" "$GR_TMP/gone.out"
+check "snapshot deleted under a run: no violation" \
+    grep -qE "^6 case\(s\) over N=[0-9]+ calls, 0 violation\(s\), [1-5] harness error\(s\)" "$GR_TMP/gone.out"
 
 txn_teardown
 finish
