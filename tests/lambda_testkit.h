@@ -140,6 +140,19 @@ LK_FN void expect_error(struct gr_resp *r, long status, const char *type, const 
     gr_resp_free(r);
 }
 
+/* Asserts that the invoke answer r carries a function error of kind
+ * ("Handled" or "Unhandled"; NULL: either) and a payload holding needle.
+ * r stays the caller's to free. */
+LK_FN void expect_fn_error(const struct gr_resp *r, const char *kind, const char *needle)
+{
+    char buf[64];
+    ck_assert_ptr_nonnull(gr_resp_header(r, "X-Amz-Function-Error", buf, sizeof(buf)));
+    if (kind != NULL) {
+        ck_assert_str_eq(buf, kind);
+    }
+    ck_assert_ptr_nonnull(strstr(r->body, needle));
+}
+
 /* Creates an SQS queue; returns its URL (caller frees). */
 LK_FN char *make_queue(const char *name)
 {
