@@ -4,7 +4,9 @@
  * SNS, DescribeStackResources, the DescribeStackEvents paginator, a stack
  * failed by a cfnResourceFailure fault (the waiter rejects, the stack rolls
  * back), DeleteStack + waitUntilStackDeleteComplete and the "does not exist"
- * ValidationError. Run by tests/cli/test_jssdk_v3.sh. */
+ * ValidationError; a YAML app stack (IAM role, Lambda function with inline
+ * code, API Gateway proxy method, permission, deployment) called at its stage
+ * URL and deleted. Run by tests/cli/test_jssdk_v3.sh. */
 'use strict';
 const {
     CloudFormationClient, CreateStackCommand, DescribeStacksCommand, DescribeStackResourcesCommand,
@@ -28,6 +30,64 @@ const template = JSON.stringify({
     },
 });
 const wait = { maxWaitTime: 60, minDelay: 1, maxDelay: 2 };
+
+/* a YAML app: a role, a function with inline code, a REST API with a proxy
+ * method, the permission and a deployment (what a serverless app looks like) */
+const appTemplate = `
+AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Stage: { Type: String, Default: dev }
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{ Effect: Allow, Principal: { Service: lambda.amazonaws.com }, Action: sts:AssumeRole }]
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Environment: { Variables: { STAGE: !Ref Stage, TABLE: !Sub '\${AWS::StackName}-t' } }
+      Code:
+        ZipFile: |
+          exports.handler = async (event) => ({ statusCode: 200, headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ stage: process.env.STAGE, table: process.env.TABLE, path: event.path }) });
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: { Name: !Sub '\${AWS::StackName}-api' }
+  Res:
+    Type: AWS::ApiGateway::Resource
+    Properties: { RestApiId: !Ref Api, ParentId: !GetAtt Api.RootResourceId, PathPart: hello }
+  Method:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref Res
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub 'arn:aws:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${Fn.Arn}/invocations'
+  Perm:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Fn
+      Action: lambda:InvokeFunction
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub 'arn:aws:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${Api}/*/*/*'
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: Method
+    Properties: { RestApiId: !Ref Api, StageName: !Ref Stage }
+Outputs:
+  Url:
+    Value: !Sub 'https://\${Api}.execute-api.\${AWS::Region}.amazonaws.com/\${Stage}/hello'
+  ApiId: { Value: !Ref Api }
+`;
 
 async function main() {
     const cfn = new CloudFormationClient(t.v3opts());
@@ -128,6 +188,30 @@ async function main() {
         if (e) {
             t.eq('DeleteStack deleted the topic', ['NotFoundException', 404], [e.name, e.$metadata.httpStatusCode]);
         }
+    });
+    await t.step('a serverless app stack: Lambda (inline code) behind API Gateway', async () => {
+        await cfn.send(new CreateStackCommand({ StackName: 'js-v3-app', TemplateBody: appTemplate,
+                                               Capabilities: ['CAPABILITY_IAM'] }));
+        const w = await waitUntilStackCreateComplete({ client: cfn, ...wait }, { StackName: 'js-v3-app' });
+        t.eq('the app stack is created', 'SUCCESS', w.state);
+        const d = await cfn.send(new DescribeStacksCommand({ StackName: 'js-v3-app' }));
+        const out = Object.fromEntries(d.Stacks[0].Outputs.map((o) => [o.OutputKey, o.OutputValue]));
+        t.ok('outputs: the API id in the stage URL', !!out.ApiId &&
+             out.Url === 'https://' + out.ApiId + '.execute-api.us-east-1.amazonaws.com/dev/hello', JSON.stringify(out));
+        const r = await t.request('GET', t.url + '/_aws/execute-api/' + out.ApiId + '/dev/hello');
+        let body = null;
+        try {
+            body = JSON.parse(r.body.toString());
+        } catch (e) {
+            body = r.body.toString();
+        }
+        t.eq('the stage URL runs the inline function with the stack\'s environment',
+             [200, { stage: 'dev', table: 'js-v3-app-t', path: '/hello' }], [r.status, body]);
+        await cfn.send(new DeleteStackCommand({ StackName: 'js-v3-app' }));
+        const dw = await waitUntilStackDeleteComplete({ client: cfn, ...wait }, { StackName: 'js-v3-app' });
+        t.eq('the app stack is deleted', 'SUCCESS', dw.state);
+        const gone = await t.request('GET', t.url + '/_aws/execute-api/' + out.ApiId + '/dev/hello');
+        t.ok('its stage URL is gone', gone.status >= 400, gone.status);
     });
     cfn.destroy();
     s3.destroy();

@@ -5,7 +5,8 @@
  * and reserved characters, conditional GetObject (304), SQS message attribute
  * MD5s checked by the SDK, Lambda Event/DryRun invocations, STS AssumeRole
  * credentials used by another client, CloudFormation UpdateStack and change
- * sets with their waiters. Run by tests/cli/test_jssdk_v3.sh. */
+ * sets with their waiters, clients configured by AWS_ENDPOINT_URL, and
+ * concurrent calls. Run by tests/cli/test_jssdk_v3.sh. */
 'use strict';
 const {
     S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command, HeadObjectCommand,
@@ -241,6 +242,40 @@ async function main() {
              (l.QueueUrls || []).map((u) => u.split('/').pop()).sort());
         cfn.destroy();
         sqs.destroy();
+    });
+    await t.step('AWS_ENDPOINT_URL from the environment; concurrent calls', async () => {
+        const saved = { ...process.env };
+        Object.assign(process.env, { AWS_ENDPOINT_URL: t.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+                                     AWS_REGION: 'us-east-1' });
+        /* (the SDK reads its configuration lazily: the environment stays set
+         * for the step) */
+        const envS3 = new S3Client({ forcePathStyle: true });
+        const envSqs = new SQSClient({});
+        try {
+            const q = await envSqs.send(new CreateQueueCommand({ QueueName: 'js-v3-env' }));
+            t.ok('a client with no endpoint option reaches greenroom through AWS_ENDPOINT_URL',
+                 q.QueueUrl.startsWith(t.url), q.QueueUrl);
+            const bodies = Array.from({ length: 150 }, (_, i) => require('crypto').randomBytes(500 + i));
+            await Promise.all(bodies.map((b, i) =>
+                envS3.send(new PutObjectCommand({ Bucket: B, Key: 'conc/' + i, Body: b }))));
+            const got = await Promise.all(bodies.map(async (b, i) => Buffer.from(await (await envS3.send(
+                new GetObjectCommand({ Bucket: B, Key: 'conc/' + i }))).Body.transformToByteArray())));
+            t.ok('150 concurrent PutObject then GetObject: every body intact',
+                 got.every((g, i) => g.equals(bodies[i])));
+            const errs = await Promise.allSettled(Array.from({ length: 80 }, (_, i) =>
+                envS3.send(new GetObjectCommand({ Bucket: B, Key: 'conc-missing/' + i }))));
+            t.ok('80 concurrent misses: each a NoSuchKey 404', errs.every((e) => e.status === 'rejected' &&
+                 e.reason.name === 'NoSuchKey' && e.reason.$metadata.httpStatusCode === 404));
+            const sent = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+                envSqs.send(new SendMessageCommand({ QueueUrl: q.QueueUrl, MessageBody: 'm' + i }))));
+            const a = await envSqs.send(new ListQueuesCommand({ QueueNamePrefix: 'js-v3-env' }));
+            t.eq('60 concurrent SendMessage: distinct ids', [60, 1], [new Set(sent.map((x) => x.MessageId)).size,
+                                                                       (a.QueueUrls || []).length]);
+        } finally {
+            process.env = saved;
+            envS3.destroy();
+            envSqs.destroy();
+        }
     });
     s3.destroy();
 }
