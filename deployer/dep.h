@@ -268,7 +268,8 @@ struct dep_project {
     cJSON *raw;                     /* s-project.json as read */
     cJSON *json;                    /* populated s-project.json (after dep_project_populate) */
     cJSON *templates;               /* project-level s-templates.json ({} if absent) */
-    cJSON *resources_raw;           /* s-resources-cf.json as read (NULL if absent) */
+    cJSON *resources_raw;           /* s-resources-cf.json as read (v0.5's default if absent) */
+    int resources_default;          /* no s-resources-cf.json/.yaml/.yml: resources_raw is the default */
     cJSON *resources;               /* populated template (after dep_project_populate) */
     struct dep_function *functions; /* sorted by rel_dir */
     int n_functions;

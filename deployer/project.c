@@ -7,6 +7,9 @@
  * (else s-resources-cf.yaml/.yml, CloudFormation short tags allowed), every
  * s-function.json below the root (skipping _meta, node_modules and dot
  * folders), _meta/variables/s-variables-{common,<stage>,<stage>-<rc>}.json.
+ * A project without a resources template gets v0.5's default one (the
+ * Resources class defaults: IamRoleLambda, IamPolicyLambda, output
+ * IamRoleArnLambda), as `sls` deploys it.
  * Invalid JSON is reported as file:line:column with what was expected (a
  * small validator re-reads the text to find the exact spot: cJSON's own
  * error pointer is often at the end of the input).
@@ -468,6 +471,26 @@ static char *trim_dup(const char *s, const char *e)
     }
     return strndup(s, (size_t)(e - s));
 }
+
+/* The template v0.5's Resources class starts from (lib/Resources.js defaults):
+ * what `sls resources deploy` deploys for a project without s-resources-cf.json. */
+static const char DEFAULT_RESOURCES[] =
+    "{\"AWSTemplateFormatVersion\":\"2010-09-09\","
+    "\"Description\":\"The AWS CloudFormation template for this Serverless application's "
+    "resources outside of Lambdas and Api Gateway\","
+    "\"Resources\":{"
+    "\"IamRoleLambda\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{"
+    "\"AssumeRolePolicyDocument\":{\"Version\":\"2012-10-17\",\"Statement\":[{"
+    "\"Effect\":\"Allow\",\"Principal\":{\"Service\":[\"lambda.amazonaws.com\"]},"
+    "\"Action\":[\"sts:AssumeRole\"]}]},\"Path\":\"/\"}},"
+    "\"IamPolicyLambda\":{\"Type\":\"AWS::IAM::Policy\",\"Properties\":{"
+    "\"PolicyName\":\"${stage}-${project}-lambda\","
+    "\"PolicyDocument\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+    "\"Action\":[\"logs:CreateLogGroup\",\"logs:CreateLogStream\",\"logs:PutLogEvents\"],"
+    "\"Resource\":\"arn:aws:logs:${region}:*:*\"}]},"
+    "\"Roles\":[{\"Ref\":\"IamRoleLambda\"}]}}},"
+    "\"Outputs\":{\"IamRoleArnLambda\":{\"Description\":\"ARN of the lambda IAM role\","
+    "\"Value\":{\"Fn::GetAtt\":[\"IamRoleLambda\",\"Arn\"]}}}}";
 
 static void warn(cJSON *warnings, const char *fmt, const char *a, const char *b)
 {
@@ -1050,6 +1073,13 @@ int dep_project_load(const char *root, struct dep_project *p, struct dep_err *er
             break;
         }
     }
+    if (!p->resources_raw) {
+        p->resources_raw = cJSON_Parse(DEFAULT_RESOURCES);
+        if (!p->resources_raw) {
+            abort();
+        }
+        p->resources_default = 1;
+    }
     walk(p->root, "", &fl, 0);
     qsort(fl.dirs, (size_t)fl.n, sizeof(char *), cmp_str);
     p->functions = calloc((size_t)(fl.n ? fl.n : 1), sizeof(*p->functions));
@@ -1371,6 +1401,12 @@ int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
     p->resources = p->resources_raw
                        ? dep_populate(p->resources_raw, p->templates, vars, NULL, p->warnings)
                        : NULL;
+    if (p->resources_default) {
+        warn(p->warnings,
+             "%s has no s-resources-cf.json: deploying Serverless v0.5's default resources "
+             "(IamRoleLambda, IamPolicyLambda, output IamRoleArnLambda)%s",
+             p->name, NULL);
+    }
     for (int i = 0; i < p->n_functions; i++) {
         if (populate_function(p, &p->functions[i], vars, err) < 0) {
             goto out;
