@@ -46,12 +46,13 @@ TK_FN char *tk_enc(char *out, size_t n, const char *s)
     return out;
 }
 
-/* A query-protocol call (form body). Returns the HTTP status (-1 on no
- * answer); r holds the answer (caller frees with gr_resp_free). */
+/* A query-protocol call (form body). Returns the HTTP status, or -1 when
+ * no answer came (r then empty); r holds the answer (caller frees with
+ * gr_resp_free). */
 TK_FN long tk_query(struct gr_server *s, const char *service, const char *body, struct gr_resp *r)
 {
     if (gr_request(s, service, "POST", "/", tk_form_hdr, body, strlen(body), r) != 0) {
-        memset(r, 0, sizeof(*r));
+        gr_resp_free(r);
         return -1;
     }
     return r->status;

@@ -746,37 +746,6 @@ static long s3(const char *method, const char *path, const char *body, struct gr
     return r->status;
 }
 
-/* Is service svc built into this greenroom (GET /_greenroom/health)? Tests
- * of a service still being written elsewhere in the tree say so and stop. */
-static int served(const char *svc)
-{
-    struct gr_resp r;
-    int yes = 0;
-    if (gr_request_unsigned(&srv, "GET", "/_greenroom/health", NULL, NULL, 0, &r) == 0) {
-        cJSON *j = gr_resp_json(&r);
-        yes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "services"),
-                                               svc) != NULL;
-        cJSON_Delete(j);
-        gr_resp_free(&r);
-    }
-    if (!yes) {
-        fprintf(stderr, "%s is not built in: its part of this test did not run\n", svc);
-    }
-    return yes;
-}
-
-/* A query-protocol call (form body) to service; returns the status or -1. */
-static long query(const char *service, const char *form, struct gr_resp *r)
-{
-    const char *h[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
-    int rc = gr_request(&srv, service, "POST", "/", h, form, strlen(form), r);
-    if (rc != 0) {
-        gr_resp_free(r);
-        return -1;
-    }
-    return r->status;
-}
-
 #define STS_WHO "Action=GetCallerIdentity&Version=2011-06-15"
 #define ASSUME_DOC                                                                                 \
     "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C"  \
@@ -792,16 +761,16 @@ START_TEST(test_http_error_rendered_query)
                "{\"id\":\"sts-error\",\"service\":\"sts\",\"nth\":1,"
                "\"error\":{\"statusCode\":403,\"code\":\"ExpiredToken\","
                "\"message\":\"The security token included in the request is expired\"}}]");
-    ck_assert_int_eq(query("iam", "Action=ListRoles&Version=2010-05-08", &r), 400);
+    ck_assert_int_eq(tk_query(&srv, "iam", "Action=ListRoles&Version=2010-05-08", &r), 400);
     ck_assert_ptr_nonnull(strstr(r.body, "<Code>Throttling</Code>"));
     ck_assert_ptr_nonnull(strstr(r.body, "<ErrorResponse"));
     ck_assert_ptr_nonnull(gr_resp_header(&r, "Retry-After", buf, sizeof(buf)));
     gr_resp_free(&r);
-    ck_assert_int_eq(query("sts", STS_WHO, &r), 403);
+    ck_assert_int_eq(tk_query(&srv, "sts", STS_WHO, &r), 403);
     ck_assert_ptr_nonnull(strstr(r.body, "<Code>ExpiredToken</Code>"));
     ck_assert_ptr_nonnull(strstr(r.body, "is expired"));
     gr_resp_free(&r);
-    ck_assert_int_eq(query("sts", STS_WHO, &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "sts", STS_WHO, &r), 200);
     gr_resp_free(&r);
     /* the journal names the rule that fired */
     ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/calls", NULL, NULL, 0, &r), 0);
@@ -815,7 +784,7 @@ START_TEST(test_http_error_rendered_s3)
 {
     struct gr_resp r;
     char buf[64];
-    if (!served("s3")) {
+    if (!kit_served(&srv, "s3")) {
         return;
     }
     ck_assert_int_eq(s3("PUT", "/fault-bkt", NULL, &r), 200);
@@ -869,13 +838,13 @@ START_TEST(test_http_reset_and_latency)
     post_rules("[{\"service\":\"sts\",\"nth\":1,\"reset\":true},"
                "{\"id\":\"slow\",\"service\":\"iam\",\"latency\":{\"ms\":300,\"jitterMs\":50}}]");
     /* reset: no HTTP answer at all, then normal service */
-    ck_assert_int_eq(query("sts", STS_WHO, &r), -1);
-    ck_assert_int_eq(query("sts", STS_WHO, &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "sts", STS_WHO, &r), -1);
+    ck_assert_int_eq(tk_query(&srv, "sts", STS_WHO, &r), 200);
     ck_assert_ptr_nonnull(strstr(r.body, "GetCallerIdentityResult"));
     gr_resp_free(&r);
     /* latency: a normal answer, later (no timing assertion: the rule's
      * counters say it fired) */
-    ck_assert_int_eq(query("iam", "Action=ListRoles&Version=2010-05-08", &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "iam", "Action=ListRoles&Version=2010-05-08", &r), 200);
     ck_assert_ptr_nonnull(strstr(r.body, "ListRolesResult"));
     gr_resp_free(&r);
     ck_assert_int_eq(gr_request_unsigned(&srv, "GET", "/_greenroom/faults", NULL, NULL, 0, &r), 0);
@@ -899,7 +868,7 @@ static void *client(void *p)
     struct client_arg *a = p;
     for (int i = 0; i < 25; i++) {
         struct gr_resp r;
-        long st = query("sts", STS_WHO, &r);
+        long st = tk_query(&srv, "sts", STS_WHO, &r);
         if (st == 400) {
             a->errors++;
         } else if (st == 200) {
@@ -936,7 +905,7 @@ START_TEST(test_http_ordinal_concurrent_clients)
     ck_assert_int_eq(gr_request_unsigned(&srv, "DELETE", "/_greenroom/faults", NULL, NULL, 0, &r),
                      0);
     gr_resp_free(&r);
-    ck_assert_int_eq(query("sts", STS_WHO, &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "sts", STS_WHO, &r), 200);
     gr_resp_free(&r);
 }
 END_TEST
@@ -951,17 +920,17 @@ START_TEST(test_http_localstack_endpoint)
                      0);
     ck_assert_int_eq(r.status, 200);
     gr_resp_free(&r);
-    ck_assert_int_eq(query("sts", STS_WHO, &r), 503);
+    ck_assert_int_eq(tk_query(&srv, "sts", STS_WHO, &r), 503);
     ck_assert_ptr_nonnull(strstr(r.body, "ServiceUnavailable"));
     gr_resp_free(&r);
-    ck_assert_int_eq(query("iam", "Action=ListRoles&Version=2010-05-08", &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "iam", "Action=ListRoles&Version=2010-05-08", &r), 200);
     gr_resp_free(&r);
     ck_assert_int_eq(gr_request_unsigned(&srv, "DELETE", "/_localstack/chaos/faults", NULL, rules,
                                          strlen(rules), &r),
                      0);
     ck_assert_int_eq(r.status, 200);
     gr_resp_free(&r);
-    ck_assert_int_eq(query("sts", STS_WHO, &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "sts", STS_WHO, &r), 200);
     gr_resp_free(&r);
 }
 END_TEST
@@ -976,7 +945,7 @@ START_TEST(test_http_crash_and_restart)
             form, sizeof(form),
             "Action=CreateRole&Version=2010-05-08&RoleName=acked-%02d&AssumeRolePolicyDocument=%s",
             i, ASSUME_DOC);
-        ck_assert_int_eq(query("iam", form, &r), 200);
+        ck_assert_int_eq(tk_query(&srv, "iam", form, &r), 200);
         gr_resp_free(&r);
     }
     post_rules("[{\"id\":\"die\",\"service\":\"iam\",\"operation\":\"CreateRole\","
@@ -984,7 +953,7 @@ START_TEST(test_http_crash_and_restart)
     snprintf(form, sizeof(form),
              "Action=CreateRole&Version=2010-05-08&RoleName=never&AssumeRolePolicyDocument=%s",
              ASSUME_DOC);
-    ck_assert_int_eq(query("iam", form, &r), -1);
+    ck_assert_int_eq(tk_query(&srv, "iam", form, &r), -1);
     /* the process is gone */
     int status = 0;
     pid_t w = 0;
@@ -998,19 +967,20 @@ START_TEST(test_http_crash_and_restart)
     ck_assert_msg(gr_restart(&srv, NULL) == 0, "restart failed");
     for (int i = 0; i < 20; i++) {
         snprintf(form, sizeof(form), "Action=GetRole&Version=2010-05-08&RoleName=acked-%02d", i);
-        ck_assert_int_eq(query("iam", form, &r), 200);
+        ck_assert_int_eq(tk_query(&srv, "iam", form, &r), 200);
         ck_assert_ptr_nonnull(strstr(r.body, "acked-"));
         gr_resp_free(&r);
     }
-    ck_assert_int_eq(query("iam", "Action=GetRole&Version=2010-05-08&RoleName=never", &r), 404);
+    ck_assert_int_eq(tk_query(&srv, "iam", "Action=GetRole&Version=2010-05-08&RoleName=never", &r),
+                     404);
     gr_resp_free(&r);
     /* rules are not kept across a restart: the crash rule is gone */
-    ck_assert_int_eq(query("iam", form, &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "iam", form, &r), 200);
     gr_resp_free(&r);
     snprintf(form, sizeof(form),
              "Action=CreateRole&Version=2010-05-08&RoleName=after&AssumeRolePolicyDocument=%s",
              ASSUME_DOC);
-    ck_assert_int_eq(query("iam", form, &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "iam", form, &r), 200);
     gr_resp_free(&r);
 }
 END_TEST

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "testkit.h"
 
 static struct gr_server srv;
 static int srv_up;
@@ -45,44 +46,13 @@ static void stop_server(void)
     }
 }
 
-/* Is service svc built into this greenroom (GET /_greenroom/health)? Tests
- * of a service still being written elsewhere in the tree say so and stop. */
-static int served(const char *svc)
-{
-    struct gr_resp r;
-    int yes = 0;
-    if (gr_request_unsigned(&srv, "GET", "/_greenroom/health", NULL, NULL, 0, &r) == 0) {
-        cJSON *j = gr_resp_json(&r);
-        yes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "services"),
-                                               svc) != NULL;
-        cJSON_Delete(j);
-        gr_resp_free(&r);
-    }
-    if (!yes) {
-        fprintf(stderr, "%s is not built in: its part of this test did not run\n", svc);
-    }
-    return yes;
-}
-
-/* A query-protocol call; returns the status or -1. */
-static long query(const char *service, const char *form, struct gr_resp *r)
-{
-    const char *h[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
-    int rc = gr_request(&srv, service, "POST", "/", h, form, strlen(form), r);
-    if (rc != 0) {
-        gr_resp_free(r);
-        return -1;
-    }
-    return r->status;
-}
-
 /* An IAM call from fmt with two %s: name and doc. */
 static void iam_ok(const char *fmt, const char *name, const char *doc)
 {
     char form[2048];
     struct gr_resp r;
     snprintf(form, sizeof(form), fmt, name, doc);
-    long st = query("iam", form, &r);
+    long st = tk_query(&srv, "iam", form, &r);
     ck_assert_msg(st == 200, "%s: %ld %s", form, st, st >= 0 ? r.body : "");
     gr_resp_free(&r);
 }
@@ -118,7 +88,8 @@ static void delete_role(const char *name)
 static char *roles_listing(void)
 {
     struct gr_resp r;
-    ck_assert_int_eq(query("iam", "Action=ListRoles&Version=2010-05-08&MaxItems=1000", &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "iam", "Action=ListRoles&Version=2010-05-08&MaxItems=1000", &r),
+                     200);
     const char *a = strstr(r.body, "<Roles");
     const char *b = strstr(r.body, "</Roles>");
     char *out = NULL;
@@ -137,7 +108,7 @@ static char *policies_of(const char *role)
     char form[512];
     struct gr_resp r;
     snprintf(form, sizeof(form), "Action=ListRolePolicies&Version=2010-05-08&RoleName=%s", role);
-    ck_assert_int_eq(query("iam", form, &r), 200);
+    ck_assert_int_eq(tk_query(&srv, "iam", form, &r), 200);
     const char *a = strstr(r.body, "<PolicyNames");
     const char *b = strstr(r.body, "</ListRolePoliciesResult>");
     char *out = (a != NULL && b != NULL && b >= a) ? strndup(a, (size_t)(b - a)) : strdup("");
@@ -252,7 +223,7 @@ START_TEST(test_save_restore_equality_s3)
 {
     struct gr_resp r;
     char path[64], body[64];
-    if (!served("s3")) {
+    if (!kit_served(&srv, "s3")) {
         return;
     }
     ck_assert_int_eq(s3("PUT", "/snap-bkt", NULL, &r), 200);
@@ -457,7 +428,7 @@ START_TEST(test_restore_time)
             put_policy(name);
         }
     }
-    int have_s3 = served("s3");
+    int have_s3 = kit_served(&srv, "s3");
     if (have_s3) {
         ck_assert_int_eq(s3("PUT", "/bench-bkt", NULL, &r), 200);
         gr_resp_free(&r);
