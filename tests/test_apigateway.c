@@ -34,19 +34,14 @@ static void teardown(void)
 static const char *const json_hdr[] = {"Content-Type: application/json", "Accept: application/json",
                                        NULL};
 
-/* A signed API Gateway call; body is a printf format (NULL: no body).
- * Returns the parsed JSON (caller deletes, may be NULL) and the status. */
-static cJSON *api(long *status, const char *method, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static cJSON *api(long *status, const char *method, const char *path, const char *fmt, ...)
+/* A signed API Gateway call; body is a printf format (NULL: no body) with
+ * its arguments in ap. Returns the parsed JSON (caller deletes, may be
+ * NULL) and the status. */
+static cJSON *vapi(long *status, const char *method, const char *path, const char *fmt, va_list ap)
 {
     char body[8192] = "";
     if (fmt != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(body, sizeof(body), fmt, ap);
-        va_end(ap);
     }
     struct gr_resp r;
     ck_assert_int_eq(gr_request(&srv, "apigateway", method, path, json_hdr, body, strlen(body), &r),
@@ -55,6 +50,33 @@ static cJSON *api(long *status, const char *method, const char *path, const char
     cJSON *j = gr_resp_json(&r);
     gr_resp_free(&r);
     return j;
+}
+
+/* vapi with the arguments given here. */
+static cJSON *api(long *status, const char *method, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static cJSON *api(long *status, const char *method, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cJSON *j = vapi(status, method, path, fmt, ap);
+    va_end(ap);
+    return j;
+}
+
+/* A call whose answer is not read: returns its status. */
+static long api_st(const char *method, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static long api_st(const char *method, const char *path, const char *fmt, ...)
+{
+    long st;
+    va_list ap;
+    va_start(ap, fmt);
+    cJSON_Delete(vapi(&st, method, path, fmt, ap));
+    va_end(ap);
+    return st;
 }
 
 static const char *js(const cJSON *o, const char *k)
@@ -109,25 +131,22 @@ static void make_resource(const char *apiid, const char *parent, const char *par
 static void make_mock(const char *apiid, const char *rid, const char *method,
                       const char *resp_template_json)
 {
-    long st;
     char path[300];
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/%s", apiid, rid, method);
-    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"NONE\"}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", path, "{\"authorizationType\":\"NONE\"}"), 201);
     char ip[340];
     snprintf(ip, sizeof(ip), "%s/integration", path);
-    cJSON_Delete(api(&st, "PUT", ip,
-                     "{\"type\":\"MOCK\",\"requestTemplates\":{\"application/json\":"
-                     "\"{\\\"statusCode\\\": 200}\"}}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", ip,
+                            "{\"type\":\"MOCK\",\"requestTemplates\":{\"application/json\":"
+                            "\"{\\\"statusCode\\\": 200}\"}}"),
+                     201);
     char rp[360];
     snprintf(rp, sizeof(rp), "%s/responses/200", path);
-    cJSON_Delete(api(&st, "PUT", rp, "{}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", rp, "{}"), 201);
     snprintf(rp, sizeof(rp), "%s/integration/responses/200", path);
-    cJSON_Delete(api(&st, "PUT", rp, "{\"responseTemplates\":{\"application/json\":%s}}",
-                     resp_template_json));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(
+        api_st("PUT", rp, "{\"responseTemplates\":{\"application/json\":%s}}", resp_template_json),
+        201);
 }
 
 static void deploy(const char *apiid, const char *stage, const char *vars_json, char *dep_out)
@@ -193,8 +212,7 @@ START_TEST(test_rest_apis)
     j = api(&st, "POST", "/restapis", "{}");
     ck_assert_int_eq(st, 400);
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 202);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 202);
     j = api(&st, "GET", path, NULL);
     ck_assert_int_eq(st, 404);
     ck_assert_ptr_nonnull(strstr(js(j, "message"), "Invalid API identifier specified"));
@@ -276,11 +294,9 @@ START_TEST(test_resources)
     cJSON_Delete(j);
     /* deleting /books deletes /books/{id} */
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, books);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 202);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 202);
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s", id, bid);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
     snprintf(path, sizeof(path), "/restapis/%s/resources", id);
     j = api(&st, "GET", path, NULL);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 2);
@@ -323,10 +339,8 @@ START_TEST(test_methods)
     ck_assert_int_eq(st, 400);
     cJSON_Delete(j);
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET", id, root);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 204);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 204);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
 }
 END_TEST
 
@@ -378,8 +392,7 @@ START_TEST(test_integrations)
     j = api(&st, "GET", mpath, NULL);
     ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "methodIntegration"));
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 204);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 204);
     j = api(&st, "GET", path, NULL);
     ck_assert_int_eq(st, 404);
     ck_assert_str_eq(js(j, "message"), "No integration defined for method");
@@ -422,18 +435,13 @@ START_TEST(test_method_and_integration_responses)
     j = api(&st, "GET", path, NULL);
     ck_assert_int_eq(st, 200);
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 204);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 204);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/responses/400", id, root);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 204);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 204);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/responses/999", id, root);
-    cJSON_Delete(api(&st, "PUT", path, "{}"));
-    ck_assert_int_eq(st, 400);
+    ck_assert_int_eq(api_st("PUT", path, "{}"), 400);
 
     /* a method response: empty maps are left out, Update answers 201 and
      * patches only its maps, a re-put replaces the whole response */
@@ -460,8 +468,7 @@ START_TEST(test_method_and_integration_responses)
     ck_assert_str_eq(js(j, "message"),
                      "Invalid patch path '/statusCode' specified for op 'replace'.");
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "PUT", path, "{}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", path, "{}"), 201);
     j = api(&st, "GET", path, NULL);
     ck_assert_int_eq(st, 200);
     ck_assert_ptr_null(cJSON_GetObjectItem(j, "responseParameters"));
@@ -471,10 +478,8 @@ START_TEST(test_method_and_integration_responses)
     ck_assert_int_eq(st, 404);
     ck_assert_str_eq(js(j, "message"), "Invalid Response status code specified");
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "PATCH", path, "{\"patchOperations\":[]}"));
-    ck_assert_int_eq(st, 404);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("PATCH", path, "{\"patchOperations\":[]}"), 404);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 404);
 
     /* an integration response: contentHandling kept, maps patched */
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/integration/responses/500",
@@ -493,10 +498,10 @@ START_TEST(test_method_and_integration_responses)
     ck_assert_str_eq(js(cJSON_GetObjectItem(j, "responseParameters"), "method.response.header.X-A"),
                      "'a'");
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "PATCH", path,
-                     "{\"patchOperations\":[{\"op\":\"add\",\"path\":"
-                     "\"/responseModels/application~1json\",\"value\":\"Empty\"}]}"));
-    ck_assert_int_eq(st, 400);
+    ck_assert_int_eq(api_st("PATCH", path,
+                            "{\"patchOperations\":[{\"op\":\"add\",\"path\":"
+                            "\"/responseModels/application~1json\",\"value\":\"Empty\"}]}"),
+                     400);
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/GET/integration/responses/501",
              id, root);
     j = api(&st, "GET", path, NULL);
@@ -517,16 +522,14 @@ START_TEST(test_method_and_integration_responses)
     ck_assert_str_eq(js(j, "message"), "Invalid Method identifier specified");
     cJSON_Delete(j);
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/POST", id, root);
-    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"NONE\"}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", path, "{\"authorizationType\":\"NONE\"}"), 201);
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/POST/integration/responses/200",
              id, root);
     j = api(&st, "PUT", path, "{}");
     ck_assert_int_eq(st, 404);
     ck_assert_str_eq(js(j, "message"), "No integration defined for method");
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
 }
 END_TEST
 
@@ -590,10 +593,8 @@ START_TEST(test_deployments)
     ck_assert_int_eq(st, 400);
     cJSON_Delete(j);
     snprintf(path, sizeof(path), "/restapis/%s/deployments/%s", id, d1);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 202);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 202);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
 }
 END_TEST
 
@@ -658,10 +659,8 @@ START_TEST(test_stages)
     j = api(&st, "GET", path, NULL);
     ck_assert_str_eq(js(j, "deploymentId"), dep);
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 202);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 202);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
 }
 END_TEST
 
@@ -695,10 +694,8 @@ START_TEST(test_models)
     ck_assert_int_eq(st, 200);
     ck_assert_str_eq(js(j, "schema"), "{}");
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 202);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 202);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
 }
 END_TEST
 
@@ -744,10 +741,8 @@ START_TEST(test_authorizers)
     ck_assert_int_eq(st, 201);
     ck_assert_str_eq(js(j, "authorizerId"), aid);
     cJSON_Delete(j);
-    cJSON_Delete(api(&st, "DELETE", path, NULL));
-    ck_assert_int_eq(st, 202);
-    cJSON_Delete(api(&st, "GET", path, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("DELETE", path, NULL), 202);
+    ck_assert_int_eq(api_st("GET", path, NULL), 404);
 }
 END_TEST
 
@@ -759,10 +754,11 @@ START_TEST(test_api_keys)
     long st;
     char mpath[160];
     snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, root);
-    cJSON_Delete(api(&st, "PATCH", mpath,
-                     "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/apiKeyRequired\","
-                     "\"value\":\"true\"}]}"));
-    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(
+        api_st("PATCH", mpath,
+               "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/apiKeyRequired\","
+               "\"value\":\"true\"}]}"),
+        200);
     deploy(id, "dev", NULL, NULL);
     cJSON *j =
         api(&st, "POST", "/apikeys", "{\"name\":\"k1\",\"value\":\"abcdefghijklmnopqrstuvwxyz\"}");
@@ -828,17 +824,13 @@ START_TEST(test_api_keys)
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "item")), 1);
     cJSON_Delete(j);
     snprintf(ppath, sizeof(ppath), "/usageplans/%s/keys/%s", pid, kid);
-    cJSON_Delete(api(&st, "DELETE", ppath, NULL));
-    ck_assert_int_eq(st, 202);
+    ck_assert_int_eq(api_st("DELETE", ppath, NULL), 202);
     ck_assert_int_eq(invoke("GET", spath, with_key, NULL, NULL, NULL, 0), 403);
     snprintf(ppath, sizeof(ppath), "/usageplans/%s", pid);
-    cJSON_Delete(api(&st, "DELETE", ppath, NULL));
-    ck_assert_int_eq(st, 202);
+    ck_assert_int_eq(api_st("DELETE", ppath, NULL), 202);
     snprintf(kpath, sizeof(kpath), "/apikeys/%s", kid);
-    cJSON_Delete(api(&st, "DELETE", kpath, NULL));
-    ck_assert_int_eq(st, 202);
-    cJSON_Delete(api(&st, "GET", kpath, NULL));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("DELETE", kpath, NULL), 202);
+    ck_assert_int_eq(api_st("GET", kpath, NULL), 404);
 }
 END_TEST
 
@@ -907,8 +899,7 @@ START_TEST(test_invoke_mock)
     long st;
     char mpath[200];
     snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, books);
-    cJSON_Delete(api(&st, "DELETE", mpath, NULL));
-    ck_assert_int_eq(st, 204);
+    ck_assert_int_eq(api_st("DELETE", mpath, NULL), 204);
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/books", id);
     ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 200);
     free(body);
@@ -922,8 +913,7 @@ START_TEST(test_invoke_mock)
     ck_assert_str_eq(body, "{\"list\":\"two\"}");
     free(body);
     /* a deleted stage answers Forbidden */
-    cJSON_Delete(api(&st, "DELETE", spath, NULL));
-    ck_assert_int_eq(st, 202);
+    ck_assert_int_eq(api_st("DELETE", spath, NULL), 202);
     ck_assert_int_eq(invoke("GET", path, NULL, NULL, &body, NULL, 0), 403);
     ck_assert_str_eq(body, "{\"message\":\"Forbidden\"}");
     free(body);
@@ -939,19 +929,19 @@ START_TEST(test_invoke_mock_selection)
     snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, root);
     cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
     snprintf(p, sizeof(p), "%s/integration", mpath);
-    cJSON_Delete(api(&st, "PUT", p,
-                     "{\"type\":\"MOCK\",\"requestTemplates\":{\"application/json\":"
-                     "\"#if($input.params('fail') == 'yes'){\\\"statusCode\\\": 404}#else"
-                     "{\\\"statusCode\\\": 200}#end\"}}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", p,
+                            "{\"type\":\"MOCK\",\"requestTemplates\":{\"application/json\":"
+                            "\"#if($input.params('fail') == 'yes'){\\\"statusCode\\\": 404}#else"
+                            "{\\\"statusCode\\\": 200}#end\"}}"),
+                     201);
     snprintf(p, sizeof(p), "%s/integration/responses/200", mpath);
     cJSON_Delete(api(&st, "PUT", p, "{\"responseTemplates\":{\"application/json\":\"ok\"}}"));
     snprintf(p, sizeof(p), "%s/integration/responses/404", mpath);
-    cJSON_Delete(api(&st, "PUT", p,
-                     "{\"selectionPattern\":\"4\\\\d{2}\",\"responseTemplates\":"
-                     "{\"application/json\":\"missing\"},\"responseParameters\":"
-                     "{\"method.response.header.X-Why\":\"'not found'\"}}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", p,
+                            "{\"selectionPattern\":\"4\\\\d{2}\",\"responseTemplates\":"
+                            "{\"application/json\":\"missing\"},\"responseParameters\":"
+                            "{\"method.response.header.X-Why\":\"'not found'\"}}"),
+                     201);
     deploy(id, "dev", NULL, NULL);
     char *body = NULL;
     char path[160];
@@ -982,14 +972,13 @@ START_TEST(test_invoke_mock_selection)
     cJSON_Delete(j);
     char bad[200];
     snprintf(bad, sizeof(bad), "/restapis/%s/resources/%s/methods/PATCH", id, root);
-    cJSON_Delete(api(&st, "POST", bad, "{}"));
-    ck_assert_int_eq(st, 404);
+    ck_assert_int_eq(api_st("POST", bad, "{}"), 404);
     /* passthroughBehavior NEVER: a media type without a template is refused */
     snprintf(p, sizeof(p), "%s/integration", mpath);
-    cJSON_Delete(api(&st, "PATCH", p,
-                     "{\"patchOperations\":[{\"op\":\"replace\",\"path\":"
-                     "\"/passthroughBehavior\",\"value\":\"NEVER\"}]}"));
-    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(api_st("PATCH", p,
+                            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":"
+                            "\"/passthroughBehavior\",\"value\":\"NEVER\"}]}"),
+                     200);
     deploy(id, "dev", NULL, NULL);
     const char *const text[] = {"Content-Type: text/plain", NULL};
     body = NULL;
@@ -1018,21 +1007,21 @@ START_TEST(test_invoke_http)
     snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/ANY", id, px);
     cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
     snprintf(p, sizeof(p), "%s/integration", mpath);
-    cJSON_Delete(api(&st, "PUT", p,
-                     "{\"type\":\"HTTP_PROXY\",\"httpMethod\":\"ANY\",\"uri\":"
-                     "\"http://127.0.0.1:%d/_greenroom/{proxy}\",\"requestParameters\":"
-                     "{\"integration.request.path.proxy\":\"method.request.path.proxy\"}}",
-                     srv.port));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", p,
+                            "{\"type\":\"HTTP_PROXY\",\"httpMethod\":\"ANY\",\"uri\":"
+                            "\"http://127.0.0.1:%d/_greenroom/{proxy}\",\"requestParameters\":"
+                            "{\"integration.request.path.proxy\":\"method.request.path.proxy\"}}",
+                            srv.port),
+                     201);
     /* HTTP with a response template picking a field */
     snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, h);
     cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
     snprintf(p, sizeof(p), "%s/integration", mpath);
-    cJSON_Delete(api(&st, "PUT", p,
-                     "{\"type\":\"HTTP\",\"httpMethod\":\"GET\",\"uri\":"
-                     "\"http://localhost:%d/_greenroom/health\"}",
-                     srv.port));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", p,
+                            "{\"type\":\"HTTP\",\"httpMethod\":\"GET\",\"uri\":"
+                            "\"http://localhost:%d/_greenroom/health\"}",
+                            srv.port),
+                     201);
     snprintf(p, sizeof(p), "%s/integration/responses/200", mpath);
     cJSON_Delete(api(&st, "PUT", p,
                      "{\"responseTemplates\":{\"application/json\":"
@@ -1050,13 +1039,13 @@ START_TEST(test_invoke_http)
     snprintf(mpath, sizeof(mpath), "/restapis/%s/resources/%s/methods/GET", id, calls);
     cJSON_Delete(api(&st, "PUT", mpath, "{\"authorizationType\":\"NONE\"}"));
     snprintf(p, sizeof(p), "%s/integration", mpath);
-    cJSON_Delete(api(&st, "PUT", p,
-                     "{\"type\":\"HTTP\",\"httpMethod\":\"GET\",\"uri\":"
-                     "\"http://127.0.0.1:%d/_greenroom/${stageVariables.journal}\","
-                     "\"requestParameters\":{\"integration.request.querystring.since\":"
-                     "\"method.request.querystring.from\"}}",
-                     srv.port));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", p,
+                            "{\"type\":\"HTTP\",\"httpMethod\":\"GET\",\"uri\":"
+                            "\"http://127.0.0.1:%d/_greenroom/${stageVariables.journal}\","
+                            "\"requestParameters\":{\"integration.request.querystring.since\":"
+                            "\"method.request.querystring.from\"}}",
+                            srv.port),
+                     201);
     snprintf(p, sizeof(p), "%s/integration/responses/200", mpath);
     cJSON_Delete(api(&st, "PUT", p,
                      "{\"responseTemplates\":{\"application/json\":"
@@ -1180,28 +1169,25 @@ static void make_function(const char *apiid)
 static void put_lambda_method(const char *apiid, const char *rid, const char *method,
                               const char *type, const char *extra)
 {
-    long st;
     char path[200];
     char ip[240];
     snprintf(path, sizeof(path), "/restapis/%s/resources/%s/methods/%s", apiid, rid, method);
-    cJSON_Delete(api(&st, "PUT", path, "{\"authorizationType\":\"NONE\"}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", path, "{\"authorizationType\":\"NONE\"}"), 201);
     snprintf(ip, sizeof(ip), "%s/integration", path);
-    cJSON_Delete(api(&st, "PUT", ip, "{\"type\":\"%s\",\"httpMethod\":\"POST\",\"uri\":\"%s\"%s}",
-                     type, FN_URI, extra != NULL ? extra : ""));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", ip, "{\"type\":\"%s\",\"httpMethod\":\"POST\",\"uri\":\"%s\"%s}",
+                            type, FN_URI, extra != NULL ? extra : ""),
+                     201);
 }
 
 static void set_stage_var(const char *apiid, const char *stage, const char *name, const char *value)
 {
-    long st;
     char path[128];
     snprintf(path, sizeof(path), "/restapis/%s/stages/%s", apiid, stage);
-    cJSON_Delete(api(&st, "PATCH", path,
-                     "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/variables/%s\","
-                     "\"value\":\"%s\"}]}",
-                     name, value));
-    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(api_st("PATCH", path,
+                            "{\"patchOperations\":[{\"op\":\"replace\",\"path\":\"/variables/%s\","
+                            "\"value\":\"%s\"}]}",
+                            name, value),
+                     200);
 }
 
 START_TEST(test_invoke_aws_proxy)
@@ -1264,13 +1250,12 @@ START_TEST(test_invoke_aws_proxy)
     ck_assert_str_eq(body, "YmluAWFyeQ==");
     free(body);
     /* with one that the client accepts, decoded (after a new deployment) */
-    long st;
     char apath[64];
     snprintf(apath, sizeof(apath), "/restapis/%s", id);
-    cJSON_Delete(api(&st, "PATCH", apath,
-                     "{\"patchOperations\":[{\"op\":\"add\",\"path\":\"/binaryMediaTypes/"
-                     "application~1octet-stream\"}]}"));
-    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(api_st("PATCH", apath,
+                            "{\"patchOperations\":[{\"op\":\"add\",\"path\":\"/binaryMediaTypes/"
+                            "application~1octet-stream\"}]}"),
+                     200);
     deploy(id, "dev", NULL, NULL);
     const char *const accept_bin[] = {"Accept: application/octet-stream", NULL};
     ck_assert_int_eq(invoke("GET", path, accept_bin, NULL, &body, ct, sizeof(ct)), 201);
@@ -1366,14 +1351,13 @@ START_TEST(test_invoke_aws_v05)
                      "charset=UTF-8\":\"Empty\"}}"));
     snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/integration/responses/400", id,
              bid);
-    cJSON_Delete(api(&st, "PUT", p, "{\"selectionPattern\":\"400\"}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", p, "{\"selectionPattern\":\"400\"}"), 201);
     snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/integration/responses/200", id,
              bid);
-    cJSON_Delete(api(&st, "PUT", p,
-                     "{\"responseParameters\":{},\"responseTemplates\":{\"application/json;"
-                     "charset=UTF-8\":\"\"}}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", p,
+                            "{\"responseParameters\":{},\"responseTemplates\":{\"application/json;"
+                            "charset=UTF-8\":\"\"}}"),
+                     201);
     deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
     char path[200];
     char *body = NULL;
@@ -1406,9 +1390,10 @@ START_TEST(test_invoke_aws_v05)
         "\"'Event'\"}");
     snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/integration/responses/200", id,
              as);
-    cJSON_Delete(api(&st, "PUT", p,
-                     "{\"responseTemplates\":{\"application/json\":\"{\\\"queued\\\": true}\"}}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(
+        api_st("PUT", p,
+               "{\"responseTemplates\":{\"application/json\":\"{\\\"queued\\\": true}\"}}"),
+        201);
     deploy(id, "dev", NULL, NULL);
     char apath[200];
     snprintf(apath, sizeof(apath), "/_aws/execute-api/%s/dev/async", id);
@@ -1449,15 +1434,15 @@ START_TEST(test_invoke_authorizer)
     char id[16], root[16];
     make_api("auth", id, root);
     make_function(id);
-    long st;
     char path[200];
     make_custom_get(id, root, "tok", "TOKEN", "method.request.header.Authorization", path,
                     sizeof(path));
     char ip[240];
     snprintf(ip, sizeof(ip), "%s/integration", path);
-    cJSON_Delete(api(&st, "PUT", ip,
-                     "{\"type\":\"AWS_PROXY\",\"httpMethod\":\"POST\",\"uri\":\"%s\"}", FN_URI));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", ip,
+                            "{\"type\":\"AWS_PROXY\",\"httpMethod\":\"POST\",\"uri\":\"%s\"}",
+                            FN_URI),
+                     201);
     deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
     char *body = NULL;
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/", id);
@@ -1483,23 +1468,21 @@ START_TEST(test_invoke_request_authorizer)
     char id[16], root[16];
     make_api("reqauth", id, root);
     make_function(id);
-    long st;
     char path[200];
     make_custom_get(id, root, "req", "REQUEST", "method.request.querystring.tok", path,
                     sizeof(path));
     /* an AWS integration whose template reads the authorizer's output */
     char ip[240];
     snprintf(ip, sizeof(ip), "%s/integration", path);
-    cJSON_Delete(api(&st, "PUT", ip,
-                     "{\"type\":\"AWS\",\"httpMethod\":\"POST\",\"uri\":\"%s\","
-                     "\"requestTemplates\":{\"application/json\":\"{\\\"who\\\":"
-                     "\\\"$context.authorizer.principalId\\\",\\\"tier\\\":"
-                     "\\\"$context.authorizer.tier\\\"}\"}}",
-                     FN_URI));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", ip,
+                            "{\"type\":\"AWS\",\"httpMethod\":\"POST\",\"uri\":\"%s\","
+                            "\"requestTemplates\":{\"application/json\":\"{\\\"who\\\":"
+                            "\\\"$context.authorizer.principalId\\\",\\\"tier\\\":"
+                            "\\\"$context.authorizer.tier\\\"}\"}}",
+                            FN_URI),
+                     201);
     snprintf(ip, sizeof(ip), "%s/integration/responses/200", path);
-    cJSON_Delete(api(&st, "PUT", ip, "{}"));
-    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(api_st("PUT", ip, "{}"), 201);
     deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
     char *body = NULL;
     snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/", id);
