@@ -574,7 +574,7 @@ static void check_refs(const cJSON *tmpl, const cJSON *node, cJSON *bad)
     cJSON_Delete(refs);
 }
 
-static void join_names(const cJSON *arr, char *buf, size_t blen)
+void cfn_names_join(const cJSON *arr, char *buf, size_t blen)
 {
     const cJSON *it;
     size_t off = 0;
@@ -731,7 +731,7 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
         }
     }
     if (cJSON_GetArraySize(bad) > 0) {
-        join_names(bad, list, sizeof(list));
+        cfn_names_join(bad, list, sizeof(list));
         snprintf(err, elen,
                  "Template format error: Unresolved resource dependencies [%s] in the Resources "
                  "block of the template",
@@ -743,7 +743,7 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
         check_refs(tmpl, cJSON_GetObjectItemCaseSensitive(it, "Value"), bad);
     }
     if (cJSON_GetArraySize(bad) > 0) {
-        join_names(bad, list, sizeof(list));
+        cfn_names_join(bad, list, sizeof(list));
         snprintf(err, elen,
                  "Template format error: Unresolved resource dependencies [%s] in the Outputs "
                  "block of the template",
@@ -757,7 +757,7 @@ int cfn_template_check(const cJSON *tmpl, char *err, size_t elen)
     }
     order = toposort(tmpl, names, &cyc);
     if (cJSON_GetArraySize(cyc) > 0) {
-        join_names(cyc, list, sizeof(list));
+        cfn_names_join(cyc, list, sizeof(list));
         snprintf(err, elen, "Circular dependency between resources: [%s]", list);
         goto out;
     }
@@ -929,7 +929,7 @@ int cfn_params_resolve(const cJSON *tmpl, const cJSON *given, const cJSON *previ
         }
     }
     if (cJSON_GetArraySize(unknown) > 0) {
-        join_names(unknown, list, sizeof(list));
+        cfn_names_join(unknown, list, sizeof(list));
         snprintf(err, elen, "Parameters: [%s] do not exist in the template", list);
         goto out;
     }
@@ -976,7 +976,7 @@ int cfn_params_resolve(const cJSON *tmpl, const cJSON *given, const cJSON *previ
         free(value);
     }
     if (cJSON_GetArraySize(missing) > 0) {
-        join_names(missing, list, sizeof(list));
+        cfn_names_join(missing, list, sizeof(list));
         snprintf(err, elen, "Parameters: [%s] must have values", list);
         goto out;
     }
@@ -1801,7 +1801,7 @@ cJSON *cfn_order(struct cfn_ctx *c)
     order = toposort(c->tmpl, names, &cyc);
     if (cJSON_GetArraySize(cyc) > 0) {
         char list[900];
-        join_names(cyc, list, sizeof(list));
+        cfn_names_join(cyc, list, sizeof(list));
         ctx_err(c, "Circular dependency between resources: [%s]", list);
         cJSON_Delete(order);
         order = NULL;

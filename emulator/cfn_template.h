@@ -80,4 +80,8 @@ char *cfn_value_str(const cJSON *v);
 /* Whether a template parameter type is a list type. */
 int cfn_param_is_list(const char *type);
 
+/* Writes the strings of arr joined with ", " into buf (blen bytes; what
+ * does not fit is left out), for AWS's messages that name resources. */
+void cfn_names_join(const cJSON *arr, char *buf, size_t blen);
+
 #endif

@@ -919,21 +919,6 @@ static int delete_all(struct op *o, const cJSON *tmpl, int honour_retain, cJSON 
     return nfail;
 }
 
-static void names_list(const cJSON *arr, char *buf, size_t blen)
-{
-    const cJSON *it;
-    size_t off = 0;
-    buf[0] = 0;
-    cJSON_ArrayForEach(it, arr)
-    {
-        int n = snprintf(buf + off, blen - off, "%s%s", off ? ", " : "", it->valuestring);
-        if (n < 0 || (size_t)n >= blen - off) {
-            break;
-        }
-        off += (size_t)n;
-    }
-}
-
 static void op_mark_deleted(struct op *o)
 {
     if (!op_alive(o)) {
@@ -1056,7 +1041,7 @@ static void run_create(struct op *o)
         goto out;
     }
     if (cJSON_GetArraySize(failed) > 0) {
-        names_list(failed, list, sizeof(list));
+        cfn_names_join(failed, list, sizeof(list));
         snprintf(reason, sizeof(reason), "The following resource(s) failed to create: [%s]. ",
                  list);
     }
@@ -1074,7 +1059,7 @@ static void run_create(struct op *o)
         cJSON *dfail = cJSON_CreateArray();
         int nfail = delete_all(o, o->tmpl, 0, dfail, NULL);
         if (nfail > 0) {
-            names_list(dfail, list, sizeof(list));
+            cfn_names_join(dfail, list, sizeof(list));
             snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ",
                      list);
             op_status(o, "ROLLBACK_FAILED", reason);
@@ -1111,7 +1096,7 @@ static void run_rollback(struct op *o)
                               : NULL;
     reason[0] = 0;
     if (delete_all(o, o->tmpl, 0, failed, NULL) > 0) {
-        names_list(failed, list, sizeof(list));
+        cfn_names_join(failed, list, sizeof(list));
         snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ",
                  list);
         op_status(o, "ROLLBACK_FAILED", reason);
@@ -1167,7 +1152,7 @@ static void run_delete(struct op *o)
                               : NULL;
     nfail = delete_all(o, o->tmpl, 1, failed, o->row.retain);
     if (nfail > 0) {
-        names_list(failed, list, sizeof(list));
+        cfn_names_join(failed, list, sizeof(list));
         snprintf(reason, sizeof(reason), "The following resource(s) failed to delete: [%s]. ",
                  list);
         op_status(o, "DELETE_FAILED", reason);
@@ -1525,7 +1510,7 @@ static void run_update(struct op *o)
     }
     /* failure */
     if (cJSON_GetArraySize(failed) > 0) {
-        names_list(failed, list, sizeof(list));
+        cfn_names_join(failed, list, sizeof(list));
         snprintf(reason, sizeof(reason), "The following resource(s) failed to %s: [%s]. ",
                  fail_verb, list);
     }
