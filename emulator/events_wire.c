@@ -55,17 +55,24 @@ int evw_retryable(const struct evw_result *r)
 }
 
 /* Fills r from an internal call's response. */
-static void result_from(struct evw_result *r, const struct emu_response *resp)
+/* Runs call in-process and fills r from the answer (status, function
+ * error, AWS error code). Returns r->status. */
+static int evw_run(const struct emu_call *call, struct evw_result *r)
 {
-    r->status = resp->status;
-    r->function_error = emu_kv_getci(&resp->headers, "x-amz-function-error") != NULL;
+    struct emu_response resp;
+    emu_response_init(&resp);
+    emu_call_internal(call, &resp);
+    r->status = resp.status;
+    r->function_error = emu_kv_getci(&resp.headers, "x-amz-function-error") != NULL;
     r->code[0] = 0;
-    if (resp->failed) {
-        snprintf(r->code, sizeof(r->code), "%s", resp->error_code);
-    } else if (resp->status >= 400) {
-        const char *t = emu_kv_getci(&resp->headers, "x-amzn-errortype");
+    if (resp.failed) {
+        snprintf(r->code, sizeof(r->code), "%s", resp.error_code);
+    } else if (resp.status >= 400) {
+        const char *t = emu_kv_getci(&resp.headers, "x-amzn-errortype");
         snprintf(r->code, sizeof(r->code), "%s", t ? t : "Error");
     }
+    emu_response_release(&resp);
+    return r->status;
 }
 
 int evw_invoke_lambda(const char *account, const char *region, const char *function,
@@ -144,15 +151,10 @@ int evw_invoke_lambda(const char *account, const char *region, const char *funct
         .body_len = strlen(payload),
         .journal = 1,
     };
-    struct emu_response resp;
-    emu_response_init(&resp);
-    emu_call_internal(&call, &resp);
-    result_from(r, &resp);
-    if (r->status >= 400 || r->function_error) {
+    if (evw_run(&call, r) >= 400 || r->function_error) {
         emu_warn("delivery to lambda %s failed: %d %s%s", function, r->status, r->code,
                  r->function_error ? " (function error)" : "");
     }
-    emu_response_release(&resp);
     emu_buf_release(&path);
     return r->status;
 }
@@ -198,14 +200,9 @@ int evw_sqs_send(const char *queue_arn, const char *body, const cJSON *message_a
         .body_len = text ? strlen(text) : 2,
         .journal = 1,
     };
-    struct emu_response resp;
-    emu_response_init(&resp);
-    emu_call_internal(&call, &resp);
-    result_from(r, &resp);
-    if (r->status >= 400) {
+    if (evw_run(&call, r) >= 400) {
         emu_warn("delivery to sqs %s failed: %d %s", queue_arn, r->status, r->code);
     }
-    emu_response_release(&resp);
     free(text);
     return r->status;
 }
@@ -243,14 +240,9 @@ int evw_sns_publish(const char *topic_arn, const char *subject, const char *mess
         .body_len = body.len,
         .journal = 1,
     };
-    struct emu_response resp;
-    emu_response_init(&resp);
-    emu_call_internal(&call, &resp);
-    result_from(r, &resp);
-    if (r->status >= 400) {
+    if (evw_run(&call, r) >= 400) {
         emu_warn("delivery to sns %s failed: %d %s", topic_arn, r->status, r->code);
     }
-    emu_response_release(&resp);
     emu_buf_release(&body);
     return r->status;
 }
