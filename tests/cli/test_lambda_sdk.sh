@@ -3,7 +3,8 @@
 # greenroom with no endpoint in the function's code (fixtures/lambda/sdk/):
 #   - nodejs16.x + aws-sdk v2 (which ignores AWS_ENDPOINT_URL: greenroom's
 #     node runtime points its global config at greenroom);
-#   - nodejs20.x + the v3 clients; python3.12 + boto3 (both read
+#   - nodejs20.x + the v3 clients, from CommonJS and from an ES module
+#     (which ignores NODE_PATH); python3.12 + boto3 (both read
 #     AWS_ENDPOINT_URL).
 # Each puts an S3 object, publishes to an SNS topic and lists the account's
 # functions; the object must be in greenroom and the message in the SQS
@@ -123,6 +124,8 @@ fi
 if has_node_module @aws-sdk/client-s3 && has_node_module @aws-sdk/client-sns &&
     has_node_module @aws-sdk/client-lambda; then
     roundtrip "nodejs20.x v3 clients" sdkv3 nodejs20.x index.handler "$FIX/v3"
+    # ES modules ignore NODE_PATH; Lambda's runtime still lets them import the v3 clients
+    roundtrip "nodejs20.x ES module v3 clients" sdkesm nodejs20.x index.handler "$FIX/esm"
 
     # Lambda's nodejs16.x ships no v3 clients
     create_fn sdkv3on16 nodejs16.x index.handler "$FIX/v3"

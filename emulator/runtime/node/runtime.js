@@ -111,6 +111,7 @@ async function loadHandler() {
         const fs = require('fs');
         if (fs.existsSync(modPath + '.mjs') && !fs.existsSync(modPath + '.js')) {
             /* an ES module handler (index.mjs: export const handler) */
+            require('./sdk.js').installEsm();
             mod = await import(require('url').pathToFileURL(modPath + '.mjs').href);
         } else {
             mod = require(modPath);
@@ -122,7 +123,7 @@ async function loadHandler() {
             e.name = 'Runtime.ImportModuleError';
             throw e;
         }
-        if (err && err.code === 'MODULE_NOT_FOUND') {
+        if (err && (err.code === 'MODULE_NOT_FOUND' || err.code === 'ERR_MODULE_NOT_FOUND')) {
             /* a module the handler requires, as Lambda reports it */
             const e = new Error(`Error: ${err.message}`);
             e.name = 'Runtime.ImportModuleError';

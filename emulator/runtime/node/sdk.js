@@ -18,6 +18,8 @@
  *     sslEnabled per the URL's scheme and region AWS_REGION. Options given
  *     to a client (new AWS.S3({ endpoint })) and the function's own
  *     AWS.config.update calls come later and win.
+ * An ES module handler of nodejs18.x or newer imports the v3 clients through
+ * resolution hooks (installEsm, sdk_esm.mjs), as it can on Lambda.
  * A function that never names the SDK pays one string test per require;
  * nothing of the SDK is loaded for it.
  */
@@ -87,9 +89,20 @@ function install() {
     const taskRoot = process.env.LAMBDA_TASK_ROOT;
     const root = taskRoot ? path.resolve(taskRoot) + path.sep : null;
     const load = Module._load;
+    const v2Dir = path.sep + 'aws-sdk' + path.sep;
     const hooked = function (request, parent, isMain) {
-        if (typeof request !== 'string' || (request.charCodeAt(0) !== 97 /* a */ &&
-                                            request.charCodeAt(0) !== 64 /* @ */)) {
+        if (typeof request !== 'string') {
+            return load.apply(this, arguments);
+        }
+        const c = request.charCodeAt(0);
+        if (c === 47 /* / */ && endpoint && request.includes(v2Dir)) {
+            /* an ES module importing aws-sdk v2 (its own copy): node loads
+             * the CommonJS file by its path */
+            const exports = load.apply(this, arguments);
+            configureV2(request, endpoint);
+            return exports;
+        }
+        if (c !== 97 /* a */ && c !== 64 /* @ */) {
             return load.apply(this, arguments);
         }
         const v2 = request === 'aws-sdk' || request.startsWith('aws-sdk/');
@@ -113,4 +126,64 @@ function install() {
     Module._load = hooked;
 }
 
-module.exports = { install };
+/* Whether the function's code (its files outside node_modules) names a v3
+ * client package; past 2000 files or 16 MB read, assumes it does. */
+function namesV3(root) {
+    const fs = require('fs');
+    let files = 0;
+    let budget = 16 << 20;
+    const stack = [root];
+    while (stack.length > 0) {
+        const dir = stack.pop();
+        let entries;
+        try {
+            entries = fs.readdirSync(dir, { withFileTypes: true });
+        } catch (e) {
+            continue;
+        }
+        for (const e of entries) {
+            if (e.isDirectory()) {
+                if (e.name !== 'node_modules' && e.name[0] !== '.') {
+                    stack.push(path.join(dir, e.name));
+                }
+                continue;
+            }
+            if (!/\.[mc]?js$/.test(e.name)) {
+                continue;
+            }
+            if (++files > 2000 || budget <= 0) {
+                return true;
+            }
+            let text;
+            try {
+                text = fs.readFileSync(path.join(dir, e.name), 'latin1');
+            } catch (err) {
+                continue;
+            }
+            budget -= text.length;
+            if (text.includes('@aws-sdk/')) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* For an ES module handler: ES modules ignore NODE_PATH, so the v3 clients
+ * of a nodejs18.x-or-newer runtime are found by resolution hooks
+ * (sdk_esm.mjs). Their loader thread costs a cold start tens of ms, so only
+ * a function whose code names '@aws-sdk/' gets them (a package in its
+ * node_modules importing the SDK is not looked at). */
+function installEsm() {
+    const root = process.env.LAMBDA_TASK_ROOT ? path.resolve(process.env.LAMBDA_TASK_ROOT) + path.sep
+                                              : null;
+    const dirs = (process.env.NODE_PATH || '').split(path.delimiter)
+        .filter((d) => d && !(root && (path.resolve(d) + path.sep).startsWith(root)));
+    if (runtimeMajor() < 18 || typeof Module.register !== 'function' || dirs.length === 0 ||
+        root === null || !namesV3(root)) {
+        return;
+    }
+    Module.register('./sdk_esm.mjs', require('url').pathToFileURL(__filename), { data: { dirs } });
+}
+
+module.exports = { install, installEsm };
