@@ -144,17 +144,26 @@ else
 fi
 
 # ------------------------------------- the zip's own node_modules/aws-sdk wins
+# The stub is shaped as aws-sdk v2 is (lib/core.js holds AWS, with Config,
+# config and a 2.x VERSION): the function gets it, and greenroom points the
+# function's own copy at itself too.
 if command -v node >/dev/null 2>&1; then
-    mkdir -p "$GR_TMP/own/node_modules/aws-sdk"
+    stub=$GR_TMP/own/node_modules/aws-sdk
+    mkdir -p "$stub/lib"
     cp "$FIX/own/index.js" "$GR_TMP/own/"
-    echo '{"name":"aws-sdk","version":"0.0.0-stub","main":"index.js"}' \
-        >"$GR_TMP/own/node_modules/aws-sdk/package.json"
-    echo "module.exports = { VERSION: 'stub-in-zip' };" >"$GR_TMP/own/node_modules/aws-sdk/index.js"
+    echo '{"name":"aws-sdk","version":"2.0.0-stub","main":"index.js"}' >"$stub/package.json"
+    echo "module.exports = require('./lib/core');" >"$stub/index.js"
+    cat >"$stub/lib/core.js" <<'JS'
+function Config() {}
+module.exports = { VERSION: '2.0.0-stub-in-zip', Config: Config,
+                   config: { update: function (o) { this.updated = o; } } };
+JS
     for rt in nodejs16.x nodejs20.x; do
         create_fn "own${rt%%.x}" "$rt" index.handler "$GR_TMP/own"
         expect_eq "$rt: a zip with its own aws-sdk runs" "None" "$(invoke "own${rt%%.x}" '{}')"
-        expect_contains "$rt: the zip's own aws-sdk, not the machine's" '"version":"stub-in-zip"' \
-            "$(cat "$GR_TMP/out.json")"
+        out=$(cat "$GR_TMP/out.json")
+        expect_contains "$rt: the zip's own aws-sdk, not the machine's" '"version":"2.0.0-stub-in-zip"' "$out"
+        expect_contains "$rt: the zip's own aws-sdk v2 gets greenroom's endpoint" "\"endpoint\":\"$GR_URL\"" "$out"
     done
 else
     echo "note: no node here: the zip's own aws-sdk part skipped"
