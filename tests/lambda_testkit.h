@@ -1,8 +1,9 @@
 /*
  * lambda_testkit.h - what the Lambda suites (test_lambda.c,
- * test_lambda_limits.c) share: the greenroom they run against (srv), the
- * function zips built from fixtures/lambda/<which>, the role functions
- * assume, a signed JSON call to Lambda, the check of an AWS error, and SQS
+ * test_lambda_limits.c) share: the greenroom they run against (srv, set up
+ * per tcase), the function zips built from fixtures/lambda/<which>, the
+ * role functions assume, signed calls to Lambda (JSON, CreateFunction,
+ * Invoke), the checks of an AWS error and of a function error, and SQS
  * queues to create and wait on (asynchronous invocation destinations).
  *
  * Header-only, like testkit.h: tests/meson.build links each test_*.c with
@@ -116,6 +117,71 @@ LK_FN struct gr_resp lam(const char *method, const char *path, const char *body)
     struct gr_resp r;
     ck_assert_int_eq(gr_request(&srv, "lambda", method, path, body ? json_hdr : NULL, body,
                                 body ? strlen(body) : 0, &r),
+                     0);
+    return r;
+}
+
+/* The suites' fixture: a greenroom with asynchronous retries after 60 ms
+ * and 120 ms instead of 1 and 2 min, and the role functions assume. */
+LK_FN void setup(void)
+{
+    setenv("GREENROOM_LAMBDA_RETRY_SCALE", "0.001", 1);
+    gr_set_credentials("test", "test", "us-east-1");
+    ck_assert_int_eq(gr_start(&srv, NULL), 0);
+    create_role();
+}
+
+LK_FN void teardown(void)
+{
+    gr_stop(&srv);
+}
+
+/* CreateFunction from a fixture dir with extra JSON members (", ..." or
+ * ""). Returns the response (caller frees). */
+LK_FN struct gr_resp create_fn(const char *name, const char *runtime, const char *handler,
+                               const char *fixture, const char *extra)
+{
+    struct zbuf z = make_zip(fixture);
+    char *zb = b64(z.data, z.len);
+    size_t n = strlen(zb) + 1024 + strlen(extra);
+    char *body = malloc(n);
+    snprintf(body, n,
+             "{\"FunctionName\":\"%s\",\"Runtime\":\"%s\",\"Handler\":\"%s\",\"Role\":\"" ROLE
+             "\",\"Code\":{\"ZipFile\":\"%s\"}%s}",
+             name, runtime, handler, zb, extra);
+    struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
+    free(body);
+    free(zb);
+    free(z.data);
+    return r;
+}
+
+/* create_fn asserting 201. */
+LK_FN void create_ok(const char *name, const char *runtime, const char *handler,
+                     const char *fixture, const char *extra)
+{
+    struct gr_resp r = create_fn(name, runtime, handler, fixture, extra);
+    if (r.status != 201) {
+        fprintf(stderr, "create %s: %ld %s\n", name, r.status, r.body);
+    }
+    ck_assert_int_eq(r.status, 201);
+    gr_resp_free(&r);
+}
+
+/* Invokes fn (at qual unless NULL); headers may be NULL. Returns the
+ * response (caller frees). */
+LK_FN struct gr_resp invoke(const char *fn, const char *qual, const char *payload,
+                            const char *const *headers)
+{
+    char path[512];
+    if (qual != NULL) {
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations?Qualifier=%s", fn, qual);
+    } else {
+        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations", fn);
+    }
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "lambda", "POST", path, headers, payload,
+                                payload ? strlen(payload) : 0, &r),
                      0);
     return r;
 }

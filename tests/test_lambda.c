@@ -27,54 +27,6 @@
 #include "testkit.h" /* before lambda_testkit.h: its srv is the suite's */
 #include "lambda_testkit.h"
 
-/* CreateFunction from a fixture dir with extra JSON members (", ..." or
- * ""). Returns the response (caller frees). */
-static struct gr_resp create_fn(const char *name, const char *runtime, const char *handler,
-                                const char *fixture, const char *extra)
-{
-    struct zbuf z = make_zip(fixture);
-    char *zb = b64(z.data, z.len);
-    size_t n = strlen(zb) + 1024 + strlen(extra);
-    char *body = malloc(n);
-    snprintf(body, n,
-             "{\"FunctionName\":\"%s\",\"Runtime\":\"%s\",\"Handler\":\"%s\",\"Role\":\"" ROLE
-             "\",\"Code\":{\"ZipFile\":\"%s\"}%s}",
-             name, runtime, handler, zb, extra);
-    struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
-    free(body);
-    free(zb);
-    free(z.data);
-    return r;
-}
-
-static void create_ok(const char *name, const char *runtime, const char *handler,
-                      const char *fixture, const char *extra)
-{
-    struct gr_resp r = create_fn(name, runtime, handler, fixture, extra);
-    if (r.status != 201) {
-        fprintf(stderr, "create %s: %ld %s\n", name, r.status, r.body);
-    }
-    ck_assert_int_eq(r.status, 201);
-    gr_resp_free(&r);
-}
-
-/* Invokes; headers may be NULL. */
-static struct gr_resp invoke(const char *fn, const char *qual, const char *payload,
-                             const char *const *headers)
-{
-    char path[512];
-    if (qual != NULL) {
-        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations?Qualifier=%s", fn, qual);
-    } else {
-        snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations", fn);
-    }
-    struct gr_resp r;
-    ck_assert_int_eq(gr_request(&srv, "lambda", "POST", path, headers, payload,
-                                payload ? strlen(payload) : 0, &r),
-                     0);
-    return r;
-}
-
 static char *json_str(const char *body, const char *key)
 {
     cJSON *j = cJSON_Parse(body);
@@ -82,20 +34,6 @@ static char *json_str(const char *body, const char *key)
     char *s = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
     cJSON_Delete(j);
     return s;
-}
-
-static void setup(void)
-{
-    /* asynchronous retries after 60 ms and 120 ms instead of 1 and 2 min */
-    setenv("GREENROOM_LAMBDA_RETRY_SCALE", "0.001", 1);
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-    create_role();
-}
-
-static void teardown(void)
-{
-    gr_stop(&srv);
 }
 
 /* ------------------------------------------------------ CreateFunction */

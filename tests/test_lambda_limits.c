@@ -29,29 +29,6 @@
 #include "testkit.h" /* before lambda_testkit.h: its srv is the suite's */
 #include "lambda_testkit.h"
 
-/* CreateFunction from a fixture dir with extra JSON members ("" or ",..."). */
-static void create_ok(const char *name, const char *runtime, const char *handler,
-                      const char *fixture, const char *extra)
-{
-    struct zbuf z = make_zip(fixture);
-    char *zb = b64(z.data, z.len);
-    size_t n = strlen(zb) + 1024 + strlen(extra);
-    char *body = malloc(n);
-    snprintf(body, n,
-             "{\"FunctionName\":\"%s\",\"Runtime\":\"%s\",\"Handler\":\"%s\",\"Role\":\"" ROLE
-             "\",\"Code\":{\"ZipFile\":\"%s\"}%s}",
-             name, runtime, handler, zb, extra);
-    struct gr_resp r = lam("POST", "/2015-03-31/functions", body);
-    if (r.status != 201) {
-        fprintf(stderr, "create %s: %ld %s\n", name, r.status, r.body);
-    }
-    ck_assert_int_eq(r.status, 201);
-    gr_resp_free(&r);
-    free(body);
-    free(zb);
-    free(z.data);
-}
-
 static void publish(const char *fn)
 {
     char path[200];
@@ -59,30 +36,6 @@ static void publish(const char *fn)
     struct gr_resp r = lam("POST", path, "{}");
     ck_assert_int_eq(r.status, 201);
     gr_resp_free(&r);
-}
-
-static struct gr_resp invoke(const char *fn, const char *payload, const char *const *headers)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/invocations", fn);
-    struct gr_resp r;
-    ck_assert_int_eq(gr_request(&srv, "lambda", "POST", path, headers, payload,
-                                payload ? strlen(payload) : 0, &r),
-                     0);
-    return r;
-}
-
-static void setup(void)
-{
-    setenv("GREENROOM_LAMBDA_RETRY_SCALE", "0.001", 1);
-    gr_set_credentials("test", "test", "us-east-1");
-    ck_assert_int_eq(gr_start(&srv, NULL), 0);
-    create_role();
-}
-
-static void teardown(void)
-{
-    gr_stop(&srv);
 }
 
 static int log_count(const char *fn, const char *needle);
@@ -382,7 +335,7 @@ static struct gr_resp invoke_alloc(const char *fn, int mb)
 {
     char payload[64];
     snprintf(payload, sizeof(payload), "{\"mb\":%d}", mb);
-    return invoke(fn, payload, NULL);
+    return invoke(fn, NULL, payload, NULL);
 }
 
 /* Asserts the out-of-memory answer of Lambda and frees r. */
@@ -469,7 +422,7 @@ START_TEST(test_memory_node)
     expect_allocated(&r, 400);
     /* the JS heap past MemorySize: killed the same way */
     create_ok("mh", "nodejs20.x", "index.hog", "node", ",\"MemorySize\":128,\"Timeout\":30");
-    r = invoke("mh", "{}", NULL);
+    r = invoke("mh", NULL, "{}", NULL);
     expect_oom(&r);
 }
 END_TEST
@@ -666,7 +619,7 @@ static void persist_case(int kill9)
     for (int i = 0; i < 10; i++) {
         char payload[64];
         snprintf(payload, sizeof(payload), "{\"mark\":\"m%02d\"}", i);
-        struct gr_resp r = invoke("keep", payload, event_hdr);
+        struct gr_resp r = invoke("keep", NULL, payload, event_hdr);
         ck_assert_int_eq(r.status, 202);
         gr_resp_free(&r);
     }
@@ -717,11 +670,11 @@ START_TEST(test_async_queue_bound)
     create_ok("full", "nodejs20.x", "index.handler", "node", "");
     set_reserved("full", 0);
     for (int i = 0; i < 5; i++) {
-        struct gr_resp r = invoke("full", "{}", event_hdr);
+        struct gr_resp r = invoke("full", NULL, "{}", event_hdr);
         ck_assert_int_eq(r.status, 202);
         gr_resp_free(&r);
     }
-    struct gr_resp r = invoke("full", "{}", event_hdr);
+    struct gr_resp r = invoke("full", NULL, "{}", event_hdr);
     expect_error(&r, 429, "TooManyRequestsException", "Rate Exceeded.");
     /* once the queue drains, events are accepted again */
     set_reserved("full", -1);
@@ -734,7 +687,7 @@ START_TEST(test_async_queue_bound)
     /* a worker leaves the queue a moment after the function's END line */
     long status = 0;
     for (int i = 0; i < 100 && status != 202; i++) {
-        r = invoke("full", "{}", event_hdr);
+        r = invoke("full", NULL, "{}", event_hdr);
         status = r.status;
         gr_resp_free(&r);
         if (status != 202) {
@@ -759,7 +712,7 @@ START_TEST(test_async_throttled)
                            "{\"Destination\":\"arn:aws:sqs:us-east-1:000000000000:expired\"}}}");
     ck_assert_int_eq(r.status, 200);
     gr_resp_free(&r);
-    r = invoke("thr", "{\"k\":1}", event_hdr);
+    r = invoke("thr", NULL, "{\"k\":1}", event_hdr);
     ck_assert_int_eq(r.status, 202);
     gr_resp_free(&r);
     /* 600 s scaled by 0.001: 0.6 s; throttled tries every 0.5 s meanwhile */
@@ -777,7 +730,7 @@ START_TEST(test_async_throttled)
     ck_assert_int_eq(r.status, 204);
     gr_resp_free(&r);
     for (int i = 0; i < 3; i++) {
-        r = invoke("thr", "{\"k\":2}", event_hdr);
+        r = invoke("thr", NULL, "{\"k\":2}", event_hdr);
         ck_assert_int_eq(r.status, 202);
         gr_resp_free(&r);
     }
@@ -794,7 +747,7 @@ START_TEST(test_async_throttled)
      * same name */
     set_reserved("thr", 0);
     for (int i = 0; i < 3; i++) {
-        r = invoke("thr", "{\"k\":3}", event_hdr);
+        r = invoke("thr", NULL, "{\"k\":3}", event_hdr);
         ck_assert_int_eq(r.status, 202);
         gr_resp_free(&r);
     }
@@ -814,7 +767,7 @@ START_TEST(test_async_reset)
     create_ok("rst", "nodejs20.x", "index.handler", "node", "");
     set_reserved("rst", 0);
     for (int i = 0; i < 3; i++) {
-        struct gr_resp r = invoke("rst", "{\"before\":\"reset\"}", event_hdr);
+        struct gr_resp r = invoke("rst", NULL, "{\"before\":\"reset\"}", event_hdr);
         ck_assert_int_eq(r.status, 202);
         gr_resp_free(&r);
     }
@@ -824,7 +777,7 @@ START_TEST(test_async_reset)
     gr_resp_free(&r);
     create_role();
     create_ok("rst", "nodejs20.x", "index.handler", "node", "");
-    r = invoke("rst", "{\"after\":\"reset\"}", event_hdr);
+    r = invoke("rst", NULL, "{\"after\":\"reset\"}", event_hdr);
     ck_assert_int_eq(r.status, 202);
     gr_resp_free(&r);
     int ran = 0;
