@@ -23,6 +23,7 @@
 #include "dep.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +440,27 @@ out:
     return rc;
 }
 
+/* authorizerResultTtlInSeconds as a number, or as a numeric string ("0"): the
+ * AWS SDK for JavaScript that v0.5 calls through casts such strings. 1 when
+ * set (value in *out). */
+static int authorizer_ttl(const cJSON *ttl, double *out)
+{
+    if (cJSON_IsNumber(ttl)) {
+        *out = ttl->valuedouble;
+        return 1;
+    }
+    if (cJSON_IsString(ttl) && ttl->valuestring[0]) {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(ttl->valuestring, &end);
+        if (errno == 0 && end && *end == 0) {
+            *out = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int dep_authorizers_ensure(struct dep_ctx *c, const char *api_id, struct dep_err *err)
 {
     cJSON *out = NULL;
@@ -489,8 +511,9 @@ int dep_authorizers_ensure(struct dep_ctx *c, const char *api_id, struct dep_err
             cJSON_AddStringToObject(req, "authorizerUri", uri);
             cJSON_AddStringToObject(req, "identitySource",
                                     is ? is : "method.request.header.Authorization");
-            if (cJSON_IsNumber(ttl)) {
-                cJSON_AddNumberToObject(req, "authorizerResultTtlInSeconds", ttl->valuedouble);
+            double ttl_s;
+            if (authorizer_ttl(ttl, &ttl_s)) {
+                cJSON_AddNumberToObject(req, "authorizerResultTtlInSeconds", ttl_s);
             }
             if (iv) {
                 cJSON_AddStringToObject(req, "identityValidationExpression", iv);

@@ -1448,6 +1448,25 @@ static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
             }
         }
     }
+    /* ... and the authorizer functions' permissions (v0.5 2.6 step 2) */
+    int authorizers = 0;
+    for (int i = 0; i < p->n_functions; i++) {
+        struct dep_function *f = &p->functions[i];
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(f->json, "authorizer");
+        if (!cJSON_IsObject(a) || cJSON_GetArraySize(a) == 0) {
+            continue;
+        }
+        authorizers++;
+        cJSON *bf = before_get(t, "functions", f->name);
+        dep_sid_authorizer(f->lambda_name, sid, sizeof(sid));
+        if (!jtrue(cJSON_GetObjectItemCaseSensitive(bf, "alias"), "exists") ||
+            !in_array(cJSON_GetObjectItemCaseSensitive(bf, "sids"), sid)) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "fn", f->lambda_name);
+            cJSON_AddStringToObject(o, "sid", sid);
+            cJSON_AddItemToArray(sids, o);
+        }
+    }
     cJSON_DeleteItemFromObjectCaseSensitive(undo, "sids");
     cJSON_AddItemToObject(undo, "sids", sids);
     set_str(undo, "apiId", api);
@@ -1457,6 +1476,10 @@ static int endpoints_apply(struct txn *t, cJSON *row, struct dep_err *err)
     /* The working copy is shared by every stage: serialise on it. */
     if (txn_lock_acquire(&t->api_lock, t->id, 0, 120000, err) < 0) {
         return -1;
+    }
+    /* Authorizers first: a CUSTOM method needs its authorizer's id. */
+    if (authorizers > 0 && dep_authorizers_ensure(t->c, api, err) < 0) {
+        goto out;
     }
     for (int i = 0; i < p->n_functions; i++) {
         struct dep_function *f = &p->functions[i];

@@ -2,6 +2,7 @@
 # test_deploy_corpus_features.sh - features of public Serverless v0.5 projects that broke
 # stagehand, each reproduced by a small fixture of ours under fixtures/projects/:
 #   default-resources  no s-resources-cf.json: v0.5's default template is deployed (role output)
+#   custom-authorizer  CUSTOM endpoints + authorizer function in the atomic deploy, TTL "0" as a string
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -38,6 +39,26 @@ expect_eq "default-resources: production stack" "AWS::IAM::Policy AWS::IAM::Role
     "$(stack_types default-resources-production-r)"
 expect_eq "default-resources: production answers" '{"pong":true,"stage":"production"}' \
     "$(get "$(api_id default-resources)" production ping)"
+
+# --- custom-authorizer: the atomic deploy creates the authorizer before the CUSTOM methods
+use projects/custom-authorizer
+check "custom-authorizer: atomic deploy of dev" sh_ok deploy -s dev -r us-east-1
+API=$(api_id custom-authorizer)
+expect_eq "custom-authorizer: one authorizer, TTL 0 (from the string \"0\")" "custom-authorizer-gate 0" \
+    "$(aws2 apigateway get-authorizers --rest-api-id "$API" --query 'items[].[name,authorizerResultTtlInSeconds]' --output text | tr '\t' ' ')"
+expect_eq "custom-authorizer: a good token reaches the function" '{"order":"7","user":"ann","stage":"dev"}' \
+    "$(curl -s -m 30 -H 'Authorization: Bearer good-ann' "$GR_URL/restapis/$API/dev/_user_request_/orders/7")"
+expect_eq "custom-authorizer: a bad token is refused" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -m 30 -H 'Authorization: Bearer bad' "$GR_URL/restapis/$API/dev/_user_request_/orders/7")"
+expect_eq "custom-authorizer: the next good token is asked again (no cache)" '{"order":null,"user":"bob","stage":"dev"}' \
+    "$(curl -s -m 30 -X POST -H 'Authorization: Bearer good-bob' -H 'Content-Type: application/json' -d '{}' "$GR_URL/restapis/$API/dev/_user_request_/orders")"
+expect_eq "custom-authorizer: the MOCK preflight answers with CORS headers" "*" \
+    "$(curl -s -i -m 30 -X OPTIONS "$GR_URL/restapis/$API/dev/_user_request_/orders" | tr -d '\r' | sed -n 's/^[Aa]ccess-[Cc]ontrol-[Aa]llow-[Oo]rigin: //p')"
+check "custom-authorizer: the gate permits API Gateway on its dev alias" \
+    bash -c "'$AWS_CLI' --endpoint-url '$GR_URL' lambda get-policy --function-name custom-authorizer-gate --qualifier dev --output text | grep -q s_apig_auth_custom-authorizer-gate"
+check "custom-authorizer: atomic deploy of production" sh_ok deploy -s production -r us-east-1
+expect_eq "custom-authorizer: production answers a good token" '{"order":"8","user":"cy","stage":"production"}' \
+    "$(curl -s -m 30 -H 'Authorization: Bearer good-cy' "$GR_URL/restapis/$API/production/_user_request_/orders/8")"
 
 txn_teardown
 finish
