@@ -52,6 +52,7 @@ enum dep_exit {
     DEP_EXIT_ROLLED_BACK =
         7, /* deploy failed and was compensated: the stage is back to its old state */
     DEP_EXIT_INVARIANT = 8, /* rehearse found an invariant violation */
+    DEP_EXIT_HARNESS = 9,   /* rehearse's own infrastructure failed a case, no violation */
 };
 
 /* ------------------------------------------------------------- errors */

@@ -15,7 +15,8 @@
  *   0 ok; 1 a step failed; 2 usage / not implemented; 3 invalid project;
  *   4 partial (some items failed, others succeeded); 5 transport or
  *   credentials; 6 conflict (lock held, meta changed remotely);
- *   7 deploy failed and was rolled back; 8 rehearse found a violation.
+ *   7 deploy failed and was rolled back; 8 rehearse found a violation;
+ *   9 rehearse's harness failed a case (worker, clone, restore), no violation.
  */
 #include "dep.h"
 
@@ -130,7 +131,7 @@ static void usage_all(FILE *f)
             "  2 usage / not implemented      3 invalid project (JSON, fields, --strict)\n"
             "  4 partial: some items failed   5 transport / credentials\n"
             "  6 conflict (lock, meta ETag)   7 deploy failed and was rolled back\n"
-            "  8 rehearse found a violation\n");
+            "  8 rehearse found a violation   9 rehearse harness error, no violation\n");
 }
 
 static void usage_cmd(FILE *f, const struct cmd *c)

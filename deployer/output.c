@@ -289,6 +289,8 @@ static const char *exit_name(int code)
         return "rolled-back";
     case DEP_EXIT_INVARIANT:
         return "invariant";
+    case DEP_EXIT_HARNESS:
+        return "harness";
     default:
         return "unknown";
     }

@@ -26,7 +26,7 @@
  *      Each case record carries its per-phase wall times ("phases").
  *   4. Table, summary, --junit FILE, --output json; exit DEP_EXIT_INVARIANT on
  *      any violation with the replay command (--only k --kind K), else
- *      RH_EXIT_HARNESS when a case ended in a harness error (a worker died,
+ *      DEP_EXIT_HARNESS when a case ended in a harness error (a worker died,
  *      a greenroom did not start, a restore failed...: rehearse's own
  *      infrastructure, reported apart from violations).
  *
@@ -1335,7 +1335,7 @@ int cmd_rehearse(struct dep_ctx *c)
     dep_out_result("harnessErrors", cJSON_CreateNumber(harness_errors));
     dep_out_result("wallMs", cJSON_CreateNumber(total));
     dep_out_result("learnMs", cJSON_CreateNumber(learn_ms));
-    rc = violations ? DEP_EXIT_INVARIANT : harness_errors ? RH_EXIT_HARNESS : DEP_EXIT_OK;
+    rc = violations ? DEP_EXIT_INVARIANT : harness_errors ? DEP_EXIT_HARNESS : DEP_EXIT_OK;
 out:
     if (!r.greenroom || r.clone) {
         shared_done(&r, 1); /* also when it failed or was interrupted */

@@ -19,10 +19,6 @@
 #include "rehearse.h"
 #include "txn.h"
 
-/* Exit code of a rehearsal with harness errors and no violation (a
- * violation wins: DEP_EXIT_INVARIANT). */
-#define RH_EXIT_HARNESS 9
-
 /* Harness errors: a case whose outcome is rehearse's own infrastructure
  * failing, not the deploy under test (record: "result":"error",
  * "harnessError": one of these, "detail"). */

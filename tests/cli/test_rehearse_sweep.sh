@@ -123,11 +123,12 @@ print(len(d.getElementsByTagName("testcase")), len(d.getElementsByTagName("failu
 rm -rf "$WRAP.started"
 sh_run rehearse -s dev -r us-east-1 --greenroom="$WRAP" --jobs 2 --kinds=error --max-cases=3 --seed=1 \
     --output json
-expect_eq "harness errors JSON: exit 9, 0 violations, 3 harness errors, each a greenroom that did not start" \
-    "9 0 3 error:greenroom failed to start" "$SH_RC $(python3 -c '
+expect_eq "harness errors JSON: exit 9 named harness, 0 violations, 3 harness errors, each a greenroom that did not start" \
+    "9 harness 0 3 error:greenroom failed to start" "$SH_RC $(python3 -c '
 import json, sys
-r = json.load(open(sys.argv[1]))["result"]
-print(r["violations"], r["harnessErrors"],
+d = json.load(open(sys.argv[1]))
+r = d["result"]
+print(d["exit"], r["violations"], r["harnessErrors"],
       " ".join(sorted(set("%s:%s" % (c["result"], c.get("harnessError")) for c in r["cases"]))))' "$GR_TMP/sh.out")"
 
 # --- a worker dies during the sweep (SIGKILL to one of rehearse's worker processes): its case is a
