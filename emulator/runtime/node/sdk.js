@@ -37,6 +37,20 @@ function runtimeMajor() {
     return m ? Number(m[1]) : 0;
 }
 
+/* LAMBDA_TASK_ROOT as node names the files in it (symlinks resolved), with
+ * a trailing separator; null when unset. */
+function taskRoot() {
+    const dir = process.env.LAMBDA_TASK_ROOT;
+    if (!dir) {
+        return null;
+    }
+    try {
+        return require('fs').realpathSync(dir) + path.sep;
+    } catch (e) {
+        return path.resolve(dir) + path.sep;
+    }
+}
+
 /* node's own error for a module it cannot find. */
 function notFound(request, parent) {
     const stack = [];
@@ -86,8 +100,7 @@ function install() {
     const major = runtimeMajor();
     const shipsV2 = major > 0 && major < 18;
     const endpoint = process.env.AWS_ENDPOINT_URL || '';
-    const taskRoot = process.env.LAMBDA_TASK_ROOT;
-    const root = taskRoot ? path.resolve(taskRoot) + path.sep : null;
+    const root = taskRoot();
     const load = Module._load;
     const v2Dir = path.sep + 'aws-sdk' + path.sep;
     const hooked = function (request, parent, isMain) {
@@ -175,8 +188,7 @@ function namesV3(root) {
  * a function whose code names '@aws-sdk/' gets them (a package in its
  * node_modules importing the SDK is not looked at). */
 function installEsm() {
-    const root = process.env.LAMBDA_TASK_ROOT ? path.resolve(process.env.LAMBDA_TASK_ROOT) + path.sep
-                                              : null;
+    const root = taskRoot();
     const dirs = (process.env.NODE_PATH || '').split(path.delimiter)
         .filter((d) => d && !(root && (path.resolve(d) + path.sep).startsWith(root)));
     if (runtimeMajor() < 18 || typeof Module.register !== 'function' || dirs.length === 0 ||
