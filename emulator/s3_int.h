@@ -1,7 +1,7 @@
 /*
  * s3_int.h - what the S3 service's files (svc_s3.c, s3_object.c,
- * s3_multipart.c, s3_notify.c, s3_checksum.c, s3_post.c) share. Not for
- * other modules.
+ * s3_multipart.c, s3_notify.c, s3_checksum.c, s3_post.c, s3_config.c)
+ * share. Not for other modules.
  *
  * Storage model: bucket rows in s3_buckets; every object version (and
  * delete marker) is a row of s3_objects whose body is an immutable file
@@ -194,6 +194,41 @@ int s3_crc_full_object(const char *algo, const char *const *sums, const int64_t 
 
 /* s3_post.c: POST Object (browser-based upload with a POST policy) */
 void s3_post_object(struct emu_request *req, struct emu_response *resp);
+
+/* s3_config.c: bucket settings (ACLs, encryption, public access block,
+ * ownership controls, CORS) */
+void s3_get_bucket_acl(struct emu_request *req, struct emu_response *resp);
+void s3_put_bucket_acl(struct emu_request *req, struct emu_response *resp);
+void s3_get_object_acl(struct emu_request *req, struct emu_response *resp);
+void s3_put_object_acl(struct emu_request *req, struct emu_response *resp);
+void s3_get_bucket_encryption(struct emu_request *req, struct emu_response *resp);
+void s3_put_bucket_encryption(struct emu_request *req, struct emu_response *resp);
+void s3_delete_bucket_encryption(struct emu_request *req, struct emu_response *resp);
+void s3_get_public_access_block(struct emu_request *req, struct emu_response *resp);
+void s3_put_public_access_block(struct emu_request *req, struct emu_response *resp);
+void s3_delete_public_access_block(struct emu_request *req, struct emu_response *resp);
+void s3_get_bucket_ownership_controls(struct emu_request *req, struct emu_response *resp);
+void s3_put_bucket_ownership_controls(struct emu_request *req, struct emu_response *resp);
+void s3_delete_bucket_ownership_controls(struct emu_request *req, struct emu_response *resp);
+void s3_get_bucket_cors(struct emu_request *req, struct emu_response *resp);
+void s3_put_bucket_cors(struct emu_request *req, struct emu_response *resp);
+void s3_delete_bucket_cors(struct emu_request *req, struct emu_response *resp);
+/* The route hook's last word: op, or the same-named refusal
+ * (AccessControlListNotSupported) when a PutObject / CopyObject /
+ * CreateMultipartUpload carries ACL headers granting more than the owner's
+ * FULL_CONTROL to a bucket with ACLs disabled (reads the store briefly). */
+const struct emu_op *s3_acl_route(struct emu_request *req, const struct emu_op *op);
+/* CreateBucket: x-amz-object-ownership is valid and the ACL headers agree
+ * with it (else InvalidBucketAclWithObjectOwnership). 0, or -1 with resp
+ * failed. */
+int s3_create_bucket_acl_check(struct emu_request *req, struct emu_response *resp);
+/* CreateBucket, after the row is inserted: keeps x-amz-object-ownership.
+ * 0, or -1 with resp failed. */
+int s3_create_bucket_settings(struct emu_request *req, struct emu_response *resp, const char *name);
+/* A canned ACL (NULL: none) on a write to bucket: 0 when the bucket's
+ * ownership setting allows it, else -1 with resp failed
+ * (AccessControlListNotSupported). Inside a transaction. */
+int s3_acl_canned_allowed(struct emu_response *resp, const char *bucket, const char *acl);
 
 /* s3_notify.c */
 void s3_put_bucket_notification_configuration(struct emu_request *req, struct emu_response *resp);

@@ -12,7 +12,9 @@
  * ["starts-with", "$field", "prefix"] by prefix, ["content-length-range",
  * min, max] bounds the file; every field except policy, x-amz-signature,
  * file and x-ignore-* must be named by a condition. ${filename} in the key
- * becomes the file part's file name. The answer follows success_action_redirect
+ * becomes the file part's file name; an acl field other than private /
+ * bucket-owner-full-control needs a bucket with ACLs enabled (else
+ * AccessControlListNotSupported). The answer follows success_action_redirect
  * (303), else success_action_status (200, 201 with a PostResponse document,
  * default 204), with ETag and Location headers.
  *
@@ -508,6 +510,7 @@ struct s3_post_args {
     const char *algo;
     const char *value;
     const char *blob;
+    const char *acl; /* the form's canned acl, or NULL */
     char version[40];
     int versioned;
 };
@@ -517,7 +520,8 @@ static int s3_post_txn(struct emu_request *req, struct emu_response *resp, const
 {
     struct s3_post_args *a = (struct s3_post_args *)arg;
     struct s3_bucket b;
-    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0) {
+    if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
+        s3_acl_canned_allowed(resp, b.name, a->acl) != 0) {
         return -1;
     }
     struct s3_newobj n = {
@@ -745,6 +749,7 @@ void s3_post_object(struct emu_request *req, struct emu_response *resp)
         .algo = "crc64nvme",
         .value = value,
         .blob = blob,
+        .acl = s3_post_value(&p, "acl"),
     };
     if (s3_commit_upload(req, resp, blob, s3_post_txn, &a) != 0) {
         goto out;

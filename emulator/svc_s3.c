@@ -8,7 +8,8 @@
  * GetBucketTagging, DeleteBucketTagging.
  * Objects and listings: s3_object.c; multipart uploads: s3_multipart.c;
  * notification configuration and delivery: s3_notify.c; POST Object
- * (browser-based uploads): s3_post.c.
+ * (browser-based uploads): s3_post.c; ACLs, encryption, public access block,
+ * ownership controls and CORS settings: s3_config.c.
  *
  * Routing: S3 operations are method + path depth (service, bucket, object)
  * + query sub-resource keys (+ x-amz-copy-source). Unknown query parameters
@@ -67,6 +68,27 @@ static const struct emu_op s3_ops[] = {
     {"PutBucketTagging", "PUT", "/{Bucket}", "tagging", s3_put_bucket_tagging, W},
     {"GetBucketTagging", "GET", "/{Bucket}", "tagging", s3_get_bucket_tagging, 0},
     {"DeleteBucketTagging", "DELETE", "/{Bucket}", "tagging", s3_delete_bucket_tagging, W},
+    {"GetBucketAcl", "GET", "/{Bucket}", "acl", s3_get_bucket_acl, 0},
+    {"PutBucketAcl", "PUT", "/{Bucket}", "acl", s3_put_bucket_acl, W},
+    {"GetBucketEncryption", "GET", "/{Bucket}", "encryption", s3_get_bucket_encryption, 0},
+    {"PutBucketEncryption", "PUT", "/{Bucket}", "encryption", s3_put_bucket_encryption, W},
+    {"DeleteBucketEncryption", "DELETE", "/{Bucket}", "encryption", s3_delete_bucket_encryption,
+     W},
+    {"GetPublicAccessBlock", "GET", "/{Bucket}", "publicAccessBlock", s3_get_public_access_block,
+     0},
+    {"PutPublicAccessBlock", "PUT", "/{Bucket}", "publicAccessBlock", s3_put_public_access_block,
+     W},
+    {"DeletePublicAccessBlock", "DELETE", "/{Bucket}", "publicAccessBlock",
+     s3_delete_public_access_block, W},
+    {"GetBucketOwnershipControls", "GET", "/{Bucket}", "ownershipControls",
+     s3_get_bucket_ownership_controls, 0},
+    {"PutBucketOwnershipControls", "PUT", "/{Bucket}", "ownershipControls",
+     s3_put_bucket_ownership_controls, W},
+    {"DeleteBucketOwnershipControls", "DELETE", "/{Bucket}", "ownershipControls",
+     s3_delete_bucket_ownership_controls, W},
+    {"GetBucketCors", "GET", "/{Bucket}", "cors", s3_get_bucket_cors, 0},
+    {"PutBucketCors", "PUT", "/{Bucket}", "cors", s3_put_bucket_cors, W},
+    {"DeleteBucketCors", "DELETE", "/{Bucket}", "cors", s3_delete_bucket_cors, W},
     {"PutBucketNotificationConfiguration", "PUT", "/{Bucket}", "notification",
      s3_put_bucket_notification_configuration, W},
     {"GetBucketNotificationConfiguration", "GET", "/{Bucket}", "notification",
@@ -88,6 +110,8 @@ static const struct emu_op s3_ops[] = {
     {"PutObjectTagging", "PUT", "/{Bucket}/{Key+}", "tagging", s3_put_object_tagging, W},
     {"GetObjectTagging", "GET", "/{Bucket}/{Key+}", "tagging", s3_get_object_tagging, 0},
     {"DeleteObjectTagging", "DELETE", "/{Bucket}/{Key+}", "tagging", s3_delete_object_tagging, W},
+    {"GetObjectAcl", "GET", "/{Bucket}/{Key+}", "acl", s3_get_object_acl, 0},
+    {"PutObjectAcl", "PUT", "/{Bucket}/{Key+}", "acl", s3_put_object_acl, W},
     {"CreateMultipartUpload", "POST", "/{Bucket}/{Key+}", "uploads", s3_create_multipart_upload, W},
     {"UploadPart", "PUT", "/{Bucket}/{Key+}", "uploadId,partNumber", s3_upload_part,
      W | EMU_OP_STREAM | EMU_OP_NO_TXN | EMU_OP_CRC64},
@@ -151,6 +175,12 @@ static const char *const s3_schema[] = {
     /* 5: the parts' checksums of multipart objects ("sum1,sum2"), for
      * GetObjectAttributes' ObjectParts */
     "ALTER TABLE s3_objects ADD COLUMN part_checksums TEXT;",
+    /* 6: bucket settings (s3_config.c): NULL = AWS's default for a new
+     * bucket, "" = deleted, else the setting */
+    "ALTER TABLE s3_buckets ADD COLUMN encryption TEXT;"
+    "ALTER TABLE s3_buckets ADD COLUMN public_access_block TEXT;"
+    "ALTER TABLE s3_buckets ADD COLUMN ownership TEXT;"
+    "ALTER TABLE s3_buckets ADD COLUMN cors TEXT;",
 };
 
 /* ------------------------------------------------------------- routing */
@@ -167,18 +197,13 @@ static const struct emu_op *s3_op(const char *name)
 
 /* Sub-resources S3 knows but greenroom does not serve. */
 static const char *const s3_unserved[] = {
-    "acl",
-    "cors",
     "lifecycle",
     "website",
-    "encryption",
     "logging",
     "replication",
     "requestPayment",
     "accelerate",
     "object-lock",
-    "ownershipControls",
-    "publicAccessBlock",
     "intelligent-tiering",
     "analytics",
     "metrics",
@@ -283,7 +308,7 @@ static int s3_split(struct emu_request *req)
     return 0;
 }
 
-static const struct emu_op *s3_route(struct emu_request *req)
+static const struct emu_op *s3_route_op(struct emu_request *req)
 {
     /* Bad escapes, or a NUL that would cut a key short: refuse the URI. */
     if (s3_split(req) != 0 || (req->path != NULL && strcasestr(req->path, "%00") != NULL)) {
@@ -313,6 +338,11 @@ static const struct emu_op *s3_route(struct emu_request *req)
                 {"policy", "GetBucketPolicy"},
                 {"tagging", "GetBucketTagging"},
                 {"notification", "GetBucketNotificationConfiguration"},
+                {"acl", "GetBucketAcl"},
+                {"encryption", "GetBucketEncryption"},
+                {"publicAccessBlock", "GetPublicAccessBlock"},
+                {"ownershipControls", "GetBucketOwnershipControls"},
+                {"cors", "GetBucketCors"},
                 {"versions", "ListObjectVersions"},
                 {"uploads", "ListMultipartUploads"},
                 {"list-type", "ListObjectsV2"},
@@ -330,6 +360,11 @@ static const struct emu_op *s3_route(struct emu_request *req)
                 {"policy", "PutBucketPolicy"},
                 {"tagging", "PutBucketTagging"},
                 {"notification", "PutBucketNotificationConfiguration"},
+                {"acl", "PutBucketAcl"},
+                {"encryption", "PutBucketEncryption"},
+                {"publicAccessBlock", "PutPublicAccessBlock"},
+                {"ownershipControls", "PutBucketOwnershipControls"},
+                {"cors", "PutBucketCors"},
             };
             for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
                 if (emu_kv_has(&req->query, sub[i][0])) {
@@ -348,6 +383,17 @@ static const struct emu_op *s3_route(struct emu_request *req)
             if (emu_kv_has(&req->query, "tagging")) {
                 return s3_op("DeleteBucketTagging");
             }
+            static const char *const sub[][2] = {
+                {"encryption", "DeleteBucketEncryption"},
+                {"publicAccessBlock", "DeletePublicAccessBlock"},
+                {"ownershipControls", "DeleteBucketOwnershipControls"},
+                {"cors", "DeleteBucketCors"},
+            };
+            for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+                if (emu_kv_has(&req->query, sub[i][0])) {
+                    return s3_op(sub[i][1]);
+                }
+            }
             return s3_op("DeleteBucket");
         }
         if (strcmp(m, "POST") == 0 && emu_kv_has(&req->query, "delete")) {
@@ -365,6 +411,9 @@ static const struct emu_op *s3_route(struct emu_request *req)
         if (emu_kv_has(&req->query, "tagging")) {
             return s3_op("PutObjectTagging");
         }
+        if (emu_kv_has(&req->query, "acl")) {
+            return s3_op("PutObjectAcl");
+        }
         return s3_op(copy ? "CopyObject" : "PutObject");
     }
     if (strcmp(m, "GET") == 0) {
@@ -373,6 +422,9 @@ static const struct emu_op *s3_route(struct emu_request *req)
         }
         if (emu_kv_has(&req->query, "tagging")) {
             return s3_op("GetObjectTagging");
+        }
+        if (emu_kv_has(&req->query, "acl")) {
+            return s3_op("GetObjectAcl");
         }
         if (emu_kv_has(&req->query, "attributes")) {
             return s3_op("GetObjectAttributes");
@@ -400,6 +452,13 @@ static const struct emu_op *s3_route(struct emu_request *req)
         }
     }
     return NULL;
+}
+
+/* The route hook: the operation, or its refusal when it sets ACLs a bucket
+ * does not allow (s3_config.c). */
+static const struct emu_op *s3_route(struct emu_request *req)
+{
+    return s3_acl_route(req, s3_route_op(req));
 }
 
 /* "bucket/key" or "bucket" for the journal and fault rules. */
@@ -810,6 +869,9 @@ static void s3_create_bucket(struct emu_request *req, struct emu_response *resp)
         emu_fail_extra(resp, "BucketName", name);
         return;
     }
+    if (s3_create_bucket_acl_check(req, resp) != 0) {
+        return;
+    }
     if (req->body_len > 0) {
         x = s3_body_xml(req, resp);
         if (x == NULL) {
@@ -871,6 +933,9 @@ static void s3_create_bucket(struct emu_request *req, struct emu_response *resp)
     emu_stmt_done(st);
     if (rc != SQLITE_DONE) {
         s3_internal(resp, "create bucket");
+        goto out;
+    }
+    if (s3_create_bucket_settings(req, resp, name) != 0) {
         goto out;
     }
     resp->status = 200;

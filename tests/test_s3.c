@@ -1309,7 +1309,7 @@ START_TEST(test_bad_input)
     struct gr_resp r;
     mk_bucket("bad-bkt");
     /* an unserved sub-resource */
-    ck_assert_int_eq(s3("GET", "/bad-bkt?cors=", NULL, NULL, 0, &r), 501);
+    ck_assert_int_eq(s3("GET", "/bad-bkt?lifecycle=", NULL, NULL, 0, &r), 501);
     ck_assert(has(&r, "<Code>NotImplemented</Code>"));
     gr_resp_free(&r);
     /* POST on a bucket without ?delete */

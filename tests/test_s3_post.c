@@ -5,8 +5,9 @@
  * lands with the form's metadata and ${filename} key; success_action_status
  * and success_action_redirect shape the answer; a wrong signature, an
  * expired policy, a failed condition, an unlisted field, a file outside
- * content-length-range, a missing key or file, a form that is not
- * multipart, and an unsigned form are each refused with S3's error.
+ * content-length-range, a missing key or file, a public acl on a bucket with
+ * ACLs disabled, a form that is not multipart, and an unsigned form are each
+ * refused with S3's error.
  */
 #include <check.h>
 #include <stdio.h>
@@ -264,6 +265,12 @@ START_TEST(test_post_object_refused)
     form_add(&f, "key", "up/a");
     f.len += (size_t)snprintf(f.data + f.len, 64, "--" BOUNDARY "\r\nno headers end");
     refused("post-bkt", &f, 400, "MalformedPOSTRequest", NULL);
+
+    form_add(&f, "key", "up/a");
+    form_add(&f, "acl", "public-read");
+    form_policy(&f, "post-bkt", "up/", "{\"acl\":\"public-read\"}", 300, "test");
+    form_file(&f, "a", "abc", 3, 1);
+    refused("post-bkt", &f, 400, "AccessControlListNotSupported", NULL);
 
     form_add(&f, "key", "up/a");
     form_policy(&f, "no-such-post-bkt", "up/", "", 300, "test");
