@@ -4,7 +4,9 @@
  * ListObjectsV2 paginator, DeleteObjects, a 20 MiB @aws-sdk/lib-storage Upload
  * (multipart), presigned GET/PUT (@aws-sdk/s3-request-presigner) fetched with
  * node's http, CopyObject, virtual-host addressing, a retried 503 (the SDK's
- * amz-sdk-request attempt=2) and error shapes (NoSuchKey, NotFound, NoSuchBucket).
+ * amz-sdk-request attempt=2), a new bucket's settings (encryption, public
+ * access block, ownership, ACL; public ACLs refused; CORS kept) and error
+ * shapes (NoSuchKey, NotFound, NoSuchBucket).
  * Run by tests/cli/test_jssdk_v3.sh with GR_URL set. */
 'use strict';
 const crypto = require('crypto');
@@ -16,7 +18,8 @@ const { Readable } = require('stream');
 const {
     S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand,
     ListObjectsV2Command, paginateListObjectsV2, DeleteObjectsCommand, CopyObjectCommand,
-    HeadBucketCommand,
+    HeadBucketCommand, GetBucketEncryptionCommand, GetPublicAccessBlockCommand, GetBucketOwnershipControlsCommand,
+    GetBucketAclCommand, PutBucketCorsCommand, GetBucketCorsCommand,
 } = require('@aws-sdk/client-s3');
 const { Upload } = require('@aws-sdk/lib-storage');
 const { getSignedUrl } = require('@aws-sdk/s3-request-presigner');
@@ -204,6 +207,32 @@ async function main() {
         t.eq('the journal shows the 503 then the 200', [[503, 'SlowDown'], [200, '']],
              c.map((x) => [x.status, x.error]));
         await t.request('DELETE', t.url + '/_greenroom/faults');
+    });
+
+    await t.step('bucket settings of a new bucket; ACLs disabled', async () => {
+        const enc = await s3.send(new GetBucketEncryptionCommand({ Bucket: B }));
+        t.eq('default encryption: SSE-S3', 'AES256',
+             enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm);
+        const pab = await s3.send(new GetPublicAccessBlockCommand({ Bucket: B }));
+        t.eq('public access blocked', { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true,
+                                        RestrictPublicBuckets: true }, pab.PublicAccessBlockConfiguration);
+        const own = await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: B }));
+        t.eq('Object Ownership BucketOwnerEnforced', 'BucketOwnerEnforced',
+             own.OwnershipControls.Rules[0].ObjectOwnership);
+        const acl = await s3.send(new GetBucketAclCommand({ Bucket: B }));
+        t.eq('bucket ACL: the owner FULL_CONTROL', [['CanonicalUser', 'FULL_CONTROL', true]],
+             acl.Grants.map((g) => [g.Grantee.Type, g.Permission, g.Grantee.ID === acl.Owner.ID]));
+        const e = await t.throws('PutObject with ACL public-read', () =>
+            s3.send(new PutObjectCommand({ Bucket: B, Key: 'public.txt', Body: 'x', ACL: 'public-read' })));
+        if (e) {
+            t.eq('ACL public-read: AccessControlListNotSupported 400', ['AccessControlListNotSupported', 400],
+                 [e.name, e.$metadata.httpStatusCode]);
+        }
+        await s3.send(new PutBucketCorsCommand({ Bucket: B, CORSConfiguration: { CORSRules: [{
+            AllowedOrigins: ['http://app.example'], AllowedMethods: ['GET', 'PUT'], MaxAgeSeconds: 60 }] } }));
+        const cors = await s3.send(new GetBucketCorsCommand({ Bucket: B }));
+        t.eq('PutBucketCors then GetBucketCors', [['http://app.example'], ['GET', 'PUT'], 60],
+             [cors.CORSRules[0].AllowedOrigins, cors.CORSRules[0].AllowedMethods, cors.CORSRules[0].MaxAgeSeconds]);
     });
 
     await t.step('error shapes', async () => {
