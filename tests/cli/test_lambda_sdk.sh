@@ -31,16 +31,20 @@ has_node_module() {
 }
 
 gr_start --ephemeral
-# set-up and invokes through curl --aws-sigv4 (instant); the checks of what
-# the functions did through the AWS CLI v2
-sig() { curl -sS --aws-sigv4 "aws:amz:$REGION:$1" --user test:test "${@:2}"; }
-sig iam -o /dev/null -d 'Action=CreateRole&Version=2010-05-08&RoleName=sdk&AssumeRolePolicyDocument=%7B%7D' "$GR_URL/"
+# Set-up and invokes go through curl --aws-sigv4 (instant); what the
+# functions did is checked with the AWS CLI v2, once for all of them at the
+# end (a CLI start takes seconds on a busy machine).
+sig() { curl -sS -f --aws-sigv4 "aws:amz:$REGION:$1" --user test:test "${@:2}"; }
 ROLE=arn:aws:iam::$ACCT:role/sdk
-check "s3 create-bucket" aws2 s3api create-bucket --bucket sdk-bucket
-TOPIC=$(aws2 sns create-topic --name sdk-topic --query TopicArn --output text 2>&1)
-QURL=$(aws2 sqs create-queue --queue-name sdk-q --query QueueUrl --output text 2>&1)
-check "sns subscribe the queue" aws2 sns subscribe --topic-arn "$TOPIC" --protocol sqs \
-    --notification-endpoint "arn:aws:sqs:$REGION:$ACCT:sdk-q"
+TOPIC=arn:aws:sns:$REGION:$ACCT:sdk-topic
+QURL=$GR_URL/$ACCT/sdk-q
+check "iam CreateRole" sig iam -d 'Action=CreateRole&Version=2010-05-08&RoleName=sdk&AssumeRolePolicyDocument=%7B%7D' "$GR_URL/"
+check "s3 CreateBucket" sig s3 -X PUT "$GR_URL/sdk-bucket"
+check "sns CreateTopic" sig sns -d 'Action=CreateTopic&Version=2010-03-31&Name=sdk-topic' "$GR_URL/"
+check "sqs CreateQueue" sig sqs -d 'Action=CreateQueue&Version=2012-11-05&QueueName=sdk-q' "$GR_URL/"
+check "sns Subscribe the queue" sig sns --data-urlencode Action=Subscribe --data-urlencode Version=2010-03-31 \
+    --data-urlencode "TopicArn=$TOPIC" --data-urlencode Protocol=sqs \
+    --data-urlencode "Endpoint=arn:aws:sqs:$REGION:$ACCT:sdk-q" "$GR_URL/"
 
 # create_fn NAME RUNTIME HANDLER DIR: a function of DIR's files.
 create_fn() {
@@ -68,22 +72,9 @@ invoke() {
     fe=$(tr -d '\r' <"$GR_TMP/h.txt" | sed -n 's/^[Xx]-[Aa]mz-[Ff]unction-[Ee]rror: //p')
     echo "${fe:-None}"
 }
-# got_object KEY BODY: the object is in greenroom's S3 with that body.
-got_object() {
-    [ "$(aws2 s3 cp "s3://sdk-bucket/$1" - 2>&1)" = "$2" ]
-}
-# got_message TEXT: the queue got an SNS notification carrying TEXT (polls
-# up to ~30 s; what it reads is kept in $GR_TMP/messages).
-got_message() {
-    local i
-    for i in $(seq 1 15); do
-        grep -q "$1" "$GR_TMP/messages" 2>/dev/null && return 0
-        aws2 sqs receive-message --queue-url "$QURL" --max-number-of-messages 10 \
-            --wait-time-seconds 2 --query 'Messages[].Body' --output text >>"$GR_TMP/messages" 2>&1
-    done
-    grep -q "$1" "$GR_TMP/messages"
-}
-# roundtrip WHAT NAME RUNTIME HANDLER DIR: the function puts, publishes, lists.
+# roundtrip WHAT NAME RUNTIME HANDLER DIR: the function puts, publishes,
+# lists; what it put and published is checked at the end (check_effects).
+EFFECTS=()
 roundtrip() {
     local what=$1 name=$2 body="hello from $1 $RANDOM"
     create_fn "$name" "$3" "$4" "$5"
@@ -93,8 +84,30 @@ roundtrip() {
     [ "$ferr" = "None" ] || { sed 's/^/       /' "$GR_TMP/out.json"; echo; }
     expect_contains "$what: PutObject answered an ETag" '"etag":' "$(cat "$GR_TMP/out.json")"
     expect_contains "$what: ListFunctions lists the function itself" "\"$name\"" "$(cat "$GR_TMP/out.json")"
-    check "$what: the object is in greenroom's S3" got_object "$name.txt" "$body"
-    check "$what: the SNS message reached the subscribed queue" got_message "$body"
+    EFFECTS+=("$what|$name.txt|$body")
+}
+# got_message TEXT: the queue got an SNS notification carrying TEXT (polls
+# up to ~60 s; what it reads is kept in $GR_TMP/messages).
+got_message() {
+    local i
+    for i in $(seq 1 20); do
+        grep -q "$1" "$GR_TMP/messages" 2>/dev/null && return 0
+        aws2 sqs receive-message --queue-url "$QURL" --max-number-of-messages 10 \
+            --wait-time-seconds 2 --query 'Messages[].Body' --output text >>"$GR_TMP/messages" 2>&1
+    done
+    grep -q "$1" "$GR_TMP/messages"
+}
+# check_effects: each roundtrip's object is in greenroom's S3 with its body,
+# and its SNS message reached the subscribed queue.
+check_effects() {
+    [ ${#EFFECTS[@]} -gt 0 ] || return 0
+    aws2 s3 cp s3://sdk-bucket "$GR_TMP/objects" --recursive >"$GR_TMP/cp.out" 2>&1 || cat "$GR_TMP/cp.out"
+    local e what key body
+    for e in "${EFFECTS[@]}"; do
+        IFS='|' read -r what key body <<<"$e"
+        expect_eq "$what: the object is in greenroom's S3" "$body" "$(cat "$GR_TMP/objects/$key" 2>&1)"
+        check "$what: the SNS message reached the subscribed queue" got_message "$body"
+    done
 }
 
 # ------------------------------------------------------- aws-sdk v2, nodejs16.x
@@ -169,4 +182,5 @@ else
     echo "note: no node here: the zip's own aws-sdk part skipped"
 fi
 
+check_effects
 finish
