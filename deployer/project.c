@@ -1388,6 +1388,258 @@ out:
     return rc;
 }
 
+/* ---- serverless-cors-plugin (v1.x for v0.5, joostfarla): many v0.5 projects
+ * list it in "plugins" and configure custom.cors {allowOrigin, allowHeaders[],
+ * allowCredentials, exposeHeaders[], maxAge} in s-project.json and/or
+ * s-function.json (merged, the function's keys winning). What it does to the
+ * deploy, done here at population:
+ *  - every non-OPTIONS endpoint of a function with a policy gets on each
+ *    response Access-Control-Allow-Origin '<allowOrigin>' (+ Expose-Headers,
+ *    + Allow-Credentials on GET);
+ *  - every path with such endpoints gets an OPTIONS MOCK preflight endpoint
+ *    ({"statusCode": 200}, path parameters mapped) answering Allow-Methods
+ *    (the methods with a policy, comma-joined), Allow-Origin, and Allow-Headers,
+ *    Allow-Credentials, Expose-Headers, Max-Age when set; it belongs to the
+ *    last function with a policy on that path. A path that already has an
+ *    OPTIONS endpoint keeps it. */
+
+static int project_has_plugin(const cJSON *pj, const char *name)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(pj, "plugins"))
+    {
+        const char *n = cJSON_IsString(it) ? it->valuestring : NULL;
+        if (cJSON_IsObject(it)) {
+            const cJSON *pp = cJSON_GetObjectItemCaseSensitive(it, "path");
+            n = cJSON_IsString(pp) ? pp->valuestring : NULL;
+        }
+        if (n && strcmp(n, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const cJSON *custom_cors(const cJSON *o)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "custom");
+    const cJSON *cors = cJSON_GetObjectItemCaseSensitive(c, "cors");
+    return cJSON_IsObject(cors) ? cors : NULL;
+}
+
+/* The merged policy (new tree) or NULL when neither level has one. */
+static cJSON *cors_policy(const struct dep_project *p, const struct dep_function *f)
+{
+    const cJSON *a = custom_cors(p->json), *b = custom_cors(f->json), *it;
+    if (!a && !b) {
+        return NULL;
+    }
+    cJSON *pol = a ? cJSON_Duplicate(a, 1) : cJSON_CreateObject();
+    cJSON_ArrayForEach(it, b)
+    {
+        cJSON_DeleteItemFromObjectCaseSensitive(pol, it->string);
+        cJSON_AddItemToObject(pol, it->string, cJSON_Duplicate(it, 1));
+    }
+    return pol;
+}
+
+/* "'<value>'" of a policy key as JavaScript's String() renders it (arrays
+ * comma-joined), truncated to n; 0 when the key is absent. */
+static int cors_value(const cJSON *pol, const char *key, char *out, size_t n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(pol, key), *it;
+    struct dep_buf b = {0};
+    if (!v || cJSON_IsNull(v)) {
+        return 0;
+    }
+    dep_buf_puts(&b, "'");
+    if (cJSON_IsString(v)) {
+        dep_buf_puts(&b, v->valuestring);
+    } else if (cJSON_IsBool(v)) {
+        dep_buf_puts(&b, cJSON_IsTrue(v) ? "true" : "false");
+    } else if (cJSON_IsNumber(v)) {
+        dep_buf_printf(&b, "%.15g", v->valuedouble);
+    } else if (cJSON_IsArray(v)) {
+        int first = 1;
+        cJSON_ArrayForEach(it, v)
+        {
+            dep_buf_printf(&b, "%s%s", first ? "" : ",", cJSON_IsString(it) ? it->valuestring : "");
+            first = 0;
+        }
+    }
+    dep_buf_puts(&b, "'");
+    char *s = dep_buf_take(&b);
+    snprintf(out, n, "%s", s);
+    free(s);
+    return 1;
+}
+
+static void set_param(cJSON *params, const char *key, const char *val)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(params, key);
+    cJSON_AddStringToObject(params, key, val);
+}
+
+static int apply_cors_plugin(struct dep_project *p, struct dep_err *err)
+{
+    char val[2048];
+    int rc = -1;
+
+    if (!project_has_plugin(p->json, "serverless-cors-plugin")) {
+        return 0;
+    }
+    /* 1. the Allow-Origin header on every response of endpoints with a policy */
+    for (int i = 0; i < p->n_functions; i++) {
+        struct dep_function *f = &p->functions[i];
+        cJSON *pol = cors_policy(p, f);
+        if (!pol) {
+            continue;
+        }
+        if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pol, "allowOrigin"))) {
+            cJSON_Delete(pol);
+            dep_err_local(err, "InvalidProject",
+                          "%s: custom.cors needs \"allowOrigin\" (serverless-cors-plugin)",
+                          f->rel_dir);
+            return -1;
+        }
+        for (int j = 0; j < f->n_endpoints; j++) {
+            struct dep_endpoint *e = &f->endpoints[j];
+            cJSON *r;
+            if (strcmp(e->method, "OPTIONS") == 0) {
+                continue;
+            }
+            cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(e->json, "responses"))
+            {
+                if (!cJSON_IsObject(r)) {
+                    continue;
+                }
+                cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "responseParameters");
+                if (!cJSON_IsObject(rp)) {
+                    cJSON_DeleteItemFromObjectCaseSensitive(r, "responseParameters");
+                    rp = cJSON_AddObjectToObject(r, "responseParameters");
+                }
+                cors_value(pol, "allowOrigin", val, sizeof(val));
+                set_param(rp, "method.response.header.Access-Control-Allow-Origin", val);
+                if (cors_value(pol, "exposeHeaders", val, sizeof(val))) {
+                    set_param(rp, "method.response.header.Access-Control-Expose-Headers", val);
+                }
+                if (strcmp(e->method, "GET") == 0 &&
+                    cors_value(pol, "allowCredentials", val, sizeof(val))) {
+                    set_param(rp, "method.response.header.Access-Control-Allow-Credentials", val);
+                }
+            }
+        }
+        cJSON_Delete(pol);
+    }
+    /* 2. one preflight per path */
+    int total = 0;
+    for (int i = 0; i < p->n_functions; i++) {
+        total += p->functions[i].n_endpoints;
+    }
+    char **paths = calloc((size_t)total + 1, sizeof(*paths));
+    int n_paths = 0;
+    if (!paths) {
+        abort();
+    }
+    for (int i = 0; i < p->n_functions; i++) {
+        for (int j = 0; j < p->functions[i].n_endpoints; j++) {
+            const char *ep = p->functions[i].endpoints[j].path;
+            int seen = 0;
+            for (int k = 0; k < n_paths && !seen; k++) {
+                seen = strcmp(paths[k], ep) == 0;
+            }
+            if (!seen) {
+                paths[n_paths++] = strdup(ep);
+            }
+        }
+    }
+    for (int k = 0; k < n_paths; k++) {
+        struct dep_function *owner = NULL;
+        char methods[256] = "";
+        size_t ml = 0;
+        int has_options = 0;
+        for (int i = 0; i < p->n_functions; i++) {
+            struct dep_function *f = &p->functions[i];
+            cJSON *pol = cors_policy(p, f);
+            for (int j = 0; j < f->n_endpoints; j++) {
+                struct dep_endpoint *e = &f->endpoints[j];
+                if (strcmp(e->path, paths[k]) != 0) {
+                    continue;
+                }
+                if (strcmp(e->method, "OPTIONS") == 0) {
+                    has_options = 1;
+                } else if (pol && ml < sizeof(methods)) {
+                    owner = f;
+                    ml += (size_t)snprintf(methods + ml, sizeof(methods) - ml, "%s%s",
+                                           ml ? "," : "", e->method);
+                }
+            }
+            cJSON_Delete(pol);
+        }
+        if (!owner || has_options || ml >= sizeof(methods)) {
+            continue;
+        }
+        cJSON *pol = cors_policy(p, owner);
+        cJSON *eo = cJSON_CreateObject();
+        cJSON_AddStringToObject(eo, "path", paths[k]);
+        cJSON_AddStringToObject(eo, "method", "OPTIONS");
+        cJSON_AddStringToObject(eo, "type", "MOCK");
+        cJSON *rq = cJSON_AddObjectToObject(eo, "requestParameters");
+        for (const char *q = strchr(paths[k], '{'); q; q = strchr(q + 1, '{')) {
+            const char *end = strchr(q, '}');
+            char a[300], b[300];
+            if (!end || end - q - 1 <= 0 || end - q - 1 > 200) {
+                break;
+            }
+            snprintf(a, sizeof(a), "integration.request.path.%.*s", (int)(end - q - 1), q + 1);
+            snprintf(b, sizeof(b), "method.request.path.%.*s", (int)(end - q - 1), q + 1);
+            cJSON_AddStringToObject(rq, a, b);
+        }
+        cJSON *rt = cJSON_AddObjectToObject(eo, "requestTemplates");
+        cJSON_AddStringToObject(rt, "application/json", "{\"statusCode\": 200}");
+        cJSON *def = cJSON_AddObjectToObject(cJSON_AddObjectToObject(eo, "responses"), "default");
+        cJSON_AddStringToObject(def, "statusCode", "200");
+        cJSON *rp = cJSON_AddObjectToObject(def, "responseParameters");
+        snprintf(val, sizeof(val), "'%s'", methods);
+        set_param(rp, "method.response.header.Access-Control-Allow-Methods", val);
+        cors_value(pol, "allowOrigin", val, sizeof(val));
+        set_param(rp, "method.response.header.Access-Control-Allow-Origin", val);
+        static const char *const opt[][2] = {
+            {"allowHeaders", "method.response.header.Access-Control-Allow-Headers"},
+            {"allowCredentials", "method.response.header.Access-Control-Allow-Credentials"},
+            {"exposeHeaders", "method.response.header.Access-Control-Expose-Headers"},
+            {"maxAge", "method.response.header.Access-Control-Max-Age"}};
+        for (size_t o = 0; o < sizeof(opt) / sizeof(opt[0]); o++) {
+            if (cors_value(pol, opt[o][0], val, sizeof(val))) {
+                set_param(rp, opt[o][1], val);
+            }
+        }
+        cJSON_AddObjectToObject(def, "responseModels");
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(def, "responseTemplates"),
+                                "application/json", "");
+        apply_endpoint_defaults(eo, owner->name);
+        cJSON_Delete(pol);
+        struct dep_endpoint *grown =
+            realloc(owner->endpoints, (size_t)(owner->n_endpoints + 1) * sizeof(*grown));
+        if (!grown) {
+            abort();
+        }
+        owner->endpoints = grown;
+        struct dep_endpoint *e = &owner->endpoints[owner->n_endpoints++];
+        memset(e, 0, sizeof(*e));
+        e->json = eo;
+        e->path = strdup(paths[k]);
+        e->method = strdup("OPTIONS");
+        e->type = strdup("MOCK");
+    }
+    rc = 0;
+    for (int k = 0; k < n_paths; k++) {
+        free(paths[k]);
+    }
+    free(paths);
+    return rc;
+}
+
 int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
 {
     cJSON *vars = dep_project_vars(p);
@@ -1425,6 +1677,9 @@ int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
                 }
             }
         }
+    }
+    if (apply_cors_plugin(p, err) < 0) {
+        goto out;
     }
     if (strict && cJSON_GetArraySize(p->warnings) > 0) {
         const cJSON *w = cJSON_GetArrayItem(p->warnings, 0);
