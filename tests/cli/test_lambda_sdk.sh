@@ -122,6 +122,8 @@ if has_node_module aws-sdk; then
     expect_contains "aws-sdk v2: a client's own endpoint wins" '"own":"https://s3.example.test:4443/"' "$out"
     expect_contains "aws-sdk v2: a client's own s3ForcePathStyle wins" '"ownPathStyle":false' "$out"
     expect_contains "aws-sdk v2: the other clients get greenroom" "\"other\":\"$GR_URL/\"" "$out"
+    expect_contains "aws-sdk v2: a replaced AWS.config keeps greenroom" "\"replaced\":\"$GR_URL/\"" "$out"
+    expect_contains "aws-sdk v2: a replaced AWS.config keeps path-style S3" '"replacedPathStyle":true' "$out"
 
     # Lambda's nodejs18.x and newer ship no aws-sdk v2
     create_fn sdkv2on20 nodejs20.x index.handler "$FIX/v2"

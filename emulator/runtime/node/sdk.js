@@ -15,9 +15,10 @@
  *   - points aws-sdk v2 at greenroom. v2 ignores AWS_ENDPOINT_URL (v3 and
  *     boto3 read it), so when a copy of aws-sdk v2 is loaded, its global
  *     AWS.config gets endpoint AWS_ENDPOINT_URL, s3ForcePathStyle,
- *     sslEnabled per the URL's scheme and region AWS_REGION. Options given
- *     to a client (new AWS.S3({ endpoint })) and the function's own
- *     AWS.config.update calls come later and win.
+ *     sslEnabled per the URL's scheme and region AWS_REGION (also as the
+ *     defaults of AWS.Config, so a function replacing AWS.config keeps
+ *     them). Options given to a client (new AWS.S3({ endpoint })) and the
+ *     function's own AWS.config.update calls come later and win.
  * An ES module handler of nodejs18.x or newer imports the v3 clients through
  * resolution hooks (installEsm, sdk_esm.mjs), as it can on Lambda.
  * A function that never names the SDK pays one string test per require;
@@ -86,6 +87,12 @@ function configureV2(filename, endpoint) {
         return;
     }
     const opts = { endpoint, s3ForcePathStyle: true, sslEnabled: ssl };
+    /* the defaults of every Config (a function replacing AWS.config with a
+     * new AWS.Config(...) keeps greenroom), and the global one made already */
+    const keys = AWS.Config.prototype && AWS.Config.prototype.keys;
+    if (keys && typeof keys === 'object') {
+        Object.assign(keys, opts);
+    }
     if (!AWS.config.region && process.env.AWS_REGION) {
         opts.region = process.env.AWS_REGION;
     }
