@@ -14,14 +14,7 @@ check "deploy dev v1" sh_ok deploy -s dev -r us-east-1
 API=$(aws2 apigateway get-rest-apis --query 'items[0].id' --output text)
 
 # The change every case tries to deploy: new code, a new stack output, a changed endpoint.
-set_version 2
-add_output Release two
-python3 - "$P/s-templates.json" <<'EOF'
-import json, sys
-t = json.load(open(sys.argv[1]))
-t["requestTemplate"]["application/json"]["stage"] = "$context.stage"
-json.dump(t, open(sys.argv[1], "w"), indent=2)
-EOF
+v2_change
 
 # --- the deployer killed while call X hangs, then recover
 # kill_at SVC OP RESOURCE: start a deploy that hangs at the first matching call, kill -9 it there.
