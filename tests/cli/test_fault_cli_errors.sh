@@ -5,24 +5,9 @@
 # own retry policy treats them as AWS would (non-retryable errors are not
 # retried, 5xx are).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/test_fault_common.inc"
 gr_start --ephemeral
 export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=3
-
-# faults RULES_JSON: replace the rule set, fail the test if refused
-faults() {
-    local code
-    code=$(curl -s -o "$GR_TMP/faults.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-        --data "$1" "$GR_URL/_greenroom/faults")
-    [ "$code" = 200 ] || { echo "rules refused: $(cat "$GR_TMP/faults.out")"; GR_FAIL=$((GR_FAIL + 1)); }
-}
-# counter ID FIELD: matched/fired of a rule
-counter() {
-    curl -s "$GR_URL/_greenroom/faults" |
-        python3 -c "import json,sys; print([r['$2'] for r in json.load(sys.stdin) if r['id']=='$1'][0])"
-}
-served() {
-    curl -s "$GR_URL/_greenroom/health" | python3 -c "import json,sys; sys.exit(0 if '$1' in json.load(sys.stdin)['services'] else 1)"
-}
 
 # --- query protocol: IAM ----------------------------------------------------
 aws2 iam create-role --role-name real --assume-role-policy-document \

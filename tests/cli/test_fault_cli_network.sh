@@ -5,13 +5,9 @@
 # with --faults FILE; LocalStack's /_localstack/chaos/faults; snapshots
 # saved and restored over HTTP.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/test_fault_common.inc"
 export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=1
 
-faults() {
-    local code
-    code=$(curl -s -o "$GR_TMP/faults.out" -w '%{http_code}' -X POST --data "$1" "$GR_URL/_greenroom/faults")
-    [ "$code" = 200 ] || { echo "rules refused: $(cat "$GR_TMP/faults.out")"; GR_FAIL=$((GR_FAIL + 1)); }
-}
 policy='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 
 # --faults FILE at start

@@ -5,21 +5,9 @@
 # a rule that always throttles exhausts the CLI's attempts. Retry-After is
 # sent with each throttling answer.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/test_fault_common.inc"
 gr_start --ephemeral
 export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=3
-
-faults() {
-    local code
-    code=$(curl -s -o "$GR_TMP/faults.out" -w '%{http_code}' -X POST --data "$1" "$GR_URL/_greenroom/faults")
-    [ "$code" = 200 ] || { echo "rules refused: $(cat "$GR_TMP/faults.out")"; GR_FAIL=$((GR_FAIL + 1)); }
-}
-counter() {
-    curl -s "$GR_URL/_greenroom/faults" |
-        python3 -c "import json,sys; print([r['$2'] for r in json.load(sys.stdin) if r['id']=='$1'][0])"
-}
-served() {
-    curl -s "$GR_URL/_greenroom/health" | python3 -c "import json,sys; sys.exit(0 if '$1' in json.load(sys.stdin)['services'] else 1)"
-}
 
 # two throttles, then the CLI's third attempt goes through
 faults '[{"id":"t2","service":"sts","operation":"GetCallerIdentity","times":2,"throttle":{"retryAfterSeconds":1}}]'
