@@ -349,7 +349,9 @@ const char *dep_sid_authorizer(const char *lambda_name, char *buf, size_t n);
 /* "sEvents-P-F-<event>-S" (sns, s3, iot). */
 const char *dep_sid_event(const char *lambda_name, const char *event, const char *stage, char *buf,
                           size_t n);
-/* Schedule rule "P-F-<event>-S" (truncated to 64) and "s_events_<rule>_S". */
+/* Schedule rule "P-F-<event>-S" and "s_events_<rule>_S". Over 64 characters
+ * (CloudWatch Events' limit) the rule keeps "-S" and is shortened to
+ * "<prefix>-<8 hex of a hash of the full name>-S", 64 characters. */
 const char *dep_schedule_rule_name(const char *lambda_name, const char *event, const char *stage,
                                    char *buf, size_t n);
 const char *dep_sid_schedule(const char *rule, const char *stage, char *buf, size_t n);

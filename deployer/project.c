@@ -31,6 +31,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1858,7 +1859,23 @@ const char *dep_schedule_rule_name(const char *lambda_name, const char *event, c
     char tmp[1024];
 
     snprintf(tmp, sizeof(tmp), "%s-%s-%s", lambda_name, event, stage);
-    if (strlen(tmp) > 64) {
+    size_t len = strlen(tmp), sl = strlen(stage);
+    if (len > 64 && sl + 11 < 64) {
+        /* CloudWatch Events names are at most 64 characters. Cutting the
+         * end would cut the stage off and give every stage the same rule
+         * (a production deploy retargeting dev's schedule): keep "-<stage>",
+         * shorten the rest and make it unique with a hash of the full name. */
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (size_t i = 0; i < len; i++) {
+            h = (h ^ (unsigned char)tmp[i]) * 16777619u;
+        }
+        size_t keep = 64 - sl - 10; /* prefix + "-" + 8 hex + "-" + stage */
+        char out[72];
+        snprintf(out, sizeof(out), "%.*s-%08x-%s", (int)keep, tmp, (unsigned)h, stage);
+        snprintf(buf, n, "%s", out);
+        return buf;
+    }
+    if (len > 64) {
         tmp[64] = 0;
     }
     snprintf(buf, n, "%s", tmp);

@@ -162,6 +162,14 @@ START_TEST(naming_rules)
     dep_schedule_rule_name("a-very-long-project-name-with-many-words-a-very-long-function-name",
                            "every-minute", "production", b, sizeof(b));
     ck_assert_int_eq((int)strlen(b), 64);
+    /* a long name keeps its stage: two stages never share a rule */
+    char dev_rule[128];
+    ck_assert_str_eq(b + 64 - strlen("-production"), "-production");
+    dep_schedule_rule_name("a-very-long-project-name-with-many-words-a-very-long-function-name",
+                           "every-minute", "dev", dev_rule, sizeof(dev_rule));
+    ck_assert_int_eq((int)strlen(dev_rule), 64);
+    ck_assert_str_eq(dev_rule + 64 - strlen("-dev"), "-dev");
+    ck_assert_str_ne(dev_rule, b);
     char rule[128];
     snprintf(rule, sizeof(rule), "%s", b);
     ck_assert_str_eq(dep_sid_schedule("p-f-tick-dev", "dev", b, sizeof(b)),

@@ -4,6 +4,7 @@
 #   default-resources  no s-resources-cf.json: v0.5's default template is deployed (role output)
 #   custom-authorizer  CUSTOM endpoints + authorizer function in the atomic deploy, TTL "0" as a string
 #   cors-plugin        "serverless-cors-plugin" + custom.cors: Allow-Origin on responses, OPTIONS preflights
+#   long-schedule      a schedule rule name over 64 characters: still one rule per stage
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -86,6 +87,19 @@ check "cors-plugin: atomic deploy of production" sh_ok deploy -s production -r u
 expect_eq "cors-plugin: production preflight" "GET,POST" "$(hdr OPTIONS notes Access-Control-Allow-Methods production)"
 expect_eq "cors-plugin: production GET Allow-Origin" "https://app.example" \
     "$(hdr GET notes/3 Access-Control-Allow-Origin production)"
+
+# --- long-schedule: dev and production keep their own rules
+use projects/long-schedule
+check "long-schedule: deploy dev" sh_ok deploy -s dev -r us-east-1
+check "long-schedule: deploy production" sh_ok deploy -s production -r us-east-1
+RULES=$(aws2 events list-rules --name-prefix long-schedule-names --query 'Rules[].Name' --output text | tr '\t' '\n' | sort)
+expect_eq "long-schedule: two rules" 2 "$(echo "$RULES" | grep -c .)"
+for S in dev production; do
+    R=$(echo "$RULES" | grep -- "-$S\$")
+    expect_eq "long-schedule: the $S rule is 64 characters" 64 "${#R}"
+    expect_contains "long-schedule: the $S rule targets the $S alias" "function:long-schedule-names-nightly-database-cleanup:$S" \
+        "$(aws2 events list-targets-by-rule --rule "$R" --query 'Targets[0].Arn' --output text)"
+done
 
 txn_teardown
 finish
