@@ -186,6 +186,15 @@ LK_FN struct gr_resp invoke(const char *fn, const char *qual, const char *payloa
     return r;
 }
 
+/* lam for a call whose answer is not read: returns its status. */
+LK_FN long lam_status(const char *method, const char *path, const char *body)
+{
+    struct gr_resp r = lam(method, path, body);
+    long st = r.status;
+    gr_resp_free(&r);
+    return st;
+}
+
 /* Asserts status, error type and (when msg_part) a part of the message,
  * then frees r. */
 LK_FN void expect_error(struct gr_resp *r, long status, const char *type, const char *msg_part)

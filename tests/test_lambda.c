@@ -207,9 +207,9 @@ START_TEST(test_get_function)
     gr_resp_free(&r);
 
     /* names: partial ARN, full ARN (percent-encoded), qualified ARN */
-    r = lam("GET", "/2015-03-31/functions/000000000000:function:gf/configuration", NULL);
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+    ck_assert_int_eq(
+        lam_status("GET", "/2015-03-31/functions/000000000000:function:gf/configuration", NULL),
+        200);
     r = lam(
         "GET",
         "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Agf%3A1",
@@ -218,10 +218,9 @@ START_TEST(test_get_function)
     ck_assert_ptr_nonnull(strstr(r.body, "\"FunctionArn\":\"arn:aws:lambda:us-east-1:000000000000:"
                                          "function:gf:1\""));
     gr_resp_free(&r);
-    r = lam("POST", "/2015-03-31/functions/gf/aliases",
-            "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
-    ck_assert_int_eq(r.status, 201);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("POST", "/2015-03-31/functions/gf/aliases",
+                                "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}"),
+                     201);
     r = lam("GET", "/2015-03-31/functions/gf?Qualifier=dev", NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "function:gf:dev\""));
@@ -272,9 +271,7 @@ START_TEST(test_list_functions)
     strtol(marker, &end, 10);
     ck_assert(end == marker || *end != 0);
     /* a function deleted before the next page does not make one skipped */
-    r = lam("DELETE", "/2015-03-31/functions/la", NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", "/2015-03-31/functions/la", NULL), 204);
     char path[256];
     snprintf(path, sizeof(path), "/2015-03-31/functions?Marker=%s&MaxItems=2", marker);
     free(marker);
@@ -331,10 +328,9 @@ START_TEST(test_delete_function)
     create_ok("df", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
     struct gr_resp r = lam("POST", "/2015-03-31/functions/df/versions", "{}");
     gr_resp_free(&r);
-    r = lam("POST", "/2015-03-31/functions/df/aliases",
-            "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}");
-    ck_assert_int_eq(r.status, 201);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("POST", "/2015-03-31/functions/df/aliases",
+                                "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}"),
+                     201);
     r = lam("DELETE", "/2015-03-31/functions/df?Qualifier=1", NULL);
     expect_error(&r, 409, "ResourceConflictException",
                  "Unable to delete version because the following aliases reference it: [live]");
@@ -352,9 +348,7 @@ START_TEST(test_delete_function)
     char esm_path[200];
     snprintf(esm_path, sizeof(esm_path), "/2015-03-31/event-source-mappings/%s", uuid);
     free(uuid);
-    r = lam("DELETE", "/2015-03-31/functions/df", NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", "/2015-03-31/functions/df", NULL), 204);
     r = lam("GET", "/2015-03-31/functions/df", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
     r = lam("GET", esm_path, NULL);
@@ -369,9 +363,7 @@ START_TEST(test_delete_function)
 
     /* deleting one unreferenced version */
     create_ok("dv", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
-    r = lam("DELETE", "/2015-03-31/functions/dv?Qualifier=1", NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", "/2015-03-31/functions/dv?Qualifier=1", NULL), 204);
     r = lam("GET", "/2015-03-31/functions/dv?Qualifier=1", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
 }
@@ -396,9 +388,7 @@ START_TEST(test_update_function_code)
     expect_error(&r, 412, "PreconditionFailedException", "Revision Id provided does not match");
 
     snprintf(body, n, "{\"ZipFile\":\"%s\",\"DryRun\":true}", zb);
-    r = lam("PUT", "/2015-03-31/functions/uc/code", body);
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("PUT", "/2015-03-31/functions/uc/code", body), 200);
     r = lam("GET", "/2015-03-31/functions/uc/configuration", NULL);
     char *sha2 = json_str(r.body, "CodeSha256");
     ck_assert_str_eq(sha2, sha); /* DryRun changed nothing */
@@ -514,9 +504,9 @@ START_TEST(test_publish_version)
     ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"2\""));
     gr_resp_free(&r);
     /* re-setting the same value (members re-ordered) is not a change either */
-    r = lam("PUT", "/2015-03-31/functions/pv/configuration", "{\"Timeout\":7,\"MemorySize\":128}");
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("PUT", "/2015-03-31/functions/pv/configuration",
+                                "{\"Timeout\":7,\"MemorySize\":128}"),
+                     200);
     r = lam("POST", "/2015-03-31/functions/pv/versions", "{}");
     ck_assert_ptr_nonnull(strstr(r.body, "\"Version\":\"2\""));
     gr_resp_free(&r);
@@ -747,15 +737,11 @@ START_TEST(test_delete_alias)
     struct gr_resp r = lam("POST", "/2015-03-31/functions/da/aliases",
                            "{\"Name\":\"dev\",\"FunctionVersion\":\"1\"}");
     gr_resp_free(&r);
-    r = lam("DELETE", "/2015-03-31/functions/da/aliases/dev", NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", "/2015-03-31/functions/da/aliases/dev", NULL), 204);
     r = lam("GET", "/2015-03-31/functions/da/aliases/dev", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
     /* the version is free to go now */
-    r = lam("DELETE", "/2015-03-31/functions/da?Qualifier=1", NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", "/2015-03-31/functions/da?Qualifier=1", NULL), 204);
     r = lam("DELETE", "/2015-03-31/functions/da/aliases/123", NULL);
     expect_error(&r, 400, "ValidationException", NULL);
 }
@@ -818,9 +804,7 @@ START_TEST(test_add_permission)
     expect_error(&r, 409, "ResourceConflictException",
                  "The statement id (apigw) provided already exists");
     /* the same id on another qualifier is another policy */
-    r = lam("POST", "/2015-03-31/functions/ap/policy?Qualifier=2", dup);
-    ck_assert_int_eq(r.status, 201);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("POST", "/2015-03-31/functions/ap/policy?Qualifier=2", dup), 201);
     /* qualifier taken from a qualified ARN */
     r = lam("POST",
             "/2015-03-31/functions/"
@@ -903,9 +887,7 @@ START_TEST(test_remove_permission)
     gr_resp_free(&r);
     r = lam("DELETE", "/2015-03-31/functions/rp/policy/s2", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", "Statement s2 is not found");
-    r = lam("DELETE", "/2015-03-31/functions/rp/policy/s1", NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", "/2015-03-31/functions/rp/policy/s1", NULL), 204);
     r = lam("GET", "/2015-03-31/functions/rp/policy", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
 }
@@ -928,9 +910,7 @@ START_TEST(test_tags)
     gr_resp_free(&r);
     char path[300];
     snprintf(path, sizeof(path), "%s?tagKeys=team", arn);
-    r = lam("DELETE", path, NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", path, NULL), 204);
     r = lam("GET", "/2015-03-31/functions/tg", NULL);
     ck_assert_ptr_nonnull(strstr(r.body, "\"Tags\":{\"stage\":\"dev\"}"));
     gr_resp_free(&r);
@@ -976,9 +956,7 @@ START_TEST(test_event_source_mappings)
     gr_resp_free(&r);
     char path[200];
     snprintf(path, sizeof(path), "/2015-03-31/event-source-mappings/%s", uuid);
-    r = lam("GET", path, NULL);
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("GET", path, NULL), 200);
     r = lam("PUT", path, "{\"Enabled\":false,\"BatchSize\":7}");
     ck_assert_int_eq(r.status, 202);
     ck_assert_ptr_nonnull(strstr(r.body, "\"State\":\"Disabled\""));
@@ -1346,17 +1324,13 @@ START_TEST(test_event_invoke_config)
     r = lam("PUT", p, "{\"DestinationConfig\":{\"OnSuccess\":{\"Destination\":\"not-an-arn\"}}}");
     expect_error(&r, 400, "InvalidParameterValueException", NULL);
     /* delete */
-    r = lam("DELETE", p, NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", p, NULL), 204);
     r = lam("GET", p, NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
     r = lam("DELETE", p, NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
     /* DeleteFunction takes the remaining configs with it */
-    r = lam("DELETE", "/2015-03-31/functions/ec", NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", "/2015-03-31/functions/ec", NULL), 204);
     create_ok("ec", "nodejs20.x", "index.handler", "node", ",\"Publish\":true");
     r = lam("GET", "/2019-09-25/functions/ec/event-invoke-config?Qualifier=1", NULL);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
@@ -1403,15 +1377,14 @@ START_TEST(test_invoke_async_retries)
 
     /* fails once, succeeds on the first retry: OnSuccess on an alias */
     create_ok("af", "nodejs20.x", "index.flaky", "node", ",\"Publish\":true");
-    r = lam("POST", "/2015-03-31/functions/af/aliases",
-            "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}");
-    ck_assert_int_eq(r.status, 201);
-    gr_resp_free(&r);
-    r = lam("PUT", "/2019-09-25/functions/af/event-invoke-config?Qualifier=live",
-            "{\"DestinationConfig\":{\"OnSuccess\":{\"Destination\":"
-            "\"arn:aws:sqs:us-east-1:000000000000:async-successes\"}}}");
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("POST", "/2015-03-31/functions/af/aliases",
+                                "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}"),
+                     201);
+    ck_assert_int_eq(lam_status("PUT",
+                                "/2019-09-25/functions/af/event-invoke-config?Qualifier=live",
+                                "{\"DestinationConfig\":{\"OnSuccess\":{\"Destination\":"
+                                "\"arn:aws:sqs:us-east-1:000000000000:async-successes\"}}}"),
+                     200);
     r = invoke("af", "live", "{\"key\":\"a\",\"failures\":1}", ev);
     ck_assert_int_eq(r.status, 202);
     gr_resp_free(&r);
@@ -1428,11 +1401,12 @@ START_TEST(test_invoke_async_retries)
     ck_assert_int_eq(journal_count("lambda", "Invoke", "af:1"), 1);
 
     /* MaximumRetryAttempts 0: one try only, Unhandled */
-    r = lam("PUT", "/2019-09-25/functions/af/event-invoke-config",
+    ck_assert_int_eq(
+        lam_status(
+            "PUT", "/2019-09-25/functions/af/event-invoke-config",
             "{\"MaximumRetryAttempts\":0,\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
-            "\"arn:aws:sqs:us-east-1:000000000000:async-failures\"}}}");
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+            "\"arn:aws:sqs:us-east-1:000000000000:async-failures\"}}}"),
+        200);
     r = invoke("af", NULL, "{\"key\":\"b\",\"failures\":5}", ev);
     ck_assert_int_eq(r.status, 202);
     gr_resp_free(&r);
@@ -1446,11 +1420,11 @@ START_TEST(test_invoke_async_retries)
 
     /* the event outlives MaximumEventAgeInSeconds (60 s, scaled to 60 ms):
      * no retry, EventAgeExceeded */
-    r = lam("PUT", "/2019-09-25/functions/af/event-invoke-config",
-            "{\"MaximumEventAgeInSeconds\":60,\"DestinationConfig\":{\"OnFailure\":{"
-            "\"Destination\":\"arn:aws:sqs:us-east-1:000000000000:async-failures\"}}}");
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+    ck_assert_int_eq(
+        lam_status("PUT", "/2019-09-25/functions/af/event-invoke-config",
+                   "{\"MaximumEventAgeInSeconds\":60,\"DestinationConfig\":{\"OnFailure\":{"
+                   "\"Destination\":\"arn:aws:sqs:us-east-1:000000000000:async-failures\"}}}"),
+        200);
     r = invoke("af", NULL, "{\"key\":\"c\",\"failures\":5}", ev);
     gr_resp_free(&r);
     rec = queue_wait(dlq, 30);
@@ -1481,11 +1455,12 @@ START_TEST(test_invoke_async_sns_destination)
     ck_assert_int_eq(r.status, 200);
     gr_resp_free(&r);
     create_ok("at", "nodejs20.x", "index.timeout", "node", ",\"Timeout\":1");
-    r = lam("PUT", "/2019-09-25/functions/at/event-invoke-config",
+    ck_assert_int_eq(
+        lam_status(
+            "PUT", "/2019-09-25/functions/at/event-invoke-config",
             "{\"MaximumRetryAttempts\":1,\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
-            "\"arn:aws:sns:us-east-1:000000000000:async-topic\"}}}");
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+            "\"arn:aws:sns:us-east-1:000000000000:async-topic\"}}}"),
+        200);
     const char *const ev[] = {"X-Amz-Invocation-Type: Event", NULL};
     r = invoke("at", NULL, "{\"t\":1}", ev);
     ck_assert_int_eq(r.status, 202);
@@ -1520,11 +1495,12 @@ START_TEST(test_invoke_async_from_sns)
                            "\"Principal\":\"sns.amazonaws.com\"}");
     ck_assert_int_eq(r.status, 201);
     gr_resp_free(&r);
-    r = lam("PUT", "/2019-09-25/functions/sf/event-invoke-config",
+    ck_assert_int_eq(
+        lam_status(
+            "PUT", "/2019-09-25/functions/sf/event-invoke-config",
             "{\"MaximumRetryAttempts\":1,\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
-            "\"arn:aws:sqs:us-east-1:000000000000:sns-failures\"}}}");
-    ck_assert_int_eq(r.status, 200);
-    gr_resp_free(&r);
+            "\"arn:aws:sqs:us-east-1:000000000000:sns-failures\"}}}"),
+        200);
     const char *body = "Action=CreateTopic&Version=2010-03-31&Name=to-lambda";
     ck_assert_int_eq(gr_request(&srv, "sns", "POST", "/", form, body, strlen(body), &r), 0);
     ck_assert_int_eq(r.status, 200);
@@ -1899,9 +1875,7 @@ START_TEST(test_function_concurrency)
     ck_assert_int_eq(st[0], 200);
     ck_assert_int_eq(st[1], 429);
 
-    r = lam("DELETE", path, NULL);
-    ck_assert_int_eq(r.status, 204);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("DELETE", path, NULL), 204);
     r = lam("GET", "/2019-09-30/functions/rc/concurrency", NULL);
     ck_assert_str_eq(r.body, "{}");
     gr_resp_free(&r);
@@ -1945,9 +1919,7 @@ START_TEST(test_iam_role_gate)
     ck_assert_ptr_nonnull(
         strstr(r.body, "<Arn>arn:aws:iam::000000000000:role/path/late-role</Arn>"));
     gr_resp_free(&r);
-    r = lam("POST", "/2015-03-31/functions", body);
-    ck_assert_int_eq(r.status, 201);
-    gr_resp_free(&r);
+    ck_assert_int_eq(lam_status("POST", "/2015-03-31/functions", body), 201);
     free(zb);
     free(z.data);
 }
