@@ -16,9 +16,11 @@
  * CreateApiKey GetApiKey GetApiKeys UpdateApiKey DeleteApiKey
  * CreateUsagePlan GetUsagePlan GetUsagePlans UpdateUsagePlan DeleteUsagePlan
  * CreateUsagePlanKey GetUsagePlanKeys DeleteUsagePlanKey
- * and the data plane (apigw_invoke.c) for the three stage URL forms. One
- * handler per action serves method and integration responses alike, told
- * what differs by a struct apigw_response_kind.
+ * and the data plane (apigw_invoke.c) for the three stage URL forms. The
+ * parts of a resource (methods, integrations, their responses) are read
+ * and patched by part_get and part_update; one handler per action puts and
+ * deletes method and integration responses alike, told what differs by a
+ * struct apigw_response_kind.
  *
  * Storage: apigw_objects (see apigw.h). Lists answer with the wire key
  * "item"; timestamps are epoch seconds; ids are 10 lower-case alnum chars.
@@ -460,6 +462,42 @@ static int apply_patch(struct emu_request *req, struct emu_response *resp, cJSON
 {
     return apply_patch_ops(resp, doc,
                            cJSON_GetObjectItemCaseSensitive(req->json, "patchOperations"), rules);
+}
+
+/* Get* of a part of a resource (a method, its integration, one of their
+ * responses): answers 200 with the part find picks from the path's
+ * resource; find answers NotFound when there is none. */
+static void part_get(struct emu_request *req, struct emu_response *resp,
+                     cJSON *(*find)(struct emu_request *, struct emu_response *, cJSON *))
+{
+    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
+    if (res == NULL) {
+        return;
+    }
+    cJSON *part = find(req, resp, res);
+    if (part != NULL) {
+        emu_resp_json(resp, 200, cJSON_Duplicate(part, 1));
+    }
+    cJSON_Delete(res);
+}
+
+/* Update* of such a part: applies the request's patch operations (on the
+ * paths rules allow) to it, saves the resource and answers status with
+ * the part. */
+static void part_update(struct emu_request *req, struct emu_response *resp,
+                        cJSON *(*find)(struct emu_request *, struct emu_response *, cJSON *),
+                        const struct patch_rule *rules, int status)
+{
+    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
+    if (res == NULL) {
+        return;
+    }
+    cJSON *part = find(req, resp, res);
+    if (part != NULL && apply_patch(req, resp, part, rules) == 0 &&
+        save_resource(req, resp, res) == 0) {
+        emu_resp_json(resp, status, cJSON_Duplicate(part, 1));
+    }
+    cJSON_Delete(res);
 }
 
 /* Stage method settings: "/{resource}/{method}/{group}/{name}" paths. */
@@ -1061,15 +1099,7 @@ out:
 
 static void apigw_get_method(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *method = find_method(req, resp, res);
-    if (method != NULL) {
-        emu_resp_json(resp, 200, cJSON_Duplicate(method, 1));
-    }
-    cJSON_Delete(res);
+    part_get(req, resp, find_method);
 }
 
 static void apigw_update_method(struct emu_request *req, struct emu_response *resp)
@@ -1080,16 +1110,7 @@ static void apigw_update_method(struct emu_request *req, struct emu_response *re
         {"/requestValidatorId", PT_STR}, {"/requestParameters/", PT_MAP_BOOL},
         {"/requestModels/", PT_MAP_STR}, {NULL, PT_STR},
     };
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *method = find_method(req, resp, res);
-    if (method != NULL && apply_patch(req, resp, method, rules) == 0 &&
-        save_resource(req, resp, res) == 0) {
-        emu_resp_json(resp, 200, cJSON_Duplicate(method, 1));
-    }
-    cJSON_Delete(res);
+    part_update(req, resp, find_method, rules, 200);
 }
 
 static void apigw_delete_method(struct emu_request *req, struct emu_response *resp)
@@ -1228,15 +1249,7 @@ static cJSON *find_integration(struct emu_request *req, struct emu_response *res
 
 static void apigw_get_integration(struct emu_request *req, struct emu_response *resp)
 {
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *in = find_integration(req, resp, res);
-    if (in != NULL) {
-        emu_resp_json(resp, 200, cJSON_Duplicate(in, 1));
-    }
-    cJSON_Delete(res);
+    part_get(req, resp, find_integration);
 }
 
 static void apigw_update_integration(struct emu_request *req, struct emu_response *resp)
@@ -1256,16 +1269,7 @@ static void apigw_update_integration(struct emu_request *req, struct emu_respons
         {"/requestParameters/", PT_MAP_STR},
         {NULL, PT_STR},
     };
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *in = find_integration(req, resp, res);
-    if (in != NULL && apply_patch(req, resp, in, rules) == 0 &&
-        save_resource(req, resp, res) == 0) {
-        emu_resp_json(resp, 200, cJSON_Duplicate(in, 1));
-    }
-    cJSON_Delete(res);
+    part_update(req, resp, find_integration, rules, 200);
 }
 
 static void apigw_delete_integration(struct emu_request *req, struct emu_response *resp)
@@ -1295,15 +1299,14 @@ static int valid_status(const char *s)
 
 /* What differs between method responses and integration responses. Both
  * are objects keyed by status code in a map of their parent (the method,
- * or the method's integration), put whole, patched and deleted alike: one
- * handler per action serves both, told what differs by this. */
+ * or the method's integration), put whole and deleted alike: one handler
+ * per action serves both, told what differs by this (Get and Update are
+ * part_get and part_update). */
 struct apigw_response_kind {
     /* the parent (borrowed from res), or NULL after answering NotFound */
     cJSON *(*parent)(struct emu_request *req, struct emu_response *resp, cJSON *res);
     const char *map;                           /* the parent's member: "methodResponses" */
     void (*fill)(cJSON *r, const cJSON *body); /* Put's members after statusCode */
-    const struct patch_rule *rules;            /* what Update may patch */
-    int update_status;                         /* Update's answer (AWS: 201 for methods') */
 };
 
 static void method_response_fill(cJSON *mr, const cJSON *body)
@@ -1322,8 +1325,6 @@ static const struct apigw_response_kind method_response_kind = {
     .parent = find_method,
     .map = "methodResponses",
     .fill = method_response_fill,
-    .rules = method_response_rules,
-    .update_status = 201,
 };
 
 static void integration_response_fill(cJSON *ir, const cJSON *body)
@@ -1349,8 +1350,6 @@ static const struct apigw_response_kind integration_response_kind = {
     .parent = find_integration,
     .map = "integrationResponses",
     .fill = integration_response_fill,
-    .rules = integration_response_rules,
-    .update_status = 200,
 };
 
 /* The response of kind k (borrowed from res) named by the status_code
@@ -1368,6 +1367,19 @@ static cJSON *find_response(struct emu_request *req, struct emu_response *resp, 
         emu_fail(resp, APIGW_NOT_FOUND, "Invalid Response status code specified");
     }
     return r;
+}
+
+static cJSON *find_method_response(struct emu_request *req, struct emu_response *resp, cJSON *res)
+{
+    cJSON *parent;
+    return find_response(req, resp, res, &method_response_kind, &parent);
+}
+
+static cJSON *find_integration_response(struct emu_request *req, struct emu_response *resp,
+                                        cJSON *res)
+{
+    cJSON *parent;
+    return find_response(req, resp, res, &integration_response_kind, &parent);
 }
 
 /* PutMethodResponse, PutIntegrationResponse: replaces the whole response. */
@@ -1398,39 +1410,6 @@ out:
     cJSON_Delete(res);
 }
 
-/* GetMethodResponse, GetIntegrationResponse. */
-static void response_get(struct emu_request *req, struct emu_response *resp,
-                         const struct apigw_response_kind *k)
-{
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *parent = NULL;
-    cJSON *r = find_response(req, resp, res, k, &parent);
-    if (r != NULL) {
-        emu_resp_json(resp, 200, cJSON_Duplicate(r, 1));
-    }
-    cJSON_Delete(res);
-}
-
-/* UpdateMethodResponse, UpdateIntegrationResponse. */
-static void response_update(struct emu_request *req, struct emu_response *resp,
-                            const struct apigw_response_kind *k)
-{
-    cJSON *res = load_resource(req, resp, emu_param(req, "resource_id"));
-    if (res == NULL) {
-        return;
-    }
-    cJSON *parent = NULL;
-    cJSON *r = find_response(req, resp, res, k, &parent);
-    if (r != NULL && apply_patch(req, resp, r, k->rules) == 0 &&
-        save_resource(req, resp, res) == 0) {
-        emu_resp_json(resp, k->update_status, cJSON_Duplicate(r, 1));
-    }
-    cJSON_Delete(res);
-}
-
 /* DeleteMethodResponse, DeleteIntegrationResponse. */
 static void response_delete(struct emu_request *req, struct emu_response *resp,
                             const struct apigw_response_kind *k)
@@ -1457,11 +1436,13 @@ static void apigw_put_method_response(struct emu_request *req, struct emu_respon
 }
 static void apigw_get_method_response(struct emu_request *req, struct emu_response *resp)
 {
-    response_get(req, resp, &method_response_kind);
+    part_get(req, resp, find_method_response);
 }
+/* AWS answers UpdateMethodResponse with 201 (UpdateIntegrationResponse:
+ * 200). */
 static void apigw_update_method_response(struct emu_request *req, struct emu_response *resp)
 {
-    response_update(req, resp, &method_response_kind);
+    part_update(req, resp, find_method_response, method_response_rules, 201);
 }
 static void apigw_delete_method_response(struct emu_request *req, struct emu_response *resp)
 {
@@ -1473,11 +1454,11 @@ static void apigw_put_integration_response(struct emu_request *req, struct emu_r
 }
 static void apigw_get_integration_response(struct emu_request *req, struct emu_response *resp)
 {
-    response_get(req, resp, &integration_response_kind);
+    part_get(req, resp, find_integration_response);
 }
 static void apigw_update_integration_response(struct emu_request *req, struct emu_response *resp)
 {
-    response_update(req, resp, &integration_response_kind);
+    part_update(req, resp, find_integration_response, integration_response_rules, 200);
 }
 static void apigw_delete_integration_response(struct emu_request *req, struct emu_response *resp)
 {
