@@ -1,10 +1,12 @@
 /*
  * testkit.h - what the service suites (test_sns.c, test_sqs.c,
- * test_events.c, test_iam.c, test_vtl.c) would otherwise each write again:
- * the Check runner of one tcase per operation, a greenroom per tcase with a
- * temp dir for output files, whether a service is built in, signed query
- * and JSON calls that assert their status, and SQS queues to deliver to. Builds on emulator/events_testkit.h
- * (the tk_ helpers: signing, encoding, recorder functions, the journal).
+ * test_events.c, test_iam.c, test_vtl.c, and the KIT_RUN or kit_served
+ * users among the others) would otherwise each write again: the Check
+ * runner of one tcase per operation, a greenroom per tcase with a temp dir
+ * for output files, whether a service is built in, signed query and JSON
+ * calls that assert their status, and SQS queues to deliver to. Builds on
+ * emulator/events_testkit.h (the tk_ helpers: signing, encoding, recorder
+ * functions, the journal).
  *
  * Header-only on purpose: tests/meson.build links each test_*.c with the
  * harness library alone, so every helper is static (and may go unused in a
