@@ -1641,6 +1641,36 @@ static int apply_cors_plugin(struct dep_project *p, struct dep_err *err)
     return rc;
 }
 
+/* An s-resources-cf.json in a function folder or a folder between it and the
+ * root ("s-resources-cf.json extensions": Resources and
+ * LambdaIamPolicyStatements that v0.5.0 merged into the project template) is
+ * not read by v0.5.6 nor by stagehand: say so, once per file. */
+static void warn_resource_snippets(struct dep_project *p)
+{
+    for (int i = 0; i < p->n_functions; i++) {
+        char rel[4096];
+        snprintf(rel, sizeof(rel), "%s", p->functions[i].rel_dir);
+        while (rel[0]) {
+            char *dir = path_join(p->root, rel);
+            char *f = path_join(dir, "s-resources-cf.json");
+            if (file_exists(f)) {
+                warn(p->warnings,
+                     "%s/s-resources-cf.json is ignored: only the project's template is deployed "
+                     "(as Serverless v0.5.6 does); move its Resources and "
+                     "LambdaIamPolicyStatements into the project's s-resources-cf.json%s",
+                     rel, NULL);
+            }
+            free(f);
+            free(dir);
+            char *slash = strrchr(rel, '/');
+            if (!slash) {
+                break;
+            }
+            *slash = 0;
+        }
+    }
+}
+
 int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
 {
     cJSON *vars = dep_project_vars(p);
@@ -1660,6 +1690,7 @@ int dep_project_populate(struct dep_project *p, int strict, struct dep_err *err)
              "(IamRoleLambda, IamPolicyLambda, output IamRoleArnLambda)%s",
              p->name, NULL);
     }
+    warn_resource_snippets(p);
     for (int i = 0; i < p->n_functions; i++) {
         if (populate_function(p, &p->functions[i], vars, err) < 0) {
             goto out;

@@ -5,6 +5,7 @@
 #   custom-authorizer  CUSTOM endpoints + authorizer function in the atomic deploy, TTL "0" as a string
 #   cors-plugin        "serverless-cors-plugin" + custom.cors: Allow-Origin on responses, OPTIONS preflights
 #   long-schedule      a schedule rule name over 64 characters: still one rule per stage
+#   (snippets)         s-resources-cf.json in a function/component folder: ignored as v0.5.6 does, with a warning
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -100,6 +101,15 @@ for S in dev production; do
     expect_contains "long-schedule: the $S rule targets the $S alias" "function:long-schedule-names-nightly-database-cleanup:$S" \
         "$(aws2 events list-targets-by-rule --rule "$R" --query 'Targets[0].Arn' --output text)"
 done
+
+# --- resource snippets below the root (v0.5.0's "s-resources-cf.json extensions")
+use projects/long-schedule
+echo '{"Resources": {"SnippetQueue": {"Type": "AWS::SQS::Queue"}}, "LambdaIamPolicyStatements": []}' \
+    >jobs/s-resources-cf.json
+check "snippets: project init warns that jobs/s-resources-cf.json is ignored" \
+    sh_grep "warning: jobs/s-resources-cf.json is ignored" project init -c -s snip -r us-east-1
+check "snippets: deploy" sh_ok deploy -s snip -r us-east-1
+expect_eq "snippets: the stack has the project's template only" "AWS::IAM::Role" "$(stack_types long-schedule-names-snip-r)"
 
 txn_teardown
 finish
