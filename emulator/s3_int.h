@@ -77,7 +77,9 @@ struct s3_newobj {
 
 /* svc_s3.c: shared helpers. */
 /* Loads the request's bucket; on failure fails resp (NoSuchBucket /
- * AccessDenied) and returns -1. */
+ * AccessDenied: another account's bucket, or one the request's
+ * x-amz-expected-bucket-owner / x-amz-source-expected-bucket-owner does not
+ * name) and returns -1. */
 int s3_bucket_load(struct emu_request *req, struct emu_response *resp, const char *name,
                    struct s3_bucket *b);
 const char *s3_bucket_name(const struct emu_request *req);

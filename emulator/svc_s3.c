@@ -604,6 +604,31 @@ void s3_internal(struct emu_response *resp, const char *what)
     emu_fail(resp, AWS_INTERNAL_FAILURE, NULL);
 }
 
+/* x-amz-expected-bucket-owner (for the request's bucket) and
+ * x-amz-source-expected-bucket-owner (for a copy's source bucket): 0 when
+ * one names another account than owner, else 1. */
+static int s3_expected_owner_ok(const struct emu_request *req, const char *name, const char *owner)
+{
+    const char *own = s3_bucket_name(req);
+    const char *src = emu_header(req, "x-amz-copy-source");
+    int is_dest = own != NULL && strcmp(own, name) == 0;
+    int is_src = 0;
+    if (src != NULL) {
+        src += src[0] == '/';
+        size_t n = strcspn(src, "/");
+        is_src = strlen(name) == n && strncmp(src, name, n) == 0;
+    }
+    const char *want = emu_header(req, "x-amz-expected-bucket-owner");
+    if (is_dest && want != NULL && strcmp(want, owner) != 0) {
+        return 0;
+    }
+    want = emu_header(req, "x-amz-source-expected-bucket-owner");
+    if (is_src && want != NULL && strcmp(want, owner) != 0) {
+        return 0;
+    }
+    return 1;
+}
+
 int s3_bucket_load(struct emu_request *req, struct emu_response *resp, const char *name,
                    struct s3_bucket *b)
 {
@@ -626,7 +651,7 @@ int s3_bucket_load(struct emu_request *req, struct emu_response *resp, const cha
     snprintf(b->region, sizeof(b->region), "%s", sqlite3_column_text(st, 2));
     snprintf(b->versioning, sizeof(b->versioning), "%s", sqlite3_column_text(st, 3));
     b->created = sqlite3_column_double(st, 4);
-    if (strcmp(b->account, req->account) != 0) {
+    if (strcmp(b->account, req->account) != 0 || !s3_expected_owner_ok(req, name, b->account)) {
         emu_fail(resp, AWS_ACCESS_DENIED, NULL);
         goto out;
     }

@@ -1434,6 +1434,38 @@ START_TEST(test_snapshot_restore)
 }
 END_TEST
 
+/* x-amz-expected-bucket-owner and x-amz-source-expected-bucket-owner: a
+ * bucket owned by another account than the one named is AccessDenied. */
+START_TEST(test_expected_bucket_owner)
+{
+    struct gr_resp r;
+    mk_bucket("ebo-bkt");
+    mk_bucket("ebo-src");
+    const char *mine[] = {"x-amz-expected-bucket-owner: 000000000000", NULL};
+    const char *other[] = {"x-amz-expected-bucket-owner: 111111111111", NULL};
+    ck_assert_int_eq(s3_status("PUT", "/ebo-bkt/k", mine, "x"), 200);
+    ck_assert_int_eq(s3("PUT", "/ebo-bkt/k", other, "x", 1, &r), 403);
+    ck_assert(has(&r, "<Code>AccessDenied</Code>"));
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3_status("GET", "/ebo-bkt/k", other, NULL), 403);
+    ck_assert_int_eq(s3_status("GET", "/ebo-bkt?list-type=2", other, NULL), 403);
+    ck_assert_int_eq(s3_status("HEAD", "/ebo-bkt", other, NULL), 403);
+    ck_assert_int_eq(s3_status("GET", "/ebo-bkt/k", mine, NULL), 200);
+    const char *copy_ok[] = {"x-amz-copy-source: /ebo-bkt/k",
+                             "x-amz-source-expected-bucket-owner: 000000000000",
+                             "x-amz-expected-bucket-owner: 000000000000", NULL};
+    const char *copy_bad_src[] = {"x-amz-copy-source: /ebo-bkt/k",
+                                  "x-amz-source-expected-bucket-owner: 111111111111", NULL};
+    const char *copy_bad_dst[] = {"x-amz-copy-source: /ebo-bkt/k",
+                                  "x-amz-expected-bucket-owner: 111111111111", NULL};
+    ck_assert_int_eq(s3_status("PUT", "/ebo-src/c1", copy_ok, NULL), 200);
+    ck_assert_int_eq(s3_status("PUT", "/ebo-src/c2", copy_bad_src, NULL), 403);
+    ck_assert_int_eq(s3_status("PUT", "/ebo-src/c3", copy_bad_dst, NULL), 403);
+    ck_assert_int_eq(s3_status("PUT", "/ebo-bkt/c4", copy_bad_src, NULL), 403);
+    ck_assert_int_eq(s3_status("HEAD", "/ebo-src/c2", NULL, NULL), 404);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -1471,6 +1503,7 @@ int main(void)
         {"Durability", test_durable_after_kill},
         {"JournalResource", test_journal_resource},
         {"SnapshotRestore", test_snapshot_restore},
+        {"ExpectedBucketOwner", test_expected_bucket_owner},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
