@@ -255,6 +255,12 @@ async function main() {
             t.eq('NoSuchBucket: name, HTTP status, BucketName', ['NoSuchBucket', 404],
                  [e.name, e.$metadata && e.$metadata.httpStatusCode]);
         }
+        e = await t.throws('GetObject with another ExpectedBucketOwner', () =>
+            s3.send(new GetObjectCommand({ Bucket: B, Key: 'dir/hello.txt', ExpectedBucketOwner: '111111111111' })));
+        if (e) {
+            t.eq('ExpectedBucketOwner of another account: AccessDenied 403', ['AccessDenied', 403],
+                 [e.name, e.$metadata && e.$metadata.httpStatusCode]);
+        }
         /* us-east-1 answers 200 to re-creating an owned bucket (legacy); other regions 409 */
         const again = await s3.send(new CreateBucketCommand({ Bucket: B }));
         t.eq('CreateBucket of an owned bucket in us-east-1: 200', 200, again.$metadata.httpStatusCode);
