@@ -660,6 +660,14 @@ static int code_apply(struct txn *t, cJSON *row, struct dep_err *err)
         dep_err_local(err, "NoSuchFunction", "function %s is not in the project", name);
         return -1;
     }
+    if (!fn_role(t, f)[0]) {
+        /* as function deploy says it, not as Lambda's regex error on Role '' */
+        dep_err_local(err, "MissingRole",
+                      "function %s: no Role: the stack has no IamRoleArnLambda output (variable "
+                      "iamRoleArnLambda) and customRole is not set",
+                      f->name);
+        return -1;
+    }
     if (dep_package_function(&t->c->project, f, &zip, err) < 0) {
         goto out;
     }

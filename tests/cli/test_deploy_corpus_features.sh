@@ -6,6 +6,7 @@
 #   cors-plugin        "serverless-cors-plugin" + custom.cors: Allow-Origin on responses, OPTIONS preflights
 #   long-schedule      a schedule rule name over 64 characters: still one rule per stage
 #   (snippets)         s-resources-cf.json in a function/component folder: ignored as v0.5.6 does, with a warning
+#   no-role-output     no IamRoleArnLambda output: deploy fails naming the missing role, rolled back
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -110,6 +111,15 @@ check "snippets: project init warns that jobs/s-resources-cf.json is ignored" \
     sh_grep "warning: jobs/s-resources-cf.json is ignored" project init -c -s snip -r us-east-1
 check "snippets: deploy" sh_ok deploy -s snip -r us-east-1
 expect_eq "snippets: the stack has the project's template only" "AWS::IAM::Role" "$(stack_types long-schedule-names-snip-r)"
+
+# --- no-role-output: the missing role is named, the stage rolled back
+use projects/no-role-output
+sh_run deploy -s dev -r us-east-1
+expect_eq "no-role-output: exit 7 (rolled back)" 7 "$SH_RC"
+check "no-role-output: the error names the missing role output" \
+    grep -q "MissingRole: function fn: no Role: the stack has no IamRoleArnLambda output" "$GR_TMP/sh.out"
+expect_eq "no-role-output: no function left" "" \
+    "$(aws2 lambda list-functions --query 'Functions[?FunctionName==`no-role-output-fn`].FunctionName' --output text)"
 
 txn_teardown
 finish
