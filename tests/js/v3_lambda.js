@@ -11,7 +11,7 @@
 'use strict';
 const fs = require('fs');
 const { STSClient, GetCallerIdentityCommand } = require('@aws-sdk/client-sts');
-const { IAMClient, CreateRoleCommand, GetRoleCommand } = require('@aws-sdk/client-iam');
+const { IAMClient, CreateRoleCommand, GetRoleCommand, paginateListRoles } = require('@aws-sdk/client-iam');
 const {
     LambdaClient, CreateFunctionCommand, InvokeCommand, PublishVersionCommand, CreateAliasCommand,
     GetFunctionCommand, UpdateFunctionConfigurationCommand, paginateListFunctions,
@@ -50,6 +50,18 @@ async function main() {
         const g = await iam.send(new GetRoleCommand({ RoleName: 'js-v3-role' }));
         t.eq('GetRole: same role id, policy document round-trips', [r.Role.RoleId, 'sts:AssumeRole'],
              [g.Role.RoleId, JSON.parse(decodeURIComponent(g.Role.AssumeRolePolicyDocument)).Statement[0].Action]);
+        for (let i = 0; i < 3; i++) {
+            await iam.send(new CreateRoleCommand({ RoleName: 'js-v3-extra-' + i, AssumeRolePolicyDocument: JSON.stringify(doc) }));
+        }
+        const names = [];
+        for await (const p of paginateListRoles({ client: iam, pageSize: 2 }, {})) {
+            names.push(...p.Roles.map((x) => x.RoleName));
+            if (names.length > 20) {
+                break;
+            }
+        }
+        t.eq('ListRoles paginator (Marker/IsTruncated) in pages of 2',
+             ['js-v3-extra-0', 'js-v3-extra-1', 'js-v3-extra-2', 'js-v3-role'], names.sort());
         const e = await t.throws('CreateRole twice', () => iam.send(new CreateRoleCommand({
             RoleName: 'js-v3-role', AssumeRolePolicyDocument: JSON.stringify(doc) })));
         if (e) {

@@ -19,7 +19,8 @@ const {
     S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand,
     ListObjectsV2Command, paginateListObjectsV2, DeleteObjectsCommand, CopyObjectCommand,
     HeadBucketCommand, GetBucketEncryptionCommand, GetPublicAccessBlockCommand, GetBucketOwnershipControlsCommand,
-    GetBucketAclCommand, PutBucketCorsCommand, GetBucketCorsCommand,
+    GetBucketAclCommand, PutBucketCorsCommand, GetBucketCorsCommand, DeleteObjectCommand,
+    waitUntilBucketExists, waitUntilObjectExists, waitUntilObjectNotExists,
 } = require('@aws-sdk/client-s3');
 const { Upload } = require('@aws-sdk/lib-storage');
 const { getSignedUrl } = require('@aws-sdk/s3-request-presigner');
@@ -52,6 +53,16 @@ async function main() {
              [r.$metadata.httpStatusCode, typeof r.Location === 'string' && r.Location.includes(B)]);
         const h = await s3.send(new HeadBucketCommand({ Bucket: B }));
         t.eq('HeadBucket after CreateBucket', 200, h.$metadata.httpStatusCode);
+    });
+
+    await t.step('S3 waiters', async () => {
+        const w = { client: s3, maxWaitTime: 30, minDelay: 1, maxDelay: 2 };
+        t.eq('waitUntilBucketExists', 'SUCCESS', (await waitUntilBucketExists(w, { Bucket: B })).state);
+        await s3.send(new PutObjectCommand({ Bucket: B, Key: 'waited.txt', Body: 'w' }));
+        t.eq('waitUntilObjectExists', 'SUCCESS', (await waitUntilObjectExists(w, { Bucket: B, Key: 'waited.txt' })).state);
+        await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'waited.txt' }));
+        t.eq('waitUntilObjectNotExists', 'SUCCESS',
+             (await waitUntilObjectNotExists(w, { Bucket: B, Key: 'waited.txt' })).state);
     });
 
     await t.step('PutObject (Buffer body, default CRC32 checksum header)', async () => {
