@@ -10,7 +10,9 @@
 # functions; the object must be in greenroom and the message in the SQS
 # queue subscribed to the topic. Also: per-client endpoints still win; each
 # runtime sees only its own SDK generation (nodejs20.x has no aws-sdk v2, as
-# on Lambda); a zip's own node_modules/aws-sdk wins over the machine's.
+# on Lambda); a zip's own node_modules/aws-sdk wins over the machine's; a
+# zip's own botocore older than 1.31 (which ignores AWS_ENDPOINT_URL) still
+# reaches greenroom.
 # A part whose SDK is not installed here is skipped with a note.
 . "$(dirname "$0")/lib.sh"
 FIX=${FIXTURES_DIR:-$(cd "$(dirname "$0")/../../fixtures" && pwd)}/lambda/sdk
@@ -157,6 +159,33 @@ if python3 -c 'import boto3' 2>/dev/null; then
 else
     echo "note: boto3 not installed for python3 here: python3.12 part skipped"
 fi
+
+# --------------------------- a zip's own botocore older than 1.31 (stubbed)
+# botocore reads AWS_ENDPOINT_URL since 1.31; greenroom's python runtime
+# gives an older one the endpoint itself, and leaves a newer one alone.
+for v in 1.29.27 1.31.0; do
+    stub=$GR_TMP/boto$v
+    mkdir -p "$stub/botocore"
+    cp "$FIX/oldboto/app.py" "$stub/"
+    echo "__version__ = '$v'" >"$stub/botocore/__init__.py"
+    cat >"$stub/botocore/session.py" <<'PY'
+class Session:
+    def create_client(self, service_name, region_name=None, api_version=None, use_ssl=True,
+                      verify=None, endpoint_url=None, **kwargs):
+        return endpoint_url
+PY
+    create_fn "boto${v//./}" python3.12 app.handler "$stub"
+    expect_eq "botocore $v in the zip: runs" "None" "$(invoke "boto${v//./}" '{}')"
+    out=$(cat "$GR_TMP/out.json")
+    expect_contains "botocore $v in the zip: the function's own copy" "\"version\": \"$v\"" "$out"
+    expect_contains "botocore $v in the zip: a client's own endpoint_url wins" \
+        '"own": "https://own.example.test"' "$out"
+    if [ "$v" = 1.29.27 ]; then
+        expect_contains "botocore $v in the zip: greenroom is the default endpoint" "\"default\": \"$GR_URL\"" "$out"
+    else
+        expect_contains "botocore $v in the zip: reads AWS_ENDPOINT_URL itself, left alone" '"default": null' "$out"
+    fi
+done
 
 # ------------------------------------- the zip's own node_modules/aws-sdk wins
 # The stub is shaped as aws-sdk v2 is (lib/core.js holds AWS, with Config,

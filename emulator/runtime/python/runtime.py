@@ -6,6 +6,12 @@ named by _HANDLER ("dir/module.function", relative to LAMBDA_TASK_ROOT),
 POST invocation/<id>/response or /error (errors are "Unhandled", with the
 error JSON AWS's python runtime produces: errorMessage, errorType,
 requestId, stackTrace). Import failures go to /init/error.
+
+The function's boto3 reaches greenroom through AWS_ENDPOINT_URL, which
+botocore reads itself since 1.31 (boto3 1.28); an older botocore (a zip's
+own, or an old distribution's) gets it as the default endpoint_url of
+Session.create_client, patched in when botocore.session is first imported
+(BotocoreEndpoint). Clients given their own endpoint_url keep it.
 """
 import http.client
 import importlib.util
@@ -21,6 +27,56 @@ PREFIX = ("/" + PATH if PATH else "") + "/2018-06-01/runtime"
 HOST, _, PORT = HOSTPORT.rpartition(":")
 
 _conn = None
+
+
+class BotocoreEndpoint:
+    """A meta path finder that sees botocore.session imported and, for a
+    botocore older than 1.31, makes AWS_ENDPOINT_URL the default
+    endpoint_url of Session.create_client. Other imports: one comparison."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "botocore.session":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run = loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            patch_botocore(module)
+        loader.exec_module = exec_module
+        return spec
+
+
+def patch_botocore(session_module):
+    """Defaults Session.create_client's endpoint_url to AWS_ENDPOINT_URL
+    when this botocore does not read the variable itself."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    try:
+        import botocore
+        version = tuple(int(x) for x in botocore.__version__.split(".")[:2])
+    except (ImportError, AttributeError, ValueError):
+        return
+    cls = getattr(session_module, "Session", None)
+    if not endpoint or version >= (1, 31) or cls is None or not hasattr(cls, "create_client"):
+        return
+    create = cls.create_client
+
+    def create_client(self, service_name, *args, **kwargs):
+        if len(args) < 5 and kwargs.get("endpoint_url") is None:
+            kwargs["endpoint_url"] = endpoint
+        return create(self, service_name, *args, **kwargs)
+    create_client.__wrapped__ = create
+    cls.create_client = create_client
 
 
 def request(method, path, body=None, headers=None):
@@ -103,6 +159,7 @@ def load_handler():
 
 
 def main():
+    sys.meta_path.insert(0, BotocoreEndpoint())
     try:
         handler = load_handler()
     except Exception as exc:  # report and stop, as AWS does
