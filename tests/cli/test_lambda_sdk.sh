@@ -127,6 +127,11 @@ if has_node_module aws-sdk; then
     expect_contains "aws-sdk v2: a replaced AWS.config keeps greenroom" "\"replaced\":\"$GR_URL/\"" "$out"
     expect_contains "aws-sdk v2: a replaced AWS.config keeps path-style S3" '"replacedPathStyle":true' "$out"
 
+    # the runtime of Serverless v0.5 projects
+    create_fn sdkv2n43 nodejs4.3 index.explicit "$FIX/v2"
+    expect_eq "nodejs4.3: aws-sdk v2 loads" "None" "$(invoke sdkv2n43 '{}')"
+    expect_contains "nodejs4.3: aws-sdk v2 gets greenroom" "\"other\":\"$GR_URL/\"" "$(cat "$GR_TMP/out.json")"
+
     # Lambda's nodejs18.x and newer ship no aws-sdk v2
     create_fn sdkv2on20 nodejs20.x index.handler "$FIX/v2"
     expect_eq "nodejs20.x has no aws-sdk v2: Unhandled" "Unhandled" "$(invoke sdkv2on20 '{}')"
