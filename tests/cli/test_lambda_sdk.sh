@@ -91,8 +91,8 @@ roundtrip() {
 # got_message TEXT: the queue got an SNS notification carrying TEXT (polls
 # up to ~60 s; what it reads is kept in $GR_TMP/messages).
 got_message() {
-    local i
-    for i in $(seq 1 20); do
+    local _
+    for _ in $(seq 1 20); do
         grep -q "$1" "$GR_TMP/messages" 2>/dev/null && return 0
         aws2 sqs receive-message --queue-url "$QURL" --max-number-of-messages 10 \
             --wait-time-seconds 2 --query 'Messages[].Body' --output text >>"$GR_TMP/messages" 2>&1
