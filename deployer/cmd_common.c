@@ -62,13 +62,19 @@ int dep_ctx_load_project(struct dep_ctx *c, int allow_missing_vars)
 int dep_cmd_repopulate(struct dep_ctx *c)
 {
     struct dep_err err;
-    const cJSON *w;
 
     dep_err_clear(&err);
     if (dep_project_populate(&c->project, c->opts ? c->opts->strict : 0, &err) < 0) {
         dep_out_error("project", &err);
         return dep_err_exit(&err);
     }
+    dep_cmd_report_warnings(c);
+    return DEP_EXIT_OK;
+}
+
+void dep_cmd_report_warnings(struct dep_ctx *c)
+{
+    const cJSON *w;
     static cJSON *reported; /* one report per distinct warning per process */
     if (!reported) {
         reported = cJSON_CreateArray();
@@ -93,7 +99,6 @@ int dep_cmd_repopulate(struct dep_ctx *c)
     /* warnings were reported: do not report them again next time */
     cJSON_Delete(c->project.warnings);
     c->project.warnings = cJSON_CreateArray();
-    return DEP_EXIT_OK;
 }
 
 const char *dep_ctx_account(struct dep_ctx *c, struct dep_err *err)

@@ -660,6 +660,9 @@ int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t b
 /* Re-populate c->project after variables changed (reports warnings).
  * Returns an exit code. */
 int dep_cmd_repopulate(struct dep_ctx *c);
+/* Print c->project's population warnings not printed before by this process
+ * (undefined variables and templates, ignored files), then clear them. */
+void dep_cmd_report_warnings(struct dep_ctx *c);
 /* 1 when _meta/variables has the stage and region files of c. */
 int dep_cmd_vars_exist(struct dep_ctx *c);
 /* Every positional name must be a function: else reports and returns

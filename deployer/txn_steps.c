@@ -111,10 +111,16 @@ cJSON *txn_plan_row(struct txn *t, const char *kind, const char *item)
     return NULL;
 }
 
-/* Re-populate the project after variables changed. Returns 0 or -1. */
+/* Re-populate the project after variables changed (the stack's outputs are
+ * in): what is still undefined now is reported, as the v0.5 commands do.
+ * Returns 0 or -1. */
 int txn_repopulate(struct txn *t, struct dep_err *err)
 {
-    return dep_project_populate(&t->c->project, 0, err);
+    if (dep_project_populate(&t->c->project, 0, err) < 0) {
+        return -1;
+    }
+    dep_cmd_report_warnings(t->c);
+    return 0;
 }
 
 static const char *qenc(struct dep_buf *b, const char *name, const char *value)

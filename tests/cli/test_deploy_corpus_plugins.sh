@@ -4,6 +4,7 @@
 #   cors-plugin        "serverless-cors-plugin" + custom.cors: Allow-Origin on responses, OPTIONS preflights
 #   long-schedule      a schedule rule name over 64 characters: still one rule per stage
 #   (snippets)         s-resources-cf.json in a function/component folder: ignored as v0.5.6 does, with a warning
+#   (warnings)         deploy of a new stage reports the variables still undefined after the stack step
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -71,6 +72,18 @@ check "snippets: project init warns that jobs/s-resources-cf.json is ignored" \
     sh_grep "warning: jobs/s-resources-cf.json is ignored" project init -c -s snip -r us-east-1
 check "snippets: deploy" sh_ok deploy -s snip -r us-east-1
 expect_eq "snippets: the stack has the project's template only" "AWS::IAM::Role" "$(stack_types long-schedule-names-snip-r)"
+
+# --- deploy reports what is still undefined once the stack's outputs are in
+python3 - jobs/cleanup/s-function.json <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))
+f["environment"] = {"TARGET": "${cleanupTarget}", "ROLE": "${iamRoleArnLambda}"}
+json.dump(f, open(sys.argv[1], "w"))
+PY
+check "warnings: deploy of a new stage names the undefined variable" \
+    sh_grep "warning: .*cleanupTarget" deploy -s warn -r us-east-1
+check "warnings: ... and not the stack output it had before the stack step" \
+    bash -c "! grep -q 'iamRoleArnLambda.*not defined\|not defined.*iamRoleArnLambda' '$GR_TMP/sh.out'"
 
 txn_teardown
 finish
