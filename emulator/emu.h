@@ -380,5 +380,10 @@ void emu_log(const char *level, const char *fmt, ...) __attribute__((format(prin
 /* Secret and account for an access key; returns 0, or -1 when unknown. */
 int emu_account_lookup(const char *access_key, char *secret, size_t slen, char *account,
                        size_t alen);
+/* For a request signed with temporary credentials (STS): checks its session
+ * token (x-amz-security-token header or X-Amz-Security-Token query). Returns
+ * 0 when the key is long-term or the token matches and is current, else -1
+ * with resp failed in the protocol's words (invalid or expired token). */
+int emu_session_check(const struct emu_request *req, struct emu_response *resp);
 
 #endif

@@ -193,6 +193,9 @@ static int authenticate(struct conn_ctx *c)
     if (!emu_cfg.auth) {
         return 0;
     }
+    if (emu_session_check(req, resp) != 0) {
+        return -1;
+    }
     double t = sigv4_parse_amz_date(c->auth.amz_date);
     double now = emu_now();
     if (t < 0) {
