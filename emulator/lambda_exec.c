@@ -465,8 +465,8 @@ static const char *lx_env_get(const struct lx_env *e, const char *k)
 /* Where the machine's AWS SDK for node is (the one a Lambda node runtime
  * ships: aws-sdk v2, @aws-sdk/client-*), as a NODE_PATH list computed once:
  * $GREENROOM_NODE_SDK_PATH when set (empty: none), else the global npm
- * roots that exist among $NPM_CONFIG_PREFIX/lib/node_modules, the prefix of
- * the node on PATH (<prefix>/bin/node: npm's default global root
+ * roots that exist among $NPM_CONFIG_PREFIX/lib/node_modules, ~/.npmrc's
+ * prefix=DIR/lib/node_modules, the prefix of the node on PATH (<prefix>/bin/node: npm's default global root
  * <prefix>/lib/node_modules), /usr/local/lib/node_modules and
  * /usr/lib/node_modules. No npm is run: a cold start costs nothing more. */
 static char lx_sdk_path[4096];
@@ -503,9 +503,38 @@ static void lx_sdk_path_init(void)
     }
     char dir[PATH_MAX + 32];
     const char *prefix = getenv("NPM_CONFIG_PREFIX");
+    if (prefix == NULL || *prefix == 0) {
+        prefix = getenv("npm_config_prefix");
+    }
     if (prefix && *prefix) {
         snprintf(dir, sizeof(dir), "%s/lib/node_modules", prefix);
         lx_sdk_path_add(dir);
+    }
+    /* `npm config set prefix DIR` (npm's advice for global installs
+     * without root) writes prefix=DIR to ~/.npmrc */
+    const char *home = getenv("HOME");
+    snprintf(dir, sizeof(dir), "%s/.npmrc", home ? home : "/nonexistent");
+    FILE *rc = fopen(dir, "r");
+    char line[PATH_MAX];
+    while (rc && fgets(line, sizeof(line), rc)) {
+        char *v = line + strspn(line, " \t");
+        if (strncmp(v, "prefix", 6) != 0 || v[6 + strspn(v + 6, " \t")] != '=') {
+            continue;
+        }
+        v += 6 + strspn(v + 6, " \t") + 1;
+        v += strspn(v, " \t");
+        v[strcspn(v, " \t\r\n")] = 0;
+        if (v[0] == '~' && v[1] == '/' && home) {
+            snprintf(dir, sizeof(dir), "%s/%s/lib/node_modules", home, v + 2);
+        } else {
+            snprintf(dir, sizeof(dir), "%s/lib/node_modules", v);
+        }
+        if (v[0] != 0) {
+            lx_sdk_path_add(dir);
+        }
+    }
+    if (rc) {
+        fclose(rc);
     }
     const char *path = getenv("PATH");
     for (const char *p = path ? path : ""; *p;) {

@@ -219,4 +219,26 @@ else
 fi
 
 check_effects
+
+# ------------------------------------ where greenroom looks for the node SDK
+# Without GREENROOM_NODE_SDK_PATH, a global npm root named by ~/.npmrc's
+# prefix= (npm's advice for installs without root) comes first.
+if command -v node >/dev/null 2>&1; then
+    gr_stop
+    mkdir -p "$GR_TMP/home" "$GR_TMP/npmrc-prefix/lib/node_modules/aws-sdk"
+    echo "prefix = $GR_TMP/npmrc-prefix" >"$GR_TMP/home/.npmrc"
+    echo "module.exports = { VERSION: 'npmrc-prefix-stub', config: {} };" \
+        >"$GR_TMP/npmrc-prefix/lib/node_modules/aws-sdk/index.js"
+    saved=${GREENROOM_NODE_SDK_PATH-unset}
+    unset GREENROOM_NODE_SDK_PATH
+    HOME="$GR_TMP/home" gr_start --ephemeral
+    [ "$saved" = unset ] || export GREENROOM_NODE_SDK_PATH=$saved
+    check "iam CreateRole (second greenroom)" \
+        sig iam -d 'Action=CreateRole&Version=2010-05-08&RoleName=sdk&AssumeRolePolicyDocument=%7B%7D' "$GR_URL/"
+    create_fn npmrc nodejs16.x index.handler "$FIX/own"
+    expect_eq "~/.npmrc prefix: the function runs" "None" "$(invoke npmrc '{}')"
+    expect_contains "~/.npmrc prefix: its global root is on NODE_PATH" '"version":"npmrc-prefix-stub"' \
+        "$(cat "$GR_TMP/out.json")"
+fi
+
 finish
