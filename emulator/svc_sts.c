@@ -262,6 +262,27 @@ static void sts_synthetic_role_id(const char *arn, char *out, size_t olen)
     snprintf(out, olen, "%s", id);
 }
 
+/* Whether the caller signed with an assumed-role session (role chaining).
+ * Locks the store itself (AssumeRole runs without a transaction). */
+static int sts_caller_is_role(const struct emu_request *req)
+{
+    int role = 0;
+    if (req->access_key[0] == 0 || emu_store_begin(0) != 0) {
+        return 0;
+    }
+    sqlite3_stmt *st = emu_stmt("SELECT kind FROM sts_sessions WHERE access_key = ?1");
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, req->access_key, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *k = (const char *)sqlite3_column_text(st, 0);
+            role = k && strcmp(k, "role") == 0;
+        }
+        emu_stmt_done(st);
+    }
+    emu_store_end(1);
+    return role;
+}
+
 static int sts_session_name_ok(const char *s)
 {
     for (; *s; s++) {
@@ -331,6 +352,12 @@ static void sts_assume_role(struct emu_request *req, struct emu_response *resp)
     }
     long seconds = sts_duration(req, resp, 3600, 900, 43200);
     if (seconds < 0) {
+        return;
+    }
+    if (seconds > 3600 && sts_caller_is_role(req)) {
+        emu_fail(resp, AWS_VALIDATION_ERROR,
+                 "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                 "assumed by role chaining.");
         return;
     }
     if (seconds > max_session) {

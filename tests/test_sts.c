@@ -285,6 +285,19 @@ START_TEST(test_duration_and_session_name)
     char want[128];
     snprintf(want, sizeof(want), "<AssumedRoleId>%s:within</AssumedRoleId>", role_id);
     ck_assert_ptr_nonnull(strstr(body, want));
+    /* role chaining: at most one hour */
+    call_as(&c, c.token, "sts", "POST", "/",
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/"
+            "deployer&RoleSessionName=chained&DurationSeconds=7200",
+            &r);
+    expect(&r, 400, "exceeds the 1 hour session limit for roles assumed by role chaining");
+    gr_resp_free(&r);
+    call_as(&c, c.token, "sts", "POST", "/",
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/"
+            "deployer&RoleSessionName=chained",
+            &r);
+    expect(&r, 200, "assumed-role/deployer/chained");
+    gr_resp_free(&r);
 }
 END_TEST
 
