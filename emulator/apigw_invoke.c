@@ -15,7 +15,6 @@
  * client gets 500 as on AWS.
  */
 #include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 
 #include "apigw.h"
 #include "emu.h"
+#include "emu_regex.h"
 #include "vtl.h"
 
 #define APIGW_MAX_HTTP_BODY (10u << 20)
@@ -880,20 +880,8 @@ static int run_authorizer(struct inv *v, struct emu_response *resp)
         }
         const char *expr = jstr(auth, "identityValidationExpression");
         if (expr != NULL && *expr != 0) {
-            regex_t re;
-            size_t n = strlen(expr) + 8;
-            char *anch = malloc(n);
-            if (anch == NULL) {
-                abort();
-            }
-            snprintf(anch, n, "^(%s)$", expr);
-            int ok = regcomp(&re, anch, REG_EXTENDED | REG_NOSUB) == 0;
-            free(anch);
-            int m = ok && regexec(&re, tok, 0, NULL, 0) == 0;
-            if (ok) {
-                regfree(&re);
-            }
-            if (!m) {
+            /* an invalid expression lets no token through */
+            if (emu_regex_match_whole(expr, tok) != 1) {
                 reply_message(v, resp, 401, "{\"message\":\"Unauthorized\"}",
                               "UnauthorizedException");
                 goto out;
@@ -1206,56 +1194,11 @@ static int render_request(struct inv *v, struct emu_response *resp, char **out)
     return 0;
 }
 
-/* Java-regex to POSIX ERE for the common escapes. Caller frees. */
-static char *java_to_ere(const char *pat)
-{
-    struct emu_buf b = {0};
-    emu_buf_puts(&b, "^(");
-    for (const char *p = pat; *p; p++) {
-        if (*p == '\\' && p[1] != 0) {
-            switch (p[1]) {
-            case 'd':
-                emu_buf_puts(&b, "[0-9]");
-                break;
-            case 'D':
-                emu_buf_puts(&b, "[^0-9]");
-                break;
-            case 's':
-                emu_buf_puts(&b, "[[:space:]]");
-                break;
-            case 'S':
-                emu_buf_puts(&b, "[^[:space:]]");
-                break;
-            case 'w':
-                emu_buf_puts(&b, "[[:alnum:]_]");
-                break;
-            case 'W':
-                emu_buf_puts(&b, "[^[:alnum:]_]");
-                break;
-            default:
-                emu_buf_append(&b, p, 2);
-            }
-            p++;
-            continue;
-        }
-        emu_buf_append(&b, p, 1);
-    }
-    emu_buf_puts(&b, ")$");
-    return emu_buf_take(&b);
-}
-
-/* Whole-string match of a selectionPattern (as Java's matches()). */
+/* Whole-string match of a selectionPattern (as Java's matches()); an
+ * invalid pattern matches nothing. */
 static int selection_match(const char *pattern, const char *s)
 {
-    char *ere = java_to_ere(pattern);
-    regex_t re;
-    int m = 0;
-    if (regcomp(&re, ere, REG_EXTENDED | REG_NOSUB) == 0) {
-        m = regexec(&re, s, 0, NULL, 0) == 0;
-        regfree(&re);
-    }
-    free(ere);
-    return m;
+    return emu_regex_match_whole(pattern, s) == 1;
 }
 
 /* Picks the integration response: the first whose selectionPattern matches

@@ -7,11 +7,11 @@
  */
 #include "cfn_template.h"
 #include "cfn_resources.h"
+#include "emu_regex.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -844,27 +844,17 @@ static int check_param(const char *name, const cJSON *decl, const char *value, c
         }
     }
     if (cJSON_IsString(pattern)) {
-        regex_t re;
-        char *full;
-        size_t n = strlen(pattern->valuestring) + 8;
-        full = malloc(n);
-        snprintf(full, n, "^(%s)$", pattern->valuestring);
-        if (regcomp(&re, full, REG_EXTENDED | REG_NOSUB) == 0) {
-            int m = regexec(&re, value, 0, NULL, 0);
-            regfree(&re);
-            if (m != 0) {
-                free(full);
-                if (cJSON_IsString(desc)) {
-                    snprintf(err, elen, "Parameter '%s' failed to satisfy constraint: %s", name,
-                             desc->valuestring);
-                } else {
-                    snprintf(err, elen, "Parameter '%s' must match pattern %s", name,
-                             pattern->valuestring);
-                }
-                return -1;
+        /* Java regex, whole match; an invalid pattern constrains nothing */
+        if (emu_regex_match_whole(pattern->valuestring, value) == 0) {
+            if (cJSON_IsString(desc)) {
+                snprintf(err, elen, "Parameter '%s' failed to satisfy constraint: %s", name,
+                         desc->valuestring);
+            } else {
+                snprintf(err, elen, "Parameter '%s' must match pattern %s", name,
+                         pattern->valuestring);
             }
+            return -1;
         }
-        free(full);
     }
     if (minl != NULL) {
         char *s = cfn_value_str(minl);

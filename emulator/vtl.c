@@ -15,7 +15,6 @@
  */
 #include <ctype.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "emu.h"
+#include "emu_regex.h"
 #include "vtl.h"
 
 #define VTL_MAX_DEPTH 64
@@ -1592,24 +1592,10 @@ static cJSON *call_util(struct vtl_run *r, const char *m, cJSON **args, size_t n
     return res;
 }
 
-/* POSIX ERE compile of a Java regex (good enough for common patterns). */
+/* Java's String.matches(): whole-string match; an invalid pattern is false. */
 static int regex_match_whole(const char *pattern, const char *s)
 {
-    size_t n = strlen(pattern);
-    char *anch = malloc(n + 8);
-    if (anch == NULL) {
-        abort();
-    }
-    snprintf(anch, n + 8, "^(%s)$", pattern);
-    regex_t re;
-    if (regcomp(&re, anch, REG_EXTENDED | REG_NOSUB) != 0) {
-        free(anch);
-        return 0;
-    }
-    int m = regexec(&re, s, 0, NULL, 0) == 0;
-    regfree(&re);
-    free(anch);
-    return m;
+    return emu_regex_match_whole(pattern, s) == 1;
 }
 
 static cJSON *string_replace_all(struct vtl_run *r, const char *s, const char *pat, const char *rep,
@@ -1632,27 +1618,11 @@ static cJSON *string_replace_all(struct vtl_run *r, const char *s, const char *p
             emu_buf_puts(&b, p);
         }
     } else {
-        regex_t re;
-        if (regcomp(&re, pat, REG_EXTENDED) != 0) {
-            emu_buf_puts(&b, s);
-        } else {
-            const char *p = s;
-            regmatch_t m;
-            int notbol = 0;
-            while (*p && regexec(&re, p, 1, &m, notbol ? REG_NOTBOL : 0) == 0) {
-                emu_buf_append(&b, p, (size_t)m.rm_so);
-                emu_buf_puts(&b, rep);
-                if (m.rm_eo == 0) {
-                    emu_buf_append(&b, p, 1);
-                    p++;
-                } else {
-                    p += m.rm_eo;
-                }
-                notbol = 1;
-            }
-            emu_buf_puts(&b, p);
-            regfree(&re);
-        }
+        /* Java's replaceAll ($1, ${name}, \$); an invalid pattern or
+         * replacement leaves s as it is */
+        char *t = emu_regex_replace_all(pat, s, rep);
+        emu_buf_puts(&b, t != NULL ? t : s);
+        free(t);
     }
     char *t = emu_buf_take(&b);
     cJSON *res = mk_str(r, t);

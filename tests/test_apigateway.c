@@ -1407,6 +1407,57 @@ START_TEST(test_invoke_aws_v05)
 }
 END_TEST
 
+/* selectionPatterns are Java regexes matched against the whole errorMessage:
+ * a lookahead pattern in front of 404/409 catches the other 4xx errors. */
+START_TEST(test_invoke_aws_selection_regex)
+{
+    char id[16], root[16], items[16];
+    make_api("selrx", id, root);
+    make_function(id);
+    make_resource(id, root, "items", items);
+    put_lambda_method(id, items, "POST", "AWS", NULL);
+    static const char *const codes[][2] = {
+        {"400", "(?!404|409)(4[0-9][0-9]).*"}, {"404", "404.*"}, {"409", "409.*"}, {"200", NULL}};
+    char p[240];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/responses/%s", id, items,
+                 codes[i][0]);
+        ck_assert_int_eq(api_st("PUT", p, "{\"responseParameters\":{}}"), 201);
+        snprintf(p, sizeof(p), "/restapis/%s/resources/%s/methods/POST/integration/responses/%s",
+                 id, items, codes[i][0]);
+        if (codes[i][1] != NULL) {
+            ck_assert_int_eq(api_st("PUT", p,
+                                    "{\"selectionPattern\":\"%s\",\"responseTemplates\":"
+                                    "{\"application/json\":\"%s $input.path('$.errorMessage')\"}}",
+                                    codes[i][1], codes[i][0]),
+                             201);
+        } else {
+            ck_assert_int_eq(
+                api_st("PUT", p, "{\"responseTemplates\":{\"application/json\":\"\"}}"), 201);
+        }
+    }
+    deploy(id, "dev", "{\"functionAlias\":\"dev\"}", NULL);
+    char path[200];
+    char *body = NULL;
+    snprintf(path, sizeof(path), "/_aws/execute-api/%s/dev/items", id);
+    ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"fail\":\"422: bad id\"}", &body, NULL, 0),
+                     400);
+    ck_assert_str_eq(body, "400 422: bad id");
+    free(body);
+    ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"fail\":\"404: no item\"}", &body, NULL, 0),
+                     404);
+    ck_assert_str_eq(body, "404 404: no item");
+    free(body);
+    ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"fail\":\"409: taken\"}", &body, NULL, 0),
+                     409);
+    free(body);
+    /* no pattern matches the whole message: the default response */
+    ck_assert_int_eq(invoke("POST", path, json_hdr, "{\"fail\":\"boom 422\"}", &body, NULL, 0),
+                     200);
+    free(body);
+}
+END_TEST
+
 /* An authorizer of type (TOKEN or REQUEST) calling FN_URI with the given
  * identity source, guarding method GET of the API's root resource; path
  * gets the method's path. */
@@ -1587,6 +1638,7 @@ int main(void)
         {"alias_flip", test_alias_flip, NULL},
         {"missing_permission", test_missing_permission, NULL},
         {"invoke_aws_v05", test_invoke_aws_v05, NULL},
+        {"invoke_aws_selection_regex", test_invoke_aws_selection_regex, NULL},
         {"invoke_authorizer", test_invoke_authorizer, NULL},
         {"invoke_request_authorizer", test_invoke_request_authorizer, NULL},
     };

@@ -231,6 +231,26 @@ START_TEST(test_string_methods)
 }
 END_TEST
 
+/* matches() and replaceAll() take Java regexes: \\d, lookahead, lazy
+ * quantifiers, $1 group references; a runaway pattern still returns. */
+START_TEST(test_string_regex)
+{
+    static const struct vtl_case cases[] = {
+        {"#set($s = '12345')$s.matches('\\d+') $s.matches('\\d{3}')", "", "true false"},
+        {"#set($s = '422')$s.matches('(?!404|409)(4[0-9][0-9]).*') "
+         "#set($t = '404')$t.matches('(?!404|409)(4[0-9][0-9]).*')",
+         "", "true false"},
+        {"#set($s = 'ABC')$s.matches('(?i)abc') $s.matches('[')", "", "true false"},
+        {"#set($s = 'John Smith')$s.replaceAll('(\\w+) (\\w+)', '$2, $1')", "", "Smith, John"},
+        {"#set($s = '<a><b>')$s.replaceAll('<.+?>', '[$0]')", "", "[<a>][<b>]"},
+        {"#set($s = 'a.b')$s.replaceAll('\\.', '\\$')", "", "a$b"},
+        {"#set($s = 'abc')$s.replaceAll('x*', '-')", "", "-a-b-c-"},
+        {"#set($s = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab')$s.matches('(a+)+$')", "", "false"},
+    };
+    RENDER_ALL(cases);
+}
+END_TEST
+
 /* Serverless v0.5's requestTemplate (s-templates.json) after endpoint deploy
  * stringified it and removed the quotes around "$input.json('$')". */
 static const char *v05_request_template =
@@ -402,6 +422,7 @@ int main(void)
         {"context_stage_variables", test_context_and_stage_variables, NULL},
         {"util", test_util, NULL},
         {"string_methods", test_string_methods, NULL},
+        {"string_regex", test_string_regex, NULL},
         {"v05_request_template", test_v05_request_template, NULL},
         {"v05_response_template", test_v05_response_template, NULL},
         {"console_passthrough_template", test_console_passthrough_template, NULL},
