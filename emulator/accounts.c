@@ -126,19 +126,11 @@ static int accounts_session(const char *key, char *secret, size_t slen, char *ac
     return rc;
 }
 
-int emu_session_check(const struct emu_request *req, struct emu_response *resp)
+int emu_session_token_check(const char *key, const char *given, int s3, int json,
+                            struct emu_response *resp)
 {
-    const char *key = req->access_key;
     if (!accounts_temporary(key)) {
         return 0;
-    }
-    int s3 = req->svc == NULL || strcmp(req->svc->name, "s3") == 0;
-    int json = req->svc && (req->svc->protocol == EMU_PROTO_JSON ||
-                            req->svc->protocol == EMU_PROTO_REST_JSON ||
-                            emu_header(req, "x-amz-target") != NULL);
-    const char *given = emu_header(req, "x-amz-security-token");
-    if (given == NULL) {
-        given = emu_query(req, "X-Amz-Security-Token");
     }
     char *token = NULL;
     double expires = 0;
@@ -173,6 +165,23 @@ int emu_session_check(const struct emu_request *req, struct emu_response *resp)
 out:
     free(token);
     return rc;
+}
+
+int emu_session_check(const struct emu_request *req, struct emu_response *resp)
+{
+    const char *key = req->access_key;
+    if (!accounts_temporary(key)) {
+        return 0;
+    }
+    int s3 = req->svc == NULL || strcmp(req->svc->name, "s3") == 0;
+    int json = req->svc && (req->svc->protocol == EMU_PROTO_JSON ||
+                            req->svc->protocol == EMU_PROTO_REST_JSON ||
+                            emu_header(req, "x-amz-target") != NULL);
+    const char *given = emu_header(req, "x-amz-security-token");
+    if (given == NULL) {
+        given = emu_query(req, "X-Amz-Security-Token");
+    }
+    return emu_session_token_check(key, given, s3, json, resp);
 }
 
 int emu_account_lookup(const char *access_key, char *secret, size_t slen, char *account,

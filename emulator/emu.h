@@ -385,5 +385,10 @@ int emu_account_lookup(const char *access_key, char *secret, size_t slen, char *
  * 0 when the key is long-term or the token matches and is current, else -1
  * with resp failed in the protocol's words (invalid or expired token). */
 int emu_session_check(const struct emu_request *req, struct emu_response *resp);
+/* The same check for a token found elsewhere (given may be NULL: absent),
+ * e.g. an S3 POST form's x-amz-security-token field; s3/json pick the
+ * protocol's error words. Returns 0 or -1 with resp failed. */
+int emu_session_token_check(const char *key, const char *given, int s3, int json,
+                            struct emu_response *resp);
 
 #endif

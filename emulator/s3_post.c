@@ -417,6 +417,11 @@ static int s3_post_authorize(struct emu_request *req, struct emu_response *resp,
             emu_fail_extra(resp, "StringToSign", policy);
             return -1;
         }
+        /* temporary credentials: the form carries the session's token */
+        const char *token = s3_post_value(p, "x-amz-security-token");
+        if (emu_session_token_check(parts[0], token && *token ? token : NULL, 1, 0, resp) != 0) {
+            return -1;
+        }
     }
     size_t dl = 0;
     unsigned char *doc = emu_base64_decode(policy, &dl);

@@ -89,8 +89,20 @@ static void sign(const char *policy_b64, const char *day, const char *secret, ch
 /* Builds the signed fields of a policy whose conditions (a JSON array body,
  * without brackets, may be "") are completed with the bucket, key prefix
  * and the x-amz-* fields, expiring in ttl seconds (negative: expired). */
+static void form_policy_as(struct form *f, const char *bucket, const char *key_prefix,
+                           const char *extra_conds, long ttl, const char *akid,
+                           const char *secret);
+
 static void form_policy(struct form *f, const char *bucket, const char *key_prefix,
                         const char *extra_conds, long ttl, const char *secret)
+{
+    form_policy_as(f, bucket, key_prefix, extra_conds, ttl, "test", secret);
+}
+
+/* form_policy, signed as access key akid. */
+static void form_policy_as(struct form *f, const char *bucket, const char *key_prefix,
+                           const char *extra_conds, long ttl, const char *akid,
+                           const char *secret)
 {
     time_t now = time(NULL);
     time_t exp = now + ttl;
@@ -101,7 +113,7 @@ static void form_policy(struct form *f, const char *bucket, const char *key_pref
     strftime(day, sizeof(day), "%Y%m%d", &tm);
     gmtime_r(&exp, &tm);
     strftime(expiry, sizeof(expiry), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(cred, sizeof(cred), "test/%s/us-east-1/s3/aws4_request", day);
+    snprintf(cred, sizeof(cred), "%s/%s/us-east-1/s3/aws4_request", akid, day);
     char doc[4096];
     snprintf(doc, sizeof(doc),
              "{\"expiration\":\"%s\",\"conditions\":[%s%s{\"bucket\":\"%s\"},"
@@ -291,6 +303,62 @@ START_TEST(test_post_object_refused)
 }
 END_TEST
 
+/* The text of the first <tag>...</tag> in xml, into out. */
+static void xml_field(const char *xml, const char *tag, char *out, size_t n)
+{
+    char open[64];
+    snprintf(open, sizeof(open), "<%s>", tag);
+    const char *a = strstr(xml, open);
+    ck_assert_ptr_nonnull(a);
+    a += strlen(open);
+    const char *b = strchr(a, '<');
+    ck_assert_ptr_nonnull(b);
+    snprintf(out, n, "%.*s", (int)(b - a), a);
+}
+
+/* A form signed with temporary credentials (AssumeRole) must carry the
+ * session's token, as on AWS: absent, wrong or right. */
+START_TEST(test_post_object_session)
+{
+    ck_assert_int_eq(s3_status("PUT", "/post-sts", NULL, NULL), 200);
+    static const char *const hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    const char *q = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/"
+                    "uploader&RoleSessionName=post";
+    struct gr_resp r;
+    ck_assert_int_eq(gr_request(&srv, "sts", "POST", "/", hdr, q, strlen(q), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char akid[64], secret[128], token[1024], cond[1200];
+    xml_field(r.body, "AccessKeyId", akid, sizeof(akid));
+    xml_field(r.body, "SecretAccessKey", secret, sizeof(secret));
+    xml_field(r.body, "SessionToken", token, sizeof(token));
+    gr_resp_free(&r);
+    struct form f = {0};
+
+    form_add(&f, "key", "up/a");
+    form_policy_as(&f, "post-sts", "up/", "", 300, akid, secret);
+    form_file(&f, "a", "abc", 3, 1);
+    refused("post-sts", &f, 403, "InvalidAccessKeyId", NULL);
+
+    form_add(&f, "key", "up/a");
+    form_add(&f, "x-amz-security-token", "bogus");
+    form_policy_as(&f, "post-sts", "up/", "{\"x-amz-security-token\":\"bogus\"}", 300, akid,
+                   secret);
+    form_file(&f, "a", "abc", 3, 1);
+    refused("post-sts", &f, 400, "InvalidToken", NULL);
+    ck_assert_int_eq(s3_status("HEAD", "/post-sts/up/a", NULL, NULL), 404);
+
+    form_add(&f, "key", "up/a");
+    form_add(&f, "x-amz-security-token", token);
+    snprintf(cond, sizeof(cond), "{\"x-amz-security-token\":\"%s\"}", token);
+    form_policy_as(&f, "post-sts", "up/", cond, 300, akid, secret);
+    form_file(&f, "a", "abc", 3, 1);
+    ck_assert_int_eq(post("post-sts", &f, &r), 204);
+    gr_resp_free(&r);
+    free(f.data);
+    ck_assert_int_eq(s3_status("HEAD", "/post-sts/up/a", NULL, NULL), 200);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("s3_post");
@@ -300,6 +368,7 @@ int main(void)
     } cases[] = {
         {"PostObject", test_post_object},
         {"PostObject_Refused", test_post_object_refused},
+        {"PostObject_Session", test_post_object_session},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
