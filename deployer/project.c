@@ -952,6 +952,41 @@ static void apply_endpoint_defaults(cJSON *e, const char *fname)
     }
 }
 
+/* The runtime of the nearest s-component.json above the function folder `rel`
+ * (v0.5.0-0.5.4 components: their functions had no runtime of their own and
+ * SFunction.getRuntime() answered the component's). Returns a malloc'd string
+ * the caller frees, NULL when no component gives one, -1 via *bad with err set
+ * when a component file is not valid JSON. */
+static char *component_runtime(const struct dep_project *p, const char *rel, int *bad,
+                               struct dep_err *err)
+{
+    char *dir = strdup(rel);
+    char *found = NULL;
+
+    *bad = 0;
+    for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+        *slash = 0;
+        char *cdir = path_join(p->root, dir);
+        char *cfile = path_join(cdir, "s-component.json");
+        free(cdir);
+        if (file_exists(cfile)) {
+            cJSON *c = dep_json_load_file(cfile, err);
+            const char *rt = c ? jget_str(c, "runtime") : NULL;
+            if (!c) {
+                *bad = 1;
+            } else if (rt && *rt) {
+                found = strdup(rt);
+            }
+            cJSON_Delete(c);
+            free(cfile);
+            break;
+        }
+        free(cfile);
+    }
+    free(dir);
+    return found;
+}
+
 static int load_function(struct dep_project *p, const char *rel, struct dep_function *f,
                          struct dep_err *err)
 {
@@ -977,12 +1012,22 @@ static int load_function(struct dep_project *p, const char *rel, struct dep_func
         goto out;
     }
     if (!runtime || !*runtime) {
-        dep_err_local(err, "InvalidProject",
-                      "%s: \"runtime\" is missing (nodejs, nodejs4.3, python2.7)", file);
-        goto out;
+        int bad = 0;
+        f->runtime = component_runtime(p, rel, &bad, err);
+        if (bad) {
+            goto out;
+        }
+        if (!f->runtime) {
+            dep_err_local(err, "InvalidProject",
+                          "%s: \"runtime\" is missing (nodejs, nodejs4.3, python2.7) and no "
+                          "s-component.json above it gives one",
+                          file);
+            goto out;
+        }
+    } else {
+        f->runtime = strdup(runtime);
     }
     f->name = strdup(name);
-    f->runtime = strdup(runtime);
     f->handler =
         strdup(jget_str(f->raw, "handler") ? jget_str(f->raw, "handler") : "handler.handler");
     /* templates: project -> parent folders -> function folder */

@@ -5,6 +5,7 @@
 #   default-resources  no s-resources-cf.json: v0.5's default template is deployed (role output)
 #   custom-authorizer  CUSTOM endpoints + authorizer function in the atomic deploy, TTL "0" as a string
 #   no-role-output     no IamRoleArnLambda output: deploy fails naming the missing role, rolled back
+#   component-runtime  v0.5.0 components: a function without runtime takes its s-component.json's
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -71,6 +72,19 @@ check "no-role-output: the error names the missing role output" \
     grep -q "MissingRole: function fn: no Role: the stack has no IamRoleArnLambda output" "$GR_TMP/sh.out"
 expect_eq "no-role-output: no function left" "" \
     "$(aws2 lambda list-functions --query 'Functions[?FunctionName==`no-role-output-fn`].FunctionName' --output text)"
+
+# --- component-runtime: the function's runtime comes from its component
+use projects/component-runtime
+check "component-runtime: atomic deploy of dev" sh_ok deploy -s dev -r us-east-1
+expect_eq "component-runtime: the function runs the component's runtime" nodejs4.3 \
+    "$(aws2 lambda get-function-configuration --function-name component-runtime-hello --query Runtime --output text)"
+expect_eq "component-runtime: dev answers" '{"hello":"ann","stage":"dev"}' \
+    "$(curl -s -m 30 -X POST -H 'Content-Type: application/json' -d '{"who":"ann"}' "$GR_URL/restapis/$(api_id component-runtime)/dev/_user_request_/hello")"
+rm greet/s-component.json
+sh_run deploy -s production -r us-east-1
+expect_eq "component-runtime: without the component: exit 3" 3 "$SH_RC"
+check "component-runtime: the error says no component gives a runtime" \
+    grep -q '"runtime" is missing (nodejs, nodejs4.3, python2.7) and no s-component.json above it gives one' "$GR_TMP/sh.out"
 
 txn_teardown
 finish
