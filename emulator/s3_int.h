@@ -40,6 +40,9 @@ struct s3_meta {
     char *content_language;
     char *expires;
     char *user; /* JSON object {"name":"value"} of x-amz-meta-* (lower-case names) */
+    char *storage_class;  /* x-amz-storage-class, NULL = STANDARD */
+    char *sse;            /* x-amz-server-side-encryption, NULL = AES256 */
+    char *sse_kms_key_id; /* x-amz-server-side-encryption-aws-kms-key-id (aws:kms*) */
 };
 
 /* One row of s3_objects, owned strings. */
@@ -118,6 +121,16 @@ void s3_meta_release(struct s3_meta *m);
 /* Builds metadata from request headers. */
 void s3_meta_from_req(const struct emu_request *req, struct s3_meta *m);
 void s3_meta_dup(struct s3_meta *dst, const struct s3_meta *src);
+/* Validates x-amz-storage-class and x-amz-server-side-encryption of a write
+ * (InvalidStorageClass / InvalidArgument). 0, or -1 with resp failed. */
+int s3_meta_check(struct emu_request *req, struct emu_response *resp);
+/* Replaces m's storage class and SSE settings by the request's (CopyObject). */
+void s3_meta_class_from_req(const struct emu_request *req, struct s3_meta *m);
+/* x-amz-storage-class (when not STANDARD), x-amz-server-side-encryption and
+ * the KMS key id header of stored metadata m. */
+void s3_meta_sse_headers(struct emu_response *resp, const struct s3_meta *m);
+/* The storage class to list for m ("STANDARD" when none). */
+const char *s3_meta_class(const struct s3_meta *m);
 void s3_obj_release(struct s3_obj *o);
 /* 0 found, 1 not found, -1 error. version NULL: the latest row. */
 int s3_obj_load(const char *bucket, const char *key, const char *version, struct s3_obj *o);

@@ -62,7 +62,8 @@ static int s3_upload_load(struct emu_request *req, struct emu_response *resp,
     sqlite3_stmt *st =
         emu_stmt("SELECT upload_id, initiated, content_type, cache_control, content_disposition,"
                  " content_encoding, content_language, expires, meta, checksum_algo, tagging,"
-                 " checksum_type FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?");
+                 " checksum_type, storage_class, sse, sse_kms_key_id FROM s3_uploads"
+                 " WHERE upload_id = ? AND bucket = ? AND key = ?");
     if (st == NULL) {
         s3_internal(resp, "load upload");
         return -1;
@@ -84,6 +85,9 @@ static int s3_upload_load(struct emu_request *req, struct emu_response *resp,
         const unsigned char *a = sqlite3_column_text(st, 9);
         snprintf(u->checksum_algo, sizeof(u->checksum_algo), "%s", a ? (const char *)a : "");
         u->tagging = s3_opt_col(st, 10);
+        u->meta.storage_class = s3_opt_col(st, 12);
+        u->meta.sse = s3_opt_col(st, 13);
+        u->meta.sse_kms_key_id = s3_opt_col(st, 14);
         const unsigned char *t = sqlite3_column_text(st, 11);
         snprintf(u->checksum_type, sizeof(u->checksum_type), "%s",
                  t != NULL                  ? (const char *)t
@@ -184,6 +188,9 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
     } else if (algo[0] != 0) {
         snprintf(type, sizeof(type), "%s", s3_default_type(algo));
     }
+    if (s3_meta_check(req, resp) != 0) {
+        goto out;
+    }
     s3_meta_from_req(req, &m);
     char id[65];
     emu_random_alnum(id, 64, 0);
@@ -191,8 +198,8 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
     sqlite3_stmt *st = emu_stmt(
         "INSERT INTO s3_uploads(upload_id, account, region, bucket, key, initiated, content_type,"
         " cache_control, content_disposition, content_encoding, content_language, expires, meta,"
-        " checksum_algo, tagging, checksum_type)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " checksum_algo, tagging, checksum_type, storage_class, sse, sse_kms_key_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL) {
         s3_internal(resp, "create upload");
         goto out;
@@ -206,14 +213,17 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
                           m.user,
                           algo[0] ? algo : NULL,
                           emu_header(req, "x-amz-tagging"),
-                          type[0] ? type : NULL};
+                          type[0] ? type : NULL,
+                          m.storage_class,
+                          m.sse,
+                          m.sse_kms_key_id};
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, b.account, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, b.region, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, b.name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(st, 6, emu_now());
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < (int)(sizeof(vals) / sizeof(vals[0])); i++) {
         if (vals[i] != NULL) {
             sqlite3_bind_text(st, 7 + i, vals[i], -1, SQLITE_TRANSIENT);
         }
@@ -231,7 +241,7 @@ void s3_create_multipart_upload(struct emu_request *req, struct emu_response *re
     emu_buf_xml_elem(&x, "UploadId", id);
     emu_buf_puts(&x, "</InitiateMultipartUploadResult>");
     emu_resp_xml(resp, 200, x.data);
-    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
+    s3_meta_sse_headers(resp, &m);
     emu_buf_release(&x);
     if (algo[0] != 0) {
         emu_resp_header(resp, "x-amz-checksum-algorithm", "%s", s3_upper_algo(algo));
@@ -916,7 +926,8 @@ out:
 /* Renders the CompleteMultipartUploadResult (and its headers) into resp.
  * vid NULL: no x-amz-version-id. sum "" or NULL: no checksum. */
 static void s3_complete_result(struct emu_response *resp, const char *bucket, const char *key,
-                               const char *etag, const char *algo, const char *sum, const char *vid)
+                               const char *etag, const char *algo, const char *sum, const char *vid,
+                               const struct s3_meta *m)
 {
     struct emu_buf o = {0};
     emu_buf_puts(&o, "<CompleteMultipartUploadResult xmlns=\"" S3_NS "\"><Location>");
@@ -939,7 +950,14 @@ static void s3_complete_result(struct emu_response *resp, const char *bucket, co
     }
     emu_buf_puts(&o, "</CompleteMultipartUploadResult>");
     emu_resp_xml(resp, 200, o.data);
-    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
+    if (m != NULL) {
+        /* CompleteMultipartUpload answers no x-amz-storage-class */
+        struct s3_meta sse = *m;
+        sse.storage_class = NULL;
+        s3_meta_sse_headers(resp, &sse);
+    } else {
+        emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
+    }
     emu_buf_release(&o);
     if (vid != NULL) {
         emu_resp_header(resp, "x-amz-version-id", "%s", vid);
@@ -1064,7 +1082,8 @@ static int s3_completed_replay(struct emu_request *req, struct emu_response *res
                    s3_body_parts_sig(x, &sig) == 0 && sig.data != NULL && parts != NULL &&
                    strcmp(sig.data, parts) == 0;
         if (same) {
-            s3_complete_result(resp, b->name, key, etag != NULL ? etag : "", algo, sum, vid);
+            s3_complete_result(resp, b->name, key, etag != NULL ? etag : "", algo, sum, vid,
+                               NULL);
         } else {
             emu_fail(resp, S3_NO_SUCH_UPLOAD, NULL);
             emu_fail_extra(resp, "UploadId", id != NULL ? id : "");
@@ -1191,7 +1210,7 @@ static int s3_complete_commit(struct emu_request *req, struct emu_response *resp
         }
         free(json);
     }
-    s3_complete_result(resp, b.name, key, etag, up.checksum_algo, sum, rvid);
+    s3_complete_result(resp, b.name, key, etag, up.checksum_algo, sum, rvid, &up.meta);
     s3_notify(req, &b, key, "ObjectCreated:CompleteMultipartUpload", total, etag, vid);
     rc = 0;
 out:
@@ -1353,7 +1372,7 @@ void s3_list_parts(struct emu_request *req, struct emu_response *resp)
     emu_buf_printf(&x, "<Initiator><ID>%s</ID><DisplayName>greenroom</DisplayName></Initiator>",
                    id);
     s3_owner_xml(&x, b.account);
-    emu_buf_puts(&x, "<StorageClass>STANDARD</StorageClass>");
+    emu_buf_xml_elem(&x, "StorageClass", s3_meta_class(&up.meta));
     if (up.checksum_algo[0] != 0 && s3_upper_algo(up.checksum_algo) != NULL) {
         emu_buf_xml_elem(&x, "ChecksumAlgorithm", s3_upper_algo(up.checksum_algo));
         emu_buf_xml_elem(&x, "ChecksumType", up.checksum_type);
@@ -1394,7 +1413,7 @@ void s3_list_multipart_uploads(struct emu_request *req, struct emu_response *res
     int count = 0, trunc = 0, passed = um == NULL || um[0] == 0;
     char id[65];
     s3_owner_id(b.account, id);
-    sqlite3_stmt *st = emu_stmt("SELECT key, upload_id, initiated FROM s3_uploads WHERE bucket = ?"
+    sqlite3_stmt *st = emu_stmt("SELECT key, upload_id, initiated, storage_class FROM s3_uploads WHERE bucket = ?"
                                 " AND key >= ? ORDER BY key, initiated, upload_id");
     if (st == NULL) {
         s3_internal(resp, "list uploads");
@@ -1429,7 +1448,8 @@ void s3_list_multipart_uploads(struct emu_request *req, struct emu_response *res
         emu_buf_printf(
             &items, "<Initiator><ID>%s</ID><DisplayName>greenroom</DisplayName></Initiator>", id);
         s3_owner_xml(&items, b.account);
-        emu_buf_puts(&items, "<StorageClass>STANDARD</StorageClass>");
+        const unsigned char *sc = sqlite3_column_text(st, 3);
+        emu_buf_xml_elem(&items, "StorageClass", sc != NULL ? (const char *)sc : "STANDARD");
         emu_buf_xml_elem(&items, "Initiated", t);
         emu_buf_puts(&items, "</Upload>");
         count++;

@@ -41,6 +41,9 @@ void s3_meta_release(struct s3_meta *m)
     free(m->content_language);
     free(m->expires);
     free(m->user);
+    free(m->storage_class);
+    free(m->sse);
+    free(m->sse_kms_key_id);
     memset(m, 0, sizeof(*m));
 }
 
@@ -58,6 +61,98 @@ void s3_meta_dup(struct s3_meta *dst, const struct s3_meta *src)
     dst->content_language = s3_dup_or_null(src->content_language);
     dst->expires = s3_dup_or_null(src->expires);
     dst->user = s3_dup_or_null(src->user);
+    dst->storage_class = s3_dup_or_null(src->storage_class);
+    dst->sse = s3_dup_or_null(src->sse);
+    dst->sse_kms_key_id = s3_dup_or_null(src->sse_kms_key_id);
+}
+
+/* StorageClass of the S3 model (what x-amz-storage-class may say). */
+static const char *const s3_classes[] = {
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+    "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
+    "FSX_OPENZFS", "FSX_ONTAP", NULL,
+};
+
+int s3_meta_check(struct emu_request *req, struct emu_response *resp)
+{
+    const char *sc = emu_header(req, "x-amz-storage-class");
+    if (sc != NULL) {
+        size_t i = 0;
+        while (s3_classes[i] != NULL && strcmp(s3_classes[i], sc) != 0) {
+            i++;
+        }
+        if (s3_classes[i] == NULL) {
+            emu_fail(resp, S3_INVALID_STORAGE_CLASS, NULL);
+            emu_fail_extra(resp, "StorageClassRequested", sc);
+            return -1;
+        }
+    }
+    const char *sse = emu_header(req, "x-amz-server-side-encryption");
+    if (sse != NULL && strcmp(sse, "AES256") != 0 && strcmp(sse, "aws:kms") != 0 &&
+        strcmp(sse, "aws:kms:dsse") != 0) {
+        emu_fail(resp, S3_INVALID_ARGUMENT, "The encryption method specified is not supported");
+        emu_fail_extra(resp, "ArgumentName", "x-amz-server-side-encryption");
+        emu_fail_extra(resp, "ArgumentValue", sse);
+        return -1;
+    }
+    const char *kid = emu_header(req, "x-amz-server-side-encryption-aws-kms-key-id");
+    if (kid != NULL && (sse == NULL || strncmp(sse, "aws:kms", 7) != 0)) {
+        emu_fail(resp, S3_INVALID_ARGUMENT,
+                 "Server Side Encryption with AWS KMS managed key requires HTTP header "
+                 "x-amz-server-side-encryption : aws:kms");
+        emu_fail_extra(resp, "ArgumentName", "x-amz-server-side-encryption");
+        return -1;
+    }
+    return 0;
+}
+
+void s3_meta_class_from_req(const struct emu_request *req, struct s3_meta *m)
+{
+    free(m->storage_class);
+    free(m->sse);
+    free(m->sse_kms_key_id);
+    m->storage_class = NULL;
+    m->sse = NULL;
+    m->sse_kms_key_id = NULL;
+    const char *sc = emu_header(req, "x-amz-storage-class");
+    if (sc != NULL && strcmp(sc, "STANDARD") != 0) {
+        m->storage_class = strdup(sc);
+    }
+    const char *sse = emu_header(req, "x-amz-server-side-encryption");
+    if (sse != NULL && strncmp(sse, "aws:kms", 7) == 0) {
+        m->sse = strdup(sse);
+        const char *kid = emu_header(req, "x-amz-server-side-encryption-aws-kms-key-id");
+        if (kid != NULL && kid[0] != 0) {
+            m->sse_kms_key_id = strdup(kid);
+        } else {
+            /* no key named: the account's AWS managed key for S3 */
+            char arn[128];
+            snprintf(arn, sizeof(arn), "arn:aws:kms:%s:%s:alias/aws/s3", req->region,
+                     req->account);
+            m->sse_kms_key_id = strdup(arn);
+        }
+    }
+}
+
+void s3_meta_sse_headers(struct emu_response *resp, const struct s3_meta *m)
+{
+    if (m->storage_class != NULL && strcmp(m->storage_class, "STANDARD") != 0) {
+        emu_resp_header(resp, "x-amz-storage-class", "%s", m->storage_class);
+    }
+    if (m->sse != NULL) {
+        emu_resp_header(resp, "x-amz-server-side-encryption", "%s", m->sse);
+        if (m->sse_kms_key_id != NULL) {
+            emu_resp_header(resp, "x-amz-server-side-encryption-aws-kms-key-id", "%s",
+                            m->sse_kms_key_id);
+        }
+    } else {
+        emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
+    }
+}
+
+const char *s3_meta_class(const struct s3_meta *m)
+{
+    return m->storage_class != NULL ? m->storage_class : "STANDARD";
 }
 
 /* Content-Encoding without the aws-chunked token; NULL when nothing is left. */
@@ -121,6 +216,7 @@ void s3_meta_from_req(const struct emu_request *req, struct s3_meta *m)
         m->user = cJSON_PrintUnformatted(u);
         cJSON_Delete(u);
     }
+    s3_meta_class_from_req(req, m);
 }
 
 /* Total size of user metadata (names + values) as AWS counts it. */
@@ -177,7 +273,8 @@ static int s3_tagging_header(const struct emu_request *req, struct emu_response 
 #define S3_OBJ_COLS                                                                                \
     "id, version_id, is_latest, delete_marker, size, etag, mtime, content_type, cache_control,"    \
     " content_disposition, content_encoding, content_language, expires, meta, checksum_algo,"      \
-    " checksum, parts, blob, tagging, part_sizes, part_checksums"
+    " checksum, parts, blob, tagging, part_sizes, part_checksums, storage_class, sse,"           \
+    " sse_kms_key_id"
 
 static char *s3_col_or_null(sqlite3_stmt *st, int col)
 {
@@ -216,6 +313,9 @@ static void s3_obj_from_row(sqlite3_stmt *st, struct s3_obj *o)
     }
     o->part_sizes = s3_col_or_null(st, 19);
     o->part_checksums = s3_col_or_null(st, 20);
+    o->meta.storage_class = s3_col_or_null(st, 21);
+    o->meta.sse = s3_col_or_null(st, 22);
+    o->meta.sse_kms_key_id = s3_col_or_null(st, 23);
 }
 
 void s3_obj_release(struct s3_obj *o)
@@ -329,8 +429,8 @@ int s3_obj_write(const struct emu_request *req, const struct s3_bucket *b, const
         "INSERT INTO s3_objects(account, region, bucket, key, version_id, is_latest,"
         " delete_marker, size, etag, mtime, content_type, cache_control, content_disposition,"
         " content_encoding, content_language, expires, meta, checksum_algo, checksum, parts, blob,"
-        " part_sizes, part_checksums)"
-        " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " part_sizes, part_checksums, storage_class, sse, sse_kms_key_id)"
+        " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL) {
         return -1;
     }
@@ -356,6 +456,9 @@ int s3_obj_write(const struct emu_request *req, const struct s3_bucket *b, const
     s3_bind_opt(st, 20, n->blob);
     s3_bind_opt(st, 21, n->part_sizes);
     s3_bind_opt(st, 22, n->part_checksums);
+    s3_bind_opt(st, 23, m->storage_class);
+    s3_bind_opt(st, 24, m->sse);
+    s3_bind_opt(st, 25, m->sse_kms_key_id);
     int rc = sqlite3_step(st);
     emu_stmt_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -676,7 +779,7 @@ static int s3_put_object_txn(struct emu_request *req, struct emu_response *resp,
     const char *key = s3_key(req);
     if (s3_bucket_load(req, resp, s3_bucket_name(req), &b) != 0 ||
         s3_write_preconditions(req, resp, &b, key) != 0 ||
-        s3_tagging_header(req, resp, &tagging) != 0) {
+        s3_tagging_header(req, resp, &tagging) != 0 || s3_meta_check(req, resp) != 0) {
         goto out;
     }
     s3_meta_from_req(req, &m);
@@ -711,7 +814,7 @@ static int s3_put_object_txn(struct emu_request *req, struct emu_response *resp,
     }
     resp->status = 200;
     emu_resp_header(resp, "ETag", "\"%s\"", etag);
-    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
+    s3_meta_sse_headers(resp, &m);
     s3_version_header(resp, &b, vid);
     if (algo[0] != 0) {
         emu_resp_header(resp, "x-amz-checksum-type", "FULL_OBJECT");
@@ -1000,6 +1103,15 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
     if (s3_read_preconditions(req, resp, &o) != 0) {
         goto out;
     }
+    /* archived objects are not readable until restored (RestoreObject is
+     * not served, so never) */
+    if (!head && o.meta.storage_class != NULL &&
+        (strcmp(o.meta.storage_class, "GLACIER") == 0 ||
+         strcmp(o.meta.storage_class, "DEEP_ARCHIVE") == 0)) {
+        emu_fail(resp, S3_INVALID_OBJECT_STATE, NULL);
+        emu_fail_extra(resp, "StorageClass", o.meta.storage_class);
+        goto out;
+    }
     int64_t off = 0, len = o.size;
     int ranged = 0;
     const char *part = emu_query(req, "partNumber");
@@ -1063,7 +1175,7 @@ static void s3_get_or_head(struct emu_request *req, struct emu_response *resp, i
     emu_resp_header(resp, "ETag", "\"%s\"", o.etag);
     emu_resp_header(resp, "Last-Modified", "%s", lm);
     emu_resp_header(resp, "Accept-Ranges", "bytes");
-    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
+    s3_meta_sse_headers(resp, &o.meta);
     s3_version_header(resp, &b, o.version_id);
     if (o.parts > 0 && part == NULL) {
         emu_resp_header(resp, "x-amz-mp-parts-count", "%d", o.parts);
@@ -1306,7 +1418,7 @@ void s3_get_object_attributes(struct emu_request *req, struct emu_response *resp
         emu_buf_release(&items);
     }
     if (want & A_CLASS) {
-        emu_buf_puts(&x, "<StorageClass>STANDARD</StorageClass>");
+        emu_buf_xml_elem(&x, "StorageClass", s3_meta_class(&o.meta));
     }
     if (want & A_SIZE) {
         emu_buf_printf(&x, "<ObjectSize>%lld</ObjectSize>", (long long)o.size);
@@ -1722,10 +1834,14 @@ void s3_copy_object(struct emu_request *req, struct emu_response *resp)
     if (s3_write_preconditions(req, resp, &b, key) != 0) {
         goto out;
     }
+    if (s3_meta_check(req, resp) != 0) {
+        goto out;
+    }
     if (replace) {
         s3_meta_from_req(req, &m);
     } else {
         s3_meta_dup(&m, &src.meta);
+        s3_meta_class_from_req(req, &m);
     }
     if (treplace) {
         if (s3_tagging_header(req, resp, &tagging) != 0) {
@@ -1824,7 +1940,7 @@ void s3_copy_object(struct emu_request *req, struct emu_response *resp)
     }
     emu_buf_puts(&x, "</CopyObjectResult>");
     emu_resp_xml(resp, 200, x.data);
-    emu_resp_header(resp, "x-amz-server-side-encryption", "AES256");
+    s3_meta_sse_headers(resp, &m);
     emu_buf_release(&x);
     s3_version_header(resp, &b, vid);
     if (strcmp(src.version_id, "null") != 0) {
@@ -1906,10 +2022,10 @@ static sqlite3_stmt *s3_list_query(const char *bucket, const char *prefix, const
 {
     int after = strcmp(start, prefix) >= 0;
     sqlite3_stmt *st =
-        after ? emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts, checksum FROM "
+        after ? emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts, checksum, storage_class FROM "
                          "s3_objects WHERE bucket = ?1 AND is_latest = 1 AND delete_marker = 0 "
                          "AND key > ?2 ORDER BY key")
-              : emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts, checksum FROM "
+              : emu_stmt("SELECT key, size, etag, mtime, checksum_algo, parts, checksum, storage_class FROM "
                          "s3_objects WHERE bucket = ?1 AND is_latest = 1 AND delete_marker = 0 "
                          "AND key >= ?2 ORDER BY key");
     if (st != NULL) {
@@ -2029,7 +2145,8 @@ static int s3_list_walk(const struct emu_request *req, const struct s3_bucket *b
         emu_buf_printf(contents, "<ETag>&quot;%s&quot;</ETag>", sqlite3_column_text(st, 2));
         s3_list_checksum(contents, sqlite3_column_text(st, 4), sqlite3_column_text(st, 6));
         emu_buf_printf(contents, "<Size>%lld</Size>", (long long)sqlite3_column_int64(st, 1));
-        emu_buf_puts(contents, "<StorageClass>STANDARD</StorageClass>");
+        const unsigned char *sc = sqlite3_column_text(st, 7);
+        emu_buf_xml_elem(contents, "StorageClass", sc != NULL ? (const char *)sc : "STANDARD");
         if (owner) {
             s3_owner_xml(contents, b->account);
         }
@@ -2160,7 +2277,7 @@ enum s3_ver_seek { S3_VER_FROM, S3_VER_AFTER, S3_VER_WITHIN };
 
 #define S3_VER_COLS                                                                                \
     "SELECT key, version_id, is_latest, delete_marker, size, etag, mtime, id, checksum_algo,"      \
-    " checksum"
+    " checksum, storage_class"
 
 static sqlite3_stmt *s3_ver_query(const char *bucket, enum s3_ver_seek seek, const char *key,
                                   int64_t below_id)
@@ -2354,7 +2471,9 @@ void s3_list_object_versions(struct emu_request *req, struct emu_response *resp)
             emu_buf_printf(&items, "<ETag>&quot;%s&quot;</ETag>", sqlite3_column_text(st, 5));
             s3_list_checksum(&items, sqlite3_column_text(st, 8), sqlite3_column_text(st, 9));
             emu_buf_printf(&items, "<Size>%lld</Size>", (long long)sqlite3_column_int64(st, 4));
-            emu_buf_puts(&items, "<StorageClass>STANDARD</StorageClass>");
+            const unsigned char *sc = sqlite3_column_text(st, 10);
+            emu_buf_xml_elem(&items, "StorageClass",
+                             sc != NULL ? (const char *)sc : "STANDARD");
         }
         s3_owner_xml(&items, b.account);
         emu_buf_puts(&items, dm ? "</DeleteMarker>" : "</Version>");

@@ -181,6 +181,14 @@ static const char *const s3_schema[] = {
     "ALTER TABLE s3_buckets ADD COLUMN public_access_block TEXT;"
     "ALTER TABLE s3_buckets ADD COLUMN ownership TEXT;"
     "ALTER TABLE s3_buckets ADD COLUMN cors TEXT;",
+    /* 7: x-amz-storage-class and server-side encryption of objects and
+     * multipart uploads (NULL: STANDARD / AES256) */
+    "ALTER TABLE s3_objects ADD COLUMN storage_class TEXT;"
+    "ALTER TABLE s3_objects ADD COLUMN sse TEXT;"
+    "ALTER TABLE s3_objects ADD COLUMN sse_kms_key_id TEXT;"
+    "ALTER TABLE s3_uploads ADD COLUMN storage_class TEXT;"
+    "ALTER TABLE s3_uploads ADD COLUMN sse TEXT;"
+    "ALTER TABLE s3_uploads ADD COLUMN sse_kms_key_id TEXT;",
 };
 
 /* ------------------------------------------------------------- routing */

@@ -1466,6 +1466,234 @@ START_TEST(test_expected_bucket_owner)
 }
 END_TEST
 
+/* ------------------------------------------- storage class and encryption */
+
+static const char *const sc_ia[] = {"x-amz-storage-class: STANDARD_IA", NULL};
+
+START_TEST(test_storage_class_put)
+{
+    struct gr_resp r;
+    mk_bucket("sc-put");
+    ck_assert_int_eq(s3("PUT", "/sc-put/ia", sc_ia, "data", 4, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "STANDARD_IA");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("HEAD", "/sc-put/ia", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "STANDARD_IA");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/sc-put/ia", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "STANDARD_IA");
+    gr_resp_free(&r);
+    /* STANDARD is never echoed */
+    const char *std[] = {"x-amz-storage-class: STANDARD", NULL};
+    ck_assert_int_eq(s3_status("PUT", "/sc-put/std", std, "x"), 200);
+    ck_assert_int_eq(s3("HEAD", "/sc-put/std", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "");
+    gr_resp_free(&r);
+    /* listings */
+    ck_assert_int_eq(s3("GET", "/sc-put?list-type=2", NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<Key>ia</Key>") &&
+                      has(&r, "<StorageClass>STANDARD_IA</StorageClass>") &&
+                      has(&r, "<StorageClass>STANDARD</StorageClass>"),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/sc-put", NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<StorageClass>STANDARD_IA</StorageClass>"), "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/sc-put?versions=", NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<StorageClass>STANDARD_IA</StorageClass>"), "%s", r.body);
+    gr_resp_free(&r);
+    const char *attrs[] = {"x-amz-object-attributes: StorageClass", NULL};
+    ck_assert_int_eq(s3("GET", "/sc-put/ia?attributes=", attrs, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<StorageClass>STANDARD_IA</StorageClass>"), "%s", r.body);
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_storage_class_invalid)
+{
+    struct gr_resp r;
+    mk_bucket("sc-bad");
+    put("/sc-bad/src", "x");
+    const char *bad[] = {"x-amz-storage-class: FAST", NULL};
+    ck_assert_int_eq(s3("PUT", "/sc-bad/k", bad, "x", 1, &r), 400);
+    ck_assert_msg(has(&r, "<Code>InvalidStorageClass</Code>") &&
+                      has(&r, "The storage class you specified is not valid"),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3_status("HEAD", "/sc-bad/k", NULL, NULL), 404);
+    const char *cbad[] = {"x-amz-storage-class: FAST", "x-amz-copy-source: /sc-bad/src", NULL};
+    ck_assert_int_eq(s3("PUT", "/sc-bad/c", cbad, NULL, 0, &r), 400);
+    ck_assert_msg(has(&r, "<Code>InvalidStorageClass</Code>"), "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("POST", "/sc-bad/m?uploads=", bad, NULL, 0, &r), 400);
+    ck_assert_msg(has(&r, "<Code>InvalidStorageClass</Code>"), "%s", r.body);
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_storage_class_copy)
+{
+    struct gr_resp r;
+    mk_bucket("sc-copy");
+    ck_assert_int_eq(s3_status("PUT", "/sc-copy/src", sc_ia, "data"), 200);
+    /* the copy's class is the request's, STANDARD when none */
+    const char *c1[] = {"x-amz-copy-source: /sc-copy/src", NULL};
+    ck_assert_int_eq(s3_status("PUT", "/sc-copy/plain", c1, NULL), 200);
+    ck_assert_int_eq(s3("HEAD", "/sc-copy/plain", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "");
+    gr_resp_free(&r);
+    const char *c2[] = {"x-amz-copy-source: /sc-copy/src", "x-amz-storage-class: ONEZONE_IA",
+                        NULL};
+    ck_assert_int_eq(s3_status("PUT", "/sc-copy/oz", c2, NULL), 200);
+    ck_assert_int_eq(s3("HEAD", "/sc-copy/oz", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "ONEZONE_IA");
+    gr_resp_free(&r);
+    /* an in-place copy changing only the class is allowed */
+    const char *c3[] = {"x-amz-copy-source: /sc-copy/src", "x-amz-storage-class: GLACIER_IR",
+                        NULL};
+    ck_assert_int_eq(s3_status("PUT", "/sc-copy/src", c3, NULL), 200);
+    ck_assert_int_eq(s3("HEAD", "/sc-copy/src", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "GLACIER_IR");
+    gr_resp_free(&r);
+}
+END_TEST
+
+/* The value of <tag> in an XML body into out ("" when absent). */
+static void xml_val(const char *body, const char *tag, char *out, size_t len)
+{
+    char open[64];
+    snprintf(open, sizeof(open), "<%s>", tag);
+    const char *p = strstr(body, open);
+    out[0] = 0;
+    if (p != NULL) {
+        p += strlen(open);
+        size_t n = strcspn(p, "<");
+        if (n < len) {
+            memcpy(out, p, n);
+            out[n] = 0;
+        }
+    }
+}
+
+START_TEST(test_storage_class_multipart)
+{
+    struct gr_resp r;
+    char uid[128], path[256], etag[128];
+    mk_bucket("sc-mpu");
+    ck_assert_int_eq(s3("POST", "/sc-mpu/big?uploads=", sc_ia, NULL, 0, &r), 200);
+    xml_val(r.body, "UploadId", uid, sizeof(uid));
+    gr_resp_free(&r);
+    ck_assert(uid[0] != 0);
+    ck_assert_int_eq(s3("GET", "/sc-mpu?uploads=", NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<StorageClass>STANDARD_IA</StorageClass>"), "%s", r.body);
+    gr_resp_free(&r);
+    snprintf(path, sizeof(path), "/sc-mpu/big?partNumber=1&uploadId=%s", uid);
+    ck_assert_int_eq(s3("PUT", path, NULL, "part", 4, &r), 200);
+    snprintf(etag, sizeof(etag), "%s", hdr(&r, "ETag"));
+    gr_resp_free(&r);
+    snprintf(path, sizeof(path), "/sc-mpu/big?uploadId=%s", uid);
+    ck_assert_int_eq(s3("GET", path, NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<StorageClass>STANDARD_IA</StorageClass>"), "%s", r.body);
+    gr_resp_free(&r);
+    char done[512];
+    snprintf(done, sizeof(done),
+             "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+             "</CompleteMultipartUpload>",
+             etag);
+    ck_assert_int_eq(s3("POST", path, NULL, done, strlen(done), &r), 200);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("HEAD", "/sc-mpu/big", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "STANDARD_IA");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/sc-mpu?list-type=2", NULL, NULL, 0, &r), 200);
+    ck_assert_msg(has(&r, "<StorageClass>STANDARD_IA</StorageClass>"), "%s", r.body);
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_storage_class_archived)
+{
+    struct gr_resp r;
+    mk_bucket("sc-arch");
+    const char *gl[] = {"x-amz-storage-class: GLACIER", NULL};
+    const char *da[] = {"x-amz-storage-class: DEEP_ARCHIVE", NULL};
+    ck_assert_int_eq(s3_status("PUT", "/sc-arch/g", gl, "cold"), 200);
+    ck_assert_int_eq(s3_status("PUT", "/sc-arch/d", da, "colder"), 200);
+    ck_assert_int_eq(s3("GET", "/sc-arch/g", NULL, NULL, 0, &r), 403);
+    ck_assert_msg(has(&r, "<Code>InvalidObjectState</Code>") &&
+                      has(&r, "The operation is not valid for the object") &&
+                      has(&r, "<StorageClass>GLACIER</StorageClass>"),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/sc-arch/d", NULL, NULL, 0, &r), 403);
+    ck_assert_msg(has(&r, "<Code>InvalidObjectState</Code>"), "%s", r.body);
+    gr_resp_free(&r);
+    /* HEAD still answers, with the class */
+    ck_assert_int_eq(s3("HEAD", "/sc-arch/g", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-storage-class"), "GLACIER");
+    gr_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_sse_kms)
+{
+    struct gr_resp r;
+    mk_bucket("sse-bkt");
+    const char *kms[] = {"x-amz-server-side-encryption: aws:kms",
+                         "x-amz-server-side-encryption-aws-kms-key-id: "
+                         "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                         NULL};
+    const char *key = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    ck_assert_int_eq(s3("PUT", "/sse-bkt/k", kms, "secret", 6, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "aws:kms");
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption-aws-kms-key-id"), key);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("HEAD", "/sse-bkt/k", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "aws:kms");
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption-aws-kms-key-id"), key);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("GET", "/sse-bkt/k", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "aws:kms");
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption-aws-kms-key-id"), key);
+    gr_resp_free(&r);
+    /* a copy gets the request's encryption: AES256 unless it asks for KMS;
+     * no key id: the account's AWS managed key */
+    const char *c1[] = {"x-amz-copy-source: /sse-bkt/k", NULL};
+    ck_assert_int_eq(s3("PUT", "/sse-bkt/c1", c1, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "AES256");
+    gr_resp_free(&r);
+    const char *c2[] = {"x-amz-copy-source: /sse-bkt/k",
+                        "x-amz-server-side-encryption: aws:kms:dsse", NULL};
+    ck_assert_int_eq(s3("PUT", "/sse-bkt/c2", c2, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "aws:kms:dsse");
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption-aws-kms-key-id"),
+                     "arn:aws:kms:us-east-1:000000000000:alias/aws/s3");
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3("HEAD", "/sse-bkt/c2", NULL, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "aws:kms:dsse");
+    gr_resp_free(&r);
+    /* AES256 as before */
+    const char *aes[] = {"x-amz-server-side-encryption: AES256", NULL};
+    ck_assert_int_eq(s3("PUT", "/sse-bkt/a", aes, "x", 1, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "AES256");
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption-aws-kms-key-id"), "");
+    gr_resp_free(&r);
+    /* multipart keeps it too */
+    ck_assert_int_eq(s3("POST", "/sse-bkt/m?uploads=", kms, NULL, 0, &r), 200);
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption"), "aws:kms");
+    ck_assert_str_eq(hdr(&r, "x-amz-server-side-encryption-aws-kms-key-id"), key);
+    gr_resp_free(&r);
+    /* an unknown method */
+    const char *bad[] = {"x-amz-server-side-encryption: rot13", NULL};
+    ck_assert_int_eq(s3("PUT", "/sse-bkt/b", bad, "x", 1, &r), 400);
+    ck_assert_msg(has(&r, "<Code>InvalidArgument</Code>") &&
+                      has(&r, "The encryption method specified is not supported"),
+                  "%s", r.body);
+    gr_resp_free(&r);
+    ck_assert_int_eq(s3_status("HEAD", "/sse-bkt/b", NULL, NULL), 404);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -1504,6 +1732,12 @@ int main(void)
         {"JournalResource", test_journal_resource},
         {"SnapshotRestore", test_snapshot_restore},
         {"ExpectedBucketOwner", test_expected_bucket_owner},
+        {"StorageClass_PutObject_Head_Get_Lists", test_storage_class_put},
+        {"StorageClass_Invalid", test_storage_class_invalid},
+        {"StorageClass_CopyObject", test_storage_class_copy},
+        {"StorageClass_Multipart", test_storage_class_multipart},
+        {"StorageClass_Archived_GetObject", test_storage_class_archived},
+        {"SSE_KMS", test_sse_kms},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -89,6 +89,10 @@ else
     echo "skip - AWS CLI v1 not on PATH"
 fi
 
+# x-amz-storage-class is kept and shown by head-object
+check "cp --storage-class STANDARD_IA" aws2 s3 cp "$T/api.txt" s3://cli-bucket/ia.txt --storage-class STANDARD_IA --only-show-errors
+sc=$(aws2 s3api head-object --bucket cli-bucket --key ia.txt --query StorageClass --output text 2>&1)
+expect_contains "head-object shows the storage class" "STANDARD_IA" "$sc"
 check "rm recursive" aws2 s3 rm s3://cli-bucket --recursive
 check "rb" aws2 s3 rb s3://cli-bucket
 finish
