@@ -9,7 +9,9 @@
  * folders), _meta/variables/s-variables-{common,<stage>,<stage>-<rc>}.json.
  * A project without a resources template gets v0.5's default one (the
  * Resources class defaults: IamRoleLambda, IamPolicyLambda, output
- * IamRoleArnLambda), as `sls` deploys it.
+ * IamRoleArnLambda), as `sls` deploys it. A function without a runtime takes
+ * the nearest s-component.json's (v0.5.0-0.5.4 components); a v0.4
+ * s-function.json (a "functions" map) is refused as such.
  * Invalid JSON is reported as file:line:column with what was expected (a
  * small validator re-reads the text to find the exact spot: cJSON's own
  * error pointer is often at the end of the input).
@@ -1007,6 +1009,15 @@ static int load_function(struct dep_project *p, const char *rel, struct dep_func
     }
     name = jget_str(f->raw, "name");
     runtime = jget_str(f->raw, "runtime");
+    if (!name && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(f->raw, "functions"))) {
+        /* v0.1-0.4 (modules with s-module.json): one file held a map of functions */
+        dep_err_local(err, "InvalidProject",
+                      "%s: a Serverless v0.4 s-function.json (a \"functions\" map, from a project "
+                      "of s-module.json modules), not v0.5: give each function its own folder and "
+                      "s-function.json with \"name\" and \"runtime\"",
+                      file);
+        goto out;
+    }
     if (!name || !*name) {
         dep_err_local(err, "InvalidProject", "%s: \"name\" is missing", file);
         goto out;

@@ -6,6 +6,7 @@
 #   custom-authorizer  CUSTOM endpoints + authorizer function in the atomic deploy, TTL "0" as a string
 #   no-role-output     no IamRoleArnLambda output: deploy fails naming the missing role, rolled back
 #   component-runtime  v0.5.0 components: a function without runtime takes its s-component.json's
+#   v04-functions-map  a v0.4 s-function.json ("functions" map): refused as v0.4, nothing created
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -85,6 +86,15 @@ sh_run deploy -s production -r us-east-1
 expect_eq "component-runtime: without the component: exit 3" 3 "$SH_RC"
 check "component-runtime: the error says no component gives a runtime" \
     grep -q '"runtime" is missing (nodejs, nodejs4.3, python2.7) and no s-component.json above it gives one' "$GR_TMP/sh.out"
+
+# --- v04-functions-map: a v0.4 project is named as such, before any call
+use projects/v04-functions-map
+sh_run deploy -s dev -r us-east-1
+expect_eq "v04-functions-map: exit 3 (invalid project)" 3 "$SH_RC"
+check "v04-functions-map: the error says the s-function.json is v0.4's" \
+    grep -q 'back/notify/ping/s-function.json: a Serverless v0.4 s-function.json (a "functions" map' "$GR_TMP/sh.out"
+expect_eq "v04-functions-map: no stack created" "" \
+    "$(aws2 cloudformation list-stacks --query 'StackSummaries[?starts_with(StackName,`v04-functions-map`)].StackName' --output text)"
 
 txn_teardown
 finish
