@@ -116,6 +116,16 @@ int dep_meta_location(struct dep_ctx *c, int region_file, char *bucket, size_t b
                       "required for meta sync");
         return -1;
     }
+    if (strstr(n->valuestring, "${") || strstr(r->valuestring, "${")) {
+        /* population left a ${var} the stage does not define (v0.5 would send
+         * it to S3 and fail on the bucket name) */
+        dep_err_local(err, "InvalidProject",
+                      "s-project.json: custom.meta {name \"%s\", region \"%s\"} holds a variable "
+                      "stage %s does not define (set it in _meta/variables/s-variables-common.json "
+                      "or the stage's file)",
+                      n->valuestring, r->valuestring, c->stage);
+        return -1;
+    }
     snprintf(bucket, bn, "%s", n->valuestring);
     snprintf(meta_region, rn, "%s", r->valuestring);
     dep_project_vars_path(&c->project, region_file ? 2 : 1, path, sizeof(path));

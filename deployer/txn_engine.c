@@ -96,6 +96,9 @@ int txn_init(struct txn *t, struct dep_ctx *c, struct dep_err *err)
     snprintf(t->account, sizeof(t->account), "%s", acct);
     if (dep_meta_location(c, 1, t->meta_bucket, sizeof(t->meta_bucket), t->meta_key,
                           sizeof(t->meta_key), t->meta_region, sizeof(t->meta_region), err) < 0) {
+        if (dep_meta_configured(c)) {
+            return -1; /* custom.meta is there but unusable: say why */
+        }
         /* No custom.meta: the journal, lock and variables still need a
          * home. One bucket per account and region, named like the meta one. */
         char path[1024];

@@ -7,6 +7,7 @@
 #   no-role-output     no IamRoleArnLambda output: deploy fails naming the missing role, rolled back
 #   component-runtime  v0.5.0 components: a function without runtime takes its s-component.json's
 #   v04-functions-map  a v0.4 s-function.json ("functions" map): refused as v0.4, nothing created
+#   meta-variables     custom.meta from variables: used when defined, refused (no change) when not
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
 
@@ -95,6 +96,21 @@ check "v04-functions-map: the error says the s-function.json is v0.4's" \
     grep -q 'back/notify/ping/s-function.json: a Serverless v0.4 s-function.json (a "functions" map' "$GR_TMP/sh.out"
 expect_eq "v04-functions-map: no stack created" "" \
     "$(aws2 cloudformation list-stacks --query 'StackSummaries[?starts_with(StackName,`v04-functions-map`)].StackName' --output text)"
+
+# --- meta-variables: custom.meta's bucket comes from the stage's variables
+use projects/meta-variables
+sh_run deploy -s dev -r us-east-1
+expect_eq "meta-variables: undefined bucket variable: exit 3" 3 "$SH_RC"
+check "meta-variables: the error names custom.meta and the stage" \
+    grep -q 'custom.meta {name "${metaBucket}", region "${metaRegion}"} holds a variable stage dev does not define' "$GR_TMP/sh.out"
+expect_eq "meta-variables: no stack created" "" \
+    "$(aws2 cloudformation list-stacks --query 'StackSummaries[?starts_with(StackName,`meta-variables`)].StackName' --output text)"
+python3 -c 'import json, sys; p = sys.argv[1]; d = json.load(open(p)); d.update(metaBucket="meta-variables-meta", metaRegion="us-east-1"); json.dump(d, open(p, "w"))' \
+    _meta/variables/s-variables-common.json
+check "meta-variables: atomic deploy of dev with the variables defined" sh_ok deploy -s dev -r us-east-1
+check "meta-variables: the stage's variables are in the bucket the variables name" \
+    bash -c "'$AWS_CLI' --endpoint-url '$GR_URL' s3 ls s3://meta-variables-meta/serverless/meta-variables/variables/ | grep -q s-variables-dev-useast1.json"
+expect_eq "meta-variables: dev answers" '{"hello":"dev"}' "$(get "$(api_id meta-variables)" dev hello)"
 
 txn_teardown
 finish
