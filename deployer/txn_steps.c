@@ -782,6 +782,11 @@ static int api_apply(struct txn *t, cJSON *row, struct dep_err *err)
         snprintf(id, sizeof(id), "%s", txn_jstr(ba, "id"));
         dep_project_set_var(&t->c->project, 1, "apiGatewayApi",
                             cJSON_CreateString(txn_jstr(ba, "name")));
+        /* written locally too, as when the API is created (the meta step
+         * pushes the in-memory variables: local and remote stay equal) */
+        if (dep_project_save_vars(&t->c->project, 1, err) < 0) {
+            return -1;
+        }
     } else {
         if (txn_journal_touch(t, err) < 0) {
             return -1;

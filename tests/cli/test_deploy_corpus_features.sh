@@ -45,6 +45,10 @@ expect_eq "default-resources: production stack" "AWS::IAM::Policy AWS::IAM::Role
     "$(stack_types default-resources-production-r)"
 expect_eq "default-resources: production answers" '{"pong":true,"stage":"production"}' \
     "$(get "$(api_id default-resources)" production ping)"
+check "default-resources: production's local variables name the existing API, as the pushed ones do" \
+    grep -q '"apiGatewayApi": *"default-resources"' _meta/variables/s-variables-production-useast1.json
+check "default-resources: diff of production: local and remote variables equal" sh_ok diff -s production -r us-east-1
+check "default-resources: diff of production shows no variables change" bash -c "! grep -q 'remote -> local' '$GR_TMP/sh.out'"
 
 # --- custom-authorizer: the atomic deploy creates the authorizer before the CUSTOM methods
 use projects/custom-authorizer
