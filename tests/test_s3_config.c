@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "testkit.h"
 
 #include "s3_testkit.h"
 
@@ -197,27 +198,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("s3_config");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"BucketAndObjectAcl", test_acl},
-        {"BucketEncryption", test_encryption},
-        {"PublicAccessBlock", test_public_access_block},
-        {"BucketOwnershipControls", test_ownership_controls},
-        {"BucketCors", test_cors},
+    const struct kit_case cases[] = {
+        {"BucketAndObjectAcl", test_acl, NULL},
+        {"BucketEncryption", test_encryption, NULL},
+        {"PublicAccessBlock", test_public_access_block, NULL},
+        {"BucketOwnershipControls", test_ownership_controls, NULL},
+        {"BucketCors", test_cors, NULL},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return KIT_RUN("s3_config", cases, setup, teardown, 60);
 }

@@ -19,6 +19,7 @@
 #include <openssl/hmac.h>
 
 #include "harness.h"
+#include "testkit.h"
 
 #include "s3_testkit.h"
 
@@ -361,25 +362,10 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("s3_post");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"PostObject", test_post_object},
-        {"PostObject_Refused", test_post_object_refused},
-        {"PostObject_Session", test_post_object_session},
+    const struct kit_case cases[] = {
+        {"PostObject", test_post_object, NULL},
+        {"PostObject_Refused", test_post_object_refused, NULL},
+        {"PostObject_Session", test_post_object_session, NULL},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return KIT_RUN("s3_post", cases, setup, teardown, 60);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "testkit.h"
 
 static struct gr_server srv;
 
@@ -427,32 +428,17 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("sts");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"AssumeRole", test_assume_role_credentials},
-        {"GetCallerIdentity", test_caller_identity_assumed_role},
-        {"RoleAccount", test_role_account},
-        {"SessionToken", test_session_token_required},
-        {"Validation", test_duration_and_session_name},
-        {"GetSessionToken", test_get_session_token},
-        {"Persistence", test_restart_and_expiry},
-        {"ResetSnapshot", test_reset_and_snapshot},
-        {"LongTermKeys", test_long_term_keys_unchanged},
-        {"AuthOff", test_auth_off},
+    const struct kit_case cases[] = {
+        {"AssumeRole", test_assume_role_credentials, NULL},
+        {"GetCallerIdentity", test_caller_identity_assumed_role, NULL},
+        {"RoleAccount", test_role_account, NULL},
+        {"SessionToken", test_session_token_required, NULL},
+        {"Validation", test_duration_and_session_name, NULL},
+        {"GetSessionToken", test_get_session_token, NULL},
+        {"Persistence", test_restart_and_expiry, NULL},
+        {"ResetSnapshot", test_reset_and_snapshot, NULL},
+        {"LongTermKeys", test_long_term_keys_unchanged, NULL},
+        {"AuthOff", test_auth_off, NULL},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 120);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return KIT_RUN("sts", cases, setup, teardown, 120);
 }

@@ -10,23 +10,7 @@
 #   meta-variables     custom.meta from variables: used when defined, refused (no change) when not
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test_deploy_common.inc"
-
-gr_start
-txn_setup
-export STAGEHAND_POLL_MS=100
-FX="${FIXTURES_DIR:-$(dirname "$0")/../../fixtures}"
-
-use() {
-    P="$GR_TMP/$(basename "$1").$RANDOM"
-    cp -a "$FX/$1" "$P"
-    cd "$P" || exit 1
-}
-api_id() { aws2 apigateway get-rest-apis --region "${2:-us-east-1}" --query "items[?name==\`$1\`].id" --output text; }
-get() { curl -s -m 30 "$GR_URL/restapis/$1/$2/_user_request_/$3"; }
-stack_types() {
-    aws2 cloudformation describe-stack-resources --stack-name "$1" --query 'StackResources[].ResourceType' \
-        --output text | tr '\t' '\n' | sort | tr '\n' ' ' | sed 's/ $//'
-}
+. "$(dirname "$0")/test_deploy_corpus.inc"
 
 # --- default-resources: the v0.5 flow, then the atomic deploy of another stage
 use projects/default-resources
